@@ -1,0 +1,102 @@
+import {
+  REFERENCE_PRICES,
+  SYMBOLS,
+  type ExchangeError,
+  type ExchangeOrder,
+  type NewOrder,
+} from "../../common/src/exchange-types.js";
+import { seededRandom } from "./rng.js";
+
+/** The mock exchange's order book: accepts orders, keeps LIMIT orders open, rejects duplicates. */
+export class OrderBook {
+  private nextId = 1_000_000;
+  private readonly open = new Map<number, ExchangeOrder>();
+  /** clientOrderId → orderId of every order ever accepted: duplicates are refused, as Binance does. */
+  private readonly byClientId = new Map<string, number>();
+
+  constructor(private readonly maxOpen: number) {}
+
+  /** Fills the book with `count` deterministic open LIMIT orders. */
+  seed(count: number, seed: number): void {
+    const rand = seededRandom(seed ^ 0x5eed);
+    const t0 = 1_764_000_000_000;
+    for (let i = 0; i < count; i++) {
+      const symbol = SYMBOLS[i % SYMBOLS.length]!;
+      const side = rand() < 0.5 ? "BUY" : "SELL";
+      const ref = REFERENCE_PRICES[symbol];
+      const price = (ref * (side === "BUY" ? 0.95 + rand() * 0.04 : 1.01 + rand() * 0.04)).toFixed(ref < 10 ? 4 : 2);
+      const qty = (0.001 + rand() * 2).toFixed(3);
+      this.add(this.make({ symbol, side, type: "LIMIT", quantity: qty, price, timeInForce: "GTC", newClientOrderId: `seed-${i}` }, t0 + i * 1000));
+    }
+  }
+
+  place(o: NewOrder, now = Date.now()): ExchangeOrder | ExchangeError {
+    if (this.byClientId.has(o.newClientOrderId)) {
+      return { code: -4116, msg: `ClientOrderId is duplicated: ${o.newClientOrderId}` };
+    }
+    const order = this.make(o, now);
+    if (o.type === "MARKET") {
+      order.status = "FILLED";
+      order.executedQty = order.origQty;
+      order.avgPrice = REFERENCE_PRICES[o.symbol].toFixed(2);
+      order.cumQuote = (Number(order.origQty) * REFERENCE_PRICES[o.symbol]).toFixed(4);
+      this.byClientId.set(o.newClientOrderId, order.orderId);
+    } else {
+      this.add(order);
+    }
+    return order;
+  }
+
+  cancel(symbol: string, ref: { orderId?: number; clientOrderId?: string }): ExchangeOrder | ExchangeError {
+    const id = ref.orderId ?? (ref.clientOrderId !== undefined ? this.byClientId.get(ref.clientOrderId) : undefined);
+    const order = id === undefined ? undefined : this.open.get(id);
+    if (!order || order.symbol !== symbol) return { code: -2011, msg: "Unknown order sent." };
+    this.open.delete(order.orderId);
+    return { ...order, status: "CANCELED", updateTime: Date.now() };
+  }
+
+  openOrders(symbol?: string): ExchangeOrder[] {
+    const all = [...this.open.values()];
+    return symbol ? all.filter((o) => o.symbol === symbol) : all;
+  }
+
+  has(clientOrderId: string): boolean {
+    return this.byClientId.has(clientOrderId);
+  }
+
+  private add(order: ExchangeOrder): void {
+    this.open.set(order.orderId, order);
+    this.byClientId.set(order.clientOrderId, order.orderId);
+    // Bounded so that a long load test does not grow every open-orders answer without end.
+    if (this.open.size > this.maxOpen) {
+      const oldest = this.open.keys().next().value as number;
+      this.open.delete(oldest);
+    }
+  }
+
+  private make(o: NewOrder, now: number): ExchangeOrder {
+    return {
+      orderId: this.nextId++,
+      symbol: o.symbol,
+      status: "NEW",
+      clientOrderId: o.newClientOrderId,
+      price: o.price ?? "0",
+      avgPrice: "0.00",
+      origQty: o.quantity,
+      executedQty: "0",
+      cumQuote: "0",
+      timeInForce: o.timeInForce ?? "GTC",
+      type: o.type,
+      reduceOnly: false,
+      closePosition: false,
+      side: o.side,
+      positionSide: "BOTH",
+      stopPrice: "0",
+      workingType: "CONTRACT_PRICE",
+      priceProtect: false,
+      origType: o.type,
+      time: now,
+      updateTime: now,
+    };
+  }
+}
