@@ -127,7 +127,7 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case "GET /health":
-        return sendJson(res, 200, { status: "ok" });
+        return sendJson(res, 200, { status: "ok", pid: process.pid });
       case "GET /stats":
         return sendJson(res, 200, stats);
       case "POST /stats/reset":

@@ -129,6 +129,8 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
       pid: process.pid,
       uptimeS: Math.round(process.uptime()),
       upstream,
+      inFlightRequests: inFlight,
+      batchPending: batcher?.pending() ?? 0,
       toggles: {
         HTTP_KEEPALIVE: cfg.keepAlive.enabled,
         HTTP_KEEPALIVE_MAX_SOCKETS: cfg.keepAlive.maxSockets,

@@ -126,35 +126,35 @@ export class Batcher<I, R> {
     st.timer = undefined;
     this.arm(key, st);
     st.inFlight++;
-    const done = this.run(key, batch)
-      .then((failed) => {
-        this.onFlushed({ key, size: batch.length, reason, latencyMs: this.now() - firstAt, failed });
-      })
-      .finally(() => {
-        st.inFlight--;
-        this.running.delete(done);
-        // adaptive: a batch came back, so the queue that built up behind it may go now
-        if (this.opts.mode === "adaptive" && st.entries.length > 0 && st.inFlight < this.opts.maxInFlight) this.flush(key, st, "idle");
-      });
+    const done = this.run(key, batch, reason, firstAt).finally(() => {
+      st.inFlight--;
+      this.running.delete(done);
+      // adaptive: a batch came back, so the queue that built up behind it may go now
+      if (this.opts.mode === "adaptive" && st.entries.length > 0 && st.inFlight < this.opts.maxInFlight) this.flush(key, st, "idle");
+    });
     this.running.add(done);
   }
 
-  /** Runs the flush and settles every caller; true when the whole call failed. */
-  private async run(key: string, batch: Entry<I, R>[]): Promise<boolean> {
+  /**
+   * Runs the flush, reports it, then settles every caller: the report comes first so that a
+   * metrics scrape made right after an order's answer already counts its batch.
+   */
+  private async run(key: string, batch: Entry<I, R>[], reason: FlushReason, firstAt: number): Promise<void> {
     let results: Array<R | Error>;
     try {
       results = await this.flushFn(key, batch.map((e) => e.item));
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
+      this.onFlushed({ key, size: batch.length, reason, latencyMs: this.now() - firstAt, failed: true });
       for (const entry of batch) entry.reject(e);
-      return true;
+      return;
     }
+    this.onFlushed({ key, size: batch.length, reason, latencyMs: this.now() - firstAt, failed: false });
     batch.forEach((entry, i) => {
       const r = results[i];
       if (r === undefined) entry.reject(new Error(`batch answered ${results.length} results for ${batch.length} orders`));
       else if (r instanceof Error) entry.reject(r);
       else entry.resolve(r);
     });
-    return false;
   }
 }

@@ -1,0 +1,64 @@
+import { join } from "node:path";
+import { projectRoot } from "../services/common/src/project.js";
+import { launch, type Service } from "./launcher.js";
+
+/** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
+export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
+
+export interface StackOptions {
+  /** Extra flags for `perfpack exchange` (e.g. ["--fault-5xx", "0.1"]). */
+  exchangeArgs?: string[];
+  /** The executor's environment on top of the inherited one: the variant's toggles. */
+  executorEnv?: Record<string, string>;
+  /** Base environment (default: this process's). */
+  baseEnv?: NodeJS.ProcessEnv;
+  readyTimeoutMs?: number;
+}
+
+export interface Stack {
+  exchange: Service;
+  executor: Service;
+  /** Stops the executor first (so it drains), then the exchange. */
+  stop(): Promise<void>;
+}
+
+export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv = process.env, readyTimeoutMs?: number): Promise<Service> {
+  return launch({
+    name: "exchange",
+    command: process.execPath,
+    args: [cliPath(), "exchange", "--port", "0", ...args],
+    env,
+    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+  });
+}
+
+export function startExecutorService(exchangeUrl: string, toggles: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env, readyTimeoutMs?: number): Promise<Service> {
+  return launch({
+    name: "executor",
+    command: process.execPath,
+    args: [cliPath(), "executor", "--port", "0"],
+    env: { ...env, ...toggles, EXCHANGE_URL: exchangeUrl },
+    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+  });
+}
+
+/** A fresh exchange and an executor wired to it, both on free loopback ports. */
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const env = o.baseEnv ?? process.env;
+  const exchange = await startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs);
+  let executor: Service;
+  try {
+    executor = await startExecutorService(exchange.url, o.executorEnv, env, o.readyTimeoutMs);
+  } catch (err) {
+    await exchange.stop();
+    throw err;
+  }
+  return {
+    exchange,
+    executor,
+    stop: async () => {
+      await executor.stop();
+      await exchange.stop();
+    },
+  };
+}
