@@ -4,6 +4,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { exchangeMain } from "../services/exchange/src/main.js";
 import { executorMain } from "../services/executor/src/main.js";
 import { EXIT } from "./exit-codes.js";
+import { LaunchError, stopAll } from "./launcher.js";
+import { up } from "./up.js";
 
 const program = new Command("perfpack")
   .description("Benchmark and load-testing harness for the Performance Pack: did the change really make the service faster?")
@@ -62,14 +64,50 @@ program
     }),
   );
 
+program
+  .command("up")
+  .description("start a mock exchange and a reference executor wired together (executor toggles from the environment); Ctrl-C stops both")
+  .option("--executor-port <n>", "executor port (the guide's 4001; 0 picks a free one)", "4001")
+  .option("--exchange-port <n>", "exchange port (0 picks a free one)", "4002")
+  .argument("[exchange-flags...]", "flags passed to `perfpack exchange`, after --, e.g. -- --fault-5xx 0.1")
+  .action(async (exchangeArgs: string[], o: { executorPort: string; exchangePort: string }) => {
+    const port = (name: string, v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} accepts an integer from 0 to 65535, not ${JSON.stringify(v)}`);
+      return n;
+    };
+    const opts = { executorPort: port("--executor-port", o.executorPort), exchangePort: port("--exchange-port", o.exchangePort), exchangeArgs };
+    const stack = await up(opts, process.env, (l) => process.stdout.write(l + "\n"));
+    let stopping = false;
+    const stop = (signal: string) => {
+      stopping = true;
+      process.stderr.write(`perfpack up: ${signal}, stopping the executor (it drains) and the exchange\n`);
+      stack.stop().then(() => process.exit(0));
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    const gone = await Promise.race([stack.executor.exited.then((e) => ["executor", e] as const), stack.exchange.exited.then((e) => ["exchange", e] as const)]);
+    if (stopping) return;
+    process.stderr.write(`perfpack up: the ${gone[0]} exited (code ${gone[1].code}, signal ${gone[1].signal}); stopping the other\n`);
+    await stack.stop();
+    process.exitCode = EXIT.runFailure;
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
+  if (err instanceof InvalidArgumentError) {
+    process.stderr.write(`perfpack: ${err.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else if (err instanceof CommanderError) {
     // --help and --version end here with code 0; usage errors with the documented 2
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (err instanceof LaunchError) {
+    process.stderr.write(`perfpack: ${err.message}\n--- last lines of its log ---\n${err.logTail}\n`);
+    process.exitCode = err.exit?.code === EXIT.usage ? EXIT.usage : EXIT.runFailure;
   } else {
     process.stderr.write(`perfpack: ${(err as Error).stack ?? err}\n`);
     process.exitCode = EXIT.runFailure;
   }
+  await stopAll();
 }

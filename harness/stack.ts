@@ -13,6 +13,9 @@ export interface StackOptions {
   /** Base environment (default: this process's). */
   baseEnv?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
+  /** Fixed ports (default 0: a free port each). */
+  exchangePort?: number;
+  executorPort?: number;
 }
 
 export interface Stack {
@@ -22,21 +25,27 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv = process.env, readyTimeoutMs?: number): Promise<Service> {
+export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv = process.env, readyTimeoutMs?: number, port = 0): Promise<Service> {
   return launch({
     name: "exchange",
     command: process.execPath,
-    args: [cliPath(), "exchange", "--port", "0", ...args],
+    args: [cliPath(), "exchange", "--port", String(port), ...args],
     env,
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
   });
 }
 
-export function startExecutorService(exchangeUrl: string, toggles: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env, readyTimeoutMs?: number): Promise<Service> {
+export function startExecutorService(
+  exchangeUrl: string,
+  toggles: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  readyTimeoutMs?: number,
+  port = 0,
+): Promise<Service> {
   return launch({
     name: "executor",
     command: process.execPath,
-    args: [cliPath(), "executor", "--port", "0"],
+    args: [cliPath(), "executor", "--port", String(port)],
     env: { ...env, ...toggles, EXCHANGE_URL: exchangeUrl },
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
   });
@@ -45,10 +54,10 @@ export function startExecutorService(exchangeUrl: string, toggles: Record<string
 /** A fresh exchange and an executor wired to it, both on free loopback ports. */
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const env = o.baseEnv ?? process.env;
-  const exchange = await startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs);
+  const exchange = await startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, o.exchangePort);
   let executor: Service;
   try {
-    executor = await startExecutorService(exchange.url, o.executorEnv, env, o.readyTimeoutMs);
+    executor = await startExecutorService(exchange.url, o.executorEnv, env, o.readyTimeoutMs, o.executorPort);
   } catch (err) {
     await exchange.stop();
     throw err;
