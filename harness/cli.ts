@@ -1,17 +1,60 @@
 #!/usr/bin/env node
 /** perfpack's command line: parse → dispatch. The commands' work lives in their modules. */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { exchangeMain } from "../services/exchange/src/main.js";
-import { executorMain } from "../services/executor/src/main.js";
+import { RUN_DEFAULTS } from "./defaults.js";
 import { EXIT } from "./exit-codes.js";
-import { LaunchError, stopAll } from "./launcher.js";
-import { up } from "./up.js";
+import { PlanError } from "./variants.js";
+
+// Commands import their modules when they run: a service started through this CLI should not
+// pay for loading the load generators, and the harness should not pay for the services.
+const SCENARIO_NAMES = ["latency", "batch", "json", "ws"];
+
+const VERSION = "0.1.0";
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 const program = new Command("perfpack")
   .description("Benchmark and load-testing harness for the Performance Pack: did the change really make the service faster?")
-  .version("0.1.0")
+  .version(VERSION)
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
+
+program
+  .command("run")
+  .description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/results.json")
+  .option("--variants <names>", "comma-separated variants to run (presets: baseline, optimized; plus those --ablation/--matrix generate)")
+  .option("--ablation", "baseline plus one toggle at a time")
+  .option("--matrix <KEY=v1,v2>", "cross product of executor settings (repeatable)", collect, [])
+  .option("--env <KEY=VALUE>", "added to every variant's executor environment (repeatable)", collect, [])
+  .option("--scenarios <names>", `comma-separated scenarios (default: all: ${SCENARIO_NAMES.join(",")})`)
+  .option("--rounds <n>", `rounds; variants are interleaved and rotated each round (default ${RUN_DEFAULTS.rounds})`)
+  .option("--duration <s>", `measured seconds per trial (default ${RUN_DEFAULTS.durationS})`)
+  .option("--warmup <s>", `unmeasured warm-up seconds before each measurement (default ${RUN_DEFAULTS.warmupS})`)
+  .option("--connections <n>", `concurrent HTTP connections of the load generator (default ${RUN_DEFAULTS.connections})`)
+  .option("--rate <r>", "latency scenario: open model at r requests/s, latency corrected for coordinated omission")
+  .option("--ws-clients <n>", `WebSocket subscribers in the ws scenario (default ${RUN_DEFAULTS.wsClients})`)
+  .option("--quick", "CI smoke preset: 2 rounds of 1 s trials (about a minute)")
+  .option("--out <dir>", "run folder (default reports/<run-id>; reports/latest then points at it)")
+  .option("--target <url>", "drive an executor that is already running (loopback only); launch nothing")
+  .option("--allow-remote", "let --target point off loopback")
+  .action(async (flags) => {
+    const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./run-command.js"), import("../scenarios/index.js")]);
+    let interrupted = 0;
+    process.exitCode = await runCommand(flags, SCENARIOS, {
+      out: { write: (t) => process.stdout.write(t), isTTY: process.stdout.isTTY === true },
+      err: { write: (t) => process.stderr.write(t) },
+      env: process.env,
+      version: VERSION,
+      onInterrupt: (handler) => {
+        const on = () => {
+          // a second Ctrl-C does not wait for the current trial's teardown
+          if (++interrupted > 1) void import("./launcher.js").then(({ stopAll }) => stopAll(500)).then(() => process.exit(EXIT.interrupted));
+          else handler();
+        };
+        process.on("SIGINT", on);
+        process.on("SIGTERM", on);
+      },
+    });
+  });
 
 program
   .command("executor")
@@ -20,7 +63,7 @@ program
   )
   .option("--port <n>", "port to listen on (0 picks a free one); overrides PORT", undefined)
   .option("--host <addr>", "address to bind; overrides HOST")
-  .action(async (o: { port?: string; host?: string }) => executorMain(o));
+  .action(async (o: { port?: string; host?: string }) => (await import("../services/executor/src/main.js")).executorMain(o));
 
 const share = (v: string) => {
   const n = Number(v);
@@ -46,7 +89,7 @@ program
   .option("--open-orders <n>", "open LIMIT orders seeded into the book", "50")
   .option("--max-open-orders <n>", "most open orders the book keeps (oldest are filled first)", "1000")
   .action(async (o: Record<string, string | boolean | undefined>) =>
-    exchangeMain({
+    (await import("../services/exchange/src/main.js")).exchangeMain({
       port: o.port,
       host: o.host,
       tls: o.http ? false : true,
@@ -77,6 +120,7 @@ program
       return n;
     };
     const opts = { executorPort: port("--executor-port", o.executorPort), exchangePort: port("--exchange-port", o.exchangePort), exchangeArgs };
+    const { up } = await import("./up.js");
     const stack = await up(opts, process.env, (l) => process.stdout.write(l + "\n"));
     let stopping = false;
     const stop = (signal: string) => {
@@ -96,7 +140,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof InvalidArgumentError) {
+  const { LaunchError, stopAll } = await import("./launcher.js");
+  if (err instanceof InvalidArgumentError || err instanceof PlanError) {
     process.stderr.write(`perfpack: ${err.message}\n`);
     process.exitCode = EXIT.usage;
   } else if (err instanceof CommanderError) {

@@ -7,4 +7,6 @@ export const EXIT = {
   usage: 2,
   /** a service crashed, never became ready, or the target was unreachable */
   runFailure: 3,
+  /** perfpack itself got SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C); finished trials are kept */
+  interrupted: 130,
 } as const;

@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { projectRoot } from "../services/common/src/project.js";
 import { launch, type Service } from "./launcher.js";
@@ -51,17 +52,38 @@ export function startExecutorService(
   });
 }
 
-/** A fresh exchange and an executor wired to it, both on free loopback ports. */
+/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A fresh exchange and an executor wired to it, both on free loopback ports. They start in
+ * parallel: the exchange's port is chosen first, and the executor connects to it lazily
+ * (its market-stream client retries until the exchange answers).
+ */
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const env = o.baseEnv ?? process.env;
-  const exchange = await startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, o.exchangePort);
-  let executor: Service;
-  try {
-    executor = await startExecutorService(exchange.url, o.executorEnv, env, o.readyTimeoutMs, o.executorPort);
-  } catch (err) {
-    await exchange.stop();
-    throw err;
+  const port = o.exchangePort || (await freePort());
+  const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
+  const [ex, exe] = await Promise.allSettled([
+    startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, port),
+    startExecutorService(`${scheme}://127.0.0.1:${port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort),
+  ]);
+  if (ex.status === "rejected" || exe.status === "rejected") {
+    if (ex.status === "fulfilled") await ex.value.stop();
+    if (exe.status === "fulfilled") await exe.value.stop();
+    throw ex.status === "rejected" ? ex.reason : (exe as PromiseRejectedResult).reason;
   }
+  const exchange = ex.value;
+  const executor = exe.value;
   return {
     exchange,
     executor,

@@ -1,0 +1,92 @@
+import chalk from "chalk";
+import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { RUN_DEFAULTS } from "./defaults.js";
+import { EXIT } from "./exit-codes.js";
+import { buildPlan } from "./plan.js";
+import { attachProgress } from "./progress.js";
+import { mediansTable } from "./report/terminal-table.js";
+import type { PlanRecord } from "./results.js";
+import { resolveRunConfig, type RunConfig, type RunFlags } from "./run-config.js";
+import { Runner, type RunnerEvent } from "./runner.js";
+import type { Scenario } from "./scenario.js";
+
+export interface RunIO {
+  out: { write(text: string): void; isTTY: boolean };
+  err: { write(text: string): void };
+  env: NodeJS.ProcessEnv;
+  /** Registers the handler for SIGINT/SIGTERM of perfpack itself. */
+  onInterrupt(handler: () => void): void;
+  version: string;
+}
+
+/** reports/latest → the newest run folder (a relative symlink). */
+function pointLatest(outDir: string): void {
+  const latest = join(dirname(outDir), "latest");
+  try {
+    if (existsSync(latest) || lstatSync(latest, { throwIfNoEntry: false })) rmSync(latest, { recursive: true, force: true });
+    symlinkSync(basename(outDir), latest, "dir");
+  } catch {
+    // a file system without symlinks: the run folder is still complete; only the shortcut is missing
+  }
+}
+
+const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>): PlanRecord => ({
+  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: { ...v.env, ...cfg.extraEnv } })),
+  scenarios: cfg.scenarios,
+  rounds: cfg.rounds,
+  durationS: cfg.durationS,
+  warmupS: cfg.warmupS,
+  connections: cfg.connections,
+  rate: cfg.rate ?? null,
+  wsClients: cfg.wsClients,
+  quick: cfg.quick,
+  target: cfg.target ?? null,
+  order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
+});
+
+/** `perfpack run`: flags → config → plan → runner → table. Returns the exit code. */
+export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: RunIO): Promise<number> {
+  const cfg = resolveRunConfig(flags, [...scenarios.keys()]);
+  for (const w of cfg.warnings) io.err.write(`perfpack run: warning: ${w}\n`);
+  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds);
+  const runner = new Runner({
+    plan,
+    scenarios,
+    planRecord: planRecord(cfg, plan),
+    runId: cfg.runId,
+    outDir: cfg.outDir,
+    durationS: cfg.durationS,
+    warmupS: cfg.warmupS,
+    connections: cfg.connections,
+    rate: cfg.rate,
+    wsClients: cfg.wsClients,
+    extraEnv: cfg.extraEnv,
+    target: cfg.target,
+    baseEnv: io.env,
+    readyTimeoutMs: RUN_DEFAULTS.readyTimeoutMs,
+    stopGraceMs: RUN_DEFAULTS.stopGraceMs,
+    generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
+    version: io.version,
+  });
+  attachProgress((l) => runner.on("event", (e: RunnerEvent) => l(e)), scenarios, io.out);
+  io.onInterrupt(() => {
+    io.err.write("\nperfpack run: interrupted; stopping the current trial's services and keeping the finished trials\n");
+    runner.abort();
+  });
+  const results = await runner.run();
+  if (cfg.updateLatest) pointLatest(cfg.outDir);
+
+  io.out.write("\nmedians over rounds (per variant), and ratios of medians against the first variant:\n");
+  io.out.write(mediansTable(results, scenarios, (better, t) => (better ? chalk.green(t) : chalk.red(t))) + "\n");
+  const bound = results.trials.filter((t) => t.generatorBound).length;
+  if (bound > 0) io.out.write(chalk.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
+  io.out.write(`results: ${runner.resultsFile}\n`);
+  if (cfg.updateLatest) io.out.write(`latest:  ${join(dirname(cfg.outDir), "latest")}\n`);
+  if (runner.wasAborted) return EXIT.interrupted;
+  if (results.summary.failedTrials > 0) {
+    io.err.write(chalk.red(`perfpack run: ${results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${join(cfg.outDir, "logs")}\n`));
+    return EXIT.runFailure;
+  }
+  return EXIT.ok;
+}

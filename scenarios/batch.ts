@@ -1,0 +1,54 @@
+import { closedLoad } from "../harness/load/closed.js";
+import { latencyMetrics } from "../harness/load/latency.js";
+import { histogramQuantile, sumOf } from "../harness/probes.js";
+import type { Scenario } from "../harness/scenario.js";
+
+/** All orders are BTCUSDT, so that spark_batch_flush_total{key="BTCUSDT"} carries the whole story. */
+const ORDER = JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" });
+
+/** Many concurrent clients POSTing orders; batching shows in the executor's and the exchange's counters. */
+export const batch = {
+  name: "batch",
+  description: "concurrent POST /api/private/order from --connections clients",
+  headline: [
+    { metric: "orders_per_s", label: "orders/s", better: "higher" },
+    { metric: "latency_p95_ms", label: "p95 ms", better: "lower" },
+    { metric: "batch_mean_size", label: "mean batch", better: "higher" },
+    { metric: "batch_efficiency", label: "batch eff.", better: "higher" },
+    { metric: "upstream_calls_per_order", label: "upstream calls/order", better: "lower" },
+    { metric: "executor_cpu_us_per_order", label: "CPU µs/order", better: "lower" },
+  ],
+  exchangeArgs: () => [],
+  estimateS: ({ durationS, warmupS }) => durationS + warmupS,
+  async run(ctx) {
+    const url = `${ctx.target.executorUrl}/api/private/order`;
+    const post = { url, method: "POST" as const, body: ORDER, headers: { "content-type": "application/json" }, connections: ctx.connections, signal: ctx.signal };
+    if (ctx.warmupS > 0) await closedLoad({ ...post, durationS: ctx.warmupS });
+    await ctx.measureStart();
+    const r = await closedLoad({ ...post, durationS: ctx.durationS });
+    return {
+      metrics: { orders_per_s: r.ok / r.elapsedS, orders: r.ok, errors: r.errors, non_2xx: r.non2xx, ...latencyMetrics("latency", r.latency) },
+      work: r.ok,
+      workUnit: "order",
+    };
+  },
+  derive({ executorDelta: d }, result, toggles) {
+    const out: Record<string, number> = {};
+    const flushes = sumOf(d, "spark_batch_flush_total");
+    out.batch_flushes = flushes;
+    out.batch_flush_btcusdt = d.get('spark_batch_flush_total{key="BTCUSDT"}') ?? 0;
+    const count = d.get("spark_batch_size_count") ?? 0;
+    if (count > 0) {
+      const mean = (d.get("spark_batch_size_sum") ?? 0) / count;
+      out.batch_mean_size = mean;
+      const max = Number(toggles.BATCH_MAX_SIZE);
+      if (max > 0) out.batch_efficiency = mean / max;
+      const p95 = histogramQuantile(d, "spark_batch_latency_ms", 0.95);
+      if (p95 !== undefined) out.batch_latency_p95_ms = p95;
+    }
+    let calls = 0;
+    for (const [k, v] of d) if (k.startsWith("spark_http_upstream_requests_total{") && /route="(order|batchOrders)"/.test(k)) calls += v;
+    if (result.work > 0) out.upstream_calls_per_order = calls / result.work;
+    return out;
+  },
+} satisfies Scenario;

@@ -1,0 +1,62 @@
+import { request } from "undici";
+import { closedLoad } from "../harness/load/closed.js";
+import { latencyMetrics } from "../harness/load/latency.js";
+import { openLoad } from "../harness/load/open.js";
+import type { Scenario } from "../harness/scenario.js";
+
+/**
+ * The guide's keep-alive check, then load on GET /api/private/open-orders: closed model with
+ * autocannon, or open model at --rate with coordinated-omission correction.
+ */
+export const latency = {
+  name: "latency",
+  description: "cold/warm open-orders (open_orders_1/2/3), then load on GET /api/private/open-orders",
+  headline: [
+    { metric: "rps", label: "req/s", better: "higher" },
+    { metric: "latency_p50_ms", label: "p50 ms", better: "lower" },
+    { metric: "latency_p95_ms", label: "p95 ms", better: "lower" },
+    { metric: "latency_p99_ms", label: "p99 ms", better: "lower" },
+    { metric: "executor_cpu_us_per_request", label: "CPU µs/req", better: "lower" },
+    { metric: "upstream_conns_per_request", label: "upstream conns/req", better: "lower" },
+  ],
+  exchangeArgs: () => [],
+  estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
+  async run(ctx) {
+    const url = `${ctx.target.executorUrl}/api/private/open-orders`;
+    const metrics: Record<string, number> = {};
+    // The guide's perf_latency_test: the first three requests of a fresh executor, each on a new
+    // client connection as three curl calls would be. The second should beat the first when
+    // the executor keeps its upstream connection alive.
+    for (let i = 1; i <= 3; i++) {
+      const t0 = performance.now();
+      const r = await request(url, { reset: true, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      await r.body.dump();
+      metrics[`open_orders_${i}_s`] = (performance.now() - t0) / 1000;
+    }
+    if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, signal: ctx.signal });
+    await ctx.measureStart();
+    if (ctx.rate !== undefined) {
+      const r = await openLoad({ url, rate: ctx.rate, durationS: ctx.durationS, connections: ctx.connections, signal: ctx.signal });
+      Object.assign(metrics, {
+        rps: r.responses / r.elapsedS,
+        target_rate: r.targetRate,
+        achieved_rate: r.achievedRate,
+        requests: r.responses,
+        errors: r.errors,
+        non_2xx: r.non2xx,
+        ...latencyMetrics("latency", r.corrected),
+        ...latencyMetrics("latency_uncorrected", r.uncorrected),
+      });
+      return { metrics, work: r.responses, workUnit: "request" };
+    }
+    const r = await closedLoad({ url, connections: ctx.connections, durationS: ctx.durationS, signal: ctx.signal });
+    Object.assign(metrics, {
+      rps: r.perSecond,
+      requests: r.responses,
+      errors: r.errors,
+      non_2xx: r.non2xx,
+      ...latencyMetrics("latency", r.latency),
+    });
+    return { metrics, work: r.responses, workUnit: "request" };
+  },
+} satisfies Scenario;

@@ -1,0 +1,110 @@
+import WebSocket from "ws";
+import { LatencyRecorder, latencyMetrics } from "../harness/load/latency.js";
+import type { Scenario } from "../harness/scenario.js";
+
+/** Market messages per second the mock exchange sends to the executor in this scenario. */
+export const WS_FEED_RATE = 500;
+
+const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
+// the send stamp is the last field of every message: `"ts":<ms>}}`; reading it from the tail
+// spares the generator a JSON.parse per message
+const TS = /"ts":([\d.]+)\}\}$/;
+
+interface Sub {
+  ws: WebSocket;
+  bytesRead(): number;
+}
+
+function connect(url: string, signal: AbortSignal): Promise<Sub> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: true, handshakeTimeout: 5000 });
+    const sock = () => (ws as unknown as { _socket?: { bytesRead: number } })._socket;
+    const onAbort = () => ws.terminate();
+    signal.addEventListener("abort", onAbort, { once: true });
+    ws.once("open", () => resolve({ ws, bytesRead: () => sock()?.bytesRead ?? 0 }));
+    ws.once("error", (err) => reject(new Error(`WebSocket ${url}: ${err.message}`)));
+  });
+}
+
+/** N subscribers on the executor's market relay: delivery rate, latency from the send stamp, bytes on the wire. */
+export const ws = {
+  name: "ws",
+  description: `--ws-clients subscribers of /ws/market, exchange feed at ${WS_FEED_RATE} msg/s`,
+  headline: [
+    { metric: "ws_msgs_per_s", label: "msgs/s", better: "higher" },
+    { metric: "ws_latency_p50_ms", label: "p50 ms", better: "lower" },
+    { metric: "ws_latency_p95_ms", label: "p95 ms", better: "lower" },
+    { metric: "ws_wire_bytes_per_msg", label: "wire B/msg", better: "lower" },
+    { metric: "ws_compression_ratio", label: "ratio", better: "higher" },
+    { metric: "executor_cpu_us_per_message", label: "CPU µs/msg", better: "lower" },
+  ],
+  exchangeArgs: () => ["--ws-rate", String(WS_FEED_RATE)],
+  estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
+  async run(ctx) {
+    const url = ctx.target.executorUrl.replace(/^http/, "ws") + "/ws/market";
+    const subs = await Promise.all(Array.from({ length: ctx.wsClients }, () => connect(url, ctx.signal)));
+    try {
+      const rec = new LatencyRecorder();
+      let measuring = false;
+      let messages = 0;
+      let payload = 0;
+      let first!: () => void;
+      const firstMessage = new Promise<void>((r) => (first = r));
+      for (const s of subs) {
+        s.ws.on("message", (data: Buffer) => {
+          first();
+          if (!measuring) return;
+          messages++;
+          payload += data.length;
+          const m = TS.exec(data.toString("latin1", Math.max(0, data.length - 40)));
+          if (m) rec.recordMs(monotonicMs() - Number(m[1]));
+        });
+      }
+      const noFeed = setTimeout(() => first(), 5000);
+      await firstMessage;
+      clearTimeout(noFeed);
+      if (ctx.warmupS > 0) await new Promise((r) => setTimeout(r, ctx.warmupS * 1000));
+      await ctx.measureStart();
+      const bytes0 = subs.reduce((a, s) => a + s.bytesRead(), 0);
+      const t0 = performance.now();
+      measuring = true;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ctx.durationS * 1000);
+        ctx.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      });
+      measuring = false;
+      const windowS = (performance.now() - t0) / 1000;
+      const wire = subs.reduce((a, s) => a + s.bytesRead(), 0) - bytes0;
+      if (messages === 0) throw new Error(`no market message reached ${ctx.wsClients} subscribers in ${windowS.toFixed(1)} s (is the executor's upstream stream connected?)`);
+
+      // ping/pong must keep working with compression on: every subscriber pings, every one must hear back
+      const pongs = await Promise.all(
+        subs.map(
+          (s) =>
+            new Promise<number>((resolve) => {
+              const t = setTimeout(() => resolve(0), 2000);
+              s.ws.once("pong", () => (clearTimeout(t), resolve(1)));
+              s.ws.ping();
+            }),
+        ),
+      );
+      const metrics: Record<string, number> = {
+        ws_clients: subs.length,
+        ws_compressed: subs.every((s) => s.ws.extensions.includes("permessage-deflate")) ? 1 : 0,
+        ws_messages: messages,
+        ws_msgs_per_s: messages / windowS,
+        ws_payload_bytes: payload,
+        ws_wire_bytes: wire,
+        ws_wire_bytes_per_msg: wire / messages,
+        ws_compression_ratio: wire > 0 ? payload / wire : 0,
+        ws_bandwidth_saved_bytes: payload - wire,
+        ws_bandwidth_saved_share: payload > 0 ? 1 - wire / payload : 0,
+        ws_ping_ok: pongs.reduce((a, b) => a + b, 0) / subs.length,
+        ...latencyMetrics("ws_latency", rec.summary()),
+      };
+      return { metrics, work: messages, workUnit: "message" };
+    } finally {
+      for (const s of subs) s.ws.terminate();
+    }
+  },
+} satisfies Scenario;
