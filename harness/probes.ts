@@ -1,33 +1,54 @@
-import parsePrometheus from "parse-prometheus-text-format";
 import pidusage from "pidusage";
 import { getJson } from "./launcher.js";
 import { request } from "undici";
 
-/** A scrape flattened to `series → value`: `name{k="v"}` for samples, `name_bucket{le="…"}`, `_sum`, `_count` for histograms. */
+/** A scrape flattened to `series → value`: `name{k="v",…}` with labels sorted by name, so `le` sits in one place. */
 export type Scrape = Map<string, number>;
 
-const labelText = (labels: Record<string, string> | undefined, extra?: [string, string]): string => {
-  const all = Object.entries(labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  if (extra) all.push(extra);
-  return all.length ? `{${all.map(([k, v]) => `${k}="${v}"`).join(",")}}` : "";
-};
+export class ExpositionError extends Error {}
 
-/** Parses Prometheus text exposition with parse-prometheus-text-format and flattens it. */
+// One sample line of the text exposition format (version 0.0.4):
+//   metric_name [ "{" label="value" { "," label="value" } [ "," ] "}" ] value [ timestamp ]
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?\s*$/;
+const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/y;
+
+const unescape = (v: string) => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === "n" ? "\n" : c));
+const escape = (v: string) => v.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : "\\" + c));
+
+/**
+ * Parses Prometheus text exposition into `series → value`. Written here because the one npm
+ * parser (parse-prometheus-text-format 1.1.1) merges the series of a labelled histogram into
+ * one and drops their _sum and _count, and every spark_* histogram here has labels.
+ * Values: floats, ±Inf and NaN in any case. Timestamps are ignored. A malformed line is an error.
+ */
 export function flattenExposition(text: string): Scrape {
   const out: Scrape = new Map();
-  for (const fam of parsePrometheus(text)) {
-    for (const m of fam.metrics) {
-      if (fam.type === "HISTOGRAM") {
-        for (const [le, v] of Object.entries(m.buckets ?? {})) out.set(`${fam.name}_bucket${labelText(m.labels, ["le", le])}`, Number(v));
-        out.set(`${fam.name}_sum${labelText(m.labels)}`, Number(m.sum));
-        out.set(`${fam.name}_count${labelText(m.labels)}`, Number(m.count));
-      } else if (fam.type === "SUMMARY") {
-        out.set(`${fam.name}_sum${labelText(m.labels)}`, Number(m.sum));
-        out.set(`${fam.name}_count${labelText(m.labels)}`, Number(m.count));
-      } else {
-        out.set(`${fam.name}${labelText(m.labels)}`, Number(m.value));
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = SAMPLE.exec(line);
+    if (!m) throw new ExpositionError(`metrics line ${i + 1} is not a sample: ${line.slice(0, 120)}`);
+    const labels: Array<[string, string]> = [];
+    if (m[2] !== undefined && m[2].trim() !== "") {
+      LABEL.lastIndex = 0;
+      const body = m[2];
+      while (LABEL.lastIndex < body.length) {
+        const at = LABEL.lastIndex;
+        const l = LABEL.exec(body);
+        if (!l) throw new ExpositionError(`metrics line ${i + 1}: bad label set at column ${at}: ${line.slice(0, 120)}`);
+        labels.push([l[1]!, unescape(l[2]!)]);
+        if (l[3] === "") break;
       }
     }
+    labels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // as Prometheus's own parser (Go's ParseFloat): inf and nan in any case; prom-client writes "Nan"
+    const raw = m[3]!;
+    const special = raw.toLowerCase().replace(/^\+/, "");
+    const value = special === "inf" ? Infinity : special === "-inf" ? -Infinity : special === "nan" ? NaN : Number(raw);
+    if (Number.isNaN(value) && special !== "nan") throw new ExpositionError(`metrics line ${i + 1}: value ${JSON.stringify(raw)} is not a number`);
+    const key = labels.length ? `${m[1]}{${labels.map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}` : m[1]!;
+    out.set(key, value);
   }
   return out;
 }

@@ -1,0 +1,28 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { cliPath } from "../../harness/stack.js";
+
+export interface CliRun {
+  child: ChildProcess;
+  output(): string;
+  exit: Promise<number | null>;
+}
+
+/** Runs `perfpack …` as a real process, without a TTY. */
+export function perfpack(args: string[], env: NodeJS.ProcessEnv = process.env): CliRun {
+  const child = spawn(process.execPath, [cliPath(), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let text = "";
+  child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => text, exit };
+}
+
+/** Resolves once the output matches. */
+export async function waitForOutput(run: CliRun, re: RegExp, timeoutMs = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!re.test(run.output())) {
+    if (run.child.exitCode !== null) throw new Error(`perfpack exited (${run.child.exitCode}) before printing ${re}:\n${run.output()}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`no ${re} within ${timeoutMs} ms:\n${run.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
