@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { RUN_DEFAULTS } from "./defaults.js";
 import { EXIT } from "./exit-codes.js";
+import { exchangeDefaults as XD } from "../services/exchange/src/config.js";
 import { PlanError } from "./variants.js";
 
 // Commands import their modules when they run: a service started through this CLI should not
@@ -74,20 +75,20 @@ const share = (v: string) => {
 program
   .command("exchange")
   .description("start the mock exchange alone: Binance-like REST over HTTPS (TLS 1.3, loopback certificate) and a market-data WebSocket")
-  .option("--port <n>", "port to listen on (0 picks a free one)", "4002")
-  .option("--host <addr>", "address to bind", "127.0.0.1")
+  .option("--port <n>", `port to listen on (0 picks a free one) (default: ${XD.port})`)
+  .option("--host <addr>", `address to bind (default: ${XD.host})`)
   .option("--http", "serve plain HTTP instead of HTTPS")
-  .option("--latency-ms <ms>", "latency added to every REST answer", "5")
-  .option("--order-cost-ms <ms>", "extra latency per order (a batch of n costs latency + n × this)", "0.5")
-  .option("--batch-cap <n>", "most orders one batchOrders call may carry", "5")
+  .option("--latency-ms <ms>", `latency added to every REST answer (default: ${XD.latencyMs})`)
+  .option("--order-cost-ms <ms>", `extra latency per order: a batch of n costs latency + n × this (default: ${XD.orderCostMs})`)
+  .option("--batch-cap <n>", `most orders one batchOrders call may carry (default: ${XD.batchCap})`)
   .addOption(new Option("--fault-5xx <share>", "share of order/openOrders requests answered 503").argParser(share))
   .addOption(new Option("--fault-reset <share>", "share of requests whose connection is reset after the order is placed").argParser(share))
   .addOption(new Option("--fault-stall <share>", "share of requests stalled for --stall-ms before they are served").argParser(share))
-  .option("--stall-ms <ms>", "length of an injected stall", "2000")
-  .option("--seed <n>", "seed of the fault draws and the generated data (same seed, same faults)", "1")
-  .option("--ws-rate <n>", "market messages per second on each /ws/market connection", "100")
-  .option("--open-orders <n>", "open LIMIT orders seeded into the book", "50")
-  .option("--max-open-orders <n>", "most open orders the book keeps (oldest are filled first)", "1000")
+  .option("--stall-ms <ms>", `length of an injected stall (default: ${XD.stallMs})`)
+  .option("--seed <n>", `seed of the fault draws and the generated data: same seed, same faults (default: ${XD.seed})`)
+  .option("--ws-rate <n>", `market messages per second on each /ws/market connection (default: ${XD.wsRate})`)
+  .option("--open-orders <n>", `open LIMIT orders seeded into the book (default: ${XD.openOrders})`)
+  .option("--max-open-orders <n>", `most open orders the book keeps; the oldest go first (default: ${XD.maxOpenOrders})`)
   .action(async (o: Record<string, string | boolean | undefined>) =>
     (await import("../services/exchange/src/main.js")).exchangeMain({
       port: o.port,

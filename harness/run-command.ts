@@ -32,7 +32,7 @@ function pointLatest(outDir: string): void {
 }
 
 const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>): PlanRecord => ({
-  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: { ...v.env, ...cfg.extraEnv } })),
+  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: v.env })),
   scenarios: cfg.scenarios,
   rounds: cfg.rounds,
   durationS: cfg.durationS,
@@ -61,7 +61,6 @@ export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string,
     connections: cfg.connections,
     rate: cfg.rate,
     wsClients: cfg.wsClients,
-    extraEnv: cfg.extraEnv,
     target: cfg.target,
     baseEnv: io.env,
     readyTimeoutMs: RUN_DEFAULTS.readyTimeoutMs,

@@ -34,6 +34,7 @@ export interface RunConfig {
   rate: number | undefined;
   wsClients: number;
   quick: boolean;
+  /** --env, already merged into every variant's env; kept to show what the user added. */
   extraEnv: Record<string, string>;
   target: string | undefined;
   runId: string;
@@ -112,7 +113,9 @@ export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], 
     } else {
       variants = presets();
     }
-    validateVariants(variants.map((v) => ({ ...v, env: { ...v.env, ...extraEnv } })));
+    // --env is part of every variant: what is printed, recorded and launched is the same env
+    variants = variants.map((v) => ({ ...v, env: { ...v.env, ...extraEnv } }));
+    validateVariants(variants);
   }
 
   const runId = newRunId(now);

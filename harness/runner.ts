@@ -21,8 +21,6 @@ export interface RunnerOptions {
   connections: number;
   rate: number | undefined;
   wsClients: number;
-  /** --env: added to every variant. */
-  extraEnv: Record<string, string>;
   /** --target: drive this executor; launch nothing. */
   target: string | undefined;
   /** The environment children inherit (the executor's own variables are removed from it). */
@@ -122,7 +120,7 @@ export class Runner extends EventEmitter {
 
   private async trial(spec: TrialSpec): Promise<TrialRecord> {
     const scenario = this.o.scenarios.get(spec.scenario)!;
-    const env = { ...spec.variant.env, ...this.o.extraEnv };
+    const env = spec.variant.env;
     const startedAt = new Date();
     const t0 = performance.now();
     const base = { index: spec.index, variant: spec.variant.name, scenario: spec.scenario, round: spec.round, env, startedAt: startedAt.toISOString() };

@@ -42,6 +42,7 @@ test("a bad value in --matrix or --env names the variant and the variable", () =
 test("--env reaches every variant; an unknown key is passed on with a warning", () => {
   const c = resolve({ env: ["EXECUTOR_CPU_BURN_US=200", "NODE_OPTIONS=--max-old-space-size=512"] });
   assert.deepEqual(c.extraEnv, { EXECUTOR_CPU_BURN_US: "200", NODE_OPTIONS: "--max-old-space-size=512" });
+  assert.ok(c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200"), "--env is in every variant's env");
   assert.equal(c.warnings.length, 1);
   assert.match(c.warnings[0]!, /NODE_OPTIONS/);
 });
