@@ -5,7 +5,7 @@ import { RUN_DEFAULTS } from "./defaults.js";
 import { EXIT } from "./exit-codes.js";
 import { buildPlan } from "./plan.js";
 import { attachProgress } from "./progress.js";
-import { mediansTable } from "./report/terminal-table.js";
+import { mediansTables } from "./report/terminal-table.js";
 import type { PlanRecord } from "./results.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "./run-config.js";
 import { Runner, type RunnerEvent } from "./runner.js";
@@ -77,7 +77,7 @@ export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string,
   if (cfg.updateLatest) pointLatest(cfg.outDir);
 
   io.out.write("\nmedians over rounds (per variant), and ratios of medians against the first variant:\n");
-  io.out.write(mediansTable(results, scenarios, (better, t) => (better ? chalk.green(t) : chalk.red(t))) + "\n");
+  io.out.write(mediansTables(results, scenarios, (better, t) => (better ? chalk.green(t) : chalk.red(t))) + "\n");
   const bound = results.trials.filter((t) => t.generatorBound).length;
   if (bound > 0) io.out.write(chalk.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
   io.out.write(`results: ${runner.resultsFile}\n`);

@@ -21,7 +21,39 @@ export interface Column {
 }
 
 /**
- * The end-of-run table: one row per scenario headline metric, one column per variant (the
+ * The end-of-run medians: with two variants, one table with a row per metric; with more, one
+ * table per scenario with a row per variant (wide names stay readable). Pure.
+ */
+export function mediansTables(results: Results, scenarios: ReadonlyMap<string, Scenario>, colour: (better: boolean, text: string) => string = (_b, t) => t): string {
+  if (results.plan.variants.length <= 2) return mediansTable(results, scenarios, colour);
+  const variants = results.plan.variants.map((v) => v.name);
+  const ref = variants[0]!;
+  const parts: string[] = [];
+  for (const scenarioName of results.plan.scenarios) {
+    const sc = scenarios.get(scenarioName);
+    if (!sc) continue;
+    const heads = sc.headline.filter((h) => variants.some((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric] !== undefined));
+    if (heads.length === 0) continue;
+    const table = new Table({ head: [`${scenarioName} (× ${shortName(ref)})`, ...heads.map((h) => h.label)], style: { head: [], border: [], compact: true } });
+    for (const v of variants) {
+      table.push([
+        v,
+        ...heads.map((h) => {
+          const val = results.summary.medians[v]?.[scenarioName]?.[h.metric];
+          const base = results.summary.medians[ref]?.[scenarioName]?.[h.metric];
+          if (v === ref || val === undefined || !base) return fmt(val);
+          const r = val / base;
+          return `${fmt(val)} ${colour(h.better === "higher" ? r > 1 : r < 1, `(${r.toFixed(2)}×)`)}`;
+        }),
+      ]);
+    }
+    parts.push(table.toString());
+  }
+  return parts.join("\n");
+}
+
+/**
+ * The two-variant table: one row per scenario headline metric, one column per variant (the
  * median over rounds), and, against the first variant, the ratio of medians. A pure function.
  */
 export function mediansTable(results: Results, scenarios: ReadonlyMap<string, Scenario>, colour: (better: boolean, text: string) => string = (_b, t) => t): string {

@@ -47,7 +47,7 @@ test("the guide's recommended values parse", () => {
     CPU_PROFILING: "false",
   });
   assert.deepEqual(c.keepAlive, { enabled: true, maxSockets: 128, timeoutMs: 120000 });
-  assert.deepEqual(c.batch, { enabled: true, maxSize: 4, flushMs: 20, mode: "adaptive", adaptiveMaxInFlight: 1 });
+  assert.deepEqual(c.batch, { enabled: true, maxSize: 4, flushMs: 20, mode: "adaptive", adaptiveMaxInFlight: 4 });
   assert.equal(c.json.stringifier, "native");
   assert.equal(c.ws.compress, true);
   assert.equal(c.ws.deflateLevel, 1);

@@ -83,7 +83,7 @@ export const ENV_SPECS = {
   BATCH_MAX_SIZE: int("BATCH_MAX_SIZE", 8, 1, 1000),
   BATCH_FLUSH_MS: int("BATCH_FLUSH_MS", 40, 0, 60_000),
   BATCH_MODE: oneOf("BATCH_MODE", "fixed", ["fixed", "adaptive"] as const),
-  BATCH_ADAPTIVE_MAX_INFLIGHT: int("BATCH_ADAPTIVE_MAX_INFLIGHT", 1, 1, 1000),
+  BATCH_ADAPTIVE_MAX_INFLIGHT: int("BATCH_ADAPTIVE_MAX_INFLIGHT", 4, 1, 1000),
   JSON_STRINGIFIER: oneOf("JSON_STRINGIFIER", "fast", ["fast", "native"] as const),
   WS_COMPRESS: bool("WS_COMPRESS", false),
   WS_DEFLATE_LEVEL: int("WS_DEFLATE_LEVEL", 3, 0, 9),
