@@ -32,10 +32,10 @@ describe("HTTP_KEEPALIVE", () => {
       await call("POST", `${ex.url}/stats/reset`);
       for (let i = 0; i < 10; i++) assert.equal((await call("GET", `${exe.url}/api/private/open-orders`)).status, 200);
       const st = await stats(ex);
-      // counted: the executor's upstream connections, plus the one this test opened to read /stats
+      // the exchange also counts the connection this test may open to read /stats
       // (the executor's market-stream WebSocket was open before the reset)
       if (on) assert.ok(st.connections <= 2, `connections ${st.connections}`);
-      else assert.equal(st.connections, 11);
+      else assert.ok(st.connections >= 10 && st.connections <= 11, `connections ${st.connections}`);
       const text = await metrics(exe);
       assert.equal(sample(text, "spark_http_keepalive_reused"), on ? 9 : 0);
       assert.equal(sample(text, "spark_http_upstream_connections_opened_total"), on ? 1 : 10);
@@ -152,7 +152,8 @@ describe("WS_COMPRESS", () => {
     do {
       await new Promise((r) => setTimeout(r, 50));
       st = (await call("GET", `${exe.url}/api/private/websocket/status`)).json();
-    } while (st.deadClientsDropped === 0);
+      // the drop is counted at once; the socket's close (and the client count) follows a moment later
+    } while (st.deadClientsDropped === 0 || st.clients > 0);
     assert.equal(st.deadClientsDropped, 1);
     assert.equal(st.clients, 0);
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
