@@ -247,6 +247,7 @@ export class Runner extends EventEmitter {
     const unit = result.workUnit;
     const generatorCores = (gen.user + gen.system) / 1e6 / windowS;
     m.generator_cpu_cores = generatorCores;
+    m.generator_rss_mb = process.memoryUsage().rss / 2 ** 20;
     const ex = pids.executor ? sampler.of(pids.executor) : undefined;
     if (ex) {
       m.executor_cpu_cores = ex.cpuS / windowS;
