@@ -19,43 +19,99 @@ const program = new Command("perfpack")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
+/** The options of a run: `perfpack run`, and `perfpack gate` when it runs the current side itself. */
+function withRunOptions(cmd: Command): Command {
+  return cmd
+    .option("--variants <names>", "comma-separated variants to run (presets: baseline, optimized; plus those --ablation/--matrix generate)")
+    .option("--ablation", "baseline plus one toggle at a time")
+    .option("--matrix <KEY=v1,v2>", "cross product of executor settings (repeatable)", collect, [])
+    .option("--env <KEY=VALUE>", "added to every variant's executor environment (repeatable)", collect, [])
+    .option("--scenarios <names>", `comma-separated scenarios (default: all: ${SCENARIO_NAMES.join(",")})`)
+    .option("--rounds <n>", `rounds; variants are interleaved and rotated each round (default ${RUN_DEFAULTS.rounds})`)
+    .option("--duration <s>", `measured seconds per trial (default ${RUN_DEFAULTS.durationS})`)
+    .option("--warmup <s>", `unmeasured warm-up seconds before each measurement (default ${RUN_DEFAULTS.warmupS})`)
+    .option("--connections <n>", `concurrent HTTP connections of the load generator (default ${RUN_DEFAULTS.connections})`)
+    .option("--rate <r>", "latency scenario: open model at r requests/s, latency corrected for coordinated omission")
+    .option("--ws-clients <n>", `WebSocket subscribers in the ws scenario (default ${RUN_DEFAULTS.wsClients})`)
+    .option("--quick", "CI smoke preset: 2 rounds of 1 s trials (about a minute)")
+    .option("--out <dir>", "run folder (default reports/<run-id>; reports/latest then points at it)")
+    .option("--target <url>", "drive an executor that is already running (loopback only); launch nothing")
+    .option("--allow-remote", "let --target point off loopback");
+}
+
+/** IO for a run: the process's streams, env and signals (only this module touches them). */
+function runIO() {
+  let interrupted = 0;
+  return {
+    out: { write: (t: string) => process.stdout.write(t), isTTY: process.stdout.isTTY === true },
+    err: { write: (t: string) => process.stderr.write(t) },
+    env: process.env,
+    version: VERSION,
+    onInterrupt: (handler: () => void) => {
+      const on = () => {
+        // a second Ctrl-C does not wait for the current trial's teardown
+        if (++interrupted > 1) void import("./launcher.js").then(({ stopAll }) => stopAll(500)).then(() => process.exit(EXIT.interrupted));
+        else handler();
+      };
+      process.on("SIGINT", on);
+      process.on("SIGTERM", on);
+    },
+  };
+}
+
+withRunOptions(
+  program.command("run").description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}"),
+).action(async (flags) => {
+  const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./run-command.js"), import("../scenarios/index.js")]);
+  process.exitCode = await runCommand(flags, SCENARIOS, runIO());
+});
+
 program
-  .command("run")
-  .description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/results.json")
-  .option("--variants <names>", "comma-separated variants to run (presets: baseline, optimized; plus those --ablation/--matrix generate)")
-  .option("--ablation", "baseline plus one toggle at a time")
-  .option("--matrix <KEY=v1,v2>", "cross product of executor settings (repeatable)", collect, [])
-  .option("--env <KEY=VALUE>", "added to every variant's executor environment (repeatable)", collect, [])
-  .option("--scenarios <names>", `comma-separated scenarios (default: all: ${SCENARIO_NAMES.join(",")})`)
-  .option("--rounds <n>", `rounds; variants are interleaved and rotated each round (default ${RUN_DEFAULTS.rounds})`)
-  .option("--duration <s>", `measured seconds per trial (default ${RUN_DEFAULTS.durationS})`)
-  .option("--warmup <s>", `unmeasured warm-up seconds before each measurement (default ${RUN_DEFAULTS.warmupS})`)
-  .option("--connections <n>", `concurrent HTTP connections of the load generator (default ${RUN_DEFAULTS.connections})`)
-  .option("--rate <r>", "latency scenario: open model at r requests/s, latency corrected for coordinated omission")
-  .option("--ws-clients <n>", `WebSocket subscribers in the ws scenario (default ${RUN_DEFAULTS.wsClients})`)
-  .option("--quick", "CI smoke preset: 2 rounds of 1 s trials (about a minute)")
-  .option("--out <dir>", "run folder (default reports/<run-id>; reports/latest then points at it)")
-  .option("--target <url>", "drive an executor that is already running (loopback only); launch nothing")
-  .option("--allow-remote", "let --target point off loopback")
-  .action(async (flags) => {
-    const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./run-command.js"), import("../scenarios/index.js")]);
-    let interrupted = 0;
-    process.exitCode = await runCommand(flags, SCENARIOS, {
-      out: { write: (t) => process.stdout.write(t), isTTY: process.stdout.isTTY === true },
-      err: { write: (t) => process.stderr.write(t) },
-      env: process.env,
-      version: VERSION,
-      onInterrupt: (handler) => {
-        const on = () => {
-          // a second Ctrl-C does not wait for the current trial's teardown
-          if (++interrupted > 1) void import("./launcher.js").then(({ stopAll }) => stopAll(500)).then(() => process.exit(EXIT.interrupted));
-          else handler();
-        };
-        process.on("SIGINT", on);
-        process.on("SIGTERM", on);
-      },
-    });
+  .command("report")
+  .description("re-render every report format (report.md, report.html, summary.json) from a results file; nothing is re-run")
+  .argument("<results.json>", "a results file written by perfpack run")
+  .option("--out <dir>", "where to write (default: the results file's folder)")
+  .action(async (file: string, o: { out?: string }) => {
+    const [{ reportCommand }, { SCENARIOS }] = await Promise.all([import("./report-commands.js"), import("../scenarios/index.js")]);
+    process.exitCode = reportCommand(file, o.out, SCENARIOS, process.stdout, process.env);
   });
+
+program
+  .command("compare")
+  .description("two runs side by side: B against A for every variant and scenario in both, with 95% intervals")
+  .argument("<a.json>", "run A (the reference)")
+  .argument("<b.json>", "run B")
+  .action(async (a: string, b: string) => {
+    const [{ compareCommand }, { SCENARIOS }] = await Promise.all([import("./report-commands.js"), import("../scenarios/index.js")]);
+    process.exitCode = compareCommand(a, b, SCENARIOS, process.stdout);
+  });
+
+withRunOptions(
+  program
+    .command("gate")
+    .description("CI regression gate: the current run (--current, or one run now with the run options) against --baseline; exit 1 on a significant regression beyond --max-regression or a failed headline target")
+    .requiredOption("--baseline <results.json>", "the baseline run")
+    .option("--current <results.json>", "the current run (default: run one now, with the run options below)")
+    .option("--max-regression <share>", "a significant change to the worse larger than this fails the gate (default 0.10 = 10%)", "0.10"),
+).action(async (o: { baseline: string; current?: string; maxRegression: string } & Record<string, unknown>) => {
+  const [{ gateCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./report-commands.js"), import("../scenarios/index.js"), import("./results-file.js")]);
+  const max = Number(o.maxRegression);
+  if (!(max >= 0 && max < 10)) throw new InvalidArgumentError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
+  const base = readResultsFile(o.baseline, "baseline");
+  let current;
+  if (o.current) current = readResultsFile(o.current, "current run");
+  else {
+    const { runAndReport } = await import("./run-command.js");
+    const { baseline: _b, current: _c, maxRegression: _m, ...flags } = o;
+    const r = await runAndReport(flags, SCENARIOS, runIO());
+    if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) {
+      process.exitCode = r.code;
+      return;
+    }
+    current = r.results;
+  }
+  process.exitCode = gateCommand(base, current, max, SCENARIOS, process.stdout);
+});
 
 program
   .command("executor")

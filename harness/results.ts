@@ -52,6 +52,8 @@ export interface PlanRecord {
   quick: boolean;
   target: string | null;
   order: Array<{ variant: string; scenario: string; round: number }>;
+  /** Each scenario's headline metrics and which way is better, so the file explains itself. */
+  headlines?: Record<string, Array<{ metric: string; label: string; better: "higher" | "lower"; gate?: true }>>;
 }
 
 export interface Results {
@@ -72,6 +74,10 @@ export interface Summary {
   /** median over rounds of each metric, by variant then scenario, over ok trials. */
   medians: Record<string, Record<string, Record<string, number>>>;
   failedTrials: number;
+  /** Every other variant against the reference, paired by round (filled when the run ends). */
+  comparisons?: import("./compare.js").Comparison[];
+  targets?: import("./targets.js").TargetVerdict[];
+  verdict?: { pass: boolean; reasons: string[] };
 }
 
 /** Writes results.json atomically (temp file + rename), so a reader never sees half a file. */

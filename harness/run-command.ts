@@ -6,6 +6,10 @@ import { EXIT } from "./exit-codes.js";
 import { buildPlan } from "./plan.js";
 import { attachProgress } from "./progress.js";
 import { mediansTables } from "./report/terminal-table.js";
+import { exportAll } from "./report/exporter.js";
+import { EXPORTERS } from "./report/index.js";
+import { verdictText } from "./report/terminal.js";
+import type { Results } from "./results.js";
 import type { PlanRecord } from "./results.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "./run-config.js";
 import { Runner, type RunnerEvent } from "./runner.js";
@@ -31,7 +35,7 @@ function pointLatest(outDir: string): void {
   }
 }
 
-const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>): PlanRecord => ({
+const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>): PlanRecord => ({
   variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: v.env })),
   scenarios: cfg.scenarios,
   rounds: cfg.rounds,
@@ -43,17 +47,23 @@ const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>): PlanRec
   quick: cfg.quick,
   target: cfg.target ?? null,
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
+  headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
 });
 
-/** `perfpack run`: flags → config → plan → runner → table. Returns the exit code. */
+/** `perfpack run`: flags → config → plan → runner → stats → exporters. Returns the exit code. */
 export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: RunIO): Promise<number> {
+  return (await runAndReport(flags, scenarios, io)).code;
+}
+
+/** The run itself, for `run` and for `gate` without --current. */
+export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: RunIO): Promise<{ results: Results; code: number }> {
   const cfg = resolveRunConfig(flags, [...scenarios.keys()]);
   for (const w of cfg.warnings) io.err.write(`perfpack run: warning: ${w}\n`);
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds);
   const runner = new Runner({
     plan,
     scenarios,
-    planRecord: planRecord(cfg, plan),
+    planRecord: planRecord(cfg, plan, scenarios),
     runId: cfg.runId,
     outDir: cfg.outDir,
     durationS: cfg.durationS,
@@ -80,12 +90,16 @@ export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string,
   io.out.write(mediansTables(results, scenarios, (better, t) => (better ? chalk.green(t) : chalk.red(t))) + "\n");
   const bound = results.trials.filter((t) => t.generatorBound).length;
   if (bound > 0) io.out.write(chalk.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
+  io.out.write("\n" + verdictText(results) + "\n\n");
+  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {} }, cfg.outDir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
+  for (const e of errors) io.err.write(chalk.red(`perfpack run: a report could not be written: ${e}\n`));
   io.out.write(`results: ${runner.resultsFile}\n`);
+  for (const f of written) io.out.write(`report:  ${f}\n`);
   if (cfg.updateLatest) io.out.write(`latest:  ${join(dirname(cfg.outDir), "latest")}\n`);
-  if (runner.wasAborted) return EXIT.interrupted;
+  if (runner.wasAborted) return { results, code: EXIT.interrupted };
   if (results.summary.failedTrials > 0) {
     io.err.write(chalk.red(`perfpack run: ${results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${join(cfg.outDir, "logs")}\n`));
-    return EXIT.runFailure;
+    return { results, code: EXIT.runFailure };
   }
-  return EXIT.ok;
+  return { results, code: results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok };
 }

@@ -9,6 +9,7 @@ import { describeMachine, RESULTS_SCHEMA, writeResults, type PlanRecord, type Re
 import type { Scenario, ScenarioContext, ScenarioResult } from "./scenario.js";
 import { startStack, type Stack } from "./stack.js";
 import { summarize } from "./summary.js";
+import { analyze } from "./analysis.js";
 
 export interface RunnerOptions {
   plan: Plan;
@@ -101,7 +102,7 @@ export class Runner extends EventEmitter {
     }
     results.interrupted = this.aborted;
     results.finishedAt = new Date().toISOString();
-    results.summary = summarize(results.trials);
+    results.summary = analyze(results, results.plan.headlines ?? {});
     writeResults(this.resultsFile, results);
     this.emitEvent({ type: "done", results, resultsFile: this.resultsFile });
     return results;

@@ -47,6 +47,8 @@ export interface Headline {
   metric: string;
   label: string;
   better: "higher" | "lower";
+  /** One of the few metrics the regression gate tests (throughput and p95 of each scenario). */
+  gate?: true;
 }
 
 export interface Scenario {

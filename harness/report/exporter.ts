@@ -1,0 +1,40 @@
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Results } from "../results.js";
+import type { Headline } from "../scenario.js";
+
+export interface ReportContext {
+  headlines: Record<string, readonly Headline[]>;
+  /** Links to artifacts beside the report (flamegraphs …), relative to the report folder. */
+  links?: Array<{ label: string; href: string }>;
+}
+
+/** One report format: a pure function from results to text. */
+export interface Exporter {
+  readonly format: string;
+  readonly file: string;
+  render(results: Results, ctx: ReportContext): string;
+}
+
+/**
+ * Writes every format into `dir` (hyperfine's ExportManager). One failing exporter does not
+ * stop the others; its error is returned.
+ */
+export function exportAll(results: Results, ctx: ReportContext, dir: string, exporters: readonly Exporter[], env: { GITHUB_STEP_SUMMARY?: string } = {}): { written: string[]; errors: string[] } {
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const errors: string[] = [];
+  for (const e of exporters) {
+    try {
+      const text = e.render(results, ctx);
+      const file = join(dir, e.file);
+      writeFileSync(file, text);
+      written.push(file);
+      // in GitHub Actions the Markdown report also goes to the job's summary page
+      if (e.format === "markdown" && env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, text + "\n");
+    } catch (err) {
+      errors.push(`${e.format}: ${(err as Error).message}`);
+    }
+  }
+  return { written, errors };
+}

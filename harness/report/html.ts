@@ -1,0 +1,151 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { Results } from "../results.js";
+import type { Exporter, ReportContext } from "./exporter.js";
+import { comparisonDimensions, methodNote, targetDimensions, type Dimension } from "./format.js";
+
+const require = createRequire(import.meta.url);
+let chartJs: string | undefined;
+/** Chart.js's UMD build, inlined so the report works offline as one file. */
+// (chart.js's "exports" hide dist/ files, so the UMD build is found beside its main entry, dist/chart.cjs)
+const chartLibrary = () => (chartJs ??= readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.min.js"), "utf8"));
+
+const h = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+function table<T>(rows: readonly T[], dims: readonly Dimension<T>[], cls: (r: T) => string = () => ""): string {
+  return `<table><thead><tr>${dims.map((d) => `<th>${h(d.label)}</th>`).join("")}</tr></thead><tbody>${rows
+    .map((r) => `<tr class="${cls(r)}">${dims.map((d) => `<td>${h(d.format(r))}</td>`).join("")}</tr>`)
+    .join("")}</tbody></table>`;
+}
+
+/** What the page's script draws: plain numbers, computed here so the page holds no statistics. */
+function chartData(r: Results) {
+  const variants = r.plan.variants.map((v) => v.name);
+  const med = (v: string, s: string, m: string) => r.summary.medians[v]?.[s]?.[m] ?? null;
+  const throughput = [
+    ["latency", "rps", "req/s"],
+    ["batch", "orders_per_s", "orders/s"],
+    ["json", "rps", "req/s (json)"],
+    ["ws", "ws_msgs_per_s", "msgs/s"],
+  ]
+    .filter(([s]) => r.plan.scenarios.includes(s!))
+    .map(([scenario, metric, label]) => ({
+      title: `${scenario}: ${label}`,
+      medians: variants.map((v) => med(v, scenario!, metric!)),
+      rounds: variants.map((v) => r.trials.filter((t) => t.status === "ok" && t.variant === v && t.scenario === scenario).map((t) => t.metrics[metric!] ?? null)),
+      intervals: variants.map((v) => {
+        const c = r.summary.comparisons?.find((x) => x.candidate === v && x.scenario === scenario && x.metric === metric);
+        return c && Number.isFinite(c.estimate.hi) ? [c.referenceMedian * c.estimate.lo, c.referenceMedian * c.estimate.hi] : null;
+      }),
+    }));
+  const pcts = ["p50", "p95", "p99", "max"];
+  const latency = ["latency", "batch"]
+    .filter((s) => r.plan.scenarios.includes(s))
+    .map((scenario) => ({ title: `${scenario}: latency percentiles (ms)`, series: variants.map((v) => ({ name: v, values: pcts.map((p) => med(v, scenario, `latency_${p}_ms`)) })) }));
+  const ws = r.plan.scenarios.includes("ws")
+    ? {
+        wire: variants.map((v) => med(v, "ws", "ws_wire_bytes_per_msg")),
+        payload: variants.map((v) => {
+          const p = med(v, "ws", "ws_payload_bytes");
+          const n = med(v, "ws", "ws_messages");
+          return p !== null && n ? p / n : null;
+        }),
+        ratio: variants.map((v) => med(v, "ws", "ws_compression_ratio")),
+      }
+    : null;
+  return { variants, throughput, percentiles: pcts, latency, ws };
+}
+
+const PAGE_SCRIPT = `
+const D = JSON.parse(document.getElementById("perfpack-data").textContent);
+const palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"];
+Chart.defaults.animation = false;
+function canvas(parent, title) {
+  const fig = document.createElement("figure");
+  const cap = document.createElement("figcaption");
+  cap.textContent = title;
+  const c = document.createElement("canvas");
+  fig.append(cap, c);
+  document.getElementById(parent).append(fig);
+  return c;
+}
+for (const t of D.throughput) {
+  const points = t.rounds.flatMap((rs, i) => rs.filter((v) => v !== null).map((v) => ({ x: D.variants[i], y: v })));
+  new Chart(canvas("throughput", t.title), {
+    data: {
+      labels: D.variants,
+      datasets: [
+        { type: "bar", label: "median", data: t.medians, backgroundColor: D.variants.map((_, i) => palette[i % palette.length] + "aa") },
+        { type: "bar", label: "95% interval (from the ratio to the reference)", data: t.intervals, backgroundColor: "#0003", borderColor: "#000", borderWidth: 1, barPercentage: 0.25, grouped: false },
+        { type: "scatter", label: "rounds", data: points, backgroundColor: "#000", pointRadius: 3 },
+      ],
+    },
+    options: { scales: { y: { beginAtZero: true } } },
+  });
+}
+for (const l of D.latency) {
+  new Chart(canvas("latency", l.title), {
+    type: "line",
+    data: { labels: D.percentiles, datasets: l.series.map((s, i) => ({ label: s.name, data: s.values, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] })) },
+    options: { scales: { y: { type: "logarithmic", title: { display: true, text: "ms" } } } },
+  });
+}
+if (D.ws) {
+  new Chart(canvas("ws", "ws: bytes per message, payload vs on the wire"), {
+    type: "bar",
+    data: { labels: D.variants, datasets: [
+      { label: "payload B/msg", data: D.ws.payload, backgroundColor: "#bab0ac" },
+      { label: "wire B/msg", data: D.ws.wire, backgroundColor: "#4e79a7" },
+    ] },
+  });
+  new Chart(canvas("ws", "ws: compression ratio (payload / wire)"), {
+    type: "bar",
+    data: { labels: D.variants, datasets: [{ label: "ratio", data: D.ws.ratio, backgroundColor: "#59a14f" }] },
+    options: { scales: { y: { beginAtZero: true } } },
+  });
+}
+document.body.dataset.charts = String(Chart.instances ? Object.keys(Chart.instances).length : 0);
+`;
+
+/** One self-contained HTML file: tables, and charts drawn by Chart.js (inlined), offline. */
+export const html: Exporter = {
+  format: "html",
+  file: "report.html",
+  render(r: Results, ctx: ReportContext) {
+    const s = r.summary;
+    const v = s.verdict;
+    const data = JSON.stringify(chartData(r)).replace(/</g, "\\u003c");
+    const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
+    const targets = (s.targets ?? []).filter((t) => t.kind === "table");
+    const cs = s.comparisons ?? [];
+    return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>perfpack ${h(r.runId)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{padding:.25rem .5rem;border-bottom:1px solid #eee;text-align:left;font-variant-numeric:tabular-nums}
+th{background:#f6f6f6}.verdict{font-size:1.2rem;padding:.6rem 1rem;border-radius:6px;display:inline-block}
+.pass{background:#e3f4e1;color:#1e6b1e}.fail{background:#fbe3e3;color:#9b1c1c}
+tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}figure{margin:0}figcaption{font-weight:600;margin-bottom:.3rem}
+.muted{color:#666}
+</style></head><body>
+<h1>perfpack run ${h(r.runId)}</h1>
+${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
+<p class="muted">${h(`${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}. ${r.plan.variants.map((x) => x.name).join(" vs ")}; ${r.plan.rounds} round(s) × ${r.plan.durationS} s; ${r.plan.connections} connections; started ${r.startedAt}.`)}</p>
+${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}` : ""}
+<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid" id="throughput"></div>
+<h2>Latency percentiles</h2><div class="grid" id="latency"></div>
+${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid" id="ws"></div>` : ""}
+${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} p-values Holm-adjusted; ◆ = tested by the gate.</p>` : ""}
+${targets.length ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets.filter((t) => t.status === "not-measured" && t.note).map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`).join("")}` : ""}
+${ctx.links?.length ? `<h2>Artifacts</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>` : ""}
+<script id="perfpack-data" type="application/json">${data}</script>
+<script>${chartLibrary()}</script>
+<script>${PAGE_SCRIPT}</script>
+</body></html>
+`;
+  },
+};

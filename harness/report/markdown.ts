@@ -1,0 +1,68 @@
+import type { Results } from "../results.js";
+import type { Exporter } from "./exporter.js";
+import { comparisonDimensions, methodNote, targetDimensions, type Dimension } from "./format.js";
+import { fmt } from "./terminal-table.js";
+
+const esc = (s: string) => s.replace(/\|/g, "\\|");
+
+export function markdownTable<T>(rows: readonly T[], dims: readonly Dimension<T>[]): string {
+  const head = `| ${dims.map((d) => d.label).join(" | ")} |`;
+  const sep = `|${dims.map(() => "---").join("|")}|`;
+  return [head, sep, ...rows.map((r) => `| ${dims.map((d) => esc(d.format(r))).join(" | ")} |`)].join("\n");
+}
+
+/** The Markdown report: fit for a PR comment and for $GITHUB_STEP_SUMMARY. */
+export const markdown: Exporter = {
+  format: "markdown",
+  file: "report.md",
+  render(r: Results) {
+    const s = r.summary;
+    const lines: string[] = [];
+    const verdict = s.verdict;
+    lines.push(`# perfpack run ${r.runId}`, "");
+    if (verdict) lines.push(`**Verdict: ${verdict.pass ? "PASS" : "FAIL"}**${verdict.reasons.length ? ` — ${verdict.reasons.join("; ")}` : ""}`, "");
+    lines.push(
+      `Machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB, Node ${r.machine.node}. ` +
+        `Plan: ${r.plan.variants.map((v) => v.name).join(" vs ")}; scenarios ${r.plan.scenarios.join(", ")}; ${r.plan.rounds} round(s) of ${r.plan.durationS} s` +
+        ` (warm-up ${r.plan.warmupS} s), ${r.plan.connections} connections${r.plan.rate ? `, open model at ${r.plan.rate} req/s` : ""}${r.interrupted ? ". **Interrupted**: only finished trials are counted" : ""}.`,
+      "",
+    );
+    const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
+    if (headline.length) {
+      lines.push("## Headline: the guide's >2× throughput and lower p95", "", markdownTable(headline, targetDimensions), "");
+      for (const t of headline) if (t.note) lines.push(`- ${t.label}: ${t.note}`);
+      lines.push("");
+    }
+    const cs = s.comparisons ?? [];
+    if (cs.length) {
+      lines.push(`## Comparisons (candidate / reference, medians over rounds, paired by round)`, "");
+      lines.push(markdownTable(cs, comparisonDimensions), "");
+      lines.push(`${methodNote(cs)} p-values are Holm-adjusted over all ${cs.length} comparisons; ◆ marks the metrics the regression gate tests.`, "");
+    }
+    const table = (s.targets ?? []).filter((t) => t.kind === "table");
+    if (table.length) {
+      lines.push("## The guide's targets table", "", markdownTable(table, targetDimensions), "");
+      for (const t of table) if (t.note && t.status === "not-measured") lines.push(`- ${t.label}: ${t.note}`);
+      lines.push("");
+    }
+    lines.push("## Medians per variant", "");
+    for (const scenario of r.plan.scenarios) {
+      const heads = r.plan.headlines?.[scenario] ?? [];
+      const rows = r.plan.variants.map((v) => v.name);
+      if (!heads.length) continue;
+      lines.push(`**${scenario}**`, "", `| variant | ${heads.map((h) => esc(h.label)).join(" | ")} |`, `|---|${heads.map(() => "---").join("|")}|`);
+      for (const v of rows) lines.push(`| ${esc(v)} | ${heads.map((h) => fmt(s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`);
+      lines.push("");
+    }
+    const failed = r.trials.filter((t) => t.status === "failed");
+    if (failed.length) {
+      lines.push("## Failed trials", "");
+      for (const t of failed) if (t.status === "failed") lines.push(`- ${t.variant} · ${t.scenario} · round ${t.round}: ${t.error}${t.exit ? ` (exit ${t.exit.code}, signal ${t.exit.signal})` : ""}`);
+      lines.push("");
+    }
+    const bound = r.trials.filter((t) => t.generatorBound);
+    if (bound.length) lines.push(`⚠ ${bound.length} trial(s) were generator-bound (the load generator used ≥ 0.9 cores): their figures understate the executor.`, "");
+    lines.push("Variants:", "", ...r.plan.variants.map((v) => `- \`${v.name}\`: ${Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(" ") || "(the target's own settings)"}`), "");
+    return lines.join("\n");
+  },
+};
