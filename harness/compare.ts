@@ -14,7 +14,7 @@ export interface Comparison {
   referenceMedian: number;
   candidateMedian: number;
   estimate: RatioEstimate;
-  /** Holm-adjusted two-sided p over the comparisons of one family. */
+  /** Holm-adjusted p over the comparisons of one family (two-sided; one-sided "worse" in the gate). */
   pAdjusted: number;
   significant: boolean;
   /** better / worse: significant and in that direction; same: not significant. */
@@ -35,8 +35,14 @@ export function arms(variants: readonly string[]): { reference: string; candidat
   return { reference, candidate };
 }
 
-function finish(rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">>): Comparison[] {
-  const adjusted = holm(rows.map((r) => r.estimate.p));
+/**
+ * Holm over the rows' p-values. `worse`: one-sided, for the gate, which only asks whether a
+ * metric got worse (half the two-sided p in the worse direction, 1 − p/2 otherwise).
+ */
+function finish(rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">>, sided: "two" | "worse" = "two"): Comparison[] {
+  const isWorse = (r: (typeof rows)[number]) => (r.better === "higher" ? r.estimate.ratio < 1 : r.estimate.ratio > 1);
+  const ps = rows.map((r) => (sided === "two" ? r.estimate.p : isWorse(r) ? r.estimate.p / 2 : 1 - r.estimate.p / 2));
+  const adjusted = holm(ps);
   return rows.map((r, i) => {
     const significant = adjusted[i]! < ALPHA;
     const up = r.estimate.ratio > 1;
@@ -94,7 +100,7 @@ export function compareRuns(base: Results, current: Results, headlines: Record<s
       }
     }
   }
-  return finish(rows);
+  return finish(rows, only === "gate" ? "worse" : "two");
 }
 
 /** A change expressed as "how much better" in the metric's own direction: +0.12 = 12% better. */

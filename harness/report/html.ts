@@ -61,18 +61,14 @@ const PAGE_SCRIPT = `
 const D = JSON.parse(document.getElementById("perfpack-data").textContent);
 const palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"];
 Chart.defaults.animation = false;
-function canvas(parent, title) {
-  const fig = document.createElement("figure");
-  const cap = document.createElement("figcaption");
-  cap.textContent = title;
-  const c = document.createElement("canvas");
-  fig.append(cap, c);
-  document.getElementById(parent).append(fig);
-  return c;
+let next = 0;
+// the page carries one <canvas id="chart-N"> per chart, in the order drawn here
+function canvas() {
+  return document.getElementById("chart-" + next++);
 }
 for (const t of D.throughput) {
   const points = t.rounds.flatMap((rs, i) => rs.filter((v) => v !== null).map((v) => ({ x: D.variants[i], y: v })));
-  new Chart(canvas("throughput", t.title), {
+  new Chart(canvas(), {
     data: {
       labels: D.variants,
       datasets: [
@@ -85,21 +81,21 @@ for (const t of D.throughput) {
   });
 }
 for (const l of D.latency) {
-  new Chart(canvas("latency", l.title), {
+  new Chart(canvas(), {
     type: "line",
     data: { labels: D.percentiles, datasets: l.series.map((s, i) => ({ label: s.name, data: s.values, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] })) },
     options: { scales: { y: { type: "logarithmic", title: { display: true, text: "ms" } } } },
   });
 }
 if (D.ws) {
-  new Chart(canvas("ws", "ws: bytes per message, payload vs on the wire"), {
+  new Chart(canvas(), {
     type: "bar",
     data: { labels: D.variants, datasets: [
       { label: "payload B/msg", data: D.ws.payload, backgroundColor: "#bab0ac" },
       { label: "wire B/msg", data: D.ws.wire, backgroundColor: "#4e79a7" },
     ] },
   });
-  new Chart(canvas("ws", "ws: compression ratio (payload / wire)"), {
+  new Chart(canvas(), {
     type: "bar",
     data: { labels: D.variants, datasets: [{ label: "ratio", data: D.ws.ratio, backgroundColor: "#59a14f" }] },
     options: { scales: { y: { beginAtZero: true } } },
@@ -115,7 +111,13 @@ export const html: Exporter = {
   render(r: Results, ctx: ReportContext) {
     const s = r.summary;
     const v = s.verdict;
-    const data = JSON.stringify(chartData(r)).replace(/</g, "\\u003c");
+    const d = chartData(r);
+    const data = JSON.stringify(d).replace(/</g, "\\u003c");
+    let n = 0;
+    const fig = (title: string) => `<figure><figcaption>${h(title)}</figcaption><canvas id="chart-${n++}" role="img" aria-label="${h(title)}"></canvas></figure>`;
+    const throughputFigs = d.throughput.map((t) => fig(t.title)).join("");
+    const latencyFigs = d.latency.map((l) => fig(l.title)).join("");
+    const wsFigs = d.ws ? fig("ws: bytes per message, payload vs on the wire") + fig("ws: compression ratio (payload / wire)") : "";
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     const targets = (s.targets ?? []).filter((t) => t.kind === "table");
     const cs = s.comparisons ?? [];
@@ -136,9 +138,9 @@ tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c
 ${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
 <p class="muted">${h(`${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}. ${r.plan.variants.map((x) => x.name).join(" vs ")}; ${r.plan.rounds} round(s) × ${r.plan.durationS} s; ${r.plan.connections} connections; started ${r.startedAt}.`)}</p>
 ${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}` : ""}
-<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid" id="throughput"></div>
-<h2>Latency percentiles</h2><div class="grid" id="latency"></div>
-${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid" id="ws"></div>` : ""}
+<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>
+<h2>Latency percentiles</h2><div class="grid">${latencyFigs}</div>
+${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid">${wsFigs}</div>` : ""}
 ${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} p-values Holm-adjusted; ◆ = tested by the gate.</p>` : ""}
 ${targets.length ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets.filter((t) => t.status === "not-measured" && t.note).map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`).join("")}` : ""}
 ${ctx.links?.length ? `<h2>Artifacts</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>` : ""}
