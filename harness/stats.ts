@@ -1,4 +1,5 @@
 import jstat from "jstat";
+import { seededRandom } from "../services/common/src/rng.js";
 
 const { jStat } = jstat;
 
@@ -8,17 +9,8 @@ const { jStat } = jstat;
  * so every interval here is computed over trials, never over requests.
  */
 
-/** Seeded PRNG (mulberry32): the same inputs give the same intervals, run after run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG: the same inputs give the same intervals, run after run. */
+export const rng = seededRandom;
 
 /** Percentile of sorted values, linear between closest ranks (R type 7, numpy's default). */
 export function percentileSorted(sorted: readonly number[], p: number): number {

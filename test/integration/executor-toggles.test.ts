@@ -57,8 +57,12 @@ describe("BATCH_ENABLED", () => {
 
   for (const mode of ["fixed", "adaptive"]) {
     test(`on (${mode}): concurrent orders share batch calls, split at the exchange's cap, and each gets its own answer`, async () => {
-      const ex = await exchange();
-      const exe = await executor(ex, { BATCH_ENABLED: "true", BATCH_MODE: mode, BATCH_MAX_SIZE: "8", BATCH_FLUSH_MS: "30", HTTP_KEEPALIVE: "true" });
+      // adaptive batches only what queues behind batches in flight: one in flight at a time, and a
+      // slow exchange (50 ms), make the queue certain however the 16 requests happen to arrive
+      const ex = mode === "adaptive" ? await exchange("--latency-ms", "50") : await exchange();
+      const exe = await executor(ex, {
+        BATCH_ENABLED: "true", BATCH_MODE: mode, BATCH_MAX_SIZE: "8", BATCH_FLUSH_MS: "30", HTTP_KEEPALIVE: "true", BATCH_ADAPTIVE_MAX_INFLIGHT: "1",
+      });
       await call("POST", `${ex.url}/stats/reset`);
       const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `b-${mode}-${i}` })));
       assert.ok(replies.every((r) => r.status === 200));

@@ -4,7 +4,7 @@ import { isExchangeError } from "../../services/common/src/exchange-types.js";
 import { OrderBook } from "../../services/exchange/src/book.js";
 import { OptionError, resolveExchangeOptions } from "../../services/exchange/src/config.js";
 import { MarketFeed } from "../../services/exchange/src/market.js";
-import { seededRandom } from "../../services/exchange/src/rng.js";
+import { seededRandom } from "../../services/common/src/rng.js";
 
 test("the seeded generator replays exactly, and different seeds differ", () => {
   const a = seededRandom(99);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ExchangeOrder } from "../../services/common/src/exchange-types.js";
-import { seededRandom } from "../../services/exchange/src/rng.js";
+import { seededRandom } from "../../services/common/src/rng.js";
 import { compileSerializers, createSerializer, toOpenOrderView, toOrderView } from "../../services/executor/src/lib/fastJson.js";
 import { createMetrics } from "../../services/executor/src/lib/metrics.js";
 

@@ -5,7 +5,7 @@ import {
   type ExchangeOrder,
   type NewOrder,
 } from "../../common/src/exchange-types.js";
-import { seededRandom } from "./rng.js";
+import { seededRandom } from "../../common/src/rng.js";
 
 /** The mock exchange's order book: accepts orders, keeps LIMIT orders open, rejects duplicates. */
 export class OrderBook {

@@ -1,5 +1,5 @@
 import { REFERENCE_PRICES, SYMBOLS } from "../../common/src/exchange-types.js";
-import { seededRandom } from "./rng.js";
+import { seededRandom } from "../../common/src/rng.js";
 
 /**
  * Send time of a market message: CLOCK_MONOTONIC in milliseconds with nanosecond digits.

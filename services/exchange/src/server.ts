@@ -13,7 +13,7 @@ import { OrderBook } from "./book.js";
 import type { ExchangeOptions } from "./config.js";
 import { MarketFeed } from "./market.js";
 import { parseNewOrder } from "./orders.js";
-import { seededRandom } from "./rng.js";
+import { seededRandom } from "../../common/src/rng.js";
 
 export interface RunningExchange {
   url: string;
