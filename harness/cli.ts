@@ -114,6 +114,25 @@ withRunOptions(
 });
 
 program
+  .command("profile")
+  .description("run each variant's executor under a profiler while a scenario drives it; flamegraphs under <out>/flame/<variant>/ and a hot-path diff of self time")
+  .option("--tool <tool>", "0x, clinic-flame, clinic-doctor or cpuprof", "cpuprof")
+  .option("--variants <names>", "variants, comma-separated (the first two get the hot-path diff)", "baseline,optimized")
+  .option("--scenario <name>", "the scenario that drives the executor", "latency")
+  .option("--duration <s>", "seconds of load", "10")
+  .option("--out <dir>", "output folder (default reports/profile-<id>)")
+  .action(async (flags) => {
+    const [{ profileCommand, ToolError }, { SCENARIOS }] = await Promise.all([import("./profile/profile-command.js"), import("../scenarios/index.js")]);
+    try {
+      process.exitCode = await profileCommand(flags, SCENARIOS, { write: (t) => process.stdout.write(t), env: process.env });
+    } catch (err) {
+      if (!(err instanceof ToolError)) throw err;
+      process.stderr.write(`perfpack profile: ${err.message}\n--- the tool's output ---\n${err.output}\n`);
+      process.exitCode = EXIT.runFailure;
+    }
+  });
+
+program
   .command("executor")
   .description(
     "start the reference executor alone (the system under test). Toggles come from the environment, as in the guide; see the README for every variable",

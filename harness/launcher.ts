@@ -14,6 +14,11 @@ export interface ServiceSpec {
   /** Health path probed once the service says `listening <url>` (default /health). */
   healthPath?: string;
   cwd?: string;
+  /**
+   * Whether the pid in the health answer is the process we started. Default: the child itself;
+   * a profiler (0x, clinic) runs the service as its own child, so there a descendant is ours.
+   */
+  acceptPid?: (healthPid: number, childPid: number) => boolean;
 }
 
 export interface ExitInfo {
@@ -24,6 +29,8 @@ export interface ExitInfo {
 export interface Service {
   readonly name: string;
   readonly pid: number;
+  /** The pid that answered /health (the service itself, under a profiler its grandchild). */
+  readonly servicePid: number;
   readonly url: string;
   /** The last `lines` lines of the service's stdout+stderr. */
   logTail(lines?: number): string;
@@ -146,6 +153,7 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
   // 2. health answers, from our pid
   let lastProblem = "no answer";
   let healthy = false;
+  let servicePid = child.pid!;
   for (let attempt = 0; !healthy; attempt++) {
     if (child.exitCode !== null || child.signalCode !== null) {
       return fail(`exited before it was ready (code ${child.exitCode}, signal ${child.signalCode})`, await exited);
@@ -153,8 +161,11 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
     try {
       const r = await getJson(url + (spec.healthPath ?? "/health"));
       const pid = (r.body as { pid?: number })?.pid;
-      healthy = r.status === 200 && pid === child.pid;
-      if (healthy) break;
+      healthy = r.status === 200 && pid !== undefined && (spec.acceptPid ?? ((p, c) => p === c))(pid, child.pid!);
+      if (healthy) {
+        servicePid = pid!;
+        break;
+      }
       lastProblem = r.status !== 200 ? `health answered ${r.status}` : `health answered for pid ${pid}, not ours (${child.pid})`;
     } catch (err) {
       lastProblem = (err as Error).message;
@@ -167,10 +178,25 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
   return {
     name: spec.name,
     pid: child.pid!,
+    servicePid,
     url,
     logTail: tail,
     log: () => logText,
     exited,
     stop: (graceMs = 5000) => terminate(child, graceMs),
   };
+}
+
+/** true when `pid` descends from `ancestor` (per /proc). */
+export function isDescendant(pid: number, ancestor: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 16; hops++) {
+    if (p === ancestor) return true;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
