@@ -133,6 +133,15 @@ program
   });
 
 program
+  .command("guide")
+  .description("the guide's operator checks (runtime/perf_*): latency, batch, json, profile-http; prints the guide's lines, measured")
+  .argument("<check>", "latency | batch | json | profile-http")
+  .action(async (check: string) => {
+    const [{ guideCheck }, { SCENARIOS }] = await Promise.all([import("./guide-scripts.js"), import("../scenarios/index.js")]);
+    process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => process.stdout.write(l + "\n"), info: (l) => process.stderr.write(l + "\n"), env: process.env });
+  });
+
+program
   .command("executor")
   .description(
     "start the reference executor alone (the system under test). Toggles come from the environment, as in the guide; see the README for every variable",
