@@ -36,7 +36,8 @@ function withRunOptions(cmd: Command): Command {
     .option("--quick", "CI smoke preset: 2 rounds of 1 s trials (about a minute)")
     .option("--out <dir>", "run folder (default reports/<run-id>; reports/latest then points at it)")
     .option("--target <url>", "drive an executor that is already running (loopback only); launch nothing")
-    .option("--allow-remote", "let --target point off loopback");
+    .option("--allow-remote", "let --target point off loopback")
+    .option("--profile <tool>", "after the trials, a flamegraph per variant (0x, clinic-flame, clinic-doctor, cpuprof), linked from the report");
 }
 
 /** IO for a run: the process's streams, env and signals (only this module touches them). */

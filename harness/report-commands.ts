@@ -10,6 +10,7 @@ import { comparisonDimensions } from "./report/format.js";
 import { EXPORTERS } from "./report/index.js";
 import { verdictText } from "./report/terminal.js";
 import { readResultsFile } from "./results-file.js";
+import { profileArtifacts } from "./profile/artifacts.js";
 import type { Results } from "./results.js";
 import type { Scenario } from "./scenario.js";
 import { PlanError } from "./variants.js";
@@ -28,7 +29,7 @@ function refresh(r: Results, registry: ReadonlyMap<string, Scenario>): Results {
 export function reportCommand(file: string, outDir: string | undefined, registry: ReadonlyMap<string, Scenario>, out: Out, env: NodeJS.ProcessEnv): number {
   const r = refresh(readResultsFile(file), registry);
   const dir = resolve(outDir ?? dirname(file));
-  const { written, errors } = exportAll(r, { headlines: r.plan.headlines ?? {} }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: env.GITHUB_STEP_SUMMARY });
+  const { written, errors } = exportAll(r, { headlines: r.plan.headlines ?? {}, ...profileArtifacts(dirname(resolve(file))) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: env.GITHUB_STEP_SUMMARY });
   out.write(verdictText(r) + "\n");
   for (const f of written) out.write(`report: ${f}\n`);
   for (const e of errors) out.write(chalk.red(`failed: ${e}\n`));

@@ -10,6 +10,7 @@ import { exportAll } from "./report/exporter.js";
 import { EXPORTERS } from "./report/index.js";
 import { verdictText } from "./report/terminal.js";
 import type { Results } from "./results.js";
+import { profileArtifacts } from "./profile/artifacts.js";
 import type { PlanRecord } from "./results.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "./run-config.js";
 import { Runner, type RunnerEvent } from "./runner.js";
@@ -91,7 +92,20 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   const bound = results.trials.filter((t) => t.generatorBound).length;
   if (bound > 0) io.out.write(chalk.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
   io.out.write("\n" + verdictText(results) + "\n\n");
-  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {} }, cfg.outDir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
+  if (cfg.profile && !runner.wasAborted) {
+    const { profileCommand } = await import("./profile/profile-command.js");
+    io.out.write(`profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …\n`);
+    try {
+      await profileCommand(
+        { tool: cfg.profile, variantObjects: cfg.variants, scenario: cfg.scenarios[0], duration: String(cfg.durationS), out: cfg.outDir },
+        scenarios,
+        { write: (t) => io.out.write(t), env: io.env },
+      );
+    } catch (err) {
+      io.err.write(chalk.red(`perfpack run: profiling failed: ${(err as Error).message}\n${(err as { output?: string }).output ?? ""}\n`));
+    }
+  }
+  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir) }, cfg.outDir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
   for (const e of errors) io.err.write(chalk.red(`perfpack run: a report could not be written: ${e}\n`));
   io.out.write(`results: ${runner.resultsFile}\n`);
   for (const f of written) io.out.write(`report:  ${f}\n`);

@@ -21,6 +21,7 @@ export interface RunFlags {
   out?: string;
   target?: string;
   allowRemote?: boolean;
+  profile?: string;
 }
 
 /** A validated, fully specified run. */
@@ -42,6 +43,8 @@ export interface RunConfig {
   /** reports/latest is pointed at outDir only when the run uses the default location. */
   updateLatest: boolean;
   warnings: string[];
+  /** --profile: after the measured trials, each variant's flamegraph with this tool (not during them: a profiler distorts what it measures). */
+  profile: string | undefined;
 }
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -136,5 +139,12 @@ export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], 
     outDir,
     updateLatest: f.out === undefined,
     warnings,
+    profile: (() => {
+      if (f.profile === undefined) return undefined;
+      const tools = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"];
+      if (!tools.includes(f.profile)) throw new PlanError(`--profile ${JSON.stringify(f.profile)} is not valid: tools are ${tools.join(", ")}`);
+      if (target) throw new PlanError("--profile needs to launch the executor; it cannot apply to --target");
+      return f.profile;
+    })(),
   };
 }

@@ -6,7 +6,7 @@ import { isDescendant, launch, LaunchError, type Service } from "../launcher.js"
 import { newRunId } from "../run-config.js";
 import type { Scenario } from "../scenario.js";
 import { cliPath, startExchangeService } from "../stack.js";
-import { ablation, presets, PlanError } from "../variants.js";
+import { ablation, presets, PlanError, type Variant } from "../variants.js";
 import { hotPathDiff, hotPathMarkdown, selfTimes, type CpuProfile } from "./hotpath.js";
 
 export const PROFILE_TOOLS = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"] as const;
@@ -18,6 +18,8 @@ export interface ProfileFlags {
   scenario?: string;
   duration?: string;
   out?: string;
+  /** Variants given as objects (from a run's plan: matrix variants have no preset name). */
+  variantObjects?: Variant[];
 }
 
 export class ToolError extends Error {
@@ -69,7 +71,7 @@ export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<str
   if (!PROFILE_TOOLS.includes(tool)) throw new PlanError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
   const pool = [...presets(), ...ablation()];
   const names = (f.variants ?? "baseline,optimized").split(",").map((s) => s.trim()).filter(Boolean);
-  const variants = names.map((n) => pool.find((v) => v.name === n) ?? (() => { throw new PlanError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`); })());
+  const variants = f.variantObjects ?? names.map((n) => pool.find((v) => v.name === n) ?? (() => { throw new PlanError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`); })());
   const scenario = scenarios.get(f.scenario ?? "latency");
   if (!scenario) throw new PlanError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
   const durationS = f.duration === undefined ? 10 : Number(f.duration);

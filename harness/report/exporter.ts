@@ -7,6 +7,8 @@ export interface ReportContext {
   headlines: Record<string, readonly Headline[]>;
   /** Links to artifacts beside the report (flamegraphs …), relative to the report folder. */
   links?: Array<{ label: string; href: string }>;
+  /** The hot-path diff (Markdown) when the run was profiled. */
+  hotPath?: string;
 }
 
 /** One report format: a pure function from results to text. */

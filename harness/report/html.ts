@@ -143,7 +143,8 @@ ${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95<
 ${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid">${wsFigs}</div>` : ""}
 ${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} p-values Holm-adjusted; ◆ = tested by the gate.</p>` : ""}
 ${targets.length ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets.filter((t) => t.status === "not-measured" && t.note).map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`).join("")}` : ""}
-${ctx.links?.length ? `<h2>Artifacts</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>` : ""}
+${ctx.hotPath ? `<h2>Hot path (self time)</h2><pre>${h(ctx.hotPath)}</pre>` : ""}
+${ctx.links?.length ? `<h2>Flamegraphs and profiles</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>` : ""}
 <script id="perfpack-data" type="application/json">${data}</script>
 <script>${chartLibrary()}</script>
 <script>${PAGE_SCRIPT}</script>

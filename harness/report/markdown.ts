@@ -15,7 +15,7 @@ export function markdownTable<T>(rows: readonly T[], dims: readonly Dimension<T>
 export const markdown: Exporter = {
   format: "markdown",
   file: "report.md",
-  render(r: Results) {
+  render(r: Results, ctx) {
     const s = r.summary;
     const lines: string[] = [];
     const verdict = s.verdict;
@@ -62,6 +62,8 @@ export const markdown: Exporter = {
     }
     const bound = r.trials.filter((t) => t.generatorBound);
     if (bound.length) lines.push(`⚠ ${bound.length} trial(s) were generator-bound (the load generator used ≥ 0.9 cores): their figures understate the executor.`, "");
+    if (ctx.links?.length) lines.push("## Profiles", "", ...ctx.links.map((l) => `- [${l.label}](${l.href})`), "");
+    if (ctx.hotPath) lines.push(ctx.hotPath.replace(/^# /, "## "), "");
     lines.push("Variants:", "", ...r.plan.variants.map((v) => `- \`${v.name}\`: ${Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(" ") || "(the target's own settings)"}`), "");
     return lines.join("\n");
   },

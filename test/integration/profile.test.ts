@@ -40,6 +40,15 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
     });
   }
 
+  test("run --profile 0x: flamegraphs after the trials, linked from the HTML report, hot path in the Markdown", async () => {
+    const out = join(tmp, "run-profile");
+    const run = perfpack(["run", "--scenarios", "latency", "--rounds", "1", "--duration", "0.5", "--warmup", "0", "--profile", "0x", "--out", out]);
+    assert.ok([0, 1].includes((await run.exit)!), run.output());
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    for (const v of ["baseline", "optimized"]) assert.match(html, new RegExp(`href="flame/${v}/flamegraph\\.html"`));
+    assert.match(readFileSync(join(out, "report.md"), "utf8"), /## Hot path: baseline → optimized/);
+  });
+
   for (const [args, pattern] of [
     [["--tool", "perf"], /unknown profiling tool "perf": valid tools are 0x, clinic-flame, clinic-doctor, cpuprof/],
     [["--variants", "fastest"], /unknown variant "fastest": valid variants are baseline, optimized/],
