@@ -109,7 +109,11 @@ export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<str
         log: () => {},
       });
       // SIGINT to the executor itself: it drains and exits; the tool then writes its artifacts
-      process.kill(exe.servicePid, "SIGINT");
+      try {
+        process.kill(exe.servicePid, "SIGINT");
+      } catch {
+        // already gone (it crashed or was killed): what the tool left is checked below
+      }
       let timer: NodeJS.Timeout | undefined;
       const done = await Promise.race([exe.exited, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 180_000)))]);
       clearTimeout(timer);

@@ -49,6 +49,30 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
     assert.match(readFileSync(join(out, "report.md"), "utf8"), /## Hot path: baseline → optimized/);
   });
 
+  test("a tool that leaves no artifact is an error (exit 3) that shows the tool's output, never silence", async () => {
+    const out = join(tmp, "killed");
+    const run = perfpack(["profile", "--tool", "cpuprof", "--variants", "optimized", "--duration", "3", "--out", out]);
+    // kill the profiled executor before it can write its .cpuprofile
+    let victim: number | undefined;
+    while (victim === undefined) {
+      for (const pid of descendants(run.child.pid!)) {
+        try {
+          const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+          if (cmd.includes("--cpu-prof") && cmd.includes("executor")) victim = pid;
+        } catch {
+          // gone
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    process.kill(victim, "SIGKILL");
+    assert.equal(await run.exit, 3, run.output());
+    assert.match(run.output(), /cpuprof produced no .*cpuprofile.*signal SIGKILL/);
+    assert.match(run.output(), /--- the tool's output ---[\s\S]*listening http/);
+    assert.deepEqual(descendants(run.child.pid!), []);
+  });
+
   for (const [args, pattern] of [
     [["--tool", "perf"], /unknown profiling tool "perf": valid tools are 0x, clinic-flame, clinic-doctor, cpuprof/],
     [["--variants", "fastest"], /unknown variant "fastest": valid variants are baseline, optimized/],
