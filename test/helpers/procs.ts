@@ -30,3 +30,28 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Polls `find` until it returns a value; fails after `timeoutMs` or once `owner` has exited. */
+export async function waitFor<T>(find: () => T | undefined, owner: { exitCode: number | null }, what: string, timeoutMs = 30_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = find();
+    if (v !== undefined) return v;
+    if (owner.exitCode !== null) throw new Error(`gave up waiting for ${what}: the process exited (${owner.exitCode})`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The first descendant of `pid` whose command line contains every one of `parts`. */
+export function descendantWith(pid: number, ...parts: string[]): number | undefined {
+  for (const d of descendants(pid)) {
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+      if (parts.every((p) => cmd.includes(p))) return d;
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { projectRoot } from "../../services/common/src/project.js";
 import { perfpack } from "../helpers/cli.js";
-import { descendants } from "../helpers/procs.js";
+import { descendants, descendantWith, waitFor } from "../helpers/procs.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-prof-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,18 +53,7 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
     const out = join(tmp, "killed");
     const run = perfpack(["profile", "--tool", "cpuprof", "--variants", "optimized", "--duration", "3", "--out", out]);
     // kill the profiled executor before it can write its .cpuprofile
-    let victim: number | undefined;
-    while (victim === undefined) {
-      for (const pid of descendants(run.child.pid!)) {
-        try {
-          const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-          if (cmd.includes("--cpu-prof") && cmd.includes("executor")) victim = pid;
-        } catch {
-          // gone
-        }
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const victim = await waitFor(() => descendantWith(run.child.pid!, "--cpu-prof", "executor"), run.child, "the profiled executor");
     await new Promise((r) => setTimeout(r, 1000));
     process.kill(victim, "SIGKILL");
     assert.equal(await run.exit, 3, run.output());

@@ -6,7 +6,7 @@ import { after, describe, test } from "node:test";
 import { startStack } from "../../harness/stack.js";
 import type { Results } from "../../harness/results.js";
 import { perfpack, waitForOutput } from "../helpers/cli.js";
-import { alive, descendants } from "../helpers/procs.js";
+import { alive, descendants, descendantWith, waitFor } from "../helpers/procs.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-run-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -63,17 +63,7 @@ describe("perfpack run", () => {
     const run = perfpack(["run", "--variants", "baseline", "--scenarios", "latency", "--rounds", "2", "--duration", "4", "--warmup", "0", "--out", out]);
     await waitForOutput(run, /baseline · latency · round 1|results: /);
     // find the executor among perfpack's children once the trial is under way, and kill it
-    let victim: number | undefined;
-    while (victim === undefined) {
-      for (const pid of descendants(run.child.pid!)) {
-        try {
-          if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("executor")) victim = pid;
-        } catch {
-          // gone
-        }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const victim = await waitFor(() => descendantWith(run.child.pid!, "executor"), run.child, "the executor");
     await new Promise((r) => setTimeout(r, 1500));
     process.kill(victim, "SIGKILL");
     const code = await run.exit;
@@ -93,11 +83,10 @@ describe("perfpack run", () => {
     const out = join(tmp, "sigint");
     const run = perfpack(["run", "--scenarios", "latency", "--rounds", "5", "--duration", "1", "--warmup", "0", "--out", out]);
     await waitForOutput(run, /✓ \[1\/10\]/);
-    let kids: number[] = [];
-    while (kids.length < 2) {
-      kids = descendants(run.child.pid!);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const kids = await waitFor(() => {
+      const d = descendants(run.child.pid!);
+      return d.length >= 2 ? d : undefined;
+    }, run.child, "the trial's services");
     run.child.kill("SIGINT");
     const code = await run.exit;
     assert.equal(code, 130, run.output());
