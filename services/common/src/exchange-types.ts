@@ -70,6 +70,7 @@ export interface ExchangeStats {
   batchCalls: number;
   openOrdersCalls: number;
   cancelCalls: number;
+  queryCalls: number;
   orders: number;
   rejectedOrders: number;
   duplicateClientOrderIds: number;

@@ -11,8 +11,12 @@ import { seededRandom } from "../../common/src/rng.js";
 export class OrderBook {
   private nextId = 1_000_000;
   private readonly open = new Map<number, ExchangeOrder>();
-  /** clientOrderId → orderId of every order ever accepted: duplicates are refused, as Binance does. */
-  private readonly byClientId = new Map<string, number>();
+  /**
+   * clientOrderId → every order ever accepted (open, filled or cancelled): a second order with
+   * the same clientOrderId is refused with -4116, and GET /fapi/v1/order finds any of them.
+   * This is what makes a client's retry safe, so it is never forgotten.
+   */
+  private readonly byClientId = new Map<string, ExchangeOrder>();
 
   constructor(private readonly maxOpen: number) {}
 
@@ -40,7 +44,7 @@ export class OrderBook {
       order.executedQty = order.origQty;
       order.avgPrice = REFERENCE_PRICES[o.symbol].toFixed(2);
       order.cumQuote = (Number(order.origQty) * REFERENCE_PRICES[o.symbol]).toFixed(4);
-      this.byClientId.set(o.newClientOrderId, order.orderId);
+      this.byClientId.set(o.newClientOrderId, order);
     } else {
       this.add(order);
     }
@@ -48,11 +52,25 @@ export class OrderBook {
   }
 
   cancel(symbol: string, ref: { orderId?: number; clientOrderId?: string }): ExchangeOrder | ExchangeError {
-    const id = ref.orderId ?? (ref.clientOrderId !== undefined ? this.byClientId.get(ref.clientOrderId) : undefined);
+    const id = ref.orderId ?? (ref.clientOrderId !== undefined ? this.byClientId.get(ref.clientOrderId)?.orderId : undefined);
     const order = id === undefined ? undefined : this.open.get(id);
     if (!order || order.symbol !== symbol) return { code: -2011, msg: "Unknown order sent." };
     this.open.delete(order.orderId);
-    return { ...order, status: "CANCELED", updateTime: Date.now() };
+    order.status = "CANCELED";
+    order.updateTime = Date.now();
+    return { ...order };
+  }
+
+  /** Binance's query order: by clientOrderId, any order ever accepted; -2013 if there is none. */
+  query(symbol: string, clientOrderId: string): ExchangeOrder | ExchangeError {
+    const order = this.byClientId.get(clientOrderId);
+    if (!order || order.symbol !== symbol) return { code: -2013, msg: "Order does not exist." };
+    return { ...order };
+  }
+
+  /** Every accepted order's clientOrderId, except the seeded ones: the fault tests' audit. */
+  acceptedClientOrderIds(): string[] {
+    return [...this.byClientId.keys()].filter((id) => !id.startsWith("seed-"));
   }
 
   openOrders(symbol?: string): ExchangeOrder[] {
@@ -66,7 +84,7 @@ export class OrderBook {
 
   private add(order: ExchangeOrder): void {
     this.open.set(order.orderId, order);
-    this.byClientId.set(order.clientOrderId, order.orderId);
+    this.byClientId.set(order.clientOrderId, order);
     // Bounded so that a long load test does not grow every open-orders answer without end.
     if (this.open.size > this.maxOpen) {
       const oldest = this.open.keys().next().value as number;

@@ -33,6 +33,7 @@ const zeroStats = (): ExchangeStats => ({
   batchCalls: 0,
   openOrdersCalls: 0,
   cancelCalls: 0,
+  queryCalls: 0,
   orders: 0,
   rejectedOrders: 0,
   duplicateClientOrderIds: 0,
@@ -130,6 +131,9 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
         return sendJson(res, 200, { status: "ok", pid: process.pid });
       case "GET /stats":
         return sendJson(res, 200, stats);
+      case "GET /stats/orders":
+        // the audit of the fault tests: which clientOrderIds the book accepted, each once
+        return sendJson(res, 200, { clientOrderIds: book.acceptedClientOrderIds() });
       case "POST /stats/reset":
         stats = zeroStats();
         return sendJson(res, 200, stats);
@@ -159,6 +163,16 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
         stats.openOrdersCalls++;
         const symbol = url.searchParams.get("symbol") ?? undefined;
         return faultable(req, res, 0, () => [200, book.openOrders(symbol)]);
+      }
+      case "GET /fapi/v1/order": {
+        stats.queryCalls++;
+        const symbol = url.searchParams.get("symbol") ?? "";
+        const clientOrderId = url.searchParams.get("origClientOrderId");
+        if (!clientOrderId) return error(res, 400, { code: -1102, msg: "Mandatory parameter 'origClientOrderId' was not sent." });
+        return faultable(req, res, 0, () => {
+          const r = book.query(symbol, clientOrderId);
+          return [isExchangeError(r) ? 400 : 200, r];
+        });
       }
       case "DELETE /fapi/v1/order": {
         stats.cancelCalls++;

@@ -10,6 +10,8 @@ export interface ExecutorConfig {
   /** CA bundle to trust for an https EXCHANGE_URL. */
   exchangeCaFile: string;
   upstreamTimeoutMs: number;
+  /** Retries of an order after an upstream failure (same clientOrderId), and the first backoff. */
+  retry: { retries: number; backoffMs: number };
   /** Orders per batchOrders call that the exchange accepts. */
   exchangeBatchCap: number;
   keepAlive: { enabled: boolean; maxSockets: number; timeoutMs: number };
@@ -102,6 +104,8 @@ export const ENV_SPECS = {
     }
   }),
   UPSTREAM_TIMEOUT_MS: int("UPSTREAM_TIMEOUT_MS", 5000, 1, 600_000),
+  UPSTREAM_RETRIES: int("UPSTREAM_RETRIES", 3, 0, 10),
+  UPSTREAM_RETRY_BACKOFF_MS: int("UPSTREAM_RETRY_BACKOFF_MS", 20, 0, 60_000),
   EXCHANGE_BATCH_CAP: int("EXCHANGE_BATCH_CAP", 5, 1, 1000),
   EXECUTOR_CPU_BURN_US: int("EXECUTOR_CPU_BURN_US", 0, 0, 1_000_000),
   EXECUTOR_API_KEY: text("EXECUTOR_API_KEY", "", "any non-empty string (unset: no key required)"),
@@ -141,6 +145,7 @@ export function loadExecutorConfig(env: Env, overrides: { port?: number; host?: 
     exchangeUrl: get("EXCHANGE_URL"),
     exchangeCaFile: ca,
     upstreamTimeoutMs: get("UPSTREAM_TIMEOUT_MS"),
+    retry: { retries: get("UPSTREAM_RETRIES"), backoffMs: get("UPSTREAM_RETRY_BACKOFF_MS") },
     exchangeBatchCap: get("EXCHANGE_BATCH_CAP"),
     keepAlive: { enabled: get("HTTP_KEEPALIVE"), maxSockets: get("HTTP_KEEPALIVE_MAX_SOCKETS"), timeoutMs: get("HTTP_KEEPALIVE_TIMEOUT_MS") },
     batch: {

@@ -8,6 +8,7 @@ import { createSerializer, toOpenOrderView, toOrderView } from "./lib/fastJson.j
 import { ExchangeRejection, UpstreamError, createExchangeClient, type ExchangeClient } from "./lib/httpClient.js";
 import { createMetrics } from "./lib/metrics.js";
 import { ValidationError, parseOrderRequest } from "./lib/orders.js";
+import { DuplicateClientOrderIdError, OrderSubmitter, UnsettledOrderError, sameRequest } from "./lib/submit.js";
 import { WebSocketManager } from "./lib/websocketManager.js";
 
 export interface RunningExecutor {
@@ -42,6 +43,8 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
   const idPrefix = `pp${process.pid.toString(36)}${Date.now().toString(36)}`;
   const makeClientId = () => `${idPrefix}-${(seq++).toString(36)}`;
 
+  const submitter = new OrderSubmitter(client, cfg.retry, metrics);
+
   /** One flush: split at the exchange's cap, one call per chunk, every order gets its own outcome. */
   async function flushBatch(_key: string, orders: NewOrder[]): Promise<Array<ExchangeOrder | Error>> {
     const chunks: NewOrder[][] = [];
@@ -49,9 +52,7 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
     const settled = await Promise.all(
       chunks.map(async (chunk): Promise<Array<ExchangeOrder | Error>> => {
         try {
-          if (chunk.length === 1) return [await client.placeOrder(chunk[0]!)];
-          const results = await client.placeBatch(chunk);
-          return results.map((r) => ("code" in r && "msg" in r && !("orderId" in r) ? new ExchangeRejection(r) : (r as ExchangeOrder)));
+          return await submitter.place(chunk);
         } catch (err) {
           const e = err instanceof Error ? err : new Error(String(err));
           return chunk.map(() => e);
@@ -81,6 +82,15 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
 
   function failFor(res: ServerResponse, err: unknown): void {
     if (err instanceof ValidationError) return fail(res, 400, "invalid_order", err.message);
+    if (err instanceof UnsettledOrderError) {
+      const extra = { upstream: err.last.upstream, clientOrderId: err.clientOrderId, orderStatus: err.orderStatus, attempts: err.attempts };
+      return err.last.kind === "timeout"
+        ? fail(res, 504, "upstream_timeout", err.message, extra)
+        : fail(res, 502, "upstream_error", err.message, extra);
+    }
+    if (err instanceof DuplicateClientOrderIdError) {
+      return fail(res, 409, "duplicate_client_order_id", err.message, { clientOrderId: err.clientOrderId });
+    }
     if (err instanceof ExchangeRejection) return fail(res, 422, "exchange_rejected", err.message, { exchangeCode: err.body.code });
     if (err instanceof UpstreamError) {
       return err.kind === "timeout"
@@ -106,12 +116,38 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
     }
     try {
       const order = parseOrderRequest(body, makeClientId);
-      const placed = batcher ? await batcher.submit(order.symbol, order) : await client.placeOrder(order);
-      sendJsonText(res, 200, serializer.order(toOrderView(placed, batcher !== undefined)));
+      sendJsonText(res, 200, serializer.order(toOrderView(await placeIdempotent(order), batcher !== undefined)));
     } catch (err) {
       failFor(res, err);
     }
   };
+
+  /**
+   * Orders in flight by clientOrderId: a request that repeats one (a client retrying while its
+   * first try still runs) joins it instead of submitting again. Once settled, the exchange's
+   * -4116 and the query make a later repeat safe (see lib/submit.ts).
+   */
+  const inFlightOrders = new Map<string, { order: NewOrder; result: Promise<ExchangeOrder> }>();
+
+  function placeIdempotent(order: NewOrder): Promise<ExchangeOrder> {
+    const id = order.newClientOrderId;
+    const running = inFlightOrders.get(id);
+    if (running) {
+      if (!sameRequest(running.order, order)) return Promise.reject(new DuplicateClientOrderIdError(id));
+      metrics.orderDeduplicated.inc();
+      return running.result;
+    }
+    const result = (async () => {
+      if (batcher) return batcher.submit(order.symbol, order);
+      const [outcome] = await submitter.place([order]);
+      if (outcome instanceof Error) throw outcome;
+      return outcome!;
+    })();
+    inFlightOrders.set(id, { order, result });
+    const forget = () => inFlightOrders.delete(id);
+    result.then(forget, forget);
+    return result;
+  }
 
   const getOpenOrders: Handler = async (_req, res, url) => {
     const symbol = url.searchParams.get("symbol") ?? undefined;

@@ -31,6 +31,8 @@ export interface ExchangeClient {
   /** One batchOrders call; at most `batchCap` orders. Per-order results, in order. */
   placeBatch(orders: NewOrder[]): Promise<Array<ExchangeOrder | ExchangeError>>;
   openOrders(symbol?: string): Promise<ExchangeOrder[]>;
+  /** Binance's query order by clientOrderId; an ExchangeRejection -2013 if there is none. */
+  queryOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder>;
   readonly batchCap: number;
   close(): Promise<void>;
 }
@@ -141,6 +143,12 @@ export function createExchangeClient(cfg: ExecutorConfig, metrics: Metrics, batc
     },
     openOrders: (symbol) =>
       call("openOrders", "GET", `/fapi/v1/openOrders${symbol ? `?symbol=${encodeURIComponent(symbol)}` : ""}`) as Promise<ExchangeOrder[]>,
+    queryOrder: (symbol, clientOrderId) =>
+      call(
+        "queryOrder",
+        "GET",
+        `/fapi/v1/order?symbol=${encodeURIComponent(symbol)}&origClientOrderId=${encodeURIComponent(clientOrderId)}`,
+      ) as Promise<ExchangeOrder>,
     close: async () => {
       diagnostics.unsubscribe("undici:client:sendHeaders", onSend);
       await agent.close();

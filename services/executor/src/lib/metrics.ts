@@ -41,6 +41,22 @@ export function createMetrics() {
       labelNames: ["route", "outcome"] as const,
       registers,
     }),
+    orderRetries: new Counter({
+      name: "spark_order_retries_total",
+      help: "Order submissions retried upstream with the same clientOrderId, by the failure that caused it",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    orderRecovered: new Counter({
+      name: "spark_order_recovered_total",
+      help: "Orders found already placed (the exchange answered -4116 to a retry) and answered from a query",
+      registers,
+    }),
+    orderDeduplicated: new Counter({
+      name: "spark_order_deduplicated_total",
+      help: "Client requests that joined an in-flight order with the same clientOrderId instead of submitting again",
+      registers,
+    }),
     batchFlush: new Counter({
       name: "spark_batch_flush_total",
       help: "Batches flushed, by key (symbol)",
@@ -118,6 +134,7 @@ export function createMetrics() {
   // and a before/after delta is well defined.
   for (const s of SYMBOLS) m.batchFlush.labels(s).inc(0);
   for (const r of ["size", "timer", "idle", "drain"]) m.batchFlushReason.labels(r).inc(0);
+  for (const r of ["timeout", "unreachable", "reset", "http"]) m.orderRetries.labels(r).inc(0);
   return m;
 }
 
