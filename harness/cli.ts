@@ -142,6 +142,23 @@ program
     process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => process.stdout.write(l + "\n"), info: (l) => process.stderr.write(l + "\n"), env: process.env });
   });
 
+const count = (v: string) => {
+  if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError("expected a whole number, 0 or more");
+  return Number(v);
+};
+
+program
+  .command("harden")
+  .description("robustness checks: fuzz a fresh executor with malformed requests, then place orders through an exchange that fails on purpose; exit 1 if any check fails")
+  .option("--fuzz <n>", "malformed requests to send (0 skips the fuzzer)", count, 10_000)
+  .option("--orders <n>", "orders per fault drill, run with batching off and on (0 skips the drill)", count, 2000)
+  .option("--seed <n>", "seed of the fuzz cases and of the exchange's faults", count, 1)
+  .option("--json <file>", "also write the full report as JSON")
+  .action(async (o: { fuzz: number; orders: number; seed: number; json?: string }) => {
+    const { hardenCommand } = await import("./hardening/harden-command.js");
+    process.exitCode = await hardenCommand(o, (l) => process.stdout.write(l + "\n"));
+  });
+
 program
   .command("executor")
   .description(
