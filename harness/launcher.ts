@@ -147,7 +147,7 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
       resolve(e);
     });
   });
-  if (url === "timeout") return fail(`printed no 'listening <url>' line within ${timeoutMs} ms`);
+  if (url === "timeout") return fail(`printed no 'listening <url>' line within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`);
   if (typeof url !== "string") return fail(`exited before it was ready (code ${url.code}, signal ${url.signal})`, url);
 
   // 2. health answers, from our pid
@@ -172,7 +172,7 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
     }
     // back off between probes: 10, 20, 40 … 200 ms; a probe is a request, not a sleep-for-readiness
     await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 200)));
-    if (Date.now() >= deadline) return fail(`did not become healthy within ${timeoutMs} ms: ${lastProblem}`);
+    if (Date.now() >= deadline) return fail(`did not become healthy within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it): ${lastProblem}`);
   }
 
   return {

@@ -1,3 +1,4 @@
+import { redactEnv } from "./redact.js";
 import chalk from "chalk";
 import type { RunnerEvent } from "./runner.js";
 import type { Scenario } from "./scenario.js";
@@ -28,7 +29,7 @@ export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void,
         out.write(
           `perfpack run: ${p.variants.length} variant(s) × ${p.scenarios.length} scenario(s) × ${p.rounds} round(s) = ${p.trials.length} trials, about ${secs(e.estimateS)}\n`,
         );
-        for (const v of p.variants) out.write(`  ${chalk.bold(v.name)}: ${Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(" ") || "(the target's own settings)"}\n`);
+        for (const v of p.variants) out.write(`  ${chalk.bold(v.name)}: ${Object.entries(redactEnv(v.env)).map(([k, val]) => `${k}=${val}`).join(" ") || "(the target's own settings)"}\n`);
         out.write(`  results: ${e.resultsFile} (rewritten after every trial)\n`);
         break;
       }

@@ -1,3 +1,4 @@
+import { redactEnv } from "./redact.js";
 import chalk from "chalk";
 import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -37,7 +38,7 @@ function pointLatest(outDir: string): void {
 }
 
 const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>): PlanRecord => ({
-  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: v.env })),
+  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: redactEnv(v.env) })),
   scenarios: cfg.scenarios,
   rounds: cfg.rounds,
   durationS: cfg.durationS,
@@ -74,7 +75,7 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
     wsClients: cfg.wsClients,
     target: cfg.target,
     baseEnv: io.env,
-    readyTimeoutMs: RUN_DEFAULTS.readyTimeoutMs,
+    readyTimeoutMs: cfg.readyTimeoutMs,
     stopGraceMs: RUN_DEFAULTS.stopGraceMs,
     generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
     version: io.version,

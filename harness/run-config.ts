@@ -22,6 +22,7 @@ export interface RunFlags {
   target?: string;
   allowRemote?: boolean;
   profile?: string;
+  readyTimeout?: string;
 }
 
 /** A validated, fully specified run. */
@@ -45,6 +46,8 @@ export interface RunConfig {
   warnings: string[];
   /** --profile: after the measured trials, each variant's flamegraph with this tool (not during them: a profiler distorts what it measures). */
   profile: string | undefined;
+  /** A service that is not ready (listening, and /health answering with its pid) by then fails its trial. */
+  readyTimeoutMs: number;
 }
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -138,6 +141,7 @@ export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], 
     runId,
     outDir,
     updateLatest: f.out === undefined,
+    readyTimeoutMs: number("--ready-timeout", f.readyTimeout, d.readyTimeoutMs / 1000, { integer: false, min: 0.5, max: 600 }) * 1000,
     warnings,
     profile: (() => {
       if (f.profile === undefined) return undefined;

@@ -1,3 +1,4 @@
+import { redactEnv, scrub, secretValues } from "./redact.js";
 import { EventEmitter, setMaxListeners } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -46,10 +47,13 @@ export class Runner extends EventEmitter {
   private aborted = false;
   private current: AbortController | undefined;
   readonly resultsFile: string;
+  /** Values of the variants' secret variables, scrubbed from anything the results record. */
+  private readonly secrets: string[];
 
   constructor(private readonly o: RunnerOptions) {
     super();
     this.resultsFile = join(o.outDir, "results.json");
+    this.secrets = secretValues(o.plan.trials.map((t) => t.variant.env));
   }
 
   private emitEvent(e: RunnerEvent): void {
@@ -124,7 +128,7 @@ export class Runner extends EventEmitter {
     const env = spec.variant.env;
     const startedAt = new Date();
     const t0 = performance.now();
-    const base = { index: spec.index, variant: spec.variant.name, scenario: spec.scenario, round: spec.round, env, startedAt: startedAt.toISOString() };
+    const base = { index: spec.index, variant: spec.variant.name, scenario: spec.scenario, round: spec.round, env: redactEnv(env), startedAt: startedAt.toISOString() };
     const ac = new AbortController();
     // every load client and subscriber of a trial listens for its abort
     setMaxListeners(10_000, ac.signal);
@@ -180,10 +184,10 @@ export class Runner extends EventEmitter {
       return {
         ...base,
         status: "failed",
-        error: this.aborted ? "interrupted" : e.message,
+        error: this.aborted ? "interrupted" : scrub(e.message, this.secrets),
         ...(failedService ? { service: failedService } : {}),
         ...(exit ? { exit: { code: exit.code, signal: exit.signal } } : {}),
-        ...(tail ? { logTail: tail } : {}),
+        ...(tail ? { logTail: scrub(tail, this.secrets) } : {}),
         wallS: (performance.now() - t0) / 1000,
         metrics: {},
         generatorBound: false,

@@ -1,3 +1,4 @@
+import { isSecretName } from "./redact.js";
 import { ConfigError, ENV_SPECS, loadExecutorConfig } from "../services/executor/src/config.js";
 
 /** A set of executor settings to measure, named from those settings. */
@@ -74,10 +75,19 @@ export function crossProduct(axes: Array<[string, string[]]>): Array<Array<[stri
   return axes.length === 0 ? [] : points;
 }
 
-/** Matrix variants: baseline with each point's settings on top, named by those settings. */
+/**
+ * Matrix variants: baseline with each point's settings on top, named by those settings. A
+ * secret's value (KEY, SECRET, TOKEN in the name) never goes into a name: it is called by its
+ * place on its axis instead, `EXECUTOR_API_KEY=[redacted#2]`.
+ */
 export function matrixVariants(axes: Array<[string, string[]]>): Variant[] {
+  const label = (k: string, v: string) => {
+    if (!isSecretName(k)) return v;
+    const values = axes.find(([key]) => key === k)![1];
+    return `[redacted#${values.indexOf(v) + 1}]`;
+  };
   return crossProduct(axes).map((point) => ({
-    name: point.map(([k, v]) => `${k}=${v}`).join("+"),
+    name: point.map(([k, v]) => `${k}=${label(k, v)}`).join("+"),
     kind: "matrix" as const,
     env: { ...BASELINE_ENV, ...Object.fromEntries(point) },
   }));

@@ -20,6 +20,7 @@ export interface ExecutorConfig {
   ws: { compress: boolean; deflateLevel: number; pingIntervalMs: number };
   cpuProfiling: { enabled: boolean; dir: string };
   cpuBurnUs: number;
+  startDelayMs: number;
   apiKey: string | undefined;
   bodyLimitBytes: number;
 }
@@ -108,6 +109,7 @@ export const ENV_SPECS = {
   UPSTREAM_RETRY_BACKOFF_MS: int("UPSTREAM_RETRY_BACKOFF_MS", 20, 0, 60_000),
   EXCHANGE_BATCH_CAP: int("EXCHANGE_BATCH_CAP", 5, 1, 1000),
   EXECUTOR_CPU_BURN_US: int("EXECUTOR_CPU_BURN_US", 0, 0, 1_000_000),
+  EXECUTOR_START_DELAY_MS: int("EXECUTOR_START_DELAY_MS", 0, 0, 3_600_000),
   EXECUTOR_API_KEY: text("EXECUTOR_API_KEY", "", "any non-empty string (unset: no key required)"),
   EXECUTOR_BODY_LIMIT_BYTES: int("EXECUTOR_BODY_LIMIT_BYTES", 16384, 64, 16_777_216),
 } satisfies Record<string, Spec<unknown>>;
@@ -159,6 +161,7 @@ export function loadExecutorConfig(env: Env, overrides: { port?: number; host?: 
     ws: { compress: get("WS_COMPRESS"), deflateLevel: get("WS_DEFLATE_LEVEL"), pingIntervalMs: get("WS_PING_INTERVAL_MS") },
     cpuProfiling: { enabled: get("CPU_PROFILING"), dir: fromRoot(get("CPU_PROFILE_DIR") ?? "runtime/perf") },
     cpuBurnUs: get("EXECUTOR_CPU_BURN_US"),
+    startDelayMs: get("EXECUTOR_START_DELAY_MS"),
     apiKey: get("EXECUTOR_API_KEY"),
     bodyLimitBytes: get("EXECUTOR_BODY_LIMIT_BYTES"),
   };

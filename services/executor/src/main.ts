@@ -31,6 +31,12 @@ export async function executorMain(args: ExecutorArgs): Promise<void> {
   const profiler = cfg.cpuProfiling.enabled ? new CpuProfiler(cfg.cpuProfiling.dir) : undefined;
   await profiler?.start();
 
+  if (cfg.startDelayMs > 0) {
+    // test aid: a start that hangs (SIGTERM meanwhile ends the process at once, as Node does by default)
+    log(`executor: EXECUTOR_START_DELAY_MS=${cfg.startDelayMs} (test aid): waiting before listening`);
+    await new Promise((r) => setTimeout(r, cfg.startDelayMs));
+  }
+
   let exec;
   try {
     exec = await startExecutor(cfg, { log });
