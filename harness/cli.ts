@@ -37,6 +37,7 @@ function withRunOptions(cmd: Command): Command {
     .option("--out <dir>", "run folder (default reports/<run-id>; reports/latest then points at it)")
     .option("--target <url>", "drive an executor that is already running (loopback only); launch nothing")
     .option("--allow-remote", "let --target point off loopback")
+    .option("--soak <duration>", "soak: the optimized variant under steady open-model load (--rate, default 200 req/s of orders and open-orders, plus WS subscribers) for DURATION (10m, 1h …); reports RSS and GC share over time")
     .option("--ready-timeout <s>", `seconds a service may take to become ready before its trial fails with its log tail (default ${RUN_DEFAULTS.readyTimeoutMs / 1000})`)
     .option("--profile <tool>", "after the trials, a flamegraph per variant (0x, clinic-flame, clinic-doctor, cpuprof), linked from the report");
 }

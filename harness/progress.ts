@@ -62,6 +62,10 @@ export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void,
       case "done":
         clearLive();
         break;
+      case "log":
+        if (out.isTTY) out.write("\r\x1b[2K");
+        out.write(chalk.dim(`    ${e.line}`) + "\n");
+        break;
     }
   });
 }

@@ -38,6 +38,8 @@ export type TrialRecord = {
   generatorBound: boolean;
   /** Executor spark_* counters and histogram parts over the measured window (after − before). */
   executorDelta?: Record<string, number>;
+  /** Samples over the window, for scenarios that keep them (soak: RSS, GC share, latency per interval). */
+  series?: import("./scenario.js").SeriesPoint[];
 } & ({ status: "ok" } | { status: "failed"; error: string; service?: string; exit?: { code: number | null; signal: string | null }; logTail?: string });
 
 export interface PlanRecord {

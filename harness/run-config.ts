@@ -23,6 +23,7 @@ export interface RunFlags {
   allowRemote?: boolean;
   profile?: string;
   readyTimeout?: string;
+  soak?: string;
 }
 
 /** A validated, fully specified run. */
@@ -48,6 +49,8 @@ export interface RunConfig {
   profile: string | undefined;
   /** A service that is not ready (listening, and /health answering with its pid) by then fails its trial. */
   readyTimeoutMs: number;
+  /** --soak: seconds of steady load on the optimized variant (then the plan is that one trial). */
+  soakS: number | undefined;
 }
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -64,8 +67,32 @@ function number(flag: string, raw: string | undefined, fallback: number, o: { in
 export const newRunId = (d = new Date()): string => d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15) + "-" + Math.random().toString(36).slice(2, 6);
 
 /** Validates the flags once, at the edge; every message names the flag and what it accepts. */
-export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], now = new Date()): RunConfig {
+/** `90s`, `10m`, `1h`, `1500ms` or plain seconds. */
+export function parseDuration(flag: string, raw: string, minS: number, maxS: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"] : NaN;
+  if (!(n >= minS && n <= maxS)) {
+    throw new PlanError(`${flag} ${JSON.stringify(raw)} is not valid: expected a duration from ${minS} s to ${maxS / 3600} h, such as 90s, 10m or 1h (plain numbers are seconds)`);
+  }
+  return n;
+}
+
+/** Scenarios that only their own flag selects (not part of "all"). */
+const SOAK = "soak";
+
+export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[], now = new Date()): RunConfig {
   const warnings: string[] = [];
+  const scenarioNames = allScenarioNames.filter((n) => n !== SOAK);
+  let soakS: number | undefined;
+  if (f.soak !== undefined) {
+    const clash = [
+      ["--variants", f.variants], ["--ablation", f.ablation], ["--matrix", f.matrix?.length], ["--scenarios", f.scenarios],
+      ["--rounds", f.rounds], ["--duration", f.duration], ["--target", f.target], ["--profile", f.profile],
+    ].filter(([, v]) => v).map(([k]) => k);
+    if (clash.length) throw new PlanError(`--soak runs the optimized variant alone, for its own duration: it cannot combine with ${clash.join(", ")}`);
+    if (!allScenarioNames.includes(SOAK)) throw new PlanError("this perfpack has no soak scenario");
+    soakS = parseDuration("--soak", f.soak, 2, 24 * 3600);
+  }
   const d = f.quick ? { ...RUN_DEFAULTS, ...QUICK } : RUN_DEFAULTS;
 
   // --target first: a remote target is refused before anything else happens, and before any connection
@@ -87,9 +114,10 @@ export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], 
     target = u.origin;
   }
 
-  const scenarios = f.scenarios === undefined ? [...scenarioNames] : list(f.scenarios);
+  const scenarios = soakS !== undefined ? [SOAK] : f.scenarios === undefined ? [...scenarioNames] : list(f.scenarios);
   if (scenarios.length === 0) throw new PlanError(`--scenarios is empty: valid scenarios are ${scenarioNames.join(", ")}`);
-  for (const s of scenarios) {
+  for (const s of soakS !== undefined ? [] : scenarios) {
+    if (s === SOAK) throw new PlanError("the soak scenario runs with --soak DURATION (e.g. --soak 10m), not through --scenarios");
     if (!scenarioNames.includes(s)) throw new PlanError(`unknown scenario ${JSON.stringify(s)}: valid scenarios are ${scenarioNames.join(", ")}`);
   }
   if (new Set(scenarios).size !== scenarios.length) throw new PlanError(`--scenarios names a scenario twice: ${f.scenarios}`);
@@ -116,6 +144,8 @@ export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], 
     } else if (generated.length > 0) {
       // ablation is baseline plus one toggle at a time; a matrix is its own cross product
       variants = [...(f.ablation ? [presets()[0]!] : []), ...generated];
+    } else if (soakS !== undefined) {
+      variants = presets().filter((p) => p.name === "optimized");
     } else {
       variants = presets();
     }
@@ -129,8 +159,8 @@ export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], 
   return {
     variants,
     scenarios,
-    rounds: number("--rounds", f.rounds, d.rounds, { integer: true, min: 1, max: 1000 }),
-    durationS: number("--duration", f.duration, d.durationS, { integer: false, min: 0.2, max: 86_400 }),
+    rounds: soakS !== undefined ? 1 : number("--rounds", f.rounds, d.rounds, { integer: true, min: 1, max: 1000 }),
+    durationS: soakS ?? number("--duration", f.duration, d.durationS, { integer: false, min: 0.2, max: 86_400 }),
     warmupS: number("--warmup", f.warmup, d.warmupS, { integer: false, min: 0, max: 3600 }),
     connections: number("--connections", f.connections, d.connections, { integer: true, min: 1, max: 10_000 }),
     rate: f.rate === undefined ? undefined : number("--rate", f.rate, 0, { integer: false, min: 0.1, max: 1_000_000 }),
@@ -141,6 +171,7 @@ export function resolveRunConfig(f: RunFlags, scenarioNames: readonly string[], 
     runId,
     outDir,
     updateLatest: f.out === undefined,
+    soakS,
     readyTimeoutMs: number("--ready-timeout", f.readyTimeout, d.readyTimeoutMs / 1000, { integer: false, min: 0.5, max: 600 }) * 1000,
     warnings,
     profile: (() => {

@@ -37,7 +37,8 @@ export type RunnerEvent =
   | { type: "start"; plan: Plan; estimateS: number; resultsFile: string }
   | { type: "trial-start"; spec: TrialSpec; total: number; estimateS: number }
   | { type: "trial-end"; record: TrialRecord; total: number }
-  | { type: "done"; results: Results; resultsFile: string };
+  | { type: "done"; results: Results; resultsFile: string }
+  | { type: "log"; line: string };
 
 const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._=+-]/g, "_");
@@ -210,7 +211,7 @@ export class Runner extends EventEmitter {
     signal: AbortSignal,
     target: ScenarioContext["target"],
     pids: { executor?: number; exchange?: number },
-  ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta">> {
+  ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series">> {
     let before: Scrape | undefined;
     let exBefore: Record<string, number> | undefined;
     let cpu0: NodeJS.CpuUsage | undefined;
@@ -224,7 +225,7 @@ export class Runner extends EventEmitter {
       rate: this.o.rate,
       wsClients: this.o.wsClients,
       signal,
-      log: () => {},
+      log: (line) => this.emitEvent({ type: "log", line }),
       measureStart: async () => {
         before = await scrape(target.executorUrl);
         exBefore = await exchangeStats(target.exchangeUrl);
@@ -273,6 +274,6 @@ export class Runner extends EventEmitter {
     m.generator_bound = generatorBound ? 1 : 0;
     for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) delete m[k];
     const sparkDelta = Object.fromEntries([...d].filter(([k, v]) => k.startsWith("spark_") && v !== 0));
-    return { metrics: m, generatorBound, executorDelta: sparkDelta };
+    return { metrics: m, generatorBound, executorDelta: sparkDelta, ...(result.series ? { series: result.series } : {}) };
   }
 }

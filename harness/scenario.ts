@@ -31,7 +31,12 @@ export interface ScenarioResult {
   /** Units of work in the measured window (requests, orders, messages), for CPU per unit. */
   work: number;
   workUnit: "request" | "order" | "message";
+  /** A time series over the window (the soak's samples), kept in the trial record. */
+  series?: SeriesPoint[];
 }
+
+/** One sample of a series: seconds into the window (t_s) and named numbers. */
+export type SeriesPoint = { t_s: number } & Record<string, number>;
 
 /** What the probes saw over the measured window, for a scenario's own derived metrics. */
 export interface WindowProbes {

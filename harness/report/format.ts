@@ -45,3 +45,39 @@ export const methodNote = (cs: readonly Comparison[]): string => {
     ? `Intervals: Student's t on log ratios over ${n} round(s) (below 10 rounds a bootstrap cannot reach 95% coverage; with 10 or more rounds perfpack uses a bootstrap over rounds).`
     : `Intervals: bootstrap over rounds (expanded percentile), ${n} rounds.`;
 };
+
+/** The soak's samples (the first trial that kept a series), thinned to at most `max` rows, last kept. */
+export function soakSeries(r: import("../results.js").Results, max = Infinity): import("../scenario.js").SeriesPoint[] {
+  const series = r.trials.find((t) => t.status === "ok" && t.series?.length)?.series ?? [];
+  if (series.length <= max) return series;
+  const step = Math.ceil(series.length / max);
+  return series.filter((_, i) => i % step === 0 || i === series.length - 1);
+}
+
+const pct = (v: number | undefined) => (v === undefined ? "–" : `${(v * 100).toFixed(2)}%`);
+export const soakDimensions: Dimension<import("../scenario.js").SeriesPoint>[] = [
+  { label: "t (s)", format: (p) => p.t_s.toFixed(0) },
+  { label: "RSS MB", format: (p) => fmt(p.rss_mb) },
+  { label: "heap MB", format: (p) => fmt(p.heap_mb) },
+  { label: "GC share", format: (p) => pct(p.gc_share) },
+  { label: "CPU cores", format: (p) => fmt(p.cpu_cores) },
+  { label: "req/s", format: (p) => fmt(p.rps) },
+  { label: "p95 ms", format: (p) => fmt(p.p95_ms) },
+  { label: "errors", format: (p) => fmt(p.errors) },
+  { label: "WS msgs/s", format: (p) => fmt(p.ws_msgs_per_s) },
+];
+
+/** One paragraph on the soak: memory and GC over time against the guide's targets. */
+export function soakSummary(r: import("../results.js").Results): string | undefined {
+  const t = r.trials.find((x) => x.status === "ok" && x.series?.length);
+  if (!t) return undefined;
+  const m = t.metrics;
+  const mb = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(1)} MB`);
+  return (
+    `${t.variant}, ${fmt(m.soak_duration_s)} s at ${fmt(m.soak_target_rate)} req/s offered (${fmt(m.soak_rps)} answered/s, ${fmt(m.soak_errors)} errors, p95 ${fmt(m.soak_p95_ms)} ms), ` +
+    `sampled every ${fmt(m.soak_interval_s)} s. RSS: first ${mb(m.soak_rss_first_mb)}, peak ${mb(m.soak_rss_max_mb)}, last ${mb(m.soak_rss_last_mb)}; ` +
+    `growth after the first fifth ${m.soak_rss_growth_mb_per_min === undefined ? "–" : `${m.soak_rss_growth_mb_per_min.toFixed(2)} MB/min`} ` +
+    `(guide: RSS < 512 MB, stretch < 256 MB). GC time share over the soak ${pct(m.soak_gc_share)}, worst interval ${pct(m.soak_gc_share_max)} ` +
+    `(guide: < 10%, stretch < 5%).`
+  );
+}

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Results } from "../results.js";
 import type { Exporter, ReportContext } from "./exporter.js";
-import { comparisonDimensions, methodNote, targetDimensions, type Dimension } from "./format.js";
+import { comparisonDimensions, methodNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 
 const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
@@ -54,7 +54,11 @@ function chartData(r: Results) {
         ratio: variants.map((v) => med(v, "ws", "ws_compression_ratio")),
       }
     : null;
-  return { variants, throughput, percentiles: pcts, latency, ws };
+  const soak = soakSeries(r);
+  return {
+    variants, throughput, percentiles: pcts, latency, ws,
+    soak: soak.length ? { t: soak.map((p) => Math.round(p.t_s)), rss: soak.map((p) => p.rss_mb ?? null), heap: soak.map((p) => p.heap_mb ?? null), gc: soak.map((p) => (p.gc_share === undefined ? null : p.gc_share * 100)), p95: soak.map((p) => p.p95_ms ?? null) } : null,
+  };
 }
 
 const PAGE_SCRIPT = `
@@ -101,6 +105,22 @@ if (D.ws) {
     options: { scales: { y: { beginAtZero: true } } },
   });
 }
+if (D.soak) {
+  new Chart(canvas(), {
+    type: "line",
+    data: { labels: D.soak.t, datasets: [
+      { label: "RSS MB", data: D.soak.rss, borderColor: "#4e79a7", backgroundColor: "#4e79a7", yAxisID: "mb" },
+      { label: "heap used MB", data: D.soak.heap, borderColor: "#76b7b2", backgroundColor: "#76b7b2", yAxisID: "mb" },
+      { label: "GC time %", data: D.soak.gc, borderColor: "#e15759", backgroundColor: "#e15759", yAxisID: "pct" },
+    ] },
+    options: { scales: { x: { title: { display: true, text: "seconds" } }, mb: { position: "left", beginAtZero: true, title: { display: true, text: "MB" } }, pct: { position: "right", beginAtZero: true, title: { display: true, text: "GC %" }, grid: { drawOnChartArea: false } } } },
+  });
+  new Chart(canvas(), {
+    type: "line",
+    data: { labels: D.soak.t, datasets: [{ label: "p95 ms (per interval)", data: D.soak.p95, borderColor: "#f28e2b", backgroundColor: "#f28e2b" }] },
+    options: { scales: { x: { title: { display: true, text: "seconds" } }, y: { beginAtZero: true } } },
+  });
+}
 document.body.dataset.charts = String(Chart.instances ? Object.keys(Chart.instances).length : 0);
 `;
 
@@ -118,6 +138,8 @@ export const html: Exporter = {
     const throughputFigs = d.throughput.map((t) => fig(t.title)).join("");
     const latencyFigs = d.latency.map((l) => fig(l.title)).join("");
     const wsFigs = d.ws ? fig("ws: bytes per message, payload vs on the wire") + fig("ws: compression ratio (payload / wire)") : "";
+    const soakFigs = d.soak ? fig("soak: RSS, heap and GC time share over time") + fig("soak: p95 latency per interval") : "";
+    const soakText = soakSummary(r);
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     const targets = (s.targets ?? []).filter((t) => t.kind === "table");
     const cs = s.comparisons ?? [];
@@ -138,9 +160,10 @@ tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c
 ${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
 <p class="muted">${h(`${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}. ${r.plan.variants.map((x) => x.name).join(" vs ")}; ${r.plan.rounds} round(s) × ${r.plan.durationS} s; ${r.plan.connections} connections; started ${r.startedAt}.`)}</p>
 ${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}` : ""}
-<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>
-<h2>Latency percentiles</h2><div class="grid">${latencyFigs}</div>
+${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>` : ""}
+${latencyFigs ? `<h2>Latency percentiles</h2><div class="grid">${latencyFigs}</div>` : ""}
 ${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid">${wsFigs}</div>` : ""}
+${soakText ? `<h2>Soak: memory and GC over time</h2><p>${h(soakText)}</p><div class="grid">${soakFigs}</div>${table(soakSeries(r, 60), soakDimensions)}` : ""}
 ${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} p-values Holm-adjusted; ◆ = tested by the gate.</p>` : ""}
 ${targets.length ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets.filter((t) => t.status === "not-measured" && t.note).map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`).join("")}` : ""}
 ${ctx.hotPath ? `<h2>Hot path (self time)</h2><pre>${h(ctx.hotPath)}</pre>` : ""}

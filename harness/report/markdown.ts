@@ -1,6 +1,6 @@
 import type { Results } from "../results.js";
 import type { Exporter } from "./exporter.js";
-import { comparisonDimensions, methodNote, targetDimensions, type Dimension } from "./format.js";
+import { comparisonDimensions, methodNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 import { fmt } from "./terminal-table.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
@@ -44,6 +44,10 @@ export const markdown: Exporter = {
       lines.push("## The guide's targets table", "", markdownTable(table, targetDimensions), "");
       for (const t of table) if (t.note && t.status === "not-measured") lines.push(`- ${t.label}: ${t.note}`);
       lines.push("");
+    }
+    const soakText = soakSummary(r);
+    if (soakText) {
+      lines.push("## Soak: memory and GC over time", "", soakText, "", markdownTable(soakSeries(r, 30), soakDimensions), "");
     }
     lines.push("## Medians per variant", "");
     for (const scenario of r.plan.scenarios) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { QUICK, RUN_DEFAULTS } from "../../harness/defaults.js";
-import { resolveRunConfig, type RunFlags } from "../../harness/run-config.js";
+import { parseDuration, resolveRunConfig, type RunFlags } from "../../harness/run-config.js";
 import { PlanError } from "../../harness/variants.js";
 
 const NAMES = ["latency", "batch", "json", "ws"];
@@ -65,4 +65,34 @@ test("--target: loopback only unless --allow-remote, and no toggles", () => {
   assert.equal(resolve({ target: "http://10.0.0.5:4001", allowRemote: true }).target, "http://10.0.0.5:4001");
   refuses({ target: "http://127.0.0.1:4001", variants: "optimized" }, /cannot apply/);
   refuses({ target: "not a url" }, /not a URL/);
+});
+
+test("--soak: the optimized variant alone, one trial of the soak scenario, for the given duration", () => {
+  const names = ["latency", "batch", "json", "ws", "soak"];
+  const c = resolveRunConfig({ soak: "10m", env: ["PERFPACK_NOTE=x"] }, names);
+  assert.deepEqual(c.variants.map((v) => v.name), ["optimized"]);
+  assert.equal(c.variants[0]!.env.PERFPACK_NOTE, "x");
+  assert.deepEqual(c.scenarios, ["soak"]);
+  assert.equal(c.rounds, 1);
+  assert.equal(c.durationS, 600);
+  assert.equal(c.soakS, 600);
+  // soak is not part of "all scenarios", nor reachable through --scenarios
+  assert.deepEqual(resolveRunConfig({}, names).scenarios, ["latency", "batch", "json", "ws"]);
+  assert.throws(() => resolveRunConfig({ scenarios: "soak" }, names), /--soak DURATION/);
+  assert.throws(() => resolveRunConfig({ soak: "10m", ablation: true, rounds: "3" }, names), /cannot combine with --ablation, --rounds/);
+  for (const bad of ["10x", "", "-5s", "1s", "25h"]) assert.throws(() => resolveRunConfig({ soak: bad }, names), /--soak .* is not valid: expected a duration from 2 s to 24 h, such as 90s, 10m or 1h/);
+});
+
+test("durations: ms, s, m, h and plain seconds", () => {
+  assert.equal(parseDuration("--soak", "90s", 2, 86_400), 90);
+  assert.equal(parseDuration("--soak", "1.5m", 2, 86_400), 90);
+  assert.equal(parseDuration("--soak", "1h", 2, 86_400), 3600);
+  assert.equal(parseDuration("--soak", "2500ms", 2, 86_400), 2.5);
+  assert.equal(parseDuration("--soak", "45", 2, 86_400), 45);
+});
+
+test("--ready-timeout is in seconds and bounded", () => {
+  assert.equal(resolveRunConfig({}, ["latency"]).readyTimeoutMs, 15_000);
+  assert.equal(resolveRunConfig({ readyTimeout: "2.5" }, ["latency"]).readyTimeoutMs, 2500);
+  assert.throws(() => resolveRunConfig({ readyTimeout: "0" }, ["latency"]), /--ready-timeout "0" is not valid/);
 });

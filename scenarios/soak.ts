@@ -1,0 +1,210 @@
+import { Pool } from "undici";
+import WebSocket from "ws";
+import { LatencyRecorder } from "../harness/load/latency.js";
+import { flattenExposition, sumOf } from "../harness/probes.js";
+import type { Scenario, SeriesPoint } from "../harness/scenario.js";
+
+/**
+ * `perfpack run --soak DURATION`: the optimized executor under a steady, open-model load for a
+ * long time, sampled every interval, to see whether memory and GC hold still.
+ *
+ * Load: `--rate` requests/s at constant arrival times (default SOAK_RATE), alternating an order
+ * and an open-orders read, latency counted from each request's due time (no coordinated
+ * omission), plus `--ws-clients` market-stream subscribers for the whole soak.
+ * Each interval records, from the executor's own metrics: RSS, heap used, the GC time share and
+ * CPU over the interval; and from the generator: requests, errors, latency percentiles, and WS
+ * messages delivered.
+ */
+export const SOAK_RATE = 200;
+/** In-flight requests past which the generator stops sending and counts the requests as late. */
+const MAX_IN_FLIGHT = 512;
+
+/** About 60 samples a soak, each 1–30 s long. */
+export const soakIntervalS = (durationS: number): number => Math.min(30, Math.max(1, Math.round(durationS / 60)));
+
+async function scrapeProcess(url: string): Promise<{ rss: number; heap: number; gc: number; cpu: number } | undefined> {
+  try {
+    const res = await fetch(`${url}/api/public/metrics/prom`, { signal: AbortSignal.timeout(5000) });
+    const m = flattenExposition(await res.text());
+    return { rss: sumOf(m, "process_resident_memory_bytes"), heap: sumOf(m, "nodejs_heap_size_used_bytes"), gc: sumOf(m, "nodejs_gc_duration_seconds_sum"), cpu: sumOf(m, "process_cpu_seconds_total") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+export const soak = {
+  name: "soak",
+  description: "steady open-model load (orders and open-orders) plus WS subscribers for a long time; RSS, heap, GC share and latency per interval",
+  headline: [
+    { metric: "soak_rps", label: "req/s", better: "higher" },
+    { metric: "soak_p95_ms", label: "p95 ms", better: "lower" },
+    { metric: "soak_rss_max_mb", label: "RSS peak MB", better: "lower" },
+    { metric: "soak_rss_growth_mb_per_min", label: "RSS growth MB/min", better: "lower" },
+    { metric: "soak_gc_share", label: "GC share", better: "lower" },
+    { metric: "soak_gc_share_max", label: "GC share, worst interval", better: "lower" },
+    { metric: "soak_errors", label: "errors", better: "lower" },
+  ],
+  exchangeArgs: () => ["--latency-ms", "1"],
+  estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.5,
+  async run(ctx) {
+    const base = ctx.target.executorUrl;
+    const rate = ctx.rate ?? SOAK_RATE;
+    const intervalS = soakIntervalS(ctx.durationS);
+    const pool = new Pool(base, { connections: ctx.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+
+    let wsMessages = 0;
+    const subscribers = Array.from({ length: ctx.wsClients }, () => {
+      const s = new WebSocket(`${base.replace(/^http/, "ws")}/ws/market`);
+      s.on("message", () => wsMessages++);
+      s.on("error", () => {});
+      return s;
+    });
+
+    let inFlight = 0;
+    let sent = 0;
+    let late = 0;
+    let interval = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
+    let totals = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
+    const order = (i: number) =>
+      JSON.stringify({ symbol: "BTCUSDT", side: i % 4 === 0 ? "SELL" : "BUY", type: "MARKET", quantity: "0.001", clientOrderId: `soak-${process.pid.toString(36)}-${i.toString(36)}` });
+    const fire = (due: number) => {
+      const i = sent++;
+      if (inFlight >= MAX_IN_FLIGHT) {
+        late++;
+        return;
+      }
+      inFlight++;
+      const isOrder = i % 2 === 0;
+      pool
+        .request(
+          isOrder
+            ? { method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: order(i) }
+            : { method: "GET", path: "/api/private/open-orders" },
+        )
+        .then(async (r) => {
+          await r.body.dump();
+          const ms = performance.now() - due;
+          for (const acc of [interval, totals]) {
+            acc.responses++;
+            if (r.statusCode >= 400) acc.errors++;
+            acc.recorder.recordMs(ms);
+          }
+        })
+        .catch(() => {
+          interval.errors++;
+          totals.errors++;
+        })
+        .finally(() => inFlight--);
+    };
+
+    /** Runs the schedule for `seconds`; calls `tick` at each interval boundary. */
+    const drive = async (seconds: number, tick?: () => Promise<void>) => {
+      const t0 = performance.now();
+      const total = Math.floor(rate * seconds);
+      let n = 0;
+      let nextTick = t0 + intervalS * 1000;
+      while (n < total && !ctx.signal.aborted) {
+        const now = performance.now();
+        const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate) + 1);
+        while (n < due) fire(t0 + (n++ * 1000) / rate);
+        if (tick && now >= nextTick) {
+          nextTick += intervalS * 1000;
+          await tick();
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      while (inFlight > 0 && !ctx.signal.aborted) await new Promise((r) => setTimeout(r, 5));
+    };
+
+    if (ctx.warmupS > 0) await drive(ctx.warmupS);
+    interval = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
+    totals = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
+    sent = 0;
+    late = 0;
+    await ctx.measureStart();
+    const t0 = performance.now();
+    let prev = await scrapeProcess(base);
+    let prevAt = t0;
+    let prevWs = wsMessages;
+    const series: SeriesPoint[] = [];
+    const sample = async () => {
+      const now = performance.now();
+      const cur = await scrapeProcess(base);
+      const dt = (now - prevAt) / 1000;
+      const lat = interval.recorder.summary();
+      const point: SeriesPoint = {
+        t_s: (now - t0) / 1000,
+        rps: interval.responses / dt,
+        errors: interval.errors,
+        ws_msgs_per_s: (wsMessages - prevWs) / dt,
+        ...(lat ? { p50_ms: lat.p50, p95_ms: lat.p95, p99_ms: lat.p99 } : {}),
+      };
+      if (cur) {
+        point.rss_mb = cur.rss / 2 ** 20;
+        point.heap_mb = cur.heap / 2 ** 20;
+        if (prev) {
+          point.gc_share = (cur.gc - prev.gc) / dt;
+          point.cpu_cores = (cur.cpu - prev.cpu) / dt;
+        }
+      }
+      series.push(point);
+      ctx.log(`soak ${point.t_s.toFixed(0)} s: rss ${point.rss_mb?.toFixed(1)} MB, gc ${((point.gc_share ?? 0) * 100).toFixed(2)}%, ${point.rps.toFixed(0)} req/s`);
+      prev = cur ?? prev;
+      prevAt = now;
+      prevWs = wsMessages;
+      interval = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
+    };
+    try {
+      await drive(ctx.durationS, sample);
+      if (!ctx.signal.aborted && (series.length === 0 || performance.now() - prevAt > 500)) await sample();
+    } finally {
+      for (const s of subscribers) s.terminate();
+      await pool.close();
+    }
+    const elapsedS = (performance.now() - t0) / 1000;
+    const rss = series.map((p) => p.rss_mb).filter((v): v is number => v !== undefined);
+    const gcs = series.map((p) => p.gc_share).filter((v): v is number => v !== undefined);
+    const withRss = series.filter((p) => p.rss_mb !== undefined);
+    // growth over the later 80%: the first minutes hold the JIT and pools filling up
+    const settled = withRss.slice(Math.floor(withRss.length / 5));
+    const lat = totals.recorder.summary();
+    const first = scrapeFirst(series);
+    const metrics: Record<string, number> = {
+      soak_duration_s: elapsedS,
+      soak_interval_s: intervalS,
+      soak_target_rate: rate,
+      soak_rps: totals.responses / elapsedS,
+      soak_requests: totals.responses,
+      soak_errors: totals.errors,
+      soak_late: late,
+      ...(lat ? { soak_p50_ms: lat.p50, soak_p95_ms: lat.p95, soak_p99_ms: lat.p99 } : {}),
+      ...(rss.length ? { soak_rss_max_mb: Math.max(...rss), soak_rss_last_mb: rss.at(-1)!, ...(first !== undefined ? { soak_rss_first_mb: first } : {}) } : {}),
+      ...(settled.length >= 2 ? { soak_rss_growth_mb_per_min: slope(settled.map((p) => p.t_s), settled.map((p) => p.rss_mb!)) * 60 } : {}),
+      ...(gcs.length ? { soak_gc_share_max: Math.max(...gcs) } : {}),
+      ws_msgs_per_s: wsMessages / elapsedS,
+    };
+    return { metrics, work: totals.responses, workUnit: "request", series };
+  },
+  // the soak's GC share is the executor's over the whole window (the probes' delta)
+  derive: (probes): Record<string, number> => {
+    const gc = sumOf(probes.executorDelta, "nodejs_gc_duration_seconds_sum");
+    return probes.windowS > 0 ? { soak_gc_share: gc / probes.windowS } : {};
+  },
+} satisfies Scenario;
+
+const scrapeFirst = (series: SeriesPoint[]): number | undefined => series.find((p) => p.rss_mb !== undefined)?.rss_mb;
