@@ -77,11 +77,15 @@ export const soak = {
 
     let inFlight = 0;
     let sent = 0;
+    // every order gets a clientOrderId of its own, across warm-up and soak (a repeat would be answered from a query)
+    let orders = 0;
     let late = 0;
     let interval = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
     let totals = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
-    const order = (i: number) =>
-      JSON.stringify({ symbol: "BTCUSDT", side: i % 4 === 0 ? "SELL" : "BUY", type: "MARKET", quantity: "0.001", clientOrderId: `soak-${process.pid.toString(36)}-${i.toString(36)}` });
+    const order = () => {
+      const n = orders++;
+      return JSON.stringify({ symbol: "BTCUSDT", side: n % 2 === 0 ? "SELL" : "BUY", type: "MARKET", quantity: "0.001", clientOrderId: `soak-${process.pid.toString(36)}-${n.toString(36)}` });
+    };
     const fire = (due: number) => {
       const i = sent++;
       if (inFlight >= MAX_IN_FLIGHT) {
@@ -93,7 +97,7 @@ export const soak = {
       pool
         .request(
           isOrder
-            ? { method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: order(i) }
+            ? { method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: order() }
             : { method: "GET", path: "/api/private/open-orders" },
         )
         .then(async (r) => {
