@@ -1,6 +1,7 @@
 import { Pool } from "undici";
 import WebSocket from "ws";
 import { LatencyRecorder } from "../harness/load/latency.js";
+import { leastSquaresSlope } from "../harness/stats.js";
 import { flattenExposition, sumOf } from "../harness/probes.js";
 import type { Scenario, SeriesPoint } from "../harness/scenario.js";
 
@@ -30,21 +31,6 @@ async function scrapeProcess(url: string): Promise<{ rss: number; heap: number; 
   } catch {
     return undefined;
   }
-}
-
-/** Least-squares slope of y over x. */
-function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  if (n < 2) return 0;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
 }
 
 export const soak = {
@@ -198,7 +184,7 @@ export const soak = {
       soak_late: late,
       ...(lat ? { soak_p50_ms: lat.p50, soak_p95_ms: lat.p95, soak_p99_ms: lat.p99 } : {}),
       ...(rss.length ? { soak_rss_max_mb: Math.max(...rss), soak_rss_last_mb: rss.at(-1)!, ...(first !== undefined ? { soak_rss_first_mb: first } : {}) } : {}),
-      ...(settled.length >= 2 ? { soak_rss_growth_mb_per_min: slope(settled.map((p) => p.t_s), settled.map((p) => p.rss_mb!)) * 60 } : {}),
+      ...(settled.length >= 2 ? { soak_rss_growth_mb_per_min: leastSquaresSlope(settled.map((p) => p.t_s), settled.map((p) => p.rss_mb!)) * 60 } : {}),
       ...(gcs.length ? { soak_gc_share_max: Math.max(...gcs) } : {}),
       ws_msgs_per_s: wsMessages / elapsedS,
     };

@@ -35,16 +35,21 @@ describe("bad toggles stop start-up with exit code 2", () => {
 
 describe("upstream faults", () => {
   for (const batch of ["false", "true"]) {
-    test(`a 5xx from the exchange becomes 502 naming the upstream (batching ${batch})`, async () => {
+    test(`an exchange that only answers 5xx: retried, then 502 naming the upstream and the order's state (batching ${batch})`, async () => {
       const ex = track(await startExchangeService(["--latency-ms", "0", "--fault-5xx", "1"]));
-      const exe = track(await startExecutorService(ex.url, { BATCH_ENABLED: batch, BATCH_FLUSH_MS: "5" }));
-      const replies = await Promise.all([1, 2, 3].map(() => postJson(`${exe.url}/api/private/order`, ORDER)));
-      for (const r of replies) {
+      const exe = track(await startExecutorService(ex.url, { BATCH_ENABLED: batch, BATCH_FLUSH_MS: "5", UPSTREAM_RETRIES: "2", UPSTREAM_RETRY_BACKOFF_MS: "1" }));
+      const replies = await Promise.all([1, 2, 3].map((i) => postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `all5xx-${batch}-${i}` })));
+      for (const [i, r] of replies.entries()) {
         assert.equal(r.status, 502);
         assert.equal(r.json().error, "upstream_error");
         assert.equal(r.json().upstream, ex.url);
-        assert.match(r.json().message, /503/);
+        assert.match(r.json().message, /503.*after 3 attempts.*may have been placed/);
+        assert.equal(r.json().attempts, 3);
+        assert.equal(r.json().clientOrderId, `all5xx-${batch}-${i + 1}`);
+        // the last query failed too, so the executor cannot say the order is absent
+        assert.equal(r.json().orderStatus, "unknown");
       }
+      assert.equal((await call("GET", `${ex.url}/stats`)).json().orders, 0);
     });
   }
 
