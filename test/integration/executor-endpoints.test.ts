@@ -50,12 +50,18 @@ describe("executor endpoints (all toggles off)", () => {
     assert.match(body.clientOrderId, /^pp/);
   });
 
-  test("a client's own clientOrderId reaches the exchange, and a duplicate is refused with 422", async () => {
+  test("a client's own clientOrderId reaches the exchange; repeating it is idempotent, reusing it for another order is a 409", async () => {
     const first = await postJson(`${u}/api/private/order`, { ...ORDER, clientOrderId: "dup-1" });
+    assert.equal(first.status, 200);
     assert.equal(first.json().clientOrderId, "dup-1");
+    // the same order again (a client's retry): the same exchange order, not a second one
     const again = await postJson(`${u}/api/private/order`, { ...ORDER, clientOrderId: "dup-1" });
-    assert.equal(again.status, 422);
-    assert.equal(again.json().error, "exchange_rejected");
+    assert.equal(again.status, 200);
+    assert.equal(again.json().orderId, first.json().orderId);
+    const other = await postJson(`${u}/api/private/order`, { ...ORDER, quantity: "0.5", clientOrderId: "dup-1" });
+    assert.equal(other.status, 409);
+    assert.equal(other.json().error, "duplicate_client_order_id");
+    assert.match(other.json().message, /already used by a different order/);
   });
 
   test("GET /api/private/open-orders answers the exchange's open orders", async () => {
