@@ -14,9 +14,12 @@ export class OrderBook {
   /**
    * clientOrderId → every order ever accepted (open, filled or cancelled): a second order with
    * the same clientOrderId is refused with -4116, and GET /fapi/v1/order finds any of them.
-   * This is what makes a client's retry safe, so it is never forgotten.
+   * This is what makes a client's retry safe. It keeps the newest REMEMBERED_ORDERS ids (at
+   * ~0.5 KB each, a day-long soak would otherwise grow the mock's memory by gigabytes); a
+   * retry comes seconds after its first attempt, not a million orders later.
    */
   private readonly byClientId = new Map<string, ExchangeOrder>();
+  static readonly REMEMBERED_ORDERS = 1_000_000;
 
   constructor(private readonly maxOpen: number) {}
 
@@ -44,7 +47,7 @@ export class OrderBook {
       order.executedQty = order.origQty;
       order.avgPrice = REFERENCE_PRICES[o.symbol].toFixed(2);
       order.cumQuote = (Number(order.origQty) * REFERENCE_PRICES[o.symbol]).toFixed(4);
-      this.byClientId.set(o.newClientOrderId, order);
+      this.remember(order);
     } else {
       this.add(order);
     }
@@ -61,7 +64,7 @@ export class OrderBook {
     return { ...order };
   }
 
-  /** Binance's query order: by clientOrderId, any order ever accepted; -2013 if there is none. */
+  /** Binance's query order by clientOrderId (among the remembered ones); -2013 if there is none. */
   query(symbol: string, clientOrderId: string): ExchangeOrder | ExchangeError {
     const order = this.byClientId.get(clientOrderId);
     if (!order || order.symbol !== symbol) return { code: -2013, msg: "Order does not exist." };
@@ -82,9 +85,14 @@ export class OrderBook {
     return this.byClientId.has(clientOrderId);
   }
 
+  private remember(order: ExchangeOrder): void {
+    this.byClientId.set(order.clientOrderId, order);
+    if (this.byClientId.size > OrderBook.REMEMBERED_ORDERS) this.byClientId.delete(this.byClientId.keys().next().value as string);
+  }
+
   private add(order: ExchangeOrder): void {
     this.open.set(order.orderId, order);
-    this.byClientId.set(order.clientOrderId, order);
+    this.remember(order);
     // Bounded so that a long load test does not grow every open-orders answer without end.
     if (this.open.size > this.maxOpen) {
       const oldest = this.open.keys().next().value as number;
