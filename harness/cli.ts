@@ -100,6 +100,7 @@ withRunOptions(
   const [{ gateCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./report-commands.js"), import("../scenarios/index.js"), import("./results-file.js")]);
   const max = Number(o.maxRegression);
   if (!(max >= 0 && max < 10)) throw new InvalidArgumentError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
+  if (o.soak !== undefined) throw new InvalidArgumentError("--soak is not for the gate: the gate tests throughput and p95 of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
   const base = readResultsFile(o.baseline, "baseline");
   let current;
   if (o.current) current = readResultsFile(o.current, "current run");

@@ -47,4 +47,7 @@ test("perfpack run --soak refuses flags it cannot honour (exit 2)", async () => 
   const run = perfpack(["run", "--soak", "10m", "--variants", "baseline"]);
   assert.equal(await run.exit, 2);
   assert.match(run.output(), /--soak runs the optimized variant alone, for its own duration: it cannot combine with --variants/);
+  const gate = perfpack(["gate", "--baseline", "fixtures/sample-baseline.json", "--soak", "10s"]);
+  assert.equal(await gate.exit, 2);
+  assert.match(gate.output(), /--soak is not for the gate/);
 });
