@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Results } from "../../harness/results.js";
+import { fixturePath } from "../../services/common/src/project.js";
 import { perfpack } from "../helpers/cli.js";
 import { descendants } from "../helpers/procs.js";
 
@@ -47,7 +48,7 @@ test("perfpack run --soak refuses flags it cannot honour (exit 2)", async () => 
   const run = perfpack(["run", "--soak", "10m", "--variants", "baseline"]);
   assert.equal(await run.exit, 2);
   assert.match(run.output(), /--soak runs the optimized variant alone, for its own duration: it cannot combine with --variants/);
-  const gate = perfpack(["gate", "--baseline", "fixtures/sample-baseline.json", "--soak", "10s"]);
+  const gate = perfpack(["gate", "--baseline", fixturePath("sample-baseline.json"), "--soak", "10s"]);
   assert.equal(await gate.exit, 2);
   assert.match(gate.output(), /--soak is not for the gate/);
 });
