@@ -2,7 +2,7 @@ import { Pool } from "undici";
 import WebSocket from "ws";
 import { LatencyRecorder } from "../harness/load/latency.js";
 import { leastSquaresSlope } from "../harness/stats.js";
-import { flattenExposition, sumOf } from "../harness/probes.js";
+import { scrape, sumOf } from "../harness/probes.js";
 import type { Scenario, SeriesPoint } from "../harness/scenario.js";
 
 /**
@@ -25,8 +25,7 @@ export const soakIntervalS = (durationS: number): number => Math.min(30, Math.ma
 
 async function scrapeProcess(url: string): Promise<{ rss: number; heap: number; gc: number; cpu: number } | undefined> {
   try {
-    const res = await fetch(`${url}/api/public/metrics/prom`, { signal: AbortSignal.timeout(5000) });
-    const m = flattenExposition(await res.text());
+    const m = await scrape(url);
     return { rss: sumOf(m, "process_resident_memory_bytes"), heap: sumOf(m, "nodejs_heap_size_used_bytes"), gc: sumOf(m, "nodejs_gc_duration_seconds_sum"), cpu: sumOf(m, "process_cpu_seconds_total") };
   } catch {
     return undefined;
@@ -173,7 +172,6 @@ export const soak = {
     // growth over the later 80%: the first minutes hold the JIT and pools filling up
     const settled = withRss.slice(Math.floor(withRss.length / 5));
     const lat = totals.recorder.summary();
-    const first = scrapeFirst(series);
     const metrics: Record<string, number> = {
       soak_duration_s: elapsedS,
       soak_interval_s: intervalS,
@@ -183,7 +181,7 @@ export const soak = {
       soak_errors: totals.errors,
       soak_late: late,
       ...(lat ? { soak_p50_ms: lat.p50, soak_p95_ms: lat.p95, soak_p99_ms: lat.p99 } : {}),
-      ...(rss.length ? { soak_rss_max_mb: Math.max(...rss), soak_rss_last_mb: rss.at(-1)!, ...(first !== undefined ? { soak_rss_first_mb: first } : {}) } : {}),
+      ...(rss.length ? { soak_rss_max_mb: Math.max(...rss), soak_rss_last_mb: rss.at(-1)!, soak_rss_first_mb: rss[0]! } : {}),
       ...(settled.length >= 2 ? { soak_rss_growth_mb_per_min: leastSquaresSlope(settled.map((p) => p.t_s), settled.map((p) => p.rss_mb!)) * 60 } : {}),
       ...(gcs.length ? { soak_gc_share_max: Math.max(...gcs) } : {}),
       ws_msgs_per_s: wsMessages / elapsedS,
@@ -196,5 +194,3 @@ export const soak = {
     return probes.windowS > 0 ? { soak_gc_share: gc / probes.windowS } : {};
   },
 } satisfies Scenario;
-
-const scrapeFirst = (series: SeriesPoint[]): number | undefined => series.find((p) => p.rss_mb !== undefined)?.rss_mb;

@@ -2,6 +2,7 @@ import { Agent, request } from "undici";
 import { SYMBOLS } from "../../services/common/src/exchange-types.js";
 import { seededRandom } from "../../services/common/src/rng.js";
 import { getJson } from "../launcher.js";
+import { scrape, sumOf } from "../probes.js";
 import { startStack } from "../stack.js";
 
 /**
@@ -71,14 +72,6 @@ interface Outcome {
   id: string;
   status: number;
   body: Record<string, unknown> | undefined;
-}
-
-function metric(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith(name) && (line[name.length] === " " || line[name.length] === "{")) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return sum;
 }
 
 export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): Promise<FaultDrillReport> {
@@ -151,7 +144,7 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       queryCalls: number;
       faults: { http5xx: number; resets: number; stalls: number };
     };
-    const metricsText = String((await request(`${stack.executor.url}/api/public/metrics/prom`, { dispatcher: agent }).then((r) => r.body.text())));
+    const metrics = await scrape(stack.executor.url);
 
     const statuses: Record<string, number> = {};
     const byId = new Map<string, Outcome[]>();
@@ -213,9 +206,9 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       unclear,
       exchange: { ordersAccepted: st.orders, duplicateClientOrderIdsRefused: st.duplicateClientOrderIds, faults: st.faults, queryCalls: st.queryCalls },
       executor: {
-        retries: metric(metricsText, "spark_order_retries_total"),
-        recovered: metric(metricsText, "spark_order_recovered_total"),
-        deduplicated: metric(metricsText, "spark_order_deduplicated_total"),
+        retries: sumOf(metrics, "spark_order_retries_total"),
+        recovered: sumOf(metrics, "spark_order_recovered_total"),
+        deduplicated: sumOf(metrics, "spark_order_deduplicated_total"),
       },
       problems,
     };
