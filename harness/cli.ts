@@ -128,7 +128,9 @@ program
   .action(async (flags) => {
     const [{ profileCommand, ToolError }, { SCENARIOS }] = await Promise.all([import("./profile/profile-command.js"), import("../scenarios/index.js")]);
     try {
-      process.exitCode = await profileCommand(flags, SCENARIOS, { write: (t) => process.stdout.write(t), env: process.env });
+      const r = await profileCommand(flags, SCENARIOS, { write: (t) => process.stdout.write(t), warn: (t) => process.stderr.write(t), env: process.env });
+      if (r.code !== EXIT.ok) process.stderr.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
+      process.exitCode = r.code;
     } catch (err) {
       if (!(err instanceof ToolError)) throw err;
       process.stderr.write(`perfpack profile: ${err.message}\n--- the tool's output ---\n${err.output}\n`);

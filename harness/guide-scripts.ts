@@ -79,15 +79,14 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
     case "profile-http": {
       // perf_profile_http: a 0x flamegraph of the executor under HTTP load
       const { profileCommand } = await import("./profile/profile-command.js");
-      const lines: string[] = [];
-      const code = await profileCommand({ tool: "0x", variants: "optimized", scenario: "latency", duration: io.env.PERF_PROFILE_SECONDS ?? "5" }, scenarios, {
-        write: (t) => lines.push(t),
+      const r = await profileCommand({ tool: "0x", variants: "optimized", scenario: "latency", duration: io.env.PERF_PROFILE_SECONDS ?? "5" }, scenarios, {
+        write: (t) => t.split("\n").forEach((l) => l.trim() && io.info(`# ${l.trim()}`)),
+        warn: (t) => io.info(t.trim()),
         env: io.env,
       });
-      for (const l of lines.join("").split("\n")) if (l.trim()) io.info(`# ${l.trim()}`);
-      const flame = lines.join("").split("\n").map((l) => l.trim()).find((l) => l.endsWith("flamegraph.html"));
+      const flame = r.variants[0]?.artifacts[0];
       if (flame) io.out(`flamegraph=${flame}`);
-      return flame ? code : 3;
+      return flame ? r.code : 3;
     }
     default:
       throw new PlanError(`unknown guide check ${JSON.stringify(name)}: valid checks are ${GUIDE_CHECKS.join(", ")}`);

@@ -100,7 +100,7 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
       await profileCommand(
         { tool: cfg.profile, variantObjects: cfg.variants, scenario: cfg.scenarios[0], duration: String(cfg.durationS), out: cfg.outDir },
         scenarios,
-        { write: (t) => io.out.write(t), env: io.env },
+        { write: (t) => io.out.write(t), warn: (t) => io.err.write(chalk.yellow(t)), env: io.env },
       );
     } catch (err) {
       io.err.write(chalk.red(`perfpack run: profiling failed: ${(err as Error).message}\n${(err as { output?: string }).output ?? ""}\n`));

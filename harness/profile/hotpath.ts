@@ -13,7 +13,7 @@ export interface SelfTimes {
   busyMs: number;
 }
 
-const shortUrl = (url: string) => {
+export const shortUrl = (url: string): string => {
   if (!url) return "";
   const u = url.replace(/^file:\/\//, "");
   const nm = u.lastIndexOf("node_modules/");
@@ -64,13 +64,14 @@ export function hotPathDiff(base: SelfTimes, cand: SelfTimes, top = 20): HotRow[
   return rows.slice(0, top);
 }
 
-export function hotPathMarkdown(rows: readonly HotRow[], baseName: string, candName: string, base: SelfTimes, cand: SelfTimes): string {
+export function hotPathMarkdown(rows: readonly HotRow[], baseName: string, candName: string, base: SelfTimes, cand: SelfTimes, source?: string): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const esc = (s: string) => s.replace(/\|/g, "\\|");
   return [
     `# Hot path: ${baseName} → ${candName}`,
     "",
     `Top functions by **self time** (time on top of the stack), as a share of each arm's busy (non-idle) sampled time: ${base.busyMs.toFixed(0)} ms in ${baseName}, ${cand.busyMs.toFixed(0)} ms in ${candName}. Shares, not milliseconds, are compared, because the arms served different amounts of work.`,
+    ...(source ? ["", `Samples: ${source}.`] : []),
     "",
     `| function | ${baseName} self | ${candName} self | change | ${baseName} ms | ${candName} ms |`,
     "|---|---|---|---|---|---|",
