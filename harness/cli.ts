@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** perfpack's command line: parse → dispatch. The commands' work lives in their modules. */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { RUN_DEFAULTS } from "./defaults.js";
-import { EXIT } from "./exit-codes.js";
+import { RUN_DEFAULTS } from "./plan/defaults.js";
+import { EXIT } from "./errors.js";
 import { exchangeDefaults as XD } from "../services/exchange/src/config.js";
-import { PlanError } from "./variants.js";
+import { PlanError } from "./plan/variants.js";
 
 // Commands import their modules when they run: a service started through this CLI should not
 // pay for loading the load generators, and the harness should not pay for the services.
@@ -53,7 +53,7 @@ function runIO() {
     onInterrupt: (handler: () => void) => {
       const on = () => {
         // a second Ctrl-C does not wait for the current trial's teardown
-        if (++interrupted > 1) void import("./launcher.js").then(({ stopAll }) => stopAll(500)).then(() => process.exit(EXIT.interrupted));
+        if (++interrupted > 1) void import("./engine/launcher.js").then(({ stopAll }) => stopAll(500)).then(() => process.exit(EXIT.interrupted));
         else handler();
       };
       process.on("SIGINT", on);
@@ -65,7 +65,7 @@ function runIO() {
 withRunOptions(
   program.command("run").description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}"),
 ).action(async (flags) => {
-  const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./run-command.js"), import("../scenarios/index.js")]);
+  const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./cli/run.js"), import("../scenarios/index.js")]);
   process.exitCode = await runCommand(flags, SCENARIOS, runIO());
 });
 
@@ -75,7 +75,7 @@ program
   .argument("<results.json>", "a results file written by perfpack run")
   .option("--out <dir>", "where to write (default: the results file's folder)")
   .action(async (file: string, o: { out?: string }) => {
-    const [{ reportCommand }, { SCENARIOS }] = await Promise.all([import("./report-commands.js"), import("../scenarios/index.js")]);
+    const [{ reportCommand }, { SCENARIOS }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js")]);
     process.exitCode = reportCommand(file, o.out, SCENARIOS, process.stdout, process.env);
   });
 
@@ -85,7 +85,7 @@ program
   .argument("<a.json>", "run A (the reference)")
   .argument("<b.json>", "run B")
   .action(async (a: string, b: string) => {
-    const [{ compareCommand }, { SCENARIOS }] = await Promise.all([import("./report-commands.js"), import("../scenarios/index.js")]);
+    const [{ compareCommand }, { SCENARIOS }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js")]);
     process.exitCode = compareCommand(a, b, SCENARIOS, process.stdout);
   });
 
@@ -97,7 +97,7 @@ withRunOptions(
     .option("--current <results.json>", "the current run (default: run one now, with the run options below)")
     .option("--max-regression <share>", "a significant change to the worse larger than this fails the gate (default 0.10 = 10%)", "0.10"),
 ).action(async (o: { baseline: string; current?: string; maxRegression: string } & Record<string, unknown>) => {
-  const [{ gateCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./report-commands.js"), import("../scenarios/index.js"), import("./results-file.js")]);
+  const [{ gateCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
   const max = Number(o.maxRegression);
   if (!(max >= 0 && max < 10)) throw new InvalidArgumentError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
   if (o.soak !== undefined) throw new InvalidArgumentError("--soak is not for the gate: the gate tests throughput and p95 of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
@@ -105,7 +105,7 @@ withRunOptions(
   let current;
   if (o.current) current = readResultsFile(o.current, "current run");
   else {
-    const { runAndReport } = await import("./run-command.js");
+    const { runAndReport } = await import("./cli/run.js");
     const { baseline: _b, current: _c, maxRegression: _m, ...flags } = o;
     const r = await runAndReport(flags, SCENARIOS, runIO());
     if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) {
@@ -126,7 +126,7 @@ program
   .option("--duration <s>", "seconds of load", "10")
   .option("--out <dir>", "output folder (default reports/profile-<id>)")
   .action(async (flags) => {
-    const [{ profileCommand, ToolError }, { SCENARIOS }] = await Promise.all([import("./profile/profile-command.js"), import("../scenarios/index.js")]);
+    const [{ profileCommand, ToolError }, { SCENARIOS }] = await Promise.all([import("./profile/profiler.js"), import("../scenarios/index.js")]);
     try {
       const r = await profileCommand(flags, SCENARIOS, { write: (t) => process.stdout.write(t), warn: (t) => process.stderr.write(t), env: process.env });
       if (r.code !== EXIT.ok) process.stderr.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
@@ -143,7 +143,7 @@ program
   .description("the guide's operator checks (runtime/perf_*): latency, batch, json, profile-http; prints the guide's lines, measured")
   .argument("<check>", "latency | batch | json | profile-http")
   .action(async (check: string) => {
-    const [{ guideCheck }, { SCENARIOS }] = await Promise.all([import("./guide-scripts.js"), import("../scenarios/index.js")]);
+    const [{ guideCheck }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
     process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => process.stdout.write(l + "\n"), info: (l) => process.stderr.write(l + "\n"), env: process.env });
   });
 
@@ -160,7 +160,7 @@ program
   .option("--seed <n>", "seed of the fuzz cases and of the exchange's faults", count, 1)
   .option("--json <file>", "also write the full report as JSON")
   .action(async (o: { fuzz: number; orders: number; seed: number; json?: string }) => {
-    const { hardenCommand } = await import("./hardening/harden-command.js");
+    const { hardenCommand } = await import("./cli/harden.js");
     process.exitCode = await hardenCommand(o, (l) => process.stdout.write(l + "\n"));
   });
 
@@ -228,7 +228,7 @@ program
       return n;
     };
     const opts = { executorPort: port("--executor-port", o.executorPort), exchangePort: port("--exchange-port", o.exchangePort), exchangeArgs };
-    const { up } = await import("./up.js");
+    const { up } = await import("./cli/up.js");
     const stack = await up(opts, process.env, (l) => process.stdout.write(l + "\n"));
     let stopping = false;
     const stop = (signal: string) => {
@@ -248,7 +248,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const { LaunchError, stopAll } = await import("./launcher.js");
+  const { LaunchError, stopAll } = await import("./engine/launcher.js");
   if (err instanceof InvalidArgumentError || err instanceof PlanError) {
     process.stderr.write(`perfpack: ${err.message}\n`);
     process.exitCode = EXIT.usage;

@@ -1,7 +1,7 @@
 import { closedLoad } from "../harness/load/closed.js";
 import { latencyMetrics } from "../harness/load/latency.js";
-import { histogramQuantile, sumOf } from "../harness/probes.js";
-import type { Scenario } from "../harness/scenario.js";
+import { histogramQuantile, sumOf } from "../harness/engine/probes.js";
+import type { Scenario } from "./contract.js";
 
 /** All orders are BTCUSDT, so that spark_batch_flush_total{key="BTCUSDT"} carries the whole story. */
 const ORDER = JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" });

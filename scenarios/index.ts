@@ -1,4 +1,4 @@
-import type { Scenario } from "../harness/scenario.js";
+import type { Scenario } from "./contract.js";
 import { batch } from "./batch.js";
 import { json } from "./json.js";
 import { latency } from "./latency.js";

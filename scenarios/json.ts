@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { closedLoad } from "../harness/load/closed.js";
-import { histogramQuantile } from "../harness/probes.js";
-import type { Scenario } from "../harness/scenario.js";
+import { histogramQuantile } from "../harness/engine/probes.js";
+import type { Scenario } from "./contract.js";
 import type { ExchangeOrder } from "../services/common/src/exchange-types.js";
 import { fixturePath } from "../services/common/src/project.js";
 import { compileSerializers, toOpenOrderView, type OpenOrdersView } from "../services/executor/src/lib/fastJson.js";

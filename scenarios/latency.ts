@@ -2,7 +2,7 @@ import { request } from "undici";
 import { closedLoad } from "../harness/load/closed.js";
 import { latencyMetrics } from "../harness/load/latency.js";
 import { openLoad } from "../harness/load/open.js";
-import type { Scenario } from "../harness/scenario.js";
+import type { Scenario } from "./contract.js";
 
 /**
  * The guide's keep-alive check, then load on GET /api/private/open-orders: closed model with

@@ -1,9 +1,9 @@
 import { Pool } from "undici";
 import WebSocket from "ws";
 import { LatencyRecorder } from "../harness/load/latency.js";
-import { leastSquaresSlope } from "../harness/stats.js";
-import { scrape, sumOf } from "../harness/probes.js";
-import type { Scenario, SeriesPoint } from "../harness/scenario.js";
+import { leastSquaresSlope } from "../harness/verdict/stats.js";
+import { scrape, sumOf } from "../harness/engine/probes.js";
+import type { Scenario, SeriesPoint } from "./contract.js";
 
 /**
  * `perfpack run --soak DURATION`: the optimized executor under a steady, open-model load for a

@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import { LatencyRecorder, latencyMetrics } from "../harness/load/latency.js";
-import type { Scenario } from "../harness/scenario.js";
+import type { Scenario } from "./contract.js";
 
 /** Market messages per second the mock exchange sends to the executor in this scenario. */
 export const WS_FEED_RATE = 500;

@@ -1,9 +1,9 @@
 import { Agent, request } from "undici";
 import { SYMBOLS } from "../../services/common/src/exchange-types.js";
 import { seededRandom } from "../../services/common/src/rng.js";
-import { getJson } from "../launcher.js";
-import { scrape, sumOf } from "../probes.js";
-import { startStack } from "../stack.js";
+import { getJson } from "../engine/launcher.js";
+import { scrape, sumOf } from "../engine/probes.js";
+import { startStack } from "../engine/stack.js";
 
 /**
  * The upstream-fault drill: a real exchange that fails on purpose, a real executor, and a client

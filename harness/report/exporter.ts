@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Results } from "../results.js";
-import type { Headline } from "../scenario.js";
+import type { Results } from "../results/schema.js";
+import type { Headline } from "../../scenarios/contract.js";
 
 export interface ReportContext {
   headlines: Record<string, readonly Headline[]>;

@@ -1,6 +1,5 @@
-import type { Comparison } from "../compare.js";
-import type { TargetStatus, TargetVerdict } from "../targets.js";
-import { fmt } from "./terminal-table.js";
+import type { Comparison, TargetStatus, TargetVerdict } from "../results/schema.js";
+import { fmt } from "./tables.js";
 
 /** Columns of the comparison table as data: Markdown, terminal and HTML render the same list. */
 export interface Dimension<T> {
@@ -47,7 +46,7 @@ export const methodNote = (cs: readonly Comparison[]): string => {
 };
 
 /** The soak's samples (the first trial that kept a series), thinned to at most `max` rows, last kept. */
-export function soakSeries(r: import("../results.js").Results, max = Infinity): import("../scenario.js").SeriesPoint[] {
+export function soakSeries(r: import("../results/schema.js").Results, max = Infinity): import("../../scenarios/contract.js").SeriesPoint[] {
   const series = r.trials.find((t) => t.status === "ok" && t.series?.length)?.series ?? [];
   if (series.length <= max) return series;
   const step = Math.ceil(series.length / max);
@@ -55,7 +54,7 @@ export function soakSeries(r: import("../results.js").Results, max = Infinity): 
 }
 
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${(v * 100).toFixed(2)}%`);
-export const soakDimensions: Dimension<import("../scenario.js").SeriesPoint>[] = [
+export const soakDimensions: Dimension<import("../../scenarios/contract.js").SeriesPoint>[] = [
   { label: "t (s)", format: (p) => p.t_s.toFixed(0) },
   { label: "RSS MB", format: (p) => fmt(p.rss_mb) },
   { label: "heap MB", format: (p) => fmt(p.heap_mb) },
@@ -68,7 +67,7 @@ export const soakDimensions: Dimension<import("../scenario.js").SeriesPoint>[] =
 ];
 
 /** One paragraph on the soak: memory and GC over time against the guide's targets. */
-export function soakSummary(r: import("../results.js").Results): string | undefined {
+export function soakSummary(r: import("../results/schema.js").Results): string | undefined {
   const t = r.trials.find((x) => x.status === "ok" && x.series?.length);
   if (!t) return undefined;
   const m = t.metrics;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { Results } from "../results.js";
+import type { Results } from "../results/schema.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import { comparisonDimensions, methodNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 

@@ -1,7 +1,7 @@
-import type { Results } from "../results.js";
+import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
 import { comparisonDimensions, methodNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
-import { fmt } from "./terminal-table.js";
+import { fmt } from "./tables.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 

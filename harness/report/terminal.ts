@@ -1,5 +1,5 @@
 import chalk from "chalk";
-import type { Results } from "../results.js";
+import type { Results } from "../results/schema.js";
 import { STATUS_TEXT, ratioText } from "./format.js";
 
 /** The verdict block printed at the end of a run (a pure function of the results). */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { cliPath } from "../../harness/stack.js";
+import { cliPath } from "../../harness/engine/stack.js";
 
 export interface CliRun {
   child: ChildProcess;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
-import { freePort } from "../../harness/stack.js";
+import { freePort } from "../../harness/engine/stack.js";
 
 export interface Prometheus {
   url: string;

@@ -1,0 +1,71 @@
+import { redactEnv } from "../results/redact.js";
+import chalk from "chalk";
+import type { RunnerEvent } from "../engine/runner.js";
+import type { Scenario } from "../../scenarios/contract.js";
+import { fmt } from "../report/tables.js";
+
+export interface ProgressOutput {
+  write(text: string): void;
+  isTTY: boolean;
+}
+
+const secs = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(s < 10 ? 1 : 0)} s`);
+
+/**
+ * Shows a run's progress from the runner's events: the plan and its estimate at the start,
+ * a live line per trial on a TTY (plain lines otherwise), a result line per trial.
+ */
+export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void, scenarios: ReadonlyMap<string, Scenario>, out: ProgressOutput): void {
+  let live: NodeJS.Timeout | undefined;
+  const clearLive = () => {
+    if (live) clearInterval(live);
+    live = undefined;
+    if (out.isTTY) out.write("\r\x1b[2K");
+  };
+  on((e) => {
+    switch (e.type) {
+      case "start": {
+        const p = e.plan;
+        out.write(
+          `perfpack run: ${p.variants.length} variant(s) × ${p.scenarios.length} scenario(s) × ${p.rounds} round(s) = ${p.trials.length} trials, about ${secs(e.estimateS)}\n`,
+        );
+        for (const v of p.variants) out.write(`  ${chalk.bold(v.name)}: ${Object.entries(redactEnv(v.env)).map(([k, val]) => `${k}=${val}`).join(" ") || "(the target's own settings)"}\n`);
+        out.write(`  results: ${e.resultsFile} (rewritten after every trial)\n`);
+        break;
+      }
+      case "trial-start": {
+        const label = `[${e.spec.index + 1}/${e.total}] ${e.spec.variant.name} · ${e.spec.scenario} · round ${e.spec.round}`;
+        if (out.isTTY) {
+          const t0 = performance.now();
+          const draw = () => out.write(`\r\x1b[2K${chalk.dim(label)} ${secs((performance.now() - t0) / 1000)} / ~${secs(e.estimateS)}`);
+          draw();
+          live = setInterval(draw, 250);
+        }
+        break;
+      }
+      case "trial-end": {
+        clearLive();
+        const r = e.record;
+        const label = `[${r.index + 1}/${e.total}] ${r.variant} · ${r.scenario} · round ${r.round}`;
+        if (r.status === "failed") {
+          const exit = r.exit ? ` (${r.service ?? "service"} exit code ${r.exit.code}, signal ${r.exit.signal})` : "";
+          out.write(`${chalk.red("✗")} ${label}: failed: ${r.error}${exit}\n`);
+          if (r.logTail) out.write(chalk.dim(r.logTail.split("\n").slice(-5).map((l) => `    ${l}`).join("\n")) + "\n");
+          break;
+        }
+        const sc = scenarios.get(r.scenario);
+        const figures = (sc?.headline ?? []).slice(0, 3).map((h) => `${h.label} ${fmt(r.metrics[h.metric])}`).join(", ");
+        const flag = r.generatorBound ? chalk.yellow(` ⚠ generator-bound (${fmt(r.metrics.generator_cpu_cores)} cores): this trial measured the load generator`) : "";
+        out.write(`${chalk.green("✓")} ${label} ${secs(r.wallS)}: ${figures}${flag}\n`);
+        break;
+      }
+      case "done":
+        clearLive();
+        break;
+      case "log":
+        if (out.isTTY) out.write("\r\x1b[2K");
+        out.write(chalk.dim(`    ${e.line}`) + "\n");
+        break;
+    }
+  });
+}

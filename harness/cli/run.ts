@@ -1,0 +1,120 @@
+import { redactEnv } from "../results/redact.js";
+import chalk from "chalk";
+import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { RUN_DEFAULTS } from "../plan/defaults.js";
+import { EXIT } from "../errors.js";
+import { buildPlan } from "../plan/order.js";
+import { attachProgress } from "./progress.js";
+import { mediansTables } from "../report/tables.js";
+import { exportAll } from "../report/exporter.js";
+import { EXPORTERS } from "../report/index.js";
+import { verdictText } from "../report/terminal.js";
+import type { Results } from "../results/schema.js";
+import { profileArtifacts } from "../profile/artifacts.js";
+import type { PlanRecord } from "../results/schema.js";
+import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
+import { Runner, type RunnerEvent } from "../engine/runner.js";
+import type { Scenario } from "../../scenarios/contract.js";
+
+export interface RunIO {
+  out: { write(text: string): void; isTTY: boolean };
+  err: { write(text: string): void };
+  env: NodeJS.ProcessEnv;
+  /** Registers the handler for SIGINT/SIGTERM of perfpack itself. */
+  onInterrupt(handler: () => void): void;
+  version: string;
+}
+
+/** reports/latest → the newest run folder (a relative symlink). */
+function pointLatest(outDir: string): void {
+  const latest = join(dirname(outDir), "latest");
+  try {
+    if (existsSync(latest) || lstatSync(latest, { throwIfNoEntry: false })) rmSync(latest, { recursive: true, force: true });
+    symlinkSync(basename(outDir), latest, "dir");
+  } catch {
+    // a file system without symlinks: the run folder is still complete; only the shortcut is missing
+  }
+}
+
+const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>): PlanRecord => ({
+  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: redactEnv(v.env) })),
+  scenarios: cfg.scenarios,
+  rounds: cfg.rounds,
+  durationS: cfg.durationS,
+  warmupS: cfg.warmupS,
+  connections: cfg.connections,
+  rate: cfg.rate ?? null,
+  wsClients: cfg.wsClients,
+  quick: cfg.quick,
+  target: cfg.target ?? null,
+  order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
+  headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
+});
+
+/** `perfpack run`: flags → config → plan → runner → stats → exporters. Returns the exit code. */
+export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: RunIO): Promise<number> {
+  return (await runAndReport(flags, scenarios, io)).code;
+}
+
+/** The run itself, for `run` and for `gate` without --current. */
+export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: RunIO): Promise<{ results: Results; code: number }> {
+  const cfg = resolveRunConfig(flags, [...scenarios.keys()]);
+  for (const w of cfg.warnings) io.err.write(`perfpack run: warning: ${w}\n`);
+  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds);
+  const runner = new Runner({
+    plan,
+    scenarios,
+    planRecord: planRecord(cfg, plan, scenarios),
+    runId: cfg.runId,
+    outDir: cfg.outDir,
+    durationS: cfg.durationS,
+    warmupS: cfg.warmupS,
+    connections: cfg.connections,
+    rate: cfg.rate,
+    wsClients: cfg.wsClients,
+    target: cfg.target,
+    baseEnv: io.env,
+    readyTimeoutMs: cfg.readyTimeoutMs,
+    stopGraceMs: RUN_DEFAULTS.stopGraceMs,
+    generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
+    version: io.version,
+  });
+  attachProgress((l) => runner.on("event", (e: RunnerEvent) => l(e)), scenarios, io.out);
+  io.onInterrupt(() => {
+    io.err.write("\nperfpack run: interrupted; stopping the current trial's services and keeping the finished trials\n");
+    runner.abort();
+  });
+  const results = await runner.run();
+  if (cfg.updateLatest) pointLatest(cfg.outDir);
+
+  io.out.write("\nmedians over rounds (per variant), and ratios of medians against the first variant:\n");
+  io.out.write(mediansTables(results, scenarios, (better, t) => (better ? chalk.green(t) : chalk.red(t))) + "\n");
+  const bound = results.trials.filter((t) => t.generatorBound).length;
+  if (bound > 0) io.out.write(chalk.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
+  io.out.write("\n" + verdictText(results) + "\n\n");
+  if (cfg.profile && !runner.wasAborted) {
+    const { profileCommand } = await import("../profile/profiler.js");
+    io.out.write(`profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …\n`);
+    try {
+      await profileCommand(
+        { tool: cfg.profile, variantObjects: cfg.variants, scenario: cfg.scenarios[0], duration: String(cfg.durationS), out: cfg.outDir },
+        scenarios,
+        { write: (t) => io.out.write(t), warn: (t) => io.err.write(chalk.yellow(t)), env: io.env },
+      );
+    } catch (err) {
+      io.err.write(chalk.red(`perfpack run: profiling failed: ${(err as Error).message}\n${(err as { output?: string }).output ?? ""}\n`));
+    }
+  }
+  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir) }, cfg.outDir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
+  for (const e of errors) io.err.write(chalk.red(`perfpack run: a report could not be written: ${e}\n`));
+  io.out.write(`results: ${runner.resultsFile}\n`);
+  for (const f of written) io.out.write(`report:  ${f}\n`);
+  if (cfg.updateLatest) io.out.write(`latest:  ${join(dirname(cfg.outDir), "latest")}\n`);
+  if (runner.wasAborted) return { results, code: EXIT.interrupted };
+  if (results.summary.failedTrials > 0) {
+    io.err.write(chalk.red(`perfpack run: ${results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${join(cfg.outDir, "logs")}\n`));
+    return { results, code: EXIT.runFailure };
+  }
+  return { results, code: results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok };
+}

@@ -1,0 +1,202 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Agent, request } from "undici";
+import { tlsFixture } from "../../services/common/src/project.js";
+
+/** How to start one service process. */
+export interface ServiceSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Give up on readiness after this long (default 15 s). */
+  readyTimeoutMs?: number;
+  /** Health path probed once the service says `listening <url>` (default /health). */
+  healthPath?: string;
+  cwd?: string;
+  /**
+   * Whether the pid in the health answer is the process we started. Default: the child itself;
+   * a profiler (0x, clinic) runs the service as its own child, so there a descendant is ours.
+   */
+  acceptPid?: (healthPid: number, childPid: number) => boolean;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly pid: number;
+  /** The pid that answered /health (the service itself, under a profiler its grandchild). */
+  readonly servicePid: number;
+  readonly url: string;
+  /** The last `lines` lines of the service's stdout+stderr. */
+  logTail(lines?: number): string;
+  log(): string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<ExitInfo>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<ExitInfo>;
+}
+
+export class LaunchError extends Error {
+  constructor(
+    message: string,
+    readonly service: string,
+    readonly exit: ExitInfo | undefined,
+    readonly logTail: string,
+  ) {
+    super(message);
+  }
+}
+
+const LOG_LIMIT = 256 * 1024;
+const live = new Set<ChildProcess>();
+
+/** Children started by this process that have not exited yet (for cleanup on signals). */
+export function liveChildren(): number[] {
+  return [...live].map((c) => c.pid!).filter((p) => p !== undefined);
+}
+
+/** Kills every child this process started and still runs: SIGTERM, then SIGKILL after graceMs. */
+export async function stopAll(graceMs = 3000): Promise<void> {
+  await Promise.all([...live].map((c) => terminate(c, graceMs)));
+}
+
+function terminate(child: ChildProcess, graceMs: number): Promise<ExitInfo> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+let probeAgent: Agent | undefined;
+function agent(): Agent {
+  probeAgent ??= new Agent({ connect: { ca: readFileSync(tlsFixture.ca()) }, keepAliveTimeout: 10 });
+  return probeAgent;
+}
+
+/** GET url and parse JSON; loopback fixture CA trusted for https. */
+export async function getJson(url: string, timeoutMs = 2000): Promise<{ status: number; body: unknown }> {
+  const res = await request(url, { dispatcher: agent(), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const text = await res.body.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON; keep the text
+  }
+  return { status: res.statusCode, body };
+}
+
+/**
+ * Starts a service and waits until it is ready: it printed `listening <url>`, its health
+ * endpoint answers 200, and the answer carries the pid of the process we started (so a
+ * stale process on the same port cannot pass for it). Never sleeps for readiness.
+ */
+export async function launch(spec: ServiceSpec): Promise<Service> {
+  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  live.add(child);
+  let logText = "";
+  const append = (chunk: Buffer) => {
+    logText += chunk.toString("utf8");
+    if (logText.length > LOG_LIMIT) logText = logText.slice(-LOG_LIMIT / 2);
+  };
+  child.stdout!.on("data", append);
+  child.stderr!.on("data", append);
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once("exit", (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  child.once("error", (err) => append(Buffer.from(`spawn failed: ${err.message}\n`)));
+  const tail = (n = 20) => logText.split("\n").slice(-n - 1).join("\n").trimEnd();
+
+  const timeoutMs = spec.readyTimeoutMs ?? 15_000;
+  const deadline = Date.now() + timeoutMs;
+  const fail = async (why: string, exit?: ExitInfo): Promise<never> => {
+    const info = exit ?? (await terminate(child, 2000));
+    throw new LaunchError(`${spec.name} ${why}`, spec.name, info, tail());
+  };
+
+  // 1. the `listening <url>` line
+  const url = await new Promise<string | ExitInfo | "timeout">((resolve) => {
+    const onData = () => {
+      const m = /listening ((?:https?|wss?):\/\/\S+)/.exec(logText);
+      if (m) {
+        child.stdout!.off("data", onData);
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    const timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    child.stdout!.on("data", onData);
+    exited.then((e) => {
+      clearTimeout(timer);
+      resolve(e);
+    });
+  });
+  if (url === "timeout") return fail(`printed no 'listening <url>' line within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`);
+  if (typeof url !== "string") return fail(`exited before it was ready (code ${url.code}, signal ${url.signal})`, url);
+
+  // 2. health answers, from our pid
+  let lastProblem = "no answer";
+  let healthy = false;
+  let servicePid = child.pid!;
+  for (let attempt = 0; !healthy; attempt++) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return fail(`exited before it was ready (code ${child.exitCode}, signal ${child.signalCode})`, await exited);
+    }
+    try {
+      const r = await getJson(url + (spec.healthPath ?? "/health"));
+      const pid = (r.body as { pid?: number })?.pid;
+      healthy = r.status === 200 && pid !== undefined && (spec.acceptPid ?? ((p, c) => p === c))(pid, child.pid!);
+      if (healthy) {
+        servicePid = pid!;
+        break;
+      }
+      lastProblem = r.status !== 200 ? `health answered ${r.status}` : `health answered for pid ${pid}, not ours (${child.pid})`;
+    } catch (err) {
+      lastProblem = (err as Error).message;
+    }
+    // back off between probes: 10, 20, 40 … 200 ms; a probe is a request, not a sleep-for-readiness
+    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 200)));
+    if (Date.now() >= deadline) return fail(`did not become healthy within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it): ${lastProblem}`);
+  }
+
+  return {
+    name: spec.name,
+    pid: child.pid!,
+    servicePid,
+    url,
+    logTail: tail,
+    log: () => logText,
+    exited,
+    stop: (graceMs = 5000) => terminate(child, graceMs),
+  };
+}
+
+/** true when `pid` descends from `ancestor` (per /proc). */
+export function isDescendant(pid: number, ancestor: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 16; hops++) {
+    if (p === ancestor) return true;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,196 @@
+import os from "node:os";
+import pidusage from "pidusage";
+import type { Machine } from "../results/schema.js";
+import { getJson } from "./launcher.js";
+import { request } from "undici";
+
+/** A scrape flattened to `series → value`: `name{k="v",…}` with labels sorted by name, so `le` sits in one place. */
+export type Scrape = Map<string, number>;
+
+export class ExpositionError extends Error {}
+
+// One sample line of the text exposition format (version 0.0.4):
+//   metric_name [ "{" label="value" { "," label="value" } [ "," ] "}" ] value [ timestamp ]
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?\s*$/;
+const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/y;
+
+const unescape = (v: string) => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === "n" ? "\n" : c));
+const escape = (v: string) => v.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : "\\" + c));
+
+/**
+ * Parses Prometheus text exposition into `series → value`. Written here because the one npm
+ * parser (parse-prometheus-text-format 1.1.1) merges the series of a labelled histogram into
+ * one and drops their _sum and _count, and every spark_* histogram here has labels.
+ * Values: floats, ±Inf and NaN in any case. Timestamps are ignored. A malformed line is an error.
+ */
+export function flattenExposition(text: string): Scrape {
+  const out: Scrape = new Map();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = SAMPLE.exec(line);
+    if (!m) throw new ExpositionError(`metrics line ${i + 1} is not a sample: ${line.slice(0, 120)}`);
+    const labels: Array<[string, string]> = [];
+    if (m[2] !== undefined && m[2].trim() !== "") {
+      LABEL.lastIndex = 0;
+      const body = m[2];
+      while (LABEL.lastIndex < body.length) {
+        const at = LABEL.lastIndex;
+        const l = LABEL.exec(body);
+        if (!l) throw new ExpositionError(`metrics line ${i + 1}: bad label set at column ${at}: ${line.slice(0, 120)}`);
+        labels.push([l[1]!, unescape(l[2]!)]);
+        if (l[3] === "") break;
+      }
+    }
+    labels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // as Prometheus's own parser (Go's ParseFloat): inf and nan in any case; prom-client writes "Nan"
+    const raw = m[3]!;
+    const special = raw.toLowerCase().replace(/^\+/, "");
+    const value = special === "inf" ? Infinity : special === "-inf" ? -Infinity : special === "nan" ? NaN : Number(raw);
+    if (Number.isNaN(value) && special !== "nan") throw new ExpositionError(`metrics line ${i + 1}: value ${JSON.stringify(raw)} is not a number`);
+    const key = labels.length ? `${m[1]}{${labels.map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}` : m[1]!;
+    out.set(key, value);
+  }
+  return out;
+}
+
+export async function scrape(executorUrl: string): Promise<Scrape> {
+  const res = await request(`${executorUrl}/api/public/metrics/prom`, { headersTimeout: 5000, bodyTimeout: 5000 });
+  return flattenExposition(await res.body.text());
+}
+
+/** after − before for every series present after (counters and histogram parts). */
+export function delta(before: Scrape, after: Scrape): Scrape {
+  const out: Scrape = new Map();
+  for (const [k, v] of after) out.set(k, v - (before.get(k) ?? 0));
+  return out;
+}
+
+/** Sum of every series of a metric name (any labels) in a scrape. */
+export function sumOf(s: Scrape, name: string): number {
+  let n = 0;
+  for (const [k, v] of s) if (k === name || k.startsWith(name + "{")) n += v;
+  return n;
+}
+
+/**
+ * histogram_quantile over the buckets of `name` in a (delta) scrape, summed over all other
+ * labels, with Prometheus's linear interpolation inside the bucket. undefined when empty.
+ */
+export function histogramQuantile(s: Scrape, name: string, q: number): number | undefined {
+  const buckets = new Map<number, number>();
+  const prefix = `${name}_bucket{`;
+  for (const [k, v] of s) {
+    if (!k.startsWith(prefix)) continue;
+    const le = /le="([^"]+)"/.exec(k)?.[1];
+    if (le === undefined) continue;
+    const bound = le === "+Inf" ? Infinity : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + v);
+  }
+  const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
+  const total = sorted.at(-1)?.[1] ?? 0;
+  if (total <= 0) return undefined;
+  const rank = q * total;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const [bound, count] of sorted) {
+    if (count >= rank) {
+      if (bound === Infinity) return prevBound;
+      return prevBound + ((bound - prevBound) * (rank - prevCount)) / Math.max(count - prevCount, 1e-9);
+    }
+    prevBound = bound;
+    prevCount = count;
+  }
+  return prevBound;
+}
+
+/** CPU seconds and resident memory of processes, sampled at an interval over a window. */
+export class ProcessSampler {
+  private readonly first = new Map<number, number>();
+  private readonly last = new Map<number, number>();
+  private readonly rssMax = new Map<number, number>();
+  private readonly rssSum = new Map<number, number>();
+  private samples = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private t0 = 0;
+  private t1 = 0;
+
+  constructor(private readonly pids: number[], private readonly intervalMs = 250) {}
+
+  private async sample(): Promise<void> {
+    const alive = this.pids.filter((p) => p > 0);
+    if (alive.length === 0) return;
+    let stats: Record<string, pidusage.Status>;
+    try {
+      stats = (await pidusage(alive)) as unknown as Record<string, pidusage.Status>;
+    } catch {
+      return; // a process went away; the runner notices that separately
+    }
+    this.samples++;
+    for (const pid of alive) {
+      const st = stats[pid];
+      if (!st) continue;
+      if (!this.first.has(pid)) this.first.set(pid, st.ctime);
+      this.last.set(pid, st.ctime);
+      this.rssMax.set(pid, Math.max(this.rssMax.get(pid) ?? 0, st.memory));
+      this.rssSum.set(pid, (this.rssSum.get(pid) ?? 0) + st.memory);
+    }
+  }
+
+  async start(): Promise<void> {
+    this.t0 = performance.now();
+    await this.sample();
+    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.sample();
+    this.t1 = performance.now();
+    pidusage.clear();
+  }
+
+  /** CPU seconds used by `pid` over the window, RSS peak and mean in MB. */
+  of(pid: number): { cpuS: number; cpuShare: number; rssMaxMb: number; rssMeanMb: number } | undefined {
+    if (!this.first.has(pid)) return undefined;
+    const cpuS = (this.last.get(pid)! - this.first.get(pid)!) / 1000;
+    const wall = (this.t1 - this.t0) / 1000;
+    return {
+      cpuS,
+      cpuShare: wall > 0 ? cpuS / wall : 0,
+      rssMaxMb: this.rssMax.get(pid)! / 2 ** 20,
+      rssMeanMb: this.rssSum.get(pid)! / this.samples / 2 ** 20,
+    };
+  }
+}
+
+/** The mock exchange's counters, or undefined when the upstream is not our mock. */
+export async function exchangeStats(exchangeUrl: string | undefined): Promise<Record<string, number> | undefined> {
+  if (!exchangeUrl) return undefined;
+  try {
+    const r = await getJson(`${exchangeUrl}/stats`);
+    if (r.status !== 200 || typeof r.body !== "object" || r.body === null) return undefined;
+    const flat: Record<string, number> = {};
+    const walk = (o: Record<string, unknown>, prefix: string) => {
+      for (const [k, v] of Object.entries(o)) {
+        if (typeof v === "number") flat[prefix + k] = v;
+        else if (typeof v === "object" && v !== null) walk(v as Record<string, unknown>, `${prefix}${k}.`);
+      }
+    };
+    walk(r.body as Record<string, unknown>, "");
+    return flat;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine a run ran on, as results.json records it. */
+export const describeMachine = (): Machine => ({
+  cpuModel: os.cpus()[0]?.model ?? "unknown",
+  cores: os.cpus().length,
+  memoryGb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  node: process.version,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  hostname: os.hostname(),
+});

@@ -1,0 +1,280 @@
+import { redactEnv, scrub, secretValues } from "../results/redact.js";
+import { EventEmitter, setMaxListeners } from "node:events";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ENV_SPECS } from "../../services/executor/src/config.js";
+import { getJson, LaunchError } from "./launcher.js";
+import type { Plan, TrialSpec } from "../plan/order.js";
+import { delta, describeMachine, exchangeStats, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
+import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
+import { writeResults } from "../results/file.js";
+import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
+import { startStack, type Stack } from "./stack.js";
+import { summarize } from "../verdict/summary.js";
+import { analyze } from "../verdict/analysis.js";
+
+export interface RunnerOptions {
+  plan: Plan;
+  scenarios: ReadonlyMap<string, Scenario>;
+  planRecord: PlanRecord;
+  runId: string;
+  outDir: string;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  rate: number | undefined;
+  wsClients: number;
+  /** --target: drive this executor; launch nothing. */
+  target: string | undefined;
+  /** The environment children inherit (the executor's own variables are removed from it). */
+  baseEnv: NodeJS.ProcessEnv;
+  readyTimeoutMs: number;
+  stopGraceMs: number;
+  generatorBoundCores: number;
+  version: string;
+}
+
+export type RunnerEvent =
+  | { type: "start"; plan: Plan; estimateS: number; resultsFile: string }
+  | { type: "trial-start"; spec: TrialSpec; total: number; estimateS: number }
+  | { type: "trial-end"; record: TrialRecord; total: number }
+  | { type: "done"; results: Results; resultsFile: string }
+  | { type: "log"; line: string };
+
+const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9._=+-]/g, "_");
+
+/** Runs a plan trial by trial and writes results.json after each one. Emits events; prints nothing. */
+export class Runner extends EventEmitter {
+  private aborted = false;
+  private current: AbortController | undefined;
+  readonly resultsFile: string;
+  /** Values of the variants' secret variables, scrubbed from anything the results record. */
+  private readonly secrets: string[];
+
+  constructor(private readonly o: RunnerOptions) {
+    super();
+    this.resultsFile = join(o.outDir, "results.json");
+    this.secrets = secretValues(o.plan.trials.map((t) => t.variant.env));
+  }
+
+  private emitEvent(e: RunnerEvent): void {
+    this.emit("event", e);
+  }
+
+  /** Stops after the current trial is torn down; the interrupted trial is not recorded. */
+  abort(): void {
+    this.aborted = true;
+    this.current?.abort(new Error("interrupted"));
+  }
+
+  get wasAborted(): boolean {
+    return this.aborted;
+  }
+
+  estimateTrialS(scenario: string): number {
+    const sc = this.o.scenarios.get(scenario)!;
+    // launching exchange + executor and stopping them costs about a second on the reference machine
+    return sc.estimateS({ durationS: this.o.durationS, warmupS: this.o.warmupS }) + (this.o.target ? 0.2 : 1.2);
+  }
+
+  async run(): Promise<Results> {
+    const { plan } = this.o;
+    const results: Results = {
+      schema: RESULTS_SCHEMA,
+      runId: this.o.runId,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      interrupted: false,
+      perfpack: this.o.version,
+      machine: describeMachine(),
+      plan: this.o.planRecord,
+      trials: [],
+      summary: { medians: {}, failedTrials: 0 },
+    };
+    mkdirSync(join(this.o.outDir, "logs"), { recursive: true });
+    writeResults(this.resultsFile, results);
+    const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t.scenario), 0);
+    this.emitEvent({ type: "start", plan, estimateS, resultsFile: this.resultsFile });
+    for (const spec of plan.trials) {
+      if (this.aborted) break;
+      this.emitEvent({ type: "trial-start", spec, total: plan.trials.length, estimateS: this.estimateTrialS(spec.scenario) });
+      const record = await this.trial(spec);
+      if (this.aborted) break; // torn down mid-way: not a finished trial
+      results.trials.push(record);
+      results.summary = summarize(results.trials);
+      writeResults(this.resultsFile, results);
+      this.emitEvent({ type: "trial-end", record, total: plan.trials.length });
+    }
+    results.interrupted = this.aborted;
+    results.finishedAt = new Date().toISOString();
+    results.summary = analyze(results, results.plan.headlines ?? {});
+    writeResults(this.resultsFile, results);
+    this.emitEvent({ type: "done", results, resultsFile: this.resultsFile });
+    return results;
+  }
+
+  private childEnv(spec: TrialSpec): NodeJS.ProcessEnv {
+    // the variant alone decides the executor's settings: nothing leaks in from the caller's shell
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(this.o.baseEnv)) if (!EXECUTOR_KEYS.has(k)) env[k] = v;
+    // as hyperfine's HYPERFINE_ITERATION: a child can tell which trial it serves
+    env.PERFPACK_VARIANT = spec.variant.name;
+    env.PERFPACK_ROUND = String(spec.round);
+    env.PERFPACK_TRIAL = String(spec.index);
+    return env;
+  }
+
+  private async trial(spec: TrialSpec): Promise<TrialRecord> {
+    const scenario = this.o.scenarios.get(spec.scenario)!;
+    const env = spec.variant.env;
+    const startedAt = new Date();
+    const t0 = performance.now();
+    const base = { index: spec.index, variant: spec.variant.name, scenario: spec.scenario, round: spec.round, env: redactEnv(env), startedAt: startedAt.toISOString() };
+    const ac = new AbortController();
+    // every load client and subscriber of a trial listens for its abort
+    setMaxListeners(10_000, ac.signal);
+    this.current = ac;
+    let stack: Stack | undefined;
+    let died: { service: string; code: number | null; signal: string | null } | undefined;
+    const logBase = join(this.o.outDir, "logs", `${String(spec.index).padStart(3, "0")}-${safeName(spec.variant.name)}-${spec.scenario}-r${spec.round}`);
+    try {
+      let executorUrl: string;
+      let exchangeUrl: string | undefined;
+      let pids: { executor?: number; exchange?: number } = {};
+      if (this.o.target) {
+        executorUrl = this.o.target;
+      } else {
+        stack = await startStack({
+          exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
+          executorEnv: env,
+          baseEnv: this.childEnv(spec),
+          readyTimeoutMs: this.o.readyTimeoutMs,
+        });
+        executorUrl = stack.executor.url;
+        exchangeUrl = stack.exchange.url;
+        pids = { executor: stack.executor.pid, exchange: stack.exchange.pid };
+        for (const s of [stack.executor, stack.exchange]) {
+          void s.exited.then((e) => {
+            if (ac.signal.aborted) return;
+            died = { service: s.name, code: e.code, signal: e.signal };
+            ac.abort(new Error(`${s.name} exited during the trial`));
+          });
+        }
+      }
+      const health = await getJson(`${executorUrl}/health`);
+      if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);
+      const h = health.body as { toggles?: Record<string, unknown>; pid?: number; upstream?: string };
+      const toggles = h.toggles ?? {};
+      if (this.o.target) {
+        exchangeUrl = h.upstream;
+        pids = { executor: h.pid };
+      }
+      const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids);
+      if (died) throw new Error(`${died.service} exited during the trial`);
+      return { ...base, status: "ok", wallS: (performance.now() - t0) / 1000, ...result };
+    } catch (err) {
+      const e = err as Error;
+      const failedService = err instanceof LaunchError ? err.service : died?.service;
+      const tail =
+        err instanceof LaunchError
+          ? err.logTail
+          : failedService === "exchange"
+            ? stack?.exchange.logTail(25)
+            : stack?.executor.logTail(25);
+      const exit = err instanceof LaunchError ? err.exit : died;
+      return {
+        ...base,
+        status: "failed",
+        error: this.aborted ? "interrupted" : scrub(e.message, this.secrets),
+        ...(failedService ? { service: failedService } : {}),
+        ...(exit ? { exit: { code: exit.code, signal: exit.signal } } : {}),
+        ...(tail ? { logTail: scrub(tail, this.secrets) } : {}),
+        wallS: (performance.now() - t0) / 1000,
+        metrics: {},
+        generatorBound: false,
+      };
+    } finally {
+      this.current = undefined;
+      // the trial is over: the services' exits from here on are ours, not deaths
+      if (!ac.signal.aborted) ac.abort(new Error("trial over"));
+      if (stack) {
+        await stack.stop();
+        writeFileSync(`${logBase}.executor.log`, stack.executor.log());
+        writeFileSync(`${logBase}.exchange.log`, stack.exchange.log());
+      }
+    }
+  }
+
+  /** Runs the scenario with probes around its measured window. */
+  private async measure(
+    scenario: Scenario,
+    signal: AbortSignal,
+    target: ScenarioContext["target"],
+    pids: { executor?: number; exchange?: number },
+  ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series">> {
+    let before: Scrape | undefined;
+    let exBefore: Record<string, number> | undefined;
+    let cpu0: NodeJS.CpuUsage | undefined;
+    let w0 = 0;
+    const sampler = new ProcessSampler([pids.executor ?? 0, pids.exchange ?? 0]);
+    const ctx: ScenarioContext = {
+      target,
+      durationS: this.o.durationS,
+      warmupS: this.o.warmupS,
+      connections: this.o.connections,
+      rate: this.o.rate,
+      wsClients: this.o.wsClients,
+      signal,
+      log: (line) => this.emitEvent({ type: "log", line }),
+      measureStart: async () => {
+        before = await scrape(target.executorUrl);
+        exBefore = await exchangeStats(target.exchangeUrl);
+        await sampler.start();
+        cpu0 = process.cpuUsage();
+        w0 = performance.now();
+      },
+    };
+    let result: ScenarioResult;
+    try {
+      result = await scenario.run(ctx);
+    } finally {
+      await sampler.stop();
+    }
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("trial aborted");
+    if (!before || !cpu0) throw new Error(`scenario ${scenario.name} never started its measured window`);
+    const windowS = (performance.now() - w0) / 1000;
+    const gen = process.cpuUsage(cpu0);
+    const after = await scrape(target.executorUrl);
+    const exAfter = await exchangeStats(target.exchangeUrl);
+    const d = delta(before, after);
+    const exDelta = exBefore && exAfter ? Object.fromEntries(Object.entries(exAfter).map(([k, v]) => [k, v - (exBefore![k] ?? 0)])) : undefined;
+
+    const m: Record<string, number> = { ...result.metrics, window_s: windowS };
+    const unit = result.workUnit;
+    const generatorCores = (gen.user + gen.system) / 1e6 / windowS;
+    m.generator_cpu_cores = generatorCores;
+    m.generator_rss_mb = process.memoryUsage().rss / 2 ** 20;
+    const ex = pids.executor ? sampler.of(pids.executor) : undefined;
+    if (ex) {
+      m.executor_cpu_cores = ex.cpuS / windowS;
+      if (result.work > 0) m[`executor_cpu_us_per_${unit}`] = (ex.cpuS * 1e6) / result.work;
+      m.executor_rss_max_mb = ex.rssMaxMb;
+      m.executor_rss_mean_mb = ex.rssMeanMb;
+    }
+    const xc = pids.exchange ? sampler.of(pids.exchange) : undefined;
+    if (xc) m.exchange_cpu_cores = xc.cpuS / windowS;
+    // GC time share: seconds spent in GC (all kinds) over the window's seconds
+    if ([...d.keys()].some((k) => k.startsWith("nodejs_gc_duration_seconds_sum"))) m.executor_gc_share = sumOf(d, "nodejs_gc_duration_seconds_sum") / windowS;
+    if (exDelta && result.work > 0) {
+      m[`upstream_conns_per_${unit}`] = (exDelta.connections ?? 0) / result.work;
+      m[`upstream_tls_handshakes_per_${unit}`] = (exDelta.tlsHandshakes ?? 0) / result.work;
+    }
+    Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, target.toggles) ?? {});
+    const generatorBound = generatorCores >= this.o.generatorBoundCores;
+    m.generator_bound = generatorBound ? 1 : 0;
+    for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) delete m[k];
+    const sparkDelta = Object.fromEntries([...d].filter(([k, v]) => k.startsWith("spark_") && v !== 0));
+    return { metrics: m, generatorBound, executorDelta: sparkDelta, ...(result.series ? { series: result.series } : {}) };
+  }
+}

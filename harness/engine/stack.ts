@@ -1,0 +1,95 @@
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { projectRoot } from "../../services/common/src/project.js";
+import { launch, type Service } from "./launcher.js";
+
+/** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
+export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
+
+export interface StackOptions {
+  /** Extra flags for `perfpack exchange` (e.g. ["--fault-5xx", "0.1"]). */
+  exchangeArgs?: string[];
+  /** The executor's environment on top of the inherited one: the variant's toggles. */
+  executorEnv?: Record<string, string>;
+  /** Base environment (default: this process's). */
+  baseEnv?: NodeJS.ProcessEnv;
+  readyTimeoutMs?: number;
+  /** Fixed ports (default 0: a free port each). */
+  exchangePort?: number;
+  executorPort?: number;
+}
+
+export interface Stack {
+  exchange: Service;
+  executor: Service;
+  /** Stops the executor first (so it drains), then the exchange. */
+  stop(): Promise<void>;
+}
+
+export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv = process.env, readyTimeoutMs?: number, port = 0): Promise<Service> {
+  return launch({
+    name: "exchange",
+    command: process.execPath,
+    args: [cliPath(), "exchange", "--port", String(port), ...args],
+    env,
+    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+  });
+}
+
+export function startExecutorService(
+  exchangeUrl: string,
+  toggles: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  readyTimeoutMs?: number,
+  port = 0,
+): Promise<Service> {
+  return launch({
+    name: "executor",
+    command: process.execPath,
+    args: [cliPath(), "executor", "--port", String(port)],
+    env: { ...env, ...toggles, EXCHANGE_URL: exchangeUrl },
+    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+  });
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A fresh exchange and an executor wired to it, both on free loopback ports. They start in
+ * parallel: the exchange's port is chosen first, and the executor connects to it lazily
+ * (its market-stream client retries until the exchange answers).
+ */
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const env = o.baseEnv ?? process.env;
+  const port = o.exchangePort || (await freePort());
+  const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
+  const [ex, exe] = await Promise.allSettled([
+    startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, port),
+    startExecutorService(`${scheme}://127.0.0.1:${port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort),
+  ]);
+  if (ex.status === "rejected" || exe.status === "rejected") {
+    if (ex.status === "fulfilled") await ex.value.stop();
+    if (exe.status === "fulfilled") await exe.value.stop();
+    throw ex.status === "rejected" ? ex.reason : (exe as PromiseRejectedResult).reason;
+  }
+  const exchange = ex.value;
+  const executor = exe.value;
+  return {
+    exchange,
+    executor,
+    stop: async () => {
+      await executor.stop();
+      await exchange.stop();
+    },
+  };
+}

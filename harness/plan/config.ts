@@ -1,0 +1,185 @@
+import { join, resolve } from "node:path";
+import { isLoopbackHost } from "../../services/common/src/http-util.js";
+import { projectRoot } from "../../services/common/src/project.js";
+import { QUICK, RUN_DEFAULTS } from "./defaults.js";
+import { ablation, matrixVariants, parseEnvArg, parseMatrixArg, PlanError, presets, unknownKeys, validateVariants, type Variant } from "./variants.js";
+
+/** `perfpack run`'s flags as commander hands them over: strings, unvalidated. */
+export interface RunFlags {
+  variants?: string;
+  ablation?: boolean;
+  matrix?: string[];
+  env?: string[];
+  scenarios?: string;
+  rounds?: string;
+  duration?: string;
+  warmup?: string;
+  connections?: string;
+  rate?: string;
+  wsClients?: string;
+  quick?: boolean;
+  out?: string;
+  target?: string;
+  allowRemote?: boolean;
+  profile?: string;
+  readyTimeout?: string;
+  soak?: string;
+}
+
+/** A validated, fully specified run. */
+export interface RunConfig {
+  variants: Variant[];
+  scenarios: string[];
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  rate: number | undefined;
+  wsClients: number;
+  quick: boolean;
+  /** --env, already merged into every variant's env; kept to show what the user added. */
+  extraEnv: Record<string, string>;
+  target: string | undefined;
+  runId: string;
+  outDir: string;
+  /** reports/latest is pointed at outDir only when the run uses the default location. */
+  updateLatest: boolean;
+  warnings: string[];
+  /** --profile: after the measured trials, each variant's flamegraph with this tool (not during them: a profiler distorts what it measures). */
+  profile: string | undefined;
+  /** A service that is not ready (listening, and /health answering with its pid) by then fails its trial. */
+  readyTimeoutMs: number;
+  /** --soak: seconds of steady load on the optimized variant (then the plan is that one trial). */
+  soakS: number | undefined;
+}
+
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+
+function number(flag: string, raw: string | undefined, fallback: number, o: { integer: boolean; min: number; max: number }): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n) || n < o.min || n > o.max || (o.integer && !Number.isInteger(n))) {
+    throw new PlanError(`${flag} ${JSON.stringify(raw)} is not valid: expected ${o.integer ? "an integer" : "a number"} from ${o.min} to ${o.max}`);
+  }
+  return n;
+}
+
+export const newRunId = (d = new Date()): string => d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15) + "-" + Math.random().toString(36).slice(2, 6);
+
+/** Validates the flags once, at the edge; every message names the flag and what it accepts. */
+/** `90s`, `10m`, `1h`, `1500ms` or plain seconds. */
+export function parseDuration(flag: string, raw: string, minS: number, maxS: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"] : NaN;
+  if (!(n >= minS && n <= maxS)) {
+    throw new PlanError(`${flag} ${JSON.stringify(raw)} is not valid: expected a duration from ${minS} s to ${maxS / 3600} h, such as 90s, 10m or 1h (plain numbers are seconds)`);
+  }
+  return n;
+}
+
+/** Scenarios that only their own flag selects (not part of "all"). */
+const SOAK = "soak";
+
+export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[], now = new Date()): RunConfig {
+  const warnings: string[] = [];
+  const scenarioNames = allScenarioNames.filter((n) => n !== SOAK);
+  let soakS: number | undefined;
+  if (f.soak !== undefined) {
+    const clash = [
+      ["--variants", f.variants], ["--ablation", f.ablation], ["--matrix", f.matrix?.length], ["--scenarios", f.scenarios],
+      ["--rounds", f.rounds], ["--duration", f.duration], ["--target", f.target], ["--profile", f.profile],
+    ].filter(([, v]) => v).map(([k]) => k);
+    if (clash.length) throw new PlanError(`--soak runs the optimized variant alone, for its own duration: it cannot combine with ${clash.join(", ")}`);
+    if (!allScenarioNames.includes(SOAK)) throw new PlanError("this perfpack has no soak scenario");
+    soakS = parseDuration("--soak", f.soak, 2, 24 * 3600);
+  }
+  const d = f.quick ? { ...RUN_DEFAULTS, ...QUICK } : RUN_DEFAULTS;
+
+  // --target first: a remote target is refused before anything else happens, and before any connection
+  let target: string | undefined;
+  if (f.target !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(f.target);
+    } catch {
+      throw new PlanError(`--target ${JSON.stringify(f.target)} is not a URL: expected e.g. http://127.0.0.1:4001`);
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new PlanError(`--target ${f.target}: only http:// and https:// targets are supported`);
+    if (!isLoopbackHost(u.hostname) && !f.allowRemote) {
+      throw new PlanError(`--target ${f.target} is not on loopback (127.0.0.0/8, ::1, localhost); perfpack refuses remote targets unless --allow-remote is given`);
+    }
+    if (f.variants || f.ablation || (f.matrix?.length ?? 0) > 0 || (f.env?.length ?? 0) > 0) {
+      throw new PlanError("--target drives an executor that is already running, with its own toggles: --variants, --ablation, --matrix and --env cannot apply to it");
+    }
+    target = u.origin;
+  }
+
+  const scenarios = soakS !== undefined ? [SOAK] : f.scenarios === undefined ? [...scenarioNames] : list(f.scenarios);
+  if (scenarios.length === 0) throw new PlanError(`--scenarios is empty: valid scenarios are ${scenarioNames.join(", ")}`);
+  for (const s of soakS !== undefined ? [] : scenarios) {
+    if (s === SOAK) throw new PlanError("the soak scenario runs with --soak DURATION (e.g. --soak 10m), not through --scenarios");
+    if (!scenarioNames.includes(s)) throw new PlanError(`unknown scenario ${JSON.stringify(s)}: valid scenarios are ${scenarioNames.join(", ")}`);
+  }
+  if (new Set(scenarios).size !== scenarios.length) throw new PlanError(`--scenarios names a scenario twice: ${f.scenarios}`);
+
+  const extraEnv = Object.fromEntries((f.env ?? []).map(parseEnvArg));
+  const unknown = unknownKeys(extraEnv);
+  if (unknown.length) warnings.push(`--env ${unknown.join(", ")}: not an executor variable; passed through to the executor's environment unchecked`);
+
+  let variants: Variant[];
+  if (target) {
+    variants = [{ name: "target", kind: "target", env: {} }];
+  } else {
+    const generated = [...(f.ablation ? ablation() : []), ...matrixVariants((f.matrix ?? []).map(parseMatrixArg))];
+    const pool = [...presets(), ...generated.filter((g) => g.name !== "baseline" && g.name !== "optimized")];
+    if (f.variants !== undefined) {
+      const names = list(f.variants);
+      if (names.length === 0) throw new PlanError(`--variants is empty: valid variants are ${pool.map((v) => v.name).join(", ")}`);
+      variants = names.map((n) => {
+        const v = pool.find((p) => p.name === n);
+        if (!v) throw new PlanError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`);
+        return v;
+      });
+      if (new Set(names).size !== names.length) throw new PlanError(`--variants names a variant twice: ${f.variants}`);
+    } else if (generated.length > 0) {
+      // ablation is baseline plus one toggle at a time; a matrix is its own cross product
+      variants = [...(f.ablation ? [presets()[0]!] : []), ...generated];
+    } else if (soakS !== undefined) {
+      variants = presets().filter((p) => p.name === "optimized");
+    } else {
+      variants = presets();
+    }
+    // --env is part of every variant: what is printed, recorded and launched is the same env
+    variants = variants.map((v) => ({ ...v, env: { ...v.env, ...extraEnv } }));
+    validateVariants(variants);
+  }
+
+  const runId = newRunId(now);
+  const outDir = f.out !== undefined ? resolve(f.out) : join(projectRoot(), RUN_DEFAULTS.outRoot, runId);
+  return {
+    variants,
+    scenarios,
+    rounds: soakS !== undefined ? 1 : number("--rounds", f.rounds, d.rounds, { integer: true, min: 1, max: 1000 }),
+    durationS: soakS ?? number("--duration", f.duration, d.durationS, { integer: false, min: 0.2, max: 86_400 }),
+    warmupS: number("--warmup", f.warmup, d.warmupS, { integer: false, min: 0, max: 3600 }),
+    connections: number("--connections", f.connections, d.connections, { integer: true, min: 1, max: 10_000 }),
+    rate: f.rate === undefined ? undefined : number("--rate", f.rate, 0, { integer: false, min: 0.1, max: 1_000_000 }),
+    wsClients: number("--ws-clients", f.wsClients, d.wsClients, { integer: true, min: 1, max: 10_000 }),
+    quick: f.quick === true,
+    extraEnv,
+    target,
+    runId,
+    outDir,
+    updateLatest: f.out === undefined,
+    soakS,
+    readyTimeoutMs: number("--ready-timeout", f.readyTimeout, d.readyTimeoutMs / 1000, { integer: false, min: 0.5, max: 600 }) * 1000,
+    warnings,
+    profile: (() => {
+      if (f.profile === undefined) return undefined;
+      const tools = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"];
+      if (!tools.includes(f.profile)) throw new PlanError(`--profile ${JSON.stringify(f.profile)} is not valid: tools are ${tools.join(", ")}`);
+      if (target) throw new PlanError("--profile needs to launch the executor; it cannot apply to --target");
+      return f.profile;
+    })(),
+  };
+}

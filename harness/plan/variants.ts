@@ -1,0 +1,122 @@
+import { isSecretName } from "../results/redact.js";
+import { ConfigError, ENV_SPECS, loadExecutorConfig } from "../../services/executor/src/config.js";
+
+/** A set of executor settings to measure, named from those settings. */
+export interface Variant {
+  name: string;
+  kind: "preset" | "ablation" | "matrix" | "target";
+  /** The executor's environment for this variant (toggles only; the launcher adds ports and URLs). */
+  env: Record<string, string>;
+}
+
+/** The guide's four on/off toggles: their off (baseline) and recommended (optimized) values. */
+export const TOGGLES = {
+  HTTP_KEEPALIVE: { off: "false", on: "true" },
+  BATCH_ENABLED: { off: "false", on: "true" },
+  JSON_STRINGIFIER: { off: "native", on: "fast" },
+  WS_COMPRESS: { off: "false", on: "true" },
+} as const;
+export type ToggleName = keyof typeof TOGGLES;
+
+export const BASELINE_ENV: Record<string, string> = Object.fromEntries(Object.entries(TOGGLES).map(([k, v]) => [k, v.off]));
+
+/** The guide's "Environment Variables" block, verbatim. */
+export const OPTIMIZED_ENV: Record<string, string> = {
+  HTTP_KEEPALIVE: "true",
+  HTTP_KEEPALIVE_MAX_SOCKETS: "256",
+  HTTP_KEEPALIVE_TIMEOUT_MS: "60000",
+  BATCH_ENABLED: "true",
+  BATCH_MAX_SIZE: "8",
+  BATCH_FLUSH_MS: "40",
+  JSON_STRINGIFIER: "fast",
+  WS_COMPRESS: "true",
+  WS_DEFLATE_LEVEL: "3",
+  CPU_PROFILING: "false",
+};
+
+export class PlanError extends Error {}
+
+export const presets = (): Variant[] => [
+  { name: "baseline", kind: "preset", env: { ...BASELINE_ENV } },
+  { name: "optimized", kind: "preset", env: { ...OPTIMIZED_ENV } },
+];
+
+/** Baseline plus one toggle at a time, named `baseline+KEY=value`. */
+export function ablation(): Variant[] {
+  return Object.entries(TOGGLES).map(([key, v]) => ({
+    name: `baseline+${key}=${v.on}`,
+    kind: "ablation" as const,
+    env: { ...BASELINE_ENV, [key]: OPTIMIZED_ENV[key]!, ...(key === "BATCH_ENABLED" ? { BATCH_MAX_SIZE: "8", BATCH_FLUSH_MS: "40" } : {}) },
+  }));
+}
+
+/** Parses one `--matrix KEY=v1,v2` argument. */
+export function parseMatrixArg(arg: string): [string, string[]] {
+  const m = /^([A-Z][A-Z0-9_]*)=(.+)$/.exec(arg.trim());
+  if (!m) throw new PlanError(`--matrix ${JSON.stringify(arg)} is not valid: expected KEY=v1,v2 (e.g. --matrix BATCH_FLUSH_MS=10,40)`);
+  const values = m[2]!.split(",").map((v) => v.trim());
+  if (values.some((v) => v === "")) throw new PlanError(`--matrix ${JSON.stringify(arg)} has an empty value`);
+  if (new Set(values).size !== values.length) throw new PlanError(`--matrix ${JSON.stringify(arg)} repeats a value`);
+  return [m[1]!, values];
+}
+
+/**
+ * The cross product of the matrix axes, in a fixed order: the first axis varies slowest,
+ * the last fastest (as hyperfine's parameter lists). An axis given twice is an error.
+ */
+export function crossProduct(axes: Array<[string, string[]]>): Array<Array<[string, string]>> {
+  const seen = new Set<string>();
+  for (const [k] of axes) {
+    if (seen.has(k)) throw new PlanError(`--matrix ${k} is given twice; give all its values in one --matrix ${k}=v1,v2`);
+    seen.add(k);
+  }
+  let points: Array<Array<[string, string]>> = [[]];
+  for (const [key, values] of axes) points = points.flatMap((p) => values.map((v) => [...p, [key, v] as [string, string]]));
+  return axes.length === 0 ? [] : points;
+}
+
+/**
+ * Matrix variants: baseline with each point's settings on top, named by those settings. A
+ * secret's value (KEY, SECRET, TOKEN in the name) never goes into a name: it is called by its
+ * place on its axis instead, `EXECUTOR_API_KEY=[redacted#2]`.
+ */
+export function matrixVariants(axes: Array<[string, string[]]>): Variant[] {
+  const label = (k: string, v: string) => {
+    if (!isSecretName(k)) return v;
+    const values = axes.find(([key]) => key === k)![1];
+    return `[redacted#${values.indexOf(v) + 1}]`;
+  };
+  return crossProduct(axes).map((point) => ({
+    name: point.map(([k, v]) => `${k}=${label(k, v)}`).join("+"),
+    kind: "matrix" as const,
+    env: { ...BASELINE_ENV, ...Object.fromEntries(point) },
+  }));
+}
+
+/** Parses one `--env KEY=VALUE`. */
+export function parseEnvArg(arg: string): [string, string] {
+  const i = arg.indexOf("=");
+  const key = i > 0 ? arg.slice(0, i) : "";
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new PlanError(`--env ${JSON.stringify(arg)} is not valid: expected KEY=VALUE (e.g. --env EXECUTOR_CPU_BURN_US=200)`);
+  return [key, arg.slice(i + 1)];
+}
+
+const KNOWN = new Set(Object.keys(ENV_SPECS));
+
+/**
+ * Checks every variant's environment the way the executor will, so a bad value is refused
+ * before anything starts (exit 2), naming the variant, the variable and what it accepts.
+ */
+export function validateVariants(variants: Variant[]): void {
+  for (const v of variants) {
+    try {
+      loadExecutorConfig(Object.fromEntries(Object.entries(v.env).filter(([k]) => KNOWN.has(k))));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new PlanError(`variant ${v.name}: ${err.problems.join("; ")}`);
+      throw err;
+    }
+  }
+}
+
+/** Keys in `env` that the executor does not read (passed through, but worth a warning). */
+export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k));

@@ -1,0 +1,247 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import pidusage from "pidusage";
+import { projectRoot } from "../../services/common/src/project.js";
+import { EXIT } from "../errors.js";
+import { isDescendant, launch, LaunchError, type Service } from "../engine/launcher.js";
+import { newRunId } from "../plan/config.js";
+import type { Scenario } from "../../scenarios/contract.js";
+import { cliPath, startExchangeService } from "../engine/stack.js";
+import { ablation, presets, PlanError, type Variant } from "../plan/variants.js";
+import { hotPathDiff, hotPathMarkdown } from "./hotpath.js";
+import { checkSamples, countSamples, DOCTOR_SAMPLE_MS, MIN_COVERAGE, selfTimesOf, V8_SAMPLE_MS, type SampleCheck } from "./samples.js";
+
+export const PROFILE_TOOLS = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"] as const;
+export type ProfileTool = (typeof PROFILE_TOOLS)[number];
+
+export interface ProfileFlags {
+  tool?: string;
+  variants?: string;
+  scenario?: string;
+  duration?: string;
+  out?: string;
+  /** Variants given as objects (from a run's plan: matrix variants have no preset name). */
+  variantObjects?: Variant[];
+}
+
+export class ToolError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
+const bin = (name: string) => join(projectRoot(), "node_modules", ".bin", name);
+
+interface ToolSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** what the user opens */
+  artifact: RegExp;
+  /** the tool's own samples: the content behind the artifact */
+  samples: RegExp;
+  /** stack samplers tick per ms of wall time (checked against CPU time); doctor samples process stats on a timer */
+  basis: SampleCheck["basis"];
+  intervalMs: number;
+  /** the samples are stacks, so they give the hot-path table */
+  stacks: boolean;
+}
+
+/**
+ * The command that runs the executor under the tool. Only cpuprof gets --cpu-prof: V8's CPU
+ * profiler takes the sampler from --prof, which 0x and clinic flame read (measured: 35 ticks
+ * in 5 s under load with both, about 4,000 without).
+ */
+function toolCommand(tool: ProfileTool, dir: string): ToolSpec {
+  const node = [process.execPath, cliPath(), "executor", "--port", "0"];
+  const stack = { basis: "cpu", intervalMs: V8_SAMPLE_MS, stacks: true } as const;
+  switch (tool) {
+    case "cpuprof":
+      return { command: node[0]!, args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...node.slice(1)], env: {}, artifact: /\.cpuprofile$/, samples: /\.cpuprofile$/, ...stack };
+    case "0x":
+      // --write-ticks keeps the samples behind the flamegraph, for the sample check and the hot-path table
+      return { command: bin("0x"), args: ["--output-dir", dir, "--write-ticks", "--", ...node], env: {}, artifact: /^flamegraph\.html$/, samples: /^ticks\.json$/, ...stack };
+    case "clinic-flame":
+    case "clinic-doctor": {
+      const doctor = tool === "clinic-doctor";
+      // without a TTY clinic asks for consent and silently exits 0 unless NO_INSIGHT is set
+      return {
+        command: bin("clinic"),
+        args: [tool.slice("clinic-".length), "--dest", dir, "--", ...node],
+        env: { NO_INSIGHT: "1" },
+        artifact: /\.html$/,
+        ...(doctor ? { samples: /\.clinic-doctor-processstat$/, basis: "wall", intervalMs: DOCTOR_SAMPLE_MS, stacks: false } : { samples: /\.clinic-flame-samples$/, ...stack }),
+      };
+    }
+  }
+}
+
+const findFiles = (dir: string, re: RegExp): string[] => {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (re.test(e.name)) out.push(join(d, e.name));
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+};
+
+export interface ProfileIO {
+  write(text: string): void;
+  /** what the user must not miss: too few samples */
+  warn(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface VariantProfile {
+  variant: string;
+  /** the files a user opens (flamegraph HTML, .cpuprofile) */
+  artifacts: string[];
+  /** the tool's own samples behind them */
+  samplesFile: string | undefined;
+  check: SampleCheck;
+}
+
+export interface ProfileResult {
+  code: number;
+  tool: ProfileTool;
+  /** <out>/flame */
+  dir: string;
+  variants: VariantProfile[];
+  /** the hot-path diff (Markdown), when the tool records stacks and there are two variants */
+  hotPath: string | undefined;
+}
+
+const cpuMs = async (pid: number): Promise<number> => {
+  try {
+    return (await pidusage(pid)).ctime;
+  } catch {
+    return 0; // gone: the missing artifact or the sample check says what happened
+  } finally {
+    pidusage.clear();
+  }
+};
+
+/** `perfpack profile`: each variant's executor under the tool while the scenario drives it. */
+export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, io: ProfileIO): Promise<ProfileResult> {
+  const tool = (f.tool ?? "cpuprof") as ProfileTool;
+  if (!PROFILE_TOOLS.includes(tool)) throw new PlanError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
+  const pool = [...presets(), ...ablation()];
+  const names = (f.variants ?? "baseline,optimized").split(",").map((s) => s.trim()).filter(Boolean);
+  const variants = f.variantObjects ?? names.map((n) => pool.find((v) => v.name === n) ?? (() => { throw new PlanError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`); })());
+  const scenario = scenarios.get(f.scenario ?? "latency");
+  if (!scenario) throw new PlanError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
+  const durationS = f.duration === undefined ? 10 : Number(f.duration);
+  if (!(durationS > 0 && durationS <= 3600)) throw new PlanError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
+  const out = resolve(f.out ?? join(projectRoot(), "reports", `profile-${newRunId()}`));
+  const flame = join(out, "flame");
+  const childEnv: NodeJS.ProcessEnv = { ...io.env, NO_INSIGHT: "1" };
+
+  const done: VariantProfile[] = [];
+  for (const v of variants) {
+    const dir = join(flame, v.name);
+    mkdirSync(dir, { recursive: true });
+    const t = toolCommand(tool, dir);
+    io.write(`${v.name}: ${tool} while ${scenario.name} runs for ${durationS} s …\n`);
+    const exchange = await startExchangeService(scenario.exchangeArgs({ durationS, wsClients: 10 }), childEnv);
+    let exe: Service | undefined;
+    const t0 = performance.now();
+    try {
+      exe = await launch({
+        name: `executor under ${tool}`,
+        command: t.command,
+        args: t.args,
+        env: { ...childEnv, ...v.env, ...t.env, EXCHANGE_URL: exchange.url },
+        readyTimeoutMs: 30_000,
+        acceptPid: (pid, child) => isDescendant(pid, child),
+      });
+      const ready = performance.now();
+      const ac = new AbortController();
+      await scenario.run({
+        target: { executorUrl: exe.url, exchangeUrl: exchange.url, toggles: v.env },
+        durationS,
+        warmupS: 0,
+        connections: 32,
+        rate: undefined,
+        wsClients: 10,
+        signal: ac.signal,
+        measureStart: async () => {},
+        log: () => {},
+      });
+      // the executor's CPU from its start to the end of the load. Its helper threads (GC, libuv) count
+      // too, but the sampled main thread can be busy for at most the wall time, so that caps it.
+      const end = performance.now();
+      const busyMs = Math.min(await cpuMs(exe.servicePid), end - t0);
+      // SIGINT to the executor itself: it drains and exits; the tool then writes its artifacts
+      try {
+        process.kill(exe.servicePid, "SIGINT");
+      } catch {
+        // already gone (it crashed or was killed): what the tool left is checked below
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([exe.exited, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 180_000)))]);
+      clearTimeout(timer);
+      if (exit === "timeout") {
+        await exe.stop(2000);
+        throw new ToolError(`${tool} did not finish writing its output within 180 s`, exe.logTail(30));
+      }
+      const artifacts = findFiles(dir, t.artifact);
+      if (artifacts.length === 0) {
+        throw new ToolError(`${tool} produced no ${t.artifact.source} in ${dir} (exit code ${exit.code}, signal ${exit.signal})`, exe.logTail(30));
+      }
+      writeFileSync(join(dir, `${tool}.log`), exe.log());
+      const samplesFile = findFiles(dir, t.samples)[0];
+      const check = checkSamples(samplesFile ? await countSamples(samplesFile) : 0, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs);
+      done.push({ variant: v.name, artifacts, samplesFile, check });
+      for (const a of artifacts) io.write(`  ${a}\n`);
+      io.write(`  ${describeCheck(check, t.intervalMs)}\n`);
+      if (!check.ok) io.warn(`⚠ ${v.name}: ${tool} recorded too few samples: ${describeCheck(check, t.intervalMs)}; its ${tool === "clinic-doctor" ? "report" : "flamegraph"} shows almost nothing\n`);
+    } catch (err) {
+      if (err instanceof LaunchError) throw new ToolError(err.message, err.logTail);
+      throw err;
+    } finally {
+      if (exe) await exe.stop(2000);
+      await exchange.stop();
+    }
+  }
+
+  let hotPath: string | undefined;
+  const [a, b] = done;
+  if (a && b && toolCommand(tool, flame).stacks) {
+    if (a.samplesFile && b.samplesFile) {
+      const sa = selfTimesOf(a.samplesFile);
+      const sb = selfTimesOf(b.samplesFile);
+      hotPath = join(flame, "hot-path-diff.md");
+      writeFileSync(hotPath, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, SOURCE[tool]));
+      io.write(`hot-path diff: ${hotPath}\n`);
+    } else {
+      io.write(`no samples for ${a.samplesFile ? b.variant : a.variant}: no hot-path diff\n`);
+    }
+  } else if (a && b) {
+    io.write(`no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)\n`);
+  }
+  const code = done.every((d) => d.check.ok) ? EXIT.ok : EXIT.runFailure;
+  writeFileSync(
+    join(flame, "profile.json"),
+    JSON.stringify({ tool, scenario: scenario.name, durationS, minCoverage: MIN_COVERAGE, variants: done.map((d) => ({ ...d, artifacts: d.artifacts.map((x) => relative(flame, x)), samplesFile: d.samplesFile && relative(flame, d.samplesFile) })) }, null, 2) + "\n",
+  );
+  io.write(`profiles: ${flame}\n`);
+  return { code, tool, dir: flame, variants: done, hotPath };
+}
+
+const SOURCE: Record<ProfileTool, string> = {
+  cpuprof: "V8's CPU profiler (--cpu-prof), the .cpuprofile beside each flamegraph",
+  "0x": "0x's own samples (V8 --prof ticks, ticks.json), the same samples its flamegraphs draw",
+  "clinic-flame": "clinic flame's own samples (V8 --prof ticks, *.clinic-flame-samples), the same samples its flamegraphs draw",
+  "clinic-doctor": "",
+};
+
+export function describeCheck(c: SampleCheck, intervalMs: number): string {
+  const basis = c.basis === "cpu" ? `the executor's ${(c.basisMs / 1000).toFixed(2)} s of CPU time` : `${(c.basisMs / 1000).toFixed(2)} s profiled`;
+  return `${c.samples} samples, ${(c.coverage * 100).toFixed(0)}% of the ${c.expected} that one per ${intervalMs} ms promises for ${basis} (at least ${MIN_COVERAGE * 100}% expected)`;
+}

@@ -1,0 +1,127 @@
+/** The results file's schema (perfpack/results@1): what a run records and what the verdict adds. Types only. */
+import type { SeriesPoint } from "../../scenarios/contract.js";
+
+export const RESULTS_SCHEMA = "perfpack/results@1";
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGb: number;
+  node: string;
+  platform: string;
+  hostname: string;
+}
+
+
+/** A finished trial: ok, or failed with why. */
+export type TrialRecord = {
+  index: number;
+  variant: string;
+  scenario: string;
+  round: number;
+  /** The executor's toggles for this trial (the variant's env plus --env). */
+  env: Record<string, string>;
+  startedAt: string;
+  wallS: number;
+  /** Flat named numbers; only what was measured. */
+  metrics: Record<string, number>;
+  /** The load generator used about a full core: its figures measure the generator, not the executor. */
+  generatorBound: boolean;
+  /** Executor spark_* counters and histogram parts over the measured window (after − before). */
+  executorDelta?: Record<string, number>;
+  /** Samples over the window, for scenarios that keep them (soak: RSS, GC share, latency per interval). */
+  series?: SeriesPoint[];
+} & ({ status: "ok" } | { status: "failed"; error: string; service?: string; exit?: { code: number | null; signal: string | null }; logTail?: string });
+
+export interface PlanRecord {
+  variants: Array<{ name: string; kind: string; env: Record<string, string> }>;
+  scenarios: string[];
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  rate: number | null;
+  wsClients: number;
+  quick: boolean;
+  target: string | null;
+  order: Array<{ variant: string; scenario: string; round: number }>;
+  /** Each scenario's headline metrics and which way is better, so the file explains itself. */
+  headlines?: Record<string, Array<{ metric: string; label: string; better: "higher" | "lower"; gate?: true }>>;
+}
+
+export interface Results {
+  schema: typeof RESULTS_SCHEMA;
+  runId: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /** true when the run was interrupted (SIGINT/SIGTERM): the trials here are the finished ones. */
+  interrupted: boolean;
+  perfpack: string;
+  machine: Machine;
+  plan: PlanRecord;
+  trials: TrialRecord[];
+  summary: Summary;
+}
+
+export interface Summary {
+  /** median over rounds of each metric, by variant then scenario, over ok trials. */
+  medians: Record<string, Record<string, Record<string, number>>>;
+  failedTrials: number;
+  /** Every other variant against the reference, paired by round (filled when the run ends). */
+  comparisons?: Comparison[];
+  targets?: TargetVerdict[];
+  verdict?: { pass: boolean; reasons: string[] };
+}
+
+
+// The verdict's output, as results.json stores it (computed by harness/verdict).
+
+export interface RatioEstimate {
+  /** candidate / baseline: the geometric mean of per-round ratios (paired) or of the arms (unpaired). */
+  ratio: number;
+  /** 95% interval of the ratio. */
+  lo: number;
+  hi: number;
+  /** Two-sided p-value for "the ratio is 1". */
+  p: number;
+  n: number;
+  paired: boolean;
+  /** How the interval was made: a bootstrap over rounds, or Student's t on log ratios when rounds are few. */
+  method: "bootstrap" | "t";
+}
+
+/** One metric of one scenario, candidate against reference. */
+export interface Comparison {
+  scenario: string;
+  metric: string;
+  label: string;
+  better: "higher" | "lower";
+  reference: string;
+  candidate: string;
+  referenceMedian: number;
+  candidateMedian: number;
+  estimate: RatioEstimate;
+  /** Holm-adjusted p over the comparisons of one family (two-sided; one-sided "worse" in the gate). */
+  pAdjusted: number;
+  significant: boolean;
+  /** better / worse: significant and in that direction; same: not significant. */
+  direction: "better" | "worse" | "same";
+  gate: boolean;
+}
+
+export type TargetStatus = "pass" | "stretch-met" | "fail" | "not-measured";
+
+export interface TargetVerdict {
+  id: string;
+  label: string;
+  kind: "headline" | "table";
+  status: TargetStatus;
+  /** The measured value (a ratio for headline targets), when measured. */
+  measured?: number;
+  /** What it must reach, in words: "≥ 2×", "< 100 ms (stretch < 50)". */
+  requirement: string;
+  variant: string;
+  gate: boolean;
+  note?: string;
+}
+

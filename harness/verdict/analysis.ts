@@ -1,0 +1,26 @@
+import { compareWithinRun } from "./compare.js";
+import type { Results, Summary } from "../results/schema.js";
+import type { Headline } from "../../scenarios/contract.js";
+import { summarize } from "./summary.js";
+import { evaluateTargets, loadTargets, type TargetsFile } from "./targets.js";
+
+/** Headline metrics per scenario: from the results file itself, else from the registry given. */
+export function headlinesOf(results: Results, registry?: ReadonlyMap<string, { headline: readonly Headline[] }>): Record<string, readonly Headline[]> {
+  if (results.plan.headlines) return results.plan.headlines;
+  return Object.fromEntries(results.plan.scenarios.map((s) => [s, registry?.get(s)?.headline ?? []]));
+}
+
+/**
+ * results → summary: medians, comparisons with intervals, target verdicts and the overall
+ * verdict. Pure apart from reading targets.json; reports and the gate only ever read this.
+ */
+export function analyze(results: Results, headlines: Record<string, readonly Headline[]>, targets: TargetsFile = loadTargets()): Summary {
+  const base = summarize(results.trials);
+  const withMedians = { ...results, summary: base };
+  const comparisons = compareWithinRun(withMedians, headlines);
+  const verdicts = evaluateTargets(withMedians, targets, comparisons);
+  const reasons: string[] = [];
+  for (const t of verdicts) if (t.gate && t.status === "fail") reasons.push(`target failed: ${t.label}: measured ${t.measured?.toFixed(2)}, needs ${t.requirement}`);
+  if (base.failedTrials > 0) reasons.push(`${base.failedTrials} trial(s) failed`);
+  return { ...base, comparisons, targets: verdicts, verdict: { pass: reasons.length === 0, reasons } };
+}

@@ -1,0 +1,91 @@
+import type { Comparison, Results, TrialRecord } from "../results/schema.js";
+import type { Headline } from "../../scenarios/contract.js";
+import { holm, pairedRatio, unpairedRatio } from "./stats.js";
+import { median } from "./summary.js";
+
+
+export const ALPHA = 0.05;
+
+const okValues = (trials: readonly TrialRecord[], variant: string, scenario: string, metric: string) =>
+  trials.filter((t) => t.status === "ok" && t.variant === variant && t.scenario === scenario && Number.isFinite(t.metrics[metric])).map((t) => ({ round: t.round, v: t.metrics[metric]! }));
+
+/** The arms the verdict is about: baseline → optimized when present, else first → last. */
+export function arms(variants: readonly string[]): { reference: string; candidate: string } | undefined {
+  if (variants.length < 2) return undefined;
+  const reference = variants.includes("baseline") ? "baseline" : variants[0]!;
+  const candidate = variants.includes("optimized") ? "optimized" : variants.filter((v) => v !== reference).at(-1)!;
+  return { reference, candidate };
+}
+
+/**
+ * Holm over the rows' p-values. `worse`: one-sided, for the gate, which only asks whether a
+ * metric got worse (half the two-sided p in the worse direction, 1 − p/2 otherwise).
+ */
+function finish(rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">>, sided: "two" | "worse" = "two"): Comparison[] {
+  const isWorse = (r: (typeof rows)[number]) => (r.better === "higher" ? r.estimate.ratio < 1 : r.estimate.ratio > 1);
+  const ps = rows.map((r) => (sided === "two" ? r.estimate.p : isWorse(r) ? r.estimate.p / 2 : 1 - r.estimate.p / 2));
+  const adjusted = holm(ps);
+  return rows.map((r, i) => {
+    const significant = adjusted[i]! < ALPHA;
+    const up = r.estimate.ratio > 1;
+    const good = r.better === "higher" ? up : !up;
+    return { ...r, pAdjusted: adjusted[i]!, significant, direction: significant ? (good ? "better" : "worse") : "same" };
+  });
+}
+
+/**
+ * Within one run: every other variant against the reference, each headline metric of each
+ * scenario, paired by round. Holm runs over all of them together.
+ */
+export function compareWithinRun(results: Results, headlines: Record<string, readonly Headline[]>): Comparison[] {
+  const variants = results.plan.variants.map((v) => v.name);
+  const a = arms(variants);
+  if (!a) return [];
+  const rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">> = [];
+  for (const candidate of variants.filter((v) => v !== a.reference)) {
+    for (const scenario of results.plan.scenarios) {
+      for (const h of headlines[scenario] ?? []) {
+        const ref = okValues(results.trials, a.reference, scenario, h.metric);
+        const cand = okValues(results.trials, candidate, scenario, h.metric);
+        const pairs = ref.flatMap((r) => cand.filter((c) => c.round === r.round).map((c) => [r.v, c.v] as const));
+        const estimate = pairedRatio(pairs, { seed: 1 });
+        if (!estimate) continue;
+        rows.push({
+          scenario, metric: h.metric, label: h.label, better: h.better, reference: a.reference, candidate,
+          referenceMedian: median(ref.map((x) => x.v)), candidateMedian: median(cand.map((x) => x.v)), estimate, gate: h.gate === true,
+        });
+      }
+    }
+  }
+  return finish(rows);
+}
+
+/**
+ * Across two runs (compare, gate): the same variant and scenario in both files, unpaired
+ * (the runs share no rounds). `only` restricts to the gate's metrics.
+ */
+export function compareRuns(base: Results, current: Results, headlines: Record<string, readonly Headline[]>, only: "all" | "gate" = "all"): Comparison[] {
+  const rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">> = [];
+  const variants = current.plan.variants.map((v) => v.name).filter((v) => base.plan.variants.some((b) => b.name === v));
+  for (const variant of variants) {
+    for (const scenario of current.plan.scenarios.filter((s) => base.plan.scenarios.includes(s))) {
+      for (const h of headlines[scenario] ?? []) {
+        if (only === "gate" && !h.gate) continue;
+        const b = okValues(base.trials, variant, scenario, h.metric).map((x) => x.v);
+        const c = okValues(current.trials, variant, scenario, h.metric).map((x) => x.v);
+        const estimate = unpairedRatio(b, c, { seed: 1 });
+        if (!estimate) continue;
+        rows.push({
+          scenario, metric: h.metric, label: h.label, better: h.better, reference: `${variant} (baseline run)`, candidate: `${variant} (current run)`,
+          referenceMedian: median(b), candidateMedian: median(c), estimate, gate: h.gate === true,
+        });
+      }
+    }
+  }
+  return finish(rows, only === "gate" ? "worse" : "two");
+}
+
+/** A change expressed as "how much better" in the metric's own direction: +0.12 = 12% better. */
+export function improvement(c: Pick<Comparison, "better" | "estimate">): number {
+  return c.better === "higher" ? c.estimate.ratio - 1 : 1 / c.estimate.ratio - 1;
+}

@@ -1,0 +1,161 @@
+import jstat from "jstat";
+import type { RatioEstimate } from "../results/schema.js";
+import { seededRandom } from "../../services/common/src/rng.js";
+
+const { jStat } = jstat;
+
+/**
+ * Statistics over trials: pure functions, no I/O. The unit of replication is the trial (one
+ * fresh executor running one scenario); requests inside a trial are not independent samples,
+ * so every interval here is computed over trials, never over requests.
+ */
+
+/** Seeded PRNG: the same inputs give the same intervals, run after run. */
+export const rng = seededRandom;
+
+/** Percentile of sorted values, linear between closest ranks (R type 7, numpy's default). */
+export function percentileSorted(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.ceil(h);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+export const percentile = (xs: readonly number[], p: number): number => percentileSorted([...xs].sort((a, b) => a - b), p);
+
+export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const normalCdf = (z: number): number => jStat.normal.cdf(z, 0, 1);
+/** Student t quantile. */
+const tInv = (p: number, df: number): number => jStat.studentt.inv(p, df);
+
+/** Below this many rounds, the bootstrap cannot reach 95% coverage (see below); a t interval is used. */
+export const BOOTSTRAP_MIN_N = 10;
+
+
+/**
+ * Student's t interval on mean log ratios. With few rounds a bootstrap can only recombine the
+ * rounds it has (with 3 rounds its interval is at most their range, which holds the true
+ * ratio ~75% of the time), so below BOOTSTRAP_MIN_N rounds this exact-under-normality
+ * interval is used; log ratios of throughput and latency are close to normal.
+ */
+function tSummary(stat: number, se: number, df: number, n: number, paired: boolean): RatioEstimate {
+  if (!(se > 0)) return { ratio: Math.exp(stat), lo: Math.exp(stat), hi: Math.exp(stat), p: stat === 0 ? 1 : 0, n, paired, method: "t" };
+  const half = tInv(0.975, df) * se;
+  const p = 2 * (1 - jStat.studentt.cdf(Math.abs(stat / se), df));
+  return { ratio: Math.exp(stat), lo: Math.exp(stat - half), hi: Math.exp(stat + half), p, n, paired, method: "t" };
+}
+
+const variance = (xs: readonly number[]): number => {
+  const m = mean(xs);
+  // n − 1: Bessel's correction
+  return xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1);
+};
+
+/**
+ * Hesterberg's expanded percentile bootstrap: the plain percentile interval is too narrow for
+ * small n (it behaves like z·s/√n where t_{n−1}·s/√(n−1) is due), so the tail probability is
+ * moved to Φ(√(n/(n−1)) · t_{n−1}) before reading the bootstrap quantiles.
+ * (T. Hesterberg, "What teachers should know about the bootstrap", Am. Stat. 2015, §4.)
+ */
+function expandedAlpha(n: number): number {
+  if (n < 2) return 0.025;
+  return 1 - normalCdf(Math.sqrt(n / (n - 1)) * tInv(0.975, n - 1));
+}
+
+function bootstrapSummary(stat: number, boots: number[], n: number, paired: boolean): RatioEstimate {
+  boots.sort((a, b) => a - b);
+  const a = expandedAlpha(n);
+  const lo = percentileSorted(boots, a);
+  const hi = percentileSorted(boots, 1 - a);
+  const below = boots.filter((b) => b <= 0).length / boots.length;
+  const above = boots.filter((b) => b >= 0).length / boots.length;
+  return { ratio: Math.exp(stat), lo: Math.exp(lo), hi: Math.exp(hi), p: Math.min(1, 2 * Math.min(below, above)), n, paired, method: "bootstrap" };
+}
+
+/**
+ * Ratio candidate/baseline with a 95% interval, by a bootstrap over rounds paired by round:
+ * the per-round log ratios are resampled with replacement, and their mean is the statistic.
+ * Pairing takes out what a round shares (machine drift hits both arms of a round alike).
+ * `pairs` holds [baseline, candidate] for each round where both arms have a value.
+ */
+export function pairedRatio(pairs: ReadonlyArray<readonly [number, number]>, o: { resamples?: number; seed?: number } = {}): RatioEstimate | undefined {
+  const logs = pairs.filter(([b, c]) => b > 0 && c > 0).map(([b, c]) => Math.log(c / b));
+  const n = logs.length;
+  if (n === 0) return undefined;
+  const stat = mean(logs);
+  if (n === 1) return { ratio: Math.exp(stat), lo: 0, hi: Infinity, p: 1, n, paired: true, method: "t" };
+  if (n < BOOTSTRAP_MIN_N) return tSummary(stat, Math.sqrt(variance(logs) / n), n - 1, n, true);
+  const rand = rng(o.seed ?? 1);
+  const B = o.resamples ?? 2000;
+  const boots: number[] = new Array(B);
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += logs[Math.floor(rand() * n)]!;
+    boots[b] = s / n;
+  }
+  return bootstrapSummary(stat, boots, n, true);
+}
+
+/**
+ * The same for two arms that share no rounds (two separate runs): each arm's log values are
+ * resampled on its own, and the statistic is the difference of their means.
+ */
+export function unpairedRatio(baseline: readonly number[], candidate: readonly number[], o: { resamples?: number; seed?: number } = {}): RatioEstimate | undefined {
+  const lb = baseline.filter((x) => x > 0).map(Math.log);
+  const lc = candidate.filter((x) => x > 0).map(Math.log);
+  if (lb.length === 0 || lc.length === 0) return undefined;
+  const stat = mean(lc) - mean(lb);
+  const n = Math.min(lb.length, lc.length);
+  if (lb.length < 2 || lc.length < 2) return { ratio: Math.exp(stat), lo: 0, hi: Infinity, p: 1, n, paired: false, method: "t" };
+  if (n < BOOTSTRAP_MIN_N) {
+    // Welch: unequal variances, Welch–Satterthwaite degrees of freedom
+    const vb = variance(lb) / lb.length;
+    const vc = variance(lc) / lc.length;
+    const df = (vb + vc) ** 2 / ((vb * vb) / (lb.length - 1) + (vc * vc) / (lc.length - 1));
+    return tSummary(stat, Math.sqrt(vb + vc), Number.isFinite(df) ? df : Math.min(lb.length, lc.length) - 1, n, false);
+  }
+  const rand = rng(o.seed ?? 1);
+  const B = o.resamples ?? 2000;
+  const boots: number[] = new Array(B);
+  const draw = (xs: number[]) => {
+    let s = 0;
+    for (let i = 0; i < xs.length; i++) s += xs[Math.floor(rand() * xs.length)]!;
+    return s / xs.length;
+  };
+  for (let b = 0; b < B; b++) boots[b] = draw(lc) - draw(lb);
+  return bootstrapSummary(stat, boots, n, false);
+}
+
+/** Holm–Bonferroni step-down: adjusted p-values, in the input's order. */
+export function holm(ps: readonly number[]): number[] {
+  const m = ps.length;
+  const order = ps.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
+  const adjusted = new Array<number>(m);
+  let running = 0;
+  order.forEach(([p, i], k) => {
+    running = Math.max(running, Math.min(1, (m - k) * p));
+    adjusted[i] = running;
+  });
+  return adjusted;
+}
+
+/** Least-squares slope of ys over xs (0 with fewer than two points or no spread in x). */
+export function leastSquaresSlope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return 0;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]! / n;
+    my += ys[i]! / n;
+  }
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}

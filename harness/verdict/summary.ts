@@ -1,0 +1,29 @@
+import type { Summary, TrialRecord } from "../results/schema.js";
+
+/** Median with the mean of the middle pair for an even count. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Medians over rounds per variant, scenario and metric (ok trials only). Pure. */
+export function summarize(trials: readonly TrialRecord[]): Summary {
+  const groups = new Map<string, Map<string, Map<string, number[]>>>();
+  for (const t of trials) {
+    if (t.status !== "ok") continue;
+    const byScenario = groups.get(t.variant) ?? new Map<string, Map<string, number[]>>();
+    groups.set(t.variant, byScenario);
+    const byMetric = byScenario.get(t.scenario) ?? new Map<string, number[]>();
+    byScenario.set(t.scenario, byMetric);
+    for (const [k, v] of Object.entries(t.metrics)) if (Number.isFinite(v)) (byMetric.get(k) ?? byMetric.set(k, []).get(k)!).push(v);
+  }
+  const medians: Summary["medians"] = {};
+  for (const [variant, byScenario] of groups) {
+    medians[variant] = {};
+    for (const [scenario, byMetric] of byScenario) {
+      medians[variant]![scenario] = Object.fromEntries([...byMetric].map(([k, vs]) => [k, median(vs)]));
+    }
+  }
+  return { medians, failedTrials: trials.filter((t) => t.status === "failed").length };
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from "node:fs";
+import { fixturePath } from "../../services/common/src/project.js";
+import { arms } from "./compare.js";
+import type { Comparison, Results, TargetStatus, TargetVerdict } from "../results/schema.js";
+
+export interface HeadlineTarget {
+  id: string;
+  label: string;
+  scenario: string;
+  metric: string;
+  /** candidate/reference must be ≥ min, or ≤ max (< max when exclusive). */
+  min?: number;
+  max?: number;
+  exclusive?: boolean;
+  gate?: boolean;
+}
+
+export interface TableTarget {
+  id: string;
+  label: string;
+  scenario: string;
+  aggregate?: "max";
+  metric: string;
+  unit: string;
+  below?: number;
+  above?: number;
+  stretch: number;
+  definition?: string;
+  gate?: boolean;
+}
+
+export interface TargetsFile {
+  schema: "perfpack/targets@1";
+  headline: HeadlineTarget[];
+  targets: TableTarget[];
+}
+
+export function loadTargets(file = fixturePath("targets.json")): TargetsFile {
+  const t = JSON.parse(readFileSync(file, "utf8")) as TargetsFile;
+  if (t.schema !== "perfpack/targets@1") throw new Error(`${file}: schema is ${t.schema}, expected perfpack/targets@1`);
+  return t;
+}
+
+/** The candidate's median of a metric in a scenario ("*" with aggregate max: the worst scenario). */
+function measuredValue(results: Results, variant: string, t: TableTarget): number | undefined {
+  const byScenario = results.summary.medians[variant] ?? {};
+  if (t.scenario === "*") {
+    const vs = Object.values(byScenario).map((m) => m[t.metric]).filter((v): v is number => Number.isFinite(v));
+    return vs.length ? Math.max(...vs) : undefined;
+  }
+  return byScenario[t.scenario]?.[t.metric];
+}
+
+/**
+ * Evaluates the guide's targets on a run: the headline (candidate against reference, from the
+ * paired comparison) and every row of the table (the candidate's medians).
+ */
+export function evaluateTargets(results: Results, targets: TargetsFile, comparisons: readonly Comparison[]): TargetVerdict[] {
+  const variants = results.plan.variants.map((v) => v.name);
+  const a = arms(variants);
+  const candidate = a?.candidate ?? variants.at(-1) ?? "";
+  const out: TargetVerdict[] = [];
+  for (const h of targets.headline) {
+    const requirement = h.min !== undefined ? `≥ ${h.min}× ${a?.reference ?? "reference"}` : `${h.exclusive ? "<" : "≤"} ${h.max}× ${a?.reference ?? "reference"}`;
+    const c = comparisons.find((x) => x.scenario === h.scenario && x.metric === h.metric && x.candidate === candidate);
+    if (!a || !c) {
+      out.push({ id: h.id, label: h.label, kind: "headline", status: "not-measured", requirement, variant: candidate, gate: h.gate === true, note: a ? "the scenario was not run" : "needs two variants" });
+      continue;
+    }
+    const r = c.estimate.ratio;
+    const ok = h.min !== undefined ? r >= h.min : h.exclusive ? r < h.max! : r <= h.max!;
+    const sure = h.min !== undefined ? c.estimate.lo >= h.min : h.exclusive ? c.estimate.hi < h.max! : c.estimate.hi <= h.max!;
+    out.push({
+      id: h.id, label: h.label, kind: "headline", status: ok ? "pass" : "fail", measured: r, requirement, variant: `${candidate} vs ${a.reference}`, gate: h.gate === true,
+      note: `95% interval ${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×${ok && !sure ? "; the interval reaches past the line, so this pass is not yet certain" : ""}`,
+    });
+  }
+  for (const t of targets.targets) {
+    const limit = t.below ?? t.above!;
+    const cmp = t.below !== undefined ? "<" : ">";
+    const requirement = `${cmp} ${limit} ${t.unit} (stretch ${cmp} ${t.stretch})`;
+    const v = measuredValue(results, candidate, t);
+    if (v === undefined) {
+      out.push({ id: t.id, label: t.label, kind: "table", status: "not-measured", requirement, variant: candidate, gate: t.gate === true, ...(t.definition ? { note: t.definition } : { note: `${t.scenario} scenario not in this run` }) });
+      continue;
+    }
+    const meets = (x: number) => (t.below !== undefined ? v < x : v > x);
+    const status: TargetStatus = meets(t.stretch) ? "stretch-met" : meets(limit) ? "pass" : "fail";
+    out.push({ id: t.id, label: t.label, kind: "table", status, measured: v, requirement, variant: candidate, gate: t.gate === true, ...(t.definition ? { note: t.definition } : {}) });
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startStack } from "../../../harness/engine/stack.js";
+import type { Results } from "../../../harness/results/schema.js";
+import { perfpack } from "../../helpers/cli.js";
+import { alive, descendants } from "../../helpers/procs.js";
+
+const fds = () => readdirSync("/proc/self/fd").length;
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+
+test("50 launch/stop cycles of the trial stack leak no process, port or file descriptor", async (t) => {
+  // one cycle first, so lazily created handles (undici's agent, the TLS context) are counted in the baseline
+  await (await startStack({ exchangeArgs: ["--http"] })).stop();
+  const fdBefore = fds();
+  const pids: number[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const stack = await startStack({ exchangeArgs: i % 2 === 0 ? [] : ["--http"], executorEnv: { HTTP_KEEPALIVE: String(i % 3 === 0) } });
+    pids.push(stack.executor.pid, stack.exchange.pid);
+    ports.push(Number(new URL(stack.executor.url).port), Number(new URL(stack.exchange.url).port));
+    await stack.stop();
+    const exits = await Promise.all([stack.executor.exited, stack.exchange.exited]);
+    assert.ok(exits.every((e) => e.code === 0), `cycle ${i}: a service did not exit cleanly: ${JSON.stringify(exits)}`);
+  }
+  const fdAfter = fds();
+  t.diagnostic(`fds before ${fdBefore}, after 50 cycles ${fdAfter}; ${pids.length} processes started`);
+  assert.deepEqual(descendants(process.pid), [], "a started service outlived its stop");
+  assert.deepEqual(pids.filter(alive), []);
+  // a leaked fd a cycle would show as 50+; allow a few for handles Node opens lazily
+  assert.ok(fdAfter - fdBefore <= 5, `file descriptors grew from ${fdBefore} to ${fdAfter}`);
+  const stuck: number[] = [];
+  for (const p of ports) if (!(await bindable(p))) stuck.push(p);
+  assert.deepEqual(stuck, [], "ports still held after their service stopped");
+});
+
+test("an executor that never becomes ready fails its trial after --ready-timeout, with its log tail; nothing is left running", async () => {
+  const out = mkdtempSync(join(tmpdir(), "perfpack-hung-"));
+  const run = perfpack([
+    "run", "--quick", "--scenarios", "latency", "--variants", "baseline,optimized", "--rounds", "1",
+    "--env", "EXECUTOR_START_DELAY_MS=600000", "--ready-timeout", "1.5", "--out", out,
+  ]);
+  const code = await run.exit;
+  assert.equal(code, 3, run.output());
+  assert.match(run.output(), /within 1500 ms \(the ready timeout/);
+  const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+  assert.equal(r.trials.length, 2);
+  for (const trial of r.trials) {
+    assert.equal(trial.status, "failed");
+    if (trial.status !== "failed") continue;
+    assert.equal(trial.service, "executor");
+    assert.match(trial.error, /no 'listening <url>' line within 1500 ms/);
+    assert.match(trial.logTail ?? "", /EXECUTOR_START_DELAY_MS=600000/);
+  }
+  assert.deepEqual(descendants(run.child.pid!), []);
+});
+
+test("secrets (env keys with KEY, SECRET or TOKEN) never reach results, reports or the terminal", async () => {
+  const out = mkdtempSync(join(tmpdir(), "perfpack-secret-"));
+  const secrets = ["s3cr3t-api-key-value", "tok-AAAA-1111", "tok-BBBB-2222"];
+  const run = perfpack([
+    "run", "--quick", "--scenarios", "latency", "--rounds", "1", "--duration", "0.5", "--warmup", "0",
+    "--env", `EXECUTOR_API_KEY=${secrets[0]}`, "--env", "PERFPACK_NOTE=visible",
+    "--matrix", `UPSTREAM_TOKEN=${secrets[1]},${secrets[2]}`, "--out", out,
+  ]);
+  const code = await run.exit;
+  // the executor needs the key: the scenario answers 401 without it, so the trials would fail
+  assert.ok(code === 0 || code === 1, run.output());
+  const files = readdirSync(out).filter((f) => /\.(json|md|html)$/.test(f));
+  assert.ok(files.includes("results.json") && files.includes("report.md") && files.includes("report.html"), files.join(", "));
+  for (const f of files) {
+    const text = readFileSync(join(out, f), "utf8");
+    for (const s of secrets) assert.ok(!text.includes(s), `${f} contains a secret`);
+  }
+  for (const s of secrets) assert.ok(!run.output().includes(s), "the terminal output contains a secret");
+  const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+  assert.deepEqual(r.plan.variants.map((v) => v.name), ["UPSTREAM_TOKEN=[redacted#1]", "UPSTREAM_TOKEN=[redacted#2]"]);
+  for (const v of r.plan.variants) {
+    assert.equal(v.env.EXECUTOR_API_KEY, "[redacted]");
+    assert.equal(v.env.PERFPACK_NOTE, "visible");
+  }
+  assert.ok(r.trials.every((t) => t.status === "ok"), JSON.stringify(r.trials.map((t) => t.status === "failed" && t.error)));
+});

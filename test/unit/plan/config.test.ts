@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { QUICK, RUN_DEFAULTS } from "../../../harness/plan/defaults.js";
+import { parseDuration, resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js";
+import { PlanError } from "../../../harness/plan/variants.js";
+
+const NAMES = ["latency", "batch", "json", "ws"];
+const resolve = (f: RunFlags) => resolveRunConfig(f, NAMES);
+const refuses = (f: RunFlags, message: RegExp) => assert.throws(() => resolve(f), (e: unknown) => e instanceof PlanError && message.test(e.message));
+
+test("defaults: baseline against optimized, every scenario, 3 rounds", () => {
+  const c = resolve({});
+  assert.deepEqual(c.variants.map((v) => v.name), ["baseline", "optimized"]);
+  assert.deepEqual(c.scenarios, NAMES);
+  assert.equal(c.rounds, RUN_DEFAULTS.rounds);
+  assert.equal(c.durationS, RUN_DEFAULTS.durationS);
+  assert.equal(c.updateLatest, true);
+  assert.match(c.outDir, /reports\/\d{8}-\d{6}-[a-z0-9]+$/);
+});
+
+test("--quick is the smoke preset; explicit flags still win", () => {
+  const q = resolve({ quick: true });
+  assert.equal(q.rounds, QUICK.rounds);
+  assert.equal(q.durationS, QUICK.durationS);
+  assert.equal(resolve({ quick: true, rounds: "5" }).rounds, 5);
+});
+
+test("unknown scenario, variant or matrix syntax is refused with the valid values", () => {
+  refuses({ scenarios: "latency,foo" }, /unknown scenario "foo": valid scenarios are latency, batch, json, ws/);
+  refuses({ variants: "baseline,turbo" }, /unknown variant "turbo": valid variants are baseline, optimized/);
+  refuses({ matrix: ["BATCH_FLUSH_MS"] }, /expected KEY=v1,v2/);
+  refuses({ rounds: "0" }, /--rounds "0" is not valid: expected an integer from 1/);
+  refuses({ duration: "soon" }, /--duration/);
+});
+
+test("a bad value in --matrix or --env names the variant and the variable", () => {
+  refuses({ matrix: ["BATCH_MAX_SIZE=abc,8"] }, /variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
+  refuses({ env: ["JSON_STRINGIFIER=turbo"] }, /JSON_STRINGIFIER="turbo" is not valid: JSON_STRINGIFIER accepts fast, native/);
+  refuses({ env: ["no-equals"] }, /expected KEY=VALUE/);
+});
+
+test("--env reaches every variant; an unknown key is passed on with a warning", () => {
+  const c = resolve({ env: ["EXECUTOR_CPU_BURN_US=200", "NODE_OPTIONS=--max-old-space-size=512"] });
+  assert.deepEqual(c.extraEnv, { EXECUTOR_CPU_BURN_US: "200", NODE_OPTIONS: "--max-old-space-size=512" });
+  assert.ok(c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200"), "--env is in every variant's env");
+  assert.equal(c.warnings.length, 1);
+  assert.match(c.warnings[0]!, /NODE_OPTIONS/);
+});
+
+test("--variants picks among presets and generated variants", () => {
+  const c = resolve({ ablation: true, variants: "baseline,baseline+HTTP_KEEPALIVE=true" });
+  assert.deepEqual(c.variants.map((v) => v.name), ["baseline", "baseline+HTTP_KEEPALIVE=true"]);
+  assert.equal(resolve({ ablation: true }).variants.length, 5);
+  assert.deepEqual(resolve({ matrix: ["WS_DEFLATE_LEVEL=1,9"] }).variants.map((v) => v.name), ["WS_DEFLATE_LEVEL=1", "WS_DEFLATE_LEVEL=9"]);
+});
+
+test("--target: loopback only unless --allow-remote, and no toggles", () => {
+  const c = resolve({ target: "http://127.0.0.1:4001/" });
+  assert.equal(c.target, "http://127.0.0.1:4001");
+  assert.deepEqual(c.variants.map((v) => v.name), ["target"]);
+  assert.equal(resolve({ target: "http://[::1]:4001" }).target, "http://[::1]:4001");
+  assert.equal(resolve({ target: "http://localhost:4001" }).target, "http://localhost:4001");
+  refuses({ target: "http://10.0.0.5:4001" }, /not on loopback .* --allow-remote/);
+  refuses({ target: "http://example.com" }, /not on loopback/);
+  assert.equal(resolve({ target: "http://10.0.0.5:4001", allowRemote: true }).target, "http://10.0.0.5:4001");
+  refuses({ target: "http://127.0.0.1:4001", variants: "optimized" }, /cannot apply/);
+  refuses({ target: "not a url" }, /not a URL/);
+});
+
+test("--soak: the optimized variant alone, one trial of the soak scenario, for the given duration", () => {
+  const names = ["latency", "batch", "json", "ws", "soak"];
+  const c = resolveRunConfig({ soak: "10m", env: ["PERFPACK_NOTE=x"] }, names);
+  assert.deepEqual(c.variants.map((v) => v.name), ["optimized"]);
+  assert.equal(c.variants[0]!.env.PERFPACK_NOTE, "x");
+  assert.deepEqual(c.scenarios, ["soak"]);
+  assert.equal(c.rounds, 1);
+  assert.equal(c.durationS, 600);
+  assert.equal(c.soakS, 600);
+  // soak is not part of "all scenarios", nor reachable through --scenarios
+  assert.deepEqual(resolveRunConfig({}, names).scenarios, ["latency", "batch", "json", "ws"]);
+  assert.throws(() => resolveRunConfig({ scenarios: "soak" }, names), /--soak DURATION/);
+  assert.throws(() => resolveRunConfig({ soak: "10m", ablation: true, rounds: "3" }, names), /cannot combine with --ablation, --rounds/);
+  for (const bad of ["10x", "", "-5s", "1s", "25h"]) assert.throws(() => resolveRunConfig({ soak: bad }, names), /--soak .* is not valid: expected a duration from 2 s to 24 h, such as 90s, 10m or 1h/);
+});
+
+test("durations: ms, s, m, h and plain seconds", () => {
+  assert.equal(parseDuration("--soak", "90s", 2, 86_400), 90);
+  assert.equal(parseDuration("--soak", "1.5m", 2, 86_400), 90);
+  assert.equal(parseDuration("--soak", "1h", 2, 86_400), 3600);
+  assert.equal(parseDuration("--soak", "2500ms", 2, 86_400), 2.5);
+  assert.equal(parseDuration("--soak", "45", 2, 86_400), 45);
+});
+
+test("--ready-timeout is in seconds and bounded", () => {
+  assert.equal(resolveRunConfig({}, ["latency"]).readyTimeoutMs, 15_000);
+  assert.equal(resolveRunConfig({ readyTimeout: "2.5" }, ["latency"]).readyTimeoutMs, 2500);
+  assert.throws(() => resolveRunConfig({ readyTimeout: "0" }, ["latency"]), /--ready-timeout "0" is not valid/);
+});

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { buildPlan, rotate } from "../../../harness/plan/order.js";
+import { ablation, crossProduct, matrixVariants, parseMatrixArg, PlanError, presets } from "../../../harness/plan/variants.js";
+
+test("the cross product varies the first axis slowest and the last fastest", () => {
+  const points = crossProduct([
+    ["HTTP_KEEPALIVE", ["false", "true"]],
+    ["BATCH_FLUSH_MS", ["10", "40", "80"]],
+  ]);
+  assert.deepEqual(
+    points.map((p) => p.map(([k, v]) => `${k}=${v}`).join(" ")),
+    [
+      "HTTP_KEEPALIVE=false BATCH_FLUSH_MS=10",
+      "HTTP_KEEPALIVE=false BATCH_FLUSH_MS=40",
+      "HTTP_KEEPALIVE=false BATCH_FLUSH_MS=80",
+      "HTTP_KEEPALIVE=true BATCH_FLUSH_MS=10",
+      "HTTP_KEEPALIVE=true BATCH_FLUSH_MS=40",
+      "HTTP_KEEPALIVE=true BATCH_FLUSH_MS=80",
+    ],
+  );
+  assert.deepEqual(crossProduct([]), []);
+  assert.throws(() => crossProduct([["A", ["1"]], ["A", ["2"]]]), PlanError);
+});
+
+test("matrix variants are named from their settings and sit on top of baseline", () => {
+  const vs = matrixVariants([parseMatrixArg("BATCH_ENABLED=true"), parseMatrixArg("BATCH_MODE=fixed,adaptive")]);
+  assert.deepEqual(vs.map((v) => v.name), ["BATCH_ENABLED=true+BATCH_MODE=fixed", "BATCH_ENABLED=true+BATCH_MODE=adaptive"]);
+  assert.equal(vs[1]!.env.BATCH_MODE, "adaptive");
+  assert.equal(vs[1]!.env.HTTP_KEEPALIVE, "false");
+});
+
+test("matrix syntax errors say what is expected", () => {
+  for (const bad of ["BATCH_FLUSH_MS", "=1,2", "batch=1", "A=1,,2", "A=1,1"]) assert.throws(() => parseMatrixArg(bad), PlanError, bad);
+});
+
+test("ablation is baseline plus one toggle at a time", () => {
+  const vs = ablation();
+  assert.deepEqual(vs.map((v) => v.name), ["baseline+HTTP_KEEPALIVE=true", "baseline+BATCH_ENABLED=true", "baseline+JSON_STRINGIFIER=fast", "baseline+WS_COMPRESS=true"]);
+  const base = presets()[0]!.env;
+  for (const v of vs) {
+    const changed = Object.keys(base).filter((k) => v.env[k] !== base[k]);
+    assert.equal(changed.length, 1, v.name);
+  }
+});
+
+test("rounds interleave variants and rotate their order each round (A B, B A)", () => {
+  const [a, b] = presets();
+  const plan = buildPlan([a!, b!], ["latency", "batch"], 3);
+  assert.deepEqual(
+    plan.trials.map((t) => `${t.round}:${t.scenario}:${t.variant.name}`),
+    [
+      "1:latency:baseline", "1:latency:optimized", "1:batch:baseline", "1:batch:optimized",
+      "2:latency:optimized", "2:latency:baseline", "2:batch:optimized", "2:batch:baseline",
+      "3:latency:baseline", "3:latency:optimized", "3:batch:baseline", "3:batch:optimized",
+    ],
+  );
+  assert.deepEqual(plan.trials.map((t) => t.index), [...plan.trials.keys()]);
+});
+
+test("with three variants each takes every position once in three rounds", () => {
+  assert.deepEqual(rotate(["A", "B", "C"], 0), ["A", "B", "C"]);
+  assert.deepEqual(rotate(["A", "B", "C"], 1), ["B", "C", "A"]);
+  assert.deepEqual(rotate(["A", "B", "C"], 2), ["C", "A", "B"]);
+  const vs = ["A", "B", "C"].map((name) => ({ name, kind: "matrix" as const, env: {} }));
+  const plan = buildPlan(vs, ["json"], 3);
+  const firsts = [1, 2, 3].map((r) => plan.trials.find((t) => t.round === r)!.variant.name);
+  assert.deepEqual(firsts, ["A", "B", "C"]);
+});
