@@ -1,9 +1,26 @@
-import { spawn } from "node:child_process";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { request } from "undici";
 import { freePort } from "../../harness/engine/stack.js";
+
+/** Debian's prometheus (.ci/run installs it); PROMETHEUS_BIN points elsewhere. */
+export const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "prometheus";
+
+/**
+ * Whether the Prometheus binary is there. Without it the test skips with the package to install;
+ * under CI it fails, because CI installs it.
+ */
+export function hasPrometheus(t: TestContext): boolean {
+  const found = spawnSync(PROMETHEUS, ["--version"], { stdio: "ignore" }).error === undefined;
+  if (found) return true;
+  if (process.env.CI) assert.fail(`${PROMETHEUS} is missing: .ci/run installs Debian's prometheus`);
+  t.skip(`${PROMETHEUS} not installed (apt-get install prometheus, or set PROMETHEUS_BIN)`);
+  return false;
+}
 
 export interface Prometheus {
   url: string;
@@ -26,7 +43,7 @@ export async function startPrometheus(target: string, metricsPath: string): Prom
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn("prometheus", [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], {
+  const child = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
