@@ -1,54 +1,28 @@
 #!/usr/bin/env node
-/** perfpack's command line: parse → dispatch. The commands' work lives in their modules. */
+/** perfpack's command line: wiring only. parse → config → plan → runner → verdict → exporters live in the commands. */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { RUN_DEFAULTS } from "./plan/defaults.js";
-import { EXIT } from "./errors.js";
+import { Chalk } from "chalk";
+import { EXIT, exitCodeOf, PerfpackError, UsageError } from "./errors.js";
+import { colourLevel, type IO } from "./cli/io.js";
+import { helpText, RUN_OPTIONS, type OptionSpec } from "./plan/options.js";
 import { exchangeDefaults as XD } from "../services/exchange/src/config.js";
-import { PlanError } from "./plan/variants.js";
 
 // Commands import their modules when they run: a service started through this CLI should not
 // pay for loading the load generators, and the harness should not pay for the services.
-const SCENARIO_NAMES = ["latency", "batch", "json", "ws"];
 
 const VERSION = "0.1.0";
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-const program = new Command("perfpack")
-  .description("Benchmark and load-testing harness for the Performance Pack: did the change really make the service faster?")
-  .version(VERSION)
-  .showHelpAfterError("(run with --help for usage)")
-  .exitOverride();
-
-/** The options of a run: `perfpack run`, and `perfpack gate` when it runs the current side itself. */
-function withRunOptions(cmd: Command): Command {
-  return cmd
-    .option("--variants <names>", "comma-separated variants to run (presets: baseline, optimized; plus those --ablation/--matrix generate)")
-    .option("--ablation", "baseline plus one toggle at a time")
-    .option("--matrix <KEY=v1,v2>", "cross product of executor settings (repeatable)", collect, [])
-    .option("--env <KEY=VALUE>", "added to every variant's executor environment (repeatable)", collect, [])
-    .option("--scenarios <names>", `comma-separated scenarios (default: all: ${SCENARIO_NAMES.join(",")})`)
-    .option("--rounds <n>", `rounds; variants are interleaved and rotated each round (default ${RUN_DEFAULTS.rounds})`)
-    .option("--duration <s>", `measured seconds per trial (default ${RUN_DEFAULTS.durationS})`)
-    .option("--warmup <s>", `unmeasured warm-up seconds before each measurement (default ${RUN_DEFAULTS.warmupS})`)
-    .option("--connections <n>", `concurrent HTTP connections of the load generator (default ${RUN_DEFAULTS.connections})`)
-    .option("--rate <r>", "latency scenario: open model at r requests/s, latency corrected for coordinated omission")
-    .option("--ws-clients <n>", `WebSocket subscribers in the ws scenario (default ${RUN_DEFAULTS.wsClients})`)
-    .option("--quick", "CI smoke preset: 2 rounds of 1 s trials (about a minute)")
-    .option("--out <dir>", "run folder (default reports/<run-id>; reports/latest then points at it)")
-    .option("--target <url>", "drive an executor that is already running (loopback only); launch nothing")
-    .option("--allow-remote", "let --target point off loopback")
-    .option("--soak <duration>", "soak: the optimized variant under steady open-model load (--rate, default 200 req/s of orders and open-orders, plus WS subscribers) for DURATION (10m, 1h …); reports RSS and GC share over time")
-    .option("--ready-timeout <s>", `seconds a service may take to become ready before its trial fails with its log tail (default ${RUN_DEFAULTS.readyTimeoutMs / 1000})`)
-    .option("--profile <tool>", "after the trials, a flamegraph per variant (0x, clinic-flame, clinic-doctor, cpuprof), linked from the report");
-}
-
-/** IO for a run: the process's streams, env and signals (only this module touches them). */
-function runIO() {
+/** The process, gathered once (k6's GlobalState): the only place perfpack reads env, streams and signals. */
+function processIO(): IO {
   let interrupted = 0;
+  const tty = process.stderr.isTTY === true || process.stdout.isTTY === true;
   return {
-    out: { write: (t: string) => process.stdout.write(t), isTTY: process.stdout.isTTY === true },
-    err: { write: (t: string) => process.stderr.write(t) },
     env: process.env,
+    cwd: process.cwd(),
+    out: { write: (t: string) => void process.stdout.write(t), isTTY: process.stdout.isTTY === true },
+    err: { write: (t: string) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true },
+    paint: new Chalk({ level: colourLevel(process.env, tty) }),
     version: VERSION,
     onInterrupt: (handler: () => void) => {
       const on = () => {
@@ -61,12 +35,30 @@ function runIO() {
     },
   };
 }
+const io = processIO();
+
+const program = new Command("perfpack")
+  .description("Benchmark and load-testing harness for the Performance Pack: did the change really make the service faster?")
+  .version(VERSION)
+  .showHelpAfterError("(run with --help for usage)")
+  .configureOutput({ writeOut: (t) => io.out.write(t), writeErr: (t) => io.err.write(t) })
+  .exitOverride();
+
+/** The run options, from the options table: `perfpack run`, and `perfpack gate` when it runs the current side. */
+function withRunOptions(cmd: Command): Command {
+  for (const o of Object.values(RUN_OPTIONS) as OptionSpec[]) {
+    const opt = new Option(o.flag, helpText(o));
+    if (o.kind === "repeatable") opt.argParser(collect);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
 
 withRunOptions(
   program.command("run").description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}"),
 ).action(async (flags) => {
   const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./cli/run.js"), import("../scenarios/index.js")]);
-  process.exitCode = await runCommand(flags, SCENARIOS, runIO());
+  process.exitCode = await runCommand(flags, SCENARIOS, io);
 });
 
 program
@@ -75,8 +67,8 @@ program
   .argument("<results.json>", "a results file written by perfpack run")
   .option("--out <dir>", "where to write (default: the results file's folder)")
   .action(async (file: string, o: { out?: string }) => {
-    const [{ reportCommand }, { SCENARIOS }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js")]);
-    process.exitCode = reportCommand(file, o.out, SCENARIOS, process.stdout, process.env);
+    const { reportCommand } = await import("./cli/report.js");
+    process.exitCode = reportCommand(file, o.out, io);
   });
 
 program
@@ -84,9 +76,10 @@ program
   .description("two runs side by side: B against A for every variant and scenario in both, with 95% intervals")
   .argument("<a.json>", "run A (the reference)")
   .argument("<b.json>", "run B")
-  .action(async (a: string, b: string) => {
-    const [{ compareCommand }, { SCENARIOS }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js")]);
-    process.exitCode = compareCommand(a, b, SCENARIOS, process.stdout);
+  .option("--json", "print the comparisons as one JSON document to stdout")
+  .action(async (a: string, b: string, o: { json?: boolean }) => {
+    const { compareCommand } = await import("./cli/report.js");
+    process.exitCode = compareCommand(a, b, o, io);
   });
 
 withRunOptions(
@@ -96,25 +89,26 @@ withRunOptions(
     .requiredOption("--baseline <results.json>", "the baseline run")
     .option("--current <results.json>", "the current run (default: run one now, with the run options below)")
     .option("--max-regression <share>", "a significant change to the worse larger than this fails the gate (default 0.10 = 10%)", "0.10"),
-).action(async (o: { baseline: string; current?: string; maxRegression: string } & Record<string, unknown>) => {
+).action(async (o: { baseline: string; current?: string; maxRegression: string; json?: boolean } & Record<string, unknown>) => {
   const [{ gateCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
   const max = Number(o.maxRegression);
-  if (!(max >= 0 && max < 10)) throw new InvalidArgumentError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
-  if (o.soak !== undefined) throw new InvalidArgumentError("--soak is not for the gate: the gate tests throughput and p95 of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
+  if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
+  if (o.soak !== undefined) throw new UsageError("--soak is not for the gate: the gate tests throughput and p95 of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
   const base = readResultsFile(o.baseline, "baseline");
   let current;
   if (o.current) current = readResultsFile(o.current, "current run");
   else {
     const { runAndReport } = await import("./cli/run.js");
     const { baseline: _b, current: _c, maxRegression: _m, ...flags } = o;
-    const r = await runAndReport(flags, SCENARIOS, runIO());
+    // the run's own --json would be a second document on stdout: the gate prints its decision instead
+    const r = await runAndReport({ ...flags, json: false }, SCENARIOS, o.json ? { ...io, out: io.err } : io);
     if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) {
       process.exitCode = r.code;
       return;
     }
     current = r.results;
   }
-  process.exitCode = gateCommand(base, current, max, SCENARIOS, process.stdout);
+  process.exitCode = gateCommand(base, current, max, { json: o.json === true }, io);
 });
 
 program
@@ -126,16 +120,10 @@ program
   .option("--duration <s>", "seconds of load", "10")
   .option("--out <dir>", "output folder (default reports/profile-<id>)")
   .action(async (flags) => {
-    const [{ profileCommand, ToolError }, { SCENARIOS }] = await Promise.all([import("./profile/profiler.js"), import("../scenarios/index.js")]);
-    try {
-      const r = await profileCommand(flags, SCENARIOS, { write: (t) => process.stdout.write(t), warn: (t) => process.stderr.write(t), env: process.env });
-      if (r.code !== EXIT.ok) process.stderr.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
-      process.exitCode = r.code;
-    } catch (err) {
-      if (!(err instanceof ToolError)) throw err;
-      process.stderr.write(`perfpack profile: ${err.message}\n--- the tool's output ---\n${err.output}\n`);
-      process.exitCode = EXIT.runFailure;
-    }
+    const [{ profileCommand }, { SCENARIOS }] = await Promise.all([import("./profile/profiler.js"), import("../scenarios/index.js")]);
+    const r = await profileCommand(flags, SCENARIOS, { write: (t) => io.out.write(t), warn: (t) => io.err.write(io.paint.yellow(t)), env: io.env });
+    if (r.code !== EXIT.ok) io.err.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
+    process.exitCode = r.code;
   });
 
 program
@@ -144,7 +132,7 @@ program
   .argument("<check>", "latency | batch | json | profile-http")
   .action(async (check: string) => {
     const [{ guideCheck }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
-    process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => process.stdout.write(l + "\n"), info: (l) => process.stderr.write(l + "\n"), env: process.env });
+    process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => io.out.write(l + "\n"), info: (l) => io.err.write(l + "\n"), env: io.env });
   });
 
 const count = (v: string) => {
@@ -161,7 +149,7 @@ program
   .option("--json <file>", "also write the full report as JSON")
   .action(async (o: { fuzz: number; orders: number; seed: number; json?: string }) => {
     const { hardenCommand } = await import("./cli/harden.js");
-    process.exitCode = await hardenCommand(o, (l) => process.stdout.write(l + "\n"));
+    process.exitCode = await hardenCommand(o, io);
   });
 
 program
@@ -224,23 +212,23 @@ program
   .action(async (exchangeArgs: string[], o: { executorPort: string; exchangePort: string }) => {
     const port = (name: string, v: string) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} accepts an integer from 0 to 65535, not ${JSON.stringify(v)}`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${name} accepts an integer from 0 to 65535, not ${JSON.stringify(v)}`);
       return n;
     };
     const opts = { executorPort: port("--executor-port", o.executorPort), exchangePort: port("--exchange-port", o.exchangePort), exchangeArgs };
     const { up } = await import("./cli/up.js");
-    const stack = await up(opts, process.env, (l) => process.stdout.write(l + "\n"));
+    const stack = await up(opts, io.env, (l) => io.out.write(l + "\n"));
     let stopping = false;
     const stop = (signal: string) => {
       stopping = true;
-      process.stderr.write(`perfpack up: ${signal}, stopping the executor (it drains) and the exchange\n`);
+      io.err.write(`perfpack up: ${signal}, stopping the executor (it drains) and the exchange\n`);
       stack.stop().then(() => process.exit(0));
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
     const gone = await Promise.race([stack.executor.exited.then((e) => ["executor", e] as const), stack.exchange.exited.then((e) => ["exchange", e] as const)]);
     if (stopping) return;
-    process.stderr.write(`perfpack up: the ${gone[0]} exited (code ${gone[1].code}, signal ${gone[1].signal}); stopping the other\n`);
+    io.err.write(`perfpack up: the ${gone[0]} exited (code ${gone[1].code}, signal ${gone[1].signal}); stopping the other\n`);
     await stack.stop();
     process.exitCode = EXIT.runFailure;
   });
@@ -248,19 +236,14 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const { LaunchError, stopAll } = await import("./engine/launcher.js");
-  if (err instanceof InvalidArgumentError || err instanceof PlanError) {
-    process.stderr.write(`perfpack: ${err.message}\n`);
-    process.exitCode = EXIT.usage;
-  } else if (err instanceof CommanderError) {
-    // --help and --version end here with code 0; usage errors with the documented 2
+  if (err instanceof CommanderError) {
+    // commander printed it; --help and --version end here with 0, usage errors with the documented 2
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else if (err instanceof LaunchError) {
-    process.stderr.write(`perfpack: ${err.message}\n--- last lines of its log ---\n${err.logTail}\n`);
-    process.exitCode = err.exit?.code === EXIT.usage ? EXIT.usage : EXIT.runFailure;
   } else {
-    process.stderr.write(`perfpack: ${(err as Error).stack ?? err}\n`);
-    process.exitCode = EXIT.runFailure;
+    const known = err instanceof PerfpackError;
+    io.err.write(`perfpack: ${known ? err.message : ((err as Error).stack ?? String(err))}\n${known && err.detail ? err.detail + "\n" : ""}`);
+    process.exitCode = exitCodeOf(err);
   }
+  const { stopAll } = await import("./engine/launcher.js");
   await stopAll();
 }

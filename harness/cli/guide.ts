@@ -3,8 +3,9 @@ import { loadFixture, nsPerOp } from "../../scenarios/json.js";
 import { compileSerializers } from "../../services/executor/src/lib/fastJson.js";
 import { ENV_SPECS } from "../../services/executor/src/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
-import { startStack } from "../engine/stack.js";
-import { PlanError } from "../plan/variants.js";
+import { serviceEnv, startStack } from "../engine/stack.js";
+
+import { UsageError } from "../errors.js";
 
 /** The guide's four operator scripts (runtime/*.sh|.cmd), each printing the guide's own lines, measured. */
 export const GUIDE_CHECKS = ["latency", "batch", "json", "profile-http"] as const;
@@ -29,7 +30,7 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
     case "latency": {
       // perf_latency_test: the first three open-orders requests of a fresh executor, each on a new
       // connection as three curl calls; with keep-alive the second should beat the first
-      const stack = await startStack({ executorEnv: toggles(io.env, { HTTP_KEEPALIVE: "true" }) });
+      const stack = await startStack({ baseEnv: serviceEnv(io.env), executorEnv: toggles(io.env, { HTTP_KEEPALIVE: "true" }) });
       try {
         io.info(`# executor ${stack.executor.url}, HTTP_KEEPALIVE=${toggles(io.env, { HTTP_KEEPALIVE: "true" }).HTTP_KEEPALIVE}`);
         for (let i = 1; i <= 3; i++) {
@@ -47,7 +48,7 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
     case "batch": {
       // perf_batch_test: the guide's order, then the flush counter
       const t = toggles(io.env, { BATCH_ENABLED: "true" });
-      const stack = await startStack({ executorEnv: t });
+      const stack = await startStack({ baseEnv: serviceEnv(io.env), executorEnv: t });
       try {
         io.info(`# executor ${stack.executor.url}, BATCH_ENABLED=${t.BATCH_ENABLED} BATCH_MAX_SIZE=${t.BATCH_MAX_SIZE ?? 8} BATCH_FLUSH_MS=${t.BATCH_FLUSH_MS ?? 40}`);
         const r = await request(`${stack.executor.url}/api/private/order`, {
@@ -89,6 +90,6 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
       return flame ? r.code : 3;
     }
     default:
-      throw new PlanError(`unknown guide check ${JSON.stringify(name)}: valid checks are ${GUIDE_CHECKS.join(", ")}`);
+      throw new UsageError(`unknown guide check ${JSON.stringify(name)}: valid checks are ${GUIDE_CHECKS.join(", ")}`);
   }
 }

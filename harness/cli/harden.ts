@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { getJson } from "../engine/launcher.js";
-import { startStack } from "../engine/stack.js";
+import { serviceEnv, startStack } from "../engine/stack.js";
+import type { IO } from "./io.js";
 import { EXIT } from "../errors.js";
 import { runFaultDrill, type FaultDrillReport } from "../hardening/faults.js";
 import { fuzzExecutor, type FuzzReport } from "../hardening/fuzz.js";
@@ -21,12 +22,15 @@ export interface HardenReport {
  * `perfpack harden`: the fuzzer against a fresh executor, then the upstream-fault drill with
  * batching off and on. Exit 0 when every check holds, 1 when one does not (the report says which).
  */
-export async function hardenCommand(o: HardenOptions, out: (l: string) => void): Promise<number> {
+export async function hardenCommand(o: HardenOptions, io: IO): Promise<number> {
+  const out = (l: string) => io.out.write(l + "\n");
+  // the services get the variant's env alone: nothing of the executor's leaks in from the shell
+  const baseEnv = serviceEnv(io.env);
   const report: HardenReport = { faults: [] };
   let failed = false;
   if (o.fuzz > 0) {
     const bodyLimit = 16384;
-    const stack = await startStack({ exchangeArgs: ["--latency-ms", "1"], executorEnv: { HTTP_KEEPALIVE: "true", EXECUTOR_BODY_LIMIT_BYTES: String(bodyLimit) } });
+    const stack = await startStack({ baseEnv, exchangeArgs: ["--latency-ms", "1"], executorEnv: { HTTP_KEEPALIVE: "true", EXECUTOR_BODY_LIMIT_BYTES: String(bodyLimit) } });
     let fuzz: FuzzReport;
     let alive = false;
     try {
@@ -47,7 +51,7 @@ export async function hardenCommand(o: HardenOptions, out: (l: string) => void):
   if (o.orders > 0) {
     for (const batching of [false, true]) {
       out(`faults: ${o.orders} orders, batching ${batching ? "on" : "off"}, exchange with 10% 5xx, 5% resets, 1% 2 s stalls`);
-      const r = await runFaultDrill({ orders: o.orders, batching, seed: o.seed });
+      const r = await runFaultDrill({ orders: o.orders, batching, seed: o.seed, baseEnv });
       report.faults.push(r);
       out(
         `  requests ${r.requests} (${r.requests - r.orders} repeats of an order), answered ${r.answered}, unanswered ${r.unanswered}; statuses ${JSON.stringify(r.statuses)}`,

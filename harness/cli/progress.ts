@@ -1,5 +1,5 @@
 import { redactEnv } from "../results/redact.js";
-import chalk from "chalk";
+import type { ChalkInstance } from "chalk";
 import type { RunnerEvent } from "../engine/runner.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { fmt } from "../report/tables.js";
@@ -15,7 +15,7 @@ const secs = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s
  * Shows a run's progress from the runner's events: the plan and its estimate at the start,
  * a live line per trial on a TTY (plain lines otherwise), a result line per trial.
  */
-export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void, scenarios: ReadonlyMap<string, Scenario>, out: ProgressOutput): void {
+export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void, scenarios: ReadonlyMap<string, Scenario>, out: ProgressOutput, chalk: ChalkInstance): void {
   let live: NodeJS.Timeout | undefined;
   const clearLive = () => {
     if (live) clearInterval(live);

@@ -1,71 +1,91 @@
-import chalk from "chalk";
 import Table from "cli-table3";
 import { dirname, resolve } from "node:path";
-import { analyze, headlinesOf } from "../verdict/analysis.js";
-import { compareRuns } from "../verdict/compare.js";
-import { EXIT } from "../errors.js";
-import { decideGate } from "../verdict/gate.js";
+import { EXIT, UsageError } from "../errors.js";
+import { profileArtifacts } from "../profile/artifacts.js";
 import { exportAll } from "../report/exporter.js";
 import { comparisonDimensions } from "../report/format.js";
 import { EXPORTERS } from "../report/index.js";
 import { verdictText } from "../report/terminal.js";
 import { readResultsFile } from "../results/file.js";
-import { profileArtifacts } from "../profile/artifacts.js";
-import type { Results } from "../results/schema.js";
-import type { Scenario } from "../../scenarios/contract.js";
-import { PlanError } from "../plan/variants.js";
+import type { Comparison, Results } from "../results/schema.js";
+import { analyze, headlinesOf } from "../verdict/analysis.js";
+import { compareRuns } from "../verdict/compare.js";
+import { decideGate, type GateDecision } from "../verdict/gate.js";
+import type { IO } from "./io.js";
 
-export interface Out {
-  write(text: string): void;
-}
-
-/** Recomputes the summary from the trials: results.json's trials are the source of truth. */
-function refresh(r: Results, registry: ReadonlyMap<string, Scenario>): Results {
-  const headlines = headlinesOf(r, registry);
-  return { ...r, plan: { ...r.plan, headlines: Object.fromEntries(Object.entries(headlines).map(([k, v]) => [k, [...v]])) }, summary: analyze(r, headlines) };
-}
+/** The verdict, once, from the trials: results.json's trials are the source of truth. */
+const analyzed = (r: Results): Results => ({ ...r, summary: analyze(r, headlinesOf(r)) });
 
 /** `perfpack report <results.json> [--out DIR]`: every report format again, nothing re-run. */
-export function reportCommand(file: string, outDir: string | undefined, registry: ReadonlyMap<string, Scenario>, out: Out, env: NodeJS.ProcessEnv): number {
-  const r = refresh(readResultsFile(file), registry);
+export function reportCommand(file: string, outDir: string | undefined, io: IO): number {
+  const r = analyzed(readResultsFile(file));
   const dir = resolve(outDir ?? dirname(file));
-  const { written, errors } = exportAll(r, { headlines: r.plan.headlines ?? {}, ...profileArtifacts(dirname(resolve(file))) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: env.GITHUB_STEP_SUMMARY });
-  out.write(verdictText(r) + "\n");
-  for (const f of written) out.write(`report: ${f}\n`);
-  for (const e of errors) out.write(chalk.red(`failed: ${e}\n`));
+  const { written, errors } = exportAll(r, { headlines: headlinesOf(r), ...profileArtifacts(dirname(resolve(file))) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
+  io.out.write(verdictText(r, io.paint) + "\n");
+  for (const f of written) io.out.write(`report: ${f}\n`);
+  for (const e of errors) io.err.write(io.paint.red(`failed: ${e}\n`));
   return errors.length ? EXIT.runFailure : EXIT.ok;
 }
 
-function comparisonTable(rows: ReturnType<typeof compareRuns>): string {
+function comparisonTable(rows: readonly Comparison[]): string {
   const dims = comparisonDimensions.map((d) => (d.label === "reference" ? { ...d, label: "A (median)" } : d.label === "candidate" ? { ...d, label: "B (median)" } : d));
   const t = new Table({ head: ["variant", ...dims.map((d) => d.label)], style: { head: [], border: [], compact: true } });
   for (const c of rows) t.push([c.reference.replace(" (baseline run)", ""), ...dims.map((d) => d.format(c))]);
   return t.toString();
 }
 
-/** `perfpack compare a.json b.json`: B against A for every variant and scenario in both. */
-export function compareCommand(a: string, b: string, registry: ReadonlyMap<string, Scenario>, out: Out): number {
-  const ra = refresh(readResultsFile(a, "run A"), registry);
-  const rb = refresh(readResultsFile(b, "run B"), registry);
-  const rows = compareRuns(ra, rb, headlinesOf(rb, registry));
-  if (rows.length === 0) throw new PlanError(`${a} and ${b} share no variant and scenario to compare`);
-  out.write(`A: ${a} (${ra.runId}, ${ra.plan.rounds} rounds)\nB: ${b} (${rb.runId}, ${rb.plan.rounds} rounds)\n`);
-  out.write(comparisonTable(rows) + "\n");
-  out.write("ratio = B / A; intervals unpaired (the runs share no rounds); p Holm-adjusted over the rows.\n");
+export interface CompareDocument {
+  schema: "perfpack/compare@1";
+  a: { file: string; runId: string; rounds: number };
+  b: { file: string; runId: string; rounds: number };
+  comparisons: Comparison[];
+}
+
+/** B against A for every variant and scenario in both runs (unpaired: the runs share no rounds). */
+export function compareFiles(a: string, b: string): CompareDocument {
+  const ra = analyzed(readResultsFile(a, "run A"));
+  const rb = analyzed(readResultsFile(b, "run B"));
+  const comparisons = compareRuns(ra, rb, headlinesOf(rb));
+  if (comparisons.length === 0) throw new UsageError(`${a} and ${b} share no variant and scenario to compare`);
+  return { schema: "perfpack/compare@1", a: { file: a, runId: ra.runId, rounds: ra.plan.rounds }, b: { file: b, runId: rb.runId, rounds: rb.plan.rounds }, comparisons };
+}
+
+/** `perfpack compare a.json b.json [--json]`. */
+export function compareCommand(a: string, b: string, o: { json?: boolean }, io: IO): number {
+  const d = compareFiles(a, b);
+  if (o.json) {
+    io.out.write(JSON.stringify(d, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  io.out.write(`A: ${a} (${d.a.runId}, ${d.a.rounds} rounds)\nB: ${b} (${d.b.runId}, ${d.b.rounds} rounds)\n`);
+  io.out.write(comparisonTable(d.comparisons) + "\n");
+  io.out.write("ratio = B / A: geometric mean of B's rounds over A's (the medians beside it are for reading); intervals unpaired (the runs share no rounds); p Holm-adjusted over the rows.\n");
   return EXIT.ok;
 }
 
+export interface GateDocument extends GateDecision {
+  schema: "perfpack/gate@1";
+  baseline: string;
+  current: string;
+  maxRegression: number;
+}
+
+/** The gate's decision on two runs, pure apart from analysing their trials. */
+export function gateRuns(base: Results, current: Results, maxRegression: number): GateDocument {
+  const b = analyzed(base);
+  const c = analyzed(current);
+  return { schema: "perfpack/gate@1", baseline: b.runId, current: c.runId, maxRegression, ...decideGate(b, c, headlinesOf(c), maxRegression) };
+}
+
 /** `perfpack gate`: exit 1 on a significant regression beyond the threshold or a failed gating target. */
-export function gateCommand(base: Results, current: Results, maxRegression: number, registry: ReadonlyMap<string, Scenario>, out: Out): number {
-  const b = refresh(base, registry);
-  const c = refresh(current, registry);
-  const d = decideGate(b, c, headlinesOf(c, registry), maxRegression);
-  out.write(`gate: current ${c.runId} against baseline ${b.runId}; ${d.comparisons.length} comparisons (throughput and p95 per variant and scenario), max regression ${(maxRegression * 100).toFixed(0)}%\n`);
-  out.write(comparisonTable(d.comparisons) + "\n");
-  if (d.pass) {
-    out.write(chalk.green.bold("gate: PASS") + " — no metric is significantly worse by more than the threshold, and every gating target holds\n");
-    return EXIT.ok;
-  }
-  out.write(chalk.red.bold("gate: FAIL\n") + d.reasons.map((r) => `  - ${r}`).join("\n") + "\n");
-  return EXIT.gateFailed;
+export function gateCommand(base: Results, current: Results, maxRegression: number, o: { json?: boolean }, io: IO): number {
+  const d = gateRuns(base, current, maxRegression);
+  const code = d.pass ? EXIT.ok : EXIT.gateFailed;
+  const human = o.json ? io.err : io.out;
+  human.write(`gate: current ${d.current} against baseline ${d.baseline}; ${d.comparisons.length} comparisons (throughput and p95 per variant and scenario), max regression ${(maxRegression * 100).toFixed(0)}%\n`);
+  human.write(comparisonTable(d.comparisons) + "\n");
+  if (d.pass) human.write(io.paint.green.bold("gate: PASS") + " — no metric is significantly worse by more than the threshold, and every gating target holds\n");
+  else human.write(io.paint.red.bold("gate: FAIL\n") + d.reasons.map((r) => `  - ${r}`).join("\n") + "\n");
+  if (o.json) io.out.write(JSON.stringify(d, null, 2) + "\n");
+  return code;
 }

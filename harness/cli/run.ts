@@ -1,5 +1,4 @@
 import { redactEnv } from "../results/redact.js";
-import chalk from "chalk";
 import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
@@ -13,18 +12,14 @@ import { verdictText } from "../report/terminal.js";
 import type { Results } from "../results/schema.js";
 import { profileArtifacts } from "../profile/artifacts.js";
 import type { PlanRecord } from "../results/schema.js";
+import type { IO } from "./io.js";
+import { UsageError } from "../errors.js";
+import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file.js";
+import { summaryDocument } from "../report/json.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
 import { Runner, type RunnerEvent } from "../engine/runner.js";
 import type { Scenario } from "../../scenarios/contract.js";
 
-export interface RunIO {
-  out: { write(text: string): void; isTTY: boolean };
-  err: { write(text: string): void };
-  env: NodeJS.ProcessEnv;
-  /** Registers the handler for SIGINT/SIGTERM of perfpack itself. */
-  onInterrupt(handler: () => void): void;
-  version: string;
-}
 
 /** reports/latest → the newest run folder (a relative symlink). */
 function pointLatest(outDir: string): void {
@@ -53,13 +48,25 @@ const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenario
 });
 
 /** `perfpack run`: flags → config → plan → runner → stats → exporters. Returns the exit code. */
-export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: RunIO): Promise<number> {
+export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
   return (await runAndReport(flags, scenarios, io)).code;
 }
 
 /** The run itself, for `run` and for `gate` without --current. */
-export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: RunIO): Promise<{ results: Results; code: number }> {
-  const cfg = resolveRunConfig(flags, [...scenarios.keys()]);
+export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<{ results: Results; code: number }> {
+  const names = [...scenarios.keys()];
+  // flags > perfpack.config.json > defaults; a bad value in the file names the file and the key
+  const file = findConfigFile(io.cwd, flags.config);
+  const fromFile = file ? readConfigFile(file) : {};
+  if (file) {
+    try {
+      resolveRunConfig(fromFile, names);
+    } catch (err) {
+      throw err instanceof UsageError ? inFile(file, err) : err;
+    }
+  }
+  const merged = mergeFlags(fromFile, flags);
+  const cfg = resolveRunConfig(merged, names);
   for (const w of cfg.warnings) io.err.write(`perfpack run: warning: ${w}\n`);
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds);
   const runner = new Runner({
@@ -80,7 +87,7 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
     generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
     version: io.version,
   });
-  attachProgress((l) => runner.on("event", (e: RunnerEvent) => l(e)), scenarios, io.out);
+  attachProgress((l) => runner.on("event", (e: RunnerEvent) => l(e)), scenarios, io.err, io.paint);
   io.onInterrupt(() => {
     io.err.write("\nperfpack run: interrupted; stopping the current trial's services and keeping the finished trials\n");
     runner.abort();
@@ -88,32 +95,36 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   const results = await runner.run();
   if (cfg.updateLatest) pointLatest(cfg.outDir);
 
-  io.out.write("\nmedians over rounds (per variant), and ratios of medians against the first variant:\n");
-  io.out.write(mediansTables(results, scenarios, (better, t) => (better ? chalk.green(t) : chalk.red(t))) + "\n");
+  // the human summary goes to stdout, unless stdout carries the --json document
+  const human = merged.json ? io.err : io.out;
+  const paint = io.paint;
+  human.write("\nmedians over rounds (per variant), and ratios of medians against the first variant:\n");
+  human.write(mediansTables(results, scenarios, (better, t) => (better ? paint.green(t) : paint.red(t))) + "\n");
   const bound = results.trials.filter((t) => t.generatorBound).length;
-  if (bound > 0) io.out.write(chalk.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
-  io.out.write("\n" + verdictText(results) + "\n\n");
+  if (bound > 0) human.write(paint.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
+  human.write("\n" + verdictText(results, paint) + "\n\n");
   if (cfg.profile && !runner.wasAborted) {
     const { profileCommand } = await import("../profile/profiler.js");
-    io.out.write(`profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …\n`);
+    io.err.write(`profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …\n`);
     try {
       await profileCommand(
         { tool: cfg.profile, variantObjects: cfg.variants, scenario: cfg.scenarios[0], duration: String(cfg.durationS), out: cfg.outDir },
         scenarios,
-        { write: (t) => io.out.write(t), warn: (t) => io.err.write(chalk.yellow(t)), env: io.env },
+        { write: (t) => io.err.write(t), warn: (t) => io.err.write(paint.yellow(t)), env: io.env },
       );
     } catch (err) {
-      io.err.write(chalk.red(`perfpack run: profiling failed: ${(err as Error).message}\n${(err as { output?: string }).output ?? ""}\n`));
+      io.err.write(paint.red(`perfpack run: profiling failed: ${(err as Error).message}\n${(err as { output?: string }).output ?? ""}\n`));
     }
   }
   const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir) }, cfg.outDir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
-  for (const e of errors) io.err.write(chalk.red(`perfpack run: a report could not be written: ${e}\n`));
-  io.out.write(`results: ${runner.resultsFile}\n`);
-  for (const f of written) io.out.write(`report:  ${f}\n`);
-  if (cfg.updateLatest) io.out.write(`latest:  ${join(dirname(cfg.outDir), "latest")}\n`);
+  for (const e of errors) io.err.write(paint.red(`perfpack run: a report could not be written: ${e}\n`));
+  human.write(`results: ${runner.resultsFile}\n`);
+  for (const f of written) human.write(`report:  ${f}\n`);
+  if (cfg.updateLatest) human.write(`latest:  ${join(dirname(cfg.outDir), "latest")}\n`);
+  if (merged.json) io.out.write(summaryDocument(results));
   if (runner.wasAborted) return { results, code: EXIT.interrupted };
   if (results.summary.failedTrials > 0) {
-    io.err.write(chalk.red(`perfpack run: ${results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${join(cfg.outDir, "logs")}\n`));
+    io.err.write(paint.red(`perfpack run: ${results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${join(cfg.outDir, "logs")}\n`));
     return { results, code: EXIT.runFailure };
   }
   return { results, code: results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok };

@@ -1,3 +1,4 @@
+import { EXIT, PerfpackError } from "../errors.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
@@ -41,14 +42,15 @@ export interface Service {
   stop(graceMs?: number): Promise<ExitInfo>;
 }
 
-export class LaunchError extends Error {
+/** A service that did not become ready. A service that refused its configuration (exit 2) is a usage error. */
+export class LaunchError extends PerfpackError {
   constructor(
     message: string,
     readonly service: string,
     readonly exit: ExitInfo | undefined,
     readonly logTail: string,
   ) {
-    super(message);
+    super(message, exit?.code === EXIT.usage ? EXIT.usage : EXIT.runFailure, `--- last lines of its log ---\n${logTail}`);
   }
 }
 

@@ -2,14 +2,13 @@ import { redactEnv, scrub, secretValues } from "../results/redact.js";
 import { EventEmitter, setMaxListeners } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { getJson, LaunchError } from "./launcher.js";
 import type { Plan, TrialSpec } from "../plan/order.js";
 import { delta, describeMachine, exchangeStats, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import { writeResults } from "../results/file.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
-import { startStack, type Stack } from "./stack.js";
+import { serviceEnv, startStack, type Stack } from "./stack.js";
 import { summarize } from "../verdict/summary.js";
 import { analyze } from "../verdict/analysis.js";
 
@@ -27,7 +26,7 @@ export interface RunnerOptions {
   /** --target: drive this executor; launch nothing. */
   target: string | undefined;
   /** The environment children inherit (the executor's own variables are removed from it). */
-  baseEnv: NodeJS.ProcessEnv;
+  baseEnv: Readonly<NodeJS.ProcessEnv>;
   readyTimeoutMs: number;
   stopGraceMs: number;
   generatorBoundCores: number;
@@ -41,7 +40,6 @@ export type RunnerEvent =
   | { type: "done"; results: Results; resultsFile: string }
   | { type: "log"; line: string };
 
-const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._=+-]/g, "_");
 
 /** Runs a plan trial by trial and writes results.json after each one. Emits events; prints nothing. */
@@ -116,8 +114,7 @@ export class Runner extends EventEmitter {
 
   private childEnv(spec: TrialSpec): NodeJS.ProcessEnv {
     // the variant alone decides the executor's settings: nothing leaks in from the caller's shell
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(this.o.baseEnv)) if (!EXECUTOR_KEYS.has(k)) env[k] = v;
+    const env = serviceEnv(this.o.baseEnv);
     // as hyperfine's HYPERFINE_ITERATION: a child can tell which trial it serves
     env.PERFPACK_VARIANT = spec.variant.name;
     env.PERFPACK_ROUND = String(spec.round);

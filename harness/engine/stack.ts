@@ -1,7 +1,15 @@
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { projectRoot } from "../../services/common/src/project.js";
+import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { launch, type Service } from "./launcher.js";
+
+const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
+
+/** The caller's environment without the executor's own variables: the variant alone decides those. */
+export function serviceEnv(env: Readonly<NodeJS.ProcessEnv>): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !EXECUTOR_KEYS.has(k)));
+}
 
 /** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
 export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
@@ -11,7 +19,7 @@ export interface StackOptions {
   exchangeArgs?: string[];
   /** The executor's environment on top of the inherited one: the variant's toggles. */
   executorEnv?: Record<string, string>;
-  /** Base environment (default: this process's). */
+  /** Base environment of both services (default: none; the caller passes serviceEnv(io.env) to inherit). */
   baseEnv?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
   /** Fixed ports (default 0: a free port each). */
@@ -26,7 +34,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv = process.env, readyTimeoutMs?: number, port = 0): Promise<Service> {
+export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number, port = 0): Promise<Service> {
   return launch({
     name: "exchange",
     command: process.execPath,
@@ -39,7 +47,7 @@ export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv
 export function startExecutorService(
   exchangeUrl: string,
   toggles: Record<string, string> = {},
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = {},
   readyTimeoutMs?: number,
   port = 0,
 ): Promise<Service> {
@@ -70,7 +78,7 @@ export function freePort(): Promise<number> {
  * (its market-stream client retries until the exchange answers).
  */
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const env = o.baseEnv ?? process.env;
+  const env = o.baseEnv ?? {};
   const port = o.exchangePort || (await freePort());
   const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
   const [ex, exe] = await Promise.allSettled([

@@ -26,6 +26,8 @@ export interface FaultDrillOptions {
   seed: number;
   /** More executor environment (e.g. UPSTREAM_RETRIES=0, to watch the unsettled path). */
   executorEnv?: Record<string, string>;
+  /** What both services inherit (the caller's env without executor variables); default none. */
+  baseEnv?: NodeJS.ProcessEnv;
 }
 
 export const FAULT_DRILL_DEFAULTS: FaultDrillOptions = {
@@ -86,6 +88,7 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       "--seed", String(o.seed),
     ],
     executorEnv: { HTTP_KEEPALIVE: "true", BATCH_ENABLED: String(o.batching), BATCH_MODE: "adaptive", ...o.executorEnv },
+    ...(o.baseEnv ? { baseEnv: o.baseEnv } : {}),
   });
   const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 1000 });
   try {

@@ -2,29 +2,11 @@ import { join, resolve } from "node:path";
 import { isLoopbackHost } from "../../services/common/src/http-util.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import { QUICK, RUN_DEFAULTS } from "./defaults.js";
-import { ablation, matrixVariants, parseEnvArg, parseMatrixArg, PlanError, presets, unknownKeys, validateVariants, type Variant } from "./variants.js";
+import { PROFILE_TOOLS, type RunFlags } from "./options.js";
 
-/** `perfpack run`'s flags as commander hands them over: strings, unvalidated. */
-export interface RunFlags {
-  variants?: string;
-  ablation?: boolean;
-  matrix?: string[];
-  env?: string[];
-  scenarios?: string;
-  rounds?: string;
-  duration?: string;
-  warmup?: string;
-  connections?: string;
-  rate?: string;
-  wsClients?: string;
-  quick?: boolean;
-  out?: string;
-  target?: string;
-  allowRemote?: boolean;
-  profile?: string;
-  readyTimeout?: string;
-  soak?: string;
-}
+export type { RunFlags };
+import { ablation, matrixVariants, parseEnvArg, parseMatrixArg, presets, unknownKeys, validateVariants, type Variant } from "./variants.js";
+import { UsageError } from "../errors.js";
 
 /** A validated, fully specified run. */
 export interface RunConfig {
@@ -59,20 +41,19 @@ function number(flag: string, raw: string | undefined, fallback: number, o: { in
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(n) || n < o.min || n > o.max || (o.integer && !Number.isInteger(n))) {
-    throw new PlanError(`${flag} ${JSON.stringify(raw)} is not valid: expected ${o.integer ? "an integer" : "a number"} from ${o.min} to ${o.max}`);
+    throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected ${o.integer ? "an integer" : "a number"} from ${o.min} to ${o.max}`);
   }
   return n;
 }
 
 export const newRunId = (d = new Date()): string => d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15) + "-" + Math.random().toString(36).slice(2, 6);
 
-/** Validates the flags once, at the edge; every message names the flag and what it accepts. */
 /** `90s`, `10m`, `1h`, `1500ms` or plain seconds. */
 export function parseDuration(flag: string, raw: string, minS: number, maxS: number): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
   const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"] : NaN;
   if (!(n >= minS && n <= maxS)) {
-    throw new PlanError(`${flag} ${JSON.stringify(raw)} is not valid: expected a duration from ${minS} s to ${maxS / 3600} h, such as 90s, 10m or 1h (plain numbers are seconds)`);
+    throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected a duration from ${minS} s to ${maxS / 3600} h, such as 90s, 10m or 1h (plain numbers are seconds)`);
   }
   return n;
 }
@@ -80,6 +61,7 @@ export function parseDuration(flag: string, raw: string, minS: number, maxS: num
 /** Scenarios that only their own flag selects (not part of "all"). */
 const SOAK = "soak";
 
+/** Validates the flags once, at the edge; every message names the flag and what it accepts. */
 export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[], now = new Date()): RunConfig {
   const warnings: string[] = [];
   const scenarioNames = allScenarioNames.filter((n) => n !== SOAK);
@@ -89,8 +71,8 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
       ["--variants", f.variants], ["--ablation", f.ablation], ["--matrix", f.matrix?.length], ["--scenarios", f.scenarios],
       ["--rounds", f.rounds], ["--duration", f.duration], ["--target", f.target], ["--profile", f.profile],
     ].filter(([, v]) => v).map(([k]) => k);
-    if (clash.length) throw new PlanError(`--soak runs the optimized variant alone, for its own duration: it cannot combine with ${clash.join(", ")}`);
-    if (!allScenarioNames.includes(SOAK)) throw new PlanError("this perfpack has no soak scenario");
+    if (clash.length) throw new UsageError(`--soak runs the optimized variant alone, for its own duration: it cannot combine with ${clash.join(", ")}`);
+    if (!allScenarioNames.includes(SOAK)) throw new UsageError("this perfpack has no soak scenario");
     soakS = parseDuration("--soak", f.soak, 2, 24 * 3600);
   }
   const d = f.quick ? { ...RUN_DEFAULTS, ...QUICK } : RUN_DEFAULTS;
@@ -102,25 +84,25 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     try {
       u = new URL(f.target);
     } catch {
-      throw new PlanError(`--target ${JSON.stringify(f.target)} is not a URL: expected e.g. http://127.0.0.1:4001`);
+      throw new UsageError(`--target ${JSON.stringify(f.target)} is not a URL: expected e.g. http://127.0.0.1:4001`);
     }
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new PlanError(`--target ${f.target}: only http:// and https:// targets are supported`);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--target ${f.target}: only http:// and https:// targets are supported`);
     if (!isLoopbackHost(u.hostname) && !f.allowRemote) {
-      throw new PlanError(`--target ${f.target} is not on loopback (127.0.0.0/8, ::1, localhost); perfpack refuses remote targets unless --allow-remote is given`);
+      throw new UsageError(`--target ${f.target} is not on loopback (127.0.0.0/8, ::1, localhost); perfpack refuses remote targets unless --allow-remote is given`);
     }
     if (f.variants || f.ablation || (f.matrix?.length ?? 0) > 0 || (f.env?.length ?? 0) > 0) {
-      throw new PlanError("--target drives an executor that is already running, with its own toggles: --variants, --ablation, --matrix and --env cannot apply to it");
+      throw new UsageError("--target drives an executor that is already running, with its own toggles: --variants, --ablation, --matrix and --env cannot apply to it");
     }
     target = u.origin;
   }
 
   const scenarios = soakS !== undefined ? [SOAK] : f.scenarios === undefined ? [...scenarioNames] : list(f.scenarios);
-  if (scenarios.length === 0) throw new PlanError(`--scenarios is empty: valid scenarios are ${scenarioNames.join(", ")}`);
+  if (scenarios.length === 0) throw new UsageError(`--scenarios is empty: valid scenarios are ${scenarioNames.join(", ")}`);
   for (const s of soakS !== undefined ? [] : scenarios) {
-    if (s === SOAK) throw new PlanError("the soak scenario runs with --soak DURATION (e.g. --soak 10m), not through --scenarios");
-    if (!scenarioNames.includes(s)) throw new PlanError(`unknown scenario ${JSON.stringify(s)}: valid scenarios are ${scenarioNames.join(", ")}`);
+    if (s === SOAK) throw new UsageError("the soak scenario runs with --soak DURATION (e.g. --soak 10m), not through --scenarios");
+    if (!scenarioNames.includes(s)) throw new UsageError(`unknown scenario ${JSON.stringify(s)}: valid scenarios are ${scenarioNames.join(", ")}`);
   }
-  if (new Set(scenarios).size !== scenarios.length) throw new PlanError(`--scenarios names a scenario twice: ${f.scenarios}`);
+  if (new Set(scenarios).size !== scenarios.length) throw new UsageError(`--scenarios names a scenario twice: ${f.scenarios}`);
 
   const extraEnv = Object.fromEntries((f.env ?? []).map(parseEnvArg));
   const unknown = unknownKeys(extraEnv);
@@ -134,13 +116,13 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     const pool = [...presets(), ...generated.filter((g) => g.name !== "baseline" && g.name !== "optimized")];
     if (f.variants !== undefined) {
       const names = list(f.variants);
-      if (names.length === 0) throw new PlanError(`--variants is empty: valid variants are ${pool.map((v) => v.name).join(", ")}`);
+      if (names.length === 0) throw new UsageError(`--variants is empty: valid variants are ${pool.map((v) => v.name).join(", ")}`);
       variants = names.map((n) => {
         const v = pool.find((p) => p.name === n);
-        if (!v) throw new PlanError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`);
+        if (!v) throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`);
         return v;
       });
-      if (new Set(names).size !== names.length) throw new PlanError(`--variants names a variant twice: ${f.variants}`);
+      if (new Set(names).size !== names.length) throw new UsageError(`--variants names a variant twice: ${f.variants}`);
     } else if (generated.length > 0) {
       // ablation is baseline plus one toggle at a time; a matrix is its own cross product
       variants = [...(f.ablation ? [presets()[0]!] : []), ...generated];
@@ -176,9 +158,8 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     warnings,
     profile: (() => {
       if (f.profile === undefined) return undefined;
-      const tools = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"];
-      if (!tools.includes(f.profile)) throw new PlanError(`--profile ${JSON.stringify(f.profile)} is not valid: tools are ${tools.join(", ")}`);
-      if (target) throw new PlanError("--profile needs to launch the executor; it cannot apply to --target");
+      if (!(PROFILE_TOOLS as readonly string[]).includes(f.profile)) throw new UsageError(`--profile ${JSON.stringify(f.profile)} is not valid: tools are ${PROFILE_TOOLS.join(", ")}`);
+      if (target) throw new UsageError("--profile needs to launch the executor; it cannot apply to --target");
       return f.profile;
     })(),
   };

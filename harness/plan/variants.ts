@@ -1,3 +1,4 @@
+import { UsageError } from "../errors.js";
 import { isSecretName } from "../results/redact.js";
 import { ConfigError, ENV_SPECS, loadExecutorConfig } from "../../services/executor/src/config.js";
 
@@ -34,7 +35,6 @@ export const OPTIMIZED_ENV: Record<string, string> = {
   CPU_PROFILING: "false",
 };
 
-export class PlanError extends Error {}
 
 export const presets = (): Variant[] => [
   { name: "baseline", kind: "preset", env: { ...BASELINE_ENV } },
@@ -53,10 +53,10 @@ export function ablation(): Variant[] {
 /** Parses one `--matrix KEY=v1,v2` argument. */
 export function parseMatrixArg(arg: string): [string, string[]] {
   const m = /^([A-Z][A-Z0-9_]*)=(.+)$/.exec(arg.trim());
-  if (!m) throw new PlanError(`--matrix ${JSON.stringify(arg)} is not valid: expected KEY=v1,v2 (e.g. --matrix BATCH_FLUSH_MS=10,40)`);
+  if (!m) throw new UsageError(`--matrix ${JSON.stringify(arg)} is not valid: expected KEY=v1,v2 (e.g. --matrix BATCH_FLUSH_MS=10,40)`);
   const values = m[2]!.split(",").map((v) => v.trim());
-  if (values.some((v) => v === "")) throw new PlanError(`--matrix ${JSON.stringify(arg)} has an empty value`);
-  if (new Set(values).size !== values.length) throw new PlanError(`--matrix ${JSON.stringify(arg)} repeats a value`);
+  if (values.some((v) => v === "")) throw new UsageError(`--matrix ${JSON.stringify(arg)} has an empty value`);
+  if (new Set(values).size !== values.length) throw new UsageError(`--matrix ${JSON.stringify(arg)} repeats a value`);
   return [m[1]!, values];
 }
 
@@ -67,7 +67,7 @@ export function parseMatrixArg(arg: string): [string, string[]] {
 export function crossProduct(axes: Array<[string, string[]]>): Array<Array<[string, string]>> {
   const seen = new Set<string>();
   for (const [k] of axes) {
-    if (seen.has(k)) throw new PlanError(`--matrix ${k} is given twice; give all its values in one --matrix ${k}=v1,v2`);
+    if (seen.has(k)) throw new UsageError(`--matrix ${k} is given twice; give all its values in one --matrix ${k}=v1,v2`);
     seen.add(k);
   }
   let points: Array<Array<[string, string]>> = [[]];
@@ -97,7 +97,7 @@ export function matrixVariants(axes: Array<[string, string[]]>): Variant[] {
 export function parseEnvArg(arg: string): [string, string] {
   const i = arg.indexOf("=");
   const key = i > 0 ? arg.slice(0, i) : "";
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new PlanError(`--env ${JSON.stringify(arg)} is not valid: expected KEY=VALUE (e.g. --env EXECUTOR_CPU_BURN_US=200)`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--env ${JSON.stringify(arg)} is not valid: expected KEY=VALUE (e.g. --env EXECUTOR_CPU_BURN_US=200)`);
   return [key, arg.slice(i + 1)];
 }
 
@@ -112,7 +112,7 @@ export function validateVariants(variants: Variant[]): void {
     try {
       loadExecutorConfig(Object.fromEntries(Object.entries(v.env).filter(([k]) => KNOWN.has(k))));
     } catch (err) {
-      if (err instanceof ConfigError) throw new PlanError(`variant ${v.name}: ${err.problems.join("; ")}`);
+      if (err instanceof ConfigError) throw new UsageError(`variant ${v.name}: ${err.problems.join("; ")}`);
       throw err;
     }
   }

@@ -2,16 +2,17 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import pidusage from "pidusage";
 import { projectRoot } from "../../services/common/src/project.js";
-import { EXIT } from "../errors.js";
+import { EXIT, PerfpackError } from "../errors.js";
 import { isDescendant, launch, LaunchError, type Service } from "../engine/launcher.js";
 import { newRunId } from "../plan/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { cliPath, startExchangeService } from "../engine/stack.js";
-import { ablation, presets, PlanError, type Variant } from "../plan/variants.js";
+import { ablation, presets, type Variant } from "../plan/variants.js";
+import { UsageError } from "../errors.js";
+import { PROFILE_TOOLS } from "../plan/options.js";
 import { hotPathDiff, hotPathMarkdown } from "./hotpath.js";
 import { checkSamples, countSamples, DOCTOR_SAMPLE_MS, MIN_COVERAGE, selfTimesOf, V8_SAMPLE_MS, type SampleCheck } from "./samples.js";
 
-export const PROFILE_TOOLS = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"] as const;
 export type ProfileTool = (typeof PROFILE_TOOLS)[number];
 
 export interface ProfileFlags {
@@ -24,12 +25,13 @@ export interface ProfileFlags {
   variantObjects?: Variant[];
 }
 
-export class ToolError extends Error {
+/** A profiler that failed or left no artifact: a run failure, shown with the tool's output. */
+export class ToolError extends PerfpackError {
   constructor(
     message: string,
     readonly output: string,
   ) {
-    super(message);
+    super(message, EXIT.runFailure, `--- the tool's output ---\n${output}`);
   }
 }
 
@@ -130,14 +132,14 @@ const cpuMs = async (pid: number): Promise<number> => {
 /** `perfpack profile`: each variant's executor under the tool while the scenario drives it. */
 export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, io: ProfileIO): Promise<ProfileResult> {
   const tool = (f.tool ?? "cpuprof") as ProfileTool;
-  if (!PROFILE_TOOLS.includes(tool)) throw new PlanError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
+  if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
   const pool = [...presets(), ...ablation()];
   const names = (f.variants ?? "baseline,optimized").split(",").map((s) => s.trim()).filter(Boolean);
-  const variants = f.variantObjects ?? names.map((n) => pool.find((v) => v.name === n) ?? (() => { throw new PlanError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`); })());
+  const variants = f.variantObjects ?? names.map((n) => pool.find((v) => v.name === n) ?? (() => { throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`); })());
   const scenario = scenarios.get(f.scenario ?? "latency");
-  if (!scenario) throw new PlanError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
+  if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
   const durationS = f.duration === undefined ? 10 : Number(f.duration);
-  if (!(durationS > 0 && durationS <= 3600)) throw new PlanError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
+  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
   const out = resolve(f.out ?? join(projectRoot(), "reports", `profile-${newRunId()}`));
   const flame = join(out, "flame");
   const childEnv: NodeJS.ProcessEnv = { ...io.env, NO_INSIGHT: "1" };

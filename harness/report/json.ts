@@ -1,8 +1,12 @@
+import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
 
-/** The summary alone (comparisons, targets, verdict, medians), for other tools. */
+/** The summary alone (comparisons, targets, verdict, medians) as one JSON document: summary.json and `--json`. */
+export const summaryDocument = (r: Results): string =>
+  JSON.stringify({ schema: "perfpack/summary@1", runId: r.runId, machine: r.machine, plan: { variants: r.plan.variants, scenarios: r.plan.scenarios, rounds: r.plan.rounds }, summary: r.summary }, null, 2) + "\n";
+
 export const json: Exporter = {
   format: "json",
   file: "summary.json",
-  render: (r) => JSON.stringify({ schema: "perfpack/summary@1", runId: r.runId, machine: r.machine, plan: { variants: r.plan.variants, scenarios: r.plan.scenarios, rounds: r.plan.rounds }, summary: r.summary }, null, 2) + "\n",
+  render: summaryDocument,
 };

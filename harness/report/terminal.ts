@@ -1,9 +1,9 @@
-import chalk from "chalk";
+import type { ChalkInstance } from "chalk";
 import type { Results } from "../results/schema.js";
 import { STATUS_TEXT, ratioText } from "./format.js";
 
 /** The verdict block printed at the end of a run (a pure function of the results). */
-export function verdictText(r: Results): string {
+export function verdictText(r: Results, chalk: ChalkInstance): string {
   const s = r.summary;
   const out: string[] = [];
   for (const t of (s.targets ?? []).filter((x) => x.kind === "headline")) {

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { RESULTS_SCHEMA, type Results } from "./schema.js";
-import { PlanError } from "../plan/variants.js";
+
+import { UsageError } from "../errors.js";
 
 /** Reads and checks a results.json; a missing or invalid file is a usage error (exit 2). */
 export function readResultsFile(file: string, what = "results file"): Results {
@@ -9,16 +10,16 @@ export function readResultsFile(file: string, what = "results file"): Results {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new PlanError(`${what} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`${what} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   let r: Results;
   try {
     r = JSON.parse(text) as Results;
   } catch (err) {
-    throw new PlanError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
+    throw new UsageError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  if (r?.schema !== RESULTS_SCHEMA) throw new PlanError(`${what} ${file} is not a perfpack results file: schema is ${JSON.stringify(r?.schema)}, expected "${RESULTS_SCHEMA}"`);
-  if (!Array.isArray(r.trials) || !r.plan || !Array.isArray(r.plan.variants)) throw new PlanError(`${what} ${file} lacks trials[] or plan`);
+  if (r?.schema !== RESULTS_SCHEMA) throw new UsageError(`${what} ${file} is not a perfpack results file: schema is ${JSON.stringify(r?.schema)}, expected "${RESULTS_SCHEMA}"`);
+  if (!Array.isArray(r.trials) || !r.plan || !Array.isArray(r.plan.variants)) throw new UsageError(`${what} ${file} lacks trials[] or plan`);
   return r;
 }
 

@@ -4,11 +4,8 @@ import type { Headline } from "../../scenarios/contract.js";
 import { summarize } from "./summary.js";
 import { evaluateTargets, loadTargets, type TargetsFile } from "./targets.js";
 
-/** Headline metrics per scenario: from the results file itself, else from the registry given. */
-export function headlinesOf(results: Results, registry?: ReadonlyMap<string, { headline: readonly Headline[] }>): Record<string, readonly Headline[]> {
-  if (results.plan.headlines) return results.plan.headlines;
-  return Object.fromEntries(results.plan.scenarios.map((s) => [s, registry?.get(s)?.headline ?? []]));
-}
+/** Headline metrics per scenario, as the results file records them (the file explains itself). */
+export const headlinesOf = (results: Results): Record<string, readonly Headline[]> => results.plan.headlines ?? {};
 
 /**
  * results → summary: medians, comparisons with intervals, target verdicts and the overall

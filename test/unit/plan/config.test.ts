@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { QUICK, RUN_DEFAULTS } from "../../../harness/plan/defaults.js";
 import { parseDuration, resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js";
-import { PlanError } from "../../../harness/plan/variants.js";
+
+import { UsageError } from "../../../harness/errors.js";
 
 const NAMES = ["latency", "batch", "json", "ws"];
 const resolve = (f: RunFlags) => resolveRunConfig(f, NAMES);
-const refuses = (f: RunFlags, message: RegExp) => assert.throws(() => resolve(f), (e: unknown) => e instanceof PlanError && message.test(e.message));
+const refuses = (f: RunFlags, message: RegExp) => assert.throws(() => resolve(f), (e: unknown) => e instanceof UsageError && message.test(e.message));
 
 test("defaults: baseline against optimized, every scenario, 3 rounds", () => {
   const c = resolve({});

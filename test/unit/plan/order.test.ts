@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildPlan, rotate } from "../../../harness/plan/order.js";
-import { ablation, crossProduct, matrixVariants, parseMatrixArg, PlanError, presets } from "../../../harness/plan/variants.js";
+import { ablation, crossProduct, matrixVariants, parseMatrixArg, presets } from "../../../harness/plan/variants.js";
+import { UsageError } from "../../../harness/errors.js";
 
 test("the cross product varies the first axis slowest and the last fastest", () => {
   const points = crossProduct([
@@ -20,7 +21,7 @@ test("the cross product varies the first axis slowest and the last fastest", () 
     ],
   );
   assert.deepEqual(crossProduct([]), []);
-  assert.throws(() => crossProduct([["A", ["1"]], ["A", ["2"]]]), PlanError);
+  assert.throws(() => crossProduct([["A", ["1"]], ["A", ["2"]]]), UsageError);
 });
 
 test("matrix variants are named from their settings and sit on top of baseline", () => {
@@ -31,7 +32,7 @@ test("matrix variants are named from their settings and sit on top of baseline",
 });
 
 test("matrix syntax errors say what is expected", () => {
-  for (const bad of ["BATCH_FLUSH_MS", "=1,2", "batch=1", "A=1,,2", "A=1,1"]) assert.throws(() => parseMatrixArg(bad), PlanError, bad);
+  for (const bad of ["BATCH_FLUSH_MS", "=1,2", "batch=1", "A=1,,2", "A=1,1"]) assert.throws(() => parseMatrixArg(bad), UsageError, bad);
 });
 
 test("ablation is baseline plus one toggle at a time", () => {

@@ -1,0 +1,83 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { UsageError } from "../errors.js";
+import { RUN_OPTIONS, type OptionSpec, type RunFlags, type RunOptionKey } from "./options.js";
+
+export const CONFIG_FILE = "perfpack.config.json";
+
+/** The config file to read: --config, else perfpack.config.json in the working directory when there is one. */
+export function findConfigFile(cwd: string, explicit: string | undefined): string | undefined {
+  if (explicit !== undefined) return resolve(cwd, explicit);
+  const f = join(cwd, CONFIG_FILE);
+  return existsSync(f) ? f : undefined;
+}
+
+const accepts = (o: OptionSpec): string =>
+  ({
+    boolean: "true or false",
+    integer: "a whole number",
+    number: "a number",
+    duration: 'a duration such as "90s", "10m" or a number of seconds',
+    list: 'a comma-separated string or an array of strings, e.g. ["baseline", "optimized"]',
+    repeatable: 'an array of strings, e.g. ["BATCH_FLUSH_MS=20,40"]',
+    string: o.choices ? `one of ${o.choices.join(", ")}` : "a string",
+  })[o.kind];
+
+/** One value of the file as the flag string it stands for, or undefined when its type is wrong. */
+function asFlag(o: OptionSpec, v: unknown): RunFlags[RunOptionKey] | undefined {
+  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
+  switch (o.kind) {
+    case "boolean":
+      return typeof v === "boolean" ? v : undefined;
+    case "integer":
+    case "number":
+      return typeof v === "number" && Number.isFinite(v) ? String(v) : undefined;
+    case "duration":
+      return typeof v === "string" || (typeof v === "number" && Number.isFinite(v)) ? String(v) : undefined;
+    case "list":
+      return typeof v === "string" ? v : strings(v) ? v.join(",") : undefined;
+    case "repeatable":
+      return typeof v === "string" ? [v] : strings(v) ? v : undefined;
+    case "string":
+      return typeof v === "string" ? v : undefined;
+  }
+}
+
+/**
+ * Reads perfpack.config.json: every key must be a run option, every value of its type. The
+ * values become the flags they stand for, so they are validated by the same rules as flags.
+ */
+export function readConfigFile(file: string): RunFlags {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`config file ${file}: ${e.code ? `cannot be read (${e.code})` : `is not valid JSON: ${e.message}`}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UsageError(`config file ${file}: expected a JSON object of run options`);
+  const keys = (Object.keys(RUN_OPTIONS) as RunOptionKey[]).filter((k) => RUN_OPTIONS[k].inFile !== false);
+  const flags: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === "$schema") continue;
+    const o = (RUN_OPTIONS as Record<string, OptionSpec>)[key];
+    if (!o || o.inFile === false) throw new UsageError(`config file ${file}: unknown key ${JSON.stringify(key)}: valid keys are ${keys.join(", ")}`);
+    const flag = asFlag(o, value);
+    if (flag === undefined) throw new UsageError(`config file ${file}: ${JSON.stringify(key)} is ${JSON.stringify(value)}: it accepts ${accepts(o)}`);
+    flags[key] = flag;
+  }
+  return flags as RunFlags;
+}
+
+/** Flags win over the file; a repeatable flag not given on the command line leaves the file's list. */
+export function mergeFlags(file: RunFlags, cli: RunFlags): RunFlags {
+  const given = Object.fromEntries(Object.entries(cli).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
+  return { ...file, ...given };
+}
+
+/** A usage error about a value that came from the file names the file and the key. */
+export function inFile(file: string, err: UsageError): UsageError {
+  const flag = /^(--[a-z-]+)/.exec(err.message)?.[1];
+  const key = (Object.keys(RUN_OPTIONS) as RunOptionKey[]).find((k) => RUN_OPTIONS[k].flag.split(" ")[0] === flag);
+  return new UsageError(`config file ${file}${key ? `: ${JSON.stringify(key)}` : ""}: ${err.message}`);
+}

@@ -1,0 +1,110 @@
+/**
+ * The options of `perfpack run` (and of `gate` when it runs the current side), as one typed
+ * table (vitest's cli-config). It drives the commander options and their help, the config file
+ * perfpack.config.json, its JSON Schema (perfpack.schema.json) and the options reference in docs/cli.md.
+ */
+import { QUICK, RUN_DEFAULTS } from "./defaults.js";
+
+/** `perfpack run`'s flags as commander hands them over: strings, unvalidated. */
+export interface RunFlags {
+  variants?: string;
+  ablation?: boolean;
+  matrix?: string[];
+  env?: string[];
+  scenarios?: string;
+  rounds?: string;
+  duration?: string;
+  warmup?: string;
+  connections?: string;
+  rate?: string;
+  wsClients?: string;
+  quick?: boolean;
+  out?: string;
+  target?: string;
+  allowRemote?: boolean;
+  profile?: string;
+  readyTimeout?: string;
+  soak?: string;
+  json?: boolean;
+  config?: string;
+}
+
+/** What a value looks like on the command line and in the config file. */
+export type OptionKind = "string" | "list" | "number" | "integer" | "boolean" | "repeatable" | "duration";
+
+export interface OptionSpec {
+  /** The flag with its argument, as commander reads it: "--rounds <n>". */
+  flag: string;
+  description: string;
+  kind: OptionKind;
+  /** Shown in the help and the docs; the value itself lives in defaults.ts. */
+  default?: string | number;
+  /** Closed sets of values (for the schema and the help). */
+  choices?: readonly string[];
+  /** false: a flag only (the config file cannot name another config file). */
+  inFile?: false;
+}
+
+export const PROFILE_TOOLS = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"] as const;
+
+/** Every run option; the compiler demands an entry for each key of RunFlags. */
+export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec } = {
+  variants: { flag: "--variants <names>", kind: "list", description: "variants to run, comma-separated (presets: baseline, optimized; plus those --ablation/--matrix generate)", default: "baseline,optimized" },
+  ablation: { flag: "--ablation", kind: "boolean", description: "baseline plus one toggle at a time" },
+  matrix: { flag: "--matrix <KEY=v1,v2>", kind: "repeatable", description: "cross product of executor settings (repeatable)" },
+  env: { flag: "--env <KEY=VALUE>", kind: "repeatable", description: "added to every variant's executor environment (repeatable)" },
+  scenarios: { flag: "--scenarios <names>", kind: "list", description: "scenarios, comma-separated", default: "latency,batch,json,ws" },
+  rounds: { flag: "--rounds <n>", kind: "integer", description: "rounds; variants are interleaved and rotated each round", default: RUN_DEFAULTS.rounds },
+  duration: { flag: "--duration <s>", kind: "number", description: "measured seconds per trial", default: RUN_DEFAULTS.durationS },
+  warmup: { flag: "--warmup <s>", kind: "number", description: "unmeasured warm-up seconds before each measurement", default: RUN_DEFAULTS.warmupS },
+  connections: { flag: "--connections <n>", kind: "integer", description: "concurrent HTTP connections of the load generator", default: RUN_DEFAULTS.connections },
+  rate: { flag: "--rate <r>", kind: "number", description: "latency scenario: open model at r requests/s, latency corrected for coordinated omission" },
+  wsClients: { flag: "--ws-clients <n>", kind: "integer", description: "WebSocket subscribers in the ws scenario", default: RUN_DEFAULTS.wsClients },
+  quick: { flag: "--quick", kind: "boolean", description: `CI smoke preset: ${QUICK.rounds} rounds of ${QUICK.durationS} s trials (about a minute)` },
+  out: { flag: "--out <dir>", kind: "string", description: "run folder (default reports/<run-id>; reports/latest then points at it)" },
+  target: { flag: "--target <url>", kind: "string", description: "drive an executor that is already running (loopback only); launch nothing" },
+  allowRemote: { flag: "--allow-remote", kind: "boolean", description: "let --target point off loopback" },
+  soak: { flag: "--soak <duration>", kind: "duration", description: "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time" },
+  readyTimeout: { flag: "--ready-timeout <s>", kind: "number", description: "seconds a service may take to become ready before its trial fails with its log tail", default: RUN_DEFAULTS.readyTimeoutMs / 1000 },
+  profile: { flag: "--profile <tool>", kind: "string", choices: PROFILE_TOOLS, description: "after the trials, a flamegraph per variant, linked from the report" },
+  json: { flag: "--json", kind: "boolean", description: "print one JSON document to stdout (the summary: verdict, comparisons, targets); progress and tables go to stderr" },
+  config: { flag: "--config <file>", kind: "string", inFile: false, description: "options from a JSON file (default: perfpack.config.json in the working directory); flags win over the file" },
+};
+
+export type RunOptionKey = keyof typeof RUN_OPTIONS;
+
+/** The help line of an option: its description and default. */
+export const helpText = (o: OptionSpec): string => `${o.description}${o.choices ? ` (${o.choices.join(", ")})` : ""}${o.default !== undefined ? ` (default ${o.default})` : ""}`;
+
+/** The JSON Schema of perfpack.config.json, from the table. */
+export function configSchema(): object {
+  const properties: Record<string, object> = {};
+  for (const [key, o] of Object.entries(RUN_OPTIONS) as Array<[RunOptionKey, OptionSpec]>) {
+    if (o.inFile === false) continue;
+    const description = helpText(o);
+    const t =
+      o.kind === "boolean"
+        ? { type: "boolean" }
+        : o.kind === "integer"
+          ? { type: "integer" }
+          : o.kind === "number"
+            ? { type: "number" }
+            : o.kind === "duration"
+              ? { type: ["string", "number"] }
+              : o.kind === "list"
+                ? { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] }
+                : o.kind === "repeatable"
+                  ? { type: "array", items: { type: "string" } }
+                  : { type: "string", ...(o.choices ? { enum: [...o.choices] } : {}) };
+    properties[key] = { description, ...t, ...(o.default !== undefined ? { default: o.default } : {}) };
+  }
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: "https://perfpack.dev/perfpack.schema.json",
+    title: "perfpack.config.json",
+    description: "Options of `perfpack run` (and `perfpack gate`). Flags win over this file; the file wins over the defaults.",
+    type: "object",
+    additionalProperties: false,
+    properties: { $schema: { type: "string" }, ...properties },
+  };
+}
