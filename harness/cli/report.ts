@@ -16,11 +16,16 @@ import type { IO } from "./io.js";
 /** The verdict, once, from the trials: results.json's trials are the source of truth. */
 const analyzed = (r: Results): Results => ({ ...r, summary: analyze(r, headlinesOf(r)) });
 
+/** Every report format from a results file, into `outDir` (default: beside it). */
+export function renderReports(file: string, outDir: string | undefined, env: Readonly<NodeJS.ProcessEnv> = {}): { results: Results; written: string[]; errors: string[] } {
+  const results = analyzed(readResultsFile(file));
+  const dir = resolve(outDir ?? dirname(file));
+  return { results, ...exportAll(results, { headlines: headlinesOf(results), ...profileArtifacts(dirname(resolve(file))) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: env.GITHUB_STEP_SUMMARY }) };
+}
+
 /** `perfpack report <results.json> [--out DIR]`: every report format again, nothing re-run. */
 export function reportCommand(file: string, outDir: string | undefined, io: IO): number {
-  const r = analyzed(readResultsFile(file));
-  const dir = resolve(outDir ?? dirname(file));
-  const { written, errors } = exportAll(r, { headlines: headlinesOf(r), ...profileArtifacts(dirname(resolve(file))) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
+  const { results: r, written, errors } = renderReports(file, outDir, io.env);
   io.out.write(verdictText(r, io.paint) + "\n");
   for (const f of written) io.out.write(`report: ${f}\n`);
   for (const e of errors) io.err.write(io.paint.red(`failed: ${e}\n`));

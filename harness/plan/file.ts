@@ -55,15 +55,23 @@ export function readConfigFile(file: string): RunFlags {
     const e = err as NodeJS.ErrnoException;
     throw new UsageError(`config file ${file}: ${e.code ? `cannot be read (${e.code})` : `is not valid JSON: ${e.message}`}`);
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UsageError(`config file ${file}: expected a JSON object of run options`);
+  return flagsFromObject(raw, `config file ${file}`);
+}
+
+/**
+ * Run options as an object (a parsed config file, or the library API's argument) → the flags they
+ * stand for; an unknown key or a value of the wrong type is a usage error naming `where` and the key.
+ */
+export function flagsFromObject(raw: unknown, where: string): RunFlags {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UsageError(`${where}: expected an object of run options`);
   const keys = (Object.keys(RUN_OPTIONS) as RunOptionKey[]).filter((k) => RUN_OPTIONS[k].inFile !== false);
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === "$schema") continue;
     const o = (RUN_OPTIONS as Record<string, OptionSpec>)[key];
-    if (!o || o.inFile === false) throw new UsageError(`config file ${file}: unknown key ${JSON.stringify(key)}: valid keys are ${keys.join(", ")}`);
+    if (!o || o.inFile === false) throw new UsageError(`${where}: unknown key ${JSON.stringify(key)}: valid keys are ${keys.join(", ")}`);
     const flag = asFlag(o, value);
-    if (flag === undefined) throw new UsageError(`config file ${file}: ${JSON.stringify(key)} is ${JSON.stringify(value)}: it accepts ${accepts(o)}`);
+    if (flag === undefined) throw new UsageError(`${where}: ${JSON.stringify(key)} is ${JSON.stringify(value)}: it accepts ${accepts(o)}`);
     flags[key] = flag;
   }
   return flags as RunFlags;

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { UsageError } from "../../../harness/errors.js";
+import { findConfigFile, flagsFromObject, mergeFlags, readConfigFile } from "../../../harness/plan/file.js";
+import { configSchema, RUN_OPTIONS } from "../../../harness/plan/options.js";
+import { projectRoot } from "../../../services/common/src/project.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "perfpack-config-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test("perfpack.schema.json is the schema the options table generates (npm run build && node scripts/make-schema.mjs)", () => {
+  const committed = JSON.parse(readFileSync(join(projectRoot(), "perfpack.schema.json"), "utf8")) as unknown;
+  assert.deepEqual(committed, configSchema());
+});
+
+test("every run option is documented in docs/cli.md with its flag", () => {
+  const doc = readFileSync(join(projectRoot(), "docs", "cli.md"), "utf8");
+  for (const [key, o] of Object.entries(RUN_OPTIONS)) {
+    const flag = o.flag.split(" ")[0]!;
+    assert.ok(doc.includes(`\`${flag}`), `docs/cli.md does not show ${flag}`);
+    if (o.inFile !== false) assert.ok(doc.includes(`\`${key}\``), `docs/cli.md does not show the config key ${key}`);
+  }
+});
+
+test("a config file becomes the flags it stands for; flags win over it", () => {
+  const file = join(tmp, "perfpack.config.json");
+  writeFileSync(file, JSON.stringify({ $schema: "./perfpack.schema.json", rounds: 5, scenarios: ["latency", "ws"], quick: true, env: ["BATCH_FLUSH_MS=20"], soak: "10m" }));
+  const fromFile = readConfigFile(file);
+  assert.deepEqual(fromFile, { rounds: "5", scenarios: "latency,ws", quick: true, env: ["BATCH_FLUSH_MS=20"], soak: "10m" });
+  assert.deepEqual(mergeFlags(fromFile, { rounds: "2", env: [], matrix: [] }), { ...fromFile, rounds: "2" });
+  assert.equal(findConfigFile(tmp, undefined), file);
+  assert.equal(findConfigFile(join(tmp, "nowhere"), undefined), undefined);
+  assert.equal(findConfigFile(tmp, "other.json"), join(tmp, "other.json"));
+});
+
+test("an unknown key or a value of the wrong type names the file, the key and what is accepted", () => {
+  const where = "config file x.json";
+  assert.throws(() => flagsFromObject({ roundz: 3 }, where), (e: unknown) => e instanceof UsageError && /x\.json: unknown key "roundz": valid keys are variants, .*rounds/.test(e.message));
+  assert.throws(() => flagsFromObject({ rounds: "3" }, where), (e: unknown) => e instanceof UsageError && /"rounds" is "3": it accepts a whole number/.test(e.message));
+  assert.throws(() => flagsFromObject({ ablation: "yes" }, where), /"ablation" is "yes": it accepts true or false/);
+  assert.throws(() => flagsFromObject({ profile: 1 }, where), /"profile" is 1: it accepts one of 0x, clinic-flame, clinic-doctor, cpuprof/);
+  assert.throws(() => flagsFromObject({ config: "a.json" }, where), /unknown key "config"/);
+  assert.throws(() => flagsFromObject([1], where), /expected an object of run options/);
+});
