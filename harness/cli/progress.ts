@@ -2,7 +2,7 @@ import { redactEnv } from "../results/redact.js";
 import type { ChalkInstance } from "chalk";
 import type { RunnerEvent } from "../engine/runner.js";
 import type { Scenario } from "../../scenarios/contract.js";
-import { fmt } from "../report/tables.js";
+import { fmt } from "../report/format.js";
 
 export interface ProgressOutput {
   write(text: string): void;

@@ -33,7 +33,10 @@ export function reportCommand(file: string, outDir: string | undefined, io: IO):
 }
 
 function comparisonTable(rows: readonly Comparison[]): string {
-  const dims = comparisonDimensions.map((d) => (d.label === "reference" ? { ...d, label: "A (median)" } : d.label === "candidate" ? { ...d, label: "B (median)" } : d));
+  // across two runs the arms are one variant in A and in B
+  const dims = comparisonDimensions
+    .filter((d) => d.label !== "candidate")
+    .map((d) => (d.label === "reference median" ? { ...d, label: "A median" } : d.label === "candidate median" ? { ...d, label: "B median" } : d.label.startsWith("ratio") ? { ...d, label: "B / A (geo. mean)" } : d));
   const t = new Table({ head: ["variant", ...dims.map((d) => d.label)], style: { head: [], border: [], compact: true } });
   for (const c of rows) t.push([c.reference.replace(" (baseline run)", ""), ...dims.map((d) => d.format(c))]);
   return t.toString();

@@ -98,8 +98,8 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   // the human summary goes to stdout, unless stdout carries the --json document
   const human = merged.json ? io.err : io.out;
   const paint = io.paint;
-  human.write("\nmedians over rounds (per variant), and ratios of medians against the first variant:\n");
-  human.write(mediansTables(results, scenarios, (better, t) => (better ? paint.green(t) : paint.red(t))) + "\n");
+  human.write("\nmedians over rounds (per variant), and each variant's ratio against the reference:\n");
+  human.write(mediansTables(results, (better, t) => (better ? paint.green(t) : paint.red(t))) + "\n");
   const bound = results.trials.filter((t) => t.generatorBound).length;
   if (bound > 0) human.write(paint.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
   human.write("\n" + verdictText(results, paint) + "\n\n");

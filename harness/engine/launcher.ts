@@ -57,10 +57,6 @@ export class LaunchError extends PerfpackError {
 const LOG_LIMIT = 256 * 1024;
 const live = new Set<ChildProcess>();
 
-/** Children started by this process that have not exited yet (for cleanup on signals). */
-export function liveChildren(): number[] {
-  return [...live].map((c) => c.pid!).filter((p) => p !== undefined);
-}
 
 /** Kills every child this process started and still runs: SIGTERM, then SIGKILL after graceMs. */
 export async function stopAll(graceMs = 3000): Promise<void> {

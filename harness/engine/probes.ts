@@ -113,8 +113,6 @@ export class ProcessSampler {
   private readonly rssSum = new Map<number, number>();
   private samples = 0;
   private timer: NodeJS.Timeout | undefined;
-  private t0 = 0;
-  private t1 = 0;
 
   constructor(private readonly pids: number[], private readonly intervalMs = 250) {}
 
@@ -139,7 +137,6 @@ export class ProcessSampler {
   }
 
   async start(): Promise<void> {
-    this.t0 = performance.now();
     await this.sample();
     this.timer = setInterval(() => void this.sample(), this.intervalMs);
   }
@@ -147,18 +144,15 @@ export class ProcessSampler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.sample();
-    this.t1 = performance.now();
     pidusage.clear();
   }
 
   /** CPU seconds used by `pid` over the window, RSS peak and mean in MB. */
-  of(pid: number): { cpuS: number; cpuShare: number; rssMaxMb: number; rssMeanMb: number } | undefined {
+  of(pid: number): { cpuS: number; rssMaxMb: number; rssMeanMb: number } | undefined {
     if (!this.first.has(pid)) return undefined;
     const cpuS = (this.last.get(pid)! - this.first.get(pid)!) / 1000;
-    const wall = (this.t1 - this.t0) / 1000;
     return {
       cpuS,
-      cpuShare: wall > 0 ? cpuS / wall : 0,
       rssMaxMb: this.rssMax.get(pid)! / 2 ** 20,
       rssMeanMb: this.rssSum.get(pid)! / this.samples / 2 ** 20,
     };

@@ -21,11 +21,6 @@ export class LatencyRecorder {
     const at = (p: number) => this.h.getValueAtPercentile(p) / 1000;
     return { p50: at(50), p95: at(95), p99: at(99), max: this.h.maxValue / 1000, mean: this.h.mean / 1000, count: this.h.totalCount };
   }
-
-  /** Serialized for merging across processes (autocannon's histUtil idea). */
-  encode(): string {
-    return hdr.encodeIntoCompressedBase64(this.h);
-  }
 }
 
 export interface LatencySummary {

@@ -5,9 +5,7 @@ export const RUN_DEFAULTS = {
   warmupS: 1,
   connections: 32,
   wsClients: 20,
-  scenarios: ["latency", "batch", "json", "ws"],
-  variants: ["baseline", "optimized"],
-  /** Readiness timeout of a launched service; see README "Launcher". */
+  /** Readiness timeout of a launched service (docs/cli.md, "A trial"). */
   readyTimeoutMs: 15_000,
   /** SIGTERM → SIGKILL grace when stopping a service. */
   stopGraceMs: 5_000,

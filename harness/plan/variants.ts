@@ -17,7 +17,6 @@ export const TOGGLES = {
   JSON_STRINGIFIER: { off: "native", on: "fast" },
   WS_COMPRESS: { off: "false", on: "true" },
 } as const;
-export type ToggleName = keyof typeof TOGGLES;
 
 export const BASELINE_ENV: Record<string, string> = Object.fromEntries(Object.entries(TOGGLES).map(([k, v]) => [k, v.off]));
 

@@ -1,5 +1,16 @@
 import type { Comparison, TargetStatus, TargetVerdict } from "../results/schema.js";
-import { fmt } from "./tables.js";
+
+/** Formats a number for a table cell: 3 significant digits, no exponent for everyday sizes. */
+export function fmt(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a >= 1000) return Math.round(v).toLocaleString("en-US");
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  if (a >= 1) return v.toFixed(2);
+  return v.toPrecision(3);
+}
 
 /** Columns of the comparison table as data: Markdown, terminal and HTML render the same list. */
 export interface Dimension<T> {
@@ -11,16 +22,30 @@ export const ratioText = (r: number) => `${r.toFixed(2)}×`;
 export const intervalText = (c: Comparison) =>
   Number.isFinite(c.estimate.hi) ? `${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×` : "needs ≥ 2 rounds";
 
+/** A ratio with its mark: ≈ when it is not significant (Holm), which is what decides. */
+export const markedRatio = (c: Pick<Comparison, "direction" | "estimate">): string => `${c.direction === "same" ? "≈ " : ""}${ratioText(c.estimate.ratio)}`;
+
+/**
+ * The comparison table. The ratio is the geometric mean of the per-round ratios, not the ratio of
+ * the medians beside it, and the labels say so, so that a reader's arithmetic checks.
+ */
 export const comparisonDimensions: Dimension<Comparison>[] = [
+  { label: "candidate", format: (c) => `${c.candidate} vs ${c.reference}` },
   { label: "scenario", format: (c) => c.scenario },
   { label: "metric", format: (c) => `${c.label}${c.gate ? " ◆" : ""}` },
-  { label: "reference", format: (c) => fmt(c.referenceMedian) },
-  { label: "candidate", format: (c) => fmt(c.candidateMedian) },
-  { label: "ratio", format: (c) => ratioText(c.estimate.ratio) },
-  { label: "95% interval", format: intervalText },
+  { label: "reference median", format: (c) => fmt(c.referenceMedian) },
+  { label: "candidate median", format: (c) => fmt(c.candidateMedian) },
+  { label: "ratio (geo. mean of rounds)", format: markedRatio },
+  { label: "95% interval (unadjusted)", format: intervalText },
   { label: "p (Holm)", format: (c) => (c.pAdjusted < 0.001 ? "<0.001" : c.pAdjusted.toFixed(3)) },
   { label: "", format: (c) => (c.direction === "same" ? "≈ no significant change" : c.direction === "better" ? "✓ better" : "✗ worse") },
 ];
+
+/** How to read the comparison table: which of the interval and the significance decides. */
+export const readingNote = (cs: readonly Comparison[]): string =>
+  `Ratio: the geometric mean of per-round ratios (candidate / reference); the medians are shown for reading, and their quotient can differ from it. ` +
+  `Significance decides: p is Holm-adjusted over all ${cs.length} comparisons, and ≈ marks a ratio that is not significant at 0.05. ` +
+  `The 95% interval is per comparison, not adjusted, so with many comparisons it can exclude 1 while the row stays ≈.`;
 
 export const STATUS_TEXT: Record<TargetStatus, string> = {
   "stretch-met": "✓✓ stretch met",
@@ -79,4 +104,12 @@ export function soakSummary(r: import("../results/schema.js").Results): string |
     `(guide: RSS < 512 MB, stretch < 256 MB). GC time share over the soak ${pct(m.soak_gc_share)}, worst interval ${pct(m.soak_gc_share_max)} ` +
     `(guide: < 10%, stretch < 5%).`
   );
+}
+
+/** What the verdict gates on, in words: the optimized claim only, or nothing when the run has no optimized variant. */
+export function claimNote(headline: readonly TargetVerdict[]): string {
+  const gating = headline.find((t) => t.gate);
+  return gating
+    ? `The verdict gates on the headline of ${gating.variant} only; the other variants' rows say what each does.`
+    : "No optimized variant in this run (an ablation or a matrix asks which toggle does what): the headline is shown for every variant and gates nothing.";
 }

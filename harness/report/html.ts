@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Results } from "../results/schema.js";
 import type { Exporter, ReportContext } from "./exporter.js";
-import { comparisonDimensions, methodNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
+import { claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 
 const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
@@ -159,12 +159,12 @@ tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c
 <h1>perfpack run ${h(r.runId)}</h1>
 ${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
 <p class="muted">${h(`${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}. ${r.plan.variants.map((x) => x.name).join(" vs ")}; ${r.plan.rounds} round(s) × ${r.plan.durationS} s; ${r.plan.connections} connections; started ${r.startedAt}.`)}</p>
-${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}` : ""}
+${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(headline))}</p>` : ""}
 ${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>` : ""}
 ${latencyFigs ? `<h2>Latency percentiles</h2><div class="grid">${latencyFigs}</div>` : ""}
 ${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid">${wsFigs}</div>` : ""}
 ${soakText ? `<h2>Soak: memory and GC over time</h2><p>${h(soakText)}</p><div class="grid">${soakFigs}</div>${table(soakSeries(r, 60), soakDimensions)}` : ""}
-${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} p-values Holm-adjusted; ◆ = tested by the gate.</p>` : ""}
+${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} ${h(readingNote(cs))} ◆ = tested by the gate.</p>` : ""}
 ${targets.length ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets.filter((t) => t.status === "not-measured" && t.note).map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`).join("")}` : ""}
 ${ctx.hotPath ? `<h2>Hot path (self time)</h2><pre>${h(ctx.hotPath)}</pre>` : ""}
 ${ctx.links?.length ? `<h2>Flamegraphs and profiles</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>` : ""}

@@ -1,7 +1,7 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
-import { comparisonDimensions, methodNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
-import { fmt } from "./tables.js";
+import { claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
+import { fmt } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -30,14 +30,14 @@ export const markdown: Exporter = {
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     if (headline.length) {
       lines.push("## Headline: the guide's >2× throughput and lower p95", "", markdownTable(headline, targetDimensions), "");
-      for (const t of headline) if (t.note) lines.push(`- ${t.label}: ${t.note}`);
-      lines.push("");
+      for (const t of headline) if (t.note) lines.push(`- ${t.variant}, ${t.label}: ${t.note}`);
+      lines.push("", claimNote(headline), "");
     }
     const cs = s.comparisons ?? [];
     if (cs.length) {
       lines.push(`## Comparisons (candidate / reference, medians over rounds, paired by round)`, "");
       lines.push(markdownTable(cs, comparisonDimensions), "");
-      lines.push(`${methodNote(cs)} p-values are Holm-adjusted over all ${cs.length} comparisons; ◆ marks the metrics the regression gate tests.`, "");
+      lines.push(`${methodNote(cs)} ${readingNote(cs)} ◆ marks the metrics the regression gate tests.`, "");
     }
     const table = (s.targets ?? []).filter((t) => t.kind === "table");
     if (table.length) {

@@ -1,84 +1,72 @@
 import Table from "cli-table3";
-import type { Headline, Scenario } from "../../scenarios/contract.js";
+import type { Headline } from "../../scenarios/contract.js";
+import { fmt, markedRatio } from "./format.js";
 import type { Results } from "../results/schema.js";
 
-/** Formats a number for a table cell: 3 significant digits, no exponent for everyday sizes. */
-export function fmt(v: number | undefined): string {
-  if (v === undefined || !Number.isFinite(v)) return "–";
-  const a = Math.abs(v);
-  if (a === 0) return "0";
-  if (a >= 1000) return Math.round(v).toLocaleString("en-US");
-  if (a >= 100) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  return v.toPrecision(3);
+
+type Colour = (better: boolean, text: string) => string;
+
+/** The ratio cell of `variant` against the run's reference: the comparison's estimate, ≈ when not significant. */
+function ratioCell(results: Results, variant: string, scenario: string, h: Headline, colour: Colour): string {
+  const c = results.summary.comparisons?.find((x) => x.candidate === variant && x.scenario === scenario && x.metric === h.metric);
+  if (!c) return "–";
+  return c.direction === "same" ? markedRatio(c) : colour(c.direction === "better", markedRatio(c));
 }
 
-/** A column of the medians table: described as data, rendered by any printer. */
-export interface Column {
-  label: string;
-  cell(row: { scenario: string; h: Headline; values: Array<number | undefined> }): string;
-}
+const referenceOf = (results: Results): string => results.summary.comparisons?.[0]?.reference ?? results.plan.variants[0]?.name ?? "";
+
+/** Printed under the tables: what the ratio is and what ≈ means. */
+export const RATIO_LEGEND = "ratios: geometric mean of per-round ratios against the reference (not the quotient of the medians shown); ≈ not significant (Holm-adjusted p ≥ 0.05)";
 
 /**
  * The end-of-run medians: with two variants, one table with a row per metric; with more, one
- * table per scenario with a row per variant (wide names stay readable). Pure.
+ * table per scenario with a row per variant (wide names stay readable). The metrics are the
+ * headlines results.json records. Pure.
  */
-export function mediansTables(results: Results, scenarios: ReadonlyMap<string, Scenario>, colour: (better: boolean, text: string) => string = (_b, t) => t): string {
-  if (results.plan.variants.length <= 2) return mediansTable(results, scenarios, colour);
+export function mediansTables(results: Results, colour: Colour = (_b, t) => t): string {
+  if (results.plan.variants.length <= 2) return mediansTable(results, colour);
   const variants = results.plan.variants.map((v) => v.name);
-  const ref = variants[0]!;
+  const ref = referenceOf(results);
   const parts: string[] = [];
   for (const scenarioName of results.plan.scenarios) {
-    const sc = scenarios.get(scenarioName);
-    if (!sc) continue;
-    const heads = sc.headline.filter((h) => variants.some((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric] !== undefined));
+    const heads = (results.plan.headlines?.[scenarioName] ?? []).filter((h) => variants.some((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric] !== undefined));
     if (heads.length === 0) continue;
-    const table = new Table({ head: [`${scenarioName} (× ${shortName(ref)})`, ...heads.map((h) => h.label)], style: { head: [], border: [], compact: true } });
+    const table = new Table({ head: [`${scenarioName}: median (ratio vs ${shortName(ref)})`, ...heads.map((h) => h.label)], style: { head: [], border: [], compact: true } });
     for (const v of variants) {
       table.push([
         v,
         ...heads.map((h) => {
           const val = results.summary.medians[v]?.[scenarioName]?.[h.metric];
-          const base = results.summary.medians[ref]?.[scenarioName]?.[h.metric];
-          if (v === ref || val === undefined || !base) return fmt(val);
-          const r = val / base;
-          return `${fmt(val)} ${colour(h.better === "higher" ? r > 1 : r < 1, `(${r.toFixed(2)}×)`)}`;
+          if (v === ref || val === undefined) return fmt(val);
+          return `${fmt(val)} (${ratioCell(results, v, scenarioName, h, colour)})`;
         }),
       ]);
     }
     parts.push(table.toString());
   }
-  return parts.join("\n");
+  return parts.join("\n") + "\n" + RATIO_LEGEND;
 }
 
 /**
  * The two-variant table: one row per scenario headline metric, one column per variant (the
- * median over rounds), and, against the first variant, the ratio of medians. A pure function.
+ * median over rounds), and the candidate's ratio against the reference. A pure function.
  */
-export function mediansTable(results: Results, scenarios: ReadonlyMap<string, Scenario>, colour: (better: boolean, text: string) => string = (_b, t) => t): string {
+export function mediansTable(results: Results, colour: Colour = (_b, t) => t): string {
   const variants = results.plan.variants.map((v) => v.name);
-  const ref = variants[0]!;
+  const ref = referenceOf(results);
+  const others = variants.filter((v) => v !== ref);
   const table = new Table({
-    head: ["scenario", "metric", ...variants, ...(variants.length > 1 ? variants.slice(1).map((v) => `${shortName(v)} / ${shortName(ref)}`) : [])],
+    head: ["scenario", "metric", ...variants.map((v) => `${shortName(v)} (median)`), ...others.map((v) => `${shortName(v)} / ${shortName(ref)}`)],
     style: { head: [], border: [], compact: true },
   });
   for (const scenarioName of results.plan.scenarios) {
-    const sc = scenarios.get(scenarioName);
-    if (!sc) continue;
-    for (const h of sc.headline) {
+    for (const h of results.plan.headlines?.[scenarioName] ?? []) {
       const values = variants.map((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric]);
       if (values.every((v) => v === undefined)) continue;
-      const ratios = values.slice(1).map((v) => {
-        const r = values[0] && v !== undefined ? v / values[0] : undefined;
-        if (r === undefined || !Number.isFinite(r)) return "–";
-        const better = h.better === "higher" ? r > 1 : r < 1;
-        return colour(better, `${r.toFixed(2)}×`);
-      });
-      table.push([scenarioName, h.label, ...values.map(fmt), ...(variants.length > 1 ? ratios : [])]);
+      table.push([scenarioName, h.label, ...values.map(fmt), ...others.map((v) => ratioCell(results, v, scenarioName, h, colour))]);
     }
   }
-  return table.toString();
+  return table.toString() + (others.length ? "\n" + RATIO_LEGEND : "");
 }
 
 /** Long generated names (`HTTP_KEEPALIVE=true+BATCH_…`) stay readable in a header. */

@@ -1,15 +1,18 @@
 import type { ChalkInstance } from "chalk";
 import type { Results } from "../results/schema.js";
-import { STATUS_TEXT, ratioText } from "./format.js";
+import { claimNote, STATUS_TEXT, ratioText } from "./format.js";
 
 /** The verdict block printed at the end of a run (a pure function of the results). */
 export function verdictText(r: Results, chalk: ChalkInstance): string {
   const s = r.summary;
   const out: string[] = [];
-  for (const t of (s.targets ?? []).filter((x) => x.kind === "headline")) {
-    const colour = t.status === "fail" ? chalk.red : t.status === "not-measured" ? chalk.dim : chalk.green;
-    out.push(colour(`${STATUS_TEXT[t.status]}  ${t.label}: ${t.measured === undefined ? "–" : ratioText(t.measured)} (needs ${t.requirement}${t.note ? `; ${t.note}` : ""})`));
+  const headline = (s.targets ?? []).filter((x) => x.kind === "headline");
+  const several = new Set(headline.map((t) => t.variant)).size > 1;
+  for (const t of headline) {
+    const colour = t.status === "fail" ? (t.gate ? chalk.red : chalk.yellow) : t.status === "not-measured" ? chalk.dim : chalk.green;
+    out.push(colour(`${STATUS_TEXT[t.status]}  ${several ? `${t.variant}: ` : ""}${t.label}: ${t.measured === undefined ? "–" : ratioText(t.measured)} (needs ${t.requirement}${t.note ? `; ${t.note}` : ""})`));
   }
+  if (several || (headline.length && !headline.some((t) => t.gate))) out.push(chalk.dim(claimNote(headline)));
   const table = (s.targets ?? []).filter((x) => x.kind === "table");
   if (table.length) {
     const counts = (st: string) => table.filter((t) => t.status === st).length;
