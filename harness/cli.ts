@@ -54,12 +54,12 @@ function withRunOptions(cmd: Command): Command {
   return cmd;
 }
 
-withRunOptions(
-  program.command("run").description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}"),
-).action(async (flags) => {
-  const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./cli/run.js"), import("../scenarios/index.js")]);
-  process.exitCode = await runCommand(flags, SCENARIOS, io);
-});
+withRunOptions(program.command("run").description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}")).action(
+  async (flags) => {
+    const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./cli/run.js"), import("../scenarios/index.js")]);
+    process.exitCode = await runCommand(flags, SCENARIOS, io);
+  },
+);
 
 program
   .command("report")
@@ -85,7 +85,9 @@ program
 withRunOptions(
   program
     .command("gate")
-    .description("CI regression gate: the current run (--current, or one run now with the run options) against --baseline; exit 1 on a significant regression beyond --max-regression or a failed headline target")
+    .description(
+      "CI regression gate: the current run (--current, or one run now with the run options) against --baseline; exit 1 on a significant regression beyond --max-regression or a failed headline target",
+    )
     .requiredOption("--baseline <results.json>", "the baseline run")
     .option("--current <results.json>", "the current run (default: run one now, with the run options below)")
     .option("--max-regression <share>", "a significant change to the worse larger than this fails the gate (default 0.10 = 10%)", "0.10"),
@@ -154,9 +156,7 @@ program
 
 program
   .command("executor")
-  .description(
-    "start the reference executor alone (the system under test). Toggles come from the environment, as in the guide; see the README for every variable",
-  )
+  .description("start the reference executor alone (the system under test). Toggles come from the environment, as in the guide; see the README for every variable")
   .option("--port <n>", "port to listen on (0 picks a free one); overrides PORT", undefined)
   .option("--host <addr>", "address to bind; overrides HOST")
   .action(async (o: { port?: string; host?: string }) => (await import("../services/executor/src/main.js")).executorMain(o));

@@ -16,17 +16,22 @@ import type { Scenario, SeriesPoint } from "./contract.js";
  * CPU over the interval; and from the generator: requests, errors, latency percentiles, and WS
  * messages delivered.
  */
-export const SOAK_RATE = 200;
+const SOAK_RATE = 200;
 /** In-flight requests past which the generator stops sending and counts the requests as late. */
 const MAX_IN_FLIGHT = 512;
 
 /** About 60 samples a soak, each 1–30 s long. */
-export const soakIntervalS = (durationS: number): number => Math.min(30, Math.max(1, Math.round(durationS / 60)));
+const soakIntervalS = (durationS: number): number => Math.min(30, Math.max(1, Math.round(durationS / 60)));
 
 async function scrapeProcess(url: string): Promise<{ rss: number; heap: number; gc: number; cpu: number } | undefined> {
   try {
     const m = await scrape(url);
-    return { rss: sumOf(m, "process_resident_memory_bytes"), heap: sumOf(m, "nodejs_heap_size_used_bytes"), gc: sumOf(m, "nodejs_gc_duration_seconds_sum"), cpu: sumOf(m, "process_cpu_seconds_total") };
+    return {
+      rss: sumOf(m, "process_resident_memory_bytes"),
+      heap: sumOf(m, "nodejs_heap_size_used_bytes"),
+      gc: sumOf(m, "nodejs_gc_duration_seconds_sum"),
+      cpu: sumOf(m, "process_cpu_seconds_total"),
+    };
   } catch {
     return undefined;
   }
@@ -80,11 +85,7 @@ export const soak = {
       inFlight++;
       const isOrder = i % 2 === 0;
       pool
-        .request(
-          isOrder
-            ? { method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: order() }
-            : { method: "GET", path: "/api/private/open-orders" },
-        )
+        .request(isOrder ? { method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: order() } : { method: "GET", path: "/api/private/open-orders" })
         .then(async (r) => {
           await r.body.dump();
           const ms = performance.now() - due;
@@ -182,7 +183,15 @@ export const soak = {
       soak_late: late,
       ...(lat ? { soak_p50_ms: lat.p50, soak_p95_ms: lat.p95, soak_p99_ms: lat.p99 } : {}),
       ...(rss.length ? { soak_rss_max_mb: Math.max(...rss), soak_rss_last_mb: rss.at(-1)!, soak_rss_first_mb: rss[0]! } : {}),
-      ...(settled.length >= 2 ? { soak_rss_growth_mb_per_min: leastSquaresSlope(settled.map((p) => p.t_s), settled.map((p) => p.rss_mb!)) * 60 } : {}),
+      ...(settled.length >= 2
+        ? {
+            soak_rss_growth_mb_per_min:
+              leastSquaresSlope(
+                settled.map((p) => p.t_s),
+                settled.map((p) => p.rss_mb!),
+              ) * 60,
+          }
+        : {}),
       ...(gcs.length ? { soak_gc_share_max: Math.max(...gcs) } : {}),
       ws_msgs_per_s: wsMessages / elapsedS,
     };

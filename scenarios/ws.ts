@@ -3,7 +3,7 @@ import { LatencyRecorder, latencyMetrics } from "../harness/load/latency.js";
 import type { Scenario } from "./contract.js";
 
 /** Market messages per second the mock exchange sends to the executor in this scenario. */
-export const WS_FEED_RATE = 500;
+const WS_FEED_RATE = 500;
 
 const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
 // the send stamp is the last field of every message: `"ts":<ms>}}`; reading it from the tail

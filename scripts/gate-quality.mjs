@@ -37,8 +37,13 @@ for (let i = 0; i < Number(n) * 2; i++) {
   console.log(`${kind} #${Math.floor(i / 2) + 1}: ${d.pass ? "pass" : "FAIL"}${why}, ${c.secs.toFixed(0)} s, optimized req/s ratio ${ratio?.toFixed(2) ?? "?"}`);
 }
 const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
-for (const [kind, label] of [["aa", "A/A"], ["reg", `burn ${burn} µs`]]) {
+for (const [kind, label] of [
+  ["aa", "A/A"],
+  ["reg", `burn ${burn} µs`],
+]) {
   const t = tally[kind];
-  console.log(`${label}: exit 1 in ${t.fail}/${n} (${((100 * t.fail) / Number(n)).toFixed(0)}%): regression flagged in ${t.regress}, headline target failed in ${t.target}; mean gate run ${mean(t.secs).toFixed(1)} s`);
+  console.log(
+    `${label}: exit 1 in ${t.fail}/${n} (${((100 * t.fail) / Number(n)).toFixed(0)}%): regression flagged in ${t.regress}, headline target failed in ${t.target}; mean gate run ${mean(t.secs).toFixed(1)} s`,
+  );
 }
 console.log(`runs kept in ${dir}`);

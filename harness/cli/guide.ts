@@ -8,7 +8,7 @@ import { serviceEnv, startStack } from "../engine/stack.js";
 import { UsageError } from "../errors.js";
 
 /** The guide's four operator scripts (runtime/*.sh|.cmd), each printing the guide's own lines, measured. */
-export const GUIDE_CHECKS = ["latency", "batch", "json", "profile-http"] as const;
+const GUIDE_CHECKS = ["latency", "batch", "json", "profile-http"] as const;
 
 export interface GuideIO {
   /** The guide's lines. */

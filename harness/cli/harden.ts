@@ -53,9 +53,7 @@ export async function hardenCommand(o: HardenOptions, io: IO): Promise<number> {
       out(`faults: ${o.orders} orders, batching ${batching ? "on" : "off"}, exchange with 10% 5xx, 5% resets, 1% 2 s stalls`);
       const r = await runFaultDrill({ orders: o.orders, batching, seed: o.seed, baseEnv });
       report.faults.push(r);
-      out(
-        `  requests ${r.requests} (${r.requests - r.orders} repeats of an order), answered ${r.answered}, unanswered ${r.unanswered}; statuses ${JSON.stringify(r.statuses)}`,
-      );
+      out(`  requests ${r.requests} (${r.requests - r.orders} repeats of an order), answered ${r.answered}, unanswered ${r.unanswered}; statuses ${JSON.stringify(r.statuses)}`);
       out(
         `  faults survived: ${r.exchange.faults.http5xx} 5xx, ${r.exchange.faults.resets} resets, ${r.exchange.faults.stalls} stalls; executor retries ${r.executor.retries}, recovered by query ${r.executor.recovered}, repeats joined ${r.executor.deduplicated}`,
       );

@@ -40,7 +40,7 @@ export function colourLevel(env: Readonly<NodeJS.ProcessEnv>, isTTY: boolean): 0
 }
 
 /** Silent output (the library API's default). */
-export const quiet: Output = { write: () => {}, isTTY: false };
+const quiet: Output = { write: () => {}, isTTY: false };
 
 /** An IO of the caller's choosing, with colour off unless asked for. */
 export function makeIO(o: Partial<Omit<IO, "paint">> & { colour?: boolean } = {}): IO {

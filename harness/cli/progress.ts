@@ -1,7 +1,7 @@
 import { redactEnv } from "../results/redact.js";
 import type { ChalkInstance } from "chalk";
 import type { RunnerEvent } from "../engine/runner.js";
-import type { Scenario } from "../../scenarios/contract.js";
+import type { Headline } from "../../scenarios/contract.js";
 import { fmt } from "../report/format.js";
 
 export interface ProgressOutput {
@@ -15,8 +15,9 @@ const secs = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s
  * Shows a run's progress from the runner's events: the plan and its estimate at the start,
  * a live line per trial on a TTY (plain lines otherwise), a result line per trial.
  */
-export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void, scenarios: ReadonlyMap<string, Scenario>, out: ProgressOutput, chalk: ChalkInstance): void {
+export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void, resultsFile: string, out: ProgressOutput, chalk: ChalkInstance): void {
   let live: NodeJS.Timeout | undefined;
+  let headlines: Record<string, readonly Headline[]> = {};
   const clearLive = () => {
     if (live) clearInterval(live);
     live = undefined;
@@ -26,11 +27,17 @@ export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void,
     switch (e.type) {
       case "start": {
         const p = e.plan;
-        out.write(
-          `perfpack run: ${p.variants.length} variant(s) × ${p.scenarios.length} scenario(s) × ${p.rounds} round(s) = ${p.trials.length} trials, about ${secs(e.estimateS)}\n`,
-        );
-        for (const v of p.variants) out.write(`  ${chalk.bold(v.name)}: ${Object.entries(redactEnv(v.env)).map(([k, val]) => `${k}=${val}`).join(" ") || "(the target's own settings)"}\n`);
-        out.write(`  results: ${e.resultsFile} (rewritten after every trial)\n`);
+        out.write(`perfpack run: ${p.variants.length} variant(s) × ${p.scenarios.length} scenario(s) × ${p.rounds} round(s) = ${p.trials.length} trials, about ${secs(e.estimateS)}\n`);
+        for (const v of p.variants)
+          out.write(
+            `  ${chalk.bold(v.name)}: ${
+              Object.entries(redactEnv(v.env))
+                .map(([k, val]) => `${k}=${val}`)
+                .join(" ") || "(the target's own settings)"
+            }\n`,
+          );
+        out.write(`  results: ${resultsFile} (rewritten after every trial)\n`);
+        headlines = e.results.plan.headlines ?? {};
         break;
       }
       case "trial-start": {
@@ -50,11 +57,22 @@ export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void,
         if (r.status === "failed") {
           const exit = r.exit ? ` (${r.service ?? "service"} exit code ${r.exit.code}, signal ${r.exit.signal})` : "";
           out.write(`${chalk.red("✗")} ${label}: failed: ${r.error}${exit}\n`);
-          if (r.logTail) out.write(chalk.dim(r.logTail.split("\n").slice(-5).map((l) => `    ${l}`).join("\n")) + "\n");
+          if (r.logTail)
+            out.write(
+              chalk.dim(
+                r.logTail
+                  .split("\n")
+                  .slice(-5)
+                  .map((l) => `    ${l}`)
+                  .join("\n"),
+              ) + "\n",
+            );
           break;
         }
-        const sc = scenarios.get(r.scenario);
-        const figures = (sc?.headline ?? []).slice(0, 3).map((h) => `${h.label} ${fmt(r.metrics[h.metric])}`).join(", ");
+        const figures = (headlines[r.scenario] ?? [])
+          .slice(0, 3)
+          .map((h) => `${h.label} ${fmt(r.metrics[h.metric])}`)
+          .join(", ");
         const flag = r.generatorBound ? chalk.yellow(` ⚠ generator-bound (${fmt(r.metrics.generator_cpu_cores)} cores): this trial measured the load generator`) : "";
         out.write(`${chalk.green("✓")} ${label} ${secs(r.wallS)}: ${figures}${flag}\n`);
         break;

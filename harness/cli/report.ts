@@ -36,7 +36,15 @@ function comparisonTable(rows: readonly Comparison[]): string {
   // across two runs the arms are one variant in A and in B
   const dims = comparisonDimensions
     .filter((d) => d.label !== "candidate")
-    .map((d) => (d.label === "reference median" ? { ...d, label: "A median" } : d.label === "candidate median" ? { ...d, label: "B median" } : d.label.startsWith("ratio") ? { ...d, label: "B / A (geo. mean)" } : d));
+    .map((d) =>
+      d.label === "reference median"
+        ? { ...d, label: "A median" }
+        : d.label === "candidate median"
+          ? { ...d, label: "B median" }
+          : d.label.startsWith("ratio")
+            ? { ...d, label: "B / A (geo. mean)" }
+            : d,
+    );
   const t = new Table({ head: ["variant", ...dims.map((d) => d.label)], style: { head: [], border: [], compact: true } });
   for (const c of rows) t.push([c.reference.replace(" (baseline run)", ""), ...dims.map((d) => d.format(c))]);
   return t.toString();
@@ -90,7 +98,9 @@ export function gateCommand(base: Results, current: Results, maxRegression: numb
   const d = gateRuns(base, current, maxRegression);
   const code = d.pass ? EXIT.ok : EXIT.gateFailed;
   const human = o.json ? io.err : io.out;
-  human.write(`gate: current ${d.current} against baseline ${d.baseline}; ${d.comparisons.length} comparisons (throughput and p95 per variant and scenario), max regression ${(maxRegression * 100).toFixed(0)}%\n`);
+  human.write(
+    `gate: current ${d.current} against baseline ${d.baseline}; ${d.comparisons.length} comparisons (throughput and p95 per variant and scenario), max regression ${(maxRegression * 100).toFixed(0)}%\n`,
+  );
   human.write(comparisonTable(d.comparisons) + "\n");
   if (d.pass) human.write(io.paint.green.bold("gate: PASS") + " — no metric is significantly worse by more than the threshold, and every gating target holds\n");
   else human.write(io.paint.red.bold("gate: FAIL\n") + d.reasons.map((r) => `  - ${r}`).join("\n") + "\n");

@@ -18,8 +18,9 @@ import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file
 import { summaryDocument } from "../report/json.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
 import { Runner, type RunnerEvent } from "../engine/runner.js";
+import { ResultsWriter } from "../results/writer.js";
+import { analyze, headlinesOf } from "../verdict/analysis.js";
 import type { Scenario } from "../../scenarios/contract.js";
-
 
 /** reports/latest → the newest run folder (a relative symlink). */
 function pointLatest(outDir: string): void {
@@ -87,12 +88,17 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
     generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
     version: io.version,
   });
-  attachProgress((l) => runner.on("event", (e: RunnerEvent) => l(e)), scenarios, io.err, io.paint);
+  const writer = new ResultsWriter(cfg.outDir);
+  runner.on("event", writer.listener);
+  attachProgress((l) => runner.on("event", (e: RunnerEvent) => l(e)), writer.file, io.err, io.paint);
   io.onInterrupt(() => {
     io.err.write("\nperfpack run: interrupted; stopping the current trial's services and keeping the finished trials\n");
     runner.abort();
   });
-  const results = await runner.run();
+  const ran = await runner.run();
+  // the analysis, once: from the trials, with the headlines the results file records
+  const results: Results = { ...ran, summary: analyze(ran, headlinesOf(ran)) };
+  writer.finish(results);
   if (cfg.updateLatest) pointLatest(cfg.outDir);
 
   // the human summary goes to stdout, unless stdout carries the --json document
@@ -107,18 +113,20 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
     const { profileCommand } = await import("../profile/profiler.js");
     io.err.write(`profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …\n`);
     try {
-      await profileCommand(
-        { tool: cfg.profile, variantObjects: cfg.variants, scenario: cfg.scenarios[0], duration: String(cfg.durationS), out: cfg.outDir },
-        scenarios,
-        { write: (t) => io.err.write(t), warn: (t) => io.err.write(paint.yellow(t)), env: io.env },
-      );
+      await profileCommand({ tool: cfg.profile, variantObjects: cfg.variants, scenario: cfg.scenarios[0], duration: String(cfg.durationS), out: cfg.outDir }, scenarios, {
+        write: (t) => io.err.write(t),
+        warn: (t) => io.err.write(paint.yellow(t)),
+        env: io.env,
+      });
     } catch (err) {
       io.err.write(paint.red(`perfpack run: profiling failed: ${(err as Error).message}\n${(err as { output?: string }).output ?? ""}\n`));
     }
   }
-  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir) }, cfg.outDir, EXPORTERS, { GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY });
+  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir) }, cfg.outDir, EXPORTERS, {
+    GITHUB_STEP_SUMMARY: io.env.GITHUB_STEP_SUMMARY,
+  });
   for (const e of errors) io.err.write(paint.red(`perfpack run: a report could not be written: ${e}\n`));
-  human.write(`results: ${runner.resultsFile}\n`);
+  human.write(`results: ${writer.file}\n`);
   for (const f of written) human.write(`report:  ${f}\n`);
   if (cfg.updateLatest) human.write(`latest:  ${join(dirname(cfg.outDir), "latest")}\n`);
   if (merged.json) io.out.write(summaryDocument(results));

@@ -57,7 +57,6 @@ export class LaunchError extends PerfpackError {
 const LOG_LIMIT = 256 * 1024;
 const live = new Set<ChildProcess>();
 
-
 /** Kills every child this process started and still runs: SIGTERM, then SIGKILL after graceMs. */
 export async function stopAll(graceMs = 3000): Promise<void> {
   await Promise.all([...live].map((c) => terminate(c, graceMs)));
@@ -119,7 +118,12 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
     });
   });
   child.once("error", (err) => append(Buffer.from(`spawn failed: ${err.message}\n`)));
-  const tail = (n = 20) => logText.split("\n").slice(-n - 1).join("\n").trimEnd();
+  const tail = (n = 20) =>
+    logText
+      .split("\n")
+      .slice(-n - 1)
+      .join("\n")
+      .trimEnd();
 
   const timeoutMs = spec.readyTimeoutMs ?? 15_000;
   const deadline = Date.now() + timeoutMs;

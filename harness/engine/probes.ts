@@ -7,7 +7,7 @@ import { request } from "undici";
 /** A scrape flattened to `series → value`: `name{k="v",…}` with labels sorted by name, so `le` sits in one place. */
 export type Scrape = Map<string, number>;
 
-export class ExpositionError extends Error {}
+class ExpositionError extends Error {}
 
 // One sample line of the text exposition format (version 0.0.4):
 //   metric_name [ "{" label="value" { "," label="value" } [ "," ] "}" ] value [ timestamp ]
@@ -114,7 +114,10 @@ export class ProcessSampler {
   private samples = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pids: number[], private readonly intervalMs = 250) {}
+  constructor(
+    private readonly pids: number[],
+    private readonly intervalMs = 250,
+  ) {}
 
   private async sample(): Promise<void> {
     const alive = this.pids.filter((p) => p > 0);

@@ -6,11 +6,8 @@ import { getJson, LaunchError } from "./launcher.js";
 import type { Plan, TrialSpec } from "../plan/order.js";
 import { delta, describeMachine, exchangeStats, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
-import { writeResults } from "../results/file.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startStack, type Stack } from "./stack.js";
-import { summarize } from "../verdict/summary.js";
-import { analyze } from "../verdict/analysis.js";
 
 export interface RunnerOptions {
   plan: Plan;
@@ -34,25 +31,26 @@ export interface RunnerOptions {
 }
 
 export type RunnerEvent =
-  | { type: "start"; plan: Plan; estimateS: number; resultsFile: string }
+  | { type: "start"; plan: Plan; estimateS: number; results: Results }
   | { type: "trial-start"; spec: TrialSpec; total: number; estimateS: number }
   | { type: "trial-end"; record: TrialRecord; total: number }
-  | { type: "done"; results: Results; resultsFile: string }
+  | { type: "done"; results: Results }
   | { type: "log"; line: string };
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._=+-]/g, "_");
 
-/** Runs a plan trial by trial and writes results.json after each one. Emits events; prints nothing. */
+/**
+ * Runs a plan trial by trial and emits typed events, nothing else: it computes no summary and
+ * writes no results file (a ResultsWriter listens), and prints nothing (progress listens).
+ */
 export class Runner extends EventEmitter {
   private aborted = false;
   private current: AbortController | undefined;
-  readonly resultsFile: string;
   /** Values of the variants' secret variables, scrubbed from anything the results record. */
   private readonly secrets: string[];
 
   constructor(private readonly o: RunnerOptions) {
     super();
-    this.resultsFile = join(o.outDir, "results.json");
     this.secrets = secretValues(o.plan.trials.map((t) => t.variant.env));
   }
 
@@ -88,27 +86,24 @@ export class Runner extends EventEmitter {
       machine: describeMachine(),
       plan: this.o.planRecord,
       trials: [],
+      // the verdict is computed once, from the trials, after the run (harness/verdict)
       summary: { medians: {}, failedTrials: 0 },
     };
     mkdirSync(join(this.o.outDir, "logs"), { recursive: true });
-    writeResults(this.resultsFile, results);
     const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t.scenario), 0);
-    this.emitEvent({ type: "start", plan, estimateS, resultsFile: this.resultsFile });
+    this.emitEvent({ type: "start", plan, estimateS, results });
     for (const spec of plan.trials) {
       if (this.aborted) break;
       this.emitEvent({ type: "trial-start", spec, total: plan.trials.length, estimateS: this.estimateTrialS(spec.scenario) });
       const record = await this.trial(spec);
       if (this.aborted) break; // torn down mid-way: not a finished trial
       results.trials.push(record);
-      results.summary = summarize(results.trials);
-      writeResults(this.resultsFile, results);
+      results.summary.failedTrials += record.status === "failed" ? 1 : 0;
       this.emitEvent({ type: "trial-end", record, total: plan.trials.length });
     }
     results.interrupted = this.aborted;
     results.finishedAt = new Date().toISOString();
-    results.summary = analyze(results, results.plan.headlines ?? {});
-    writeResults(this.resultsFile, results);
-    this.emitEvent({ type: "done", results, resultsFile: this.resultsFile });
+    this.emitEvent({ type: "done", results });
     return results;
   }
 
@@ -173,12 +168,7 @@ export class Runner extends EventEmitter {
     } catch (err) {
       const e = err as Error;
       const failedService = err instanceof LaunchError ? err.service : died?.service;
-      const tail =
-        err instanceof LaunchError
-          ? err.logTail
-          : failedService === "exchange"
-            ? stack?.exchange.logTail(25)
-            : stack?.executor.logTail(25);
+      const tail = err instanceof LaunchError ? err.logTail : failedService === "exchange" ? stack?.exchange.logTail(25) : stack?.executor.logTail(25);
       const exit = err instanceof LaunchError ? err.exit : died;
       return {
         ...base,

@@ -44,13 +44,7 @@ export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv
   });
 }
 
-export function startExecutorService(
-  exchangeUrl: string,
-  toggles: Record<string, string> = {},
-  env: NodeJS.ProcessEnv = {},
-  readyTimeoutMs?: number,
-  port = 0,
-): Promise<Service> {
+export function startExecutorService(exchangeUrl: string, toggles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number, port = 0): Promise<Service> {
   return launch({
     name: "executor",
     command: process.execPath,

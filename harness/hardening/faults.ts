@@ -30,7 +30,7 @@ export interface FaultDrillOptions {
   baseEnv?: NodeJS.ProcessEnv;
 }
 
-export const FAULT_DRILL_DEFAULTS: FaultDrillOptions = {
+const FAULT_DRILL_DEFAULTS: FaultDrillOptions = {
   orders: 400,
   concurrency: 32,
   batching: false,
@@ -80,12 +80,18 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
   const o = { ...FAULT_DRILL_DEFAULTS, ...partial };
   const stack = await startStack({
     exchangeArgs: [
-      "--latency-ms", "1",
-      "--fault-5xx", String(o.fault5xx),
-      "--fault-reset", String(o.faultReset),
-      "--fault-stall", String(o.faultStall),
-      "--stall-ms", String(o.stallMs),
-      "--seed", String(o.seed),
+      "--latency-ms",
+      "1",
+      "--fault-5xx",
+      String(o.fault5xx),
+      "--fault-reset",
+      String(o.faultReset),
+      "--fault-stall",
+      String(o.faultStall),
+      "--stall-ms",
+      String(o.stallMs),
+      "--seed",
+      String(o.seed),
     ],
     executorEnv: { HTTP_KEEPALIVE: "true", BATCH_ENABLED: String(o.batching), BATCH_MODE: "adaptive", ...o.executorEnv },
     ...(o.baseEnv ? { baseEnv: o.baseEnv } : {}),

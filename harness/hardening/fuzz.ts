@@ -54,7 +54,9 @@ const FIELDS = ["symbol", "side", "type", "quantity", "price", "clientOrderId"] 
 function request(path: string, body: Buffer | string, headers: Record<string, string> = {}, method = "POST"): Buffer {
   const b = typeof body === "string" ? Buffer.from(body) : body;
   const h = { host: "127.0.0.1", "content-type": "application/json", connection: "close", ...headers, "content-length": String(b.length) };
-  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
+  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(h)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\r\n")}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, "latin1"), b]);
 }
 
@@ -113,9 +115,7 @@ export function fuzzCase(seed: number, index: number, bodyLimit: number): FuzzCa
     }
     case "oversized-headers": {
       const many = int(2) === 0;
-      const headers: Record<string, string> = many
-        ? Object.fromEntries(Array.from({ length: 2000 + int(2000) }, (_, i) => [`x-h${i}`, "v".repeat(8)]))
-        : { "x-big": "b".repeat(17_000 + int(40_000)) };
+      const headers: Record<string, string> = many ? Object.fromEntries(Array.from({ length: 2000 + int(2000) }, (_, i) => [`x-h${i}`, "v".repeat(8)])) : { "x-big": "b".repeat(17_000 + int(40_000)) };
       return { index, kind, bytes: request(ORDER_PATH, JSON.stringify(VALID), headers) };
     }
     case "bad-content-type": {

@@ -37,13 +37,13 @@ export async function closedLoad(o: ClosedLoadOptions): Promise<LoadResult> {
   const done = new Promise<autocannon.Result>((resolve, reject) => ((finish = resolve), (fail = reject)));
   const inst = autocannon(
     {
-    url: o.url,
-    method: o.method ?? "GET",
-    ...(o.body !== undefined ? { body: o.body } : {}),
-    ...(o.headers ? { headers: o.headers } : {}),
-    connections: o.connections,
-    duration: o.durationS,
-    timeout: 10,
+      url: o.url,
+      method: o.method ?? "GET",
+      ...(o.body !== undefined ? { body: o.body } : {}),
+      ...(o.headers ? { headers: o.headers } : {}),
+      connections: o.connections,
+      duration: o.durationS,
+      timeout: 10,
     },
     (err, result) => (err ? fail(err) : finish(result)),
   );

@@ -35,7 +35,11 @@ export interface RunConfig {
   soakS: number | undefined;
 }
 
-const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function number(flag: string, raw: string | undefined, fallback: number, o: { integer: boolean; min: number; max: number }): number {
   if (raw === undefined) return fallback;
@@ -68,9 +72,17 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
   let soakS: number | undefined;
   if (f.soak !== undefined) {
     const clash = [
-      ["--variants", f.variants], ["--ablation", f.ablation], ["--matrix", f.matrix?.length], ["--scenarios", f.scenarios],
-      ["--rounds", f.rounds], ["--duration", f.duration], ["--target", f.target], ["--profile", f.profile],
-    ].filter(([, v]) => v).map(([k]) => k);
+      ["--variants", f.variants],
+      ["--ablation", f.ablation],
+      ["--matrix", f.matrix?.length],
+      ["--scenarios", f.scenarios],
+      ["--rounds", f.rounds],
+      ["--duration", f.duration],
+      ["--target", f.target],
+      ["--profile", f.profile],
+    ]
+      .filter(([, v]) => v)
+      .map(([k]) => k);
     if (clash.length) throw new UsageError(`--soak runs the optimized variant alone, for its own duration: it cannot combine with ${clash.join(", ")}`);
     if (!allScenarioNames.includes(SOAK)) throw new UsageError("this perfpack has no soak scenario");
     soakS = parseDuration("--soak", f.soak, 2, 24 * 3600);

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { RUN_OPTIONS, type OptionSpec, type RunFlags, type RunOptionKey } from "./options.js";
 
-export const CONFIG_FILE = "perfpack.config.json";
+const CONFIG_FILE = "perfpack.config.json";
 
 /** The config file to read: --config, else perfpack.config.json in the working directory when there is one. */
 export function findConfigFile(cwd: string, explicit: string | undefined): string | undefined {

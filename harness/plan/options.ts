@@ -49,7 +49,12 @@ export const PROFILE_TOOLS = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"] 
 
 /** Every run option; the compiler demands an entry for each key of RunFlags. */
 export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec } = {
-  variants: { flag: "--variants <names>", kind: "list", description: "variants to run, comma-separated (presets: baseline, optimized; plus those --ablation/--matrix generate)", default: "baseline,optimized" },
+  variants: {
+    flag: "--variants <names>",
+    kind: "list",
+    description: "variants to run, comma-separated (presets: baseline, optimized; plus those --ablation/--matrix generate)",
+    default: "baseline,optimized",
+  },
   ablation: { flag: "--ablation", kind: "boolean", description: "baseline plus one toggle at a time" },
   matrix: { flag: "--matrix <KEY=v1,v2>", kind: "repeatable", description: "cross product of executor settings (repeatable)" },
   env: { flag: "--env <KEY=VALUE>", kind: "repeatable", description: "added to every variant's executor environment (repeatable)" },
@@ -65,7 +70,12 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   target: { flag: "--target <url>", kind: "string", description: "drive an executor that is already running (loopback only); launch nothing" },
   allowRemote: { flag: "--allow-remote", kind: "boolean", description: "let --target point off loopback" },
   soak: { flag: "--soak <duration>", kind: "duration", description: "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time" },
-  readyTimeout: { flag: "--ready-timeout <s>", kind: "number", description: "seconds a service may take to become ready before its trial fails with its log tail", default: RUN_DEFAULTS.readyTimeoutMs / 1000 },
+  readyTimeout: {
+    flag: "--ready-timeout <s>",
+    kind: "number",
+    description: "seconds a service may take to become ready before its trial fails with its log tail",
+    default: RUN_DEFAULTS.readyTimeoutMs / 1000,
+  },
   profile: { flag: "--profile <tool>", kind: "string", choices: PROFILE_TOOLS, description: "after the trials, a flamegraph per variant, linked from the report" },
   json: { flag: "--json", kind: "boolean", description: "print one JSON document to stdout (the summary: verdict, comparisons, targets); progress and tables go to stderr" },
   config: { flag: "--config <file>", kind: "string", inFile: false, description: "options from a JSON file (default: perfpack.config.json in the working directory); flags win over the file" },

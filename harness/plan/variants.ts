@@ -11,14 +11,14 @@ export interface Variant {
 }
 
 /** The guide's four on/off toggles: their off (baseline) and recommended (optimized) values. */
-export const TOGGLES = {
+const TOGGLES = {
   HTTP_KEEPALIVE: { off: "false", on: "true" },
   BATCH_ENABLED: { off: "false", on: "true" },
   JSON_STRINGIFIER: { off: "native", on: "fast" },
   WS_COMPRESS: { off: "false", on: "true" },
 } as const;
 
-export const BASELINE_ENV: Record<string, string> = Object.fromEntries(Object.entries(TOGGLES).map(([k, v]) => [k, v.off]));
+const BASELINE_ENV: Record<string, string> = Object.fromEntries(Object.entries(TOGGLES).map(([k, v]) => [k, v.off]));
 
 /** The guide's "Environment Variables" block, verbatim. */
 export const OPTIMIZED_ENV: Record<string, string> = {
@@ -33,7 +33,6 @@ export const OPTIMIZED_ENV: Record<string, string> = {
   WS_DEFLATE_LEVEL: "3",
   CPU_PROFILING: "false",
 };
-
 
 export const presets = (): Variant[] => [
   { name: "baseline", kind: "preset", env: { ...BASELINE_ENV } },

@@ -75,7 +75,9 @@ export function hotPathMarkdown(rows: readonly HotRow[], baseName: string, candN
     "",
     `| function | ${baseName} self | ${candName} self | change | ${baseName} ms | ${candName} ms |`,
     "|---|---|---|---|---|---|",
-    ...rows.map((r) => `| \`${esc(r.fn)}\` | ${pct(r.base.share)} | ${pct(r.cand.share)} | ${r.deltaPp >= 0 ? "+" : ""}${r.deltaPp.toFixed(1)} pp | ${r.base.ms.toFixed(0)} | ${r.cand.ms.toFixed(0)} |`),
+    ...rows.map(
+      (r) => `| \`${esc(r.fn)}\` | ${pct(r.base.share)} | ${pct(r.cand.share)} | ${r.deltaPp >= 0 ? "+" : ""}${r.deltaPp.toFixed(1)} pp | ${r.base.ms.toFixed(0)} | ${r.cand.ms.toFixed(0)} |`,
+    ),
     "",
   ].join("\n");
 }

@@ -26,7 +26,7 @@ export interface ProfileFlags {
 }
 
 /** A profiler that failed or left no artifact: a run failure, shown with the tool's output. */
-export class ToolError extends PerfpackError {
+class ToolError extends PerfpackError {
   constructor(
     message: string,
     readonly output: string,
@@ -134,8 +134,19 @@ export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<str
   const tool = (f.tool ?? "cpuprof") as ProfileTool;
   if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
   const pool = [...presets(), ...ablation()];
-  const names = (f.variants ?? "baseline,optimized").split(",").map((s) => s.trim()).filter(Boolean);
-  const variants = f.variantObjects ?? names.map((n) => pool.find((v) => v.name === n) ?? (() => { throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`); })());
+  const names = (f.variants ?? "baseline,optimized")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const variants =
+    f.variantObjects ??
+    names.map(
+      (n) =>
+        pool.find((v) => v.name === n) ??
+        (() => {
+          throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`);
+        })(),
+    );
   const scenario = scenarios.get(f.scenario ?? "latency");
   if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
   const durationS = f.duration === undefined ? 10 : Number(f.duration);
@@ -230,7 +241,17 @@ export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<str
   const code = done.every((d) => d.check.ok) ? EXIT.ok : EXIT.runFailure;
   writeFileSync(
     join(flame, "profile.json"),
-    JSON.stringify({ tool, scenario: scenario.name, durationS, minCoverage: MIN_COVERAGE, variants: done.map((d) => ({ ...d, artifacts: d.artifacts.map((x) => relative(flame, x)), samplesFile: d.samplesFile && relative(flame, d.samplesFile) })) }, null, 2) + "\n",
+    JSON.stringify(
+      {
+        tool,
+        scenario: scenario.name,
+        durationS,
+        minCoverage: MIN_COVERAGE,
+        variants: done.map((d) => ({ ...d, artifacts: d.artifacts.map((x) => relative(flame, x)), samplesFile: d.samplesFile && relative(flame, d.samplesFile) })),
+      },
+      null,
+      2,
+    ) + "\n",
   );
   io.write(`profiles: ${flame}\n`);
   return { code, tool, dir: flame, variants: done, hotPath };
@@ -243,7 +264,7 @@ const SOURCE: Record<ProfileTool, string> = {
   "clinic-doctor": "",
 };
 
-export function describeCheck(c: SampleCheck, intervalMs: number): string {
+function describeCheck(c: SampleCheck, intervalMs: number): string {
   const basis = c.basis === "cpu" ? `the executor's ${(c.basisMs / 1000).toFixed(2)} s of CPU time` : `${(c.basisMs / 1000).toFixed(2)} s profiled`;
   return `${c.samples} samples, ${(c.coverage * 100).toFixed(0)}% of the ${c.expected} that one per ${intervalMs} ms promises for ${basis} (at least ${MIN_COVERAGE * 100}% expected)`;
 }

@@ -70,8 +70,8 @@ export function selfTimesFromTicks(ticks: readonly TickStack[], intervalMs = V8_
   return { byFunction, busyMs: busy };
 }
 
-export const readTicks = (file: string): TickStack[] => JSON.parse(readFileSync(file, "utf8")) as TickStack[];
-export const readCpuProfile = (file: string): CpuProfile => JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+const readTicks = (file: string): TickStack[] => JSON.parse(readFileSync(file, "utf8")) as TickStack[];
+const readCpuProfile = (file: string): CpuProfile => JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
 
 /** Self time from whichever samples the tool left: a .cpuprofile or tick stacks. */
 export function selfTimesOf(file: string): SelfTimes {

@@ -19,8 +19,7 @@ export interface Dimension<T> {
 }
 
 export const ratioText = (r: number) => `${r.toFixed(2)}×`;
-export const intervalText = (c: Comparison) =>
-  Number.isFinite(c.estimate.hi) ? `${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×` : "needs ≥ 2 rounds";
+const intervalText = (c: Comparison) => (Number.isFinite(c.estimate.hi) ? `${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×` : "needs ≥ 2 rounds");
 
 /** A ratio with its mark: ≈ when it is not significant (Holm), which is what decides. */
 export const markedRatio = (c: Pick<Comparison, "direction" | "estimate">): string => `${c.direction === "same" ? "≈ " : ""}${ratioText(c.estimate.ratio)}`;

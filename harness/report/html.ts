@@ -56,8 +56,20 @@ function chartData(r: Results) {
     : null;
   const soak = soakSeries(r);
   return {
-    variants, throughput, percentiles: pcts, latency, ws,
-    soak: soak.length ? { t: soak.map((p) => Math.round(p.t_s)), rss: soak.map((p) => p.rss_mb ?? null), heap: soak.map((p) => p.heap_mb ?? null), gc: soak.map((p) => (p.gc_share === undefined ? null : p.gc_share * 100)), p95: soak.map((p) => p.p95_ms ?? null) } : null,
+    variants,
+    throughput,
+    percentiles: pcts,
+    latency,
+    ws,
+    soak: soak.length
+      ? {
+          t: soak.map((p) => Math.round(p.t_s)),
+          rss: soak.map((p) => p.rss_mb ?? null),
+          heap: soak.map((p) => p.heap_mb ?? null),
+          gc: soak.map((p) => (p.gc_share === undefined ? null : p.gc_share * 100)),
+          p95: soak.map((p) => p.p95_ms ?? null),
+        }
+      : null,
   };
 }
 
@@ -165,7 +177,14 @@ ${latencyFigs ? `<h2>Latency percentiles</h2><div class="grid">${latencyFigs}</d
 ${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid">${wsFigs}</div>` : ""}
 ${soakText ? `<h2>Soak: memory and GC over time</h2><p>${h(soakText)}</p><div class="grid">${soakFigs}</div>${table(soakSeries(r, 60), soakDimensions)}` : ""}
 ${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} ${h(readingNote(cs))} ◆ = tested by the gate.</p>` : ""}
-${targets.length ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets.filter((t) => t.status === "not-measured" && t.note).map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`).join("")}` : ""}
+${
+  targets.length
+    ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets
+        .filter((t) => t.status === "not-measured" && t.note)
+        .map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`)
+        .join("")}`
+    : ""
+}
 ${ctx.hotPath ? `<h2>Hot path (self time)</h2><pre>${h(ctx.hotPath)}</pre>` : ""}
 ${ctx.links?.length ? `<h2>Flamegraphs and profiles</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>` : ""}
 <script id="perfpack-data" type="application/json">${data}</script>

@@ -3,7 +3,11 @@ import type { Exporter } from "./exporter.js";
 
 /** The summary alone (comparisons, targets, verdict, medians) as one JSON document: summary.json and `--json`. */
 export const summaryDocument = (r: Results): string =>
-  JSON.stringify({ schema: "perfpack/summary@1", runId: r.runId, machine: r.machine, plan: { variants: r.plan.variants, scenarios: r.plan.scenarios, rounds: r.plan.rounds }, summary: r.summary }, null, 2) + "\n";
+  JSON.stringify(
+    { schema: "perfpack/summary@1", runId: r.runId, machine: r.machine, plan: { variants: r.plan.variants, scenarios: r.plan.scenarios, rounds: r.plan.rounds }, summary: r.summary },
+    null,
+    2,
+  ) + "\n";
 
 export const json: Exporter = {
   format: "json",

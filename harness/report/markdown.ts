@@ -5,7 +5,7 @@ import { fmt } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
-export function markdownTable<T>(rows: readonly T[], dims: readonly Dimension<T>[]): string {
+function markdownTable<T>(rows: readonly T[], dims: readonly Dimension<T>[]): string {
   const head = `| ${dims.map((d) => d.label).join(" | ")} |`;
   const sep = `|${dims.map(() => "---").join("|")}|`;
   return [head, sep, ...rows.map((r) => `| ${dims.map((d) => esc(d.format(r))).join(" | ")} |`)].join("\n");
@@ -68,7 +68,19 @@ export const markdown: Exporter = {
     if (bound.length) lines.push(`⚠ ${bound.length} trial(s) were generator-bound (the load generator used ≥ 0.9 cores): their figures understate the executor.`, "");
     if (ctx.links?.length) lines.push("## Profiles", "", ...ctx.links.map((l) => `- [${l.label}](${l.href})`), "");
     if (ctx.hotPath) lines.push(ctx.hotPath.replace(/^# /, "## "), "");
-    lines.push("Variants:", "", ...r.plan.variants.map((v) => `- \`${v.name}\`: ${Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(" ") || "(the target's own settings)"}`), "");
+    lines.push(
+      "Variants:",
+      "",
+      ...r.plan.variants.map(
+        (v) =>
+          `- \`${v.name}\`: ${
+            Object.entries(v.env)
+              .map(([k, val]) => `${k}=${val}`)
+              .join(" ") || "(the target's own settings)"
+          }`,
+      ),
+      "",
+    );
     return lines.join("\n");
   },
 };

@@ -3,7 +3,6 @@ import type { Headline } from "../../scenarios/contract.js";
 import { fmt, markedRatio } from "./format.js";
 import type { Results } from "../results/schema.js";
 
-
 type Colour = (better: boolean, text: string) => string;
 
 /** The ratio cell of `variant` against the run's reference: the comparison's estimate, ≈ when not significant. */
@@ -16,7 +15,7 @@ function ratioCell(results: Results, variant: string, scenario: string, h: Headl
 const referenceOf = (results: Results): string => results.summary.comparisons?.[0]?.reference ?? results.plan.variants[0]?.name ?? "";
 
 /** Printed under the tables: what the ratio is and what ≈ means. */
-export const RATIO_LEGEND = "ratios: geometric mean of per-round ratios against the reference (not the quotient of the medians shown); ≈ not significant (Holm-adjusted p ≥ 0.05)";
+const RATIO_LEGEND = "ratios: geometric mean of per-round ratios against the reference (not the quotient of the medians shown); ≈ not significant (Holm-adjusted p ≥ 0.05)";
 
 /**
  * The end-of-run medians: with two variants, one table with a row per metric; with more, one
@@ -51,7 +50,7 @@ export function mediansTables(results: Results, colour: Colour = (_b, t) => t): 
  * The two-variant table: one row per scenario headline metric, one column per variant (the
  * median over rounds), and the candidate's ratio against the reference. A pure function.
  */
-export function mediansTable(results: Results, colour: Colour = (_b, t) => t): string {
+function mediansTable(results: Results, colour: Colour = (_b, t) => t): string {
   const variants = results.plan.variants.map((v) => v.name);
   const ref = referenceOf(results);
   const others = variants.filter((v) => v !== ref);
@@ -70,4 +69,4 @@ export function mediansTable(results: Results, colour: Colour = (_b, t) => t): s
 }
 
 /** Long generated names (`HTTP_KEEPALIVE=true+BATCH_…`) stay readable in a header. */
-export const shortName = (name: string): string => (name.length > 24 ? name.slice(0, 22) + "…" : name);
+const shortName = (name: string): string => (name.length > 24 ? name.slice(0, 22) + "…" : name);

@@ -10,7 +10,11 @@ export function verdictText(r: Results, chalk: ChalkInstance): string {
   const several = new Set(headline.map((t) => t.variant)).size > 1;
   for (const t of headline) {
     const colour = t.status === "fail" ? (t.gate ? chalk.red : chalk.yellow) : t.status === "not-measured" ? chalk.dim : chalk.green;
-    out.push(colour(`${STATUS_TEXT[t.status]}  ${several ? `${t.variant}: ` : ""}${t.label}: ${t.measured === undefined ? "–" : ratioText(t.measured)} (needs ${t.requirement}${t.note ? `; ${t.note}` : ""})`));
+    out.push(
+      colour(
+        `${STATUS_TEXT[t.status]}  ${several ? `${t.variant}: ` : ""}${t.label}: ${t.measured === undefined ? "–" : ratioText(t.measured)} (needs ${t.requirement}${t.note ? `; ${t.note}` : ""})`,
+      ),
+    );
   }
   if (several || (headline.length && !headline.some((t) => t.gate))) out.push(chalk.dim(claimNote(headline)));
   const table = (s.targets ?? []).filter((x) => x.kind === "table");

@@ -3,8 +3,8 @@
  * whose name contains KEY, SECRET or TOKEN (any case) is replaced, in env maps, and scrubbed
  * from free text (log tails, error messages). The executor itself still gets the real value.
  */
-export const SECRET_NAME = /KEY|SECRET|TOKEN/i;
-export const REDACTED = "[redacted]";
+const SECRET_NAME = /KEY|SECRET|TOKEN/i;
+const REDACTED = "[redacted]";
 
 export const isSecretName = (name: string): boolean => SECRET_NAME.test(name);
 

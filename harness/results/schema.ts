@@ -12,7 +12,6 @@ export interface Machine {
   hostname: string;
 }
 
-
 /** A finished trial: ok, or failed with why. */
 export type TrialRecord = {
   index: number;
@@ -73,7 +72,6 @@ export interface Summary {
   verdict?: { pass: boolean; reasons: string[] };
 }
 
-
 // The verdict's output, as results.json stores it (computed by harness/verdict).
 
 export interface RatioEstimate {
@@ -124,4 +122,3 @@ export interface TargetVerdict {
   gate: boolean;
   note?: string;
 }
-

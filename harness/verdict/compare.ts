@@ -3,8 +3,7 @@ import type { Headline } from "../../scenarios/contract.js";
 import { holm, pairedRatio, unpairedRatio } from "./stats.js";
 import { median } from "./summary.js";
 
-
-export const ALPHA = 0.05;
+const ALPHA = 0.05;
 
 const okValues = (trials: readonly TrialRecord[], variant: string, scenario: string, metric: string) =>
   trials.filter((t) => t.status === "ok" && t.variant === variant && t.scenario === scenario && Number.isFinite(t.metrics[metric])).map((t) => ({ round: t.round, v: t.metrics[metric]! }));
@@ -51,8 +50,16 @@ export function compareWithinRun(results: Results, headlines: Record<string, rea
         const estimate = pairedRatio(pairs, { seed: 1 });
         if (!estimate) continue;
         rows.push({
-          scenario, metric: h.metric, label: h.label, better: h.better, reference: a.reference, candidate,
-          referenceMedian: median(ref.map((x) => x.v)), candidateMedian: median(cand.map((x) => x.v)), estimate, gate: h.gate === true,
+          scenario,
+          metric: h.metric,
+          label: h.label,
+          better: h.better,
+          reference: a.reference,
+          candidate,
+          referenceMedian: median(ref.map((x) => x.v)),
+          candidateMedian: median(cand.map((x) => x.v)),
+          estimate,
+          gate: h.gate === true,
         });
       }
     }
@@ -76,8 +83,16 @@ export function compareRuns(base: Results, current: Results, headlines: Record<s
         const estimate = unpairedRatio(b, c, { seed: 1 });
         if (!estimate) continue;
         rows.push({
-          scenario, metric: h.metric, label: h.label, better: h.better, reference: `${variant} (baseline run)`, candidate: `${variant} (current run)`,
-          referenceMedian: median(b), candidateMedian: median(c), estimate, gate: h.gate === true,
+          scenario,
+          metric: h.metric,
+          label: h.label,
+          better: h.better,
+          reference: `${variant} (baseline run)`,
+          candidate: `${variant} (current run)`,
+          referenceMedian: median(b),
+          candidateMedian: median(c),
+          estimate,
+          gate: h.gate === true,
         });
       }
     }

@@ -21,7 +21,9 @@ export function decideGate(base: Results, current: Results, headlines: Record<st
   const regressions = comparisons.filter((c) => c.direction === "worse" && -improvement(c) > maxRegression);
   const reasons: string[] = [];
   for (const c of regressions) {
-    reasons.push(`${c.candidate.replace(" (current run)", "")} · ${c.scenario} · ${c.label}: ${(-improvement(c) * 100).toFixed(1)}% worse (ratio ${c.estimate.ratio.toFixed(3)}, 95% interval ${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}, Holm p ${c.pAdjusted.toFixed(4)})`);
+    reasons.push(
+      `${c.candidate.replace(" (current run)", "")} · ${c.scenario} · ${c.label}: ${(-improvement(c) * 100).toFixed(1)}% worse (ratio ${c.estimate.ratio.toFixed(3)}, 95% interval ${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}, Holm p ${c.pAdjusted.toFixed(4)})`,
+    );
   }
   for (const t of current.summary.targets ?? []) {
     if (t.gate && t.status === "fail") reasons.push(`target failed in the current run: ${t.label}: ${t.measured?.toFixed(2)} (needs ${t.requirement})`);

@@ -14,7 +14,7 @@ const { jStat } = jstat;
 export const rng = seededRandom;
 
 /** Percentile of sorted values, linear between closest ranks (R type 7, numpy's default). */
-export function percentileSorted(sorted: readonly number[], p: number): number {
+function percentileSorted(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const h = (sorted.length - 1) * p;
   const lo = Math.floor(h);
@@ -22,7 +22,11 @@ export function percentileSorted(sorted: readonly number[], p: number): number {
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
-export const percentile = (xs: readonly number[], p: number): number => percentileSorted([...xs].sort((a, b) => a - b), p);
+export const percentile = (xs: readonly number[], p: number): number =>
+  percentileSorted(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -32,7 +36,6 @@ const tInv = (p: number, df: number): number => jStat.studentt.inv(p, df);
 
 /** Below this many rounds, the bootstrap cannot reach 95% coverage (see below); a t interval is used. */
 export const BOOTSTRAP_MIN_N = 10;
-
 
 /**
  * Student's t interval on mean log ratios. With few rounds a bootstrap can only recombine the

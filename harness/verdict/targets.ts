@@ -42,7 +42,7 @@ export function loadTargets(file = fixturePath("targets.json")): TargetsFile {
 }
 
 /** The variant whose claim a run tests, when it is in the run. */
-export const CLAIM = "optimized";
+const CLAIM = "optimized";
 
 /** One headline target for one variant against the reference, from the paired comparison. */
 function headlineVerdict(h: HeadlineTarget, variant: string, a: { reference: string } | undefined, comparisons: readonly Comparison[], gate: boolean): TargetVerdict {
@@ -53,7 +53,14 @@ function headlineVerdict(h: HeadlineTarget, variant: string, a: { reference: str
   const ok = h.min !== undefined ? r >= h.min : h.exclusive ? r < h.max! : r <= h.max!;
   const sure = h.min !== undefined ? c.estimate.lo >= h.min : h.exclusive ? c.estimate.hi < h.max! : c.estimate.hi <= h.max!;
   return {
-    id: h.id, label: h.label, kind: "headline", status: ok ? "pass" : "fail", measured: r, requirement, variant: `${variant} vs ${a.reference}`, gate,
+    id: h.id,
+    label: h.label,
+    kind: "headline",
+    status: ok ? "pass" : "fail",
+    measured: r,
+    requirement,
+    variant: `${variant} vs ${a.reference}`,
+    gate,
     note: `95% interval ${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×${ok && !sure ? "; the interval reaches past the line, so this pass is not yet certain" : ""}`,
   };
 }
@@ -62,7 +69,9 @@ function headlineVerdict(h: HeadlineTarget, variant: string, a: { reference: str
 function measuredValue(results: Results, variant: string, t: TableTarget): number | undefined {
   const byScenario = results.summary.medians[variant] ?? {};
   if (t.scenario === "*") {
-    const vs = Object.values(byScenario).map((m) => m[t.metric]).filter((v): v is number => Number.isFinite(v));
+    const vs = Object.values(byScenario)
+      .map((m) => m[t.metric])
+      .filter((v): v is number => Number.isFinite(v));
     return vs.length ? Math.max(...vs) : undefined;
   }
   return byScenario[t.scenario]?.[t.metric];
@@ -85,13 +94,21 @@ export function evaluateTargets(results: Results, targets: TargetsFile, comparis
     for (const h of targets.headline) out.push(headlineVerdict(h, variant, a, comparisons, h.gate === true && variant === claim));
   }
   for (const t of targets.targets) {
-
     const limit = t.below ?? t.above!;
     const cmp = t.below !== undefined ? "<" : ">";
     const requirement = `${cmp} ${limit} ${t.unit} (stretch ${cmp} ${t.stretch})`;
     const v = measuredValue(results, candidate, t);
     if (v === undefined) {
-      out.push({ id: t.id, label: t.label, kind: "table", status: "not-measured", requirement, variant: candidate, gate: t.gate === true, ...(t.definition ? { note: t.definition } : { note: `${t.scenario} scenario not in this run` }) });
+      out.push({
+        id: t.id,
+        label: t.label,
+        kind: "table",
+        status: "not-measured",
+        requirement,
+        variant: candidate,
+        gate: t.gate === true,
+        ...(t.definition ? { note: t.definition } : { note: `${t.scenario} scenario not in this run` }),
+      });
       continue;
     }
     const meets = (x: number) => (t.below !== undefined ? v < x : v > x);

@@ -1,10 +1,4 @@
-import {
-  REFERENCE_PRICES,
-  SYMBOLS,
-  type ExchangeError,
-  type ExchangeOrder,
-  type NewOrder,
-} from "../../common/src/exchange-types.js";
+import { REFERENCE_PRICES, SYMBOLS, type ExchangeError, type ExchangeOrder, type NewOrder } from "../../common/src/exchange-types.js";
 import { seededRandom } from "../../common/src/rng.js";
 
 /** The mock exchange's order book: accepts orders, keeps LIMIT orders open, rejects duplicates. */

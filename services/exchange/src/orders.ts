@@ -1,10 +1,4 @@
-import {
-  ORDER_TYPES,
-  SIDES,
-  SYMBOLS,
-  type ExchangeError,
-  type NewOrder,
-} from "../../common/src/exchange-types.js";
+import { ORDER_TYPES, SIDES, SYMBOLS, type ExchangeError, type NewOrder } from "../../common/src/exchange-types.js";
 
 const DECIMAL = /^(?:\d{1,12})(?:\.\d{1,8})?$/;
 const CLIENT_ID = /^[\w.:/-]{1,36}$/;

@@ -63,39 +63,30 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
   }
 
   const batcher = cfg.batch.enabled
-    ? new Batcher<NewOrder, ExchangeOrder>(
-        { maxSize: cfg.batch.maxSize, flushMs: cfg.batch.flushMs, mode: cfg.batch.mode, maxInFlight: cfg.batch.adaptiveMaxInFlight },
-        flushBatch,
-        (e) => {
-          metrics.batchFlush.labels(e.key).inc();
-          metrics.batchFlushReason.labels(e.reason).inc();
-          metrics.batchSize.observe(e.size);
-          metrics.batchLatency.observe(e.latencyMs);
-        },
-      )
+    ? new Batcher<NewOrder, ExchangeOrder>({ maxSize: cfg.batch.maxSize, flushMs: cfg.batch.flushMs, mode: cfg.batch.mode, maxInFlight: cfg.batch.adaptiveMaxInFlight }, flushBatch, (e) => {
+        metrics.batchFlush.labels(e.key).inc();
+        metrics.batchFlushReason.labels(e.reason).inc();
+        metrics.batchSize.observe(e.size);
+        metrics.batchLatency.observe(e.latencyMs);
+      })
     : undefined;
 
   const ws = new WebSocketManager(cfg, metrics);
 
-  const fail = (res: ServerResponse, status: number, error: string, message: string, extra: Record<string, unknown> = {}) =>
-    sendJson(res, status, { error, message, ...extra });
+  const fail = (res: ServerResponse, status: number, error: string, message: string, extra: Record<string, unknown> = {}) => sendJson(res, status, { error, message, ...extra });
 
   function failFor(res: ServerResponse, err: unknown): void {
     if (err instanceof ValidationError) return fail(res, 400, "invalid_order", err.message);
     if (err instanceof UnsettledOrderError) {
       const extra = { upstream: err.last.upstream, clientOrderId: err.clientOrderId, orderStatus: err.orderStatus, attempts: err.attempts };
-      return err.last.kind === "timeout"
-        ? fail(res, 504, "upstream_timeout", err.message, extra)
-        : fail(res, 502, "upstream_error", err.message, extra);
+      return err.last.kind === "timeout" ? fail(res, 504, "upstream_timeout", err.message, extra) : fail(res, 502, "upstream_error", err.message, extra);
     }
     if (err instanceof DuplicateClientOrderIdError) {
       return fail(res, 409, "duplicate_client_order_id", err.message, { clientOrderId: err.clientOrderId });
     }
     if (err instanceof ExchangeRejection) return fail(res, 422, "exchange_rejected", err.message, { exchangeCode: err.body.code });
     if (err instanceof UpstreamError) {
-      return err.kind === "timeout"
-        ? fail(res, 504, "upstream_timeout", err.message, { upstream: err.upstream })
-        : fail(res, 502, "upstream_error", err.message, { upstream: err.upstream });
+      return err.kind === "timeout" ? fail(res, 504, "upstream_timeout", err.message, { upstream: err.upstream }) : fail(res, 502, "upstream_error", err.message, { upstream: err.upstream });
     }
     if (err instanceof BatcherClosedError) return fail(res, 503, "shutting_down", err.message);
     return fail(res, 500, "internal_error", (err as Error)?.message ?? String(err));

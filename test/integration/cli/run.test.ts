@@ -14,10 +14,33 @@ const read = (dir: string): Results => JSON.parse(readFileSync(join(dir, "result
 
 /** Metrics each scenario must report in an ok trial. */
 const EXPECTED: Record<string, string[]> = {
-  latency: ["open_orders_1_s", "open_orders_2_s", "open_orders_3_s", "rps", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "errors", "non_2xx", "upstream_conns_per_request", "executor_cpu_us_per_request"],
+  latency: [
+    "open_orders_1_s",
+    "open_orders_2_s",
+    "open_orders_3_s",
+    "rps",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+    "errors",
+    "non_2xx",
+    "upstream_conns_per_request",
+    "executor_cpu_us_per_request",
+  ],
   batch: ["orders_per_s", "latency_p95_ms", "batch_flushes", "batch_flush_btcusdt", "upstream_calls_per_order", "executor_cpu_us_per_order"],
   json: ["json_fast_ns_per_op_50", "json_native_ns_per_op_50", "json_fast_ns_per_op_500", "json_native_ns_per_op_500", "json_serialization_p95_ms", "rps"],
-  ws: ["ws_msgs_per_s", "ws_latency_p50_ms", "ws_latency_p95_ms", "ws_latency_p99_ms", "ws_wire_bytes", "ws_compression_ratio", "ws_bandwidth_saved_bytes", "executor_cpu_us_per_message", "ws_ping_ok"],
+  ws: [
+    "ws_msgs_per_s",
+    "ws_latency_p50_ms",
+    "ws_latency_p95_ms",
+    "ws_latency_p99_ms",
+    "ws_wire_bytes",
+    "ws_compression_ratio",
+    "ws_bandwidth_saved_bytes",
+    "executor_cpu_us_per_message",
+    "ws_ping_ok",
+  ],
 };
 const COMMON = ["window_s", "generator_cpu_cores", "executor_cpu_cores", "executor_rss_max_mb", "executor_gc_share", "generator_bound"];
 
@@ -31,7 +54,10 @@ describe("perfpack run", () => {
     assert.equal(r.schema, "perfpack/results@1");
     assert.equal(r.interrupted, false);
     assert.ok(r.machine.cores >= 1 && r.machine.node.startsWith("v") && r.machine.cpuModel.length > 0);
-    assert.deepEqual(r.plan.variants.map((v) => v.name), ["baseline", "optimized"]);
+    assert.deepEqual(
+      r.plan.variants.map((v) => v.name),
+      ["baseline", "optimized"],
+    );
     assert.deepEqual(r.plan.scenarios, ["latency", "batch", "json", "ws"]);
     assert.equal(r.trials.length, 2 * 4 * r.plan.rounds);
     assert.deepEqual(
@@ -75,7 +101,10 @@ describe("perfpack run", () => {
     assert.equal(failed.service, "executor");
     assert.equal(failed.exit?.signal, "SIGKILL");
     assert.match(failed.logTail ?? "", /listening http/);
-    assert.ok(r.trials.some((t) => t.status === "ok"), "the next trial ran");
+    assert.ok(
+      r.trials.some((t) => t.status === "ok"),
+      "the next trial ran",
+    );
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
@@ -83,10 +112,14 @@ describe("perfpack run", () => {
     const out = join(tmp, "sigint");
     const run = perfpack(["run", "--scenarios", "latency", "--rounds", "5", "--duration", "1", "--warmup", "0", "--out", out]);
     await waitForOutput(run, /✓ \[1\/10\]/);
-    const kids = await waitFor(() => {
-      const d = descendants(run.child.pid!);
-      return d.length >= 2 ? d : undefined;
-    }, run.child, "the trial's services");
+    const kids = await waitFor(
+      () => {
+        const d = descendants(run.child.pid!);
+        return d.length >= 2 ? d : undefined;
+      },
+      run.child,
+      "the trial's services",
+    );
     run.child.kill("SIGINT");
     const code = await run.exit;
     assert.equal(code, 130, run.output());
@@ -105,7 +138,10 @@ describe("perfpack run", () => {
       const code = await run.exit;
       assert.equal(code, 0, run.output());
       const r = read(out);
-      assert.deepEqual(r.trials.map((t) => `${t.variant}/${t.scenario}/${t.status}`), ["target/latency/ok", "target/batch/ok"]);
+      assert.deepEqual(
+        r.trials.map((t) => `${t.variant}/${t.scenario}/${t.status}`),
+        ["target/latency/ok", "target/batch/ok"],
+      );
       assert.equal(r.plan.target, stack.executor.url);
       assert.ok(r.trials[0]!.metrics.rps! > 0);
       assert.ok(r.trials[0]!.metrics.executor_cpu_cores !== undefined, "the target's pid comes from its health");

@@ -29,7 +29,10 @@ test("50 launch/stop cycles of the trial stack leak no process, port or file des
     ports.push(Number(new URL(stack.executor.url).port), Number(new URL(stack.exchange.url).port));
     await stack.stop();
     const exits = await Promise.all([stack.executor.exited, stack.exchange.exited]);
-    assert.ok(exits.every((e) => e.code === 0), `cycle ${i}: a service did not exit cleanly: ${JSON.stringify(exits)}`);
+    assert.ok(
+      exits.every((e) => e.code === 0),
+      `cycle ${i}: a service did not exit cleanly: ${JSON.stringify(exits)}`,
+    );
   }
   const fdAfter = fds();
   t.diagnostic(`fds before ${fdBefore}, after 50 cycles ${fdAfter}; ${pids.length} processes started`);
@@ -45,8 +48,20 @@ test("50 launch/stop cycles of the trial stack leak no process, port or file des
 test("an executor that never becomes ready fails its trial after --ready-timeout, with its log tail; nothing is left running", async () => {
   const out = mkdtempSync(join(tmpdir(), "perfpack-hung-"));
   const run = perfpack([
-    "run", "--quick", "--scenarios", "latency", "--variants", "baseline,optimized", "--rounds", "1",
-    "--env", "EXECUTOR_START_DELAY_MS=600000", "--ready-timeout", "1.5", "--out", out,
+    "run",
+    "--quick",
+    "--scenarios",
+    "latency",
+    "--variants",
+    "baseline,optimized",
+    "--rounds",
+    "1",
+    "--env",
+    "EXECUTOR_START_DELAY_MS=600000",
+    "--ready-timeout",
+    "1.5",
+    "--out",
+    out,
   ]);
   const code = await run.exit;
   assert.equal(code, 3, run.output());
@@ -67,9 +82,24 @@ test("secrets (env keys with KEY, SECRET or TOKEN) never reach results, reports 
   const out = mkdtempSync(join(tmpdir(), "perfpack-secret-"));
   const secrets = ["s3cr3t-api-key-value", "tok-AAAA-1111", "tok-BBBB-2222"];
   const run = perfpack([
-    "run", "--quick", "--scenarios", "latency", "--rounds", "1", "--duration", "0.5", "--warmup", "0",
-    "--env", `EXECUTOR_API_KEY=${secrets[0]}`, "--env", "PERFPACK_NOTE=visible",
-    "--matrix", `UPSTREAM_TOKEN=${secrets[1]},${secrets[2]}`, "--out", out,
+    "run",
+    "--quick",
+    "--scenarios",
+    "latency",
+    "--rounds",
+    "1",
+    "--duration",
+    "0.5",
+    "--warmup",
+    "0",
+    "--env",
+    `EXECUTOR_API_KEY=${secrets[0]}`,
+    "--env",
+    "PERFPACK_NOTE=visible",
+    "--matrix",
+    `UPSTREAM_TOKEN=${secrets[1]},${secrets[2]}`,
+    "--out",
+    out,
   ]);
   const code = await run.exit;
   // the executor needs the key: the scenario answers 401 without it, so the trials would fail
@@ -82,10 +112,16 @@ test("secrets (env keys with KEY, SECRET or TOKEN) never reach results, reports 
   }
   for (const s of secrets) assert.ok(!run.output().includes(s), "the terminal output contains a secret");
   const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
-  assert.deepEqual(r.plan.variants.map((v) => v.name), ["UPSTREAM_TOKEN=[redacted#1]", "UPSTREAM_TOKEN=[redacted#2]"]);
+  assert.deepEqual(
+    r.plan.variants.map((v) => v.name),
+    ["UPSTREAM_TOKEN=[redacted#1]", "UPSTREAM_TOKEN=[redacted#2]"],
+  );
   for (const v of r.plan.variants) {
     assert.equal(v.env.EXECUTOR_API_KEY, "[redacted]");
     assert.equal(v.env.PERFPACK_NOTE, "visible");
   }
-  assert.ok(r.trials.every((t) => t.status === "ok"), JSON.stringify(r.trials.map((t) => t.status === "failed" && t.error)));
+  assert.ok(
+    r.trials.every((t) => t.status === "ok"),
+    JSON.stringify(r.trials.map((t) => t.status === "failed" && t.error)),
+  );
 });

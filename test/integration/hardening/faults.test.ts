@@ -35,7 +35,10 @@ describe("upstream faults: 10% 5xx, 5% resets, 1% 2 s stalls", () => {
     assert.equal(r.lost, 0, show(r));
     assert.equal(r.unanswered, 0, show(r));
     assert.ok(r.failedNotPlaced + r.failedUnknown > 0, show(r));
-    assert.ok(Object.keys(r.statuses).every((s) => s === "200" || s === "502" || s === "504"), show(r));
+    assert.ok(
+      Object.keys(r.statuses).every((s) => s === "200" || s === "502" || s === "504"),
+      show(r),
+    );
   });
 });
 

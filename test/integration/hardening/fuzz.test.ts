@@ -23,11 +23,25 @@ test(`perfpack harden: ${CI_FUZZ} malformed requests, no crash, no 5xx, every an
   assert.equal(fuzz.executorAlive, true);
   assert.equal(fuzz.executorExit, "0");
   // every kind of the mix was sent, and the answers span the documented codes
-  for (const kind of ["random-bytes-body", "random-bytes-request", "truncated-json", "wrong-types", "huge-numbers", "deep-nesting", "huge-body", "oversized-headers", "bad-content-type", "bad-route"]) {
+  for (const kind of [
+    "random-bytes-body",
+    "random-bytes-request",
+    "truncated-json",
+    "wrong-types",
+    "huge-numbers",
+    "deep-nesting",
+    "huge-body",
+    "oversized-headers",
+    "bad-content-type",
+    "bad-route",
+  ]) {
     assert.ok((fuzz.byKind[kind] ?? 0) > 0, `no ${kind} case was sent`);
   }
   for (const status of ["400", "404", "405", "413", "415", "431"]) assert.ok((fuzz.byStatus[status] ?? 0) > 0, `no ${status} answer: ${JSON.stringify(fuzz.byStatus)}`);
-  assert.ok(Object.keys(fuzz.byStatus).every((s) => Number(s) >= 400 && Number(s) < 500), JSON.stringify(fuzz.byStatus));
+  assert.ok(
+    Object.keys(fuzz.byStatus).every((s) => Number(s) >= 400 && Number(s) < 500),
+    JSON.stringify(fuzz.byStatus),
+  );
 });
 
 test("perfpack harden: a bad flag is a usage error (exit 2) naming what it accepts", async () => {

@@ -16,7 +16,9 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 async function rawSamples(tool: string, dir: string): Promise<number> {
   switch (tool) {
     case "0x":
-      return readFileSync(files(dir, /-v8\.log$/)[0]!, "utf8").split("\n").filter((l) => l.startsWith("tick,")).length;
+      return readFileSync(files(dir, /-v8\.log$/)[0]!, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("tick,")).length;
     case "clinic-flame":
       return (JSON.parse(readFileSync(files(dir, /\.clinic-flame-samples$/)[0]!, "utf8")) as unknown[]).length;
     case "clinic-doctor":
@@ -45,7 +47,9 @@ function assertSamples(flame: string, variant: string, raw: number): void {
 const ROOT_ROWS = 30;
 
 const files = (dir: string, re: RegExp): string[] =>
-  readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && re.test(e.name)).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && re.test(e.name))
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 
 describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
   test("cpuprof: a .cpuprofile per variant and a hot-path diff of self time", async () => {

@@ -37,11 +37,13 @@ for (const c of CASES) {
           return n;
         }),
       );
-      assert.ok(painted.every((n) => n > 1000), `painted pixels per chart: ${painted.join(", ")}`);
+      assert.ok(
+        painted.every((n) => n > 1000),
+        `painted pixels per chart: ${painted.join(", ")}`,
+      );
       assert.deepEqual(errors, []);
       const shots = join(projectRoot(), "reports", "screenshots");
       mkdirSync(shots, { recursive: true });
       await page.screenshot({ path: join(shots, c.shot), fullPage: true });
-    }),
-  );
+    }));
 }

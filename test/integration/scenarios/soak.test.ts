@@ -17,7 +17,10 @@ test("perfpack run --soak: the optimized variant under steady load; RSS and GC s
   assert.deepEqual(descendants(run.child.pid!), []);
 
   const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
-  assert.deepEqual(r.plan.variants.map((v) => v.name), ["optimized"]);
+  assert.deepEqual(
+    r.plan.variants.map((v) => v.name),
+    ["optimized"],
+  );
   assert.deepEqual(r.plan.scenarios, ["soak"]);
   assert.equal(r.trials.length, 1);
   const t = r.trials[0]!;
@@ -27,7 +30,10 @@ test("perfpack run --soak: the optimized variant under steady load; RSS and GC s
   for (const p of series) {
     for (const k of ["t_s", "rss_mb", "heap_mb", "gc_share", "rps", "errors"]) assert.ok(Number.isFinite(p[k]), `sample at ${p.t_s} s lacks ${k}`);
   }
-  assert.ok(series.every((p, i) => i === 0 || p.t_s > series[i - 1]!.t_s), "samples in time order");
+  assert.ok(
+    series.every((p, i) => i === 0 || p.t_s > series[i - 1]!.t_s),
+    "samples in time order",
+  );
   for (const k of ["soak_rps", "soak_rss_max_mb", "soak_rss_growth_mb_per_min", "soak_gc_share", "soak_gc_share_max", "soak_p95_ms", "executor_rss_max_mb", "executor_gc_share"]) {
     assert.ok(Number.isFinite(t.metrics[k]), `no ${k}`);
   }

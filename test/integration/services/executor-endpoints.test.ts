@@ -101,7 +101,12 @@ describe("executor endpoints (all toggles off)", () => {
     ["an unknown side", () => postJson(`${u}/api/private/order`, { ...ORDER, side: "SIDEWAYS" }), 400, "invalid_order"],
     ["a non-positive quantity", () => postJson(`${u}/api/private/order`, { ...ORDER, quantity: "0" }), 400, "invalid_order"],
     ["a body over the limit", () => postJson(`${u}/api/private/order`, JSON.stringify({ ...ORDER, pad: "x".repeat(100_000) })), 413, "body_too_large"],
-    ["a non-JSON content type", () => call("POST", `${u}/api/private/order`, { body: "symbol=BTCUSDT", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type"],
+    [
+      "a non-JSON content type",
+      () => call("POST", `${u}/api/private/order`, { body: "symbol=BTCUSDT", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+      "unsupported_media_type",
+    ],
     ["an unknown route", () => call("GET", `${u}/api/private/no-such-route`), 404, "not_found"],
     ["a wrong method", () => call("DELETE", `${u}/api/private/open-orders`), 405, "method_not_allowed"],
   ] as const) {

@@ -82,7 +82,10 @@ describe("shutdown", () => {
     while ((await call("GET", `${exe.url}/health`)).json().batchPending < 7) await new Promise((r) => setImmediate(r));
     const exit = exe.stop(10_000);
     const answered = await Promise.all(replies);
-    assert.ok(answered.every((r) => r.status === 200), answered.map((r) => r.status).join(","));
+    assert.ok(
+      answered.every((r) => r.status === 200),
+      answered.map((r) => r.status).join(","),
+    );
     assert.deepEqual((await exit).code, 0);
     const st = (await call("GET", `${ex.url}/stats`)).json();
     assert.equal(st.orders, 7);

@@ -61,13 +61,22 @@ describe("BATCH_ENABLED", () => {
       // slow exchange (50 ms), make the queue certain however the 16 requests happen to arrive
       const ex = mode === "adaptive" ? await exchange("--latency-ms", "50") : await exchange();
       const exe = await executor(ex, {
-        BATCH_ENABLED: "true", BATCH_MODE: mode, BATCH_MAX_SIZE: "8", BATCH_FLUSH_MS: "30", HTTP_KEEPALIVE: "true", BATCH_ADAPTIVE_MAX_INFLIGHT: "1",
+        BATCH_ENABLED: "true",
+        BATCH_MODE: mode,
+        BATCH_MAX_SIZE: "8",
+        BATCH_FLUSH_MS: "30",
+        HTTP_KEEPALIVE: "true",
+        BATCH_ADAPTIVE_MAX_INFLIGHT: "1",
       });
       await call("POST", `${ex.url}/stats/reset`);
       const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `b-${mode}-${i}` })));
       assert.ok(replies.every((r) => r.status === 200));
       const bodies = replies.map((r) => r.json());
-      assert.deepEqual(bodies.map((b) => b.clientOrderId), Array.from({ length: 16 }, (_, i) => `b-${mode}-${i}`), "each caller got its own order");
+      assert.deepEqual(
+        bodies.map((b) => b.clientOrderId),
+        Array.from({ length: 16 }, (_, i) => `b-${mode}-${i}`),
+        "each caller got its own order",
+      );
       assert.equal(new Set(bodies.map((b) => b.orderId)).size, 16);
       const st = await stats(ex);
       assert.equal(st.orders, 16, "every order reached the exchange exactly once");

@@ -42,17 +42,7 @@ test("labelled histograms keep their series apart, with _sum and _count (what pa
 });
 
 test("the text format's corners: escapes, +Inf/NaN, timestamps, trailing commas; malformed lines are errors", () => {
-  const s = flattenExposition(
-    [
-      "# HELP x a help line",
-      '# TYPE x gauge',
-      'x{path="C:\\dir",msg="say \\"hi\\"\\n",} 1.5e3 1700000000000',
-      "up +Inf",
-      "nan NaN",
-      "nan2 Nan",
-      "",
-    ].join("\n"),
-  );
+  const s = flattenExposition(["# HELP x a help line", "# TYPE x gauge", 'x{path="C:\\dir",msg="say \\"hi\\"\\n",} 1.5e3 1700000000000', "up +Inf", "nan NaN", "nan2 Nan", ""].join("\n"));
   assert.equal(s.get('x{msg="say \\"hi\\"\\n",path="C:\\\\dir"}'), 1500);
   assert.equal(s.get("up"), Infinity);
   assert.ok(Number.isNaN(s.get("nan")));
@@ -76,10 +66,24 @@ test("histogramQuantile interpolates inside the bucket, as Prometheus does", asy
 });
 
 test("delta subtracts the before scrape; sumOf adds every label set", () => {
-  const before = new Map([['x{key="a"}', 1], ['x{key="b"}', 5]]);
-  const after = new Map([['x{key="a"}', 4], ['x{key="b"}', 5], ['x{key="c"}', 2]]);
+  const before = new Map([
+    ['x{key="a"}', 1],
+    ['x{key="b"}', 5],
+  ]);
+  const after = new Map([
+    ['x{key="a"}', 4],
+    ['x{key="b"}', 5],
+    ['x{key="c"}', 2],
+  ]);
   const d = delta(before, after);
-  assert.deepEqual([...d], [['x{key="a"}', 3], ['x{key="b"}', 0], ['x{key="c"}', 2]]);
+  assert.deepEqual(
+    [...d],
+    [
+      ['x{key="a"}', 3],
+      ['x{key="b"}', 0],
+      ['x{key="c"}', 2],
+    ],
+  );
   assert.equal(sumOf(d, "x"), 5);
 });
 
@@ -90,7 +94,19 @@ test("median of odd and even counts", () => {
 
 test("summarize takes medians over rounds of ok trials only", () => {
   const t = (round: number, rps: number, status: "ok" | "failed" = "ok") =>
-    ({ index: round, variant: "v", scenario: "latency", round, env: {}, startedAt: "", wallS: 1, generatorBound: false, metrics: { rps }, status, ...(status === "failed" ? { error: "x" } : {}) }) as TrialRecord;
+    ({
+      index: round,
+      variant: "v",
+      scenario: "latency",
+      round,
+      env: {},
+      startedAt: "",
+      wallS: 1,
+      generatorBound: false,
+      metrics: { rps },
+      status,
+      ...(status === "failed" ? { error: "x" } : {}),
+    }) as TrialRecord;
   const s = summarize([t(1, 100), t(2, 300), t(3, 200), t(4, 9999, "failed")]);
   assert.equal(s.medians.v!.latency!.rps, 200);
   assert.equal(s.failedTrials, 1);

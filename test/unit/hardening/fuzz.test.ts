@@ -5,7 +5,10 @@ import { FUZZ_KINDS, fuzzCase, judge } from "../../../harness/hardening/fuzz.js"
 test("fuzz cases are replayable from (seed, index) and cycle through every kind", () => {
   const a = Array.from({ length: 40 }, (_, i) => fuzzCase(9, i, 16384));
   const b = Array.from({ length: 40 }, (_, i) => fuzzCase(9, i, 16384));
-  assert.deepEqual(a.map((c) => c.bytes.toString("base64")), b.map((c) => c.bytes.toString("base64")));
+  assert.deepEqual(
+    a.map((c) => c.bytes.toString("base64")),
+    b.map((c) => c.bytes.toString("base64")),
+  );
   assert.deepEqual(new Set(a.map((c) => c.kind)), new Set(FUZZ_KINDS));
   assert.notDeepEqual(fuzzCase(10, 0, 16384).bytes, fuzzCase(9, 0, 16384).bytes);
 });

@@ -7,11 +7,18 @@ import { UsageError } from "../../../harness/errors.js";
 
 const NAMES = ["latency", "batch", "json", "ws"];
 const resolve = (f: RunFlags) => resolveRunConfig(f, NAMES);
-const refuses = (f: RunFlags, message: RegExp) => assert.throws(() => resolve(f), (e: unknown) => e instanceof UsageError && message.test(e.message));
+const refuses = (f: RunFlags, message: RegExp) =>
+  assert.throws(
+    () => resolve(f),
+    (e: unknown) => e instanceof UsageError && message.test(e.message),
+  );
 
 test("defaults: baseline against optimized, every scenario, 3 rounds", () => {
   const c = resolve({});
-  assert.deepEqual(c.variants.map((v) => v.name), ["baseline", "optimized"]);
+  assert.deepEqual(
+    c.variants.map((v) => v.name),
+    ["baseline", "optimized"],
+  );
   assert.deepEqual(c.scenarios, NAMES);
   assert.equal(c.rounds, RUN_DEFAULTS.rounds);
   assert.equal(c.durationS, RUN_DEFAULTS.durationS);
@@ -43,22 +50,34 @@ test("a bad value in --matrix or --env names the variant and the variable", () =
 test("--env reaches every variant; an unknown key is passed on with a warning", () => {
   const c = resolve({ env: ["EXECUTOR_CPU_BURN_US=200", "NODE_OPTIONS=--max-old-space-size=512"] });
   assert.deepEqual(c.extraEnv, { EXECUTOR_CPU_BURN_US: "200", NODE_OPTIONS: "--max-old-space-size=512" });
-  assert.ok(c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200"), "--env is in every variant's env");
+  assert.ok(
+    c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200"),
+    "--env is in every variant's env",
+  );
   assert.equal(c.warnings.length, 1);
   assert.match(c.warnings[0]!, /NODE_OPTIONS/);
 });
 
 test("--variants picks among presets and generated variants", () => {
   const c = resolve({ ablation: true, variants: "baseline,baseline+HTTP_KEEPALIVE=true" });
-  assert.deepEqual(c.variants.map((v) => v.name), ["baseline", "baseline+HTTP_KEEPALIVE=true"]);
+  assert.deepEqual(
+    c.variants.map((v) => v.name),
+    ["baseline", "baseline+HTTP_KEEPALIVE=true"],
+  );
   assert.equal(resolve({ ablation: true }).variants.length, 5);
-  assert.deepEqual(resolve({ matrix: ["WS_DEFLATE_LEVEL=1,9"] }).variants.map((v) => v.name), ["WS_DEFLATE_LEVEL=1", "WS_DEFLATE_LEVEL=9"]);
+  assert.deepEqual(
+    resolve({ matrix: ["WS_DEFLATE_LEVEL=1,9"] }).variants.map((v) => v.name),
+    ["WS_DEFLATE_LEVEL=1", "WS_DEFLATE_LEVEL=9"],
+  );
 });
 
 test("--target: loopback only unless --allow-remote, and no toggles", () => {
   const c = resolve({ target: "http://127.0.0.1:4001/" });
   assert.equal(c.target, "http://127.0.0.1:4001");
-  assert.deepEqual(c.variants.map((v) => v.name), ["target"]);
+  assert.deepEqual(
+    c.variants.map((v) => v.name),
+    ["target"],
+  );
   assert.equal(resolve({ target: "http://[::1]:4001" }).target, "http://[::1]:4001");
   assert.equal(resolve({ target: "http://localhost:4001" }).target, "http://localhost:4001");
   refuses({ target: "http://10.0.0.5:4001" }, /not on loopback .* --allow-remote/);
@@ -71,7 +90,10 @@ test("--target: loopback only unless --allow-remote, and no toggles", () => {
 test("--soak: the optimized variant alone, one trial of the soak scenario, for the given duration", () => {
   const names = ["latency", "batch", "json", "ws", "soak"];
   const c = resolveRunConfig({ soak: "10m", env: ["PERFPACK_NOTE=x"] }, names);
-  assert.deepEqual(c.variants.map((v) => v.name), ["optimized"]);
+  assert.deepEqual(
+    c.variants.map((v) => v.name),
+    ["optimized"],
+  );
   assert.equal(c.variants[0]!.env.PERFPACK_NOTE, "x");
   assert.deepEqual(c.scenarios, ["soak"]);
   assert.equal(c.rounds, 1);
@@ -81,7 +103,8 @@ test("--soak: the optimized variant alone, one trial of the soak scenario, for t
   assert.deepEqual(resolveRunConfig({}, names).scenarios, ["latency", "batch", "json", "ws"]);
   assert.throws(() => resolveRunConfig({ scenarios: "soak" }, names), /--soak DURATION/);
   assert.throws(() => resolveRunConfig({ soak: "10m", ablation: true, rounds: "3" }, names), /cannot combine with --ablation, --rounds/);
-  for (const bad of ["10x", "", "-5s", "1s", "25h"]) assert.throws(() => resolveRunConfig({ soak: bad }, names), /--soak .* is not valid: expected a duration from 2 s to 24 h, such as 90s, 10m or 1h/);
+  for (const bad of ["10x", "", "-5s", "1s", "25h"])
+    assert.throws(() => resolveRunConfig({ soak: bad }, names), /--soak .* is not valid: expected a duration from 2 s to 24 h, such as 90s, 10m or 1h/);
 });
 
 test("durations: ms, s, m, h and plain seconds", () => {

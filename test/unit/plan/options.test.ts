@@ -38,8 +38,14 @@ test("a config file becomes the flags it stands for; flags win over it", () => {
 
 test("an unknown key or a value of the wrong type names the file, the key and what is accepted", () => {
   const where = "config file x.json";
-  assert.throws(() => flagsFromObject({ roundz: 3 }, where), (e: unknown) => e instanceof UsageError && /x\.json: unknown key "roundz": valid keys are variants, .*rounds/.test(e.message));
-  assert.throws(() => flagsFromObject({ rounds: "3" }, where), (e: unknown) => e instanceof UsageError && /"rounds" is "3": it accepts a whole number/.test(e.message));
+  assert.throws(
+    () => flagsFromObject({ roundz: 3 }, where),
+    (e: unknown) => e instanceof UsageError && /x\.json: unknown key "roundz": valid keys are variants, .*rounds/.test(e.message),
+  );
+  assert.throws(
+    () => flagsFromObject({ rounds: "3" }, where),
+    (e: unknown) => e instanceof UsageError && /"rounds" is "3": it accepts a whole number/.test(e.message),
+  );
   assert.throws(() => flagsFromObject({ ablation: "yes" }, where), /"ablation" is "yes": it accepts true or false/);
   assert.throws(() => flagsFromObject({ profile: 1 }, where), /"profile" is 1: it accepts one of 0x, clinic-flame, clinic-doctor, cpuprof/);
   assert.throws(() => flagsFromObject({ config: "a.json" }, where), /unknown key "config"/);

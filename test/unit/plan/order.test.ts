@@ -21,12 +21,22 @@ test("the cross product varies the first axis slowest and the last fastest", () 
     ],
   );
   assert.deepEqual(crossProduct([]), []);
-  assert.throws(() => crossProduct([["A", ["1"]], ["A", ["2"]]]), UsageError);
+  assert.throws(
+    () =>
+      crossProduct([
+        ["A", ["1"]],
+        ["A", ["2"]],
+      ]),
+    UsageError,
+  );
 });
 
 test("matrix variants are named from their settings and sit on top of baseline", () => {
   const vs = matrixVariants([parseMatrixArg("BATCH_ENABLED=true"), parseMatrixArg("BATCH_MODE=fixed,adaptive")]);
-  assert.deepEqual(vs.map((v) => v.name), ["BATCH_ENABLED=true+BATCH_MODE=fixed", "BATCH_ENABLED=true+BATCH_MODE=adaptive"]);
+  assert.deepEqual(
+    vs.map((v) => v.name),
+    ["BATCH_ENABLED=true+BATCH_MODE=fixed", "BATCH_ENABLED=true+BATCH_MODE=adaptive"],
+  );
   assert.equal(vs[1]!.env.BATCH_MODE, "adaptive");
   assert.equal(vs[1]!.env.HTTP_KEEPALIVE, "false");
 });
@@ -37,7 +47,10 @@ test("matrix syntax errors say what is expected", () => {
 
 test("ablation is baseline plus one toggle at a time", () => {
   const vs = ablation();
-  assert.deepEqual(vs.map((v) => v.name), ["baseline+HTTP_KEEPALIVE=true", "baseline+BATCH_ENABLED=true", "baseline+JSON_STRINGIFIER=fast", "baseline+WS_COMPRESS=true"]);
+  assert.deepEqual(
+    vs.map((v) => v.name),
+    ["baseline+HTTP_KEEPALIVE=true", "baseline+BATCH_ENABLED=true", "baseline+JSON_STRINGIFIER=fast", "baseline+WS_COMPRESS=true"],
+  );
   const base = presets()[0]!.env;
   for (const v of vs) {
     const changed = Object.keys(base).filter((k) => v.env[k] !== base[k]);
@@ -51,12 +64,24 @@ test("rounds interleave variants and rotate their order each round (A B, B A)", 
   assert.deepEqual(
     plan.trials.map((t) => `${t.round}:${t.scenario}:${t.variant.name}`),
     [
-      "1:latency:baseline", "1:latency:optimized", "1:batch:baseline", "1:batch:optimized",
-      "2:latency:optimized", "2:latency:baseline", "2:batch:optimized", "2:batch:baseline",
-      "3:latency:baseline", "3:latency:optimized", "3:batch:baseline", "3:batch:optimized",
+      "1:latency:baseline",
+      "1:latency:optimized",
+      "1:batch:baseline",
+      "1:batch:optimized",
+      "2:latency:optimized",
+      "2:latency:baseline",
+      "2:batch:optimized",
+      "2:batch:baseline",
+      "3:latency:baseline",
+      "3:latency:optimized",
+      "3:batch:baseline",
+      "3:batch:optimized",
     ],
   );
-  assert.deepEqual(plan.trials.map((t) => t.index), [...plan.trials.keys()]);
+  assert.deepEqual(
+    plan.trials.map((t) => t.index),
+    [...plan.trials.keys()],
+  );
 });
 
 test("with three variants each takes every position once in three rounds", () => {

@@ -22,7 +22,10 @@ test("self time goes to the frame on top of the stack; idle is not busy time", (
 
 test("the diff compares shares of busy time, biggest first, with the change in points", () => {
   const rows = hotPathDiff(selfTimes(A), selfTimes(B));
-  assert.deepEqual(rows.map((r) => r.fn.split(" ")[0]), ["parse", "serialize"]);
+  assert.deepEqual(
+    rows.map((r) => r.fn.split(" ")[0]),
+    ["parse", "serialize"],
+  );
   const serialize = rows.find((r) => r.fn.startsWith("serialize"))!;
   assert.equal(serialize.base.share, 5 / 8);
   assert.equal(serialize.cand.share, 1 / 8);

@@ -77,6 +77,9 @@ test("every dashboard query parses as PromQL and selects only metrics the execut
 
 test("the checker catches a misspelt metric and a syntax error", async () => {
   const exported = await exportedNames();
-  assert.deepEqual(parse("rate(spark_batch_flush_totl[1m])").metrics.filter((m) => !exported.has(m)), ["spark_batch_flush_totl"]);
+  assert.deepEqual(
+    parse("rate(spark_batch_flush_totl[1m])").metrics.filter((m) => !exported.has(m)),
+    ["spark_batch_flush_totl"],
+  );
   assert.ok(parse("histogram_quantile(0.95, rate(spark_json_serialization_ms_bucket[5m])").errors.length > 0);
 });

@@ -94,7 +94,10 @@ test("close drains pending batches, waits for batches in flight, and refuses new
   assert.deepEqual(await Promise.all(p), ["ok1", "ok2", "ok3"]);
   assert.equal(h.events[0]!.reason, "drain");
   await assert.rejects(h.batcher.submit("K", 9), BatcherClosedError);
-  assert.deepEqual(h.calls.flatMap((c) => c.items), [1, 2, 3]);
+  assert.deepEqual(
+    h.calls.flatMap((c) => c.items),
+    [1, 2, 3],
+  );
 });
 
 test("close splits a large pending queue at maxSize", async () => {

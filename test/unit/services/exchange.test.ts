@@ -11,8 +11,14 @@ test("the seeded generator replays exactly, and different seeds differ", () => {
   const b = seededRandom(99);
   const c = seededRandom(100);
   const xs = Array.from({ length: 100 }, () => a());
-  assert.deepEqual(xs, Array.from({ length: 100 }, () => b()));
-  assert.notDeepEqual(xs, Array.from({ length: 100 }, () => c()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 100 }, () => b()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 100 }, () => c()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
 });
 
@@ -50,7 +56,10 @@ test("market messages are about 300 bytes and carry a sub-millisecond send stamp
 
 test("exchange options are validated with the flag's name", () => {
   assert.equal(resolveExchangeOptions({}).batchCap, 5);
-  assert.throws(() => resolveExchangeOptions({ fault5xx: "2" }), (e: unknown) => e instanceof OptionError && /--fault-5xx/.test(e.message));
+  assert.throws(
+    () => resolveExchangeOptions({ fault5xx: "2" }),
+    (e: unknown) => e instanceof OptionError && /--fault-5xx/.test(e.message),
+  );
   assert.throws(() => resolveExchangeOptions({ port: "x" }), /--port/);
   assert.throws(() => resolveExchangeOptions({ fault5xx: "0.6", faultReset: "0.6" }), /add up/);
 });

@@ -21,9 +21,27 @@ function randomOrder(rand: () => number): ExchangeOrder {
   const s = () => (rand() < 0.3 ? nastyString(rand) : (rand() * 1e6).toFixed(Math.floor(rand() * 8)));
   const n = () => (rand() < 0.2 ? Number.MAX_SAFE_INTEGER - Math.floor(rand() * 10) : rand() < 0.5 ? Math.floor(rand() * 1e13) : rand() * 1e3 - 500);
   return {
-    orderId: n(), symbol: s(), status: "NEW", clientOrderId: s(), price: s(), avgPrice: s(), origQty: s(), executedQty: s(),
-    cumQuote: s(), timeInForce: s(), type: s(), reduceOnly: rand() < 0.5, closePosition: rand() < 0.5, side: s(),
-    positionSide: s(), stopPrice: s(), workingType: s(), priceProtect: rand() < 0.5, origType: s(), time: n(), updateTime: n(),
+    orderId: n(),
+    symbol: s(),
+    status: "NEW",
+    clientOrderId: s(),
+    price: s(),
+    avgPrice: s(),
+    origQty: s(),
+    executedQty: s(),
+    cumQuote: s(),
+    timeInForce: s(),
+    type: s(),
+    reduceOnly: rand() < 0.5,
+    closePosition: rand() < 0.5,
+    side: s(),
+    positionSide: s(),
+    stopPrice: s(),
+    workingType: s(),
+    priceProtect: rand() < 0.5,
+    origType: s(),
+    time: n(),
+    updateTime: n(),
   };
 }
 

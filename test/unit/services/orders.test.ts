@@ -33,7 +33,10 @@ for (const [what, body, field] of [
   ["bad clientOrderId", { symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "1", clientOrderId: "x".repeat(40) }, "clientOrderId"],
 ] as const) {
   test(`refused: ${what}`, () => {
-    assert.throws(() => parseOrderRequest(body, id), (e: unknown) => e instanceof ValidationError && e.message.includes(field));
+    assert.throws(
+      () => parseOrderRequest(body, id),
+      (e: unknown) => e instanceof ValidationError && e.message.includes(field),
+    );
   });
 }
 

@@ -59,10 +59,16 @@ test("a 5xx is retried with the same clientOrderId, and the retry's answer is th
 test("a reset after the order was placed: the retry gets -4116 and the order is answered from a query, not placed again", async () => {
   const a = order("a");
   const b = order("b");
-  const book = new Map([["a", placed(a, 7)], ["b", placed(b, 8)]]);
+  const book = new Map([
+    ["a", placed(a, 7)],
+    ["b", placed(b, 8)],
+  ]);
   const { client, calls } = fakeClient([throws(reset), (os) => os.map(() => DUP)], book);
   const out = await new OrderSubmitter(client, { retries: 3, backoffMs: 0 }, createMetrics()).place([a, b]);
-  assert.deepEqual(out.map((r) => (r as ExchangeOrder).orderId), [7, 8]);
+  assert.deepEqual(
+    out.map((r) => (r as ExchangeOrder).orderId),
+    [7, 8],
+  );
   assert.deepEqual(calls, ["batch a,b", "batch a,b", "query a", "query b"]);
 });
 

@@ -60,14 +60,31 @@ test("a failed headline target in the current run fails the gate", () => {
   cur.summary = analyze(cur, headlinesOf(cur));
   const d = decideGate(base, cur, headlinesOf(cur), 10);
   assert.equal(d.pass, false);
-  assert.ok(d.reasons.some((r) => /target failed in the current run: Throughput/.test(r)), d.reasons.join("; "));
+  assert.ok(
+    d.reasons.some((r) => /target failed in the current run: Throughput/.test(r)),
+    d.reasons.join("; "),
+  );
 });
 
 test("targets evaluate to pass, stretch-met, fail or not-measured, with the measured value", () => {
   const r = sample();
   const s = analyze(r, headlinesOf(r));
   const ids = new Map(s.targets!.map((t) => [t.id, t]));
-  for (const id of ["throughput_2x", "p95_lower", "http_p95", "json_serialization", "batch_processing", "ws_latency", "http_rps", "orders_per_s", "ws_msgs_per_s", "batch_efficiency", "gc_pressure", "memory", "object_allocation"]) {
+  for (const id of [
+    "throughput_2x",
+    "p95_lower",
+    "http_p95",
+    "json_serialization",
+    "batch_processing",
+    "ws_latency",
+    "http_rps",
+    "orders_per_s",
+    "ws_msgs_per_s",
+    "batch_efficiency",
+    "gc_pressure",
+    "memory",
+    "object_allocation",
+  ]) {
     assert.ok(ids.has(id), id);
   }
   assert.equal(ids.get("object_allocation")!.status, "not-measured");

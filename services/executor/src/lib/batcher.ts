@@ -142,7 +142,10 @@ export class Batcher<I, R> {
   private async run(key: string, batch: Entry<I, R>[], reason: FlushReason, firstAt: number): Promise<void> {
     let results: Array<R | Error>;
     try {
-      results = await this.flushFn(key, batch.map((e) => e.item));
+      results = await this.flushFn(
+        key,
+        batch.map((e) => e.item),
+      );
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       this.onFlushed({ key, size: batch.length, reason, latencyMs: this.now() - firstAt, failed: true });

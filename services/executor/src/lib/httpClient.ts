@@ -141,14 +141,9 @@ export function createExchangeClient(cfg: ExecutorConfig, metrics: Metrics, batc
       }
       return r as Array<ExchangeOrder | ExchangeError>;
     },
-    openOrders: (symbol) =>
-      call("openOrders", "GET", `/fapi/v1/openOrders${symbol ? `?symbol=${encodeURIComponent(symbol)}` : ""}`) as Promise<ExchangeOrder[]>,
+    openOrders: (symbol) => call("openOrders", "GET", `/fapi/v1/openOrders${symbol ? `?symbol=${encodeURIComponent(symbol)}` : ""}`) as Promise<ExchangeOrder[]>,
     queryOrder: (symbol, clientOrderId) =>
-      call(
-        "queryOrder",
-        "GET",
-        `/fapi/v1/order?symbol=${encodeURIComponent(symbol)}&origClientOrderId=${encodeURIComponent(clientOrderId)}`,
-      ) as Promise<ExchangeOrder>,
+      call("queryOrder", "GET", `/fapi/v1/order?symbol=${encodeURIComponent(symbol)}&origClientOrderId=${encodeURIComponent(clientOrderId)}`) as Promise<ExchangeOrder>,
     close: async () => {
       diagnostics.unsubscribe("undici:client:sendHeaders", onSend);
       await agent.close();

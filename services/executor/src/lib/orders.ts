@@ -17,7 +17,7 @@ function decimal(name: string, v: unknown): string {
 /** Checks a client's order body; the message names the bad field and what it accepts. */
 export function parseOrderRequest(body: unknown, makeClientId: () => string): NewOrder {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ValidationError("the body must be a JSON object such as {\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\",\"quantity\":\"0.001\"}");
+    throw new ValidationError('the body must be a JSON object such as {"symbol":"BTCUSDT","side":"BUY","type":"MARKET","quantity":"0.001"}');
   }
   const o = body as Record<string, unknown>;
   if (!SYMBOLS.includes(o.symbol as never)) throw new ValidationError(`symbol must be one of ${SYMBOLS.join(", ")}`);

@@ -32,9 +32,7 @@ export class UnsettledOrderError extends Error {
   ) {
     super(
       `${last.message}, after ${attempts} attempt${attempts === 1 ? "" : "s"}; ` +
-        (orderStatus === "not_placed"
-          ? "the order was not placed"
-          : "the order may have been placed: retry with the same clientOrderId, which is never placed twice"),
+        (orderStatus === "not_placed" ? "the order was not placed" : "the order may have been placed: retry with the same clientOrderId, which is never placed twice"),
     );
   }
 }
@@ -52,7 +50,7 @@ interface OrderFields {
 }
 
 /** Whether `placed` is the order `order` asked for (what a reused clientOrderId must match). */
-export function sameOrder(order: NewOrder, placed: OrderFields & { origQty: string }): boolean {
+function sameOrder(order: NewOrder, placed: OrderFields & { origQty: string }): boolean {
   return (
     order.symbol === placed.symbol &&
     order.side === placed.side &&

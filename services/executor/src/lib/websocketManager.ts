@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from "ws";
 import type { ExecutorConfig } from "../config.js";
 import type { Metrics } from "./metrics.js";
 
-export const WS_PATH = "/ws/market";
+const WS_PATH = "/ws/market";
 
 /**
  * permessage-deflate settings, chosen deliberately:
@@ -19,7 +19,7 @@ export const WS_PATH = "/ws/market";
  * - The price is memory: one deflate stream per client (~ 2^windowBits × 2 + 2^(memLevel+9)
  *   bytes, about 256 KiB at 15/8), which is why serverMaxWindowBits/memLevel stay explicit.
  */
-export function deflateOptions(level: number): PerMessageDeflateOptions {
+function deflateOptions(level: number): PerMessageDeflateOptions {
   return {
     zlibDeflateOptions: { level, memLevel: 8 },
     serverNoContextTakeover: false,
