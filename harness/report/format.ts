@@ -112,3 +112,36 @@ export function claimNote(headline: readonly TargetVerdict[]): string {
     ? `The verdict gates on the headline of ${gating.variant} only; the other variants' rows say what each does.`
     : "No optimized variant in this run (an ablation or a matrix asks which toggle does what): the headline is shown for every variant and gates nothing.";
 }
+
+/** One row of the targets table with a cell per variant. */
+export interface TargetRow {
+  label: string;
+  requirement: string;
+  note: string | undefined;
+  byVariant: Map<string, TargetVerdict>;
+}
+
+const targetCell = (t: TargetVerdict | undefined): string =>
+  !t ? "–" : t.status === "not-measured" ? STATUS_TEXT[t.status] : `${t.kind === "headline" ? ratioText(t.measured!) : fmt(t.measured)} ${STATUS_TEXT[t.status]}`;
+
+/**
+ * The targets table as data: one row per target and one column per variant it was evaluated on
+ * (an ablation or a matrix evaluates every variant), so rows never repeat per variant.
+ */
+export function targetTable(verdicts: readonly TargetVerdict[]): { rows: TargetRow[]; dims: Dimension<TargetRow>[] } {
+  const variants = [...new Set(verdicts.map((t) => t.variant))];
+  const rows = new Map<string, TargetRow>();
+  for (const t of verdicts) {
+    const row = rows.get(t.id) ?? { label: t.label, requirement: t.requirement, note: t.note, byVariant: new Map() };
+    row.byVariant.set(t.variant, t);
+    rows.set(t.id, row);
+  }
+  return {
+    rows: [...rows.values()],
+    dims: [
+      { label: "target", format: (r) => r.label },
+      { label: "needs", format: (r) => r.requirement },
+      ...variants.map((v) => ({ label: v, format: (r: TargetRow) => targetCell(r.byVariant.get(v)) })),
+    ],
+  };
+}

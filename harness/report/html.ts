@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Results } from "../results/schema.js";
 import type { Exporter, ReportContext } from "./exporter.js";
-import { claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
+import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 
 const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
@@ -154,6 +154,7 @@ export const html: Exporter = {
     const soakText = soakSummary(r);
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     const targets = (s.targets ?? []).filter((t) => t.kind === "table");
+    const pivot = targetTable(targets);
     const cs = s.comparisons ?? [];
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>perfpack ${h(r.runId)}</title>
@@ -179,9 +180,9 @@ ${soakText ? `<h2>Soak: memory and GC over time</h2><p>${h(soakText)}</p><div cl
 ${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} ${h(readingNote(cs))} ◆ = tested by the gate.</p>` : ""}
 ${
   targets.length
-    ? `<h2>The guide's targets table</h2>${table(targets, targetDimensions, (t) => `st-${t.status}`)}${targets
-        .filter((t) => t.status === "not-measured" && t.note)
-        .map((t) => `<p class="muted">${h(t.label)}: ${h(t.note!)}</p>`)
+    ? `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, (r) => ([...r.byVariant.values()].some((t) => t.status === "fail") ? "st-fail" : ""))}${pivot.rows
+        .filter((r) => r.note && [...r.byVariant.values()].some((t) => t.status === "not-measured"))
+        .map((r) => `<p class="muted">${h(r.label)}: ${h(r.note!)}</p>`)
         .join("")}`
     : ""
 }

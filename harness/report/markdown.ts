@@ -1,6 +1,6 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
-import { claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
+import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 import { fmt } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
@@ -41,8 +41,9 @@ export const markdown: Exporter = {
     }
     const table = (s.targets ?? []).filter((t) => t.kind === "table");
     if (table.length) {
-      lines.push("## The guide's targets table", "", markdownTable(table, targetDimensions), "");
-      for (const t of table) if (t.note && t.status === "not-measured") lines.push(`- ${t.label}: ${t.note}`);
+      const pivot = targetTable(table);
+      lines.push("## The guide's targets table", "", markdownTable(pivot.rows, pivot.dims), "");
+      for (const r of pivot.rows) if (r.note && [...r.byVariant.values()].some((t) => t.status === "not-measured")) lines.push(`- ${r.label}: ${r.note}`);
       lines.push("");
     }
     const soakText = soakSummary(r);

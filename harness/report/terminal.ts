@@ -18,10 +18,11 @@ export function verdictText(r: Results, chalk: ChalkInstance): string {
   }
   if (several || (headline.length && !headline.some((t) => t.gate))) out.push(chalk.dim(claimNote(headline)));
   const table = (s.targets ?? []).filter((x) => x.kind === "table");
-  if (table.length) {
-    const counts = (st: string) => table.filter((t) => t.status === st).length;
-    out.push(`guide's targets on ${table[0]!.variant}: ${counts("stretch-met")} stretch met, ${counts("pass")} pass, ${counts("fail")} fail, ${counts("not-measured")} not measured`);
-    for (const t of table.filter((x) => x.status === "fail")) out.push(chalk.red(`  ✗ ${t.label}: ${t.measured?.toPrecision(3)} (needs ${t.requirement})`));
+  for (const variant of new Set(table.map((t) => t.variant))) {
+    const rows = table.filter((t) => t.variant === variant);
+    const counts = (st: string) => rows.filter((t) => t.status === st).length;
+    out.push(`guide's targets on ${variant}: ${counts("stretch-met")} stretch met, ${counts("pass")} pass, ${counts("fail")} fail, ${counts("not-measured")} not measured`);
+    for (const t of rows.filter((x) => x.status === "fail")) out.push(chalk.red(`  ✗ ${t.label}: ${t.measured?.toPrecision(3)} (needs ${t.requirement})`));
   }
   if (s.verdict) out.push(s.verdict.pass ? chalk.green.bold("verdict: PASS") : chalk.red.bold(`verdict: FAIL — ${s.verdict.reasons.join("; ")}`));
   return out.join("\n");
