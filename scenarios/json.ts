@@ -1,49 +1,8 @@
-import { readFileSync } from "node:fs";
 import { closedLoad } from "../harness/load/closed.js";
 import { histogramQuantile } from "../harness/engine/probes.js";
 import type { Scenario } from "./contract.js";
-import type { ExchangeOrder } from "../services/common/src/exchange-types.js";
-import { fixturePath } from "../services/common/src/project.js";
-import { compileSerializers, toOpenOrderView, type OpenOrdersView } from "../services/executor/src/lib/fastJson.js";
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** How many calls of `fn` take about `batchMs`, after a warm-up. */
-function calibrate(fn: () => string, batchMs: number): number {
-  for (let i = 0; i < 50; i++) fn();
-  for (let n = 1; ; n *= 4) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) fn();
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (ms >= batchMs / 4) return Math.max(1, Math.ceil((n * batchMs) / ms));
-  }
-}
-
-/**
- * ns per call of each function: timed batches of ~15 ms, the functions taking turns batch by
- * batch (A B A B …) so that whatever else the machine does hits them alike; the median batch
- * counts. The perfpack process shares the machine with the services it launched.
- */
-export function nsPerOp(fns: Record<string, () => string>, reps = 7, batchMs = 15): Record<string, number> {
-  const names = Object.keys(fns);
-  const n = Object.fromEntries(names.map((k) => [k, calibrate(fns[k]!, batchMs)]));
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
-  for (let r = 0; r < reps; r++) {
-    for (const k of r % 2 ? [...names].reverse() : names) {
-      const fn = fns[k]!;
-      const count = n[k]!;
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < count; i++) fn();
-      samples[k]!.push(Number(process.hrtime.bigint() - t0) / count);
-    }
-  }
-  return Object.fromEntries(names.map((k) => [k, median(samples[k]!)]));
-}
-
-export function loadFixture(n: 50 | 500): OpenOrdersView {
-  const orders = (JSON.parse(readFileSync(fixturePath(`open-orders-${n}.json`), "utf8")) as ExchangeOrder[]).map(toOpenOrderView);
-  return { count: orders.length, orders };
-}
+import { loadFixture, nsPerOp } from "../harness/load/microbench.js";
+import { compileSerializers } from "../services/executor/src/lib/fastJson.js";
 
 /** fast against native in process (fixtures of 50 and 500 orders), then the endpoint under load. */
 export const json = {

@@ -1,6 +1,7 @@
 import { Pool } from "undici";
-import WebSocket from "ws";
+import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder } from "../harness/load/latency.js";
+import { runSchedule } from "../harness/load/open.js";
 import { leastSquaresSlope } from "../harness/verdict/stats.js";
 import { scrape, sumOf } from "../harness/engine/probes.js";
 import type { Scenario, SeriesPoint } from "./contract.js";
@@ -58,15 +59,9 @@ export const soak = {
     const pool = new Pool(base, { connections: ctx.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
 
     let wsMessages = 0;
-    const subscribers = Array.from({ length: ctx.wsClients }, () => {
-      const s = new WebSocket(`${base.replace(/^http/, "ws")}/ws/market`);
-      s.on("message", () => wsMessages++);
-      s.on("error", () => {});
-      return s;
-    });
+    const subscribers = await subscribeMarket(base, ctx.wsClients, ctx.signal);
+    for (const s of subscribers) s.ws.on("message", () => wsMessages++);
 
-    let inFlight = 0;
-    let sent = 0;
     // every order gets a clientOrderId of its own, across warm-up and soak (a repeat would be answered from a query)
     let orders = 0;
     let late = 0;
@@ -76,15 +71,9 @@ export const soak = {
       const n = orders++;
       return JSON.stringify({ symbol: "BTCUSDT", side: n % 2 === 0 ? "SELL" : "BUY", type: "MARKET", quantity: "0.001", clientOrderId: `soak-${process.pid.toString(36)}-${n.toString(36)}` });
     };
-    const fire = (due: number) => {
-      const i = sent++;
-      if (inFlight >= MAX_IN_FLIGHT) {
-        late++;
-        return;
-      }
-      inFlight++;
+    const fire = (i: number, due: number): Promise<void> => {
       const isOrder = i % 2 === 0;
-      pool
+      return pool
         .request(isOrder ? { method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: order() } : { method: "GET", path: "/api/private/open-orders" })
         .then(async (r) => {
           await r.body.dump();
@@ -98,33 +87,25 @@ export const soak = {
         .catch(() => {
           interval.errors++;
           totals.errors++;
-        })
-        .finally(() => inFlight--);
+        });
     };
 
-    /** Runs the schedule for `seconds`; calls `tick` at each interval boundary. */
+    /** The open model's schedule (harness/load/open.ts) for `seconds`; `tick` at each interval boundary. */
     const drive = async (seconds: number, tick?: () => Promise<void>) => {
-      const t0 = performance.now();
-      const total = Math.floor(rate * seconds);
-      let n = 0;
-      let nextTick = t0 + intervalS * 1000;
-      while (n < total && !ctx.signal.aborted) {
-        const now = performance.now();
-        const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate) + 1);
-        while (n < due) fire(t0 + (n++ * 1000) / rate);
-        if (tick && now >= nextTick) {
-          nextTick += intervalS * 1000;
-          await tick();
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      while (inFlight > 0 && !ctx.signal.aborted) await new Promise((r) => setTimeout(r, 5));
+      const r = await runSchedule({
+        rate,
+        total: Math.floor(rate * seconds),
+        signal: ctx.signal,
+        maxInFlight: MAX_IN_FLIGHT,
+        fire,
+        ...(tick ? { tick: { everyMs: intervalS * 1000, fn: tick } } : {}),
+      });
+      late += r.late;
     };
 
     if (ctx.warmupS > 0) await drive(ctx.warmupS);
     interval = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
     totals = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
-    sent = 0;
     late = 0;
     await ctx.measureStart();
     const t0 = performance.now();
@@ -163,7 +144,7 @@ export const soak = {
       await drive(ctx.durationS, sample);
       if (!ctx.signal.aborted && (series.length === 0 || performance.now() - prevAt > 500)) await sample();
     } finally {
-      for (const s of subscribers) s.terminate();
+      for (const s of subscribers) s.ws.terminate();
       await pool.close();
     }
     const elapsedS = (performance.now() - t0) / 1000;

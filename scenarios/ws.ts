@@ -1,4 +1,4 @@
-import WebSocket from "ws";
+import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder, latencyMetrics } from "../harness/load/latency.js";
 import type { Scenario } from "./contract.js";
 
@@ -9,22 +9,6 @@ const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
 // the send stamp is the last field of every message: `"ts":<ms>}}`; reading it from the tail
 // spares the generator a JSON.parse per message
 const TS = /"ts":([\d.]+)\}\}$/;
-
-interface Sub {
-  ws: WebSocket;
-  bytesRead(): number;
-}
-
-function connect(url: string, signal: AbortSignal): Promise<Sub> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: true, handshakeTimeout: 5000 });
-    const sock = () => (ws as unknown as { _socket?: { bytesRead: number } })._socket;
-    const onAbort = () => ws.terminate();
-    signal.addEventListener("abort", onAbort, { once: true });
-    ws.once("open", () => resolve({ ws, bytesRead: () => sock()?.bytesRead ?? 0 }));
-    ws.once("error", (err) => reject(new Error(`WebSocket ${url}: ${err.message}`)));
-  });
-}
 
 /** N subscribers on the executor's market relay: delivery rate, latency from the send stamp, bytes on the wire. */
 export const ws = {
@@ -41,8 +25,7 @@ export const ws = {
   exchangeArgs: () => ["--ws-rate", String(WS_FEED_RATE)],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
   async run(ctx) {
-    const url = ctx.target.executorUrl.replace(/^http/, "ws") + "/ws/market";
-    const subs = await Promise.all(Array.from({ length: ctx.wsClients }, () => connect(url, ctx.signal)));
+    const subs = await subscribeMarket(ctx.target.executorUrl, ctx.wsClients, ctx.signal);
     try {
       const rec = new LatencyRecorder();
       let measuring = false;

@@ -1,5 +1,5 @@
 import { request } from "undici";
-import { loadFixture, nsPerOp } from "../../scenarios/json.js";
+import { loadFixture, nsPerOp } from "../load/microbench.js";
 import { compileSerializers } from "../../services/executor/src/lib/fastJson.js";
 import { ENV_SPECS } from "../../services/executor/src/config.js";
 import type { Scenario } from "../../scenarios/contract.js";

@@ -3,7 +3,7 @@ import { getJson } from "../engine/launcher.js";
 import { serviceEnv, startStack } from "../engine/stack.js";
 import type { IO } from "./io.js";
 import { EXIT } from "../errors.js";
-import { runFaultDrill, type FaultDrillReport } from "../hardening/faults.js";
+import { FAULT_DRILL_DEFAULTS, runFaultDrill, type FaultDrillReport } from "../hardening/faults.js";
 import { fuzzExecutor, type FuzzReport } from "../hardening/fuzz.js";
 
 export interface HardenOptions {
@@ -50,7 +50,9 @@ export async function hardenCommand(o: HardenOptions, io: IO): Promise<number> {
   }
   if (o.orders > 0) {
     for (const batching of [false, true]) {
-      out(`faults: ${o.orders} orders, batching ${batching ? "on" : "off"}, exchange with 10% 5xx, 5% resets, 1% 2 s stalls`);
+      const d = FAULT_DRILL_DEFAULTS;
+      const pct = (x: number) => `${Math.round(x * 100)}%`;
+      out(`faults: ${o.orders} orders, batching ${batching ? "on" : "off"}, exchange with ${pct(d.fault5xx)} 5xx, ${pct(d.faultReset)} resets, ${pct(d.faultStall)} ${d.stallMs / 1000} s stalls`);
       const r = await runFaultDrill({ orders: o.orders, batching, seed: o.seed, baseEnv });
       report.faults.push(r);
       out(`  requests ${r.requests} (${r.requests - r.orders} repeats of an order), answered ${r.answered}, unanswered ${r.unanswered}; statuses ${JSON.stringify(r.statuses)}`);

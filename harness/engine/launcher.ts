@@ -189,16 +189,27 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
   };
 }
 
+/**
+ * A process's state and parent from /proc/<pid>/stat (the one parser of it), or undefined when it
+ * is gone. The command name may hold spaces and parentheses, so the fields start after the last ")".
+ */
+export function procStat(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: state!, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** true when `pid` descends from `ancestor` (per /proc). */
 export function isDescendant(pid: number, ancestor: number): boolean {
   for (let p = pid, hops = 0; p > 1 && hops < 16; hops++) {
     if (p === ancestor) return true;
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {
-      return false;
-    }
+    const s = procStat(p);
+    if (!s) return false;
+    p = s.ppid;
   }
   return false;
 }

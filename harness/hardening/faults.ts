@@ -30,7 +30,7 @@ export interface FaultDrillOptions {
   baseEnv?: NodeJS.ProcessEnv;
 }
 
-const FAULT_DRILL_DEFAULTS: FaultDrillOptions = {
+export const FAULT_DRILL_DEFAULTS: FaultDrillOptions = {
   orders: 400,
   concurrency: 32,
   batching: false,

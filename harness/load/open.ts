@@ -26,6 +26,63 @@ export interface OpenLoadResult {
   elapsedS: number;
 }
 
+export interface Schedule {
+  /** Arrivals per second: request i is due at t0 + i / rate. */
+  rate: number;
+  /** Requests in all (rate × seconds). */
+  total: number;
+  signal: AbortSignal;
+  /**
+   * In-flight policy. Infinity (openLoad): every request goes when due and waits for a free
+   * connection, and that wait counts in its latency. A number (the soak): past it, a due request
+   * is not sent but counted late, so that a long stall cannot pile up unbounded work.
+   */
+  maxInFlight: number;
+  /** Sends request i, due at `due` (performance.now() ms); settles when it is answered or fails. */
+  fire(i: number, due: number): Promise<void>;
+  /** Called (and awaited) every `everyMs` of the schedule, e.g. to sample the executor. */
+  tick?: { everyMs: number; fn(): Promise<void> };
+}
+
+/**
+ * The open model's clock, shared by `openLoad` and the soak: fires requests at constant arrival
+ * times whatever the answers do, then waits for those in flight. Returns when the last request
+ * was sent (ms after t0), how many were sent, and how many were late (see maxInFlight).
+ */
+export async function runSchedule(o: Schedule): Promise<{ sent: number; late: number; sendMs: number }> {
+  const t0 = performance.now();
+  const interval = 1000 / o.rate;
+  let n = 0;
+  let late = 0;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  let nextTick = o.tick ? t0 + o.tick.everyMs : Infinity;
+  while (n < o.total && !o.signal.aborted) {
+    const now = performance.now();
+    while (n < o.total && t0 + n * interval <= now) {
+      const i = n++;
+      if (inFlight >= o.maxInFlight) {
+        late++;
+        continue;
+      }
+      inFlight++;
+      void o.fire(i, t0 + i * interval).finally(() => {
+        if (--inFlight === 0) idle?.();
+      });
+    }
+    if (o.tick && now >= nextTick) {
+      nextTick += o.tick.everyMs;
+      await o.tick.fn();
+    }
+    if (n >= o.total) break;
+    const wake = Math.min(t0 + n * interval, nextTick);
+    await new Promise((r) => setTimeout(r, Math.max(0, wake - performance.now())));
+  }
+  const sendMs = performance.now() - t0;
+  if (inFlight > 0 && !o.signal.aborted) await new Promise<void>((r) => (idle = r));
+  return { sent: n - late, late, sendMs };
+}
+
 /**
  * Open-model, constant-arrival-rate load on undici. The schedule never waits for answers:
  * when the server stalls, requests keep falling due, and their latency is counted from when
@@ -37,64 +94,44 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
   const corrected = new LatencyRecorder();
   const uncorrected = new LatencyRecorder();
   const path = u.pathname + u.search;
-  const total = Math.max(1, Math.floor(o.rate * o.durationS));
-  let sent = 0;
   let responses = 0;
   let ok = 0;
   let errors = 0;
   let non2xx = 0;
-  let settled = 0;
-  let allSettled!: () => void;
-  const drained = new Promise<void>((r) => (allSettled = r));
-  const settle = () => {
-    if (++settled === sent && sent === total) allSettled();
-  };
 
-  const fire = (due: number) => {
-    sent++;
-    let onWire = 0;
-    let status = 0;
-    const handler: Dispatcher.DispatchHandler = {
-      // onConnect runs as the request is handed to a connection, just before it is written
-      onConnect: () => {
-        onWire = performance.now();
-      },
-      onHeaders: (statusCode) => {
-        status = statusCode;
-        return true;
-      },
-      onData: () => true,
-      onComplete: () => {
-        const now = performance.now();
-        responses++;
-        if (status >= 200 && status < 300) ok++;
-        else non2xx++;
-        corrected.recordMs(now - due);
-        uncorrected.recordMs(now - (onWire || due));
-        settle();
-      },
-      onError: () => {
-        errors++;
-        settle();
-      },
-    };
-    pool.dispatch({ origin: u.origin, path, method: "GET" }, handler);
-  };
+  const fire = (_i: number, due: number) =>
+    new Promise<void>((settle) => {
+      let onWire = 0;
+      let status = 0;
+      const handler: Dispatcher.DispatchHandler = {
+        // onConnect runs as the request is handed to a connection, just before it is written
+        onConnect: () => {
+          onWire = performance.now();
+        },
+        onHeaders: (statusCode) => {
+          status = statusCode;
+          return true;
+        },
+        onData: () => true,
+        onComplete: () => {
+          const now = performance.now();
+          responses++;
+          if (status >= 200 && status < 300) ok++;
+          else non2xx++;
+          corrected.recordMs(now - due);
+          uncorrected.recordMs(now - (onWire || due));
+          settle();
+        },
+        onError: () => {
+          errors++;
+          settle();
+        },
+      };
+      pool.dispatch({ origin: u.origin, path, method: "GET" }, handler);
+    });
 
   const t0 = performance.now();
-  const interval = 1000 / o.rate;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      if (o.signal.aborted) return resolve();
-      const now = performance.now();
-      while (sent < total && t0 + sent * interval <= now) fire(t0 + sent * interval);
-      if (sent >= total) return resolve();
-      setTimeout(tick, Math.max(0, t0 + sent * interval - performance.now()));
-    };
-    tick();
-  });
-  const elapsedSend = (performance.now() - t0) / 1000;
-  if (!o.signal.aborted && sent > 0) await drained;
+  const { sent, sendMs } = await runSchedule({ rate: o.rate, total: Math.max(1, Math.floor(o.rate * o.durationS)), signal: o.signal, maxInFlight: Infinity, fire });
   await pool.destroy();
   return {
     sent,
@@ -103,7 +140,7 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
     errors,
     non2xx,
     targetRate: o.rate,
-    achievedRate: sent / elapsedSend,
+    achievedRate: sent / (sendMs / 1000),
     corrected: corrected.summary(),
     uncorrected: uncorrected.summary(),
     elapsedS: (performance.now() - t0) / 1000,

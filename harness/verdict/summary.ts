@@ -1,11 +1,5 @@
+import { median } from "../load/microbench.js";
 import type { Summary, TrialRecord } from "../results/schema.js";
-
-/** Median with the mean of the middle pair for an even count. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Medians over rounds per variant, scenario and metric (ok trials only). Pure. */
 export function summarize(trials: readonly TrialRecord[]): Summary {

@@ -1,17 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { procStat } from "../../harness/engine/launcher.js";
 
 /** Every live descendant of `pid`, from the process table (/proc). */
 export function descendants(pid: number): number[] {
   const parent = new Map<number, number>();
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parent.set(Number(d), ppid);
-    } catch {
-      // gone while we looked
-    }
+    const s = procStat(Number(d)); // undefined: gone while we looked
+    if (s) parent.set(Number(d), s.ppid);
   }
   const out: number[] = [];
   const walk = (p: number) => {
@@ -23,12 +19,8 @@ export function descendants(pid: number): number[] {
 
 /** true while `pid` is in the process table and not a zombie. */
 export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
+  const s = procStat(pid);
+  return s !== undefined && s.state !== "Z";
 }
 
 /** Polls `find` until it returns a value; fails after `timeoutMs` or once `owner` has exited. */

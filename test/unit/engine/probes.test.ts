@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Counter, Histogram, Registry } from "prom-client";
 import { delta, flattenExposition, histogramQuantile, sumOf } from "../../../harness/engine/probes.js";
-import { median, summarize } from "../../../harness/verdict/summary.js";
+import { median } from "../../../harness/load/microbench.js";
+import { summarize } from "../../../harness/verdict/summary.js";
 import type { TrialRecord } from "../../../harness/results/schema.js";
 
 async function exposition(observe: (h: Histogram, c: Counter) => void): Promise<string> {
