@@ -122,8 +122,8 @@ program
   .option("--duration <s>", "seconds of load", "10")
   .option("--out <dir>", "output folder (default reports/profile-<id>)")
   .action(async (flags) => {
-    const [{ profileCommand }, { SCENARIOS }] = await Promise.all([import("./profile/profiler.js"), import("../scenarios/index.js")]);
-    const r = await profileCommand(flags, SCENARIOS, { write: (t) => io.out.write(t), warn: (t) => io.err.write(io.paint.yellow(t)), env: io.env });
+    const [{ profile, resolveProfilePlan }, { SCENARIOS }] = await Promise.all([import("./profile/profiler.js"), import("../scenarios/index.js")]);
+    const r = await profile(resolveProfilePlan(flags, SCENARIOS), { write: (t) => io.out.write(t), warn: (t) => io.err.write(io.paint.yellow(t)), env: io.env });
     if (r.code !== EXIT.ok) io.err.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
     process.exitCode = r.code;
   });

@@ -1,7 +1,7 @@
 import { closedLoad } from "../harness/load/closed.js";
 import { latencyMetrics } from "../harness/load/latency.js";
 import { histogramQuantile, sumOf } from "../harness/engine/probes.js";
-import type { Scenario } from "./contract.js";
+import { LATENCY_PERCENTILES, type Scenario } from "./contract.js";
 
 /** All orders are BTCUSDT, so that spark_batch_flush_total{key="BTCUSDT"} carries the whole story. */
 const ORDER = JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" });
@@ -10,6 +10,10 @@ const ORDER = JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", q
 export const batch = {
   name: "batch",
   description: "concurrent POST /api/private/order from --connections clients",
+  charts: [
+    { kind: "throughput", metric: "orders_per_s", label: "orders/s" },
+    { kind: "percentiles", title: "latency percentiles (ms)", series: LATENCY_PERCENTILES },
+  ],
   headline: [
     { metric: "orders_per_s", label: "orders/s", better: "higher", gate: true },
     { metric: "latency_p95_ms", label: "p95 ms", better: "lower", gate: true },

@@ -56,10 +56,28 @@ export interface Headline {
   gate?: true;
 }
 
+/** One series of a chart: a metric's median per variant, optionally divided by another metric's. */
+export interface ChartSeries {
+  label: string;
+  metric: string;
+  /** Divide by this metric (e.g. payload bytes per message). */
+  per?: string;
+}
+
+/**
+ * A chart the reports draw for a scenario, declared by the scenario and recorded in results.json,
+ * so that the reports name no scenario: throughput (median bars, rounds as dots, 95% intervals),
+ * percentiles (a line per variant), or bars (a series per metric, a bar per variant).
+ */
+export type Chart =
+  { kind: "throughput"; metric: string; label: string } | { kind: "percentiles"; title: string; series: readonly ChartSeries[] } | { kind: "bars"; title: string; series: readonly ChartSeries[] };
+
 export interface Scenario {
   readonly name: string;
   readonly description: string;
   readonly headline: readonly Headline[];
+  /** What the HTML report draws for this scenario. */
+  readonly charts?: readonly Chart[];
   /** Flags the launcher passes to the mock exchange for this scenario's trials. */
   readonly exchangeArgs: (ctx: { durationS: number; wsClients: number }) => string[];
   /** Wall time of one run, for the plan's estimate. */
@@ -68,3 +86,11 @@ export interface Scenario {
   /** Metrics computed from the window's probes (e.g. batch flushes from the executor's counters). */
   derive?(probes: WindowProbes, result: ScenarioResult, toggles: Record<string, unknown>): Record<string, number>;
 }
+
+/** The percentile series of a latency chart (the closed and open load generators' metrics). */
+export const LATENCY_PERCENTILES: readonly ChartSeries[] = [
+  { label: "p50", metric: "latency_p50_ms" },
+  { label: "p95", metric: "latency_p95_ms" },
+  { label: "p99", metric: "latency_p99_ms" },
+  { label: "max", metric: "latency_max_ms" },
+];

@@ -2,7 +2,7 @@ import { request } from "undici";
 import { closedLoad } from "../harness/load/closed.js";
 import { latencyMetrics } from "../harness/load/latency.js";
 import { openLoad } from "../harness/load/open.js";
-import type { Scenario } from "./contract.js";
+import { LATENCY_PERCENTILES, type Scenario } from "./contract.js";
 
 /**
  * The guide's keep-alive check, then load on GET /api/private/open-orders: closed model with
@@ -11,6 +11,10 @@ import type { Scenario } from "./contract.js";
 export const latency = {
   name: "latency",
   description: "cold/warm open-orders (open_orders_1/2/3), then load on GET /api/private/open-orders",
+  charts: [
+    { kind: "throughput", metric: "rps", label: "req/s" },
+    { kind: "percentiles", title: "latency percentiles (ms)", series: LATENCY_PERCENTILES },
+  ],
   headline: [
     { metric: "rps", label: "req/s", better: "higher", gate: true },
     { metric: "latency_p50_ms", label: "p50 ms", better: "lower" },

@@ -14,6 +14,18 @@ const TS = /"ts":([\d.]+)\}\}$/;
 export const ws = {
   name: "ws",
   description: `--ws-clients subscribers of /ws/market, exchange feed at ${WS_FEED_RATE} msg/s`,
+  charts: [
+    { kind: "throughput", metric: "ws_msgs_per_s", label: "msgs/s" },
+    {
+      kind: "bars",
+      title: "bytes per message, payload vs on the wire",
+      series: [
+        { label: "payload B/msg", metric: "ws_payload_bytes", per: "ws_messages" },
+        { label: "wire B/msg", metric: "ws_wire_bytes_per_msg" },
+      ],
+    },
+    { kind: "bars", title: "compression ratio (payload / wire)", series: [{ label: "ratio", metric: "ws_compression_ratio" }] },
+  ],
   headline: [
     { metric: "ws_msgs_per_s", label: "msgs/s", better: "higher", gate: true },
     { metric: "ws_latency_p50_ms", label: "p50 ms", better: "lower" },

@@ -79,8 +79,9 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
     }
     case "profile-http": {
       // perf_profile_http: a 0x flamegraph of the executor under HTTP load
-      const { profileCommand } = await import("../profile/profiler.js");
-      const r = await profileCommand({ tool: "0x", variants: "optimized", scenario: "latency", duration: io.env.PERF_PROFILE_SECONDS ?? "5" }, scenarios, {
+      const { profile, resolveProfilePlan } = await import("../profile/profiler.js");
+      const plan = resolveProfilePlan({ tool: "0x", variants: "optimized", scenario: "latency", duration: io.env.PERF_PROFILE_SECONDS ?? "5" }, scenarios);
+      const r = await profile(plan, {
         write: (t) => t.split("\n").forEach((l) => l.trim() && io.info(`# ${l.trim()}`)),
         warn: (t) => io.info(t.trim()),
         env: io.env,

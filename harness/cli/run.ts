@@ -46,6 +46,7 @@ const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenario
   target: cfg.target ?? null,
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
   headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
+  charts: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.charts ?? [])]])),
 });
 
 /** `perfpack run`: flags → config → plan → runner → stats → exporters. Returns the exit code. */
@@ -110,14 +111,17 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   if (bound > 0) human.write(paint.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
   human.write("\n" + verdictText(results, paint) + "\n\n");
   if (cfg.profile && !runner.wasAborted) {
-    const { profileCommand } = await import("../profile/profiler.js");
+    const { profile } = await import("../profile/profiler.js");
     io.err.write(`profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …\n`);
     try {
-      await profileCommand({ tool: cfg.profile, variantObjects: cfg.variants, scenario: cfg.scenarios[0], duration: String(cfg.durationS), out: cfg.outDir }, scenarios, {
-        write: (t) => io.err.write(t),
-        warn: (t) => io.err.write(paint.yellow(t)),
-        env: io.env,
-      });
+      await profile(
+        { tool: cfg.profile, variants: cfg.variants, scenario: scenarios.get(cfg.scenarios[0]!)!, durationS: cfg.durationS, out: cfg.outDir },
+        {
+          write: (t) => io.err.write(t),
+          warn: (t) => io.err.write(paint.yellow(t)),
+          env: io.env,
+        },
+      );
     } catch (err) {
       io.err.write(paint.red(`perfpack run: profiling failed: ${(err as Error).message}\n${(err as { output?: string }).output ?? ""}\n`));
     }

@@ -28,7 +28,7 @@ export interface RunConfig {
   updateLatest: boolean;
   warnings: string[];
   /** --profile: after the measured trials, each variant's flamegraph with this tool (not during them: a profiler distorts what it measures). */
-  profile: string | undefined;
+  profile: (typeof PROFILE_TOOLS)[number] | undefined;
   /** A service that is not ready (listening, and /health answering with its pid) by then fails its trial. */
   readyTimeoutMs: number;
   /** --soak: seconds of steady load on the optimized variant (then the plan is that one trial). */
@@ -172,7 +172,7 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
       if (f.profile === undefined) return undefined;
       if (!(PROFILE_TOOLS as readonly string[]).includes(f.profile)) throw new UsageError(`--profile ${JSON.stringify(f.profile)} is not valid: tools are ${PROFILE_TOOLS.join(", ")}`);
       if (target) throw new UsageError("--profile needs to launch the executor; it cannot apply to --target");
-      return f.profile;
+      return f.profile as (typeof PROFILE_TOOLS)[number];
     })(),
   };
 }

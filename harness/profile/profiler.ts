@@ -15,14 +15,23 @@ import { checkSamples, countSamples, DOCTOR_SAMPLE_MS, MIN_COVERAGE, selfTimesOf
 
 export type ProfileTool = (typeof PROFILE_TOOLS)[number];
 
+/** `perfpack profile`'s flags as commander hands them over: strings, unvalidated. */
 export interface ProfileFlags {
   tool?: string;
   variants?: string;
   scenario?: string;
   duration?: string;
   out?: string;
-  /** Variants given as objects (from a run's plan: matrix variants have no preset name). */
-  variantObjects?: Variant[];
+}
+
+/** What to profile, validated: `run --profile` builds one from its own config, the CLI from its flags. */
+export interface ProfilePlan {
+  tool: ProfileTool;
+  variants: readonly Variant[];
+  scenario: Scenario;
+  durationS: number;
+  /** The folder that gets flame/ */
+  out: string;
 }
 
 /** A profiler that failed or left no artifact: a run failure, shown with the tool's output. */
@@ -129,8 +138,8 @@ const cpuMs = async (pid: number): Promise<number> => {
   }
 };
 
-/** `perfpack profile`: each variant's executor under the tool while the scenario drives it. */
-export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, io: ProfileIO): Promise<ProfileResult> {
+/** `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. */
+export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>): ProfilePlan {
   const tool = (f.tool ?? "cpuprof") as ProfileTool;
   if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
   const pool = [...presets(), ...ablation()];
@@ -138,21 +147,24 @@ export async function profileCommand(f: ProfileFlags, scenarios: ReadonlyMap<str
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const variants =
-    f.variantObjects ??
-    names.map(
-      (n) =>
-        pool.find((v) => v.name === n) ??
-        (() => {
-          throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`);
-        })(),
-    );
+  const variants = names.map(
+    (n) =>
+      pool.find((v) => v.name === n) ??
+      (() => {
+        throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`);
+      })(),
+  );
   const scenario = scenarios.get(f.scenario ?? "latency");
   if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
   const durationS = f.duration === undefined ? 10 : Number(f.duration);
   if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
-  const out = resolve(f.out ?? join(projectRoot(), "reports", `profile-${newRunId()}`));
-  const flame = join(out, "flame");
+  return { tool, variants, scenario, durationS, out: resolve(f.out ?? join(projectRoot(), "reports", `profile-${newRunId()}`)) };
+}
+
+/** Each variant's executor under the tool while the scenario drives it; returns the artifacts and their sample checks. */
+export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<ProfileResult> {
+  const { tool, variants, scenario, durationS } = plan;
+  const flame = join(plan.out, "flame");
   const childEnv: NodeJS.ProcessEnv = { ...io.env, NO_INSIGHT: "1" };
 
   const done: VariantProfile[] = [];

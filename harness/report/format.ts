@@ -96,12 +96,16 @@ export function soakSummary(r: import("../results/schema.js").Results): string |
   if (!t) return undefined;
   const m = t.metrics;
   const mb = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(1)} MB`);
+  // the limits are the targets' own (fixtures/targets.json), as the analysis evaluated them
+  const needs = (id: string) => {
+    const target = r.summary.targets?.find((x) => x.id === id && x.variant === t.variant);
+    return target ? ` (target: ${target.label.replace(/ \(.*\)$/, "")} ${target.requirement}: ${STATUS_TEXT[target.status]})` : "";
+  };
   return (
     `${t.variant}, ${fmt(m.soak_duration_s)} s at ${fmt(m.soak_target_rate)} req/s offered (${fmt(m.soak_rps)} answered/s, ${fmt(m.soak_errors)} errors, p95 ${fmt(m.soak_p95_ms)} ms), ` +
     `sampled every ${fmt(m.soak_interval_s)} s. RSS: first ${mb(m.soak_rss_first_mb)}, peak ${mb(m.soak_rss_max_mb)}, last ${mb(m.soak_rss_last_mb)}; ` +
-    `growth after the first fifth ${m.soak_rss_growth_mb_per_min === undefined ? "–" : `${m.soak_rss_growth_mb_per_min.toFixed(2)} MB/min`} ` +
-    `(guide: RSS < 512 MB, stretch < 256 MB). GC time share over the soak ${pct(m.soak_gc_share)}, worst interval ${pct(m.soak_gc_share_max)} ` +
-    `(guide: < 10%, stretch < 5%).`
+    `growth after the first fifth ${m.soak_rss_growth_mb_per_min === undefined ? "–" : `${m.soak_rss_growth_mb_per_min.toFixed(2)} MB/min`}` +
+    `${needs("memory")}. GC time share over the soak ${pct(m.soak_gc_share)}, worst interval ${pct(m.soak_gc_share_max)}${needs("gc_pressure")}.`
   );
 }
 

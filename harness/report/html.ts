@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Results } from "../results/schema.js";
+import type { ChartSeries } from "../../scenarios/contract.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 
@@ -23,44 +24,43 @@ function table<T>(rows: readonly T[], dims: readonly Dimension<T>[], cls: (r: T)
 function chartData(r: Results) {
   const variants = r.plan.variants.map((v) => v.name);
   const med = (v: string, s: string, m: string) => r.summary.medians[v]?.[s]?.[m] ?? null;
-  const throughput = [
-    ["latency", "rps", "req/s"],
-    ["batch", "orders_per_s", "orders/s"],
-    ["json", "rps", "req/s (json)"],
-    ["ws", "ws_msgs_per_s", "msgs/s"],
-  ]
-    .filter(([s]) => r.plan.scenarios.includes(s!))
-    .map(([scenario, metric, label]) => ({
-      title: `${scenario}: ${label}`,
-      medians: variants.map((v) => med(v, scenario!, metric!)),
-      rounds: variants.map((v) => r.trials.filter((t) => t.status === "ok" && t.variant === v && t.scenario === scenario).map((t) => t.metrics[metric!] ?? null)),
-      intervals: variants.map((v) => {
-        const c = r.summary.comparisons?.find((x) => x.candidate === v && x.scenario === scenario && x.metric === metric);
-        return c && Number.isFinite(c.estimate.hi) ? [c.referenceMedian * c.estimate.lo, c.referenceMedian * c.estimate.hi] : null;
-      }),
-    }));
-  const pcts = ["p50", "p95", "p99", "max"];
-  const latency = ["latency", "batch"]
-    .filter((s) => r.plan.scenarios.includes(s))
-    .map((scenario) => ({ title: `${scenario}: latency percentiles (ms)`, series: variants.map((v) => ({ name: v, values: pcts.map((p) => med(v, scenario, `latency_${p}_ms`)) })) }));
-  const ws = r.plan.scenarios.includes("ws")
-    ? {
-        wire: variants.map((v) => med(v, "ws", "ws_wire_bytes_per_msg")),
-        payload: variants.map((v) => {
-          const p = med(v, "ws", "ws_payload_bytes");
-          const n = med(v, "ws", "ws_messages");
-          return p !== null && n ? p / n : null;
-        }),
-        ratio: variants.map((v) => med(v, "ws", "ws_compression_ratio")),
-      }
-    : null;
+  const value = (v: string, s: string, c: ChartSeries) => {
+    const x = med(v, s, c.metric);
+    if (!c.per) return x;
+    const d = med(v, s, c.per);
+    return x !== null && d ? x / d : null;
+  };
+  // the charts each scenario declared (results.json records them): the report names no scenario
+  const charts = r.plan.scenarios.flatMap((scenario) => (r.plan.charts?.[scenario] ?? []).map((c) => ({ scenario, c })));
+  const throughput = charts.flatMap(({ scenario, c }) =>
+    c.kind !== "throughput"
+      ? []
+      : [
+          {
+            title: `${scenario}: ${c.label}`,
+            medians: variants.map((v) => med(v, scenario, c.metric)),
+            rounds: variants.map((v) => r.trials.filter((t) => t.status === "ok" && t.variant === v && t.scenario === scenario).map((t) => t.metrics[c.metric] ?? null)),
+            intervals: variants.map((v) => {
+              const x = r.summary.comparisons?.find((k) => k.candidate === v && k.scenario === scenario && k.metric === c.metric);
+              return x && Number.isFinite(x.estimate.hi) ? [x.referenceMedian * x.estimate.lo, x.referenceMedian * x.estimate.hi] : null;
+            }),
+          },
+        ],
+  );
+  const lines = charts.flatMap(({ scenario, c }) =>
+    c.kind !== "percentiles"
+      ? []
+      : [{ title: `${scenario}: ${c.title}`, labels: c.series.map((x) => x.label), series: variants.map((v) => ({ name: v, values: c.series.map((x) => value(v, scenario, x)) })) }],
+  );
+  const bars = charts.flatMap(({ scenario, c }) =>
+    c.kind !== "bars" ? [] : [{ title: `${scenario}: ${c.title}`, datasets: c.series.map((x) => ({ label: x.label, data: variants.map((v) => value(v, scenario, x)) })) }],
+  );
   const soak = soakSeries(r);
   return {
     variants,
     throughput,
-    percentiles: pcts,
-    latency,
-    ws,
+    lines,
+    bars,
     soak: soak.length
       ? {
           t: soak.map((p) => Math.round(p.t_s)),
@@ -96,24 +96,17 @@ for (const t of D.throughput) {
     options: { scales: { y: { beginAtZero: true } } },
   });
 }
-for (const l of D.latency) {
+for (const l of D.lines) {
   new Chart(canvas(), {
     type: "line",
-    data: { labels: D.percentiles, datasets: l.series.map((s, i) => ({ label: s.name, data: s.values, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] })) },
+    data: { labels: l.labels, datasets: l.series.map((s, i) => ({ label: s.name, data: s.values, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] })) },
     options: { scales: { y: { type: "logarithmic", title: { display: true, text: "ms" } } } },
   });
 }
-if (D.ws) {
+for (const b of D.bars) {
   new Chart(canvas(), {
     type: "bar",
-    data: { labels: D.variants, datasets: [
-      { label: "payload B/msg", data: D.ws.payload, backgroundColor: "#bab0ac" },
-      { label: "wire B/msg", data: D.ws.wire, backgroundColor: "#4e79a7" },
-    ] },
-  });
-  new Chart(canvas(), {
-    type: "bar",
-    data: { labels: D.variants, datasets: [{ label: "ratio", data: D.ws.ratio, backgroundColor: "#59a14f" }] },
+    data: { labels: D.variants, datasets: b.datasets.map((d, i) => ({ label: d.label, data: d.data, backgroundColor: palette[(i + 1) % palette.length] })) },
     options: { scales: { y: { beginAtZero: true } } },
   });
 }
@@ -148,8 +141,8 @@ export const html: Exporter = {
     let n = 0;
     const fig = (title: string) => `<figure><figcaption>${h(title)}</figcaption><canvas id="chart-${n++}" role="img" aria-label="${h(title)}"></canvas></figure>`;
     const throughputFigs = d.throughput.map((t) => fig(t.title)).join("");
-    const latencyFigs = d.latency.map((l) => fig(l.title)).join("");
-    const wsFigs = d.ws ? fig("ws: bytes per message, payload vs on the wire") + fig("ws: compression ratio (payload / wire)") : "";
+    const lineFigs = d.lines.map((l) => fig(l.title)).join("");
+    const barFigs = d.bars.map((b) => fig(b.title)).join("");
     const soakFigs = d.soak ? fig("soak: RSS, heap and GC time share over time") + fig("soak: p95 latency per interval") : "";
     const soakText = soakSummary(r);
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
@@ -174,8 +167,8 @@ ${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS"
 <p class="muted">${h(`${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}. ${r.plan.variants.map((x) => x.name).join(" vs ")}; ${r.plan.rounds} round(s) × ${r.plan.durationS} s; ${r.plan.connections} connections; started ${r.startedAt}.`)}</p>
 ${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(headline))}</p>` : ""}
 ${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>` : ""}
-${latencyFigs ? `<h2>Latency percentiles</h2><div class="grid">${latencyFigs}</div>` : ""}
-${r.plan.scenarios.includes("ws") ? `<h2>WebSocket bytes and compression</h2><div class="grid">${wsFigs}</div>` : ""}
+${lineFigs ? `<h2>Latency percentiles</h2><div class="grid">${lineFigs}</div>` : ""}
+${barFigs ? `<h2>More per variant</h2><div class="grid">${barFigs}</div>` : ""}
 ${soakText ? `<h2>Soak: memory and GC over time</h2><p>${h(soakText)}</p><div class="grid">${soakFigs}</div>${table(soakSeries(r, 60), soakDimensions)}` : ""}
 ${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} ${h(readingNote(cs))} ◆ = tested by the gate.</p>` : ""}
 ${

@@ -1,5 +1,5 @@
 /** The results file's schema (perfpack/results@1): what a run records and what the verdict adds. Types only. */
-import type { SeriesPoint } from "../../scenarios/contract.js";
+import type { Chart, SeriesPoint } from "../../scenarios/contract.js";
 
 export const RESULTS_SCHEMA = "perfpack/results@1";
 
@@ -46,6 +46,8 @@ export interface PlanRecord {
   order: Array<{ variant: string; scenario: string; round: number }>;
   /** Each scenario's headline metrics and which way is better, so the file explains itself. */
   headlines?: Record<string, Array<{ metric: string; label: string; better: "higher" | "lower"; gate?: true }>>;
+  /** Each scenario's charts, as it declared them, so the reports draw them without knowing the scenario. */
+  charts?: Record<string, readonly Chart[]>;
 }
 
 export interface Results {
