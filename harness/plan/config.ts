@@ -108,7 +108,7 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     target = u.origin;
   }
 
-  const scenarios = soakS !== undefined ? [SOAK] : f.scenarios === undefined ? [...scenarioNames] : list(f.scenarios);
+  const scenarios = soakS !== undefined ? [SOAK] : f.scenarios === undefined || f.scenarios.trim() === "all" ? [...scenarioNames] : list(f.scenarios);
   if (scenarios.length === 0) throw new UsageError(`--scenarios is empty: valid scenarios are ${scenarioNames.join(", ")}`);
   for (const s of soakS !== undefined ? [] : scenarios) {
     if (s === SOAK) throw new UsageError("the soak scenario runs with --soak DURATION (e.g. --soak 10m), not through --scenarios");

@@ -58,7 +58,7 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   ablation: { flag: "--ablation", kind: "boolean", description: "baseline plus one toggle at a time" },
   matrix: { flag: "--matrix <KEY=v1,v2>", kind: "repeatable", description: "cross product of executor settings (repeatable)" },
   env: { flag: "--env <KEY=VALUE>", kind: "repeatable", description: "added to every variant's executor environment (repeatable)" },
-  scenarios: { flag: "--scenarios <names>", kind: "list", description: "scenarios, comma-separated", default: "latency,batch,json,ws" },
+  scenarios: { flag: "--scenarios <names>", kind: "list", description: "scenarios, comma-separated (all: every registered scenario but soak, which --soak runs)", default: "all" },
   rounds: { flag: "--rounds <n>", kind: "integer", description: "rounds; variants are interleaved and rotated each round", default: RUN_DEFAULTS.rounds },
   duration: { flag: "--duration <s>", kind: "number", description: "measured seconds per trial", default: RUN_DEFAULTS.durationS },
   warmup: { flag: "--warmup <s>", kind: "number", description: "unmeasured warm-up seconds before each measurement", default: RUN_DEFAULTS.warmupS },

@@ -120,3 +120,7 @@ test("--ready-timeout is in seconds and bounded", () => {
   assert.equal(resolveRunConfig({ readyTimeout: "2.5" }, ["latency"]).readyTimeoutMs, 2500);
   assert.throws(() => resolveRunConfig({ readyTimeout: "0" }, ["latency"]), /--ready-timeout "0" is not valid/);
 });
+
+test("--scenarios all is every scenario but soak, as when it is not given", () => {
+  assert.deepEqual(resolve({ scenarios: "all" }).scenarios, resolve({}).scenarios);
+});
