@@ -86,22 +86,34 @@ withRunOptions(
   program
     .command("gate")
     .description(
-      "CI regression gate: the current run (--current, or one run now with the run options) against --baseline; exit 1 on a significant regression beyond --max-regression or a failed headline target",
+      "CI regression gate: this checkout against --baseline-ref REV (both built and run interleaved in one run), or a run (--current, or one now) against a stored --baseline results file; exit 1 on a significant regression beyond --max-regression",
     )
-    .requiredOption("--baseline <results.json>", "the baseline run")
-    .option("--current <results.json>", "the current run (default: run one now, with the run options below)")
+    .option("--baseline-ref <rev>", "a git revision (origin/main, a merge base …): its executor is built in a cached tree and run beside this checkout's, round by round")
+    .option("--baseline <results.json>", "a stored baseline run (comparisons across runs carry the machine's drift between them)")
+    .option("--current <results.json>", "with --baseline: the current run (default: run one now, with the run options below)")
+    .option("--seed <n>", "with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)")
     .option("--max-regression <share>", "a significant change to the worse larger than this fails the gate (default 0.10 = 10%)", "0.10"),
-).action(async (o: { baseline: string; current?: string; maxRegression: string; json?: boolean } & Record<string, unknown>) => {
-  const [{ gateCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
+).action(async (o: { baseline?: string; baselineRef?: string; current?: string; seed?: string; maxRegression: string; json?: boolean } & Record<string, unknown>) => {
+  const [{ gateCommand, gateRevisionCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
   const max = Number(o.maxRegression);
   if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
-  if (o.soak !== undefined) throw new UsageError("--soak is not for the gate: the gate tests throughput and p95 of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
-  const base = readResultsFile(o.baseline, "baseline");
+  if (o.soak !== undefined)
+    throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
+  if ((o.baseline === undefined) === (o.baselineRef === undefined))
+    throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
+  const { baseline: _b, baselineRef: _r, current: _c, seed: _s, maxRegression: _m, ...flags } = o;
+  if (o.baselineRef !== undefined) {
+    if (o.current !== undefined) throw new UsageError("--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
+    const seed = o.seed === undefined ? Date.now() % 1_000_000 : Number(o.seed);
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${JSON.stringify(o.seed)} is not valid: expected a whole number`);
+    process.exitCode = await gateRevisionCommand(flags, { ref: o.baselineRef, maxRegression: max, json: o.json === true, seed }, SCENARIOS, io);
+    return;
+  }
+  const base = readResultsFile(o.baseline!, "baseline");
   let current;
   if (o.current) current = readResultsFile(o.current, "current run");
   else {
     const { runAndReport } = await import("./cli/run.js");
-    const { baseline: _b, current: _c, maxRegression: _m, ...flags } = o;
     // the run's own --json would be a second document on stdout: the gate prints its decision instead
     const r = await runAndReport({ ...flags, json: false }, SCENARIOS, o.json ? { ...io, out: io.err } : io);
     if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) {
@@ -110,6 +122,7 @@ withRunOptions(
     }
     current = r.results;
   }
+  (o.json ? io.err : io.out).write("gate: against a stored run: the comparison is unpaired and carries whatever changed on the machine between the two runs (--baseline-ref avoids that)\n");
   process.exitCode = gateCommand(base, current, max, { json: o.json === true }, io);
 });
 

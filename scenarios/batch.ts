@@ -20,7 +20,7 @@ export const batch = {
     { metric: "batch_mean_size", label: "mean batch", better: "higher" },
     { metric: "batch_efficiency", label: "batch eff.", better: "higher" },
     { metric: "upstream_calls_per_order", label: "upstream calls/order", better: "lower" },
-    { metric: "executor_cpu_us_per_order", label: "CPU µs/order", better: "lower" },
+    { metric: "executor_cpu_us_per_order", label: "CPU µs/order", better: "lower", gate: true },
   ],
   exchangeArgs: () => [],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS,

@@ -20,7 +20,7 @@ export const latency = {
     { metric: "latency_p50_ms", label: "p50 ms", better: "lower" },
     { metric: "latency_p95_ms", label: "p95 ms", better: "lower", gate: true },
     { metric: "latency_p99_ms", label: "p99 ms", better: "lower" },
-    { metric: "executor_cpu_us_per_request", label: "CPU µs/req", better: "lower" },
+    { metric: "executor_cpu_us_per_request", label: "CPU µs/req", better: "lower", gate: true },
     { metric: "upstream_conns_per_request", label: "upstream conns/req", better: "lower" },
   ],
   exchangeArgs: () => [],

@@ -32,7 +32,7 @@ export const ws = {
     { metric: "ws_latency_p95_ms", label: "p95 ms", better: "lower", gate: true },
     { metric: "ws_wire_bytes_per_msg", label: "wire B/msg", better: "lower" },
     { metric: "ws_compression_ratio", label: "ratio", better: "higher" },
-    { metric: "executor_cpu_us_per_message", label: "CPU µs/msg", better: "lower" },
+    { metric: "executor_cpu_us_per_message", label: "CPU µs/msg", better: "lower", gate: true },
   ],
   exchangeArgs: () => ["--ws-rate", String(WS_FEED_RATE)],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,

@@ -12,6 +12,13 @@ import { analyze, headlinesOf } from "../verdict/analysis.js";
 import { compareRuns } from "../verdict/compare.js";
 import { decideGate, type GateDecision } from "../verdict/gate.js";
 import type { IO } from "./io.js";
+import { prepareRevision } from "../engine/systems.js";
+import { GATE_DEFAULTS } from "../plan/defaults.js";
+import type { RunFlags } from "../plan/options.js";
+import { decideRevisionGate } from "../verdict/gate.js";
+import { projectRoot } from "../../services/common/src/project.js";
+import type { Scenario } from "../../scenarios/contract.js";
+import { runAndReport } from "./run.js";
 
 /** The verdict, once, from the trials: results.json's trials are the source of truth. */
 const analyzed = (r: Results): Results => ({ ...r, summary: analyze(r, headlinesOf(r)) });
@@ -32,7 +39,12 @@ export function reportCommand(file: string, outDir: string | undefined, io: IO):
   return errors.length ? EXIT.runFailure : EXIT.ok;
 }
 
-function comparisonTable(rows: readonly Comparison[]): string {
+function comparisonTable(rows: readonly Comparison[], arms: "runs" | "revision" = "runs"): string {
+  if (arms === "revision") {
+    const t = new Table({ head: comparisonDimensions.map((d) => d.label), style: { head: [], border: [], compact: true } });
+    for (const c of rows) t.push(comparisonDimensions.map((d) => d.format(c)));
+    return t.toString();
+  }
   // across two runs the arms are one variant in A and in B
   const dims = comparisonDimensions
     .filter((d) => d.label !== "candidate")
@@ -106,4 +118,43 @@ export function gateCommand(base: Results, current: Results, maxRegression: numb
   else human.write(io.paint.red.bold("gate: FAIL\n") + d.reasons.map((r) => `  - ${r}`).join("\n") + "\n");
   if (o.json) io.out.write(JSON.stringify(d, null, 2) + "\n");
   return code;
+}
+
+export interface RevisionGateOptions {
+  ref: string;
+  maxRegression: number;
+  json?: boolean;
+  seed: number;
+}
+
+/**
+ * `perfpack gate --baseline-ref REV`: builds REV's executor, runs it beside this checkout's in one
+ * interleaved run (each round in a seeded random order), and gates on the paired comparison.
+ */
+export async function gateRevisionCommand(flags: RunFlags, o: RevisionGateOptions, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
+  const ac = new AbortController();
+  io.onInterrupt(() => ac.abort());
+  const baseline = await prepareRevision(projectRoot(), o.ref, io.env, (l) => io.err.write(l + "\n"), ac.signal);
+  if (ac.signal.aborted) return EXIT.interrupted;
+  // the run's own --json would be a second document on stdout: the gate prints its decision instead
+  const r = await runAndReport({ ...flags, json: false }, scenarios, o.json ? { ...io, out: io.err } : io, { baseline, seed: o.seed, defaults: GATE_DEFAULTS });
+  if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) return r.code;
+  const d = decideRevisionGate(r.results, headlinesOf(r.results), o.maxRegression);
+  const doc = {
+    schema: "perfpack/gate@1" as const,
+    baseline: `${o.ref} (${baseline.kind === "revision" ? baseline.commit.slice(0, 10) : ""})`,
+    current: r.results.runId,
+    maxRegression: o.maxRegression,
+    seed: o.seed,
+    ...d,
+  };
+  const human = o.json ? io.err : io.out;
+  human.write(
+    `gate: this checkout against ${doc.baseline}, interleaved in one run (seed ${o.seed}), paired by round; ${d.comparisons.length} comparisons (throughput, p95 and CPU per unit of work), max regression ${(o.maxRegression * 100).toFixed(0)}%\n`,
+  );
+  human.write(comparisonTable(d.comparisons, "revision") + "\n");
+  if (d.pass) human.write(io.paint.green.bold("gate: PASS") + " — no gate metric is significantly worse than on the baseline revision by more than the threshold\n");
+  else human.write(io.paint.red.bold("gate: FAIL\n") + d.reasons.map((x) => `  - ${x}`).join("\n") + "\n");
+  if (o.json) io.out.write(JSON.stringify(doc, null, 2) + "\n");
+  return d.pass ? EXIT.ok : EXIT.gateFailed;
 }

@@ -18,6 +18,8 @@ import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file
 import { summaryDocument } from "../report/json.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
 import { Runner, type RunnerEvent } from "../engine/runner.js";
+import { checkoutCommit, describeSystem, type System } from "../engine/systems.js";
+import { projectRoot } from "../../services/common/src/project.js";
 import { ResultsWriter } from "../results/writer.js";
 import { analyze, headlinesOf } from "../verdict/analysis.js";
 import type { Scenario } from "../../scenarios/contract.js";
@@ -33,8 +35,12 @@ function pointLatest(outDir: string): void {
   }
 }
 
-const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>): PlanRecord => ({
-  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: redactEnv(v.env) })),
+/** How the baseline arm's variants are named: `optimized@<ref>`. */
+export const baselineTag = (s: System): string => (s.kind === "revision" ? s.ref : "reference");
+
+const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>, checkout: { commit: string; dirty: boolean } | undefined): PlanRecord => ({
+  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: redactEnv(v.env), ...(v.system ? { system: describeSystem(v.system) } : {}) })),
+  ...(checkout ? { checkout } : {}),
   scenarios: cfg.scenarios,
   rounds: cfg.rounds,
   durationS: cfg.durationS,
@@ -55,7 +61,16 @@ export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string,
 }
 
 /** The run itself, for `run` and for `gate` without --current. */
-export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<{ results: Results; code: number }> {
+/** The gate's two arms: every variant on the baseline revision beside the same variant on this checkout. */
+export interface Arms {
+  baseline: System;
+  /** Seed of the trial order (recorded in results.json). */
+  seed: number;
+  /** The gate's own defaults, under the config file and the flags. */
+  defaults: RunFlags;
+}
+
+export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO, arms?: Arms): Promise<{ results: Results; code: number }> {
   const names = [...scenarios.keys()];
   // flags > perfpack.config.json > defaults; a bad value in the file names the file and the key
   const file = findConfigFile(io.cwd, flags.config);
@@ -67,14 +82,15 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
       throw err instanceof UsageError ? inFile(file, err) : err;
     }
   }
-  const merged = mergeFlags(fromFile, flags);
-  const cfg = resolveRunConfig(merged, names);
+  const merged = mergeFlags(mergeFlags(arms?.defaults ?? {}, fromFile), flags);
+  const resolved = resolveRunConfig(merged, names);
+  const cfg = arms ? { ...resolved, variants: resolved.variants.flatMap((v) => [{ ...v, name: `${v.name}@${baselineTag(arms.baseline)}`, system: arms.baseline }, v]) } : resolved;
   for (const w of cfg.warnings) io.err.write(`perfpack run: warning: ${w}\n`);
-  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds);
+  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, arms?.seed);
   const runner = new Runner({
     plan,
     scenarios,
-    planRecord: planRecord(cfg, plan, scenarios),
+    planRecord: { ...planRecord(cfg, plan, scenarios, checkoutCommit(projectRoot())), ...(arms ? { seed: arms.seed } : {}) },
     runId: cfg.runId,
     outDir: cfg.outDir,
     durationS: cfg.durationS,

@@ -140,6 +140,7 @@ export class Runner extends EventEmitter {
         stack = await startStack({
           exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
           executorEnv: env,
+          ...(spec.variant.system ? { system: spec.variant.system } : {}),
           baseEnv: this.childEnv(spec),
           readyTimeoutMs: this.o.readyTimeoutMs,
         });

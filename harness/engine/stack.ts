@@ -1,8 +1,7 @@
 import { createServer } from "node:net";
-import { join } from "node:path";
-import { projectRoot } from "../../services/common/src/project.js";
 import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { launch, type Service } from "./launcher.js";
+import { cliPath, executorCli, type System } from "./systems.js";
 
 const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 
@@ -11,8 +10,7 @@ export function serviceEnv(env: Readonly<NodeJS.ProcessEnv>): NodeJS.ProcessEnv 
   return Object.fromEntries(Object.entries(env).filter(([k]) => !EXECUTOR_KEYS.has(k)));
 }
 
-/** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
-export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
+export { cliPath };
 
 export interface StackOptions {
   /** Extra flags for `perfpack exchange` (e.g. ["--fault-5xx", "0.1"]). */
@@ -22,6 +20,8 @@ export interface StackOptions {
   /** Base environment of both services (default: none; the caller passes serviceEnv(io.env) to inherit). */
   baseEnv?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
+  /** The executor to start (default: this checkout's). */
+  system?: System;
   /** Fixed ports (default 0: a free port each). */
   exchangePort?: number;
   executorPort?: number;
@@ -44,11 +44,11 @@ export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv
   });
 }
 
-export function startExecutorService(exchangeUrl: string, toggles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number, port = 0): Promise<Service> {
+export function startExecutorService(exchangeUrl: string, toggles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number, port = 0, system?: System): Promise<Service> {
   return launch({
     name: "executor",
     command: process.execPath,
-    args: [cliPath(), "executor", "--port", String(port)],
+    args: [executorCli(system), "executor", "--port", String(port)],
     env: { ...env, ...toggles, EXCHANGE_URL: exchangeUrl },
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
   });
@@ -77,7 +77,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
   const [ex, exe] = await Promise.allSettled([
     startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, port),
-    startExecutorService(`${scheme}://127.0.0.1:${port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort),
+    startExecutorService(`${scheme}://127.0.0.1:${port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort, o.system),
   ]);
   if (ex.status === "rejected" || exe.status === "rejected") {
     if (ex.status === "fulfilled") await ex.value.stop();

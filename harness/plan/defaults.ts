@@ -14,6 +14,13 @@ export const RUN_DEFAULTS = {
   outRoot: "reports",
 } as const;
 
+/**
+ * `perfpack gate --baseline-ref`: what a run measures unless flags say otherwise. Windows of 5 s
+ * after 1 s of warm-up: the A/A series in issue 12 measured a paired SD of 0.06 (req/s) and 0.05
+ * (CPU µs/request) at 6 s windows, against 0.17–0.19 at 2 s.
+ */
+export const GATE_DEFAULTS = { variants: "optimized", scenarios: "latency", rounds: "6", duration: "5", warmup: "1" } as const;
+
 /** `--quick`: the CI smoke preset; finishes within 60 s on the 2-core reference machine. */
 export const QUICK = {
   rounds: 2,

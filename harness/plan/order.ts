@@ -1,3 +1,4 @@
+import { seededRandom } from "../../services/common/src/rng.js";
 import type { Variant } from "./variants.js";
 
 /** One trial to run: one fresh executor (with the variant's env) running one scenario once. */
@@ -23,12 +24,26 @@ export const rotate = <T>(xs: readonly T[], k: number): T[] => xs.map((_, i) => 
  * scenario, every variant, in an order rotated by one each round (A B, B A, …). The arms of a
  * comparison run next to each other and take turns going first, so machine drift hits them alike.
  */
-export function buildPlan(variants: Variant[], scenarios: string[], rounds: number): Plan {
+export function buildPlan(variants: Variant[], scenarios: string[], rounds: number, seed?: number): Plan {
   const trials: TrialSpec[] = [];
+  const rand = seed === undefined ? undefined : seededRandom(seed);
+  let previous: Variant[] = variants;
   for (let round = 1; round <= rounds; round++) {
-    for (const scenario of scenarios) {
-      for (const variant of rotate(variants, round - 1)) trials.push({ index: trials.length, variant, scenario, round });
-    }
+    // seeded (the gate): a random order in odd rounds, its reverse in the next, so each arm goes
+    // first equally often and no fixed pattern lines up with anything periodic on the machine
+    const order = !rand ? rotate(variants, round - 1) : round % 2 === 1 ? shuffle(variants, rand) : [...previous].reverse();
+    previous = order;
+    for (const scenario of scenarios) for (const variant of order) trials.push({ index: trials.length, variant, scenario, round });
   }
   return { variants, scenarios, rounds, trials };
+}
+
+/** Fisher–Yates with the given generator. */
+function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
 }

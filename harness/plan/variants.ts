@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import type { System } from "../engine/systems.js";
 import { isSecretName } from "../results/redact.js";
 import { ConfigError, ENV_SPECS, loadExecutorConfig } from "../../services/executor/src/config.js";
 
@@ -8,6 +9,8 @@ export interface Variant {
   kind: "preset" | "ablation" | "matrix" | "target";
   /** The executor's environment for this variant (toggles only; the launcher adds ports and URLs). */
   env: Record<string, string>;
+  /** The system under test (default: this checkout's executor). A variant is (system, env). */
+  system?: System;
 }
 
 /** The guide's four on/off toggles: their off (baseline) and recommended (optimized) values. */

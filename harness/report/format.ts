@@ -114,7 +114,7 @@ export function claimNote(headline: readonly TargetVerdict[]): string {
   const gating = headline.find((t) => t.gate);
   return gating
     ? `The verdict gates on the headline of ${gating.variant} only; the other variants' rows say what each does.`
-    : "No optimized variant in this run (an ablation or a matrix asks which toggle does what): the headline is shown for every variant and gates nothing.";
+    : "No optimized-against-baseline pair in this run (an ablation or a matrix asks which toggle does what; a gate run compares revisions): the headline is shown for every variant and gates nothing.";
 }
 
 /** One row of the targets table with a cell per variant. */

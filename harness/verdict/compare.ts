@@ -40,31 +40,53 @@ export function compareWithinRun(results: Results, headlines: Record<string, rea
   const variants = results.plan.variants.map((v) => v.name);
   const a = arms(variants);
   if (!a) return [];
-  const rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">> = [];
-  for (const candidate of variants.filter((v) => v !== a.reference)) {
-    for (const scenario of results.plan.scenarios) {
-      for (const h of headlines[scenario] ?? []) {
-        const ref = okValues(results.trials, a.reference, scenario, h.metric);
-        const cand = okValues(results.trials, candidate, scenario, h.metric);
-        const pairs = ref.flatMap((r) => cand.filter((c) => c.round === r.round).map((c) => [r.v, c.v] as const));
-        const estimate = pairedRatio(pairs, { seed: 1 });
-        if (!estimate) continue;
-        rows.push({
-          scenario,
-          metric: h.metric,
-          label: h.label,
-          better: h.better,
-          reference: a.reference,
-          candidate,
-          referenceMedian: median(ref.map((x) => x.v)),
-          candidateMedian: median(cand.map((x) => x.v)),
-          estimate,
-          gate: h.gate === true,
-        });
-      }
+  return finish(variants.filter((v) => v !== a.reference).flatMap((candidate) => pairedRows(results, headlines, a.reference, candidate, "all")));
+}
+
+type Row = Omit<Comparison, "pAdjusted" | "significant" | "direction">;
+
+/** One arm against another in the same run, paired by round, on every headline metric (or the gate's). */
+function pairedRows(results: Results, headlines: Record<string, readonly Headline[]>, reference: string, candidate: string, only: "all" | "gate"): Row[] {
+  const rows: Row[] = [];
+  for (const scenario of results.plan.scenarios) {
+    for (const h of headlines[scenario] ?? []) {
+      if (only === "gate" && !h.gate) continue;
+      const ref = okValues(results.trials, reference, scenario, h.metric);
+      const cand = okValues(results.trials, candidate, scenario, h.metric);
+      const pairs = ref.flatMap((r) => cand.filter((c) => c.round === r.round).map((c) => [r.v, c.v] as const));
+      const estimate = pairedRatio(pairs, { seed: 1 });
+      if (!estimate) continue;
+      rows.push({
+        scenario,
+        metric: h.metric,
+        label: h.label,
+        better: h.better,
+        reference,
+        candidate,
+        referenceMedian: median(ref.map((x) => x.v)),
+        candidateMedian: median(cand.map((x) => x.v)),
+        estimate,
+        gate: h.gate === true,
+      });
     }
   }
-  return finish(rows);
+  return rows;
+}
+
+/**
+ * The gate against a revision, within one run: each variant on this checkout against the same
+ * variant on the baseline revision (`name@ref`), paired by round, on the gate's metrics, one-sided
+ * (does it get worse?), Holm over all of them.
+ */
+export function compareRevisions(results: Results, headlines: Record<string, readonly Headline[]>): Comparison[] {
+  const vs = results.plan.variants;
+  const rows = vs
+    .filter((b) => b.system?.kind === "revision")
+    .flatMap((b) => {
+      const c = vs.find((x) => x.system?.kind !== "revision" && b.name.startsWith(`${x.name}@`));
+      return c ? pairedRows(results, headlines, b.name, c.name, "gate") : [];
+    });
+  return finish(rows, "worse");
 }
 
 /**

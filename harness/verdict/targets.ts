@@ -100,7 +100,7 @@ export function evaluateTargets(results: Results, targets: TargetsFile, comparis
   const candidate = a?.candidate ?? variants.at(-1) ?? "";
   // The claim a run can test is optimized against the reference. An ablation or a matrix asks which
   // toggle does what: there the headline is evaluated for every variant and gates nothing.
-  const claim = variants.includes(CLAIM) ? CLAIM : undefined;
+  const claim = variants.includes(CLAIM) && a?.reference === "baseline" ? CLAIM : undefined;
   const out: TargetVerdict[] = [];
   const candidates = a ? variants.filter((v) => v !== a.reference) : [candidate];
   for (const variant of candidates) {

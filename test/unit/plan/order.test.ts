@@ -93,3 +93,17 @@ test("with three variants each takes every position once in three rounds", () =>
   const firsts = [1, 2, 3].map((r) => plan.trials.find((t) => t.round === r)!.variant.name);
   assert.deepEqual(firsts, ["A", "B", "C"]);
 });
+
+test("a seeded plan (the gate): each round a random order, the next its reverse, so each arm goes first equally; the same seed, the same order", () => {
+  const [a, b] = presets();
+  const plan = buildPlan([a!, b!], ["latency"], 6, 42);
+  const firsts = [1, 2, 3, 4, 5, 6].map((r) => plan.trials.find((t) => t.round === r)!.variant.name);
+  assert.equal(firsts.filter((n) => n === "baseline").length, 3);
+  for (const r of [1, 3, 5]) assert.notEqual(firsts[r - 1], firsts[r], `round ${r + 1} reverses round ${r}`);
+  assert.deepEqual(
+    buildPlan([a!, b!], ["latency"], 6, 42).trials.map((t) => t.variant.name),
+    plan.trials.map((t) => t.variant.name),
+  );
+  const orders = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => buildPlan([a!, b!], ["latency"], 2, seed).trials[0]!.variant.name));
+  assert.equal(orders.size, 2, "across seeds either arm can go first");
+});

@@ -92,3 +92,29 @@ test("targets evaluate to pass, stretch-met, fail or not-measured, with the meas
   for (const t of s.targets!) if (t.status !== "not-measured") assert.equal(typeof t.measured, "number", t.id);
   assert.equal(ids.get("batch_efficiency")!.status, "stretch-met");
 });
+
+/** The sample as a gate run: baseline's trials stand for `optimized@main` (the baseline revision), optimized's for this checkout. */
+function revisionRun(burn: number): Results {
+  const r = sample();
+  const base = "optimized@main";
+  r.plan.variants = [
+    { ...r.plan.variants.find((v) => v.name === "optimized")!, name: base, system: { kind: "revision", ref: "main", commit: "0123456789" } },
+    r.plan.variants.find((v) => v.name === "optimized")!,
+  ];
+  const optimized = r.trials.filter((t) => t.variant === "optimized");
+  // both arms get the same trials, paired by round; this checkout's CPU per request is `burn` times the baseline's
+  r.trials = [
+    ...optimized.map((t) => ({ ...t, variant: base })),
+    ...optimized.map((t) => ({ ...t, metrics: Object.fromEntries(Object.entries(t.metrics).map(([k, v]) => [k, k.startsWith("executor_cpu_us_per") ? v * burn : v])) })),
+  ];
+  r.plan.headlines!.latency = r.plan.headlines!.latency!.map((h) => (h.metric === "executor_cpu_us_per_request" ? { ...h, gate: true as const } : h));
+  return r;
+}
+
+test("the revision gate pairs each variant with itself on the baseline revision, on the gate metrics only", async () => {
+  const { decideRevisionGate } = await import("../../../harness/verdict/gate.js");
+  const same = decideRevisionGate(revisionRun(1), headlinesOf(revisionRun(1)), 0.1);
+  assert.equal(same.pass, true, same.reasons.join("; "));
+  assert.ok(same.comparisons.every((c) => c.reference === "optimized@main" && c.candidate === "optimized" && c.gate));
+  assert.ok(same.comparisons.some((c) => c.metric === "executor_cpu_us_per_request"));
+});
