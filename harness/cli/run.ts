@@ -36,7 +36,7 @@ function pointLatest(outDir: string): void {
 }
 
 /** How the baseline arm's variants are named: `optimized@<ref>`. */
-export const baselineTag = (s: System): string => (s.kind === "revision" ? s.ref : "reference");
+const baselineTag = (s: System): string => (s.kind === "revision" ? s.ref : "reference");
 
 const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>, checkout: { commit: string; dirty: boolean } | undefined): PlanRecord => ({
   variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: redactEnv(v.env), ...(v.system ? { system: describeSystem(v.system) } : {}) })),
