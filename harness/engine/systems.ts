@@ -33,7 +33,7 @@ export function checkoutCommit(root: string): { commit: string; dirty: boolean }
 }
 
 /** Where built revisions are kept: $XDG_CACHE_HOME/perfpack/revisions, else ~/.cache/perfpack/revisions. */
-export const revisionCache = (env: Readonly<NodeJS.ProcessEnv>): string => join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "perfpack", "revisions");
+const revisionCache = (env: Readonly<NodeJS.ProcessEnv>): string => join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "perfpack", "revisions");
 
 const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
