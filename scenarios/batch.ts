@@ -14,6 +14,7 @@ export const batch = {
     { kind: "throughput", metric: "orders_per_s", label: "orders/s" },
     { kind: "percentiles", title: "latency percentiles (ms)", series: LATENCY_PERCENTILES },
   ],
+  routes: ["POST /api/private/order"],
   headline: [
     { metric: "orders_per_s", label: "orders/s", better: "higher", gate: true },
     { metric: "latency_p95_ms", label: "p95 ms", better: "lower", gate: true },

@@ -76,6 +76,8 @@ export interface Scenario {
   readonly name: string;
   readonly description: string;
   readonly headline: readonly Headline[];
+  /** The routes the scenario drives ("GET /path", "POST /path", "WS /path"): a user's service must serve them. */
+  readonly routes: readonly string[];
   /** What the HTML report draws for this scenario. */
   readonly charts?: readonly Chart[];
   /** Flags the launcher passes to the mock exchange for this scenario's trials. */

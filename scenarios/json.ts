@@ -9,6 +9,7 @@ export const json = {
   name: "json",
   description: "in-process fast vs native serialization of 50/500 open orders; then spark_json_serialization_ms under load (500 open orders)",
   charts: [{ kind: "throughput", metric: "rps", label: "req/s (json)" }],
+  routes: ["GET /api/private/open-orders"],
   headline: [
     { metric: "json_fast_ns_per_op_500", label: "fast ns/op (500)", better: "lower" },
     { metric: "json_native_ns_per_op_500", label: "native ns/op (500)", better: "lower" },

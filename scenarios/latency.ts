@@ -15,6 +15,7 @@ export const latency = {
     { kind: "throughput", metric: "rps", label: "req/s" },
     { kind: "percentiles", title: "latency percentiles (ms)", series: LATENCY_PERCENTILES },
   ],
+  routes: ["GET /api/private/open-orders"],
   headline: [
     { metric: "rps", label: "req/s", better: "higher", gate: true },
     { metric: "latency_p50_ms", label: "p50 ms", better: "lower" },

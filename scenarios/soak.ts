@@ -41,6 +41,7 @@ async function scrapeProcess(url: string): Promise<{ rss: number; heap: number; 
 export const soak = {
   name: "soak",
   description: "steady open-model load (orders and open-orders) plus WS subscribers for a long time; RSS, heap, GC share and latency per interval",
+  routes: ["POST /api/private/order", "GET /api/private/open-orders", "WS /ws/market"],
   headline: [
     { metric: "soak_rps", label: "req/s", better: "higher" },
     { metric: "soak_p95_ms", label: "p95 ms", better: "lower" },

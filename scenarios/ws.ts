@@ -26,6 +26,7 @@ export const ws = {
     },
     { kind: "bars", title: "compression ratio (payload / wire)", series: [{ label: "ratio", metric: "ws_compression_ratio" }] },
   ],
+  routes: ["WS /ws/market"],
   headline: [
     { metric: "ws_msgs_per_s", label: "msgs/s", better: "higher", gate: true },
     { metric: "ws_latency_p50_ms", label: "p50 ms", better: "lower" },

@@ -35,6 +35,21 @@ function pointLatest(outDir: string): void {
   }
 }
 
+/** --executor-cmd: every variant runs the user's service instead of the bundled executor. */
+function withUserService(cfg: RunConfig, f: RunFlags, cwd: string): RunConfig {
+  if (f.executorCmd === undefined) {
+    if (f.readyPath !== undefined) throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
+    return cfg;
+  }
+  if (!f.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
+  if (cfg.target) throw new UsageError("--executor-cmd launches your service per trial; --target drives one that is already running: use one of them");
+  if (cfg.profile) throw new UsageError("--profile profiles the bundled executor; it cannot apply to --executor-cmd");
+  const readyPath = f.readyPath ?? "/health";
+  if (!readyPath.startsWith("/")) throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
+  const system: System = { kind: "command", cmd: f.executorCmd, cwd, readyPath };
+  return { ...cfg, variants: cfg.variants.map((v) => ({ ...v, system })) };
+}
+
 /** How the baseline arm's variants are named: `optimized@<ref>`. */
 const baselineTag = (s: System): string => (s.kind === "revision" ? s.ref : "reference");
 
@@ -83,7 +98,7 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
     }
   }
   const merged = mergeFlags(mergeFlags(arms?.defaults ?? {}, fromFile), flags);
-  const resolved = resolveRunConfig(merged, names);
+  const resolved = withUserService(resolveRunConfig(merged, names), merged, io.cwd);
   const cfg = arms ? { ...resolved, variants: resolved.variants.flatMap((v) => [{ ...v, name: `${v.name}@${baselineTag(arms.baseline)}`, system: arms.baseline }, v]) } : resolved;
   for (const w of cfg.warnings) io.err.write(`perfpack run: warning: ${w}\n`);
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, arms?.seed);

@@ -20,6 +20,11 @@ export interface ServiceSpec {
    * a profiler (0x, clinic) runs the service as its own child, so there a descendant is ours.
    */
   acceptPid?: (healthPid: number, childPid: number) => boolean;
+  /**
+   * A service perfpack does not know (a user's own): ready when it prints `listening <url>` or when
+   * this URL answers below 500, whichever comes first; no pid check, since its health says nothing of it.
+   */
+  readyUrl?: string;
 }
 
 export interface ExitInfo {
@@ -56,6 +61,19 @@ export class LaunchError extends PerfpackError {
 
 const LOG_LIMIT = 256 * 1024;
 const live = new Set<ChildProcess>();
+
+/** Polls `url` until it answers below 500 (true), or `go()` turns false (false). */
+async function pollReady(url: string, go: () => boolean): Promise<boolean> {
+  for (let attempt = 0; go(); attempt++) {
+    try {
+      if ((await getJson(url, 1000)).status < 500) return go();
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 200)));
+  }
+  return false;
+}
 
 /** Kills every child this process started and still runs: SIGTERM, then SIGKILL after graceMs. */
 export async function stopAll(graceMs = 3000): Promise<void> {
@@ -132,8 +150,21 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
     throw new LaunchError(`${spec.name} ${why}`, spec.name, info, tail());
   };
 
-  // 1. the `listening <url>` line
+  const service = (url: string, servicePid: number): Service => ({
+    name: spec.name,
+    pid: child.pid!,
+    servicePid,
+    url,
+    logTail: tail,
+    log: () => logText,
+    exited,
+    stop: (graceMs = 5000) => terminate(child, graceMs),
+  });
+
+  // 1. the `listening <url>` line (or, for a user's service, its ready URL answering)
+  let probing = spec.readyUrl !== undefined;
   const url = await new Promise<string | ExitInfo | "timeout">((resolve) => {
+    if (spec.readyUrl) void pollReady(spec.readyUrl, () => probing).then((ok) => ok && resolve(new URL(spec.readyUrl!).origin));
     const onData = () => {
       const m = /listening ((?:https?|wss?):\/\/\S+)/.exec(logText);
       if (m) {
@@ -149,8 +180,15 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
       resolve(e);
     });
   });
-  if (url === "timeout") return fail(`printed no 'listening <url>' line within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`);
+  probing = false;
+  if (url === "timeout")
+    return fail(
+      spec.readyUrl
+        ? `printed no 'listening <url>' line and ${spec.readyUrl} did not answer below 500 within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`
+        : `printed no 'listening <url>' line within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`,
+    );
   if (typeof url !== "string") return fail(`exited before it was ready (code ${url.code}, signal ${url.signal})`, url);
+  if (spec.readyUrl) return service(url, child.pid!);
 
   // 2. health answers, from our pid
   let lastProblem = "no answer";
@@ -177,16 +215,7 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
     if (Date.now() >= deadline) return fail(`did not become healthy within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it): ${lastProblem}`);
   }
 
-  return {
-    name: spec.name,
-    pid: child.pid!,
-    servicePid,
-    url,
-    logTail: tail,
-    log: () => logText,
-    exited,
-    stop: (graceMs = 5000) => terminate(child, graceMs),
-  };
+  return service(url, servicePid);
 }
 
 /**

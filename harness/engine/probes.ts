@@ -3,6 +3,7 @@ import pidusage from "pidusage";
 import type { Machine } from "../results/schema.js";
 import { getJson } from "./launcher.js";
 import { request } from "undici";
+import { subscribe } from "../load/ws.js";
 
 /** A scrape flattened to `series → value`: `name{k="v",…}` with labels sorted by name, so `le` sits in one place. */
 export type Scrape = Map<string, number>;
@@ -160,6 +161,44 @@ export class ProcessSampler {
       rssMeanMb: this.rssSum.get(pid)! / this.samples / 2 ** 20,
     };
   }
+}
+
+/**
+ * The routes (of "GET /p", "POST /p", "WS /p") a service does not serve, each with what it
+ * answered. A GET or POST answered 404 or 405, or a WebSocket upgrade refused, is missing; a POST is
+ * sent an empty JSON object, which a real order route refuses with 400, placing nothing.
+ */
+export async function missingRoutes(base: string, routes: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const route of routes) {
+    const [method, path] = route.split(" ") as [string, string];
+    if (method === "WS") {
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 5000);
+      try {
+        const s = await subscribe(base.replace(/^http/, "ws") + path, ac.signal);
+        s.ws.terminate();
+      } catch (err) {
+        missing.push(`${route} (${(err as Error).message})`);
+      } finally {
+        clearTimeout(timer);
+      }
+      continue;
+    }
+    try {
+      const r = await request(base + path, {
+        method: method as "GET" | "POST",
+        headersTimeout: 5000,
+        bodyTimeout: 5000,
+        ...(method === "POST" ? { headers: { "content-type": "application/json" }, body: "{}" } : {}),
+      });
+      await r.body.dump();
+      if (r.statusCode === 404 || r.statusCode === 405) missing.push(`${route} (answered ${r.statusCode})`);
+    } catch (err) {
+      missing.push(`${route} (${(err as Error).message})`);
+    }
+  }
+  return missing;
 }
 
 /** The mock exchange's counters, or undefined when the upstream is not our mock. */

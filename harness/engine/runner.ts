@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getJson, LaunchError } from "./launcher.js";
 import type { Plan, TrialSpec } from "../plan/order.js";
-import { delta, describeMachine, exchangeStats, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
+import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startStack, type Stack } from "./stack.js";
@@ -155,15 +155,23 @@ export class Runner extends EventEmitter {
           });
         }
       }
-      const health = await getJson(`${executorUrl}/health`);
-      if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);
-      const h = health.body as { toggles?: Record<string, unknown>; pid?: number; upstream?: string };
-      const toggles = h.toggles ?? {};
-      if (this.o.target) {
-        exchangeUrl = h.upstream;
-        pids = { executor: h.pid };
+      // a user's own service (--executor-cmd) owes no /health of ours and no metrics: its toggles are the variant's
+      const userService = spec.variant.system?.kind === "command";
+      let toggles: Record<string, unknown> = env;
+      if (userService) {
+        const missing = await missingRoutes(executorUrl, scenario.routes);
+        if (missing.length) throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs`);
+      } else {
+        const health = await getJson(`${executorUrl}/health`);
+        if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);
+        const h = health.body as { toggles?: Record<string, unknown>; pid?: number; upstream?: string };
+        toggles = h.toggles ?? {};
+        if (this.o.target) {
+          exchangeUrl = h.upstream;
+          pids = { executor: h.pid };
+        }
       }
-      const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids);
+      const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids, userService);
       if (died) throw new Error(`${died.service} exited during the trial`);
       return { ...base, status: "ok", wallS: (performance.now() - t0) / 1000, ...result };
     } catch (err) {
@@ -200,7 +208,11 @@ export class Runner extends EventEmitter {
     signal: AbortSignal,
     target: ScenarioContext["target"],
     pids: { executor?: number; exchange?: number },
+    metricsOptional: boolean,
   ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series">> {
+    // a service without the metrics endpoint: its metric-based figures are not measured
+    const scrapeIf = (url: string) => scrape(url).catch((err: unknown) => (metricsOptional ? undefined : Promise.reject(err)));
+    let started = false;
     let before: Scrape | undefined;
     let exBefore: Record<string, number> | undefined;
     let cpu0: NodeJS.CpuUsage | undefined;
@@ -216,7 +228,8 @@ export class Runner extends EventEmitter {
       signal,
       log: (line) => this.emitEvent({ type: "log", line }),
       measureStart: async () => {
-        before = await scrape(target.executorUrl);
+        before = await scrapeIf(target.executorUrl);
+        started = true;
         exBefore = await exchangeStats(target.exchangeUrl);
         await sampler.start();
         cpu0 = process.cpuUsage();
@@ -230,12 +243,12 @@ export class Runner extends EventEmitter {
       await sampler.stop();
     }
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("trial aborted");
-    if (!before || !cpu0) throw new Error(`scenario ${scenario.name} never started its measured window`);
+    if (!started || !cpu0) throw new Error(`scenario ${scenario.name} never started its measured window`);
     const windowS = (performance.now() - w0) / 1000;
     const gen = process.cpuUsage(cpu0);
-    const after = await scrape(target.executorUrl);
+    const after = before ? await scrapeIf(target.executorUrl) : undefined;
     const exAfter = await exchangeStats(target.exchangeUrl);
-    const d = delta(before, after);
+    const d = before && after ? delta(before, after) : undefined;
     const exDelta = exBefore && exAfter ? Object.fromEntries(Object.entries(exAfter).map(([k, v]) => [k, v - (exBefore![k] ?? 0)])) : undefined;
 
     const m: Record<string, number> = { ...result.metrics, window_s: windowS };
@@ -253,16 +266,16 @@ export class Runner extends EventEmitter {
     const xc = pids.exchange ? sampler.of(pids.exchange) : undefined;
     if (xc) m.exchange_cpu_cores = xc.cpuS / windowS;
     // GC time share: seconds spent in GC (all kinds) over the window's seconds
-    if ([...d.keys()].some((k) => k.startsWith("nodejs_gc_duration_seconds_sum"))) m.executor_gc_share = sumOf(d, "nodejs_gc_duration_seconds_sum") / windowS;
+    if (d && [...d.keys()].some((k) => k.startsWith("nodejs_gc_duration_seconds_sum"))) m.executor_gc_share = sumOf(d, "nodejs_gc_duration_seconds_sum") / windowS;
     if (exDelta && result.work > 0) {
       m[`upstream_conns_per_${unit}`] = (exDelta.connections ?? 0) / result.work;
       m[`upstream_tls_handshakes_per_${unit}`] = (exDelta.tlsHandshakes ?? 0) / result.work;
     }
-    Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, target.toggles) ?? {});
+    if (d) Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, target.toggles) ?? {});
     const generatorBound = generatorCores >= this.o.generatorBoundCores;
     m.generator_bound = generatorBound ? 1 : 0;
     for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) delete m[k];
-    const sparkDelta = Object.fromEntries([...d].filter(([k, v]) => k.startsWith("spark_") && v !== 0));
-    return { metrics: m, generatorBound, executorDelta: sparkDelta, ...(result.series ? { series: result.series } : {}) };
+    const sparkDelta = d ? Object.fromEntries([...d].filter(([k, v]) => k.startsWith("spark_") && v !== 0)) : undefined;
+    return { metrics: m, generatorBound, ...(sparkDelta ? { executorDelta: sparkDelta } : {}), ...(result.series ? { series: result.series } : {}) };
   }
 }

@@ -1,7 +1,8 @@
 import { createServer } from "node:net";
 import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { launch, type Service } from "./launcher.js";
-import { cliPath, executorCli, type System } from "./systems.js";
+import { tlsFixture } from "../../services/common/src/project.js";
+import { cliPath, executorCli, shellLine, type System } from "./systems.js";
 
 const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 
@@ -45,11 +46,37 @@ export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv
 }
 
 export function startExecutorService(exchangeUrl: string, toggles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number, port = 0, system?: System): Promise<Service> {
+  if (system?.kind === "command") return startCommandService(system, exchangeUrl, toggles, env, readyTimeoutMs, port);
   return launch({
     name: "executor",
     command: process.execPath,
     args: [executorCli(system), "executor", "--port", String(port)],
     env: { ...env, ...toggles, EXCHANGE_URL: exchangeUrl },
+    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+  });
+}
+
+/**
+ * A user's own service (`--executor-cmd`), by the contract in docs/cli.md: it gets PORT, HOST,
+ * EXCHANGE_URL, EXCHANGE_CA_FILE and the variant's env; it is ready when it prints `listening <url>`
+ * or its ready path answers below 500.
+ */
+async function startCommandService(
+  system: Extract<System, { kind: "command" }>,
+  exchangeUrl: string,
+  toggles: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  readyTimeoutMs: number | undefined,
+  port: number,
+): Promise<Service> {
+  const p = port || (await freePort());
+  return launch({
+    name: "executor",
+    command: "sh",
+    args: ["-c", shellLine(system.cmd)],
+    cwd: system.cwd,
+    env: { ...env, ...toggles, PORT: String(p), HOST: "127.0.0.1", EXCHANGE_URL: exchangeUrl, EXCHANGE_CA_FILE: tlsFixture.ca() },
+    readyUrl: `http://127.0.0.1:${p}${system.readyPath}`,
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
   });
 }

@@ -14,13 +14,24 @@ import { projectRoot } from "../../services/common/src/project.js";
 /** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
 export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
 
-export type System = { kind: "reference" } | { kind: "revision"; ref: string; commit: string; root: string };
+export type System =
+  | { kind: "reference" }
+  | { kind: "revision"; ref: string; commit: string; root: string }
+  /** A user's own service: a shell command run in `cwd`, ready when it says so or `readyPath` answers. */
+  | { kind: "command"; cmd: string; cwd: string; readyPath: string };
 
 /** The CLI whose `executor` command starts the system's executor. */
 export const executorCli = (s: System | undefined): string => (s?.kind === "revision" ? join(s.root, "dist", "harness", "cli.js") : cliPath());
 
 /** How results.json records a system: no local paths. */
-export const describeSystem = (s: System | undefined) => (s?.kind === "revision" ? { kind: s.kind, ref: s.ref, commit: s.commit } : { kind: "reference" as const });
+export const describeSystem = (s: System | undefined) =>
+  s?.kind === "revision" ? { kind: s.kind, ref: s.ref, commit: s.commit } : s?.kind === "command" ? { kind: s.kind, cmd: s.cmd } : { kind: "reference" as const };
+
+/**
+ * The shell line that starts a user's command. A simple command is exec'd, so the process perfpack
+ * started (and samples for CPU) is the service itself, not a shell waiting for it.
+ */
+export const shellLine = (cmd: string): string => (/[;&|()<>`$]|\n/.test(cmd) ? cmd : `exec ${cmd}`);
 
 const git = (root: string, args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8" });
 

@@ -25,6 +25,8 @@ export interface RunFlags {
   profile?: string;
   readyTimeout?: string;
   soak?: string;
+  executorCmd?: string;
+  readyPath?: string;
   json?: boolean;
   config?: string;
 }
@@ -77,6 +79,17 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     default: RUN_DEFAULTS.readyTimeoutMs / 1000,
   },
   profile: { flag: "--profile <tool>", kind: "string", choices: PROFILE_TOOLS, description: "after the trials, a flamegraph per variant, linked from the report" },
+  executorCmd: {
+    flag: "--executor-cmd <cmd>",
+    kind: "string",
+    description: "measure your own service: a shell command started per trial with PORT, HOST, EXCHANGE_URL, EXCHANGE_CA_FILE and the variant's env (docs/cli.md, 'Your own service')",
+  },
+  readyPath: {
+    flag: "--ready-path <path>",
+    kind: "string",
+    description: "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500",
+    default: "/health",
+  },
   json: { flag: "--json", kind: "boolean", description: "print one JSON document to stdout (the summary: verdict, comparisons, targets); progress and tables go to stderr" },
   config: { flag: "--config <file>", kind: "string", inFile: false, description: "options from a JSON file (default: perfpack.config.json in the working directory); flags win over the file" },
 };

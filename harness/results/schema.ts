@@ -33,7 +33,7 @@ export type TrialRecord = {
 } & ({ status: "ok" } | { status: "failed"; error: string; service?: string; exit?: { code: number | null; signal: string | null }; logTail?: string });
 
 export interface PlanRecord {
-  variants: Array<{ name: string; kind: string; env: Record<string, string>; system?: { kind: "reference" } | { kind: "revision"; ref: string; commit: string } }>;
+  variants: Array<{ name: string; kind: string; env: Record<string, string>; system?: { kind: "reference" } | { kind: "revision"; ref: string; commit: string } | { kind: "command"; cmd: string } }>;
   /** The checkout perfpack ran from (the reference system): its commit, and whether it had uncommitted changes. */
   checkout?: { commit: string; dirty: boolean };
   /** Seed of the trial order, when it was random (the gate against a revision). */
