@@ -25,6 +25,8 @@ export interface ServiceSpec {
    * this URL answers below 500, whichever comes first; no pid check, since its health says nothing of it.
    */
   readyUrl?: string;
+  /** Start it in a process group of its own and signal the whole group (a shell command may fork). */
+  group?: boolean;
 }
 
 export interface ExitInfo {
@@ -80,18 +82,36 @@ export async function stopAll(graceMs = 3000): Promise<void> {
   await Promise.all([...live].map((c) => terminate(c, graceMs)));
 }
 
+/** Children started in a process group of their own (a user's shell command): signalled as a group. */
+const groups = new WeakSet<ChildProcess>();
+
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (!groups.has(child)) {
+    child.kill(sig);
+    return;
+  }
+  try {
+    process.kill(-child.pid!, sig);
+  } catch {
+    // the group is gone
+  }
+}
+
 function terminate(child: ChildProcess, graceMs: number): Promise<ExitInfo> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) {
+      // the leader is gone; whatever it started in its group goes too
+      if (groups.has(child)) signal(child, "SIGKILL");
       resolve({ code: child.exitCode, signal: child.signalCode });
       return;
     }
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    child.once("exit", (code, signal) => {
+    const timer = setTimeout(() => signal(child, "SIGKILL"), graceMs);
+    child.once("exit", (code, sig) => {
       clearTimeout(timer);
-      resolve({ code, signal });
+      if (groups.has(child)) signal(child, "SIGKILL");
+      resolve({ code, signal: sig });
     });
-    child.kill("SIGTERM");
+    signal(child, "SIGTERM");
   });
 }
 
@@ -120,7 +140,9 @@ export async function getJson(url: string, timeoutMs = 2000): Promise<{ status: 
  * stale process on the same port cannot pass for it). Never sleeps for readiness.
  */
 export async function launch(spec: ServiceSpec): Promise<Service> {
-  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // a user's command runs in a process group of its own, so that stopping it stops what it started
+  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ["ignore", "pipe", "pipe"], detached: spec.group === true });
+  if (spec.group) groups.add(child);
   live.add(child);
   let logText = "";
   const append = (chunk: Buffer) => {

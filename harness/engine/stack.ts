@@ -77,6 +77,7 @@ async function startCommandService(
     cwd: system.cwd,
     env: { ...env, ...toggles, PORT: String(p), HOST: "127.0.0.1", EXCHANGE_URL: exchangeUrl, EXCHANGE_CA_FILE: tlsFixture.ca() },
     readyUrl: `http://127.0.0.1:${p}${system.readyPath}`,
+    group: true,
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
   });
 }

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Results } from "../../../harness/results/schema.js";
+import { perfpack } from "../../helpers/cli.js";
+import { descendants } from "../../helpers/procs.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "perfpack-cmd-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const FASTIFY = "node examples/fastify-executor/server.mjs";
+
+describe("run --executor-cmd: a user's own service as the system under test", () => {
+  test("the Fastify example runs the latency scenario; the ws route it lacks fails those trials by name; no metrics endpoint means not measured", async () => {
+    const out = join(tmp, "fastify");
+    const run = perfpack(["run", "--executor-cmd", FASTIFY, "--scenarios", "latency,ws", "--rounds", "1", "--duration", "1", "--warmup", "0.2", "--out", out]);
+    assert.equal(await run.exit, 3, run.output());
+    const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+    assert.deepEqual(r.plan.variants[0]!.system, { kind: "command", cmd: FASTIFY });
+    const latency = r.trials.filter((t) => t.scenario === "latency");
+    assert.equal(latency.length, 2);
+    for (const t of latency) {
+      assert.equal(t.status, "ok", JSON.stringify(t));
+      assert.ok(t.metrics.rps! > 0 && t.metrics.latency_p95_ms! > 0 && t.metrics.executor_cpu_us_per_request! > 0);
+      assert.equal(t.metrics.executor_gc_share, undefined, "GC share needs the metrics endpoint");
+      assert.equal(t.executorDelta, undefined);
+    }
+    // the variant's env reached the service: keep-alive on means no new upstream connection per request
+    const conns = (v: string) => latency.find((t) => t.variant === v)!.metrics.upstream_conns_per_request!;
+    assert.ok(conns("baseline") >= 0.9 && conns("optimized") < 0.1, `upstream connections per request: baseline ${conns("baseline")}, optimized ${conns("optimized")}`);
+    for (const t of r.trials.filter((x) => x.scenario === "ws")) {
+      assert.equal(t.status, "failed");
+      assert.match(t.status === "failed" ? t.error : "", /the service does not serve WS \/ws\/market \(.*404\), which the ws scenario needs/);
+    }
+    assert.deepEqual(descendants(run.child.pid!), []);
+  });
+
+  test("a service that never becomes ready fails its trial with the ready timeout and its log tail", async () => {
+    const out = join(tmp, "silent");
+    const cmd = `node -e "console.log('starting, never listening'); setInterval(() => {}, 1000)"`;
+    const run = perfpack(["run", "--executor-cmd", cmd, "--variants", "optimized", "--scenarios", "latency", "--rounds", "1", "--duration", "0.5", "--ready-timeout", "1", "--out", out]);
+    assert.equal(await run.exit, 3, run.output());
+    const t = (JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results).trials[0]!;
+    assert.equal(t.status, "failed");
+    if (t.status === "failed") {
+      assert.match(t.error, /printed no 'listening <url>' line and http:\/\/127\.0\.0\.1:\d+\/health did not answer below 500 within 1000 ms/);
+      assert.match(t.logTail ?? "", /starting, never listening/);
+    }
+    assert.deepEqual(descendants(run.child.pid!), []);
+  });
+
+  for (const [args, pattern] of [
+    [["--executor-cmd", FASTIFY, "--target", "http://127.0.0.1:4001"], /--executor-cmd launches your service per trial; --target drives one/],
+    [["--ready-path", "/ready"], /--ready-path goes with --executor-cmd/],
+    [["--executor-cmd", FASTIFY, "--ready-path", "ready"], /--ready-path "ready" is not valid/],
+  ] as const) {
+    test(`refused with exit 2: ${args.join(" ")}`, async () => {
+      const run = perfpack(["run", ...args, "--out", join(tmp, "never")]);
+      assert.equal(await run.exit, 2);
+      assert.match(run.output(), pattern);
+    });
+  }
+});
