@@ -16,6 +16,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** The process, gathered once (k6's GlobalState): the only place perfpack reads env, streams and signals. */
 function processIO(): IO {
   let interrupted = 0;
+  const handlers: Array<() => void> = [];
   const tty = process.stderr.isTTY === true || process.stdout.isTTY === true;
   return {
     env: process.env,
@@ -25,10 +26,12 @@ function processIO(): IO {
     paint: new Chalk({ level: colourLevel(process.env, tty) }),
     version: VERSION,
     onInterrupt: (handler: () => void) => {
+      // one listener for every handler (the gate registers its build's and its run's), so that the
+      // first Ctrl-C reaches them all and only a second one skips the teardown
+      if (handlers.push(handler) > 1) return;
       const on = () => {
-        // a second Ctrl-C does not wait for the current trial's teardown
         if (++interrupted > 1) void import("./engine/launcher.js").then(({ stopAll }) => stopAll(500)).then(() => process.exit(EXIT.interrupted));
-        else handler();
+        else for (const h of handlers) h();
       };
       process.on("SIGINT", on);
       process.on("SIGTERM", on);

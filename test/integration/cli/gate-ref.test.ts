@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Results } from "../../../harness/results/schema.js";
 import { projectRoot } from "../../../services/common/src/project.js";
-import { perfpack } from "../../helpers/cli.js";
+import { perfpack, waitForOutput } from "../../helpers/cli.js";
 import { descendants } from "../../helpers/procs.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-gate-ref-"));
@@ -46,6 +46,16 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     const again = perfpack([...args.slice(0, -3), "--out", join(tmp, "aa2")], env);
     assert.ok([0, 1].includes((await again.exit)!), again.output());
     assert.match(again.output(), /built tree reused/);
+  });
+
+  test("Ctrl-C during the gate's run stops every child, keeps the finished trials and exits 130", async () => {
+    const run = perfpack(["gate", "--baseline-ref", "HEAD", "--rounds", "3", "--duration", "1", "--warmup", "0.2", "--out", join(tmp, "int")], env);
+    await waitForOutput(run, /✓ \[1\/6\]/, 120_000);
+    run.child.kill("SIGINT");
+    assert.equal(await run.exit, 130, run.output());
+    assert.deepEqual(descendants(run.child.pid!), []);
+    const r = JSON.parse(readFileSync(join(tmp, "int", "results.json"), "utf8")) as Results;
+    assert.ok(r.interrupted && r.trials.length >= 1);
   });
 
   test("an unknown revision is a usage error (exit 2) before anything starts; --baseline and --baseline-ref exclude each other", async () => {
