@@ -4,7 +4,7 @@
  * streams. Errors are PerfpackError with the command's exit code (UsageError: 2, run failures: 3).
  */
 import { makeIO, type Output } from "./cli/io.js";
-import { compareFiles, gateRuns, renderReports, type CompareDocument, type GateDocument } from "./cli/report.js";
+import { compareFiles, gateRuns, renderReports, runRevisionGate, type CompareDocument, type GateDocument, type RevisionGateDocument } from "./cli/report.js";
 import { runAndReport } from "./cli/run.js";
 import { flagsFromObject } from "./plan/file.js";
 import type { RunOptionKey } from "./plan/options.js";
@@ -14,7 +14,7 @@ import { SCENARIOS } from "../scenarios/index.js";
 
 export { EXIT, PerfpackError, UsageError } from "./errors.js";
 export type { Comparison, Results, Summary, TargetVerdict, TrialRecord } from "./results/schema.js";
-export type { CompareDocument, GateDocument };
+export type { CompareDocument, GateDocument, RevisionGateDocument };
 
 /** The run options, as in perfpack.config.json: numbers as numbers, lists as arrays or comma-separated strings. */
 export type RunOptions = Partial<Record<Exclude<RunOptionKey, "config" | "json">, string | number | boolean | string[]>>;
@@ -45,6 +45,17 @@ export function compare(a: string, b: string): CompareDocument {
 export function gate(o: { baseline: string | Results; current: string | Results; maxRegression?: number }): GateDocument {
   const load = (x: string | Results, what: string) => (typeof x === "string" ? readResultsFile(x, what) : x);
   return gateRuns(load(o.baseline, "baseline"), load(o.current, "current run"), o.maxRegression ?? 0.1);
+}
+
+/**
+ * `perfpack gate --baseline-ref REV`: REV's executor built in a cached tree and run beside this
+ * checkout's, interleaved in one run; `doc` is the decision (absent when the run failed or was interrupted).
+ */
+export async function gateRevision(
+  o: { ref: string; options?: RunOptions; maxRegression?: number; seed?: number },
+  call: CallOptions = {},
+): Promise<{ code: number; results?: Results; doc?: RevisionGateDocument }> {
+  return runRevisionGate(flagsFromObject(o.options ?? {}, "run options"), { ref: o.ref, maxRegression: o.maxRegression ?? 0.1, seed: o.seed ?? Date.now() % 1_000_000 }, SCENARIOS, ioOf(call));
 }
 
 /** `perfpack report results.json [--out DIR]`: every report format again; returns the files written. */

@@ -127,34 +127,54 @@ export interface RevisionGateOptions {
   seed: number;
 }
 
-/**
- * `perfpack gate --baseline-ref REV`: builds REV's executor, runs it beside this checkout's in one
- * interleaved run (each round in a seeded random order), and gates on the paired comparison.
- */
-export async function gateRevisionCommand(flags: RunFlags, o: RevisionGateOptions, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
+export interface RevisionGateDocument extends GateDecision {
+  schema: "perfpack/gate@1";
+  baseline: string;
+  current: string;
+  maxRegression: number;
+  seed: number;
+}
+
+/** The gate against a revision, without printing its decision: the run's code, and the decision when the run finished. */
+export async function runRevisionGate(
+  flags: RunFlags,
+  o: RevisionGateOptions,
+  scenarios: ReadonlyMap<string, Scenario>,
+  io: IO,
+): Promise<{ code: number; results?: Results; doc?: RevisionGateDocument }> {
   const ac = new AbortController();
   io.onInterrupt(() => ac.abort());
   const baseline = await prepareRevision(projectRoot(), o.ref, io.env, (l) => io.err.write(l + "\n"), ac.signal);
-  if (ac.signal.aborted) return EXIT.interrupted;
+  if (ac.signal.aborted) return { code: EXIT.interrupted };
   // the run's own --json would be a second document on stdout: the gate prints its decision instead
   const r = await runAndReport({ ...flags, json: false }, scenarios, o.json ? { ...io, out: io.err } : io, { baseline, seed: o.seed, defaults: GATE_DEFAULTS });
-  if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) return r.code;
+  if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) return { code: r.code, results: r.results };
   const d = decideRevisionGate(r.results, headlinesOf(r.results), o.maxRegression);
-  const doc = {
-    schema: "perfpack/gate@1" as const,
+  const doc: RevisionGateDocument = {
+    schema: "perfpack/gate@1",
     baseline: `${o.ref} (${baseline.kind === "revision" ? baseline.commit.slice(0, 10) : ""})`,
     current: r.results.runId,
     maxRegression: o.maxRegression,
     seed: o.seed,
     ...d,
   };
+  return { code: d.pass ? EXIT.ok : EXIT.gateFailed, results: r.results, doc };
+}
+
+/**
+ * `perfpack gate --baseline-ref REV`: builds REV's executor, runs it beside this checkout's in one
+ * interleaved run (each round in a seeded random order), and gates on the paired comparison.
+ */
+export async function gateRevisionCommand(flags: RunFlags, o: RevisionGateOptions, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
+  const { code, doc } = await runRevisionGate(flags, o, scenarios, io);
+  if (!doc) return code;
   const human = o.json ? io.err : io.out;
   human.write(
-    `gate: this checkout against ${doc.baseline}, interleaved in one run (seed ${o.seed}), paired by round; ${d.comparisons.length} comparisons (throughput, p95 and CPU per unit of work), max regression ${(o.maxRegression * 100).toFixed(0)}%\n`,
+    `gate: this checkout against ${doc.baseline}, interleaved in one run (seed ${o.seed}), paired by round; ${doc.comparisons.length} comparisons (throughput, p95 and CPU per unit of work), max regression ${(o.maxRegression * 100).toFixed(0)}%\n`,
   );
-  human.write(comparisonTable(d.comparisons, "revision") + "\n");
-  if (d.pass) human.write(io.paint.green.bold("gate: PASS") + " — no gate metric is significantly worse than on the baseline revision by more than the threshold\n");
-  else human.write(io.paint.red.bold("gate: FAIL\n") + d.reasons.map((x) => `  - ${x}`).join("\n") + "\n");
+  human.write(comparisonTable(doc.comparisons, "revision") + "\n");
+  if (doc.pass) human.write(io.paint.green.bold("gate: PASS") + " — no gate metric is significantly worse than on the baseline revision by more than the threshold\n");
+  else human.write(io.paint.red.bold("gate: FAIL\n") + doc.reasons.map((x) => `  - ${x}`).join("\n") + "\n");
   if (o.json) io.out.write(JSON.stringify(doc, null, 2) + "\n");
-  return d.pass ? EXIT.ok : EXIT.gateFailed;
+  return code;
 }

@@ -45,6 +45,20 @@ export function compareWithinRun(results: Results, headlines: Record<string, rea
 
 type Row = Omit<Comparison, "pAdjusted" | "significant" | "direction">;
 
+/** One comparison row: the arms' names and values (medians for reading) and the estimate. */
+const row = (scenario: string, h: Headline, [reference, candidate]: [string, string], [ref, cand]: [number[], number[]], estimate: Row["estimate"]): Row => ({
+  scenario,
+  metric: h.metric,
+  label: h.label,
+  better: h.better,
+  reference,
+  candidate,
+  referenceMedian: median(ref),
+  candidateMedian: median(cand),
+  estimate,
+  gate: h.gate === true,
+});
+
 /** One arm against another in the same run, paired by round, on every headline metric (or the gate's). */
 function pairedRows(results: Results, headlines: Record<string, readonly Headline[]>, reference: string, candidate: string, only: "all" | "gate"): Row[] {
   const rows: Row[] = [];
@@ -56,18 +70,7 @@ function pairedRows(results: Results, headlines: Record<string, readonly Headlin
       const pairs = ref.flatMap((r) => cand.filter((c) => c.round === r.round).map((c) => [r.v, c.v] as const));
       const estimate = pairedRatio(pairs, { seed: 1 });
       if (!estimate) continue;
-      rows.push({
-        scenario,
-        metric: h.metric,
-        label: h.label,
-        better: h.better,
-        reference,
-        candidate,
-        referenceMedian: median(ref.map((x) => x.v)),
-        candidateMedian: median(cand.map((x) => x.v)),
-        estimate,
-        gate: h.gate === true,
-      });
+      rows.push(row(scenario, h, [reference, candidate], [ref.map((x) => x.v), cand.map((x) => x.v)], estimate));
     }
   }
   return rows;
@@ -94,7 +97,7 @@ export function compareRevisions(results: Results, headlines: Record<string, rea
  * (the runs share no rounds). `only` restricts to the gate's metrics.
  */
 export function compareRuns(base: Results, current: Results, headlines: Record<string, readonly Headline[]>, only: "all" | "gate" = "all"): Comparison[] {
-  const rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">> = [];
+  const rows: Row[] = [];
   const variants = current.plan.variants.map((v) => v.name).filter((v) => base.plan.variants.some((b) => b.name === v));
   for (const variant of variants) {
     for (const scenario of current.plan.scenarios.filter((s) => base.plan.scenarios.includes(s))) {
@@ -104,18 +107,7 @@ export function compareRuns(base: Results, current: Results, headlines: Record<s
         const c = okValues(current.trials, variant, scenario, h.metric).map((x) => x.v);
         const estimate = unpairedRatio(b, c, { seed: 1 });
         if (!estimate) continue;
-        rows.push({
-          scenario,
-          metric: h.metric,
-          label: h.label,
-          better: h.better,
-          reference: `${variant} (baseline run)`,
-          candidate: `${variant} (current run)`,
-          referenceMedian: median(b),
-          candidateMedian: median(c),
-          estimate,
-          gate: h.gate === true,
-        });
+        rows.push(row(scenario, h, [`${variant} (baseline run)`, `${variant} (current run)`], [b, c], estimate));
       }
     }
   }
