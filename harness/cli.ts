@@ -95,21 +95,29 @@ withRunOptions(
     .option("--baseline <results.json>", "a stored baseline run (comparisons across runs carry the machine's drift between them)")
     .option("--current <results.json>", "with --baseline: the current run (default: run one now, with the run options below)")
     .option("--seed <n>", "with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)")
+    .option(
+      "--candidate-env <KEY=VALUE>",
+      "with --baseline-ref: added to this checkout's side only, e.g. a calibrated EXECUTOR_CPU_BURN_US to measure the gate (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option("--max-regression <share>", "a significant change to the worse larger than this fails the gate (default 0.10 = 10%)", "0.10"),
-).action(async (o: { baseline?: string; baselineRef?: string; current?: string; seed?: string; maxRegression: string; json?: boolean } & Record<string, unknown>) => {
+).action(async (o: { baseline?: string; baselineRef?: string; current?: string; seed?: string; candidateEnv?: string[]; maxRegression: string; json?: boolean } & Record<string, unknown>) => {
   const [{ gateCommand, gateRevisionCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
   const max = Number(o.maxRegression);
   if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
   if (o.soak !== undefined)
     throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
+  if (o.candidateEnv?.length && o.baselineRef === undefined) throw new UsageError("--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
   if ((o.baseline === undefined) === (o.baselineRef === undefined))
     throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
-  const { baseline: _b, baselineRef: _r, current: _c, seed: _s, maxRegression: _m, ...flags } = o;
+  const { baseline: _b, baselineRef: _r, current: _c, seed: _s, candidateEnv: _e, maxRegression: _m, ...flags } = o;
   if (o.baselineRef !== undefined) {
     if (o.current !== undefined) throw new UsageError("--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
     const seed = o.seed === undefined ? Date.now() % 1_000_000 : Number(o.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${JSON.stringify(o.seed)} is not valid: expected a whole number`);
-    process.exitCode = await gateRevisionCommand(flags, { ref: o.baselineRef, maxRegression: max, json: o.json === true, seed }, SCENARIOS, io);
+    const { parseEnvArg } = await import("./plan/variants.js");
+    const candidateEnv = o.candidateEnv?.length ? Object.fromEntries(o.candidateEnv.map(parseEnvArg)) : undefined;
+    process.exitCode = await gateRevisionCommand(flags, { ref: o.baselineRef, maxRegression: max, json: o.json === true, seed, ...(candidateEnv ? { candidateEnv } : {}) }, SCENARIOS, io);
     return;
   }
   const base = readResultsFile(o.baseline!, "baseline");

@@ -52,10 +52,15 @@ export function gate(o: { baseline: string | Results; current: string | Results;
  * checkout's, interleaved in one run; `doc` is the decision (absent when the run failed or was interrupted).
  */
 export async function gateRevision(
-  o: { ref: string; options?: RunOptions; maxRegression?: number; seed?: number },
+  o: { ref: string; options?: RunOptions; maxRegression?: number; seed?: number; candidateEnv?: Record<string, string> },
   call: CallOptions = {},
 ): Promise<{ code: number; results?: Results; doc?: RevisionGateDocument }> {
-  return runRevisionGate(flagsFromObject(o.options ?? {}, "run options"), { ref: o.ref, maxRegression: o.maxRegression ?? 0.1, seed: o.seed ?? Date.now() % 1_000_000 }, SCENARIOS, ioOf(call));
+  return runRevisionGate(
+    flagsFromObject(o.options ?? {}, "run options"),
+    { ref: o.ref, maxRegression: o.maxRegression ?? 0.1, seed: o.seed ?? Date.now() % 1_000_000, ...(o.candidateEnv ? { candidateEnv: o.candidateEnv } : {}) },
+    SCENARIOS,
+    ioOf(call),
+  );
 }
 
 /** `perfpack report results.json [--out DIR]`: every report format again; returns the files written. */

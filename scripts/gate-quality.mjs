@@ -1,49 +1,70 @@
-// Measures the regression gate (a benchmark of perfpack itself, not a test), through the library API:
-//   1 baseline run, then N gate runs of the same code (A/A: every failure is a false positive)
-//   and N gate runs with EXECUTOR_CPU_BURN_US=<burn> (an injected regression: every pass is a miss).
-// Usage: npm run build && node scripts/gate-quality.mjs [N=10] [burnUs=130] ['{"quick": true, "scenarios": "latency"}']
-//   the third argument: run options as in perfpack.config.json
+// Measures the regression gate (a benchmark of perfpack itself, not a test), through the library API.
+//
+// Against a revision (the recommended gate):
+//   node scripts/gate-quality.mjs N auto '{}' --ref HEAD
+//   N A/A gates of HEAD against this checkout (every failure is a false alarm), interleaved with N gates
+//   whose checkout side burns EXECUTOR_CPU_BURN_US more CPU per request (every pass is a miss).
+//   "auto" calibrates the burn to 10% of the executor's CPU per request, measured by the first A/A gate.
+// Against a stored run (the old gate, for contrast):
+//   node scripts/gate-quality.mjs N burnUs ['{"quick": true, "scenarios": "latency"}']
+// The third argument: run options as in perfpack.config.json. Build first: npm run build.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gate, run } from "perfpack";
+import { gate, gateRevision, run } from "perfpack";
 
-const [n = "10", burn = "130", opts] = process.argv.slice(2);
-const runOptions = opts ? JSON.parse(opts) : { quick: true, scenarios: "latency" };
+const args = process.argv.slice(2);
+const refAt = args.indexOf("--ref");
+const ref = refAt >= 0 ? args.splice(refAt, 2)[1] : undefined;
+const [n = "10", burnArg = ref ? "auto" : "130", opts] = args;
+const options = opts ? JSON.parse(opts) : ref ? {} : { quick: true, scenarios: "latency" };
 const dir = mkdtempSync(join(tmpdir(), "gate-quality-"));
 const timed = async (f) => {
   const t0 = Date.now();
   const r = await f();
   return { ...r, secs: (Date.now() - t0) / 1000 };
 };
+const metric = (d, m) => d.comparisons.find((c) => c.candidate.startsWith("optimized") && c.metric === m);
 
-const b = await timed(() => run({ ...runOptions, out: join(dir, "base") }));
-console.log(`baseline run: exit ${b.code}, ${b.secs.toFixed(0)} s (${JSON.stringify(runOptions)})`);
-const tally = { aa: { fail: 0, regress: 0, target: 0, secs: [] }, reg: { fail: 0, regress: 0, target: 0, secs: [] } };
-for (let i = 0; i < Number(n) * 2; i++) {
-  const kind = i % 2 === 0 ? "aa" : "reg"; // interleaved, so drift hits both
-  const env = kind === "reg" ? [`EXECUTOR_CPU_BURN_US=${burn}`] : [];
-  const c = await timed(() => run({ ...runOptions, env, out: join(dir, `${kind}-${i}`) }));
-  if (c.code === 3 || c.code === 130) throw new Error(`the current run exited ${c.code}`);
-  const d = gate({ baseline: b.results, current: c.results });
-  const regression = d.regressions.length > 0;
-  const target = d.reasons.some((r) => r.startsWith("target failed"));
-  if (!d.pass) tally[kind].fail++;
-  if (regression) tally[kind].regress++;
-  if (target) tally[kind].target++;
-  tally[kind].secs.push(c.secs);
-  const ratio = d.comparisons.find((x) => x.candidate.startsWith("optimized") && x.metric === "rps")?.estimate.ratio;
-  const why = d.pass ? "" : ` (${[regression ? "regression" : "", target ? "headline target" : ""].filter(Boolean).join(" + ")})`;
-  console.log(`${kind} #${Math.floor(i / 2) + 1}: ${d.pass ? "pass" : "FAIL"}${why}, ${c.secs.toFixed(0)} s, optimized req/s ratio ${ratio?.toFixed(2) ?? "?"}`);
+let burn = burnArg === "auto" ? undefined : Number(burnArg);
+let base;
+if (!ref) {
+  base = await timed(() => run({ ...options, out: join(dir, "base") }));
+  console.log(`baseline run: exit ${base.code}, ${base.secs.toFixed(0)} s (${JSON.stringify(options)})`);
 }
-const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
+const tally = { aa: { fail: 0, secs: [] }, reg: { fail: 0, secs: [] } };
+for (let i = 0; i < Number(n) * 2; i++) {
+  const kind = i % 2 === 0 ? "aa" : "reg"; // interleaved, so drift hits both kinds alike
+  const out = join(dir, `${kind}-${i}`);
+  let r;
+  if (ref) {
+    r = await timed(() => gateRevision({ ref, options: { ...options, out }, seed: i + 1, ...(kind === "reg" ? { candidateEnv: { EXECUTOR_CPU_BURN_US: String(burn) } } : {}) }));
+    if (!r.doc) throw new Error(`gate run exited ${r.code}`);
+  } else {
+    const c = await timed(() => run({ ...options, out, ...(kind === "reg" ? { env: [`EXECUTOR_CPU_BURN_US=${burn}`] } : {}) }));
+    if (c.code === 3 || c.code === 130) throw new Error(`the current run exited ${c.code}`);
+    r = { doc: gate({ baseline: base.results, current: c.results }), secs: c.secs };
+  }
+  const d = r.doc;
+  if (burn === undefined) {
+    // calibrate on the first A/A: 10% of the baseline side's CPU per request
+    burn = Math.round(0.1 * metric(d, "executor_cpu_us_per_request").referenceMedian);
+    console.log(`burn calibrated to ${burn} µs/request (10% of the executor's CPU per request in the first A/A gate)`);
+  }
+  if (!d.pass) tally[kind].fail++;
+  tally[kind].secs.push(r.secs);
+  const show = (m) => metric(d, m)?.estimate.ratio.toFixed(2) ?? "?";
+  console.log(
+    `${kind} #${Math.floor(i / 2) + 1}: ${d.pass ? "pass" : "FAIL"}, ${r.secs.toFixed(0)} s; ratios req/s ${show("rps")}, p95 ${show("latency_p95_ms")}, CPU/req ${show("executor_cpu_us_per_request")}`,
+  );
+}
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
 for (const [kind, label] of [
-  ["aa", "A/A"],
-  ["reg", `burn ${burn} µs`],
+  ["aa", "A/A (false alarms)"],
+  ["reg", `burn ${burn} µs/request (detections)`],
 ]) {
   const t = tally[kind];
-  console.log(
-    `${label}: exit 1 in ${t.fail}/${n} (${((100 * t.fail) / Number(n)).toFixed(0)}%): regression flagged in ${t.regress}, headline target failed in ${t.target}; mean gate run ${mean(t.secs).toFixed(1)} s`,
-  );
+  const s = sorted(t.secs);
+  console.log(`${label}: exit 1 in ${t.fail}/${n} (${((100 * t.fail) / Number(n)).toFixed(0)}%); gate wall time median ${s[Math.floor(s.length / 2)].toFixed(0)} s, worst ${s.at(-1).toFixed(0)} s`);
 }
 console.log(`runs kept in ${dir}`);

@@ -125,6 +125,8 @@ export interface RevisionGateOptions {
   maxRegression: number;
   json?: boolean;
   seed: number;
+  /** --candidate-env: this checkout's side only (a calibrated burn, to measure the gate). */
+  candidateEnv?: Record<string, string>;
 }
 
 export interface RevisionGateDocument extends GateDecision {
@@ -147,7 +149,12 @@ export async function runRevisionGate(
   const baseline = await prepareRevision(projectRoot(), o.ref, io.env, (l) => io.err.write(l + "\n"), ac.signal);
   if (ac.signal.aborted) return { code: EXIT.interrupted };
   // the run's own --json would be a second document on stdout: the gate prints its decision instead
-  const r = await runAndReport({ ...flags, json: false }, scenarios, o.json ? { ...io, out: io.err } : io, { baseline, seed: o.seed, defaults: GATE_DEFAULTS });
+  const r = await runAndReport({ ...flags, json: false }, scenarios, o.json ? { ...io, out: io.err } : io, {
+    baseline,
+    seed: o.seed,
+    defaults: GATE_DEFAULTS,
+    ...(o.candidateEnv ? { candidateEnv: o.candidateEnv } : {}),
+  });
   if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) return { code: r.code, results: r.results };
   const d = decideRevisionGate(r.results, headlinesOf(r.results), o.maxRegression);
   const doc: RevisionGateDocument = {

@@ -83,6 +83,8 @@ export interface Arms {
   seed: number;
   /** The gate's own defaults, under the config file and the flags. */
   defaults: RunFlags;
+  /** Added to this checkout's variants only: a calibrated regression, to measure the gate itself. */
+  candidateEnv?: Record<string, string>;
 }
 
 export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO, arms?: Arms): Promise<{ results: Results; code: number }> {
@@ -99,7 +101,15 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   }
   const merged = mergeFlags(mergeFlags(arms?.defaults ?? {}, fromFile), flags);
   const resolved = withUserService(resolveRunConfig(merged, names), merged, io.cwd);
-  const cfg = arms ? { ...resolved, variants: resolved.variants.flatMap((v) => [{ ...v, name: `${v.name}@${baselineTag(arms.baseline)}`, system: arms.baseline }, v]) } : resolved;
+  const cfg = arms
+    ? {
+        ...resolved,
+        variants: resolved.variants.flatMap((v) => [
+          { ...v, name: `${v.name}@${baselineTag(arms.baseline)}`, system: arms.baseline },
+          { ...v, env: { ...v.env, ...arms.candidateEnv } },
+        ]),
+      }
+    : resolved;
   for (const w of cfg.warnings) io.err.write(`perfpack run: warning: ${w}\n`);
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, arms?.seed);
   const runner = new Runner({

@@ -5,9 +5,9 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { EXIT, PerfpackError, UsageError } from "../errors.js";
 import { projectRoot } from "../../services/common/src/project.js";
 
@@ -48,10 +48,17 @@ const revisionCache = (env: Readonly<NodeJS.ProcessEnv>): string => join(env.XDG
 
 const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
-/** Runs a build step; its output goes to the log file. Resolves with the exit code. */
+/**
+ * Runs a build step; its output goes to the log file. Resolves with the exit code. npm needs a PATH
+ * (the library API's callers may pass no environment): this node's own folder and the system's.
+ */
 function step(command: string, args: string[], cwd: string, log: string, signal: AbortSignal, env: Readonly<NodeJS.ProcessEnv>): Promise<number | null> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...env, npm_config_audit: "false", npm_config_fund: "false" } });
+    const child = spawn(command, args, {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, ...env, npm_config_audit: "false", npm_config_fund: "false" },
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
     child.stderr.on("data", (d: Buffer) => (out += d));
@@ -67,8 +74,8 @@ function step(command: string, args: string[], cwd: string, log: string, signal:
 
 /**
  * Builds the executor of `ref` (a branch, tag, commit or merge base) in a working tree of its own:
- * `git archive` of the commit, its dependencies (this checkout's node_modules when the lockfile is
- * the same, else `npm ci`), `npm run build`. Kept under the cache, keyed by commit and lockfile
+ * `git archive` of the commit, its dependencies (a hard-linked copy of this checkout's node_modules
+ * when the lockfile is the same, else `npm ci`), `npm run build`. Kept under the cache, keyed by commit and lockfile
  * hash, and reused; nothing is registered in the repository. An unknown ref is a usage error; a
  * revision that does not build is a run failure with the build log's tail.
  */
@@ -81,7 +88,7 @@ export async function prepareRevision(root: string, ref: string, env: Readonly<N
   const dir = join(revisionCache(env), `${commit.slice(0, 12)}-${lockHash}`);
   const stamp = join(dir, ".perfpack-built");
   const system: System = { kind: "revision", ref, commit, root: dir };
-  if (existsSync(stamp)) {
+  if (existsSync(stamp) && existsSync(join(dir, "node_modules"))) {
     log(`baseline ${ref} (${commit.slice(0, 10)}): built tree reused from ${dir}`);
     return system;
   }
@@ -97,8 +104,12 @@ export async function prepareRevision(root: string, ref: string, env: Readonly<N
   const archive = await step("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, dir], dir, buildLog, signal, env);
   if (archive !== 0) fail("could not be checked out (git archive)");
   const sameLock = existsSync(join(root, "package-lock.json")) && hash(readFileSync(join(root, "package-lock.json"), "utf8")) === lockHash && existsSync(join(root, "node_modules"));
-  if (sameLock) symlinkSync(join(root, "node_modules"), join(dir, "node_modules"), "dir");
-  else if ((await step("npm", ["ci", "--no-audit", "--no-fund"], dir, buildLog, signal, env)) !== 0) fail(signal.aborted ? "build was interrupted" : "failed `npm ci`");
+  // the same lockfile: this checkout's dependencies, copied as hard links (fast, and kept when this
+  // checkout goes away, where a symlink would dangle), else copied, else installed with npm ci
+  const deps = join(dir, "node_modules");
+  const copy = async (flag: string) => (await step("cp", [flag, join(root, "node_modules"), deps], dir, buildLog, signal, env)) === 0 || (rmSync(deps, { recursive: true, force: true }), false);
+  const copied = sameLock && ((await copy("-al")) || (await copy("-a")));
+  if (!copied && (await step("npm", ["ci", "--no-audit", "--no-fund"], dir, buildLog, signal, env)) !== 0) fail(signal.aborted ? "build was interrupted" : "failed `npm ci`");
   if ((await step("npm", ["run", "build"], dir, buildLog, signal, env)) !== 0) fail(signal.aborted ? "build was interrupted" : "failed `npm run build`");
   if (!existsSync(executorCli(system))) fail("built no dist/harness/cli.js");
   writeFileSync(stamp, `${commit}\n`);
