@@ -3,12 +3,12 @@ import type { Results } from "./schema.js";
 import { writeResults } from "./file.js";
 
 /** The runner's events that the writer needs (a structural subset of RunnerEvent). */
-type WriterEvent = { type: "start"; results: Results } | { type: "trial-end" } | { type: "done"; results: Results } | { type: string };
+type WriterEvent = { type: "start"; results: Results } | { type: string };
 
 /**
  * Keeps results.json current: it listens to the runner's events and rewrites the file
- * (atomically) at the start, after every trial and at the end, so that no finished trial is
- * lost if a later one fails or the run is interrupted (hyperfine's ExportManager).
+ * (atomically) at the start and after every trial, so that no finished trial is lost if a later
+ * one fails or the run is interrupted (hyperfine's ExportManager); `finish` writes the last one.
  */
 export class ResultsWriter {
   readonly file: string;
@@ -19,8 +19,8 @@ export class ResultsWriter {
   }
 
   readonly listener = (e: WriterEvent): void => {
-    if ((e.type === "start" || e.type === "done") && "results" in e) this.results = e.results;
-    if ((e.type === "start" || e.type === "trial-end" || e.type === "done") && this.results) writeResults(this.file, this.results);
+    if (e.type === "start" && "results" in e) this.results = e.results;
+    if ((e.type === "start" || e.type === "trial-end") && this.results) writeResults(this.file, this.results);
   };
 
   /** The final file, with the verdict the analysis added. */
