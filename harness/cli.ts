@@ -89,7 +89,7 @@ withRunOptions(
   program
     .command("gate")
     .description(
-      "CI regression gate: this checkout against --baseline-ref REV (both built and run interleaved in one run), or a run (--current, or one now) against a stored --baseline results file; exit 1 on a significant regression beyond --max-regression",
+      "CI regression gate: this checkout against --baseline-ref REV (both built and run interleaved in one run, sampled in batches until every gate metric is decided or --budget ends; --rounds is the minimum before the first look), or a run (--current, or one now) against a stored --baseline results file; exit 1 on a regression beyond --max-regression",
     )
     .option("--baseline-ref <rev>", "a git revision (origin/main, a merge base …): its executor is built in a cached tree and run beside this checkout's, round by round")
     .option("--baseline <results.json>", "a stored baseline run (comparisons across runs carry the machine's drift between them)")
@@ -100,42 +100,65 @@ withRunOptions(
       "with --baseline-ref: added to this checkout's side only, e.g. a calibrated EXECUTOR_CPU_BURN_US to measure the gate (repeatable)",
       (v: string, prev: string[] = []) => [...prev, v],
     )
-    .option("--max-regression <share>", "a significant change to the worse larger than this fails the gate (default 0.10 = 10%)", "0.10"),
-).action(async (o: { baseline?: string; baselineRef?: string; current?: string; seed?: string; candidateEnv?: string[]; maxRegression: string; json?: boolean } & Record<string, unknown>) => {
-  const [{ gateCommand, gateRevisionCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
-  const max = Number(o.maxRegression);
-  if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.10 for 10%`);
-  if (o.soak !== undefined)
-    throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
-  if (o.candidateEnv?.length && o.baselineRef === undefined) throw new UsageError("--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
-  if ((o.baseline === undefined) === (o.baselineRef === undefined))
-    throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
-  const { baseline: _b, baselineRef: _r, current: _c, seed: _s, candidateEnv: _e, maxRegression: _m, ...flags } = o;
-  if (o.baselineRef !== undefined) {
-    if (o.current !== undefined) throw new UsageError("--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
-    const seed = o.seed === undefined ? Date.now() % 1_000_000 : Number(o.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${JSON.stringify(o.seed)} is not valid: expected a whole number`);
-    const { parseEnvArg } = await import("./plan/variants.js");
-    const candidateEnv = o.candidateEnv?.length ? Object.fromEntries(o.candidateEnv.map(parseEnvArg)) : undefined;
-    process.exitCode = await gateRevisionCommand(flags, { ref: o.baselineRef, maxRegression: max, json: o.json === true, seed, ...(candidateEnv ? { candidateEnv } : {}) }, SCENARIOS, io);
-    return;
-  }
-  const base = readResultsFile(o.baseline!, "baseline");
-  let current;
-  if (o.current) current = readResultsFile(o.current, "current run");
-  else {
-    const { runAndReport } = await import("./cli/run.js");
-    // the run's own --json would be a second document on stdout: the gate prints its decision instead
-    const r = await runAndReport({ ...flags, json: false }, SCENARIOS, o.json ? { ...io, out: io.err } : io);
-    if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) {
-      process.exitCode = r.code;
+    .option(
+      "--budget <duration>",
+      "with --baseline-ref: the time the whole gate may take, the build included (90s, 3m, 10m or seconds; default 3m); rounds are added in batches until every gate metric is decided or it ends",
+    )
+    .option("--strict", "with --baseline-ref: an inconclusive gate (the budget ended first) exits 1 instead of 0")
+    .option(
+      "--max-regression <share>",
+      "the line: with --baseline-ref, a gate metric whose interval lies wholly worse than this fails the gate (default 0.05 = 5%); with --baseline, a significant change to the worse larger than this (default 0.10)",
+    ),
+).action(
+  async (
+    o: { baseline?: string; baselineRef?: string; current?: string; seed?: string; candidateEnv?: string[]; maxRegression?: string; budget?: string; strict?: boolean; json?: boolean } & Record<
+      string,
+      unknown
+    >,
+  ) => {
+    const [{ gateCommand, gateRevisionCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
+    const max = Number(o.maxRegression ?? (o.baselineRef !== undefined ? "0.05" : "0.10"));
+    if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.05 for 5%`);
+    if ((o.budget !== undefined || o.strict) && o.baselineRef === undefined) throw new UsageError("--budget and --strict go with --baseline-ref: they steer its sequential sampling");
+    if (o.soak !== undefined)
+      throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
+    if (o.candidateEnv?.length && o.baselineRef === undefined) throw new UsageError("--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
+    if ((o.baseline === undefined) === (o.baselineRef === undefined))
+      throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
+    const { baseline: _b, baselineRef: _r, current: _c, seed: _s, candidateEnv: _e, maxRegression: _m, budget: _g, strict: _t, ...flags } = o;
+    if (o.baselineRef !== undefined) {
+      if (o.current !== undefined) throw new UsageError("--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
+      const seed = o.seed === undefined ? Date.now() % 1_000_000 : Number(o.seed);
+      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${JSON.stringify(o.seed)} is not valid: expected a whole number`);
+      const { parseEnvArg } = await import("./plan/variants.js");
+      const candidateEnv = o.candidateEnv?.length ? Object.fromEntries(o.candidateEnv.map(parseEnvArg)) : undefined;
+      const { parseDuration } = await import("./plan/config.js");
+      const budgetS = o.budget === undefined ? undefined : parseDuration("--budget", o.budget, 10, 24 * 3600);
+      process.exitCode = await gateRevisionCommand(
+        flags,
+        { ref: o.baselineRef, maxRegression: max, json: o.json === true, seed, strict: o.strict === true, ...(budgetS ? { budgetS } : {}), ...(candidateEnv ? { candidateEnv } : {}) },
+        SCENARIOS,
+        io,
+      );
       return;
     }
-    current = r.results;
-  }
-  (o.json ? io.err : io.out).write("gate: against a stored run: the comparison is unpaired and carries whatever changed on the machine between the two runs (--baseline-ref avoids that)\n");
-  process.exitCode = gateCommand(base, current, max, { json: o.json === true }, io);
-});
+    const base = readResultsFile(o.baseline!, "baseline");
+    let current;
+    if (o.current) current = readResultsFile(o.current, "current run");
+    else {
+      const { runAndReport } = await import("./cli/run.js");
+      // the run's own --json would be a second document on stdout: the gate prints its decision instead
+      const r = await runAndReport({ ...flags, json: false }, SCENARIOS, o.json ? { ...io, out: io.err } : io);
+      if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) {
+        process.exitCode = r.code;
+        return;
+      }
+      current = r.results;
+    }
+    (o.json ? io.err : io.out).write("gate: against a stored run: the comparison is unpaired and carries whatever changed on the machine between the two runs (--baseline-ref avoids that)\n");
+    process.exitCode = gateCommand(base, current, max, { json: o.json === true }, io);
+  },
+);
 
 program
   .command("profile")

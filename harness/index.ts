@@ -52,12 +52,19 @@ export function gate(o: { baseline: string | Results; current: string | Results;
  * checkout's, interleaved in one run; `doc` is the decision (absent when the run failed or was interrupted).
  */
 export async function gateRevision(
-  o: { ref: string; options?: RunOptions; maxRegression?: number; seed?: number; candidateEnv?: Record<string, string> },
+  o: { ref: string; options?: RunOptions; maxRegression?: number; seed?: number; candidateEnv?: Record<string, string>; budgetS?: number; strict?: boolean },
   call: CallOptions = {},
 ): Promise<{ code: number; results?: Results; doc?: RevisionGateDocument }> {
   return runRevisionGate(
     flagsFromObject(o.options ?? {}, "run options"),
-    { ref: o.ref, maxRegression: o.maxRegression ?? 0.1, seed: o.seed ?? Date.now() % 1_000_000, ...(o.candidateEnv ? { candidateEnv: o.candidateEnv } : {}) },
+    {
+      ref: o.ref,
+      maxRegression: o.maxRegression ?? 0.05,
+      seed: o.seed ?? Date.now() % 1_000_000,
+      strict: o.strict === true,
+      ...(o.budgetS !== undefined ? { budgetS: o.budgetS } : {}),
+      ...(o.candidateEnv ? { candidateEnv: o.candidateEnv } : {}),
+    },
     SCENARIOS,
     ioOf(call),
   );

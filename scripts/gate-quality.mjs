@@ -5,6 +5,9 @@
 //   N A/A gates of HEAD against this checkout (every failure is a false alarm), interleaved with N gates
 //   whose checkout side burns EXECUTOR_CPU_BURN_US more CPU per request (every pass is a miss).
 //   "auto" calibrates the burn to 10% of the executor's CPU per request, measured by the first A/A gate.
+//   Each of those runs is also gated as a stored run against the first A/A run's results.json
+//   (`gate --baseline`, unpaired, across separate runs), for contrast: the same machine time, the
+//   same trials, the other method.
 // Against a stored run (the old gate, for contrast):
 //   node scripts/gate-quality.mjs N burnUs ['{"quick": true, "scenarios": "latency"}']
 // The third argument: run options as in perfpack.config.json. Build first: npm run build.
@@ -32,7 +35,10 @@ if (!ref) {
   base = await timed(() => run({ ...options, out: join(dir, "base") }));
   console.log(`baseline run: exit ${base.code}, ${base.secs.toFixed(0)} s (${JSON.stringify(options)})`);
 }
-const tally = { aa: { fail: 0, secs: [] }, reg: { fail: 0, secs: [] } };
+const tally = { aa: { fail: 0, secs: [], outcomes: {} }, reg: { fail: 0, secs: [], outcomes: {} } };
+// --ref: the same runs gated as stored runs against the first A/A run (across runs, unpaired)
+const across = { aa: { fail: 0, n: 0 }, reg: { fail: 0, n: 0 } };
+let stored;
 for (let i = 0; i < Number(n) * 2; i++) {
   const kind = i % 2 === 0 ? "aa" : "reg"; // interleaved, so drift hits both kinds alike
   const out = join(dir, `${kind}-${i}`);
@@ -46,16 +52,33 @@ for (let i = 0; i < Number(n) * 2; i++) {
     r = { doc: gate({ baseline: base.results, current: c.results }), secs: c.secs };
   }
   const d = r.doc;
+  if (ref) {
+    if (!stored) stored = r.results;
+    else {
+      const g = gate({ baseline: stored, current: r.results });
+      const row = g.comparisons.find((c) => c.reference.startsWith("optimized (") && c.metric === "executor_cpu_us_per_request");
+      // this checkout's arm only ("optimized"): in the burn runs it is the one that carries the burn
+      const failed = g.regressions.some((c) => c.reference.startsWith("optimized ("));
+      across[kind].n++;
+      if (failed) across[kind].fail++;
+      console.log(`  across runs (gate --baseline the first A/A run): ${failed ? "FAIL" : "pass"}; CPU/req ratio ${row?.estimate.ratio.toFixed(2) ?? "?"}`);
+    }
+  }
   if (burn === undefined) {
     // calibrate on the first A/A: 10% of the baseline side's CPU per request
     burn = Math.round(0.1 * metric(d, "executor_cpu_us_per_request").referenceMedian);
     console.log(`burn calibrated to ${burn} µs/request (10% of the executor's CPU per request in the first A/A gate)`);
   }
-  if (!d.pass) tally[kind].fail++;
+  // the exit code is what CI sees: 1 is a failed gate (a regression, or inconclusive under --strict)
+  const failed = ref ? r.code === 1 : !d.pass;
+  const outcome = d.outcome ?? (d.pass ? "pass" : "regression");
+  if (failed) tally[kind].fail++;
+  tally[kind].outcomes[outcome] = (tally[kind].outcomes[outcome] ?? 0) + 1;
   tally[kind].secs.push(r.secs);
   const show = (m) => metric(d, m)?.estimate.ratio.toFixed(2) ?? "?";
+  const rounds = d.looks ? `, ${d.looks.at(-1)?.rounds} rounds in ${d.looks.length} look(s)` : "";
   console.log(
-    `${kind} #${Math.floor(i / 2) + 1}: ${d.pass ? "pass" : "FAIL"}, ${r.secs.toFixed(0)} s; ratios req/s ${show("rps")}, p95 ${show("latency_p95_ms")}, CPU/req ${show("executor_cpu_us_per_request")}`,
+    `${kind} #${Math.floor(i / 2) + 1}: ${outcome}, exit ${failed ? 1 : 0}, ${r.secs.toFixed(0)} s${rounds}; ratios req/s ${show("rps")}, p95 ${show("latency_p95_ms")}, CPU/req ${show("executor_cpu_us_per_request")}`,
   );
 }
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
@@ -65,6 +88,14 @@ for (const [kind, label] of [
 ]) {
   const t = tally[kind];
   const s = sorted(t.secs);
-  console.log(`${label}: exit 1 in ${t.fail}/${n} (${((100 * t.fail) / Number(n)).toFixed(0)}%); gate wall time median ${s[Math.floor(s.length / 2)].toFixed(0)} s, worst ${s.at(-1).toFixed(0)} s`);
+  const outcomes = Object.entries(t.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  console.log(
+    `${label}: exit 1 in ${t.fail}/${n} (${((100 * t.fail) / Number(n)).toFixed(0)}%) [${outcomes}]; gate wall time median ${s[Math.floor(s.length / 2)].toFixed(0)} s, worst ${s.at(-1).toFixed(0)} s`,
+  );
+}
+if (ref) {
+  console.log(`across runs, gate --baseline <first A/A run> on the same runs: A/A exit 1 in ${across.aa.fail}/${across.aa.n}; burn exit 1 in ${across.reg.fail}/${across.reg.n}`);
 }
 console.log(`runs kept in ${dir}`);

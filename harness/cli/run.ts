@@ -64,6 +64,7 @@ const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenario
   rate: cfg.rate ?? null,
   wsClients: cfg.wsClients,
   quick: cfg.quick,
+  ...(cfg.warm ? { warm: true } : {}),
   target: cfg.target ?? null,
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
   headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
@@ -85,9 +86,14 @@ export interface Arms {
   defaults: RunFlags;
   /** Added to this checkout's variants only: a calibrated regression, to measure the gate itself. */
   candidateEnv?: Record<string, string>;
+  /**
+   * Sequential sampling: when the planned rounds are done, `next` sees the trials so far and
+   * says whether to run `batchRounds` more (in the same seeded order).
+   */
+  sequential?: { batchRounds: number; next: (results: Results) => boolean };
 }
 
-export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO, arms?: Arms): Promise<{ results: Results; code: number }> {
+export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO, arms?: Arms): Promise<{ results: Results; code: number; outDir: string }> {
   const names = [...scenarios.keys()];
   // flags > perfpack.config.json > defaults; a bad value in the file names the file and the key
   const file = findConfigFile(io.cwd, flags.config);
@@ -129,6 +135,16 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
     stopGraceMs: RUN_DEFAULTS.stopGraceMs,
     generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
     version: io.version,
+    warm: cfg.warm,
+    ...(arms?.sequential
+      ? {
+          more: async (sofar: Results) => {
+            if (!arms.sequential!.next(sofar)) return [];
+            const have = sofar.plan.rounds;
+            return buildPlan(cfg.variants, cfg.scenarios, have + arms.sequential!.batchRounds, arms.seed).trials.filter((t) => t.round > have);
+          },
+        }
+      : {}),
   });
   const writer = new ResultsWriter(cfg.outDir);
   runner.on("event", writer.listener);
@@ -175,10 +191,10 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   for (const f of written) human.write(`report:  ${f}\n`);
   if (cfg.updateLatest) human.write(`latest:  ${join(dirname(cfg.outDir), "latest")}\n`);
   if (merged.json) io.out.write(summaryDocument(results));
-  if (runner.wasAborted) return { results, code: EXIT.interrupted };
+  if (runner.wasAborted) return { results, code: EXIT.interrupted, outDir: cfg.outDir };
   if (results.summary.failedTrials > 0) {
     io.err.write(paint.red(`perfpack run: ${results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${join(cfg.outDir, "logs")}\n`));
-    return { results, code: EXIT.runFailure };
+    return { results, code: EXIT.runFailure, outDir: cfg.outDir };
   }
-  return { results, code: results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok };
+  return { results, code: results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok, outDir: cfg.outDir };
 }

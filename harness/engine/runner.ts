@@ -28,6 +28,17 @@ export interface RunnerOptions {
   stopGraceMs: number;
   generatorBoundCores: number;
   version: string;
+  /**
+   * Keep each variant's services running from its first trial to the end of the run, and
+   * alternate load between them in slices (one trial = one slice), instead of a fresh executor
+   * and exchange per trial. A service that dies fails its trial and is started afresh for the next.
+   */
+  warm?: boolean;
+  /**
+   * Asked when the plan's trials are done (sequential sampling): the next batch of trials to
+   * run, or none to finish. It sees the trials so far.
+   */
+  more?: (results: Results) => Promise<TrialSpec[]>;
 }
 
 export type RunnerEvent =
@@ -38,6 +49,7 @@ export type RunnerEvent =
   | { type: "log"; line: string };
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._=+-]/g, "_");
+const warmKey = (spec: TrialSpec) => `${spec.variant.name}\u0000${spec.scenario}`;
 
 /**
  * Runs a plan trial by trial and emits typed events, nothing else: it computes no summary and
@@ -48,6 +60,8 @@ export class Runner extends EventEmitter {
   private current: AbortController | undefined;
   /** Values of the variants' secret variables, scrubbed from anything the results record. */
   private readonly secrets: string[];
+  /** --warm: the running services of each variant and scenario. */
+  private readonly warmStacks = new Map<string, { stack: Stack; logBase: string; dead: boolean }>();
 
   constructor(private readonly o: RunnerOptions) {
     super();
@@ -71,7 +85,7 @@ export class Runner extends EventEmitter {
   estimateTrialS(scenario: string): number {
     const sc = this.o.scenarios.get(scenario)!;
     // launching exchange + executor and stopping them costs about a second on the reference machine
-    return sc.estimateS({ durationS: this.o.durationS, warmupS: this.o.warmupS }) + (this.o.target ? 0.2 : 1.2);
+    return sc.estimateS({ durationS: this.o.durationS, warmupS: this.o.warmupS }) + (this.o.target || this.o.warm ? 0.2 : 1.2);
   }
 
   async run(): Promise<Results> {
@@ -92,14 +106,27 @@ export class Runner extends EventEmitter {
     mkdirSync(join(this.o.outDir, "logs"), { recursive: true });
     const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t.scenario), 0);
     this.emitEvent({ type: "start", plan, estimateS, results });
-    for (const spec of plan.trials) {
-      if (this.aborted) break;
-      this.emitEvent({ type: "trial-start", spec, total: plan.trials.length, estimateS: this.estimateTrialS(spec.scenario) });
-      const record = await this.trial(spec);
-      if (this.aborted) break; // torn down mid-way: not a finished trial
-      results.trials.push(record);
-      results.summary.failedTrials += record.status === "failed" ? 1 : 0;
-      this.emitEvent({ type: "trial-end", record, total: plan.trials.length });
+    const trials = [...plan.trials];
+    try {
+      for (let i = 0; !this.aborted; i++) {
+        if (i === trials.length) {
+          // sequential sampling: the plan is done; the caller decides whether to add a batch
+          const next = this.o.more ? await this.o.more(results) : [];
+          if (next.length === 0 || this.aborted) break;
+          trials.push(...next);
+          results.plan.order = [...(results.plan.order ?? []), ...next.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round }))];
+          results.plan.rounds = Math.max(results.plan.rounds, ...next.map((t) => t.round));
+        }
+        const spec = trials[i]!;
+        this.emitEvent({ type: "trial-start", spec, total: trials.length, estimateS: this.estimateTrialS(spec.scenario) });
+        const record = await this.trial(spec);
+        if (this.aborted) break; // torn down mid-way: not a finished trial
+        results.trials.push(record);
+        results.summary.failedTrials += record.status === "failed" ? 1 : 0;
+        this.emitEvent({ type: "trial-end", record, total: trials.length });
+      }
+    } finally {
+      await this.stopWarm();
     }
     results.interrupted = this.aborted;
     results.finishedAt = new Date().toISOString();
@@ -137,13 +164,15 @@ export class Runner extends EventEmitter {
       if (this.o.target) {
         executorUrl = this.o.target;
       } else {
-        stack = await startStack({
-          exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
-          executorEnv: env,
-          ...(spec.variant.system ? { system: spec.variant.system } : {}),
-          baseEnv: this.childEnv(spec),
-          readyTimeoutMs: this.o.readyTimeoutMs,
-        });
+        const start = () =>
+          startStack({
+            exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
+            executorEnv: env,
+            ...(spec.variant.system ? { system: spec.variant.system } : {}),
+            baseEnv: this.childEnv(spec),
+            readyTimeoutMs: this.o.readyTimeoutMs,
+          });
+        stack = this.o.warm ? await this.warmStack(spec, logBase, start) : await start();
         executorUrl = stack.executor.url;
         exchangeUrl = stack.exchange.url;
         pids = { executor: stack.executor.pid, exchange: stack.exchange.pid };
@@ -194,11 +223,38 @@ export class Runner extends EventEmitter {
       this.current = undefined;
       // the trial is over: the services' exits from here on are ours, not deaths
       if (!ac.signal.aborted) ac.abort(new Error("trial over"));
-      if (stack) {
+      if (stack && this.o.warm) {
+        // a warm stack outlives its trial, unless the trial failed: the next one starts afresh
+        if (died || this.aborted) await this.stopWarm(warmKey(spec));
+      } else if (stack) {
         await stack.stop();
         writeFileSync(`${logBase}.executor.log`, stack.executor.log());
         writeFileSync(`${logBase}.exchange.log`, stack.exchange.log());
       }
+    }
+  }
+
+  /** --warm: the variant's running services for this scenario, started on first use. */
+  private async warmStack(spec: TrialSpec, logBase: string, start: () => Promise<Stack>): Promise<Stack> {
+    const key = warmKey(spec);
+    const have = this.warmStacks.get(key);
+    if (have && !have.dead) return have.stack;
+    if (have) await this.stopWarm(key);
+    const stack = await start();
+    const entry = { stack, logBase, dead: false };
+    for (const s of [stack.executor, stack.exchange]) void s.exited.then(() => (entry.dead = true));
+    this.warmStacks.set(key, entry);
+    return stack;
+  }
+
+  /** Stops warm services (one variant's, or all) and writes their logs under the name of their first trial. */
+  private async stopWarm(key?: string): Promise<void> {
+    for (const [k, { stack, logBase }] of [...this.warmStacks]) {
+      if (key !== undefined && k !== key) continue;
+      this.warmStacks.delete(k);
+      await stack.stop();
+      writeFileSync(`${logBase}.executor.log`, stack.executor.log());
+      writeFileSync(`${logBase}.exchange.log`, stack.exchange.log());
     }
   }
 

@@ -33,6 +33,8 @@ export interface RunConfig {
   readyTimeoutMs: number;
   /** --soak: seconds of steady load on the optimized variant (then the plan is that one trial). */
   soakS: number | undefined;
+  /** --warm: each variant's services run from its first trial to the end; trials are slices of load on them. */
+  warm: boolean;
 }
 
 const list = (s: string) =>
@@ -160,6 +162,11 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     rate: f.rate === undefined ? undefined : number("--rate", f.rate, 0, { integer: false, min: 0.1, max: 1_000_000 }),
     wsClients: number("--ws-clients", f.wsClients, d.wsClients, { integer: true, min: 1, max: 10_000 }),
     quick: f.quick === true,
+    warm: (() => {
+      if (f.warm !== true) return false;
+      if (target) throw new UsageError("--warm keeps launched services running between trials; --target launches none");
+      return true;
+    })(),
     extraEnv,
     target,
     runId,

@@ -15,11 +15,21 @@ export const RUN_DEFAULTS = {
 } as const;
 
 /**
- * `perfpack gate --baseline-ref`: what a run measures unless flags say otherwise. Windows of 5 s
- * after 1 s of warm-up: the A/A series in issue 12 measured a paired SD of 0.06 (req/s) and 0.05
- * (CPU µs/request) at 6 s windows, against 0.17–0.19 at 2 s.
+ * `perfpack gate --baseline-ref`: what a run measures unless flags or the config file say
+ * otherwise. `rounds` is the minimum before the first look (GATE_SEQUENTIAL). Warm services and
+ * short slices: the noise study in docs/statistics.md measured the same paired SD per slice at
+ * 3 s as at 5 s, warm or fresh, so the shortest window that keeps it gives the most rounds per budget.
  */
-export const GATE_DEFAULTS = { variants: "optimized", scenarios: "latency", rounds: "6", duration: "5", warmup: "1" } as const;
+export const GATE_DEFAULTS = { variants: "optimized", scenarios: "latency", rounds: "6", duration: "3", warmup: "0.5", warm: true } as const;
+
+/**
+ * The sequential gate (harness/verdict/sequential.ts): after the minimum rounds (`--rounds`), a
+ * look every `batchRounds` (2: the seeded order pairs each random round with its reverse, so each
+ * arm goes first equally often within a batch), until every gate metric is decided or `budgetS`
+ * (the whole gate, the build included) runs out. `alpha`: the one-sided false-alarm rate at the
+ * line, over all looks and metrics.
+ */
+export const GATE_SEQUENTIAL = { batchRounds: 2, budgetS: 180, alpha: 0.05 } as const;
 
 /** `--quick`: the CI smoke preset; finishes within 60 s on the 2-core reference machine. */
 export const QUICK = {

@@ -27,6 +27,7 @@ export interface RunFlags {
   soak?: string;
   executorCmd?: string;
   readyPath?: string;
+  warm?: boolean;
   json?: boolean;
   config?: string;
 }
@@ -71,6 +72,11 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   out: { flag: "--out <dir>", kind: "string", description: "run folder (default reports/<run-id>; reports/latest then points at it)" },
   target: { flag: "--target <url>", kind: "string", description: "drive an executor that is already running (loopback only); launch nothing" },
   allowRemote: { flag: "--allow-remote", kind: "boolean", description: "let --target point off loopback" },
+  warm: {
+    flag: "--warm",
+    kind: "boolean",
+    description: "keep each variant's services running from its first trial to the end of the run, and alternate load between them in slices (default: a fresh executor and exchange per trial)",
+  },
   soak: { flag: "--soak <duration>", kind: "duration", description: "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time" },
   readyTimeout: {
     flag: "--ready-timeout <s>",

@@ -36,6 +36,8 @@ export interface PlanRecord {
   variants: Array<{ name: string; kind: string; env: Record<string, string>; system?: { kind: "reference" } | { kind: "revision"; ref: string; commit: string } | { kind: "command"; cmd: string } }>;
   /** The checkout perfpack ran from (the reference system): its commit, and whether it had uncommitted changes. */
   checkout?: { commit: string; dirty: boolean };
+  /** --warm: each variant's services ran from its first trial to the end of the run; trials were slices of load. */
+  warm?: boolean;
   /** Seed of the trial order, when it was random (the gate against a revision). */
   seed?: number;
   scenarios: string[];
@@ -83,7 +85,7 @@ export interface Summary {
 export interface RatioEstimate {
   /** candidate / baseline: the geometric mean of per-round ratios (paired) or of the arms (unpaired). */
   ratio: number;
-  /** 95% interval of the ratio. */
+  /** The interval of the ratio, at `level` (95% when absent). */
   lo: number;
   hi: number;
   /** Two-sided p-value for "the ratio is 1". */
@@ -92,6 +94,8 @@ export interface RatioEstimate {
   paired: boolean;
   /** How the interval was made: a bootstrap over rounds, or Student's t on log ratios when rounds are few. */
   method: "bootstrap" | "t";
+  /** Two-sided confidence level of [lo, hi], when not 95% (the sequential gate's per-look level). */
+  level?: number;
 }
 
 /** One metric of one scenario, candidate against reference. */

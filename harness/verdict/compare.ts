@@ -60,7 +60,7 @@ const row = (scenario: string, h: Headline, [reference, candidate]: [string, str
 });
 
 /** One arm against another in the same run, paired by round, on every headline metric (or the gate's). */
-function pairedRows(results: Results, headlines: Record<string, readonly Headline[]>, reference: string, candidate: string, only: "all" | "gate"): Row[] {
+function pairedRows(results: Results, headlines: Record<string, readonly Headline[]>, reference: string, candidate: string, only: "all" | "gate", level = 0.95): Row[] {
   const rows: Row[] = [];
   for (const scenario of results.plan.scenarios) {
     for (const h of headlines[scenario] ?? []) {
@@ -68,7 +68,8 @@ function pairedRows(results: Results, headlines: Record<string, readonly Headlin
       const ref = okValues(results.trials, reference, scenario, h.metric);
       const cand = okValues(results.trials, candidate, scenario, h.metric);
       const pairs = ref.flatMap((r) => cand.filter((c) => c.round === r.round).map((c) => [r.v, c.v] as const));
-      const estimate = pairedRatio(pairs, { seed: 1 });
+      // at another level than 95% (the sequential gate's looks): Student's t, whose tails a few rounds can carry
+      const estimate = pairedRatio(pairs, level === 0.95 ? { seed: 1 } : { level, method: "t" });
       if (!estimate) continue;
       rows.push(row(scenario, h, [reference, candidate], [ref.map((x) => x.v), cand.map((x) => x.v)], estimate));
     }
@@ -79,15 +80,16 @@ function pairedRows(results: Results, headlines: Record<string, readonly Headlin
 /**
  * The gate against a revision, within one run: each variant on this checkout against the same
  * variant on the baseline revision (`name@ref`), paired by round, on the gate's metrics, one-sided
- * (does it get worse?), Holm over all of them.
+ * (does it get worse?), Holm over all of them. `level`: the intervals' confidence (the sequential
+ * gate's per-look level).
  */
-export function compareRevisions(results: Results, headlines: Record<string, readonly Headline[]>): Comparison[] {
+export function compareRevisions(results: Results, headlines: Record<string, readonly Headline[]>, level = 0.95): Comparison[] {
   const vs = results.plan.variants;
   const rows = vs
     .filter((b) => b.system?.kind === "revision")
     .flatMap((b) => {
       const c = vs.find((x) => x.system?.kind !== "revision" && b.name.startsWith(`${x.name}@`));
-      return c ? pairedRows(results, headlines, b.name, c.name, "gate") : [];
+      return c ? pairedRows(results, headlines, b.name, c.name, "gate", level) : [];
     });
   return finish(rows, "worse");
 }

@@ -1,4 +1,5 @@
 import { compareRevisions, compareRuns, improvement } from "./compare.js";
+import { callMetric, outcomeOf, type GateOutcome, type MetricCall } from "./sequential.js";
 import type { Comparison } from "../results/schema.js";
 import type { Results } from "../results/schema.js";
 import type { Headline } from "../../scenarios/contract.js";
@@ -32,21 +33,38 @@ export function decideGate(base: Results, current: Results, headlines: Record<st
   return { pass: reasons.length === 0, comparisons, regressions, reasons };
 }
 
-/** Reasons for the regressions among `comparisons`: significantly worse, and by more than the line. */
-const regressionsOf = (comparisons: readonly Comparison[], maxRegression: number) => comparisons.filter((c) => c.direction === "worse" && -improvement(c) > maxRegression);
-const reasonOf = (c: Comparison) =>
-  `${c.candidate} · ${c.scenario} · ${c.label}: ${(-improvement(c) * 100).toFixed(1)}% worse than ${c.reference} (ratio ${c.estimate.ratio.toFixed(3)}, 95% interval ${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}, Holm p ${c.pAdjusted.toFixed(4)})`;
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const intervalOf = (c: Comparison) => `${((c.estimate.level ?? 0.95) * 100).toFixed(2)}% interval ${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}`;
+const nameOf = (c: Comparison) => `${c.candidate} · ${c.scenario} · ${c.label}`;
+
+export interface RevisionGateDecision extends GateDecision {
+  /** pass: every gate metric clear of the line; regression: one wholly worse; inconclusive: neither. */
+  outcome: GateOutcome;
+  /** Each comparison's call against the line, in the order of `comparisons`. */
+  calls: MetricCall[];
+}
 
 /**
- * The gate against a revision, pure: both arms ran interleaved in one run, so the comparison is
- * paired by round and carries no drift between runs. A regression is a gate metric (throughput,
- * p95, CPU per unit of work) significantly worse, one-sided and Holm-adjusted, by more than
- * `maxRegression`.
+ * The gate against a revision at one look, pure: both arms ran interleaved in one run, so the
+ * comparison is paired by round and carries no drift between runs. Each gate metric (throughput,
+ * p95, CPU per unit of work) is called against the line `maxRegression` from its interval at
+ * `level` (the look's level under alpha spending, harness/verdict/sequential.ts): a regression
+ * when the interval is wholly worse than the line, clear when wholly better.
  */
-export function decideRevisionGate(results: Results, headlines: Record<string, readonly Headline[]>, maxRegression: number): GateDecision {
-  const comparisons = compareRevisions(results, headlines);
-  const regressions = regressionsOf(comparisons, maxRegression);
-  const reasons = regressions.map(reasonOf);
+export function decideRevisionGate(results: Results, headlines: Record<string, readonly Headline[]>, maxRegression: number, o: { level?: number; lastLook?: boolean } = {}): RevisionGateDecision {
+  const comparisons = compareRevisions(results, headlines, o.level ?? 0.95);
+  const calls = comparisons.map((c) => callMetric(c, maxRegression));
+  const state = outcomeOf(calls, o.lastLook ?? true);
+  const outcome: GateOutcome = state === "continue" ? "inconclusive" : state;
+  const regressions = comparisons.filter((_, i) => calls[i] === "regression");
+  const reasons =
+    outcome === "regression"
+      ? regressions.map((c) => `${nameOf(c)}: ${pct(-improvement(c))} worse than ${c.reference} (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)}, wholly beyond the ${pct(maxRegression)} line)`)
+      : outcome === "inconclusive"
+        ? comparisons
+            .filter((_, i) => calls[i] === "undecided")
+            .map((c) => `${nameOf(c)}: undecided (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)} reaches across the ${pct(maxRegression)} line)`)
+        : [];
   if (comparisons.length === 0) reasons.push("no gate metric was measured on both revisions: nothing to compare");
-  return { pass: reasons.length === 0, comparisons, regressions, reasons };
+  return { pass: outcome === "pass", outcome, calls, comparisons, regressions, reasons };
 }

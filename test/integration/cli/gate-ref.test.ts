@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Results } from "../../../harness/results/schema.js";
+import type { RevisionGateDocument } from "../../../harness/cli/report.js";
 import { projectRoot } from "../../../services/common/src/project.js";
 import { perfpack, waitForOutput } from "../../helpers/cli.js";
 import { descendants } from "../../helpers/procs.js";
@@ -16,36 +17,56 @@ const env = { ...process.env, XDG_CACHE_HOME: join(tmp, "cache") };
 const worktrees = () => spawnSync("git", ["worktree", "list"], { cwd: projectRoot(), encoding: "utf8" }).stdout.trim().split("\n").length;
 
 describe("gate --baseline-ref: the baseline revision beside this checkout, in one run", () => {
-  test("A/A: HEAD against this checkout passes; both commits and the seeded order are recorded; the built tree is cached", async () => {
+  test("A/A: HEAD against this checkout is not a regression; both commits, the seeded order and the looks are recorded; the built tree is cached", async () => {
     const before = worktrees();
     const out = join(tmp, "aa");
-    const args = ["gate", "--baseline-ref", "HEAD", "--rounds", "2", "--duration", "1", "--warmup", "0.5", "--seed", "7", "--out", out, "--json"];
+    // two rounds cannot decide anything at the look's level, and a 15 s budget leaves no batch after them
+    const args = ["gate", "--baseline-ref", "HEAD", "--rounds", "2", "--duration", "1", "--warmup", "0.5", "--budget", "15s", "--seed", "7", "--out", out, "--json"];
     const run = perfpack(args, env);
     assert.equal(await run.exit, 0, run.output());
-    const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n  "schema": "perfpack/gate@1"'))) as {
-      pass: boolean;
-      comparisons: Array<{ reference: string; candidate: string; metric: string }>;
-      seed: number;
-    };
-    assert.equal(doc.pass, true);
+    const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n  "schema": "perfpack/gate@1"'))) as RevisionGateDocument;
+    assert.equal(doc.outcome, "inconclusive");
     assert.equal(doc.seed, 7);
     assert.deepEqual([...new Set(doc.comparisons.map((c) => `${c.candidate} vs ${c.reference}`))], ["optimized vs optimized@HEAD"]);
     assert.deepEqual(doc.comparisons.map((c) => c.metric).sort(), ["executor_cpu_us_per_request", "latency_p95_ms", "rps"]);
+    assert.equal(doc.looks.length, 1);
+    assert.equal(doc.looks[0]!.rounds, 2);
+    assert.ok(doc.looks[0]!.level > 0.95 && doc.looks[0]!.level < 1, `level ${doc.looks[0]!.level}`);
+    assert.ok(doc.calls.every((c) => c === "undecided"));
+    assert.match(run.output(), /gate: INCONCLUSIVE — the budget ended before every metric was decided; exit 0/);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, "gate.json"), "utf8")), doc, "gate.json beside results.json holds the same decision");
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
     const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: projectRoot(), encoding: "utf8" }).stdout.trim();
     assert.deepEqual(r.plan.variants[0]!.system, { kind: "revision", ref: "HEAD", commit: head });
     assert.equal(r.plan.checkout?.commit, head);
     assert.equal(r.plan.seed, 7);
+    assert.equal(r.plan.warm, true, "the gate keeps both arms' services warm");
     assert.equal(r.trials.length, 4);
     assert.equal(worktrees(), before, "no worktree registered in the repository");
     assert.deepEqual(descendants(run.child.pid!), []);
-    // the second gate reuses the built tree
+    // the second gate reuses the built tree; under --strict, inconclusive fails
     const cached = readdirSync(join(tmp, "cache", "perfpack", "revisions"));
     assert.equal(cached.length, 1);
     assert.ok(existsSync(join(tmp, "cache", "perfpack", "revisions", cached[0]!, ".perfpack-built")));
-    const again = perfpack([...args.slice(0, -3), "--out", join(tmp, "aa2")], env);
-    assert.ok([0, 1].includes((await again.exit)!), again.output());
+    const again = perfpack([...args.slice(0, -3), "--strict", "--out", join(tmp, "aa2")], env);
+    assert.equal(await again.exit, 1, again.output());
     assert.match(again.output(), /built tree reused/);
+    assert.match(again.output(), /gate: FAIL \(inconclusive, --strict\)/);
+  });
+
+  test("sequential: a gross regression on this checkout's side is called at an early look and exits 1, naming the metric and its interval", async () => {
+    const out = join(tmp, "burn");
+    const run = perfpack(
+      ["gate", "--baseline-ref", "HEAD", "--rounds", "3", "--duration", "1", "--warmup", "0.3", "--candidate-env", "EXECUTOR_CPU_BURN_US=3000", "--seed", "3", "--out", out, "--json"],
+      env,
+    );
+    assert.equal(await run.exit, 1, run.output());
+    const doc = JSON.parse(readFileSync(join(out, "gate.json"), "utf8")) as RevisionGateDocument;
+    assert.equal(doc.outcome, "regression");
+    assert.ok(doc.looks.length < doc.design.maxLooks, `stopped at look ${doc.looks.length} of ${doc.design.maxLooks}`);
+    assert.match(doc.reasons.join("\n"), /optimized · latency · (req\/s|p95 ms|CPU µs\/req): [\d.]+% worse than optimized@HEAD \(ratio [\d.]+, 99\.\d\d% interval [\d.]+–[\d.]+, wholly beyond the 5\.0% line\)/);
+    assert.match(run.output(), /gate: look 1\/\d+ after 3 rounds/);
+    assert.deepEqual(descendants(run.child.pid!), []);
   });
 
   test("Ctrl-C during the gate's run stops every child, keeps the finished trials and exits 130", async () => {

@@ -125,3 +125,18 @@ test("secrets (env keys with KEY, SECRET or TOKEN) never reach results, reports 
     JSON.stringify(r.trials.map((t) => t.status === "failed" && t.error)),
   );
 });
+
+test("--warm: each variant's services start once and serve every round's slice; nothing is left running", async () => {
+  const out = mkdtempSync(join(tmpdir(), "perfpack-warm-"));
+  const run = perfpack(["run", "--warm", "--quick", "--scenarios", "latency", "--rounds", "3", "--out", out]);
+  assert.equal(await run.exit, 0, run.output());
+  const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+  assert.equal(r.plan.warm, true);
+  assert.equal(r.trials.filter((t) => t.status === "ok").length, 6);
+  // one executor and one exchange per variant, for all three rounds: their logs, under each variant's first trial
+  const logs = readdirSync(join(out, "logs")).sort();
+  const executorLogs = logs.filter((f) => f.endsWith(".executor.log"));
+  assert.deepEqual(executorLogs.map((f) => f.replace(/^\d+-/, "").replace(/-r\d\.executor\.log$/, "")).sort(), ["baseline-latency", "optimized-latency"]);
+  for (const f of executorLogs) assert.equal(readFileSync(join(out, "logs", f), "utf8").match(/listening /g)?.length, 1, f);
+  assert.deepEqual(descendants(run.child.pid!), []);
+});
