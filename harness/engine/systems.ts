@@ -54,15 +54,24 @@ const hash = (text: string) => createHash("sha256").update(text).digest("hex").s
  */
 function step(command: string, args: string[], cwd: string, log: string, signal: AbortSignal, env: Readonly<NodeJS.ProcessEnv>): Promise<number | null> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve(null);
     const child = spawn(command, args, {
       cwd,
       stdio: ["ignore", "pipe", "pipe"],
       env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, ...env, npm_config_audit: "false", npm_config_fund: "false" },
+      // a group of its own: an interrupt stops npm and whatever it started (tsc, esbuild), not npm alone
+      detached: true,
     });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
     child.stderr.on("data", (d: Buffer) => (out += d));
-    const abort = () => child.kill("SIGTERM");
+    const abort = () => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // the group is gone already
+      }
+    };
     signal.addEventListener("abort", abort, { once: true });
     child.on("close", (code) => {
       signal.removeEventListener("abort", abort);
@@ -97,6 +106,11 @@ export async function prepareRevision(root: string, ref: string, env: Readonly<N
   mkdirSync(dir, { recursive: true });
   const buildLog = join(dir, ".perfpack-build.log");
   const fail = (what: string): never => {
+    if (signal.aborted) {
+      // Ctrl-C: nothing half-built stays in the cache
+      rmSync(dir, { recursive: true, force: true });
+      throw new PerfpackError(`the build of the baseline revision ${ref} (${commit.slice(0, 10)}) was interrupted; its partial tree is removed`, EXIT.interrupted);
+    }
     const tail = existsSync(buildLog) ? readFileSync(buildLog, "utf8").split("\n").slice(-30).join("\n") : "";
     throw new PerfpackError(`the baseline revision ${ref} (${commit.slice(0, 10)}) ${what}; its build is in ${dir}`, EXIT.runFailure, `--- last lines of the build log ---\n${tail}`);
   };
@@ -109,8 +123,8 @@ export async function prepareRevision(root: string, ref: string, env: Readonly<N
   const deps = join(dir, "node_modules");
   const copy = async (flag: string) => (await step("cp", [flag, join(root, "node_modules"), deps], dir, buildLog, signal, env)) === 0 || (rmSync(deps, { recursive: true, force: true }), false);
   const copied = sameLock && ((await copy("-al")) || (await copy("-a")));
-  if (!copied && (await step("npm", ["ci", "--no-audit", "--no-fund"], dir, buildLog, signal, env)) !== 0) fail(signal.aborted ? "build was interrupted" : "failed `npm ci`");
-  if ((await step("npm", ["run", "build"], dir, buildLog, signal, env)) !== 0) fail(signal.aborted ? "build was interrupted" : "failed `npm run build`");
+  if (!copied && (await step("npm", ["ci", "--no-audit", "--no-fund"], dir, buildLog, signal, env)) !== 0) fail("failed `npm ci`");
+  if ((await step("npm", ["run", "build"], dir, buildLog, signal, env)) !== 0) fail("failed `npm run build`");
   if (!existsSync(executorCli(system))) fail("built no dist/harness/cli.js");
   writeFileSync(stamp, `${commit}\n`);
   return system;

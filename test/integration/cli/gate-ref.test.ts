@@ -64,7 +64,10 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     const doc = JSON.parse(readFileSync(join(out, "gate.json"), "utf8")) as RevisionGateDocument;
     assert.equal(doc.outcome, "regression");
     assert.ok(doc.looks.length < doc.design.maxLooks, `stopped at look ${doc.looks.length} of ${doc.design.maxLooks}`);
-    assert.match(doc.reasons.join("\n"), /optimized · latency · (req\/s|p95 ms|CPU µs\/req): [\d.]+% worse than optimized@HEAD \(ratio [\d.]+, 99\.\d\d% interval [\d.]+–[\d.]+, wholly beyond the 5\.0% line\)/);
+    assert.match(
+      doc.reasons.join("\n"),
+      /optimized · latency · (req\/s|p95 ms|CPU µs\/req): [\d.]+% worse than optimized@HEAD \(ratio [\d.]+, 99\.\d\d% interval [\d.]+–[\d.]+, wholly beyond the 5\.0% line\)/,
+    );
     assert.match(run.output(), /gate: look 1\/\d+ after 3 rounds/);
     assert.deepEqual(descendants(run.child.pid!), []);
   });
@@ -77,6 +80,20 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     assert.deepEqual(descendants(run.child.pid!), []);
     const r = JSON.parse(readFileSync(join(tmp, "int", "results.json"), "utf8")) as Results;
     assert.ok(r.interrupted && r.trials.length >= 1);
+  });
+
+  test("Ctrl-C while the baseline revision builds stops the build and everything it started, removes the half-built tree and exits 130", async () => {
+    const cache = join(tmp, "cold-cache");
+    const run = perfpack(["gate", "--baseline-ref", "HEAD", "--out", join(tmp, "build-int")], { ...env, XDG_CACHE_HOME: cache });
+    await waitForOutput(run, /building its executor in /, 60_000);
+    // inside the build: the hard-linked copy of node_modules, or npm run build
+    await new Promise((r) => setTimeout(r, 2000));
+    run.child.kill("SIGINT");
+    assert.equal(await run.exit, 130, run.output());
+    assert.match(run.output(), /was interrupted; its partial tree is removed/);
+    assert.deepEqual(descendants(run.child.pid!), []);
+    assert.deepEqual(readdirSync(join(cache, "perfpack", "revisions")), [], "no half-built tree is left in the cache");
+    assert.equal(existsSync(join(tmp, "build-int", "results.json")), false, "no run started");
   });
 
   test("an unknown revision is a usage error (exit 2) before anything starts; --baseline and --baseline-ref exclude each other", async () => {
