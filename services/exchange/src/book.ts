@@ -14,6 +14,10 @@ export class OrderBook {
    */
   private readonly byClientId = new Map<string, ExchangeOrder>();
   static readonly REMEMBERED_ORDERS = 1_000_000;
+  /** Bumped whenever the set of open orders changes: the serialized answers below are of one version. */
+  private version = 0;
+  /** symbol ("" for all) → the open-orders answer as JSON, and the version it was made from. */
+  private readonly openJson = new Map<string, { version: number; json: string }>();
 
   constructor(private readonly maxOpen: number) {}
 
@@ -53,6 +57,7 @@ export class OrderBook {
     const order = id === undefined ? undefined : this.open.get(id);
     if (!order || order.symbol !== symbol) return { code: -2011, msg: "Unknown order sent." };
     this.open.delete(order.orderId);
+    this.version++;
     order.status = "CANCELED";
     order.updateTime = Date.now();
     return { ...order };
@@ -75,6 +80,22 @@ export class OrderBook {
     return symbol ? all.filter((o) => o.symbol === symbol) : all;
   }
 
+  /**
+   * The open-orders answer as JSON text, serialized once per change of the book: a load test
+   * asks for the same 50 orders thousands of times a second, and the mock should not spend on
+   * re-serializing them the CPU the executor under test shares with it.
+   */
+  openOrdersJson(symbol?: string): string {
+    const key = symbol ?? "";
+    const have = this.openJson.get(key);
+    if (have && have.version === this.version) return have.json;
+    const json = JSON.stringify(this.openOrders(symbol));
+    // bounded: one entry per symbol asked for, and symbols are few; a stranger's symbol replaces the oldest
+    if (this.openJson.size >= 64 && !have) this.openJson.delete(this.openJson.keys().next().value as string);
+    this.openJson.set(key, { version: this.version, json });
+    return json;
+  }
+
   has(clientOrderId: string): boolean {
     return this.byClientId.has(clientOrderId);
   }
@@ -86,6 +107,7 @@ export class OrderBook {
 
   private add(order: ExchangeOrder): void {
     this.open.set(order.orderId, order);
+    this.version++;
     this.remember(order);
     // Bounded so that a long load test does not grow every open-orders answer without end.
     if (this.open.size > this.maxOpen) {

@@ -7,13 +7,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { ExchangeError, ExchangeStats } from "../../common/src/exchange-types.js";
 import { isExchangeError } from "../../common/src/exchange-types.js";
-import { BodyTooLargeError, listen, readBody, sendJson } from "../../common/src/http-util.js";
+import { BodyTooLargeError, listen, readBody, sendJson, sendJsonText } from "../../common/src/http-util.js";
 import { tlsFixture } from "../../common/src/project.js";
 import { OrderBook } from "./book.js";
 import type { ExchangeOptions } from "./config.js";
 import { MarketFeed } from "./market.js";
 import { parseNewOrder } from "./orders.js";
 import { seededRandom } from "../../common/src/rng.js";
+
+/** An answer already serialized (the open orders, cached by the book): sent as it is. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
 
 export interface RunningExchange {
   url: string;
@@ -81,7 +86,7 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
     }
   }
 
-  /** Runs an order-path handler under latency and the injected faults. */
+  /** Runs an order-path handler under latency and the injected faults. A body of JsonText is sent as it is. */
   async function faultable(req: IncomingMessage, res: ServerResponse, orders: number, work: () => [number, unknown]): Promise<void> {
     const fault = nextFault();
     await sleep(delayFor(req, orders));
@@ -103,7 +108,10 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
       else sock.destroy();
       return;
     }
-    if (!res.destroyed) sendJson(res, status, body);
+    if (!res.destroyed) {
+      if (body instanceof JsonText) sendJsonText(res, status, body.text);
+      else sendJson(res, status, body);
+    }
   }
 
   function placeOne(raw: unknown) {
@@ -162,7 +170,7 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
       case "GET /fapi/v1/openOrders": {
         stats.openOrdersCalls++;
         const symbol = url.searchParams.get("symbol") ?? undefined;
-        return faultable(req, res, 0, () => [200, book.openOrders(symbol)]);
+        return faultable(req, res, 0, () => [200, new JsonText(book.openOrdersJson(symbol))]);
       }
       case "GET /fapi/v1/order": {
         stats.queryCalls++;

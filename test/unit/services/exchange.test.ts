@@ -63,3 +63,29 @@ test("exchange options are validated with the flag's name", () => {
   assert.throws(() => resolveExchangeOptions({ port: "x" }), /--port/);
   assert.throws(() => resolveExchangeOptions({ fault5xx: "0.6", faultReset: "0.6" }), /add up/);
 });
+
+test("the open-orders answer is serialized once per change of the book, and always equals the book", () => {
+  const book = new OrderBook(4);
+  book.seed(3, 1);
+  const same = (symbol?: string) => assert.equal(book.openOrdersJson(symbol), JSON.stringify(book.openOrders(symbol)));
+  same();
+  same("BTCUSDT");
+  const first = book.openOrdersJson();
+  assert.equal(book.openOrdersJson(), first, "unchanged book: the same text");
+  const placed = book.place({ symbol: "BTCUSDT", side: "BUY", type: "LIMIT", quantity: "0.010", price: "90000", timeInForce: "GTC", newClientOrderId: "c-1" });
+  assert.ok(!isExchangeError(placed));
+  assert.notEqual(book.openOrdersJson(), first, "a new LIMIT order is in the next answer");
+  same();
+  same("BTCUSDT");
+  // a MARKET order fills at once and never joins the open orders
+  const before = book.openOrdersJson();
+  book.place({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.010", newClientOrderId: "c-2" });
+  assert.equal(book.openOrdersJson(), before);
+  // a cancel, and the bound (5 orders in a book of 4: the oldest left)
+  book.place({ symbol: "ETHUSDT", side: "SELL", type: "LIMIT", quantity: "1.000", price: "4000", timeInForce: "GTC", newClientOrderId: "c-3" });
+  same();
+  assert.ok(!isExchangeError(book.cancel("BTCUSDT", { clientOrderId: "c-1" })));
+  same();
+  same("BTCUSDT");
+  same("ETHUSDT");
+});

@@ -1,0 +1,210 @@
+// What the harness and the reference executor cost, side by side in one run (a benchmark, not a test).
+//   npm run bench:overhead [-- --rounds 3 --duration 8 --warmup 2 --connections 32 --out reports/overhead.json]
+// Each round runs, in a seeded random order, GET /api/private/open-orders (50 orders) under c32:
+//   exe·wrk    the optimized executor, loaded by wrk (the leanest generator)
+//   proxy·wrk  scripts/bench/minimal-proxy.mjs (the least work the endpoint needs), loaded by wrk
+//   exe·ac     the executor, loaded by autocannon's CLI
+//   exe·pp     the executor, loaded by perfpack's own closed-model generator (autocannon, in this process)
+//   exe·pool   the executor, loaded by an undici Pool closed-model generator (closedLoadPool, in this process)
+// CPU comes from /proc (utime + stime) of each process over each window. Without wrk (Debian
+// package wrk), autocannon's CLI takes its place as the reference generator, and the script says so.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Agent, request } from "undici";
+import { closedLoad, closedLoadPool } from "../dist/harness/load/closed.js";
+import { OPTIMIZED_ENV } from "../dist/harness/plan/variants.js";
+import { tlsFixture } from "../dist/services/common/src/project.js";
+import { seededRandom } from "../dist/services/common/src/rng.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const { values: a } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "8" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "32" },
+    seed: { type: "string", default: "1" },
+    out: { type: "string", default: join(root, "reports", "overhead.json") },
+  },
+});
+const rounds = Number(a.rounds);
+const durationS = Number(a.duration);
+const warmupS = Number(a.warmup);
+const connections = Number(a.connections);
+const TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+const hasWrk = spawnSync("sh", ["-c", "command -v wrk"]).status === 0;
+if (!hasWrk) console.error("wrk is not installed (apt-get install wrk): autocannon's CLI is the reference generator instead");
+
+/** CPU seconds of a process so far; with `children`, those of its waited-for children. */
+function cpuS(pid, children = false) {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return (children ? Number(f[13]) + Number(f[14]) : Number(f[11]) + Number(f[12])) / TICKS;
+}
+
+const started = [];
+function start(name, command, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    started.push(child);
+    let log = "";
+    const timer = setTimeout(() => reject(new Error(`${name} did not print "listening <url>" within 15 s:\n${log}`)), 15_000);
+    child.stderr.on("data", (d) => (log += d));
+    child.stdout.on("data", (d) => {
+      log += d;
+      const m = /listening (\S+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ name, pid: child.pid, url: m[1] });
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`${name} exited ${code}:\n${log}`)));
+  });
+}
+const stopAll = () => Promise.all(started.map((c) => (c.exitCode === null ? new Promise((r) => (c.once("exit", r), c.kill("SIGTERM"))) : undefined)));
+process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
+
+const ca = tlsFixture.ca();
+const exchange = await start("exchange", process.execPath, [join(root, "dist/harness/cli.js"), "exchange", "--port", "0"], {});
+const upstream = { EXCHANGE_URL: exchange.url, EXCHANGE_CA_FILE: ca };
+const [executor, proxy] = await Promise.all([
+  start("executor", process.execPath, [join(root, "dist/harness/cli.js"), "executor", "--port", "0"], { ...OPTIMIZED_ENV, ...upstream }),
+  start("proxy", process.execPath, [join(root, "scripts/bench/minimal-proxy.mjs")], { PORT: "0", ...upstream }),
+]);
+const exAgent = new Agent({ connect: { ca: readFileSync(ca) } });
+const exchangeCalls = async () => (await (await request(`${exchange.url}/stats`, { dispatcher: exAgent })).body.json()).openOrdersCalls;
+
+/** One external generator run; returns its requests and its CPU seconds (the shell's waited-for child). */
+function external(kind, url) {
+  const cmd = kind === "wrk" ? `wrk -t1 -c${connections} -d${durationS}s ${url}` : `"${join(root, "node_modules/.bin/autocannon")}" -c ${connections} -d ${durationS} --json ${url} 2>/dev/null`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", `${cmd} > "$1"; cat /proc/$$/stat`, "sh", join(tmpOut, `${kind}.out`)], { stdio: ["ignore", "pipe", "inherit"] });
+    let stat = "";
+    child.stdout.on("data", (d) => (stat += d));
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`${kind} exited ${code}`));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const genCpuS = (Number(f[13]) + Number(f[14])) / TICKS;
+      const text = readFileSync(join(tmpOut, `${kind}.out`), "utf8");
+      const requests = kind === "wrk" ? Number(/(\d+) requests in/.exec(text)?.[1]) : JSON.parse(text).requests.total;
+      resolve({ requests, genCpuS });
+    });
+  });
+}
+
+async function perfpackGenerator(url, load) {
+  const c0 = process.cpuUsage();
+  const r = await load({ url, connections, durationS, signal: new AbortController().signal });
+  const c = process.cpuUsage(c0);
+  return { requests: r.responses, genCpuS: (c.user + c.system) / 1e6 };
+}
+
+const tmpOut = join(dirname(a.out), ".overhead-tmp");
+mkdirSync(tmpOut, { recursive: true });
+const gen0 = hasWrk ? "wrk" : "ac";
+const ARMS = [
+  { id: `exe·${gen0}`, target: executor, gen: gen0 },
+  { id: `proxy·${gen0}`, target: proxy, gen: gen0 },
+  ...(hasWrk ? [{ id: "exe·ac", target: executor, gen: "ac" }] : []),
+  { id: "exe·pp", target: executor, gen: "pp" },
+  { id: "exe·pool", target: executor, gen: "pool" },
+];
+const path = "/api/private/open-orders";
+const rand = seededRandom(Number(a.seed));
+const rows = [];
+for (let round = 1; round <= rounds; round++) {
+  // Fisher–Yates, seeded: each round its own order, so no arm always runs first
+  const order = [...ARMS];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (const arm of order) {
+    // the proxy answers open orders on any path
+    const url = `${arm.target.url}${path}`;
+    // warm-up, not counted: the same target under perfpack's generator
+    await closedLoad({ url, connections, durationS: warmupS, signal: new AbortController().signal });
+    const t0 = cpuS(arm.target.pid);
+    const x0 = cpuS(exchange.pid);
+    const calls0 = await exchangeCalls();
+    const w0 = performance.now();
+    const g =
+      arm.gen === "pp" ? await perfpackGenerator(url, closedLoad) : arm.gen === "pool" ? await perfpackGenerator(url, closedLoadPool) : await external(arm.gen === "wrk" ? "wrk" : "autocannon", url);
+    const wallS = (performance.now() - w0) / 1000;
+    const targetCpuS = cpuS(arm.target.pid) - t0;
+    const exchangeCpuS = cpuS(exchange.pid) - x0;
+    const calls = (await exchangeCalls()) - calls0;
+    const row = {
+      round,
+      arm: arm.id,
+      requests: g.requests,
+      rps: g.requests / durationS,
+      targetUsPerReq: (targetCpuS * 1e6) / g.requests,
+      generatorUsPerReq: (g.genCpuS * 1e6) / g.requests,
+      exchangeUsPerCall: calls > 0 ? (exchangeCpuS * 1e6) / calls : NaN,
+      wallS,
+    };
+    rows.push(row);
+    console.error(
+      `round ${round} ${arm.id.padEnd(9)} ${row.rps.toFixed(0).padStart(5)} req/s; target ${row.targetUsPerReq.toFixed(0)} µs/req, generator ${row.generatorUsPerReq.toFixed(0)} µs/req, exchange ${row.exchangeUsPerCall.toFixed(0)} µs/call`,
+    );
+  }
+}
+await stopAll();
+await exAgent.close();
+
+const per = (arm, round, k) => rows.find((r) => r.arm === arm && r.round === round)?.[k];
+const ratio = (label, goal, num, den) => {
+  const xs = [];
+  for (let round = 1; round <= rounds; round++) xs.push(num(round) / den(round));
+  const s = [...xs].sort((p, q) => p - q);
+  return { label, goal, median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1), perRound: xs };
+};
+const ratios = [
+  ratio(
+    "executor / minimal proxy, CPU per request (optimized, open-orders)",
+    1.2,
+    (r) => per(`exe·${gen0}`, r, "targetUsPerReq"),
+    (r) => per(`proxy·${gen0}`, r, "targetUsPerReq"),
+  ),
+  ratio(
+    `perfpack's generator / ${hasWrk ? "wrk" : "autocannon CLI"}, CPU per request`,
+    1.5,
+    (r) => per("exe·pp", r, "generatorUsPerReq"),
+    (r) => per(`exe·${gen0}`, r, "generatorUsPerReq"),
+  ),
+  ratio(
+    `an undici Pool generator / ${hasWrk ? "wrk" : "autocannon CLI"}, CPU per request`,
+    1.5,
+    (r) => per("exe·pool", r, "generatorUsPerReq"),
+    (r) => per(`exe·${gen0}`, r, "generatorUsPerReq"),
+  ),
+  ...(hasWrk
+    ? [
+        ratio(
+          "autocannon CLI / wrk, CPU per request",
+          undefined,
+          (r) => per("exe·ac", r, "generatorUsPerReq"),
+          (r) => per("exe·wrk", r, "generatorUsPerReq"),
+        ),
+      ]
+    : []),
+  ratio(
+    "exchange per call / executor per request, CPU",
+    0.25,
+    (r) => per(`exe·${gen0}`, r, "exchangeUsPerCall"),
+    (r) => per(`exe·${gen0}`, r, "targetUsPerReq"),
+  ),
+];
+console.log(`\n${rounds} rounds of ${durationS} s after ${warmupS} s, c${connections}, seed ${a.seed}; reference generator: ${hasWrk ? "wrk" : "autocannon CLI (wrk not installed)"}`);
+console.log("| ratio | median | rounds' range | goal |\n|---|---|---|---|");
+for (const r of ratios) console.log(`| ${r.label} | ${r.median.toFixed(2)}× | ${r.min.toFixed(2)}–${r.max.toFixed(2)} | ${r.goal === undefined ? "" : `≤ ${r.goal}×`} |`);
+mkdirSync(dirname(a.out), { recursive: true });
+writeFileSync(
+  a.out,
+  JSON.stringify({ schema: "perfpack/overhead@1", rounds, durationS, warmupS, connections, seed: Number(a.seed), referenceGenerator: hasWrk ? "wrk" : "autocannon", rows, ratios }, null, 2) + "\n",
+);
+console.log(`written: ${a.out}`);
