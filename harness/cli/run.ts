@@ -166,7 +166,8 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   human.write(mediansTables(results, (better, t) => (better ? paint.green(t) : paint.red(t))) + "\n");
   const bound = results.trials.filter((t) => t.generatorBound).length;
   if (bound > 0) human.write(paint.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`));
-  human.write("\n" + verdictText(results, paint) + "\n\n");
+  // a gate run: the gate prints its own decision; the run's verdict (targets, headline) would contradict it
+  if (!arms) human.write("\n" + verdictText(results, paint) + "\n\n");
   if (cfg.profile && !runner.wasAborted) {
     const { profile } = await import("../profile/profiler.js");
     io.err.write(`profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …\n`);

@@ -69,6 +69,8 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
       /optimized · latency · (req\/s|p95 ms|CPU µs\/req): [\d.]+% worse than optimized@HEAD \(ratio [\d.]+, 99\.\d\d% interval [\d.]+–[\d.]+, wholly beyond the 5\.0% line\)/,
     );
     assert.match(run.output(), /gate: look 1\/\d+ after 3 rounds/);
+    // the gate's decision is the only verdict printed
+    assert.doesNotMatch(run.output(), /verdict: (PASS|FAIL)/);
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
