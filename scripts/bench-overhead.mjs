@@ -1,5 +1,7 @@
 // What the harness and the reference executor cost, side by side in one run (a benchmark, not a test).
 //   npm run bench:overhead [-- --rounds 3 --duration 8 --warmup 2 --connections 32 --out reports/overhead.json]
+//   --services <dir>: start the executor and the exchange from another built checkout of perfpack
+//   (its dist/harness/cli.js), to measure a before and an after on the same machine.
 // Each round runs, in a seeded random order, GET /api/private/open-orders (50 orders) under c32:
 //   exe·wrk    the optimized executor, loaded by wrk (the leanest generator)
 //   proxy·wrk  scripts/bench/minimal-proxy.mjs (the least work the endpoint needs), loaded by wrk
@@ -28,6 +30,7 @@ const { values: a } = parseArgs({
     connections: { type: "string", default: "32" },
     seed: { type: "string", default: "1" },
     out: { type: "string", default: join(root, "reports", "overhead.json") },
+    services: { type: "string", default: root },
   },
 });
 const rounds = Number(a.rounds);
@@ -68,10 +71,11 @@ const stopAll = () => Promise.all(started.map((c) => (c.exitCode === null ? new 
 process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
 
 const ca = tlsFixture.ca();
-const exchange = await start("exchange", process.execPath, [join(root, "dist/harness/cli.js"), "exchange", "--port", "0"], {});
+const servicesCli = join(a.services, "dist/harness/cli.js");
+const exchange = await start("exchange", process.execPath, [servicesCli, "exchange", "--port", "0"], {});
 const upstream = { EXCHANGE_URL: exchange.url, EXCHANGE_CA_FILE: ca };
 const [executor, proxy] = await Promise.all([
-  start("executor", process.execPath, [join(root, "dist/harness/cli.js"), "executor", "--port", "0"], { ...OPTIMIZED_ENV, ...upstream }),
+  start("executor", process.execPath, [servicesCli, "executor", "--port", "0"], { ...OPTIMIZED_ENV, ...upstream }),
   start("proxy", process.execPath, [join(root, "scripts/bench/minimal-proxy.mjs")], { PORT: "0", ...upstream }),
 ]);
 const exAgent = new Agent({ connect: { ca: readFileSync(ca) } });
@@ -205,6 +209,10 @@ for (const r of ratios) console.log(`| ${r.label} | ${r.median.toFixed(2)}× | $
 mkdirSync(dirname(a.out), { recursive: true });
 writeFileSync(
   a.out,
-  JSON.stringify({ schema: "perfpack/overhead@1", rounds, durationS, warmupS, connections, seed: Number(a.seed), referenceGenerator: hasWrk ? "wrk" : "autocannon", rows, ratios }, null, 2) + "\n",
+  JSON.stringify(
+    { schema: "perfpack/overhead@1", services: a.services, rounds, durationS, warmupS, connections, seed: Number(a.seed), referenceGenerator: hasWrk ? "wrk" : "autocannon", rows, ratios },
+    null,
+    2,
+  ) + "\n",
 );
 console.log(`written: ${a.out}`);

@@ -40,13 +40,19 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-export function sendJsonText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+/**
+ * Sends JSON text. A string is encoded once: Buffer.byteLength and then res.end(string) would
+ * walk a 20 KB answer twice (and flatten a concatenated string first), 7% of the executor's busy
+ * time on open-orders before (issue 13).
+ */
+export function sendJsonText(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
+  const bytes = typeof body === "string" ? Buffer.from(body) : body;
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
+    "content-length": bytes.length,
     ...headers,
   });
-  res.end(body);
+  res.end(bytes);
 }
 
 export function sendJson(res: ServerResponse, status: number, data: unknown): void {

@@ -17,7 +17,7 @@ export class OrderBook {
   /** Bumped whenever the set of open orders changes: the serialized answers below are of one version. */
   private version = 0;
   /** symbol ("" for all) → the open-orders answer as JSON, and the version it was made from. */
-  private readonly openJson = new Map<string, { version: number; json: string }>();
+  private readonly openJson = new Map<string, { version: number; json: Buffer }>();
 
   constructor(private readonly maxOpen: number) {}
 
@@ -81,15 +81,15 @@ export class OrderBook {
   }
 
   /**
-   * The open-orders answer as JSON text, serialized once per change of the book: a load test
+   * The open-orders answer as UTF-8 JSON bytes, serialized once per change of the book: a load test
    * asks for the same 50 orders thousands of times a second, and the mock should not spend on
    * re-serializing them the CPU the executor under test shares with it.
    */
-  openOrdersJson(symbol?: string): string {
+  openOrdersJson(symbol?: string): Buffer {
     const key = symbol ?? "";
     const have = this.openJson.get(key);
     if (have && have.version === this.version) return have.json;
-    const json = JSON.stringify(this.openOrders(symbol));
+    const json = Buffer.from(JSON.stringify(this.openOrders(symbol)));
     // bounded: one entry per symbol asked for, and symbols are few; a stranger's symbol replaces the oldest
     if (this.openJson.size >= 64 && !have) this.openJson.delete(this.openJson.keys().next().value as string);
     this.openJson.set(key, { version: this.version, json });

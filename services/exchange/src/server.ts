@@ -17,7 +17,7 @@ import { seededRandom } from "../../common/src/rng.js";
 
 /** An answer already serialized (the open orders, cached by the book): sent as it is. */
 class JsonText {
-  constructor(readonly text: string) {}
+  constructor(readonly bytes: Buffer) {}
 }
 
 export interface RunningExchange {
@@ -109,7 +109,7 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
       return;
     }
     if (!res.destroyed) {
-      if (body instanceof JsonText) sendJsonText(res, status, body.text);
+      if (body instanceof JsonText) sendJsonText(res, status, body.bytes);
       else sendJson(res, status, body);
     }
   }

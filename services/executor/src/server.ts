@@ -4,7 +4,7 @@ import type { ExchangeOrder, NewOrder } from "../../common/src/exchange-types.js
 import { BodyTooLargeError, listen, readBody, sendJson, sendJsonText } from "../../common/src/http-util.js";
 import type { ExecutorConfig } from "./config.js";
 import { Batcher, BatcherClosedError } from "./lib/batcher.js";
-import { createSerializer, toOpenOrderView, toOrderView } from "./lib/fastJson.js";
+import { MalformedOrderError, createSerializer, toOpenOrderView, toOrderView } from "./lib/fastJson.js";
 import { ExchangeRejection, UpstreamError, createExchangeClient, type ExchangeClient } from "./lib/httpClient.js";
 import { createMetrics } from "./lib/metrics.js";
 import { ValidationError, parseOrderRequest } from "./lib/orders.js";
@@ -88,6 +88,7 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
     if (err instanceof UpstreamError) {
       return err.kind === "timeout" ? fail(res, 504, "upstream_timeout", err.message, { upstream: err.upstream }) : fail(res, 502, "upstream_error", err.message, { upstream: err.upstream });
     }
+    if (err instanceof MalformedOrderError) return fail(res, 502, "upstream_error", err.message, { upstream });
     if (err instanceof BatcherClosedError) return fail(res, 503, "shutting_down", err.message);
     return fail(res, 500, "internal_error", (err as Error)?.message ?? String(err));
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ExchangeOrder } from "../../../services/common/src/exchange-types.js";
 import { seededRandom } from "../../../services/common/src/rng.js";
-import { compileSerializers, createSerializer, toOpenOrderView, toOrderView } from "../../../services/executor/src/lib/fastJson.js";
+import { MalformedOrderError, OPEN_ORDER_SCHEMA, compileSerializers, createSerializer, toOpenOrderView, toOrderView } from "../../../services/executor/src/lib/fastJson.js";
 import { createMetrics } from "../../../services/executor/src/lib/metrics.js";
 
 const fast = compileSerializers("fast");
@@ -68,6 +68,39 @@ test("the view drops fields the schema does not know, so both paths agree on exc
   assert.equal("extra" in view, false);
   const text = fast.openOrders({ count: 1, orders: [view] });
   assert.deepEqual(JSON.parse(text).orders[0], JSON.parse(JSON.stringify(view)));
+});
+
+test("the written-out open-order view is the schema-driven copy: same keys, same order, same coercions", () => {
+  // the loop the view replaced (issue 13), kept here as its reference
+  const bySchema = (o: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, t] of OPEN_ORDER_SCHEMA) out[k] = t === "number" ? Number(o[k] ?? 0) : t === "boolean" ? Boolean(o[k]) : String(o[k] ?? "");
+    return out;
+  };
+  const rand = seededRandom(11);
+  const odd = [undefined, null, "", "12.5", 7, 0, true, false, "x"];
+  const nonNumeric = (v: unknown) => typeof v !== "number" && Number.isNaN(Number(v ?? 0));
+  for (let i = 0; i < 2000; i++) {
+    const raw: Record<string, unknown> = { ...randomOrder(rand), extra: 1 };
+    // a few fields of the wrong type or missing, as a sloppy upstream might send
+    for (const [k] of OPEN_ORDER_SCHEMA) if (rand() < 0.15) raw[k] = odd[Math.floor(rand() * odd.length)];
+    const bad = OPEN_ORDER_SCHEMA.find(([k, t]) => t === "number" && nonNumeric(raw[k]));
+    if (bad) {
+      // no coercion gives both serializers the same bytes (native writes null, fast throws): refused by name
+      assert.throws(
+        () => toOpenOrderView(raw as unknown as ExchangeOrder),
+        (e: Error) => e instanceof MalformedOrderError && e.message.includes(bad[0]),
+      );
+      continue;
+    }
+    const view = toOpenOrderView(raw as unknown as ExchangeOrder);
+    assert.deepEqual(
+      Object.keys(view),
+      OPEN_ORDER_SCHEMA.map(([k]) => k),
+    );
+    assert.deepEqual(view, bySchema(raw));
+    assert.equal(fast.openOrders({ count: 1, orders: [view] }), native.openOrders({ count: 1, orders: [view] }));
+  }
 });
 
 test("the executor's serializer counts compiled-schema hits and times every call", async () => {

@@ -130,16 +130,57 @@ export function toOrderView(o: ExchangeOrder, batched: boolean): OrderView {
   };
 }
 
-/** Copies an exchange order into exactly the schema's shape (drops unknown fields, fixes types). */
-export function toOpenOrderView(o: ExchangeOrder): ExchangeOrder {
-  const out = {} as Record<string, unknown>;
-  for (const k of OPEN_ORDER_KEYS) {
-    const t = openOrderProps[k].type;
-    const v = (o as unknown as Record<string, unknown>)[k];
-    out[k] = t === "number" ? Number(v ?? 0) : t === "boolean" ? Boolean(v) : String(v ?? "");
+/** The exchange sent an order field that no coercion makes a number: the answer is not usable. */
+export class MalformedOrderError extends Error {
+  constructor(field: string, value: unknown) {
+    super(`the exchange answered an order whose ${field} is not a number: ${JSON.stringify(value)}`);
   }
-  return out as unknown as ExchangeOrder;
 }
+
+function asNum(v: unknown, field: string): number {
+  if (typeof v === "number") return v;
+  const n = Number(v ?? 0);
+  // JSON.stringify writes NaN as null and fast-json-stringify refuses it: no byte-identical answer exists
+  if (Number.isNaN(n)) throw new MalformedOrderError(field, v);
+  return n;
+}
+const asStr = (v: unknown): string => (typeof v === "string" ? v : String(v ?? ""));
+const asBool = (v: unknown): boolean => (typeof v === "boolean" ? v : Boolean(v));
+
+/**
+ * Copies an exchange order into exactly the schema's shape (drops unknown fields, fixes types).
+ * Written out key by key, in OPEN_ORDER_KEYS' order, with each key's schema type: one object
+ * literal V8 builds with a single hidden class. The loop over the schema it replaces took 16% of
+ * the executor's busy time on open-orders (issue 13); a unit test checks it against that loop.
+ */
+export function toOpenOrderView(o: ExchangeOrder): ExchangeOrder {
+  return {
+    orderId: asNum(o.orderId, "orderId"),
+    symbol: asStr(o.symbol),
+    status: asStr(o.status),
+    clientOrderId: asStr(o.clientOrderId),
+    price: asStr(o.price),
+    avgPrice: asStr(o.avgPrice),
+    origQty: asStr(o.origQty),
+    executedQty: asStr(o.executedQty),
+    cumQuote: asStr(o.cumQuote),
+    timeInForce: asStr(o.timeInForce),
+    type: asStr(o.type),
+    reduceOnly: asBool(o.reduceOnly),
+    closePosition: asBool(o.closePosition),
+    side: asStr(o.side),
+    positionSide: asStr(o.positionSide),
+    stopPrice: asStr(o.stopPrice),
+    workingType: asStr(o.workingType),
+    priceProtect: asBool(o.priceProtect),
+    origType: asStr(o.origType),
+    time: asNum(o.time, "time"),
+    updateTime: asNum(o.updateTime, "updateTime"),
+  } as ExchangeOrder;
+}
+
+/** The open-order schema's keys and types, in order (the view and its test follow them). */
+export const OPEN_ORDER_SCHEMA: ReadonlyArray<readonly [string, "number" | "string" | "boolean"]> = OPEN_ORDER_KEYS.map((k) => [k, openOrderProps[k].type] as const);
 
 export type Stringifier = "fast" | "native";
 
