@@ -6,22 +6,21 @@
 //   exe·wrk    the optimized executor, loaded by wrk (the leanest generator)
 //   proxy·wrk  scripts/bench/minimal-proxy.mjs (the least work the endpoint needs), loaded by wrk
 //   exe·ac     the executor, loaded by autocannon's CLI
-//   exe·pp     the executor, loaded by perfpack's own closed-model generator (autocannon, in this process)
-//   exe·pool   the executor, loaded by an undici Pool closed-model generator (closedLoadPool, in this process)
+//   exe·pp     the executor, loaded by perfpack's closed-model generator (closedLoad: the wire client, in this process)
+//   exe·acl    the executor, loaded by autocannon as a library in this process (perfpack's generator before issue 13)
 // CPU comes from /proc (utime + stime) of each process over each window. Without wrk (Debian
 // package wrk), autocannon's CLI takes its place as the reference generator, and the script says so.
 import { spawn, spawnSync } from "node:child_process";
+import { childrenCpuS, cpuS, median, root, start, stopAll } from "./bench/procs.mjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Agent, request } from "undici";
-import { closedLoad, closedLoadPool } from "../dist/harness/load/closed.js";
+import { closedLoad, closedLoadAutocannon } from "../dist/harness/load/closed.js";
 import { OPTIMIZED_ENV } from "../dist/harness/plan/variants.js";
 import { tlsFixture } from "../dist/services/common/src/project.js";
 import { seededRandom } from "../dist/services/common/src/rng.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: a } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
@@ -37,38 +36,8 @@ const rounds = Number(a.rounds);
 const durationS = Number(a.duration);
 const warmupS = Number(a.warmup);
 const connections = Number(a.connections);
-const TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const hasWrk = spawnSync("sh", ["-c", "command -v wrk"]).status === 0;
 if (!hasWrk) console.error("wrk is not installed (apt-get install wrk): autocannon's CLI is the reference generator instead");
-
-/** CPU seconds of a process so far; with `children`, those of its waited-for children. */
-function cpuS(pid, children = false) {
-  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (children ? Number(f[13]) + Number(f[14]) : Number(f[11]) + Number(f[12])) / TICKS;
-}
-
-const started = [];
-function start(name, command, args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    started.push(child);
-    let log = "";
-    const timer = setTimeout(() => reject(new Error(`${name} did not print "listening <url>" within 15 s:\n${log}`)), 15_000);
-    child.stderr.on("data", (d) => (log += d));
-    child.stdout.on("data", (d) => {
-      log += d;
-      const m = /listening (\S+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ name, pid: child.pid, url: m[1] });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`${name} exited ${code}:\n${log}`)));
-  });
-}
-const stopAll = () => Promise.all(started.map((c) => (c.exitCode === null ? new Promise((r) => (c.once("exit", r), c.kill("SIGTERM"))) : undefined)));
-process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
 
 const ca = tlsFixture.ca();
 const servicesCli = join(a.services, "dist/harness/cli.js");
@@ -90,8 +59,7 @@ function external(kind, url) {
     child.stdout.on("data", (d) => (stat += d));
     child.on("exit", (code) => {
       if (code !== 0) return reject(new Error(`${kind} exited ${code}`));
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const genCpuS = (Number(f[13]) + Number(f[14])) / TICKS;
+      const genCpuS = childrenCpuS(stat);
       const text = readFileSync(join(tmpOut, `${kind}.out`), "utf8");
       const requests = kind === "wrk" ? Number(/(\d+) requests in/.exec(text)?.[1]) : JSON.parse(text).requests.total;
       resolve({ requests, genCpuS });
@@ -114,7 +82,7 @@ const ARMS = [
   { id: `proxy·${gen0}`, target: proxy, gen: gen0 },
   ...(hasWrk ? [{ id: "exe·ac", target: executor, gen: "ac" }] : []),
   { id: "exe·pp", target: executor, gen: "pp" },
-  { id: "exe·pool", target: executor, gen: "pool" },
+  { id: "exe·acl", target: executor, gen: "acl" },
 ];
 const path = "/api/private/open-orders";
 const rand = seededRandom(Number(a.seed));
@@ -136,7 +104,11 @@ for (let round = 1; round <= rounds; round++) {
     const calls0 = await exchangeCalls();
     const w0 = performance.now();
     const g =
-      arm.gen === "pp" ? await perfpackGenerator(url, closedLoad) : arm.gen === "pool" ? await perfpackGenerator(url, closedLoadPool) : await external(arm.gen === "wrk" ? "wrk" : "autocannon", url);
+      arm.gen === "pp"
+        ? await perfpackGenerator(url, closedLoad)
+        : arm.gen === "acl"
+          ? await perfpackGenerator(url, closedLoadAutocannon)
+          : await external(arm.gen === "wrk" ? "wrk" : "autocannon", url);
     const wallS = (performance.now() - w0) / 1000;
     const targetCpuS = cpuS(arm.target.pid) - t0;
     const exchangeCpuS = cpuS(exchange.pid) - x0;
@@ -164,8 +136,7 @@ const per = (arm, round, k) => rows.find((r) => r.arm === arm && r.round === rou
 const ratio = (label, goal, num, den) => {
   const xs = [];
   for (let round = 1; round <= rounds; round++) xs.push(num(round) / den(round));
-  const s = [...xs].sort((p, q) => p - q);
-  return { label, goal, median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1), perRound: xs };
+  return { label, goal, median: median(xs), min: Math.min(...xs), max: Math.max(...xs), perRound: xs };
 };
 const ratios = [
   ratio(
@@ -181,9 +152,9 @@ const ratios = [
     (r) => per(`exe·${gen0}`, r, "generatorUsPerReq"),
   ),
   ratio(
-    `an undici Pool generator / ${hasWrk ? "wrk" : "autocannon CLI"}, CPU per request`,
-    1.5,
-    (r) => per("exe·pool", r, "generatorUsPerReq"),
+    `autocannon in-process (the generator before) / ${hasWrk ? "wrk" : "autocannon CLI"}, CPU per request`,
+    undefined,
+    (r) => per("exe·acl", r, "generatorUsPerReq"),
     (r) => per(`exe·${gen0}`, r, "generatorUsPerReq"),
   ),
   ...(hasWrk

@@ -1,6 +1,6 @@
 import autocannon from "autocannon";
-import { Pool } from "undici";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
+import { wireLoad } from "./wire.js";
 
 export interface ClosedLoadOptions {
   url: string;
@@ -10,6 +10,8 @@ export interface ClosedLoadOptions {
   connections: number;
   durationS: number;
   signal: AbortSignal;
+  /** A request unanswered this long fails and counts in errors (default 10 s). */
+  timeoutMs?: number;
 }
 
 export interface LoadResult {
@@ -25,10 +27,24 @@ export interface LoadResult {
 }
 
 /**
- * Closed-model load (N connections, each sends its next request when the last answers) with
- * autocannon. Latency comes from autocannon's per-response event, in fractional milliseconds.
+ * Closed-model load: N connections, each sends its next request when the last one is answered.
+ * Plain-HTTP targets get perfpack's wire client (harness/load/wire.ts), which costs about half
+ * of autocannon's CPU per request on the machine it shares with the system under test; HTTPS
+ * targets get autocannon. Latency is in fractional milliseconds either way.
  */
-export async function closedLoad(o: ClosedLoadOptions): Promise<LoadResult> {
+export function closedLoad(o: ClosedLoadOptions): Promise<LoadResult> {
+  return o.url.startsWith("http:") ? closedLoadWire(o) : closedLoadAutocannon(o);
+}
+
+/** The closed model on the wire client; latency timed from the write to the answer's last byte. */
+export async function closedLoadWire(o: ClosedLoadOptions): Promise<LoadResult> {
+  const rec = new LatencyRecorder();
+  const r = await wireLoad(o, (ms) => rec.recordMs(ms));
+  return { ...r, perSecond: r.responses / r.elapsedS, latency: rec.summary() };
+}
+
+/** The closed model on autocannon. Latency comes from its per-response event. */
+export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadResult> {
   const rec = new LatencyRecorder();
   let ok = 0;
   let responses = 0;
@@ -44,7 +60,7 @@ export async function closedLoad(o: ClosedLoadOptions): Promise<LoadResult> {
       ...(o.headers ? { headers: o.headers } : {}),
       connections: o.connections,
       duration: o.durationS,
-      timeout: 10,
+      timeout: (o.timeoutMs ?? 10_000) / 1000,
     },
     (err, result) => (err ? fail(err) : finish(result)),
   );
@@ -62,47 +78,4 @@ export async function closedLoad(o: ClosedLoadOptions): Promise<LoadResult> {
   } finally {
     o.signal.removeEventListener("abort", stop);
   }
-}
-
-/**
- * The same closed model on an undici Pool: `connections` loops, each sending its next request
- * when the last one's body has been read. Latency is timed around each request with
- * performance.now(), in fractional milliseconds. A candidate to replace autocannon where it is
- * measured leaner (scripts/bench-overhead.mjs, arm `exe·pool`).
- */
-export async function closedLoadPool(o: ClosedLoadOptions): Promise<LoadResult> {
-  const u = new URL(o.url);
-  const pool = new Pool(u.origin, { connections: o.connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 10_000, bodyTimeout: 10_000 });
-  const rec = new LatencyRecorder();
-  const path = `${u.pathname}${u.search}`;
-  let ok = 0;
-  let responses = 0;
-  let errors = 0;
-  let non2xx = 0;
-  const t0 = performance.now();
-  const end = t0 + o.durationS * 1000;
-  const loop = async () => {
-    while (!o.signal.aborted && performance.now() < end) {
-      const s = performance.now();
-      try {
-        const r = await pool.request({ path, method: o.method ?? "GET", ...(o.body !== undefined ? { body: o.body } : {}), ...(o.headers ? { headers: o.headers } : {}), signal: o.signal });
-        for await (const _ of r.body) {
-          // read to the end, so the connection is free for the next request
-        }
-        responses++;
-        rec.recordMs(performance.now() - s);
-        if (r.statusCode >= 200 && r.statusCode < 300) ok++;
-        else non2xx++;
-      } catch {
-        if (!o.signal.aborted) errors++;
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: o.connections }, loop));
-  } finally {
-    await pool.close();
-  }
-  const elapsedS = (performance.now() - t0) / 1000;
-  return { responses, ok, perSecond: responses / elapsedS, latency: rec.summary(), errors, non2xx, elapsedS };
 }

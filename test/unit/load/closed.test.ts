@@ -2,31 +2,119 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { closedLoadPool } from "../../../harness/load/closed.js";
+import { closedLoad, closedLoadAutocannon, closedLoadWire } from "../../../harness/load/closed.js";
 
-test("the undici Pool closed model: every answer counted and timed, non-2xx and refused connections apart, done at its duration", async () => {
-  let n = 0;
-  const server = http.createServer((_req, res) => {
-    // every fifth answer is a 503; the bodies are large enough to arrive in several chunks
-    const status = n++ % 5 === 4 ? 503 : 200;
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ pad: "x".repeat(40_000) }));
-  });
+async function serve(handler: http.RequestListener): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
+  const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+  return { url, server, close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) };
+}
+
+for (const [name, load] of [
+  ["perfpack's wire client", closedLoadWire],
+  ["autocannon", closedLoadAutocannon],
+] as const) {
+  test(`closed model on ${name}: every answer counted and timed, non-2xx and refused connections apart, done at its duration`, async () => {
+    let n = 0;
+    const s = await serve((_req, res) => {
+      // every fifth answer is a 503; the bodies are large enough to arrive in several reads
+      const status = n++ % 5 === 4 ? 503 : 200;
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ pad: "x".repeat(40_000) }));
+    });
+    try {
+      const r = await load({ url: s.url, connections: 4, durationS: 0.4, signal: new AbortController().signal });
+      assert.ok(r.responses > 20, `${r.responses} responses`);
+      assert.equal(r.ok + r.non2xx, r.responses);
+      assert.ok(Math.abs(r.non2xx - r.responses / 5) <= 4, `${r.non2xx} of ${r.responses} were 503`);
+      assert.equal(r.latency?.count, r.responses);
+      assert.ok(r.latency!.p50 > 0);
+      assert.ok(r.elapsedS >= 0.39, `elapsed ${r.elapsedS}`);
+      assert.equal(r.errors, 0);
+    } finally {
+      await s.close();
+    }
+    // nobody listening: errors, no responses, and still done
+    const dead = await load({ url: s.url, connections: 2, durationS: 0.2, signal: new AbortController().signal });
+    assert.equal(dead.responses, 0);
+    assert.ok(dead.errors > 0);
+  });
+}
+
+test("closedLoad takes the wire client for plain HTTP, and the wire client's answers match the server's count", async () => {
+  let served = 0;
+  const sockets = new Set<unknown>();
+  const s = await serve((req, res) => {
+    sockets.add(req.socket);
+    served++;
+    res.end("ok");
+  });
   try {
-    const r = await closedLoadPool({ url, connections: 4, durationS: 0.4, signal: new AbortController().signal });
-    assert.ok(r.responses > 20, `${r.responses} responses`);
-    assert.equal(r.ok + r.non2xx, r.responses);
-    assert.ok(Math.abs(r.non2xx - r.responses / 5) <= 4, `${r.non2xx} of ${r.responses} were 503`);
-    assert.equal(r.latency?.count, r.responses);
-    assert.ok(r.latency!.p50 > 0 && r.latency!.p50 < 1000);
-    assert.ok(r.elapsedS >= 0.4 && r.elapsedS < 5, `elapsed ${r.elapsedS}`);
-    assert.equal(r.errors, 0);
+    const r = await closedLoad({ url: s.url, connections: 3, durationS: 0.3, signal: new AbortController().signal });
+    // answers in flight at the end are dropped, at most one per connection
+    assert.ok(served - r.responses >= 0 && served - r.responses <= 3, `server answered ${served}, client counted ${r.responses}`);
+    assert.equal(sockets.size, 3, "kept alive: one connection each");
   } finally {
-    await new Promise((r) => server.close(r));
+    await s.close();
   }
-  // nobody listening: errors, no responses, and still done
-  const dead = await closedLoadPool({ url, connections: 2, durationS: 0.2, signal: new AbortController().signal });
-  assert.equal(dead.responses, 0);
-  assert.ok(dead.errors > 0);
+});
+
+test("the wire client: POST bodies and headers arrive intact, chunked and Connection: close answers, an unanswered request times out", async () => {
+  const ORDER = JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001", note: "é" });
+  let posts = 0;
+  let bad = 0;
+  let n = 0;
+  const connections = new Set<unknown>();
+  const s = await serve((req, res) => {
+    connections.add(req.socket);
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      posts++;
+      if (req.method !== "POST" || body !== ORDER || req.headers["content-type"] !== "application/json" || req.headers["x-api-key"] !== "k") bad++;
+      const i = n++;
+      if (i === 7) return; // never answered: the client's timeout replaces the connection
+      if (i % 3 === 0) {
+        // chunked, in several writes
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"a":');
+        setImmediate(() => res.end(`"${"y".repeat(5000)}"}`));
+      } else if (i % 3 === 1) res.writeHead(201, { connection: "close" }).end("{}");
+      else res.writeHead(404).end();
+    });
+  });
+  try {
+    const r = await closedLoadWire({
+      url: s.url,
+      method: "POST",
+      body: ORDER,
+      headers: { "content-type": "application/json", "x-api-key": "k" },
+      connections: 2,
+      durationS: 0.6,
+      signal: new AbortController().signal,
+      timeoutMs: 150,
+    });
+    assert.equal(bad, 0, "every request as sent");
+    assert.ok(r.responses > 10, `${r.responses} responses`);
+    assert.equal(r.errors, 1, "the one unanswered request");
+    assert.ok(r.non2xx > 0 && r.ok > 0);
+    assert.ok(connections.size > 3, "Connection: close answers were followed by new connections");
+    assert.ok(posts - r.responses - r.errors <= 2);
+  } finally {
+    await s.close();
+  }
+});
+
+test("the wire client stops at once on abort", async () => {
+  const s = await serve((_req, res) => res.end("ok"));
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 100);
+  try {
+    const r = await closedLoadWire({ url: s.url, connections: 2, durationS: 30, signal: ac.signal });
+    assert.ok(r.elapsedS < 5, `aborted run took ${r.elapsedS} s`);
+    assert.ok(r.responses > 0);
+  } finally {
+    await s.close();
+  }
 });

@@ -1,0 +1,363 @@
+import net from "node:net";
+
+/**
+ * perfpack's lean HTTP/1.1 client for closed-model load on plain-HTTP targets: each connection
+ * is a net.Socket reading through `onread` into one shared buffer (no stream, no per-read
+ * Buffer), the request is encoded once, and a small incremental parser frames each answer
+ * (Content-Length, chunked, or until close). It costs about 1.3× wrk's CPU per request where
+ * autocannon in-process costs 2.1–2.6× (scripts/bench-overhead.mjs, issue 13). HTTPS targets
+ * stay on autocannon.
+ */
+
+export class WireProtocolError extends Error {}
+
+export interface WireRequest {
+  method: string;
+  /** Path and query, e.g. /api/private/open-orders?symbol=BTCUSDT. */
+  path: string;
+  /** The Host header: host[:port]. */
+  host: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** The request's bytes, once: request line, Host, the caller's headers, Content-Length and body. */
+export function encodeRequest(r: WireRequest): Buffer {
+  const body = r.body === undefined ? undefined : Buffer.from(r.body);
+  let head = `${r.method} ${r.path} HTTP/1.1\r\nhost: ${r.host}\r\n`;
+  for (const [k, v] of Object.entries(r.headers ?? {})) {
+    if (/[\r\n]/.test(k + v)) throw new WireProtocolError(`header ${JSON.stringify(k)} holds a line break`);
+    if (/^(host|content-length|transfer-encoding)$/i.test(k)) continue;
+    head += `${k}: ${v}\r\n`;
+  }
+  if (body !== undefined) head += `content-length: ${body.length}\r\n`;
+  head += "\r\n";
+  return body === undefined ? Buffer.from(head, "latin1") : Buffer.concat([Buffer.from(head, "latin1"), body]);
+}
+
+const enum State {
+  Head,
+  Length,
+  ChunkLine,
+  ChunkData,
+  /** The CRLF that closes a chunk's data. */
+  ChunkEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+/**
+ * Frames one HTTP/1.1 response at a time from the bytes a connection reads. `feed` returns
+ * true when the response ended within those bytes; `status` and `keepAlive` describe it. Bytes
+ * past the end of a response are a protocol error: the client never pipelines.
+ */
+export class ResponseParser {
+  status = 0;
+  keepAlive = true;
+  private state = State.Head;
+  private partial: Buffer | undefined;
+  private remaining = 0;
+  private line = "";
+
+  /** `noBody`: the request was HEAD, so no answer carries a body. */
+  constructor(private readonly noBody = false) {}
+
+  reset(): void {
+    this.state = State.Head;
+    this.status = 0;
+    this.keepAlive = true;
+    this.partial = undefined;
+    this.line = "";
+  }
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** Bytes buf[start, end) arrived. */
+  feed(buf: Buffer, start: number, end: number): boolean {
+    let i = start;
+    if (this.state === State.Head) {
+      let head: Buffer;
+      let from: number;
+      if (this.partial) {
+        const before = this.partial.length;
+        head = this.partial = Buffer.concat([this.partial, buf.subarray(start, end)]);
+        from = Math.max(0, before - 3);
+      } else {
+        head = buf.subarray(start, end);
+        from = 0;
+      }
+      const at = head.indexOf("\r\n\r\n", from, "latin1");
+      if (at < 0) {
+        if (head.length > 64 * 1024) throw new WireProtocolError("response head over 64 KiB");
+        if (!this.partial) this.partial = Buffer.from(head);
+        return false;
+      }
+      this.parseHead(head.toString("latin1", 0, at));
+      // where the body starts in buf: what of the head came before this read, and the blank line
+      const headBytesBefore = this.partial ? head.length - (end - start) : 0;
+      i = start + (at + 4 - headBytesBefore);
+      this.partial = undefined;
+    }
+    for (;;) {
+      if (this.state === State.Done) {
+        if (i < end) throw new WireProtocolError(`${end - i} bytes past the end of a response (the client does not pipeline)`);
+        return true;
+      }
+      if (i >= end) return false;
+      switch (this.state) {
+        case State.UntilClose:
+          return false;
+        case State.Length:
+        case State.ChunkData: {
+          const take = Math.min(this.remaining, end - i);
+          this.remaining -= take;
+          i += take;
+          if (this.remaining === 0) this.state = this.state === State.Length ? State.Done : State.ChunkEnd;
+          break;
+        }
+        case State.ChunkLine:
+        case State.ChunkEnd:
+        case State.Trailers: {
+          const nl = buf.indexOf(10, i);
+          if (nl < 0 || nl >= end) {
+            this.line += buf.toString("latin1", i, end);
+            if (this.line.length > 8192) throw new WireProtocolError("chunk line over 8 KiB");
+            return false;
+          }
+          const line = (this.line + buf.toString("latin1", i, nl)).replace(/\r$/, "");
+          this.line = "";
+          i = nl + 1;
+          this.onLine(line);
+          break;
+        }
+        default:
+          throw new WireProtocolError("parser in no state");
+      }
+    }
+  }
+
+  /** The peer closed the connection: true if that ends a read-until-close body. */
+  eof(): boolean {
+    if (this.state === State.UntilClose) {
+      this.state = State.Done;
+      return true;
+    }
+    return false;
+  }
+
+  private onLine(line: string): void {
+    if (this.state === State.Trailers) {
+      if (line === "") this.state = State.Done;
+      return;
+    }
+    if (this.state === State.ChunkEnd) {
+      if (line !== "") throw new WireProtocolError("chunk data longer than its size line said");
+      this.state = State.ChunkLine;
+      return;
+    }
+    const m = /^([0-9a-fA-F]{1,12})\s*(;.*)?$/.exec(line);
+    if (!m) throw new WireProtocolError(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+    const size = Number.parseInt(m[1]!, 16);
+    if (size === 0) this.state = State.Trailers;
+    else {
+      this.remaining = size;
+      this.state = State.ChunkData;
+    }
+  }
+
+  private parseHead(text: string): void {
+    const eol = text.indexOf("\r\n");
+    const statusLine = eol < 0 ? text : text.slice(0, eol);
+    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(statusLine);
+    if (!m) throw new WireProtocolError(`not an HTTP/1.x status line: ${JSON.stringify(statusLine.slice(0, 60))}`);
+    this.status = Number(m[2]);
+    this.keepAlive = m[1] === "1";
+    let length = -1;
+    let chunked = false;
+    let at = eol < 0 ? text.length : eol + 2;
+    while (at < text.length) {
+      let next = text.indexOf("\r\n", at);
+      if (next < 0) next = text.length;
+      const colon = text.indexOf(":", at);
+      if (colon > at && colon < next) {
+        const name = text.slice(at, colon).toLowerCase();
+        if (name === "content-length") length = Number(text.slice(colon + 1, next).trim());
+        else if (name === "transfer-encoding") chunked = /(^|,)\s*chunked\s*$/i.test(text.slice(colon + 1, next));
+        else if (name === "connection") {
+          const v = text
+            .slice(colon + 1, next)
+            .trim()
+            .toLowerCase();
+          if (v === "close") this.keepAlive = false;
+          else if (v === "keep-alive") this.keepAlive = true;
+        }
+      }
+      at = next + 2;
+    }
+    if (this.status < 200 && this.status >= 100) throw new WireProtocolError(`interim answer ${this.status} (the client sends no Expect and no Upgrade)`);
+    if (this.noBody || this.status === 204 || this.status === 304) this.state = State.Done;
+    else if (chunked) this.state = State.ChunkLine;
+    else if (length >= 0) {
+      if (!Number.isSafeInteger(length)) throw new WireProtocolError("bad content-length");
+      this.remaining = length;
+      this.state = length === 0 ? State.Done : State.Length;
+    } else {
+      this.keepAlive = false;
+      this.state = State.UntilClose;
+    }
+  }
+}
+
+export interface WireLoadOptions {
+  url: string;
+  method?: string;
+  body?: string;
+  headers?: Record<string, string>;
+  connections: number;
+  durationS: number;
+  signal: AbortSignal;
+  /** A request unanswered this long fails (counted in errors) and its connection is replaced. */
+  timeoutMs?: number;
+}
+
+export interface WireLoadResult {
+  responses: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  elapsedS: number;
+}
+
+/**
+ * Closed model on plain HTTP: `connections` connections, each sends its next request when the
+ * last answer has ended, until `durationS` or the signal. `record(ms)` gets each answer's
+ * latency (performance.now() from the write to the last byte), in fractional milliseconds.
+ * Answers in flight at the end are dropped, as autocannon and wrk drop them.
+ */
+export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number) => void): Promise<WireLoadResult> {
+  const u = new URL(o.url);
+  if (u.protocol !== "http:") throw new WireProtocolError(`the wire client speaks plain HTTP only, not ${u.protocol}`);
+  const method = (o.method ?? "GET").toUpperCase();
+  const request = encodeRequest({ method, path: `${u.pathname}${u.search}`, host: u.host, ...(o.headers ? { headers: o.headers } : {}), ...(o.body !== undefined ? { body: o.body } : {}) });
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(u.port || 80);
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  // one read buffer for every connection: onread callbacks run one at a time and the parser
+  // copies only a split head, so no connection's bytes outlive its callback
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  const sockets = new Set<net.Socket>();
+  let responses = 0;
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let over = false;
+  const t0 = performance.now();
+
+  return new Promise((resolve) => {
+    let open = 0;
+    const finish = () => {
+      if (!over) return;
+      if (open === 0) {
+        o.signal.removeEventListener("abort", stop);
+        resolve({ responses, ok, non2xx, errors, elapsedS: (performance.now() - t0) / 1000 });
+      }
+    };
+    const stop = () => {
+      if (over) return;
+      over = true;
+      clearTimeout(timer);
+      clearInterval(sweep);
+      for (const s of sockets) s.destroy();
+      finish();
+    };
+    const timer = setTimeout(stop, o.durationS * 1000);
+    o.signal.addEventListener("abort", stop, { once: true });
+    // one sweep for every connection's request timeout (socket.setTimeout would re-arm a timer on
+    // every read and write)
+    const waiting = new Map<net.Socket, { sentAt: number; fail(): void }>();
+    const sweep = setInterval(
+      () => {
+        const now = performance.now();
+        for (const [, w] of waiting) if (now - w.sentAt > timeoutMs) w.fail();
+      },
+      Math.min(1000, Math.max(10, timeoutMs / 4)),
+    );
+
+    const connect = () => {
+      if (over) return;
+      open++;
+      const parser = new ResponseParser(method === "HEAD");
+      const pending = { sentAt: 0, fail: () => fail() };
+      let served = 0;
+      let failed = false;
+      const send = () => {
+        if (over) return;
+        parser.reset();
+        pending.sentAt = performance.now();
+        waiting.set(socket, pending);
+        socket.write(request);
+      };
+      const complete = () => {
+        waiting.delete(socket);
+        served++;
+        responses++;
+        if (parser.status >= 200 && parser.status < 300) ok++;
+        else non2xx++;
+        record(performance.now() - pending.sentAt, parser.status);
+        if (parser.keepAlive) send();
+        else socket.destroy();
+      };
+      const fail = () => {
+        if (failed) return;
+        failed = true;
+        waiting.delete(socket);
+        if (!over) errors++;
+        socket.destroy();
+      };
+      const socket = net.connect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          buffer,
+          callback: (n: number, buf: Buffer) => {
+            if (!waiting.has(socket)) {
+              fail();
+              return false;
+            }
+            try {
+              if (parser.feed(buf, 0, n)) complete();
+            } catch {
+              fail();
+              return false;
+            }
+            return true;
+          },
+        },
+      });
+      sockets.add(socket);
+      socket.on("connect", send);
+      socket.on("end", () => {
+        if (waiting.has(socket) && parser.eof()) complete();
+        else if (waiting.has(socket)) fail();
+        socket.destroy();
+      });
+      socket.on("error", fail);
+      socket.on("close", () => {
+        sockets.delete(socket);
+        open--;
+        const wasWaiting = waiting.delete(socket);
+        if (over) return finish();
+        if (wasWaiting) fail();
+        // a connection that served answers is replaced at once; one that never did (a refused
+        // or dying target) after 10 ms, so a dead target is not hammered in a tight loop
+        if (served > 0 && !failed) connect();
+        else setTimeout(connect, 10);
+      });
+    };
+    for (let c = 0; c < o.connections; c++) connect();
+  });
+}
