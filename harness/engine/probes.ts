@@ -57,8 +57,16 @@ export function flattenExposition(text: string): Scrape {
 }
 
 export async function scrape(executorUrl: string): Promise<Scrape> {
-  const res = await request(`${executorUrl}/api/public/metrics/prom`, { headersTimeout: 5000, bodyTimeout: 5000 });
-  return flattenExposition(await res.body.text());
+  const url = `${executorUrl}/api/public/metrics/prom`;
+  let text: string;
+  try {
+    const res = await request(url, { headersTimeout: 5000, bodyTimeout: 5000 });
+    text = await res.body.text();
+  } catch (err) {
+    // undici's message alone ("Headers Timeout Error") does not say which request failed
+    throw new Error(`metrics scrape of ${url} failed: ${(err as Error).message}`, { cause: err });
+  }
+  return flattenExposition(text);
 }
 
 /** after − before for every series present after (counters and histogram parts). */

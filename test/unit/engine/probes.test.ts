@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import net from "node:net";
 import { test } from "node:test";
 import { Counter, Histogram, Registry } from "prom-client";
-import { delta, flattenExposition, histogramQuantile, sumOf } from "../../../harness/engine/probes.js";
+import { delta, flattenExposition, histogramQuantile, scrape, sumOf } from "../../../harness/engine/probes.js";
 import { median } from "../../../harness/load/microbench.js";
 import { summarize } from "../../../harness/verdict/summary.js";
 import type { TrialRecord } from "../../../harness/results/schema.js";
@@ -111,4 +112,16 @@ test("summarize takes medians over rounds of ok trials only", () => {
   const s = summarize([t(1, 100), t(2, 300), t(3, 200), t(4, 9999, "failed")]);
   assert.equal(s.medians.v!.latency!.rps, 200);
   assert.equal(s.failedTrials, 1);
+});
+
+test("a failed metrics scrape names the URL it asked, not only undici's message", async () => {
+  // a server that accepts and hangs up at once
+  const server = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  try {
+    await assert.rejects(scrape(base), (e: Error) => e.message.startsWith(`metrics scrape of ${base}/api/public/metrics/prom failed: `));
+  } finally {
+    server.close();
+  }
 });
