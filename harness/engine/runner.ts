@@ -8,6 +8,7 @@ import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, s
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startStack, type Stack } from "./stack.js";
+import { parseRtt, UPSTREAM_RTT } from "../plan/variants.js";
 
 export interface RunnerOptions {
   plan: Plan;
@@ -164,10 +165,13 @@ export class Runner extends EventEmitter {
       if (this.o.target) {
         executorUrl = this.o.target;
       } else {
+        // UPSTREAM_RTT_MS is the link's, not the executor's: the executor never sees it
+        const { [UPSTREAM_RTT]: rtt, ...executorEnv } = env;
         const start = () =>
           startStack({
             exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
-            executorEnv: env,
+            executorEnv,
+            ...(rtt !== undefined ? { link: parseRtt(rtt) } : {}),
             ...(spec.variant.system ? { system: spec.variant.system } : {}),
             baseEnv: this.childEnv(spec),
             readyTimeoutMs: this.o.readyTimeoutMs,

@@ -3,6 +3,7 @@ import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { launch, type Service } from "./launcher.js";
 import { tlsFixture } from "../../services/common/src/project.js";
 import { cliPath, executorCli, shellLine, type System } from "./systems.js";
+import { startLink, type Link } from "./link.js";
 
 const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 
@@ -26,11 +27,15 @@ export interface StackOptions {
   /** Fixed ports (default 0: a free port each). */
   exchangePort?: number;
   executorPort?: number;
+  /** A user-space link between executor and exchange (--upstream-rtt): the executor's upstream is the link. */
+  link?: { rttMs: number; jitterMs: number };
 }
 
 export interface Stack {
   exchange: Service;
   executor: Service;
+  /** The link between them, when the run emulates a round trip. */
+  link?: Link;
   /** Stops the executor first (so it drains), then the exchange. */
   stop(): Promise<void>;
 }
@@ -103,13 +108,16 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const env = o.baseEnv ?? {};
   const port = o.exchangePort || (await freePort());
   const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
+  // the link listens before either service starts: the executor connects to it lazily, and it to the exchange per connection
+  const link = o.link ? await startLink({ host: "127.0.0.1", port, rttMs: o.link.rttMs, jitterMs: o.link.jitterMs }) : undefined;
   const [ex, exe] = await Promise.allSettled([
     startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, port),
-    startExecutorService(`${scheme}://127.0.0.1:${port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort, o.system),
+    startExecutorService(`${scheme}://127.0.0.1:${link ? link.port : port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort, o.system),
   ]);
   if (ex.status === "rejected" || exe.status === "rejected") {
     if (ex.status === "fulfilled") await ex.value.stop();
     if (exe.status === "fulfilled") await exe.value.stop();
+    await link?.close();
     throw ex.status === "rejected" ? ex.reason : (exe as PromiseRejectedResult).reason;
   }
   const exchange = ex.value;
@@ -117,9 +125,11 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   return {
     exchange,
     executor,
+    ...(link ? { link } : {}),
     stop: async () => {
       await executor.stop();
       await exchange.stop();
+      await link?.close();
     },
   };
 }

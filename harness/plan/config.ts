@@ -5,7 +5,7 @@ import { QUICK, RUN_DEFAULTS } from "./defaults.js";
 import { PROFILE_TOOLS, type RunFlags } from "./options.js";
 
 export type { RunFlags };
-import { ablation, matrixVariants, parseEnvArg, parseMatrixArg, presets, unknownKeys, validateVariants, type Variant } from "./variants.js";
+import { ablation, matrixVariants, parseEnvArg, parseMatrixArg, parseRtt, presets, unknownKeys, UPSTREAM_RTT, validateVariants, type Variant } from "./variants.js";
 import { UsageError } from "../errors.js";
 
 /** A validated, fully specified run. */
@@ -119,6 +119,12 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
   if (new Set(scenarios).size !== scenarios.length) throw new UsageError(`--scenarios names a scenario twice: ${f.scenarios}`);
 
   const extraEnv = Object.fromEntries((f.env ?? []).map(parseEnvArg));
+  // --upstream-rtt: one value is part of every variant; several are an axis of their own
+  const rtts = f.upstreamRtt === undefined ? [] : list(f.upstreamRtt);
+  if (f.upstreamRtt !== undefined && rtts.length === 0) throw new UsageError("--upstream-rtt is empty: expected MS or MS:JITTER, e.g. --upstream-rtt 50 or --upstream-rtt 0,10,50");
+  for (const r of rtts) parseRtt(r);
+  if (rtts.length > 0 && f.target !== undefined) throw new UsageError("--upstream-rtt puts a link between the executor and the exchange perfpack launches; --target launches neither");
+  if (rtts.length === 1) extraEnv[UPSTREAM_RTT] = rtts[0]!;
   const unknown = unknownKeys(extraEnv);
   if (unknown.length) warnings.push(`--env ${unknown.join(", ")}: not an executor variable; passed through to the executor's environment unchecked`);
 
@@ -147,6 +153,7 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     }
     // --env is part of every variant: what is printed, recorded and launched is the same env
     variants = variants.map((v) => ({ ...v, env: { ...v.env, ...extraEnv } }));
+    if (rtts.length > 1) variants = variants.flatMap((v) => rtts.map((r) => ({ ...v, name: `${v.name}+${UPSTREAM_RTT}=${r}`, env: { ...v.env, [UPSTREAM_RTT]: r } })));
     validateVariants(variants);
   }
 

@@ -27,6 +27,7 @@ export interface RunFlags {
   soak?: string;
   executorCmd?: string;
   readyPath?: string;
+  upstreamRtt?: string;
   warm?: boolean;
   json?: boolean;
   config?: string;
@@ -72,6 +73,12 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   out: { flag: "--out <dir>", kind: "string", description: "run folder (default reports/<run-id>; reports/latest then points at it)" },
   target: { flag: "--target <url>", kind: "string", description: "drive an executor that is already running (loopback only); launch nothing" },
   allowRemote: { flag: "--allow-remote", kind: "boolean", description: "let --target point off loopback" },
+  upstreamRtt: {
+    flag: "--upstream-rtt <ms>",
+    kind: "list",
+    description:
+      "a round-trip time between executor and exchange, emulated in user space (MS or MS:JITTER, 0–10000); several values, comma-separated, multiply the variants (each named +UPSTREAM_RTT_MS=v)",
+  },
   warm: {
     flag: "--warm",
     kind: "boolean",

@@ -110,6 +110,8 @@ const KNOWN = new Set(Object.keys(ENV_SPECS));
  */
 export function validateVariants(variants: Variant[]): void {
   for (const v of variants) {
+    const rtt = v.env[UPSTREAM_RTT];
+    if (rtt !== undefined) parseRtt(rtt);
     try {
       loadExecutorConfig(Object.fromEntries(Object.entries(v.env).filter(([k]) => KNOWN.has(k))));
     } catch (err) {
@@ -120,4 +122,19 @@ export function validateVariants(variants: Variant[]): void {
 }
 
 /** Keys in `env` that the executor does not read (passed through, but worth a warning). */
-export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k));
+export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k) && k !== UPSTREAM_RTT);
+
+/**
+ * The variant variable that asks for a link: `--upstream-rtt 10` sets it on every variant, and
+ * `--matrix UPSTREAM_RTT_MS=0,10,50` makes it an axis. The runner takes it off the executor's env.
+ */
+export const UPSTREAM_RTT = "UPSTREAM_RTT_MS";
+
+/** `--upstream-rtt MS[:JITTER]`: the round trip and its jitter, in ms; range 0–10,000. */
+export function parseRtt(raw: string): { rttMs: number; jitterMs: number } {
+  const m = /^(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?$/.exec(raw.trim());
+  const rttMs = m ? Number(m[1]) : NaN;
+  const jitterMs = m?.[2] !== undefined ? Number(m[2]) : 0;
+  if (!m || rttMs > 10_000 || jitterMs > rttMs) throw new UsageError(`--upstream-rtt ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`);
+  return { rttMs, jitterMs };
+}

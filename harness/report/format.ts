@@ -149,3 +149,15 @@ export function targetTable(verdicts: readonly TargetVerdict[]): { rows: TargetR
     ],
   };
 }
+
+/**
+ * The upstream link of a run (--upstream-rtt), for the plan line of every report: "upstream RTT
+ * 10 ms" when all variants share it, per variant when they differ; empty without a link.
+ */
+export function linkText(variants: ReadonlyArray<{ name: string; env: Record<string, string> }>): string {
+  const rtts = variants.map((v) => v.env.UPSTREAM_RTT_MS);
+  if (rtts.every((r) => r === undefined)) return "";
+  const ms = (r: string | undefined) => (r === undefined ? "none" : `${r.replace(":", " ms ± ")} ms`);
+  if (new Set(rtts).size === 1) return `; upstream RTT ${ms(rtts[0])} (emulated in user space)`;
+  return `; upstream RTT per variant (emulated in user space): ${variants.map((v, i) => `${v.name} ${ms(rtts[i])}`).join(", ")}`;
+}

@@ -1,7 +1,7 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
 import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
-import { fmt } from "./format.js";
+import { fmt, linkText } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -24,7 +24,7 @@ export const markdown: Exporter = {
     lines.push(
       `Machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB, Node ${r.machine.node}. ` +
         `Plan: ${r.plan.variants.map((v) => v.name).join(" vs ")}; scenarios ${r.plan.scenarios.join(", ")}; ${r.plan.rounds} round(s) of ${r.plan.durationS} s` +
-        ` (warm-up ${r.plan.warmupS} s), ${r.plan.connections} connections${r.plan.rate ? `, open model at ${r.plan.rate} req/s` : ""}${r.interrupted ? ". **Interrupted**: only finished trials are counted" : ""}.`,
+        ` (warm-up ${r.plan.warmupS} s), ${r.plan.connections} connections${r.plan.rate ? `, open model at ${r.plan.rate} req/s` : ""}${linkText(r.plan.variants)}${r.interrupted ? ". **Interrupted**: only finished trials are counted" : ""}.`,
       "",
     );
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");

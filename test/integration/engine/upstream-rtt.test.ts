@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { Results } from "../../../harness/results/schema.js";
+import { perfpack } from "../../helpers/cli.js";
+import { descendants } from "../../helpers/procs.js";
+
+test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at least 3 RTT, a kept-alive call at least 1; the report says the RTT", async () => {
+  const out = mkdtempSync(join(tmpdir(), "perfpack-rtt-"));
+  const rtt = 20;
+  const run = perfpack(["run", "--upstream-rtt", String(rtt), "--scenarios", "latency", "--rounds", "1", "--duration", "2", "--warmup", "0.5", "--connections", "8", "--out", out]);
+  assert.ok([0, 1].includes((await run.exit)!), run.output());
+  const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+  const p50 = (v: string) => r.trials.find((t) => t.variant === v && t.status === "ok")!.metrics.latency_p50_ms!;
+  const [b, o] = [p50("baseline"), p50("optimized")];
+  assert.ok(b >= 3 * rtt, `baseline p50 ${b} ms at RTT ${rtt} ms: a new connection per call should cost 3 RTT`);
+  assert.ok(o >= rtt, `optimized p50 ${o} ms at RTT ${rtt} ms`);
+  assert.ok(b - o >= 1.5 * rtt, `the handshakes keep-alive saves: ${b - o} ms`);
+  assert.ok(r.plan.variants.every((v) => v.env.UPSTREAM_RTT_MS === String(rtt)));
+  assert.match(readFileSync(join(out, "report.md"), "utf8"), /upstream RTT 20 ms \(emulated in user space\)/);
+  assert.deepEqual(descendants(run.child.pid!), []);
+});
+
+test("--upstream-rtt out of range, or with --target, is a usage error naming what is accepted", async () => {
+  for (const [args, re] of [
+    [["--upstream-rtt", "20000"], /--upstream-rtt "20000" is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000/],
+    [["--matrix", "UPSTREAM_RTT_MS=5,abc"], /--upstream-rtt "abc" is not valid/],
+    [["--upstream-rtt", "10", "--target", "http://127.0.0.1:9"], /--target launches neither/],
+  ] as const) {
+    const run = perfpack(["run", ...args, "--scenarios", "latency"]);
+    assert.equal(await run.exit, 2, run.output());
+    assert.match(run.output(), re);
+  }
+});
