@@ -175,6 +175,35 @@ program
     process.exitCode = r.code;
   });
 
+const exportCmd = program.command("export").description("write scripts for an outside load generator (artillery): the same scenarios and variants, to run elsewhere");
+withRunOptions(
+  exportCmd
+    .command("artillery")
+    .description(
+      "one Artillery script per scenario (latency, batch, ws) and variant, a warm-up script beside each, the processor they load and a README; --target is the executor they will load (default http://127.0.0.1:4001)",
+    ),
+).action(async (flags) => {
+  const [{ exportArtilleryCommand }, { SCENARIOS }] = await Promise.all([import("./cli/artillery.js"), import("../scenarios/index.js")]);
+  process.exitCode = exportArtilleryCommand(flags, [...SCENARIOS.keys()], io);
+});
+
+program
+  .command("import")
+  .description("turn an outside generator's report into a trial of a results.json")
+  .command("artillery")
+  .description(
+    "an Artillery report (artillery run --output report.json, locally or on Fargate/Lambda) as one trial: http.response_time → latency, counters → rps, errors, non-2xx; then every report format",
+  )
+  .argument("<report.json>", "the report Artillery wrote")
+  .option("--variant <name>", "the variant the report measured")
+  .option("--scenario <name>", "latency, batch or ws")
+  .option("--round <n>", "its round (default 1)")
+  .option("--out <dir>", "the run folder: its results.json gets the trial (created when absent)")
+  .action(async (file: string, o: { variant?: string; scenario?: string; round?: string; out?: string }) => {
+    const [{ importArtilleryCommand }, { SCENARIOS }] = await Promise.all([import("./cli/artillery.js"), import("../scenarios/index.js")]);
+    process.exitCode = importArtilleryCommand(file, o, SCENARIOS, io);
+  });
+
 program
   .command("guide")
   .description("the guide's operator checks (runtime/perf_*): latency, batch, json, profile-http; prints the guide's lines, measured")

@@ -135,6 +135,7 @@ export function parseRtt(raw: string): { rttMs: number; jitterMs: number } {
   const m = /^(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?$/.exec(raw.trim());
   const rttMs = m ? Number(m[1]) : NaN;
   const jitterMs = m?.[2] !== undefined ? Number(m[2]) : 0;
-  if (!m || rttMs > 10_000 || jitterMs > rttMs) throw new UsageError(`--upstream-rtt ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`);
+  if (!m || rttMs > 10_000 || jitterMs > rttMs)
+    throw new UsageError(`--upstream-rtt ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`);
   return { rttMs, jitterMs };
 }

@@ -1,0 +1,184 @@
+/**
+ * Artillery (2.0.21, the last release that runs on Node 20) as an outside generator: scripts
+ * perfpack writes for it, and the reports it writes turned back into perfpack's metrics. Pure:
+ * no process is started here (harness/cli/artillery.ts does that).
+ */
+
+/** The Artillery release perfpack exports for and installs on first use. */
+export const ARTILLERY_VERSION = "2.0.21";
+
+/** Artillery's summaries are sketches with ~1% relative accuracy (its docs: DDSketch, α = 0.01). */
+export const ARTILLERY_SKETCH_ACCURACY = 0.01;
+
+/** Scenarios with an Artillery counterpart; json runs in perfpack's process and soak is its own. */
+export const EXPORTABLE = ["latency", "batch", "ws"] as const;
+export type Exportable = (typeof EXPORTABLE)[number];
+
+export interface ExportOptions {
+  /** The executor's base URL the script targets. */
+  target: string;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  /** Open model for latency: arrivals per second (each an Artillery virtual user). */
+  rate: number | undefined;
+  wsClients: number;
+  /** For the record in the script: which variant it is meant to measure. */
+  variant: { name: string; env: Record<string, string> };
+}
+
+/** The processor module every exported script loads: a closed loop's window, and WebSocket latency. */
+export const PROCESSOR_JS = `// Written by perfpack export artillery. Loaded by Artillery as config.processor.
+"use strict";
+// a closed loop: each virtual user repeats its request until its window ends
+function startWindow(context, events, done) {
+  context.vars.perfpackUntil = Date.now() + Number(context.vars.perfpackWindowS) * 1000;
+  return done();
+}
+function withinWindow(context, next) {
+  return next(Date.now() < context.vars.perfpackUntil);
+}
+// WebSocket latency from the executor's send stamp: {"ts":<CLOCK_MONOTONIC ms>} closes each
+// message. The stamp is this machine's monotonic clock, so it means something only when
+// Artillery runs on the executor's machine; elsewhere the latency is not recorded.
+const TS = /"ts":([\\d.]+)\\}\\}$/;
+function recordWsLatency(context, events, done) {
+  context.ws.on("message", (data) => {
+    const text = typeof data === "string" ? data : data.toString("latin1");
+    events.emit("counter", "perfpack.ws.messages", 1);
+    events.emit("counter", "perfpack.ws.payload_bytes", text.length);
+    const m = TS.exec(text.slice(-40));
+    if (!m) return;
+    const ms = Number(process.hrtime.bigint()) / 1e6 - Number(m[1]);
+    if (ms >= 0 && ms < 60000) events.emit("histogram", "perfpack.ws.latency_ms", ms);
+  });
+  return done();
+}
+module.exports = { startWindow, withinWindow, recordWsLatency };
+`;
+
+const ORDER = { symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" };
+
+type Script = { config: Record<string, unknown>; scenarios: Array<Record<string, unknown>> };
+
+/**
+ * One Artillery script for a scenario and variant: `measure` for the measured window, `warmup`
+ * for the run before it (a separate run, so that it stays out of the measured aggregate).
+ */
+export function artilleryScript(scenario: Exportable, o: ExportOptions, phase: "measure" | "warmup"): Script {
+  const seconds = phase === "measure" ? o.durationS : o.warmupS;
+  const closed = (flow: unknown[]) => ({
+    phases: [{ name: `${phase}: ${o.connections} virtual users, each a closed loop for ${seconds} s`, duration: 1, arrivalCount: o.connections }],
+    variables: { perfpackWindowS: seconds },
+    scenario: { beforeScenario: "startWindow", flow: [{ loop: flow, whileTrue: "withinWindow" }] },
+  });
+  const base = (target: string, phases: unknown, extra: Record<string, unknown> = {}) => ({
+    target,
+    phases,
+    processor: "./perfpack-processor.js",
+    http: { timeout: 10 },
+    // which variant this script measures: perfpack import artillery takes the variant by name
+    variables: { perfpackVariant: o.variant.name, perfpackScenario: scenario, ...(extra.variables as object) },
+  });
+  if (scenario === "ws") {
+    const url = o.target.replace(/^http/, "ws");
+    return {
+      config: base(url, [{ name: `${phase}: ${o.wsClients} subscribers`, duration: 1, arrivalCount: o.wsClients }], {}),
+      scenarios: [{ name: "market subscriber", engine: "ws", flow: [{ connect: `${url}/ws/market` }, { function: "recordWsLatency" }, { think: seconds }] }],
+    };
+  }
+  if (scenario === "latency" && o.rate !== undefined) {
+    return {
+      config: base(o.target, [{ name: `${phase}: open model, ${o.rate} arrivals/s for ${seconds} s (each a new virtual user and connection)`, duration: seconds, arrivalRate: o.rate }]),
+      scenarios: [{ name: "open-orders", flow: [{ get: { url: "/api/private/open-orders" } }] }],
+    };
+  }
+  const step = scenario === "latency" ? { get: { url: "/api/private/open-orders" } } : { post: { url: "/api/private/order", json: ORDER } };
+  const c = closed([step]);
+  return {
+    config: { ...base(o.target, c.phases, { variables: c.variables }) },
+    scenarios: [{ name: scenario === "latency" ? "open-orders" : "orders", ...c.scenario }],
+  };
+}
+
+/** A malformed Artillery report, naming the field (perfpack import exits 2). */
+export class ArtilleryReportError extends Error {}
+
+interface Summary {
+  min: number;
+  max: number;
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+const num = (v: unknown, field: string): number => {
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new ArtilleryReportError(`${field} is ${v === undefined ? "missing" : JSON.stringify(v)}: expected a number`);
+  return v;
+};
+
+function summaryOf(x: unknown, field: string): Summary {
+  if (typeof x !== "object" || x === null) throw new ArtilleryReportError(`${field} is missing: expected Artillery's summary {min, max, count, mean, p50, p95, p99}`);
+  const s = x as Record<string, unknown>;
+  return {
+    min: num(s.min, `${field}.min`),
+    max: num(s.max, `${field}.max`),
+    count: num(s.count, `${field}.count`),
+    mean: num(s.mean, `${field}.mean`),
+    p50: num(s.p50 ?? s.median, `${field}.p50`),
+    p95: num(s.p95, `${field}.p95`),
+    p99: num(s.p99, `${field}.p99`),
+  };
+}
+
+const latency = (prefix: string, s: Summary): Record<string, number> => ({
+  [`${prefix}_p50_ms`]: s.p50,
+  [`${prefix}_p95_ms`]: s.p95,
+  [`${prefix}_p99_ms`]: s.p99,
+  [`${prefix}_max_ms`]: s.max,
+  [`${prefix}_mean_ms`]: s.mean,
+});
+
+export interface ImportedMetrics {
+  metrics: Record<string, number>;
+  /** The measured window Artillery's counters cover, seconds. */
+  windowS: number;
+  work: number;
+}
+
+/**
+ * Artillery's report (`artillery run --output report.json`) as perfpack's metrics for one
+ * scenario: `aggregate.summaries["http.response_time"]` → latency_*_ms, the counters → rps or
+ * orders/s, errors and non-2xx. The window is from the first to the last counter.
+ */
+export function metricsFromReport(report: unknown, scenario: Exportable): ImportedMetrics {
+  const agg = (report as { aggregate?: Record<string, unknown> } | null)?.aggregate;
+  if (typeof agg !== "object" || agg === null) throw new ArtilleryReportError("aggregate is missing: expected the JSON that `artillery run --output report.json` writes");
+  const counters = (agg.counters ?? {}) as Record<string, number>;
+  if (typeof counters !== "object") throw new ArtilleryReportError("aggregate.counters is not an object");
+  const first = num(agg.firstCounterAt, "aggregate.firstCounterAt");
+  const last = num(agg.lastCounterAt, "aggregate.lastCounterAt");
+  // counters are stamped per 1 s period; a window shorter than one period still spans one
+  const windowS = Math.max(1, (last - first) / 1000);
+  const count = (k: string) => (typeof counters[k] === "number" ? counters[k] : 0);
+  const errors = Object.entries(counters)
+    .filter(([k]) => k.startsWith("errors."))
+    .reduce((a, [, v]) => a + v, 0);
+  const summaries = (agg.summaries ?? {}) as Record<string, unknown>;
+  if (scenario === "ws") {
+    const messages = count("perfpack.ws.messages");
+    const m: Record<string, number> = { ws_clients: count("vusers.created"), ws_messages: messages, ws_msgs_per_s: messages / windowS, ws_payload_bytes: count("perfpack.ws.payload_bytes"), errors };
+    if (summaries["perfpack.ws.latency_ms"] !== undefined) Object.assign(m, latency("ws_latency", summaryOf(summaries["perfpack.ws.latency_ms"], 'aggregate.summaries["perfpack.ws.latency_ms"]')));
+    return { metrics: m, windowS, work: messages };
+  }
+  const responses = num(counters["http.responses"] ?? 0, 'aggregate.counters["http.responses"]');
+  const ok = Object.entries(counters)
+    .filter(([k]) => /^http\.codes\.2\d\d$/.test(k))
+    .reduce((a, [, v]) => a + v, 0);
+  const rt = summaryOf(summaries["http.response_time"], 'aggregate.summaries["http.response_time"]');
+  const common = { errors, non_2xx: responses - ok, ...latency("latency", rt) };
+  if (scenario === "batch") return { metrics: { orders_per_s: ok / windowS, orders: ok, ...common }, windowS, work: ok };
+  return { metrics: { rps: responses / windowS, requests: responses, ...common }, windowS, work: responses };
+}
