@@ -1,4 +1,5 @@
 import { closedLoad } from "../harness/load/closed.js";
+import { runArtilleryTrial } from "../harness/load/artillery-run.js";
 import { latencyMetrics } from "../harness/load/latency.js";
 import { histogramQuantile, sumOf } from "../harness/engine/probes.js";
 import { LATENCY_PERCENTILES, type Scenario } from "./contract.js";
@@ -26,6 +27,7 @@ export const batch = {
   exchangeArgs: () => [],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS,
   async run(ctx) {
+    if (ctx.artillery) return runArtilleryTrial("batch", ctx, ctx.artillery);
     const url = `${ctx.target.executorUrl}/api/private/order`;
     const post = { url, method: "POST" as const, body: ORDER, headers: { "content-type": "application/json" }, connections: ctx.connections, signal: ctx.signal };
     if (ctx.warmupS > 0) await closedLoad({ ...post, durationS: ctx.warmupS });

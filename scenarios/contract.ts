@@ -20,8 +20,18 @@ export interface ScenarioContext {
   wsClients: number;
   /** Aborted when the trial must end early (a service died, or perfpack was interrupted). */
   signal: AbortSignal;
+  /**
+   * --generator artillery: the trial's load goes through a real `artillery run` child instead
+   * of perfpack's own generators (latency, batch, ws; json and soak always run in process).
+   */
+  artillery?: { env: Readonly<NodeJS.ProcessEnv>; workDir: string };
   /** Marks the start of the measured window (after warm-up); probes cover exactly that window. */
   measureStart(): Promise<void>;
+  /**
+   * Marks its end, for a scenario whose load ends before it returns (an outside generator that
+   * reports and exits afterwards); otherwise the window ends when the scenario returns.
+   */
+  measureEnd?(): Promise<void>;
   log(line: string): void;
 }
 
@@ -31,6 +41,8 @@ export interface ScenarioResult {
   /** Units of work in the measured window (requests, orders, messages), for CPU per unit. */
   work: number;
   workUnit: "request" | "order" | "message";
+  /** CPU seconds over the window of a generator that ran outside perfpack's process (Artillery). */
+  generatorCpuS?: number;
   /** A time series over the window (the soak's samples), kept in the trial record. */
   series?: SeriesPoint[];
 }

@@ -2,6 +2,7 @@ import { request } from "undici";
 import { closedLoad } from "../harness/load/closed.js";
 import { latencyMetrics } from "../harness/load/latency.js";
 import { openLoad } from "../harness/load/open.js";
+import { runArtilleryTrial } from "../harness/load/artillery-run.js";
 import { LATENCY_PERCENTILES, type Scenario } from "./contract.js";
 
 /**
@@ -37,6 +38,10 @@ export const latency = {
       const r = await request(url, { reset: true, headersTimeout: 10_000, bodyTimeout: 10_000 });
       await r.body.dump();
       metrics[`open_orders_${i}_s`] = (performance.now() - t0) / 1000;
+    }
+    if (ctx.artillery) {
+      const r = await runArtilleryTrial("latency", ctx, ctx.artillery);
+      return { ...r, metrics: { ...metrics, ...r.metrics } };
     }
     if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, signal: ctx.signal });
     await ctx.measureStart();

@@ -1,4 +1,5 @@
 import { subscribeMarket } from "../harness/load/ws.js";
+import { runArtilleryTrial } from "../harness/load/artillery-run.js";
 import { LatencyRecorder, latencyMetrics } from "../harness/load/latency.js";
 import type { Scenario } from "./contract.js";
 
@@ -38,6 +39,7 @@ export const ws = {
   exchangeArgs: () => ["--ws-rate", String(WS_FEED_RATE)],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
   async run(ctx) {
+    if (ctx.artillery) return runArtilleryTrial("ws", ctx, ctx.artillery);
     const subs = await subscribeMarket(ctx.target.executorUrl, ctx.wsClients, ctx.signal);
     try {
       const rec = new LatencyRecorder();

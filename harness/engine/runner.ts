@@ -8,7 +8,8 @@ import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, s
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startStack, type Stack } from "./stack.js";
-import { parseRtt, UPSTREAM_RTT } from "../plan/variants.js";
+import { LOAD_GENERATOR, parseRtt, UPSTREAM_RTT } from "../plan/variants.js";
+import { ARTILLERY_OVERHEAD_S, EXPORTABLE } from "../load/artillery.js";
 
 export interface RunnerOptions {
   plan: Plan;
@@ -83,10 +84,13 @@ export class Runner extends EventEmitter {
     return this.aborted;
   }
 
-  estimateTrialS(scenario: string): number {
-    const sc = this.o.scenarios.get(scenario)!;
+  estimateTrialS(spec: Pick<TrialSpec, "scenario" | "variant">): number {
+    const sc = this.o.scenarios.get(spec.scenario)!;
     // launching exchange + executor and stopping them costs about a second on the reference machine
-    return sc.estimateS({ durationS: this.o.durationS, warmupS: this.o.warmupS }) + (this.o.target || this.o.warm ? 0.2 : 1.2);
+    const own = sc.estimateS({ durationS: this.o.durationS, warmupS: this.o.warmupS }) + (this.o.target || this.o.warm ? 0.2 : 1.2);
+    // each `artillery run` starts up and reports for ~16 s besides its phases (measured here: 22 s for a 5 s run)
+    const artillery = spec.variant.env[LOAD_GENERATOR] === "artillery" && (EXPORTABLE as readonly string[]).includes(spec.scenario);
+    return artillery ? own + ARTILLERY_OVERHEAD_S * (this.o.warmupS > 0 ? 2 : 1) : own;
   }
 
   async run(): Promise<Results> {
@@ -105,7 +109,7 @@ export class Runner extends EventEmitter {
       summary: { medians: {}, failedTrials: 0 },
     };
     mkdirSync(join(this.o.outDir, "logs"), { recursive: true });
-    const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t.scenario), 0);
+    const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t), 0);
     this.emitEvent({ type: "start", plan, estimateS, results });
     const trials = [...plan.trials];
     try {
@@ -119,7 +123,7 @@ export class Runner extends EventEmitter {
           results.plan.rounds = Math.max(results.plan.rounds, ...next.map((t) => t.round));
         }
         const spec = trials[i]!;
-        this.emitEvent({ type: "trial-start", spec, total: trials.length, estimateS: this.estimateTrialS(spec.scenario) });
+        this.emitEvent({ type: "trial-start", spec, total: trials.length, estimateS: this.estimateTrialS(spec) });
         const record = await this.trial(spec);
         if (this.aborted) break; // torn down mid-way: not a finished trial
         results.trials.push(record);
@@ -165,8 +169,8 @@ export class Runner extends EventEmitter {
       if (this.o.target) {
         executorUrl = this.o.target;
       } else {
-        // UPSTREAM_RTT_MS is the link's, not the executor's: the executor never sees it
-        const { [UPSTREAM_RTT]: rtt, ...executorEnv } = env;
+        // UPSTREAM_RTT_MS is the link's and LOAD_GENERATOR perfpack's, not the executor's: the executor sees neither
+        const { [UPSTREAM_RTT]: rtt, [LOAD_GENERATOR]: _generator, ...executorEnv } = env;
         const start = () =>
           startStack({
             exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
@@ -204,7 +208,8 @@ export class Runner extends EventEmitter {
           pids = { executor: h.pid };
         }
       }
-      const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids, userService);
+      const artillery = env[LOAD_GENERATOR] === "artillery" ? { env: this.childEnv(spec), workDir: `${logBase}.artillery` } : undefined;
+      const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids, userService, artillery);
       if (died) throw new Error(`${died.service} exited during the trial`);
       return { ...base, status: "ok", wallS: (performance.now() - t0) / 1000, ...result };
     } catch (err) {
@@ -269,6 +274,7 @@ export class Runner extends EventEmitter {
     target: ScenarioContext["target"],
     pids: { executor?: number; exchange?: number },
     metricsOptional: boolean,
+    artillery?: ScenarioContext["artillery"],
   ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series">> {
     // a service without the metrics endpoint: its metric-based figures are not measured
     const scrapeIf = (url: string) => scrape(url).catch((err: unknown) => (metricsOptional ? undefined : Promise.reject(err)));
@@ -285,6 +291,7 @@ export class Runner extends EventEmitter {
       connections: this.o.connections,
       rate: this.o.rate,
       wsClients: this.o.wsClients,
+      ...(artillery ? { artillery } : {}),
       signal,
       log: (line) => this.emitEvent({ type: "log", line }),
       measureStart: async () => {
@@ -296,24 +303,35 @@ export class Runner extends EventEmitter {
         w0 = performance.now();
       },
     };
+    // the window's end: when the scenario returns, or earlier when it says so (an outside
+    // generator that still reports and exits after its load: Artillery)
+    let end: Promise<{ windowS: number; gen: NodeJS.CpuUsage; after: Scrape | undefined; exAfter: Record<string, number> | undefined }> | undefined;
+    ctx.measureEnd = () => {
+      end ??= (async () => {
+        const windowS = (performance.now() - w0) / 1000;
+        const gen = process.cpuUsage(cpu0);
+        await sampler.stop();
+        return { windowS, gen, after: before ? await scrapeIf(target.executorUrl) : undefined, exAfter: await exchangeStats(target.exchangeUrl) };
+      })();
+      return end.then(() => undefined);
+    };
     let result: ScenarioResult;
     try {
       result = await scenario.run(ctx);
+      if (!signal.aborted && started && cpu0) await ctx.measureEnd();
     } finally {
       await sampler.stop();
     }
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("trial aborted");
-    if (!started || !cpu0) throw new Error(`scenario ${scenario.name} never started its measured window`);
-    const windowS = (performance.now() - w0) / 1000;
-    const gen = process.cpuUsage(cpu0);
-    const after = before ? await scrapeIf(target.executorUrl) : undefined;
-    const exAfter = await exchangeStats(target.exchangeUrl);
+    if (!started || !cpu0 || !end) throw new Error(`scenario ${scenario.name} never started its measured window`);
+    const { windowS, gen, after, exAfter } = await end;
     const d = before && after ? delta(before, after) : undefined;
     const exDelta = exBefore && exAfter ? Object.fromEntries(Object.entries(exAfter).map(([k, v]) => [k, v - (exBefore![k] ?? 0)])) : undefined;
 
     const m: Record<string, number> = { ...result.metrics, window_s: windowS };
     const unit = result.workUnit;
-    const generatorCores = (gen.user + gen.system) / 1e6 / windowS;
+    // a generator the scenario ran outside this process (Artillery) reports its own CPU over the window
+    const generatorCores = ((gen.user + gen.system) / 1e6 + (result.generatorCpuS ?? 0)) / windowS;
     m.generator_cpu_cores = generatorCores;
     m.generator_rss_mb = process.memoryUsage().rss / 2 ** 20;
     const ex = pids.executor ? sampler.of(pids.executor) : undefined;

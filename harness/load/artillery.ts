@@ -10,6 +10,9 @@ export const ARTILLERY_VERSION = "2.0.21";
 /** Artillery's summaries are sketches with ~1% relative accuracy (its docs: DDSketch, α = 0.01). */
 export const ARTILLERY_SKETCH_ACCURACY = 0.01;
 
+/** Seconds an `artillery run` takes besides its phases (start-up, workers, report): 22 s for a 5 s run here. */
+export const ARTILLERY_OVERHEAD_S = 16;
+
 /** Scenarios with an Artillery counterpart; json runs in perfpack's process and soak is its own. */
 export const EXPORTABLE = ["latency", "batch", "ws"] as const;
 export type Exportable = (typeof EXPORTABLE)[number];

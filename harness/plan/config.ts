@@ -5,7 +5,7 @@ import { QUICK, RUN_DEFAULTS } from "./defaults.js";
 import { PROFILE_TOOLS, type RunFlags } from "./options.js";
 
 export type { RunFlags };
-import { ablation, matrixVariants, parseEnvArg, parseMatrixArg, parseRtt, presets, unknownKeys, UPSTREAM_RTT, validateVariants, type Variant } from "./variants.js";
+import { ablation, LOAD_GENERATOR, matrixVariants, parseEnvArg, parseGenerator, parseMatrixArg, parseRtt, presets, unknownKeys, UPSTREAM_RTT, validateVariants, type Variant } from "./variants.js";
 import { UsageError } from "../errors.js";
 
 /** A validated, fully specified run. */
@@ -125,6 +125,15 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
   for (const r of rtts) parseRtt(r);
   if (rtts.length > 0 && f.target !== undefined) throw new UsageError("--upstream-rtt puts a link between the executor and the exchange perfpack launches; --target launches neither");
   if (rtts.length === 1) extraEnv[UPSTREAM_RTT] = rtts[0]!;
+  // --generator: the same rule, an axis when several
+  const gens = f.generator === undefined ? [] : list(f.generator).map(parseGenerator);
+  if (f.generator !== undefined && gens.length === 0) throw new UsageError(`--generator is empty: expected perfpack or artillery`);
+  if (gens.length === 1 && gens[0] !== "perfpack") extraEnv[LOAD_GENERATOR] = gens[0]!;
+  const inProcess = scenarios.filter((s) => s === "json" || s === SOAK);
+  if (gens.includes("artillery") && inProcess.length)
+    warnings.push(`--generator artillery: ${inProcess.join(", ")} run${inProcess.length > 1 ? "" : "s"} in perfpack's process as always (no load to hand to Artillery)`);
+  if (gens.includes("artillery") && f.target !== undefined)
+    throw new UsageError("--generator artillery drives the services perfpack launches; with --target, export the scripts instead (perfpack export artillery --target URL)");
   const unknown = unknownKeys(extraEnv);
   if (unknown.length) warnings.push(`--env ${unknown.join(", ")}: not an executor variable; passed through to the executor's environment unchecked`);
 
@@ -154,6 +163,7 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     // --env is part of every variant: what is printed, recorded and launched is the same env
     variants = variants.map((v) => ({ ...v, env: { ...v.env, ...extraEnv } }));
     if (rtts.length > 1) variants = variants.flatMap((v) => rtts.map((r) => ({ ...v, name: `${v.name}+${UPSTREAM_RTT}=${r}`, env: { ...v.env, [UPSTREAM_RTT]: r } })));
+    if (gens.length > 1) variants = variants.flatMap((v) => gens.map((g) => ({ ...v, name: `${v.name}+generator=${g}`, env: { ...v.env, [LOAD_GENERATOR]: g } })));
     validateVariants(variants);
   }
 

@@ -28,6 +28,7 @@ export interface RunFlags {
   executorCmd?: string;
   readyPath?: string;
   upstreamRtt?: string;
+  generator?: string;
   warm?: boolean;
   json?: boolean;
   config?: string;
@@ -78,6 +79,12 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     kind: "list",
     description:
       "a round-trip time between executor and exchange, emulated in user space (MS or MS:JITTER, 0–10000); several values, comma-separated, multiply the variants (each named +UPSTREAM_RTT_MS=v)",
+  },
+  generator: {
+    flag: "--generator <name>",
+    kind: "list",
+    description:
+      "the load generator of the latency, batch and ws scenarios: perfpack (default) or artillery (a real `artillery run` child; Artillery 2.0.21 is fetched into ~/.cache/perfpack on first use); several, comma-separated, multiply the variants (each named +generator=name), to cross-check them in one run",
   },
   warm: {
     flag: "--warm",

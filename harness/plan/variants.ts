@@ -112,6 +112,8 @@ export function validateVariants(variants: Variant[]): void {
   for (const v of variants) {
     const rtt = v.env[UPSTREAM_RTT];
     if (rtt !== undefined) parseRtt(rtt);
+    const gen = v.env[LOAD_GENERATOR];
+    if (gen !== undefined) parseGenerator(gen);
     try {
       loadExecutorConfig(Object.fromEntries(Object.entries(v.env).filter(([k]) => KNOWN.has(k))));
     } catch (err) {
@@ -122,7 +124,21 @@ export function validateVariants(variants: Variant[]): void {
 }
 
 /** Keys in `env` that the executor does not read (passed through, but worth a warning). */
-export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k) && k !== UPSTREAM_RTT);
+export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k) && k !== UPSTREAM_RTT && k !== LOAD_GENERATOR);
+
+/**
+ * The variant variable that names the load generator: `--generator artillery` sets it on every
+ * variant, several values make it an axis (the cross-check). The runner takes it off the executor's env.
+ */
+export const LOAD_GENERATOR = "LOAD_GENERATOR";
+export const GENERATORS = ["perfpack", "artillery"] as const;
+
+export function parseGenerator(raw: string): (typeof GENERATORS)[number] {
+  const g = raw.trim();
+  if (!(GENERATORS as readonly string[]).includes(g))
+    throw new UsageError(`--generator ${JSON.stringify(raw)} is not valid: expected ${GENERATORS.join(" or ")} (several, comma-separated, run each side by side)`);
+  return g as (typeof GENERATORS)[number];
+}
 
 /**
  * The variant variable that asks for a link: `--upstream-rtt 10` sets it on every variant, and
