@@ -15,7 +15,7 @@ export const artilleryHome = (env: Readonly<NodeJS.ProcessEnv>): string => join(
 export const artilleryBin = (home: string): string => join(home, "node_modules", ".bin", "artillery");
 
 /** Artillery is missing and could not be fetched, or it failed: the trial fails with this (exit 3). */
-export class ArtilleryError extends Error {}
+class ArtilleryError extends Error {}
 
 /** CPU seconds (user + system, all threads) of a live process so far, from /proc (USER_HZ 100); undefined when it is gone. */
 function processCpuS(pid: number): number | undefined {
@@ -29,7 +29,7 @@ function processCpuS(pid: number): number | undefined {
 }
 
 /** Children perfpack starts never phone home: Artillery's telemetry is off in each. */
-export const artilleryEnv = (env: Readonly<NodeJS.ProcessEnv>): NodeJS.ProcessEnv => ({ ...env, ARTILLERY_DISABLE_TELEMETRY: "true" });
+const artilleryEnv = (env: Readonly<NodeJS.ProcessEnv>): NodeJS.ProcessEnv => ({ ...env, ARTILLERY_DISABLE_TELEMETRY: "true" });
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal, onLine?: (line: string, pid: number) => void): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -71,7 +71,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, signal: AbortS
  * (its Playwright dependency's install script downloads a browser, which fails offline and
  * which `artillery run` does not need).
  */
-export async function ensureArtillery(env: Readonly<NodeJS.ProcessEnv>, signal: AbortSignal, log: (line: string) => void): Promise<string> {
+async function ensureArtillery(env: Readonly<NodeJS.ProcessEnv>, signal: AbortSignal, log: (line: string) => void): Promise<string> {
   const home = artilleryHome(env);
   const bin = artilleryBin(home);
   if (existsSync(bin)) return bin;

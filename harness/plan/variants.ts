@@ -131,7 +131,7 @@ export const unknownKeys = (env: Record<string, string>): string[] => Object.key
  * variant, several values make it an axis (the cross-check). The runner takes it off the executor's env.
  */
 export const LOAD_GENERATOR = "LOAD_GENERATOR";
-export const GENERATORS = ["perfpack", "artillery"] as const;
+const GENERATORS = ["perfpack", "artillery"] as const;
 
 export function parseGenerator(raw: string): (typeof GENERATORS)[number] {
   const g = raw.trim();
