@@ -55,8 +55,17 @@ export const markdown: Exporter = {
       const heads = r.plan.headlines?.[scenario] ?? [];
       const rows = r.plan.variants.map((v) => v.name);
       if (!heads.length) continue;
-      lines.push(`**${scenario}**`, "", `| variant | ${heads.map((h) => esc(h.label)).join(" | ")} |`, `|---|${heads.map(() => "---").join("|")}|`);
-      for (const v of rows) lines.push(`| ${esc(v)} | ${heads.map((h) => fmt(s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`);
+      // with --upstream-rtt, each variant's latency figures stand beside the RTT they were measured at
+      const rtt = (v: string) => r.plan.variants.find((x) => x.name === v)?.env.UPSTREAM_RTT_MS;
+      const linked = rows.some((v) => rtt(v) !== undefined);
+      const rttCell = (v: string) => (linked ? ` ${rtt(v) === undefined ? "none" : `${rtt(v)!.replace(":", " ± ")} ms`} |` : "");
+      lines.push(
+        `**${scenario}**`,
+        "",
+        `| variant |${linked ? " upstream RTT |" : ""} ${heads.map((h) => esc(h.label)).join(" | ")} |`,
+        `|---|${linked ? "---|" : ""}${heads.map(() => "---").join("|")}|`,
+      );
+      for (const v of rows) lines.push(`| ${esc(v)} |${rttCell(v)} ${heads.map((h) => fmt(s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`);
       lines.push("");
     }
     const failed = r.trials.filter((t) => t.status === "failed");

@@ -19,7 +19,11 @@ test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at
   assert.ok(o >= rtt, `optimized p50 ${o} ms at RTT ${rtt} ms`);
   assert.ok(b - o >= 1.5 * rtt, `the handshakes keep-alive saves: ${b - o} ms`);
   assert.ok(r.plan.variants.every((v) => v.env.UPSTREAM_RTT_MS === String(rtt)));
-  assert.match(readFileSync(join(out, "report.md"), "utf8"), /upstream RTT 20 ms \(emulated in user space\)/);
+  const md = readFileSync(join(out, "report.md"), "utf8");
+  assert.match(md, /upstream RTT 20 ms \(emulated in user space\)/);
+  // beside the latency figures of every variant
+  assert.match(md, /\| variant \| upstream RTT \| req\/s \|/);
+  assert.match(md, /\| optimized \| 20 ms \| /);
   assert.deepEqual(descendants(run.child.pid!), []);
 });
 
