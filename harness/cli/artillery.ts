@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { EXIT, UsageError } from "../errors.js";
-import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, ArtilleryReportError, EXPORTABLE, PROCESSOR_JS, artilleryScript, metricsFromReport, type Exportable } from "../load/artillery.js";
+import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, ArtilleryReportError, EXPORTABLE, PROCESSOR_JS, artilleryScript, metricsFromReport, toYaml, type Exportable } from "../load/artillery.js";
 import { resolveRunConfig, type RunFlags } from "../plan/config.js";
 import { presets } from "../plan/variants.js";
 import { readResultsFile, writeResults } from "../results/file.js";
@@ -52,8 +52,8 @@ export function exportArtilleryCommand(flags: RunFlags & { out?: string }, scena
     "the warm-up script and then the measured one, keeping the measured run's report:",
     "",
     "```bash",
-    "ARTILLERY_DISABLE_TELEMETRY=true npx artillery@" + ARTILLERY_VERSION + " run <variant>/<scenario>.warmup.json",
-    "ARTILLERY_DISABLE_TELEMETRY=true npx artillery@" + ARTILLERY_VERSION + " run --output report.json <variant>/<scenario>.json",
+    "ARTILLERY_DISABLE_TELEMETRY=true npx artillery@" + ARTILLERY_VERSION + " run <variant>/<scenario>.warmup.yml",
+    "ARTILLERY_DISABLE_TELEMETRY=true npx artillery@" + ARTILLERY_VERSION + " run --output report.json <variant>/<scenario>.yml",
     "npx perfpack import artillery report.json --variant <variant> --scenario <scenario> --round 1 --out <run dir>",
     "```",
     "",
@@ -76,11 +76,14 @@ export function exportArtilleryCommand(flags: RunFlags & { out?: string }, scena
       const o = { target, durationS: cfg.durationS, warmupS: cfg.warmupS, connections: cfg.connections, rate: cfg.rate, wsClients: cfg.wsClients, variant: v };
       for (const phase of ["measure", "warmup"] as const) {
         if (phase === "warmup" && cfg.warmupS <= 0) continue;
-        const file = join(dir, phase === "measure" ? `${s}.json` : `${s}.warmup.json`);
-        writeFileSync(file, JSON.stringify(artilleryScript(s, o, phase), null, 2) + "\n");
+        const file = join(dir, phase === "measure" ? `${s}.yml` : `${s}.warmup.yml`);
+        writeFileSync(
+          file,
+          `# perfpack export artillery: ${v.name} · ${s} · ${phase === "measure" ? "the measured run" : "the warm-up run (its own run: Artillery merges a run's phases)"}\n${toYaml(artilleryScript(s, o, phase))}`,
+        );
         written.push(file);
       }
-      readme.push(`- \`${v.name}/${s}.json\``);
+      readme.push(`- \`${v.name}/${s}.yml\``);
     }
     readme.push("");
   }

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, PROCESSOR_JS, artilleryScript, metricsFromReport, type Exportable } from "./artillery.js";
+import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, PROCESSOR_JS, artilleryScript, metricsFromReport, toYaml, type Exportable } from "./artillery.js";
 import type { ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 
 /**
@@ -113,9 +113,9 @@ export async function runArtilleryTrial(scenario: Exportable, ctx: ScenarioConte
   let cpuAtStart: number | undefined;
   let generatorCpuS: number | undefined;
   const go = async (phase: "warmup" | "measure") => {
-    const script = join(o.workDir, `${scenario}.${phase}.json`);
+    const script = join(o.workDir, `${scenario}.${phase}.yml`);
     const report = join(o.workDir, `${scenario}.${phase}.report.json`);
-    writeFileSync(script, JSON.stringify(artilleryScript(scenario, opts, phase), null, 2) + "\n");
+    writeFileSync(script, toYaml(artilleryScript(scenario, opts, phase)));
     let marked: Promise<void> | undefined;
     let ended: Promise<void> | undefined;
     const r = await run(bin, ["run", "--output", report, script], env, ctx.signal, (line, pid) => {

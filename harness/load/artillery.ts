@@ -104,6 +104,32 @@ export function artilleryScript(scenario: Exportable, o: ExportOptions, phase: "
   };
 }
 
+/**
+ * A script as YAML, Artillery's usual format: block style, every string double-quoted (JSON's
+ * escapes are YAML's), so nothing in it is read as another type.
+ */
+export function toYaml(value: unknown, indent = ""): string {
+  const key = (k: string) => (/^[A-Za-z_$][\w.$-]*$/.test(k) ? k : JSON.stringify(k));
+  const scalar = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : v === null || v === undefined ? "null" : String(v));
+  const isBlock = (v: unknown) => typeof v === "object" && v !== null && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0);
+  if (Array.isArray(value)) {
+    return value
+      .map((item) => {
+        if (!isBlock(item)) return `${indent}- ${Array.isArray(item) ? "[]" : typeof item === "object" && item !== null ? "{}" : scalar(item)}\n`;
+        // the item's first line follows the dash; the rest keep its indentation
+        const inner = toYaml(item, indent + "  ");
+        return `${indent}- ${inner.slice(indent.length + 2)}`;
+      })
+      .join("");
+  }
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => {
+      if (isBlock(v)) return `${indent}${key(k)}:\n${toYaml(v, indent + "  ")}`;
+      return `${indent}${key(k)}: ${Array.isArray(v) ? "[]" : typeof v === "object" && v !== null ? "{}" : scalar(v)}\n`;
+    })
+    .join("");
+}
+
 /** A malformed Artillery report, naming the field (perfpack import exits 2). */
 export class ArtilleryReportError extends Error {}
 

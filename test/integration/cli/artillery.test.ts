@@ -13,12 +13,13 @@ test("export artillery writes a script and a warm-up per scenario and variant, t
   assert.equal(await run.exit, 0, run.output());
   for (const v of ["baseline", "optimized"]) {
     for (const s of ["latency", "batch", "ws"]) {
-      const script = JSON.parse(readFileSync(join(out, v, `${s}.json`), "utf8"));
-      assert.match(script.config.target, s === "ws" ? /^wss:\/\/staging\.example:8443$/ : /^https:\/\/staging\.example:8443$/);
-      assert.ok(existsSync(join(out, v, `${s}.warmup.json`)));
+      const script = readFileSync(join(out, v, `${s}.yml`), "utf8");
+      assert.match(script, s === "ws" ? /^  target: "wss:\/\/staging\.example:8443"$/m : /^  target: "https:\/\/staging\.example:8443"$/m);
+      assert.match(script, /^  phases:$/m);
+      assert.ok(existsSync(join(out, v, `${s}.warmup.yml`)));
     }
     assert.match(readFileSync(join(out, v, "perfpack-processor.js"), "utf8"), /recordWsLatency/);
-    assert.equal(existsSync(join(out, v, "json.json")), false);
+    assert.equal(existsSync(join(out, v, "json.yml")), false);
   }
   const readme = readFileSync(join(out, "README.md"), "utf8");
   assert.match(readme, /HTTP_KEEPALIVE=true/);

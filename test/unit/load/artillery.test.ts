@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { ArtilleryReportError, artilleryScript, metricsFromReport, type ExportOptions } from "../../../harness/load/artillery.js";
+import { ArtilleryReportError, artilleryScript, metricsFromReport, toYaml, type ExportOptions } from "../../../harness/load/artillery.js";
 import { fixturePath } from "../../../services/common/src/project.js";
 
 // Reports written by Artillery 2.0.21 (`artillery run --output`) against this repository's
@@ -80,4 +80,31 @@ test("exported scripts: a closed loop of --connections users for the window, the
   assert.equal(ws.scenarios[0].flow[0].connect, "ws://127.0.0.1:4001/ws/market");
   assert.equal(ws.config.phases[0].arrivalCount, 5);
   for (const s of [closed, open, batch, ws]) assert.equal(s.config.variables.perfpackVariant, "optimized");
+});
+
+test("scripts are written as block YAML with every string double-quoted, so no value changes type", () => {
+  const y = toYaml({
+    config: { target: "http://h", phases: [{ duration: 1, arrivalCount: 8 }], "odd key": "yes", empty: [] },
+    scenarios: [{ flow: [{ loop: [{ get: { url: "/a" } }], whileTrue: "w" }, "x: y"] }],
+  });
+  assert.equal(
+    y,
+    [
+      "config:",
+      '  target: "http://h"',
+      "  phases:",
+      "    - duration: 1",
+      "      arrivalCount: 8",
+      '  "odd key": "yes"',
+      "  empty: []",
+      "scenarios:",
+      "  - flow:",
+      "      - loop:",
+      "          - get:",
+      '              url: "/a"',
+      '        whileTrue: "w"',
+      '      - "x: y"',
+      "",
+    ].join("\n"),
+  );
 });
