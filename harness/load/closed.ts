@@ -1,17 +1,10 @@
 import autocannon from "autocannon";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
-import { wireLoad } from "./wire.js";
+import { wireLoad, type WireLoadOptions } from "./wire.js";
 
-export interface ClosedLoadOptions {
-  url: string;
+/** The wire client's options; the closed model's scenarios send GET or POST. */
+export interface ClosedLoadOptions extends WireLoadOptions {
   method?: "GET" | "POST";
-  body?: string;
-  headers?: Record<string, string>;
-  connections: number;
-  durationS: number;
-  signal: AbortSignal;
-  /** A request unanswered this long fails and counts in errors (default 10 s). */
-  timeoutMs?: number;
 }
 
 export interface LoadResult {

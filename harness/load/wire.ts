@@ -219,7 +219,7 @@ export interface WireLoadOptions {
   connections: number;
   durationS: number;
   signal: AbortSignal;
-  /** A request unanswered this long fails (counted in errors) and its connection is replaced. */
+  /** A request unanswered this long fails (counted in errors) and its connection is replaced (default 10 s). */
   timeoutMs?: number;
 }
 
