@@ -20,7 +20,7 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
   test("A/A: HEAD against this checkout is not a regression; both commits, the seeded order and the looks are recorded; the built tree is cached", async () => {
     const before = worktrees();
     const out = join(tmp, "aa");
-    // two rounds cannot decide anything at the look's level, and a 15 s budget leaves no batch after them
+    // two rounds rarely decide anything at the look's level, and a 15 s budget leaves no batch after them
     const args = ["gate", "--baseline-ref", "HEAD", "--rounds", "2", "--duration", "1", "--warmup", "0.5", "--budget", "15s", "--seed", "7", "--out", out, "--json"];
     const run = perfpack(args, env);
     assert.equal(await run.exit, 0, run.output());
@@ -32,7 +32,9 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     assert.equal(doc.looks.length, 1);
     assert.equal(doc.looks[0]!.rounds, 2);
     assert.ok(doc.looks[0]!.level > 0.95 && doc.looks[0]!.level < 1, `level ${doc.looks[0]!.level}`);
-    assert.ok(doc.calls.every((c) => c === "undecided"));
+    // inconclusive: something is undecided and nothing regressed (a metric whose two rounds agree
+    // exactly, e.g. an identical p95 histogram bucket in both arms, can already be clear)
+    assert.ok(doc.calls.includes("undecided") && !doc.calls.includes("regression"), doc.calls.join(", "));
     assert.match(run.output(), /gate: INCONCLUSIVE — the budget ended before every metric was decided; exit 0/);
     assert.deepEqual(JSON.parse(readFileSync(join(out, "gate.json"), "utf8")), doc, "gate.json beside results.json holds the same decision");
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
