@@ -4,7 +4,8 @@ import { createServer, connect, type Server, type Socket } from "node:net";
  * A network link in user space (kernel netem is not available here): a TCP proxy on loopback
  * between a client (the executor) and a server (the exchange). Each direction's bytes arrive
  * half the round-trip time after they were sent, in order; with a bandwidth, each chunk also
- * waits for the link to carry it. A new connection pays one round trip before its first byte
+ * waits for the link to carry it, and all connections share it, one direction each way (as they
+ * share a real link: ten new connections do not get ten times the bandwidth). A new connection pays one round trip before its first byte
  * goes through, as TCP's handshake would; TLS and HTTP then pay theirs on top, in the bytes.
  * So a request on a fresh TCP + TLS 1.3 connection costs at least 3 RTT, a kept-alive one 1 RTT.
  */
@@ -33,9 +34,13 @@ export interface Link {
  * One direction of one connection: a FIFO of chunks with their delivery times, drained by one
  * timer in order (a timer per chunk could fire out of order when two fall due in the same ms).
  */
+/** One direction of the link, shared by every connection: when it is free to carry the next chunk. */
+interface Lane {
+  freeAt: number;
+}
+
 class Pipe {
   private lastDue = 0;
-  private linkFreeAt = 0;
   private readonly queue: Array<{ chunk: Buffer; due: number }> = [];
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -45,6 +50,7 @@ class Pipe {
     private readonly to: Socket,
     private readonly o: LinkOptions,
     private readonly notBefore: number,
+    private readonly lane: Lane,
   ) {
     from.on("data", (chunk: Buffer) => this.send(chunk));
     from.on("end", () => {
@@ -62,11 +68,11 @@ class Pipe {
   private send(chunk: Buffer): void {
     const now = performance.now();
     // the link carries one chunk at a time at its bandwidth (serialization delay), then it flies for half an RTT
-    const departs = Math.max(now, this.notBefore, this.linkFreeAt);
-    const carry = this.o.bandwidthMbps ? (chunk.length * 8) / (this.o.bandwidthMbps * 1000) : 0;
-    this.linkFreeAt = departs + carry;
+    const departs = Math.max(now, this.notBefore, this.o.bandwidthMbps ? this.lane.freeAt : 0);
+    const carried = departs + (this.o.bandwidthMbps ? (chunk.length * 8) / (this.o.bandwidthMbps * 1000) : 0);
+    if (this.o.bandwidthMbps) this.lane.freeAt = carried;
     // in order: no chunk overtakes the one before it, whatever the jitter
-    const due = Math.max(this.linkFreeAt + this.oneWay(), this.lastDue);
+    const due = Math.max(carried + this.oneWay(), this.lastDue);
     this.lastDue = due;
     this.queue.push({ chunk, due });
     if (this.queue.length > 64) this.from.pause();
@@ -99,6 +105,7 @@ export function startLink(o: LinkOptions): Promise<Link> {
   if (!(o.rttMs >= 0)) throw new RangeError(`rttMs ${o.rttMs}: expected 0 or more`);
   let accepted = 0;
   const sockets = new Set<Socket>();
+  const [up, down]: Lane[] = [{ freeAt: 0 }, { freeAt: 0 }];
   // half-open on both sides: each direction ends on its own, after its last delayed byte (with
   // Node's default, a FIN from one side would end the other direction while bytes still fly)
   const server: Server = createServer({ allowHalfOpen: true }, (client) => {
@@ -115,8 +122,8 @@ export function startLink(o: LinkOptions): Promise<Link> {
         upstream.destroy();
       });
     }
-    new Pipe(client, upstream, o, handshakeDone);
-    new Pipe(upstream, client, o, handshakeDone);
+    new Pipe(client, upstream, o, handshakeDone, up);
+    new Pipe(upstream, client, o, handshakeDone, down);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -8,7 +8,7 @@ import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, s
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startStack, type Stack } from "./stack.js";
-import { LOAD_GENERATOR, parseRtt, UPSTREAM_RTT } from "../plan/variants.js";
+import { harnessEnv } from "../plan/variants.js";
 import { ARTILLERY_OVERHEAD_S, EXPORTABLE } from "../load/artillery.js";
 
 export interface RunnerOptions {
@@ -89,7 +89,7 @@ export class Runner extends EventEmitter {
     // launching exchange + executor and stopping them costs about a second on the reference machine
     const own = sc.estimateS({ durationS: this.o.durationS, warmupS: this.o.warmupS }) + (this.o.target || this.o.warm ? 0.2 : 1.2);
     // each `artillery run` starts up and reports for ~16 s besides its phases (measured here: 22 s for a 5 s run)
-    const artillery = spec.variant.env[LOAD_GENERATOR] === "artillery" && (EXPORTABLE as readonly string[]).includes(spec.scenario);
+    const artillery = harnessEnv(spec.variant.env).generator === "artillery" && (EXPORTABLE as readonly string[]).includes(spec.scenario);
     return artillery ? own + ARTILLERY_OVERHEAD_S * (this.o.warmupS > 0 ? 2 : 1) : own;
   }
 
@@ -169,13 +169,13 @@ export class Runner extends EventEmitter {
       if (this.o.target) {
         executorUrl = this.o.target;
       } else {
-        // UPSTREAM_RTT_MS is the link's and LOAD_GENERATOR perfpack's, not the executor's: the executor sees neither
-        const { [UPSTREAM_RTT]: rtt, [LOAD_GENERATOR]: _generator, ...executorEnv } = env;
+        // the link's variables (UPSTREAM_*) and the generator's are perfpack's, not the executor's: the executor sees none
+        const { executorEnv, link } = harnessEnv(env);
         const start = () =>
           startStack({
             exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
             executorEnv,
-            ...(rtt !== undefined ? { link: parseRtt(rtt) } : {}),
+            ...(link ? { link } : {}),
             ...(spec.variant.system ? { system: spec.variant.system } : {}),
             baseEnv: this.childEnv(spec),
             readyTimeoutMs: this.o.readyTimeoutMs,
@@ -208,7 +208,7 @@ export class Runner extends EventEmitter {
           pids = { executor: h.pid };
         }
       }
-      const artillery = env[LOAD_GENERATOR] === "artillery" ? { env: this.childEnv(spec), workDir: `${logBase}.artillery` } : undefined;
+      const artillery = harnessEnv(env).generator === "artillery" ? { env: this.childEnv(spec), workDir: `${logBase}.artillery` } : undefined;
       const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids, userService, artillery);
       if (died) throw new Error(`${died.service} exited during the trial`);
       return { ...base, status: "ok", wallS: (performance.now() - t0) / 1000, ...result };

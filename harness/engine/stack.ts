@@ -28,7 +28,7 @@ export interface StackOptions {
   exchangePort?: number;
   executorPort?: number;
   /** A user-space link between executor and exchange (--upstream-rtt): the executor's upstream is the link. */
-  link?: { rttMs: number; jitterMs: number };
+  link?: { rttMs: number; jitterMs: number; bandwidthMbps?: number };
 }
 
 export interface Stack {
@@ -109,7 +109,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const port = o.exchangePort || (await freePort());
   const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
   // the link listens before either service starts: the executor connects to it lazily, and it to the exchange per connection
-  const link = o.link ? await startLink({ host: "127.0.0.1", port, rttMs: o.link.rttMs, jitterMs: o.link.jitterMs }) : undefined;
+  const link = o.link ? await startLink({ host: "127.0.0.1", port, ...o.link }) : undefined;
   const [ex, exe] = await Promise.allSettled([
     startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, port),
     startExecutorService(`${scheme}://127.0.0.1:${link ? link.port : port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort, o.system),

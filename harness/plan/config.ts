@@ -5,7 +5,22 @@ import { QUICK, RUN_DEFAULTS } from "./defaults.js";
 import { PROFILE_TOOLS, type RunFlags } from "./options.js";
 
 export type { RunFlags };
-import { ablation, LOAD_GENERATOR, matrixVariants, parseEnvArg, parseGenerator, parseMatrixArg, parseRtt, presets, unknownKeys, UPSTREAM_RTT, validateVariants, type Variant } from "./variants.js";
+import {
+  ablation,
+  LOAD_GENERATOR,
+  matrixVariants,
+  parseBandwidth,
+  parseEnvArg,
+  parseGenerator,
+  parseMatrixArg,
+  parseRtt,
+  presets,
+  unknownKeys,
+  UPSTREAM_BANDWIDTH,
+  UPSTREAM_RTT,
+  validateVariants,
+  type Variant,
+} from "./variants.js";
 import { UsageError } from "../errors.js";
 
 /** A validated, fully specified run. */
@@ -42,6 +57,20 @@ const list = (s: string) =>
     .split(",")
     .map((x) => x.trim())
     .filter(Boolean);
+
+/** Several values of a harness variable multiply the variants, each named +label=value. */
+const axis = (variants: Variant[], values: readonly string[], key: string, label = key): Variant[] =>
+  values.length > 1 ? variants.flatMap((v) => values.map((x) => ({ ...v, name: `${v.name}+${label}=${x}`, env: { ...v.env, [key]: x } }))) : variants;
+
+/** A flag that sets a harness variable: its comma-separated values, each checked (exit 2 naming what is accepted). */
+function harnessFlag(flag: string, raw: string | undefined, parse: (v: string) => unknown, expected: string): string[] {
+  if (raw === undefined) return [];
+  const values = list(raw);
+  if (values.length === 0) throw new UsageError(`${flag} is empty: expected ${expected}`);
+  if (new Set(values).size !== values.length) throw new UsageError(`${flag} names a value twice: ${raw}`);
+  for (const v of values) parse(v);
+  return values;
+}
 
 function number(flag: string, raw: string | undefined, fallback: number, o: { integer: boolean; min: number; max: number }): number {
   if (raw === undefined) return fallback;
@@ -119,15 +148,17 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
   if (new Set(scenarios).size !== scenarios.length) throw new UsageError(`--scenarios names a scenario twice: ${f.scenarios}`);
 
   const extraEnv = Object.fromEntries((f.env ?? []).map(parseEnvArg));
-  // --upstream-rtt: one value is part of every variant; several are an axis of their own
-  const rtts = f.upstreamRtt === undefined ? [] : list(f.upstreamRtt);
-  if (f.upstreamRtt !== undefined && rtts.length === 0) throw new UsageError("--upstream-rtt is empty: expected MS or MS:JITTER, e.g. --upstream-rtt 50 or --upstream-rtt 0,10,50");
-  for (const r of rtts) parseRtt(r);
-  if (rtts.length > 0 && f.target !== undefined) throw new UsageError("--upstream-rtt puts a link between the executor and the exchange perfpack launches; --target launches neither");
+  // --upstream-rtt, --upstream-bandwidth, --generator: one value is part of every variant; several are an axis of their own
+  const rtts = harnessFlag("--upstream-rtt", f.upstreamRtt, parseRtt, "MS or MS:JITTER, e.g. --upstream-rtt 50 or --upstream-rtt 0,10,50");
+  const bandwidths = harnessFlag("--upstream-bandwidth", f.upstreamBandwidth, parseBandwidth, "megabits per second, e.g. --upstream-bandwidth 100");
+  for (const [flag, values] of [
+    ["--upstream-rtt", rtts],
+    ["--upstream-bandwidth", bandwidths],
+  ] as const)
+    if (values.length > 0 && f.target !== undefined) throw new UsageError(`${flag} puts a link between the executor and the exchange perfpack launches; --target launches neither`);
   if (rtts.length === 1) extraEnv[UPSTREAM_RTT] = rtts[0]!;
-  // --generator: the same rule, an axis when several
-  const gens = f.generator === undefined ? [] : list(f.generator).map(parseGenerator);
-  if (f.generator !== undefined && gens.length === 0) throw new UsageError(`--generator is empty: expected perfpack or artillery`);
+  if (bandwidths.length === 1) extraEnv[UPSTREAM_BANDWIDTH] = bandwidths[0]!;
+  const gens = harnessFlag("--generator", f.generator, parseGenerator, "perfpack or artillery").map(parseGenerator);
   if (gens.length === 1 && gens[0] !== "perfpack") extraEnv[LOAD_GENERATOR] = gens[0]!;
   const inProcess = scenarios.filter((s) => s === "json" || s === SOAK);
   if (gens.includes("artillery") && inProcess.length)
@@ -162,8 +193,7 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     }
     // --env is part of every variant: what is printed, recorded and launched is the same env
     variants = variants.map((v) => ({ ...v, env: { ...v.env, ...extraEnv } }));
-    if (rtts.length > 1) variants = variants.flatMap((v) => rtts.map((r) => ({ ...v, name: `${v.name}+${UPSTREAM_RTT}=${r}`, env: { ...v.env, [UPSTREAM_RTT]: r } })));
-    if (gens.length > 1) variants = variants.flatMap((v) => gens.map((g) => ({ ...v, name: `${v.name}+generator=${g}`, env: { ...v.env, [LOAD_GENERATOR]: g } })));
+    variants = axis(axis(axis(variants, rtts, UPSTREAM_RTT), bandwidths, UPSTREAM_BANDWIDTH), gens, LOAD_GENERATOR, "generator");
     validateVariants(variants);
   }
 

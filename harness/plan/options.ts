@@ -28,6 +28,7 @@ export interface RunFlags {
   executorCmd?: string;
   readyPath?: string;
   upstreamRtt?: string;
+  upstreamBandwidth?: string;
   generator?: string;
   warm?: boolean;
   json?: boolean;
@@ -79,6 +80,12 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     kind: "list",
     description:
       "a round-trip time between executor and exchange, emulated in user space (MS or MS:JITTER, 0–10000); several values, comma-separated, multiply the variants (each named +UPSTREAM_RTT_MS=v)",
+  },
+  upstreamBandwidth: {
+    flag: "--upstream-bandwidth <mbps>",
+    kind: "list",
+    description:
+      "the link's bandwidth each way, in megabits per second (with --upstream-rtt, or alone at RTT 0); several values, comma-separated, multiply the variants (each named +UPSTREAM_BANDWIDTH_MBPS=v)",
   },
   generator: {
     flag: "--generator <name>",

@@ -110,10 +110,7 @@ const KNOWN = new Set(Object.keys(ENV_SPECS));
  */
 export function validateVariants(variants: Variant[]): void {
   for (const v of variants) {
-    const rtt = v.env[UPSTREAM_RTT];
-    if (rtt !== undefined) parseRtt(rtt);
-    const gen = v.env[LOAD_GENERATOR];
-    if (gen !== undefined) parseGenerator(gen);
+    for (const [key, parse] of Object.entries(HARNESS_VARIABLES)) if (v.env[key] !== undefined) parse(v.env[key]);
     try {
       loadExecutorConfig(Object.fromEntries(Object.entries(v.env).filter(([k]) => KNOWN.has(k))));
     } catch (err) {
@@ -124,7 +121,7 @@ export function validateVariants(variants: Variant[]): void {
 }
 
 /** Keys in `env` that the executor does not read (passed through, but worth a warning). */
-export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k) && k !== UPSTREAM_RTT && k !== LOAD_GENERATOR);
+export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k) && !(k in HARNESS_VARIABLES));
 
 /**
  * The variant variable that names the load generator: `--generator artillery` sets it on every
@@ -154,4 +151,42 @@ export function parseRtt(raw: string): { rttMs: number; jitterMs: number } {
   if (!m || rttMs > 10_000 || jitterMs > rttMs)
     throw new UsageError(`--upstream-rtt ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`);
   return { rttMs, jitterMs };
+}
+
+/**
+ * The variant variable that gives the link a bandwidth: `--upstream-bandwidth 10` sets it on every
+ * variant (a link with it, at the RTT given or 0), several values make it an axis.
+ */
+export const UPSTREAM_BANDWIDTH = "UPSTREAM_BANDWIDTH_MBPS";
+
+/** `--upstream-bandwidth MBPS`: megabits per second each way, more than 0 and at most 100,000. */
+export function parseBandwidth(raw: string): number {
+  const mbps = /^\d+(?:\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!(mbps > 0 && mbps <= 100_000))
+    throw new UsageError(`--upstream-bandwidth ${JSON.stringify(raw)} is not valid: expected megabits per second each way, more than 0 and at most 100000 (e.g. 100 or 1.5)`);
+  return mbps;
+}
+
+/**
+ * Variant variables that are perfpack's, not the executor's: the runner reads them and takes them
+ * off the executor's environment. Each with the parser that refuses a bad value (exit 2).
+ */
+const HARNESS_VARIABLES: Record<string, (raw: string) => unknown> = {
+  [UPSTREAM_RTT]: parseRtt,
+  [UPSTREAM_BANDWIDTH]: parseBandwidth,
+  [LOAD_GENERATOR]: parseGenerator,
+};
+
+/** A variant's environment split into what the executor sees and what perfpack does with the rest. */
+export function harnessEnv(env: Record<string, string>): {
+  executorEnv: Record<string, string>;
+  link: { rttMs: number; jitterMs: number; bandwidthMbps?: number } | undefined;
+  generator: ReturnType<typeof parseGenerator>;
+} {
+  const executorEnv = Object.fromEntries(Object.entries(env).filter(([k]) => !(k in HARNESS_VARIABLES)));
+  const rtt = env[UPSTREAM_RTT];
+  const bw = env[UPSTREAM_BANDWIDTH];
+  const link =
+    rtt === undefined && bw === undefined ? undefined : { ...(rtt !== undefined ? parseRtt(rtt) : { rttMs: 0, jitterMs: 0 }), ...(bw !== undefined ? { bandwidthMbps: parseBandwidth(bw) } : {}) };
+  return { executorEnv, link, generator: env[LOAD_GENERATOR] === undefined ? "perfpack" : parseGenerator(env[LOAD_GENERATOR]) };
 }

@@ -150,14 +150,21 @@ export function targetTable(verdicts: readonly TargetVerdict[]): { rows: TargetR
   };
 }
 
+/** A variant's upstream link, as a report shows it ("10 ms ± 2 ms, 100 Mbit/s"); undefined without one. */
+export function linkCell(env: Record<string, string>): string | undefined {
+  const rtt = env.UPSTREAM_RTT_MS;
+  const bw = env.UPSTREAM_BANDWIDTH_MBPS;
+  if (rtt === undefined && bw === undefined) return undefined;
+  return [`${(rtt ?? "0").replace(":", " ms ± ")} ms`, ...(bw !== undefined ? [`${bw} Mbit/s`] : [])].join(", ");
+}
+
 /**
- * The upstream link of a run (--upstream-rtt), for the plan line of every report: "upstream RTT
- * 10 ms" when all variants share it, per variant when they differ; empty without a link.
+ * The upstream link of a run (--upstream-rtt, --upstream-bandwidth), for the plan line of every
+ * report: "upstream RTT 10 ms" when all variants share it, per variant when they differ; empty without a link.
  */
 export function linkText(variants: ReadonlyArray<{ name: string; env: Record<string, string> }>): string {
-  const rtts = variants.map((v) => v.env.UPSTREAM_RTT_MS);
-  if (rtts.every((r) => r === undefined)) return "";
-  const ms = (r: string | undefined) => (r === undefined ? "none" : `${r.replace(":", " ms ± ")} ms`);
-  if (new Set(rtts).size === 1) return `; upstream RTT ${ms(rtts[0])} (emulated in user space)`;
-  return `; upstream RTT per variant (emulated in user space): ${variants.map((v, i) => `${v.name} ${ms(rtts[i])}`).join(", ")}`;
+  const links = variants.map((v) => linkCell(v.env));
+  if (links.every((l) => l === undefined)) return "";
+  if (new Set(links).size === 1) return `; upstream RTT ${links[0]} (emulated in user space)`;
+  return `; upstream RTT per variant (emulated in user space): ${variants.map((v, i) => `${v.name} ${links[i] ?? "none"}`).join(", ")}`;
 }

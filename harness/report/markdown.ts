@@ -1,7 +1,7 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
 import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
-import { fmt, linkText } from "./format.js";
+import { fmt, linkCell, linkText } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -56,9 +56,9 @@ export const markdown: Exporter = {
       const rows = r.plan.variants.map((v) => v.name);
       if (!heads.length) continue;
       // with --upstream-rtt, each variant's latency figures stand beside the RTT they were measured at
-      const rtt = (v: string) => r.plan.variants.find((x) => x.name === v)?.env.UPSTREAM_RTT_MS;
-      const linked = rows.some((v) => rtt(v) !== undefined);
-      const rttCell = (v: string) => (linked ? ` ${rtt(v) === undefined ? "none" : `${rtt(v)!.replace(":", " ± ")} ms`} |` : "");
+      const link = (v: string) => linkCell(r.plan.variants.find((x) => x.name === v)?.env ?? {});
+      const linked = rows.some((v) => link(v) !== undefined);
+      const rttCell = (v: string) => (linked ? ` ${link(v) ?? "none"} |` : "");
       lines.push(
         `**${scenario}**`,
         "",

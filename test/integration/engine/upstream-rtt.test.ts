@@ -10,7 +10,25 @@ import { descendants } from "../../helpers/procs.js";
 test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at least 3 RTT, a kept-alive call at least 1; the report says the RTT", async () => {
   const out = mkdtempSync(join(tmpdir(), "perfpack-rtt-"));
   const rtt = 20;
-  const run = perfpack(["run", "--upstream-rtt", String(rtt), "--scenarios", "latency", "--rounds", "1", "--duration", "2", "--warmup", "0.5", "--connections", "8", "--out", out]);
+  const run = perfpack([
+    "run",
+    "--upstream-rtt",
+    String(rtt),
+    "--upstream-bandwidth",
+    "1000",
+    "--scenarios",
+    "latency",
+    "--rounds",
+    "1",
+    "--duration",
+    "2",
+    "--warmup",
+    "0.5",
+    "--connections",
+    "8",
+    "--out",
+    out,
+  ]);
   assert.ok([0, 1].includes((await run.exit)!), run.output());
   const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
   const p50 = (v: string) => r.trials.find((t) => t.variant === v && t.status === "ok")!.metrics.latency_p50_ms!;
@@ -18,12 +36,12 @@ test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at
   assert.ok(b >= 3 * rtt, `baseline p50 ${b} ms at RTT ${rtt} ms: a new connection per call should cost 3 RTT`);
   assert.ok(o >= rtt, `optimized p50 ${o} ms at RTT ${rtt} ms`);
   assert.ok(b - o >= 1.5 * rtt, `the handshakes keep-alive saves: ${b - o} ms`);
-  assert.ok(r.plan.variants.every((v) => v.env.UPSTREAM_RTT_MS === String(rtt)));
+  assert.ok(r.plan.variants.every((v) => v.env.UPSTREAM_RTT_MS === String(rtt) && v.env.UPSTREAM_BANDWIDTH_MBPS === "1000"));
   const md = readFileSync(join(out, "report.md"), "utf8");
-  assert.match(md, /upstream RTT 20 ms \(emulated in user space\)/);
+  assert.match(md, /upstream RTT 20 ms, 1000 Mbit\/s \(emulated in user space\)/);
   // beside the latency figures of every variant
   assert.match(md, /\| variant \| upstream RTT \| req\/s \|/);
-  assert.match(md, /\| optimized \| 20 ms \| /);
+  assert.match(md, /\| optimized \| 20 ms, 1000 Mbit\/s \| /);
   assert.deepEqual(descendants(run.child.pid!), []);
 });
 

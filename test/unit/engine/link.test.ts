@@ -80,3 +80,28 @@ test("--upstream-rtt values: MS or MS:JITTER, 0 to 10,000 ms; anything else name
   assert.deepEqual(parseRtt("0"), { rttMs: 0, jitterMs: 0 });
   for (const bad of ["-1", "abc", "20000", "10:20", "5ms", ""]) assert.throws(() => parseRtt(bad), /--upstream-rtt .* is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000/, bad);
 });
+
+test("connections share the link's bandwidth: two carrying 500 kB each at once take as long as one carrying 1 MB", async () => {
+  const server = await echo();
+  const link = await startLink({ host: "127.0.0.1", port: server.port, rttMs: 0, bandwidthMbps: 100 });
+  try {
+    const socks = await Promise.all(
+      [0, 1].map(async () => {
+        const s = connect({ host: "127.0.0.1", port: link.port });
+        await new Promise((r) => s.once("connect", r));
+        return s;
+      }),
+    );
+    const t0 = performance.now();
+    const backs = await Promise.all(socks.map((s) => roundTrip(s, randomBytes(500_000))));
+    const ms = performance.now() - t0;
+    // 1 MB through a 100 Mbit/s link is 80 ms (the echo overlaps the two directions); a bandwidth
+    // per connection would let the two 500 kB through side by side in 40 ms
+    assert.ok(ms >= 80, `${ms.toFixed(1)} ms for 2 × 500 kB there and back at 100 Mbit/s`);
+    assert.ok(backs.every((b) => b.back.length === 500_000));
+    for (const s of socks) s.destroy();
+  } finally {
+    await link.close();
+    await server.close();
+  }
+});

@@ -4,6 +4,7 @@ import { QUICK, RUN_DEFAULTS } from "../../../harness/plan/defaults.js";
 import { parseDuration, resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js";
 
 import { UsageError } from "../../../harness/errors.js";
+import { harnessEnv } from "../../../harness/plan/variants.js";
 
 const NAMES = ["latency", "batch", "json", "ws"];
 const resolve = (f: RunFlags) => resolveRunConfig(f, NAMES);
@@ -123,4 +124,38 @@ test("--ready-timeout is in seconds and bounded", () => {
 
 test("--scenarios all is every scenario but soak, as when it is not given", () => {
   assert.deepEqual(resolve({ scenarios: "all" }).scenarios, resolve({}).scenarios);
+});
+
+test("--upstream-rtt, --upstream-bandwidth and --generator: one value is part of every variant, several multiply them; none reaches the executor", () => {
+  const one = resolve({ upstreamRtt: "10", upstreamBandwidth: "100" });
+  assert.deepEqual(
+    one.variants.map((v) => [v.name, v.env.UPSTREAM_RTT_MS, v.env.UPSTREAM_BANDWIDTH_MBPS]),
+    [
+      ["baseline", "10", "100"],
+      ["optimized", "10", "100"],
+    ],
+  );
+  const axes = resolve({ variants: "optimized", upstreamRtt: "0,50:5", upstreamBandwidth: "1,1000", generator: "perfpack,artillery", scenarios: "latency" });
+  assert.equal(axes.variants.length, 8);
+  assert.equal(axes.variants[7]!.name, "optimized+UPSTREAM_RTT_MS=50:5+UPSTREAM_BANDWIDTH_MBPS=1000+generator=artillery");
+  const split = harnessEnv(axes.variants[7]!.env);
+  assert.deepEqual(split.link, { rttMs: 50, jitterMs: 5, bandwidthMbps: 1000 });
+  assert.equal(split.generator, "artillery");
+  assert.deepEqual(
+    Object.keys(split.executorEnv).filter((k) => /UPSTREAM|GENERATOR/.test(k)),
+    [],
+  );
+  // a bandwidth alone is a link at RTT 0
+  assert.deepEqual(harnessEnv({ UPSTREAM_BANDWIDTH_MBPS: "2.5" }).link, { rttMs: 0, jitterMs: 0, bandwidthMbps: 2.5 });
+  assert.equal(harnessEnv({ HTTP_KEEPALIVE: "true" }).link, undefined);
+  assert.equal(resolve({ upstreamBandwidth: "5" }).warnings.length, 0);
+});
+
+test("a bad --upstream-bandwidth, or one with --target, is refused naming what is accepted", () => {
+  for (const bad of ["0", "-5", "fast", "100001", "1e3"])
+    refuses({ upstreamBandwidth: bad }, /--upstream-bandwidth ".*" is not valid: expected megabits per second each way, more than 0 and at most 100000/);
+  refuses({ upstreamBandwidth: "," }, /--upstream-bandwidth is empty/);
+  refuses({ upstreamBandwidth: "10,10" }, /--upstream-bandwidth names a value twice/);
+  refuses({ matrix: ["UPSTREAM_BANDWIDTH_MBPS=10,slow"] }, /--upstream-bandwidth "slow" is not valid/);
+  refuses({ upstreamBandwidth: "10", target: "http://127.0.0.1:9" }, /--upstream-bandwidth puts a link between the executor and the exchange perfpack launches; --target launches neither/);
 });
