@@ -30,7 +30,7 @@ export const batch = {
     if (ctx.artillery) return runArtilleryTrial("batch", ctx, ctx.artillery);
     const url = `${ctx.target.executorUrl}/api/private/order`;
     const post = { url, method: "POST" as const, body: ORDER, headers: { "content-type": "application/json" }, connections: ctx.connections, signal: ctx.signal };
-    if (ctx.warmupS > 0) await closedLoad({ ...post, durationS: ctx.warmupS });
+    if (ctx.warmupS > 0) await closedLoad({ ...post, durationS: ctx.warmupS, drain: true });
     await ctx.measureStart();
     const r = await closedLoad({ ...post, durationS: ctx.durationS });
     return {

@@ -32,7 +32,7 @@ export const json = {
       metrics[`json_fast_speedup_${n}`] = metrics[`json_native_ns_per_op_${n}`]! / metrics[`json_fast_ns_per_op_${n}`]!;
     }
     const url = `${ctx.target.executorUrl}/api/private/open-orders`;
-    if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, signal: ctx.signal });
+    if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, drain: true, signal: ctx.signal });
     await ctx.measureStart();
     const r = await closedLoad({ url, connections: ctx.connections, durationS: ctx.durationS, signal: ctx.signal });
     metrics.rps = r.perSecond;

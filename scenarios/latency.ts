@@ -43,7 +43,7 @@ export const latency = {
       const r = await runArtilleryTrial("latency", ctx, ctx.artillery);
       return { ...r, metrics: { ...metrics, ...r.metrics } };
     }
-    if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, signal: ctx.signal });
+    if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, drain: true, signal: ctx.signal });
     await ctx.measureStart();
     if (ctx.rate !== undefined) {
       const r = await openLoad({ url, rate: ctx.rate, durationS: ctx.durationS, connections: ctx.connections, signal: ctx.signal });

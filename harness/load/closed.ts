@@ -23,7 +23,8 @@ export interface LoadResult {
  * Closed-model load: N connections, each sends its next request when the last one is answered.
  * Plain-HTTP targets get perfpack's wire client (harness/load/wire.ts), which costs about half
  * of autocannon's CPU per request on the machine it shares with the system under test; HTTPS
- * targets get autocannon. Latency is in fractional milliseconds either way.
+ * targets get autocannon. Latency is in fractional milliseconds either way. `drain` is the wire
+ * client's alone: autocannon drops the answers in flight at its end.
  */
 export function closedLoad(o: ClosedLoadOptions): Promise<LoadResult> {
   return o.url.startsWith("http:") ? closedLoadWire(o) : closedLoadAutocannon(o);

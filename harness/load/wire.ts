@@ -221,6 +221,13 @@ export interface WireLoadOptions {
   signal: AbortSignal;
   /** A request unanswered this long fails (counted in errors) and its connection is replaced (default 10 s). */
   timeoutMs?: number;
+  /**
+   * At the end of `durationS`, send nothing more but wait for the answers in flight (each up to
+   * `timeoutMs`), as k6's gracefulStop does. For warm-ups: cut off, their requests would still
+   * hold the system's upstream connections and queues when the measured load begins. The signal
+   * still ends everything at once.
+   */
+  drain?: boolean;
 }
 
 export interface WireLoadResult {
@@ -235,7 +242,7 @@ export interface WireLoadResult {
  * Closed model on plain HTTP: `connections` connections, each sends its next request when the
  * last answer has ended, until `durationS` or the signal. `record(ms)` gets each answer's
  * latency (performance.now() from the write to the last byte), in fractional milliseconds.
- * Answers in flight at the end are dropped, as autocannon and wrk drop them.
+ * Answers in flight at the end are dropped, as autocannon and wrk drop them, unless `drain`.
  */
 export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number) => void): Promise<WireLoadResult> {
   const u = new URL(o.url);
@@ -261,19 +268,20 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
     const finish = () => {
       if (!over) return;
       if (open === 0) {
+        clearInterval(sweep);
         o.signal.removeEventListener("abort", stop);
         resolve({ responses, ok, non2xx, errors, elapsedS: (performance.now() - t0) / 1000 });
       }
     };
-    const stop = () => {
-      if (over) return;
+    /** No new requests from now on; draining, connections with an answer in flight stay until it ends. */
+    const end = (drain: boolean) => {
       over = true;
       clearTimeout(timer);
-      clearInterval(sweep);
-      for (const s of sockets) s.destroy();
+      for (const s of sockets) if (!drain || !waiting.has(s)) s.destroy();
       finish();
     };
-    const timer = setTimeout(stop, o.durationS * 1000);
+    const stop = () => end(false);
+    const timer = setTimeout(() => end(o.drain === true), o.durationS * 1000);
     o.signal.addEventListener("abort", stop, { once: true });
     // one sweep for every connection's request timeout (socket.setTimeout would re-arm a timer on
     // every read and write)
@@ -307,7 +315,7 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
         if (parser.status >= 200 && parser.status < 300) ok++;
         else non2xx++;
         record(performance.now() - pending.sentAt, parser.status);
-        if (parser.keepAlive) send();
+        if (parser.keepAlive && !over) send();
         else socket.destroy();
       };
       const fail = () => {

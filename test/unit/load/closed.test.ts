@@ -118,3 +118,42 @@ test("the wire client stops at once on abort", async () => {
     await s.close();
   }
 });
+
+test("the wire client's drain: at the end it sends nothing more and waits for every answer in flight; abort still ends it at once", async () => {
+  let served = 0;
+  const held: http.ServerResponse[] = [];
+  let release = false;
+  // each answer waits until the test releases it, so all 3 connections are mid-request when the duration ends
+  const s = await serve((_req, res) => {
+    if (release) {
+      served++;
+      res.end("ok");
+    } else held.push(res);
+  });
+  try {
+    const draining = closedLoadWire({ url: s.url, connections: 3, durationS: 0.1, drain: true, signal: new AbortController().signal });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(held.length, 3, "one request in flight per connection");
+    release = true;
+    for (const res of held.splice(0)) {
+      served++;
+      res.end("ok");
+    }
+    const r = await draining;
+    assert.equal(r.responses, 3, "the three answers in flight were awaited and counted");
+    assert.equal(served, 3, "nothing sent after the duration");
+    assert.equal(r.errors, 0);
+    // without drain, the same requests are dropped at the end
+    release = false;
+    const cut = await closedLoadWire({ url: s.url, connections: 3, durationS: 0.1, signal: new AbortController().signal });
+    assert.equal(cut.responses, 0);
+    // an abort while draining does not wait
+    const ac = new AbortController();
+    const aborted = closedLoadWire({ url: s.url, connections: 2, durationS: 0.1, drain: true, signal: ac.signal });
+    setTimeout(() => ac.abort(), 200);
+    assert.equal((await aborted).responses, 0);
+  } finally {
+    for (const res of held) res.destroy();
+    await s.close();
+  }
+});
