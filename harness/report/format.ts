@@ -1,4 +1,4 @@
-import type { Comparison, TargetStatus, TargetVerdict } from "../results/schema.js";
+import type { Comparison, Results, TargetStatus, TargetVerdict } from "../results/schema.js";
 
 /** Formats a number for a table cell: 3 significant digits, no exponent for everyday sizes. */
 export function fmt(v: number | undefined): string {
@@ -150,6 +150,23 @@ export function targetTable(verdicts: readonly TargetVerdict[]): { rows: TargetR
   };
 }
 
+/**
+ * The machine and plan line at the top of every report. Trials imported from Artillery reports
+ * (`perfpack import artillery`) were made elsewhere: their machine and load shape are not known here.
+ */
+export function planText(r: Results): string {
+  const p = r.plan;
+  const interrupted = r.interrupted ? ". **Interrupted**: only finished trials are counted" : "";
+  const variants = `Plan: ${p.variants.map((v) => v.name).join(" vs ")}; scenarios ${p.scenarios.join(", ")}`;
+  if (p.imported === "artillery")
+    return `Load: imported from Artillery reports made elsewhere (their machine, connections and warm-up are not recorded here; each trial's window is its report's). ${variants}; ${p.rounds} round(s)${interrupted}.`;
+  const m = r.machine;
+  return (
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}. ` +
+    `${variants}; ${p.rounds} round(s) of ${p.durationS} s (warm-up ${p.warmupS} s), ${p.connections} connections${p.rate ? `, open model at ${p.rate} req/s` : ""}${linkText(p.variants)}${interrupted}.`
+  );
+}
+
 /** A variant's upstream link, as a report shows it ("10 ms ± 2 ms, 100 Mbit/s"); undefined without one. */
 export function linkCell(env: Record<string, string>): string | undefined {
   const rtt = env.UPSTREAM_RTT_MS;
@@ -162,7 +179,7 @@ export function linkCell(env: Record<string, string>): string | undefined {
  * The upstream link of a run (--upstream-rtt, --upstream-bandwidth), for the plan line of every
  * report: "upstream RTT 10 ms" when all variants share it, per variant when they differ; empty without a link.
  */
-export function linkText(variants: ReadonlyArray<{ name: string; env: Record<string, string> }>): string {
+function linkText(variants: ReadonlyArray<{ name: string; env: Record<string, string> }>): string {
   const links = variants.map((v) => linkCell(v.env));
   if (links.every((l) => l === undefined)) return "";
   if (new Set(links).size === 1) return `; upstream RTT ${links[0]} (emulated in user space)`;

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import type { Results } from "../results/schema.js";
 import type { ChartSeries } from "../../scenarios/contract.js";
 import type { Exporter, ReportContext } from "./exporter.js";
-import { linkText, targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
+import { planText, targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
 
 const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
@@ -164,7 +164,7 @@ tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c
 </style></head><body>
 <h1>perfpack run ${h(r.runId)}</h1>
 ${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
-<p class="muted">${h(`${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}. ${r.plan.variants.map((x) => x.name).join(" vs ")}; ${r.plan.rounds} round(s) × ${r.plan.durationS} s; ${r.plan.connections} connections${linkText(r.plan.variants)}; started ${r.startedAt}.`)}</p>
+<p class="muted">${h(`${planText(r).replace(/\*\*/g, "")} Started ${r.startedAt}.`)}</p>
 ${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(headline))}</p>` : ""}
 ${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>` : ""}
 ${lineFigs ? `<h2>Latency percentiles</h2><div class="grid">${lineFigs}</div>` : ""}

@@ -1,7 +1,7 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
 import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
-import { fmt, linkCell, linkText } from "./format.js";
+import { fmt, linkCell, planText } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -21,12 +21,7 @@ export const markdown: Exporter = {
     const verdict = s.verdict;
     lines.push(`# perfpack run ${r.runId}`, "");
     if (verdict) lines.push(`**Verdict: ${verdict.pass ? "PASS" : "FAIL"}**${verdict.reasons.length ? ` — ${verdict.reasons.join("; ")}` : ""}`, "");
-    lines.push(
-      `Machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGb} GB, Node ${r.machine.node}. ` +
-        `Plan: ${r.plan.variants.map((v) => v.name).join(" vs ")}; scenarios ${r.plan.scenarios.join(", ")}; ${r.plan.rounds} round(s) of ${r.plan.durationS} s` +
-        ` (warm-up ${r.plan.warmupS} s), ${r.plan.connections} connections${r.plan.rate ? `, open model at ${r.plan.rate} req/s` : ""}${linkText(r.plan.variants)}${r.interrupted ? ". **Interrupted**: only finished trials are counted" : ""}.`,
-      "",
-    );
+    lines.push(planText(r), "");
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     if (headline.length) {
       lines.push("## Headline: the guide's >2× throughput and lower p95", "", markdownTable(headline, targetDimensions), "");

@@ -38,6 +38,8 @@ export interface PlanRecord {
   checkout?: { commit: string; dirty: boolean };
   /** --warm: each variant's services ran from its first trial to the end of the run; trials were slices of load. */
   warm?: boolean;
+  /** The trials came from reports made elsewhere (`perfpack import artillery`): no machine or load shape of ours. */
+  imported?: "artillery";
   /** Seed of the trial order, when it was random (the gate against a revision). */
   seed?: number;
   scenarios: string[];

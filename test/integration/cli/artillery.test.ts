@@ -45,7 +45,12 @@ test("import artillery: reports become trials of one results.json, with a verdic
   assert.equal(r.trials[1]!.metrics.latency_sketch_relative_accuracy, 0.01);
   const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Pick<Results, "summary">;
   assert.ok(summary.summary.comparisons?.some((c) => c.metric === "rps" && c.candidate === "optimized"));
-  assert.match(readFileSync(join(out, "report.md"), "utf8"), /optimized/);
+  // the reports say where the load came from instead of "0 cores, 0 connections"
+  const md = readFileSync(join(out, "report.md"), "utf8");
+  assert.match(md, /optimized/);
+  assert.match(md, /^Load: imported from Artillery reports made elsewhere \(their machine, connections and warm-up are not recorded here/m);
+  assert.doesNotMatch(md, /0 cores|0 connections/);
+  assert.match(readFileSync(join(out, "report.html"), "utf8"), /Load: imported from Artillery reports made elsewhere/);
 
   const again = perfpack(["import", "artillery", fixturePath("artillery/latency-report.json"), "--variant", "optimized", "--scenario", "latency", "--out", out]);
   assert.equal(await again.exit, 2, again.output());
