@@ -216,7 +216,7 @@ export async function runRevisionGate(
     seed: o.seed,
     defaults: GATE_DEFAULTS,
     ...(o.candidateEnv ? { candidateEnv: o.candidateEnv } : {}),
-    sequential: { batchRounds, next },
+    sequential: { batchRounds, next, budgetLeftS: () => budgetS - elapsedS() },
   });
   if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) return { code: r.code, results: r.results };
   // no look happened (the run had nothing to sample): decide once on what there is

@@ -90,7 +90,16 @@ export interface Arms {
    * Sequential sampling: when the planned rounds are done, `next` sees the trials so far and
    * says whether to run `batchRounds` more (in the same seeded order).
    */
-  sequential?: { batchRounds: number; next: (results: Results) => boolean };
+  sequential?: { batchRounds: number; next: (results: Results) => boolean; budgetLeftS?: () => number };
+}
+
+/**
+ * The gate's minimum rounds run whatever its budget: when their estimate is past the time left,
+ * the warning to print before they start (undefined when they fit).
+ */
+export function budgetOverrun(rounds: number, minimumS: number, leftS: number): string | undefined {
+  if (minimumS <= leftS) return undefined;
+  return `the first ${rounds} rounds (the minimum before the first look) take about ${Math.ceil(minimumS)} s, past the ${Math.max(0, Math.floor(leftS))} s left of --budget: the gate will run over it; give fewer --rounds, a shorter --duration or a larger --budget`;
 }
 
 export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO, arms?: Arms): Promise<{ results: Results; code: number; outDir: string }> {
@@ -146,6 +155,16 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
         }
       : {}),
   });
+  const left = arms?.sequential?.budgetLeftS?.();
+  const overrun =
+    left === undefined
+      ? undefined
+      : budgetOverrun(
+          cfg.rounds,
+          plan.trials.reduce((a, t) => a + runner.estimateTrialS(t), 0),
+          left,
+        );
+  if (overrun) io.err.write(`perfpack gate: warning: ${overrun}\n`);
   const writer = new ResultsWriter(cfg.outDir);
   runner.on("event", writer.listener);
   attachProgress((l) => runner.on("event", (e: RunnerEvent) => l(e)), writer.file, io.err, io.paint);

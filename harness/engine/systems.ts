@@ -3,13 +3,14 @@
  * git revision, built in a cached working tree. The exchange, the load and the analysis always
  * come from this checkout, so only the system differs between arms.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { EXIT, PerfpackError, UsageError } from "../errors.js";
 import { projectRoot } from "../../services/common/src/project.js";
+import { runGroup } from "../../services/common/src/child-group.js";
 
 /** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
 export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
@@ -49,36 +50,20 @@ const revisionCache = (env: Readonly<NodeJS.ProcessEnv>): string => join(env.XDG
 const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
 /**
- * Runs a build step; its output goes to the log file. Resolves with the exit code. npm needs a PATH
- * (the library API's callers may pass no environment): this node's own folder and the system's.
+ * Runs a build step in a process group of its own (an interrupt stops npm and whatever it started:
+ * tsc, esbuild); its output goes to the log file. Resolves with the exit code (null: interrupted or
+ * not started). npm needs a PATH (the library API's callers may pass no environment): this node's
+ * own folder and the system's.
  */
-function step(command: string, args: string[], cwd: string, log: string, signal: AbortSignal, env: Readonly<NodeJS.ProcessEnv>): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(null);
-    const child = spawn(command, args, {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, ...env, npm_config_audit: "false", npm_config_fund: "false" },
-      // a group of its own: an interrupt stops npm and whatever it started (tsc, esbuild), not npm alone
-      detached: true,
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (out += d));
-    const abort = () => {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // the group is gone already
-      }
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    child.on("close", (code) => {
-      signal.removeEventListener("abort", abort);
-      writeFileSync(log, out, { flag: "a" });
-      resolve(code);
-    });
-  });
+async function step(command: string, args: string[], cwd: string, log: string, signal: AbortSignal, env: Readonly<NodeJS.ProcessEnv>): Promise<number | null> {
+  const r = await runGroup(command, args, {
+    cwd,
+    signal,
+    env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, ...env, npm_config_audit: "false", npm_config_fund: "false" },
+    keep: 10_000_000,
+  }).catch((err: Error) => ({ code: null, output: `${command} could not be started: ${err.message}\n` }));
+  writeFileSync(log, r.output, { flag: "a" });
+  return r.code;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, PROCESSOR_JS, artilleryScript, metricsFromReport, toYaml, type Exportable } from "./artillery.js";
 import type { ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
+import { runGroup } from "../../services/common/src/child-group.js";
 
 /**
  * Where Artillery lives: $XDG_CACHE_HOME/perfpack/artillery-<version>, else
@@ -31,41 +31,6 @@ function processCpuS(pid: number): number | undefined {
 /** Children perfpack starts never phone home: Artillery's telemetry is off in each. */
 const artilleryEnv = (env: Readonly<NodeJS.ProcessEnv>): NodeJS.ProcessEnv => ({ ...env, ARTILLERY_DISABLE_TELEMETRY: "true" });
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal, onLine?: (line: string, pid: number) => void): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let output = "";
-    let partial = "";
-    const onData = (d: Buffer) => {
-      const text = d.toString();
-      output = (output + text).slice(-20_000);
-      partial += text;
-      const lines = partial.split("\n");
-      partial = lines.pop()!;
-      for (const l of lines) onLine?.(l, child.pid!);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    // Ctrl-C or a dead service: the whole child group goes (Artillery starts workers)
-    const stop = () => {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    };
-    signal.addEventListener("abort", stop, { once: true });
-    child.on("error", (err) => {
-      signal.removeEventListener("abort", stop);
-      reject(err);
-    });
-    child.on("exit", (code) => {
-      signal.removeEventListener("abort", stop);
-      resolve({ code, output });
-    });
-  });
-}
-
 /**
  * The Artillery binary, fetched into the cache on first use with `npm install --ignore-scripts`
  * (its Playwright dependency's install script downloads a browser, which fails offline and
@@ -78,10 +43,12 @@ async function ensureArtillery(env: Readonly<NodeJS.ProcessEnv>, signal: AbortSi
   mkdirSync(home, { recursive: true });
   log(`fetching Artillery ${ARTILLERY_VERSION} into ${home} (about 590 MB, once; later runs reuse it)`);
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const r = await run(npm, ["install", "--prefix", home, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", `artillery@${ARTILLERY_VERSION}`], env, signal).catch((err: Error) => ({
-    code: -1,
-    output: err.message,
-  }));
+  const r = await runGroup(npm, ["install", "--prefix", home, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", `artillery@${ARTILLERY_VERSION}`], { env, signal }).catch(
+    (err: Error) => ({
+      code: -1,
+      output: err.message,
+    }),
+  );
   if (r.code !== 0 || !existsSync(bin)) {
     throw new ArtilleryError(
       `Artillery ${ARTILLERY_VERSION} is not installed and could not be fetched into ${home} (npm exited ${r.code}): ${r.output.trim().split("\n").slice(-3).join(" ")}. ` +
@@ -118,17 +85,22 @@ export async function runArtilleryTrial(scenario: Exportable, ctx: ScenarioConte
     writeFileSync(script, toYaml(artilleryScript(scenario, opts, phase)));
     let marked: Promise<void> | undefined;
     let ended: Promise<void> | undefined;
-    const r = await run(bin, ["run", "--output", report, script], env, ctx.signal, (line, pid) => {
-      if (phase !== "measure") return;
-      // the window: from Artillery's phase start to its "All VUs finished", with its CPU over it
-      if (!marked && /^Phase started/.test(line)) {
-        cpuAtStart = processCpuS(pid);
-        marked = ctx.measureStart();
-      } else if (marked && !ended && /^All VUs finished/.test(line)) {
-        const c = processCpuS(pid);
-        if (c !== undefined && cpuAtStart !== undefined) generatorCpuS = c - cpuAtStart;
-        ended = marked.then(() => ctx.measureEnd?.());
-      }
+    const r = await runGroup(bin, ["run", "--output", report, script], {
+      env,
+      signal: ctx.signal,
+      // Ctrl-C or a dead service ends the whole group (Artillery starts workers)
+      onLine: (line, pid) => {
+        if (phase !== "measure") return;
+        // the window: from Artillery's phase start to its "All VUs finished", with its CPU over it
+        if (!marked && /^Phase started/.test(line)) {
+          cpuAtStart = processCpuS(pid);
+          marked = ctx.measureStart();
+        } else if (marked && !ended && /^All VUs finished/.test(line)) {
+          const c = processCpuS(pid);
+          if (c !== undefined && cpuAtStart !== undefined) generatorCpuS = c - cpuAtStart;
+          ended = marked.then(() => ctx.measureEnd?.());
+        }
+      },
     }).catch((err: Error) => {
       throw new ArtilleryError(`artillery could not be started (${bin}): ${err.message}`);
     });
