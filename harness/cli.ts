@@ -280,6 +280,17 @@ program
   );
 
 program
+  .command("link")
+  .description(
+    "a network link in user space: a TCP proxy on 127.0.0.1 that delays each direction by half a round trip, optionally at a bandwidth (what run --upstream-rtt puts between executor and exchange); Ctrl-C stops it",
+  )
+  .option("--to <host:port>", "the server behind the link (loopback only)")
+  .option("--rtt <ms>", "round-trip time, MS or MS:JITTER, 0 to 10000 (default: 0)")
+  .option("--bandwidth <mbps>", "megabits per second each way, shared by all connections (default: unlimited)")
+  .option("--port <n>", "port to listen on, on 127.0.0.1 (default: 0, a free one)")
+  .action(async (o: { to?: string; rtt?: string; bandwidth?: string; port?: string }) => (await import("./cli/link.js")).linkCommand(o, io));
+
+program
   .command("up")
   .description("start a mock exchange and a reference executor wired together (executor toggles from the environment); Ctrl-C stops both")
   .option("--executor-port <n>", "executor port (the guide's 4001; 0 picks a free one)", "4001")

@@ -27,6 +27,8 @@ export interface ServiceSpec {
   readyUrl?: string;
   /** Start it in a process group of its own and signal the whole group (a shell command may fork). */
   group?: boolean;
+  /** A TCP service (the link): ready at its `listening tcp://…` line; it has no health endpoint to ask. */
+  tcp?: boolean;
 }
 
 export interface ExitInfo {
@@ -188,7 +190,7 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
   const url = await new Promise<string | ExitInfo | "timeout">((resolve) => {
     if (spec.readyUrl) void pollReady(spec.readyUrl, () => probing).then((ok) => ok && resolve(new URL(spec.readyUrl!).origin));
     const onData = () => {
-      const m = /listening ((?:https?|wss?):\/\/\S+)/.exec(logText);
+      const m = /listening ((?:https?|wss?|tcp):\/\/\S+)/.exec(logText);
       if (m) {
         child.stdout!.off("data", onData);
         clearTimeout(timer);
@@ -210,7 +212,7 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
         : `printed no 'listening <url>' line within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`,
     );
   if (typeof url !== "string") return fail(`exited before it was ready (code ${url.code}, signal ${url.signal})`, url);
-  if (spec.readyUrl) return service(url, child.pid!);
+  if (spec.readyUrl || spec.tcp) return service(url, child.pid!);
 
   // 2. health answers, from our pid
   let lastProblem = "no answer";

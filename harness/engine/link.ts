@@ -20,6 +20,8 @@ export interface LinkOptions {
   bandwidthMbps?: number;
   /** Seeded jitter: the same seed, the same delays. */
   random?: () => number;
+  /** The port to listen on, on 127.0.0.1 (default 0: a free one). */
+  listenPort?: number;
 }
 
 export interface Link {
@@ -127,7 +129,7 @@ export function startLink(o: LinkOptions): Promise<Link> {
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(o.listenPort ?? 0, "127.0.0.1", () => {
       server.off("error", reject);
       resolve({
         port: (server.address() as { port: number }).port,
@@ -140,4 +142,21 @@ export function startLink(o: LinkOptions): Promise<Link> {
       });
     });
   });
+}
+
+/**
+ * `perfpack link`: the link as a process of its own, so that its CPU is neither the load
+ * generator's nor the executor's (the runner measures it apart). Prints `listening tcp://…` once
+ * it accepts connections; SIGTERM or SIGINT closes it (exit 0).
+ */
+export async function linkMain(o: LinkOptions, out: (line: string) => void): Promise<void> {
+  const link = await startLink(o);
+  out(`listening tcp://127.0.0.1:${link.port}`);
+  out(`link: to ${o.host}:${o.port}, RTT ${o.rttMs} ms${o.jitterMs ? `, jitter ${o.jitterMs} ms` : ""}${o.bandwidthMbps ? `, ${o.bandwidthMbps} Mbit/s each way` : ""}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void link.close().then(resolve);
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  out(`link: stopped after ${link.connections()} connection(s)`);
 }

@@ -165,7 +165,7 @@ export class Runner extends EventEmitter {
     try {
       let executorUrl: string;
       let exchangeUrl: string | undefined;
-      let pids: { executor?: number; exchange?: number } = {};
+      let pids: { executor?: number; exchange?: number; link?: number } = {};
       if (this.o.target) {
         executorUrl = this.o.target;
       } else {
@@ -183,8 +183,8 @@ export class Runner extends EventEmitter {
         stack = this.o.warm ? await this.warmStack(spec, logBase, start) : await start();
         executorUrl = stack.executor.url;
         exchangeUrl = stack.exchange.url;
-        pids = { executor: stack.executor.pid, exchange: stack.exchange.pid };
-        for (const s of [stack.executor, stack.exchange]) {
+        pids = { executor: stack.executor.pid, exchange: stack.exchange.pid, ...(stack.link ? { link: stack.link.pid } : {}) };
+        for (const s of stack.services) {
           void s.exited.then((e) => {
             if (ac.signal.aborted) return;
             died = { service: s.name, code: e.code, signal: e.signal };
@@ -237,8 +237,7 @@ export class Runner extends EventEmitter {
         if (died || this.aborted) await this.stopWarm(warmKey(spec));
       } else if (stack) {
         await stack.stop();
-        writeFileSync(`${logBase}.executor.log`, stack.executor.log());
-        writeFileSync(`${logBase}.exchange.log`, stack.exchange.log());
+        writeLogs(stack, logBase);
       }
     }
   }
@@ -251,7 +250,7 @@ export class Runner extends EventEmitter {
     if (have) await this.stopWarm(key);
     const stack = await start();
     const entry = { stack, logBase, dead: false };
-    for (const s of [stack.executor, stack.exchange]) void s.exited.then(() => (entry.dead = true));
+    for (const s of stack.services) void s.exited.then(() => (entry.dead = true));
     this.warmStacks.set(key, entry);
     return stack;
   }
@@ -262,8 +261,7 @@ export class Runner extends EventEmitter {
       if (key !== undefined && k !== key) continue;
       this.warmStacks.delete(k);
       await stack.stop();
-      writeFileSync(`${logBase}.executor.log`, stack.executor.log());
-      writeFileSync(`${logBase}.exchange.log`, stack.exchange.log());
+      writeLogs(stack, logBase);
     }
   }
 
@@ -272,7 +270,7 @@ export class Runner extends EventEmitter {
     scenario: Scenario,
     signal: AbortSignal,
     target: ScenarioContext["target"],
-    pids: { executor?: number; exchange?: number },
+    pids: { executor?: number; exchange?: number; link?: number },
     metricsOptional: boolean,
     artillery?: ScenarioContext["artillery"],
   ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series">> {
@@ -283,7 +281,7 @@ export class Runner extends EventEmitter {
     let exBefore: Record<string, number> | undefined;
     let cpu0: NodeJS.CpuUsage | undefined;
     let w0 = 0;
-    const sampler = new ProcessSampler([pids.executor ?? 0, pids.exchange ?? 0]);
+    const sampler = new ProcessSampler([pids.executor ?? 0, pids.exchange ?? 0, ...(pids.link ? [pids.link] : [])]);
     const ctx: ScenarioContext = {
       target,
       durationS: this.o.durationS,
@@ -343,6 +341,9 @@ export class Runner extends EventEmitter {
     }
     const xc = pids.exchange ? sampler.of(pids.exchange) : undefined;
     if (xc) m.exchange_cpu_cores = xc.cpuS / windowS;
+    // the link (--upstream-rtt) runs apart: its CPU is neither the generator's nor the executor's
+    const lk = pids.link ? sampler.of(pids.link) : undefined;
+    if (lk) m.link_cpu_cores = lk.cpuS / windowS;
     // GC time share: seconds spent in GC (all kinds) over the window's seconds
     if (d && [...d.keys()].some((k) => k.startsWith("nodejs_gc_duration_seconds_sum"))) m.executor_gc_share = sumOf(d, "nodejs_gc_duration_seconds_sum") / windowS;
     if (exDelta && result.work > 0) {
@@ -356,4 +357,9 @@ export class Runner extends EventEmitter {
     const sparkDelta = d ? Object.fromEntries([...d].filter(([k, v]) => k.startsWith("spark_") && v !== 0)) : undefined;
     return { metrics: m, generatorBound, ...(sparkDelta ? { executorDelta: sparkDelta } : {}), ...(result.series ? { series: result.series } : {}) };
   }
+}
+
+/** Each service's log beside the trial's: <trial>.executor.log, .exchange.log, .link.log. */
+function writeLogs(stack: Stack, logBase: string): void {
+  for (const s of stack.services) writeFileSync(`${logBase}.${s.name}.log`, s.log());
 }

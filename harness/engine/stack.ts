@@ -3,7 +3,6 @@ import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { launch, type Service } from "./launcher.js";
 import { tlsFixture } from "../../services/common/src/project.js";
 import { cliPath, executorCli, shellLine, type System } from "./systems.js";
-import { startLink, type Link } from "./link.js";
 
 const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 
@@ -34,8 +33,10 @@ export interface StackOptions {
 export interface Stack {
   exchange: Service;
   executor: Service;
-  /** The link between them, when the run emulates a round trip. */
-  link?: Link;
+  /** The link between them, a process of its own, when the run emulates a round trip. */
+  link?: Service;
+  /** Every process of the stack: executor, exchange, and the link when there is one. */
+  services: Service[];
   /** Stops the executor first (so it drains), then the exchange. */
   stop(): Promise<void>;
 }
@@ -46,6 +47,18 @@ export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv
     command: process.execPath,
     args: [cliPath(), "exchange", "--port", String(port), ...args],
     env,
+    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+  });
+}
+
+/** `perfpack link` in front of the exchange's port: its own process, so its CPU is measured apart. */
+function startLinkService(to: number, link: NonNullable<StackOptions["link"]>, port = 0, env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number): Promise<Service> {
+  return launch({
+    name: "link",
+    command: process.execPath,
+    args: [cliPath(), "link", "--to", `127.0.0.1:${to}`, "--port", String(port), "--rtt", `${link.rttMs}:${link.jitterMs}`, ...(link.bandwidthMbps ? ["--bandwidth", String(link.bandwidthMbps)] : [])],
+    env,
+    tcp: true,
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
   });
 }
@@ -108,28 +121,29 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const env = o.baseEnv ?? {};
   const port = o.exchangePort || (await freePort());
   const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
-  // the link listens before either service starts: the executor connects to it lazily, and it to the exchange per connection
-  const link = o.link ? await startLink({ host: "127.0.0.1", port, ...o.link }) : undefined;
-  const [ex, exe] = await Promise.allSettled([
+  // all three start at once on ports chosen first: the executor connects to the link lazily, and
+  // the link to the exchange once per connection
+  const linkPort = o.link ? await freePort() : undefined;
+  const started = await Promise.allSettled([
     startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, port),
-    startExecutorService(`${scheme}://127.0.0.1:${link ? link.port : port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort, o.system),
+    startExecutorService(`${scheme}://127.0.0.1:${linkPort ?? port}`, o.executorEnv, env, o.readyTimeoutMs, o.executorPort, o.system),
+    ...(o.link ? [startLinkService(port, o.link, linkPort!, env, o.readyTimeoutMs)] : []),
   ]);
-  if (ex.status === "rejected" || exe.status === "rejected") {
-    if (ex.status === "fulfilled") await ex.value.stop();
-    if (exe.status === "fulfilled") await exe.value.stop();
-    await link?.close();
-    throw ex.status === "rejected" ? ex.reason : (exe as PromiseRejectedResult).reason;
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    for (const r of started) if (r.status === "fulfilled") await r.value.stop();
+    throw failed.reason;
   }
-  const exchange = ex.value;
-  const executor = exe.value;
+  const [exchange, executor, link] = started.map((r) => (r as PromiseFulfilledResult<Service>).value) as [Service, Service, Service | undefined];
   return {
     exchange,
     executor,
     ...(link ? { link } : {}),
+    services: [executor, exchange, ...(link ? [link] : [])],
     stop: async () => {
       await executor.stop();
+      await link?.stop();
       await exchange.stop();
-      await link?.close();
     },
   };
 }

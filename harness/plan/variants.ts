@@ -144,12 +144,12 @@ export function parseGenerator(raw: string): (typeof GENERATORS)[number] {
 export const UPSTREAM_RTT = "UPSTREAM_RTT_MS";
 
 /** `--upstream-rtt MS[:JITTER]`: the round trip and its jitter, in ms; range 0–10,000. */
-export function parseRtt(raw: string): { rttMs: number; jitterMs: number } {
+export function parseRtt(raw: string, flag = "--upstream-rtt"): { rttMs: number; jitterMs: number } {
   const m = /^(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?$/.exec(raw.trim());
   const rttMs = m ? Number(m[1]) : NaN;
   const jitterMs = m?.[2] !== undefined ? Number(m[2]) : 0;
   if (!m || rttMs > 10_000 || jitterMs > rttMs)
-    throw new UsageError(`--upstream-rtt ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`);
+    throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`);
   return { rttMs, jitterMs };
 }
 
@@ -160,10 +160,9 @@ export function parseRtt(raw: string): { rttMs: number; jitterMs: number } {
 export const UPSTREAM_BANDWIDTH = "UPSTREAM_BANDWIDTH_MBPS";
 
 /** `--upstream-bandwidth MBPS`: megabits per second each way, more than 0 and at most 100,000. */
-export function parseBandwidth(raw: string): number {
+export function parseBandwidth(raw: string, flag = "--upstream-bandwidth"): number {
   const mbps = /^\d+(?:\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!(mbps > 0 && mbps <= 100_000))
-    throw new UsageError(`--upstream-bandwidth ${JSON.stringify(raw)} is not valid: expected megabits per second each way, more than 0 and at most 100000 (e.g. 100 or 1.5)`);
+  if (!(mbps > 0 && mbps <= 100_000)) throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected megabits per second each way, more than 0 and at most 100000 (e.g. 100 or 1.5)`);
   return mbps;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -42,6 +42,9 @@ test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at
   // beside the latency figures of every variant
   assert.match(md, /\| variant \| upstream RTT \| req\/s \|/);
   assert.match(md, /\| optimized \| 20 ms, 1000 Mbit\/s \| /);
+  // the link is a process of its own: its CPU is recorded apart, its log kept beside the trial's
+  for (const t of r.trials.filter((t) => t.status === "ok")) assert.ok(t.metrics.link_cpu_cores! > 0, `${t.variant}: link_cpu_cores ${t.metrics.link_cpu_cores}`);
+  assert.ok(readdirSync(join(out, "logs")).some((f) => f.endsWith(".link.log")));
   assert.deepEqual(descendants(run.child.pid!), []);
 });
 
