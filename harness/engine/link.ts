@@ -5,8 +5,9 @@ import { createServer, connect, type Server, type Socket } from "node:net";
  * between a client (the executor) and a server (the exchange). Each direction's bytes arrive
  * half the round-trip time after they were sent, in order; with a bandwidth, each chunk also
  * waits for the link to carry it, and all connections share it, one direction each way (as they
- * share a real link: ten new connections do not get ten times the bandwidth). A new connection pays one round trip before its first byte
- * goes through, as TCP's handshake would; TLS and HTTP then pay theirs on top, in the bytes.
+ * share a real link: ten new connections do not get ten times the bandwidth). A new connection
+ * pays one round trip before its first byte goes through, as TCP's handshake would; TLS and HTTP
+ * then pay theirs on top, in the bytes.
  * So a request on a fresh TCP + TLS 1.3 connection costs at least 3 RTT, a kept-alive one 1 RTT.
  */
 export interface LinkOptions {
@@ -32,15 +33,15 @@ export interface Link {
   close(): Promise<void>;
 }
 
-/**
- * One direction of one connection: a FIFO of chunks with their delivery times, drained by one
- * timer in order (a timer per chunk could fire out of order when two fall due in the same ms).
- */
 /** One direction of the link, shared by every connection: when it is free to carry the next chunk. */
 interface Lane {
   freeAt: number;
 }
 
+/**
+ * One direction of one connection: a FIFO of chunks with their delivery times, drained by one
+ * timer in order (a timer per chunk could fire out of order when two fall due in the same ms).
+ */
 class Pipe {
   private lastDue = 0;
   private readonly queue: Array<{ chunk: Buffer; due: number }> = [];
@@ -70,9 +71,10 @@ class Pipe {
   private send(chunk: Buffer): void {
     const now = performance.now();
     // the link carries one chunk at a time at its bandwidth (serialization delay), then it flies for half an RTT
-    const departs = Math.max(now, this.notBefore, this.o.bandwidthMbps ? this.lane.freeAt : 0);
-    const carried = departs + (this.o.bandwidthMbps ? (chunk.length * 8) / (this.o.bandwidthMbps * 1000) : 0);
-    if (this.o.bandwidthMbps) this.lane.freeAt = carried;
+    // (without a bandwidth the lane stays free: freeAt 0)
+    const carry = this.o.bandwidthMbps ? (chunk.length * 8) / (this.o.bandwidthMbps * 1000) : 0;
+    const carried = Math.max(now, this.notBefore, this.lane.freeAt) + carry;
+    if (carry > 0) this.lane.freeAt = carried;
     // in order: no chunk overtakes the one before it, whatever the jitter
     const due = Math.max(carried + this.oneWay(), this.lastDue);
     this.lastDue = due;

@@ -37,7 +37,7 @@ export interface Stack {
   link?: Service;
   /** Every process of the stack: executor, exchange, and the link when there is one. */
   services: Service[];
-  /** Stops the executor first (so it drains), then the exchange. */
+  /** Stops the executor first (so it drains), then the link, then the exchange. */
   stop(): Promise<void>;
 }
 
