@@ -183,5 +183,5 @@ function linkText(variants: ReadonlyArray<{ name: string; env: Record<string, st
   const links = variants.map((v) => linkCell(v.env));
   if (links.every((l) => l === undefined)) return "";
   if (new Set(links).size === 1) return `; upstream RTT ${links[0]} (emulated in user space)`;
-  return `; upstream RTT per variant (emulated in user space): ${variants.map((v, i) => `${v.name} ${links[i] ?? "none"}`).join(", ")}`;
+  return `; upstream link per variant (emulated in user space): ${variants.map((v, i) => `${v.name} (${links[i] ?? "none"})`).join(", ")}`;
 }

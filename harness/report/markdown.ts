@@ -57,7 +57,7 @@ export const markdown: Exporter = {
       lines.push(
         `**${scenario}**`,
         "",
-        `| variant |${linked ? " upstream RTT |" : ""} ${heads.map((h) => esc(h.label)).join(" | ")} |`,
+        `| variant |${linked ? " upstream link |" : ""} ${heads.map((h) => esc(h.label)).join(" | ")} |`,
         `|---|${linked ? "---|" : ""}${heads.map(() => "---").join("|")}|`,
       );
       for (const v of rows) lines.push(`| ${esc(v)} |${rttCell(v)} ${heads.map((h) => fmt(s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`);

@@ -40,7 +40,7 @@ test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at
   const md = readFileSync(join(out, "report.md"), "utf8");
   assert.match(md, /upstream RTT 20 ms, 1000 Mbit\/s \(emulated in user space\)/);
   // beside the latency figures of every variant
-  assert.match(md, /\| variant \| upstream RTT \| req\/s \|/);
+  assert.match(md, /\| variant \| upstream link \| req\/s \|/);
   assert.match(md, /\| optimized \| 20 ms, 1000 Mbit\/s \| /);
   // the link is a process of its own: its CPU is recorded apart, its log kept beside the trial's
   for (const t of r.trials.filter((t) => t.status === "ok")) assert.ok(t.metrics.link_cpu_cores! > 0, `${t.variant}: link_cpu_cores ${t.metrics.link_cpu_cores}`);
