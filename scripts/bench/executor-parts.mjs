@@ -13,7 +13,7 @@ import { Agent } from "undici";
 import { OPEN_ORDER_SCHEMA, toOpenOrderView } from "../../dist/services/executor/src/lib/fastJson.js";
 import { createMetrics } from "../../dist/services/executor/src/lib/metrics.js";
 import { fixturePath } from "../../dist/services/common/src/project.js";
-import { median } from "./procs.mjs";
+import { median, usPerCall } from "./procs.mjs";
 
 const orders = JSON.parse(readFileSync(fixturePath("open-orders-50.json"), "utf8"));
 const bySchema = (o) => {
@@ -21,20 +21,7 @@ const bySchema = (o) => {
   for (const [k, t] of OPEN_ORDER_SCHEMA) out[k] = t === "number" ? Number(o[k] ?? 0) : t === "boolean" ? Boolean(o[k]) : String(o[k] ?? "");
   return out;
 };
-/** Median µs per call of fn over 7 runs of ~300 ms each. */
-function perCall(fn) {
-  const runs = [];
-  for (let r = 0; r < 7; r++) {
-    let n = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < 300) {
-      fn();
-      n++;
-    }
-    runs.push(((performance.now() - t0) * 1000) / n);
-  }
-  return median(runs);
-}
+const perCall = (fn) => usPerCall(fn, 7);
 const rows = [];
 let sink = 0;
 rows.push(["view copy of 50 orders, written out (now)", perCall(() => (sink += orders.map(toOpenOrderView).length))]);

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { compileSerializers, toOpenOrderView } from "../../dist/services/executor/src/lib/fastJson.js";
 import { fixturePath } from "../../dist/services/common/src/project.js";
-import { median } from "./procs.mjs";
+import { usPerCall } from "./procs.mjs";
 
 const base = JSON.parse(readFileSync(fixturePath("open-orders-500.json"), "utf8"));
 const ordersOf = (n) => Array.from({ length: n }, (_, i) => ({ ...base[i % base.length], orderId: 1e9 + i, clientOrderId: `c-${i}` }));
@@ -15,19 +15,7 @@ console.log("| open orders | answer bytes | parse µs/order | view µs/order | f
 for (const n of [50, 500, 5000]) {
   const text = JSON.stringify(ordersOf(n));
   const views = JSON.parse(text).map(toOpenOrderView);
-  const perOrder = (fn) => {
-    const runs = [];
-    for (let r = 0; r < 5; r++) {
-      let k = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < 300) {
-        fn();
-        k++;
-      }
-      runs.push(((performance.now() - t0) * 1000) / k / n);
-    }
-    return median(runs).toFixed(2);
-  };
+  const perOrder = (fn) => (usPerCall(fn, 5) / n).toFixed(2);
   const parse = perOrder(() => JSON.parse(text));
   const view = perOrder(() => views.map(toOpenOrderView));
   const f = perOrder(() => fast.openOrders({ count: n, orders: views }));

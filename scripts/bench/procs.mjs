@@ -57,3 +57,18 @@ export function median(xs) {
   const mid = s.length / 2;
   return s.length % 2 ? s[Math.floor(mid)] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/** Median µs per call of fn: `runs` runs of ~300 ms each, each run's mean per call. */
+export function usPerCall(fn, runs = 7) {
+  const each = [];
+  for (let r = 0; r < runs; r++) {
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 300) {
+      fn();
+      n++;
+    }
+    each.push(((performance.now() - t0) * 1000) / n);
+  }
+  return median(each);
+}
