@@ -104,7 +104,7 @@ withRunOptions(
       "--budget <duration>",
       "with --baseline-ref: the time the whole gate may take, the build included (90s, 3m, 10m or seconds; default 3m); rounds are added in batches until every gate metric is decided or it ends",
     )
-    .option("--strict", "with --baseline-ref: an inconclusive gate (the budget ended first) exits 1 instead of 0")
+    .option("--strict", "an inconclusive gate (with --baseline-ref: the budget ended first; with --baseline: an interval reaches across the line) exits 1 instead of 0")
     .option(
       "--max-regression <share>",
       "the line: with --baseline-ref, a gate metric whose interval lies wholly worse than this fails the gate (default 0.05 = 5%); with --baseline, a significant change to the worse larger than this (default 0.10)",
@@ -119,7 +119,7 @@ withRunOptions(
     const [{ gateCommand, gateRevisionCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
     const max = Number(o.maxRegression ?? (o.baselineRef !== undefined ? "0.05" : "0.10"));
     if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.05 for 5%`);
-    if ((o.budget !== undefined || o.strict) && o.baselineRef === undefined) throw new UsageError("--budget and --strict go with --baseline-ref: they steer its sequential sampling");
+    if (o.budget !== undefined && o.baselineRef === undefined) throw new UsageError("--budget goes with --baseline-ref: it steers its sequential sampling");
     if (o.soak !== undefined)
       throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
     if (o.candidateEnv?.length && o.baselineRef === undefined) throw new UsageError("--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
@@ -156,7 +156,7 @@ withRunOptions(
       current = r.results;
     }
     (o.json ? io.err : io.out).write("gate: against a stored run: the comparison is unpaired and carries whatever changed on the machine between the two runs (--baseline-ref avoids that)\n");
-    process.exitCode = gateCommand(base, current, max, { json: o.json === true }, io);
+    process.exitCode = gateCommand(base, current, max, { json: o.json === true, strict: o.strict === true }, io);
   },
 );
 
@@ -170,7 +170,7 @@ program
   .option("--out <dir>", "output folder (default reports/profile-<id>)")
   .action(async (flags) => {
     const [{ profile, resolveProfilePlan }, { SCENARIOS }] = await Promise.all([import("./profile/profiler.js"), import("../scenarios/index.js")]);
-    const r = await profile(resolveProfilePlan(flags, SCENARIOS), { write: (t) => io.out.write(t), warn: (t) => io.err.write(io.paint.yellow(t)), env: io.env });
+    const r = await profile(resolveProfilePlan(flags, SCENARIOS, io.cwd), { write: (t) => io.out.write(t), warn: (t) => io.err.write(io.paint.yellow(t)), env: io.env });
     if (r.code !== EXIT.ok) io.err.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
     process.exitCode = r.code;
   });
@@ -210,7 +210,7 @@ program
   .argument("<check>", "latency | batch | json | profile-http")
   .action(async (check: string) => {
     const [{ guideCheck }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
-    process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => io.out.write(l + "\n"), info: (l) => io.err.write(l + "\n"), env: io.env });
+    process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => io.out.write(l + "\n"), info: (l) => io.err.write(l + "\n"), env: io.env, cwd: io.cwd });
   });
 
 const count = (v: string) => {

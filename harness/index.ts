@@ -42,9 +42,9 @@ export function compare(a: string, b: string): CompareDocument {
 }
 
 /** `perfpack gate --baseline … --current …`: the decision on two runs (paths to results.json, or results). */
-export function gate(o: { baseline: string | Results; current: string | Results; maxRegression?: number }): GateDocument {
+export function gate(o: { baseline: string | Results; current: string | Results; maxRegression?: number; strict?: boolean }): GateDocument {
   const load = (x: string | Results, what: string) => (typeof x === "string" ? readResultsFile(x, what) : x);
-  return gateRuns(load(o.baseline, "baseline"), load(o.current, "current run"), o.maxRegression ?? 0.1);
+  return gateRuns(load(o.baseline, "baseline"), load(o.current, "current run"), o.maxRegression ?? 0.1, o.strict === true);
 }
 
 /**

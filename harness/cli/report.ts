@@ -44,32 +44,40 @@ export function reportCommand(file: string, outDir: string | undefined, io: IO):
 
 const CALL_TEXT: Record<MetricCall, string> = { regression: "✗ regression: wholly beyond the line", clear: "✓ clear of the line", undecided: "? undecided: across the line" };
 
-/** The sequential gate's table: each metric's interval at the last look's level, and its call against the line. */
-function revisionTable(d: Pick<RevisionGateDecision, "comparisons" | "calls">): string {
-  const level = d.comparisons[0]?.estimate.level ?? 0.95;
-  const keep = comparisonDimensions.filter((x) => !["p (Holm)", "", "95% interval (unadjusted)"].includes(x.label));
-  const t = new Table({ head: [...keep.map((x) => x.label), `${(level * 100).toFixed(2)}% interval`, "call"], style: { head: [], border: [], compact: true } });
-  d.comparisons.forEach((c, i) => t.push([...keep.map((x) => x.format(c)), `${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}`, CALL_TEXT[d.calls[i]!]]));
+/** Across two runs the arms are one variant in A and in B: the comparison's columns, renamed. */
+const acrossRuns = comparisonDimensions
+  .filter((d) => d.label !== "candidate")
+  .map((d) =>
+    d.label === "reference median"
+      ? { ...d, label: "A median" }
+      : d.label === "candidate median"
+        ? { ...d, label: "B median" }
+        : d.label.startsWith("ratio")
+          ? { ...d, label: "B / A (geo. mean)" }
+          : d,
+  );
+const variantColumn = { label: "variant", format: (c: Comparison) => c.reference.replace(" (baseline run)", "") };
+/** The columns a gate's calls replace: the 95% interval, the Holm p and its direction. */
+const CALLED = ["p (Holm)", "", "95% interval (unadjusted)"];
+
+function table(dims: ReadonlyArray<{ label: string; format: (c: Comparison) => string }>, rows: readonly Comparison[]): string {
+  const t = new Table({ head: dims.map((d) => d.label), style: { head: [], border: [], compact: true } });
+  for (const c of rows) t.push(dims.map((d) => d.format(c)));
   return t.toString();
 }
 
-function comparisonTable(rows: readonly Comparison[]): string {
-  // across two runs the arms are one variant in A and in B
-  const dims = comparisonDimensions
-    .filter((d) => d.label !== "candidate")
-    .map((d) =>
-      d.label === "reference median"
-        ? { ...d, label: "A median" }
-        : d.label === "candidate median"
-          ? { ...d, label: "B median" }
-          : d.label.startsWith("ratio")
-            ? { ...d, label: "B / A (geo. mean)" }
-            : d,
-    );
-  const t = new Table({ head: ["variant", ...dims.map((d) => d.label)], style: { head: [], border: [], compact: true } });
-  for (const c of rows) t.push([c.reference.replace(" (baseline run)", ""), ...dims.map((d) => d.format(c))]);
-  return t.toString();
+/** A gate's table: each metric's interval at the gate's level, and its call against the line (`across`: two stored runs). */
+function callTable(d: Pick<GateDecision, "comparisons" | "calls">, across: boolean): string {
+  const level = d.comparisons[0]?.estimate.level ?? 0.95;
+  const calls = new Map(d.comparisons.map((c, i) => [c, d.calls[i]!]));
+  const keep = (across ? [variantColumn, ...acrossRuns] : comparisonDimensions).filter((x) => !CALLED.includes(x.label));
+  return table(
+    [...keep, { label: `${(level * 100).toFixed(2)}% interval`, format: (c) => `${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}` }, { label: "call", format: (c) => CALL_TEXT[calls.get(c)!] }],
+    d.comparisons,
+  );
 }
+
+const comparisonTable = (rows: readonly Comparison[]): string => table([variantColumn, ...acrossRuns], rows);
 
 export interface CompareDocument {
   schema: "perfpack/compare@1";
@@ -105,28 +113,45 @@ export interface GateDocument extends GateDecision {
   baseline: string;
   current: string;
   maxRegression: number;
+  strict: boolean;
 }
 
 /** The gate's decision on two runs, pure apart from analysing their trials. */
-export function gateRuns(base: Results, current: Results, maxRegression: number): GateDocument {
+export function gateRuns(base: Results, current: Results, maxRegression: number, strict = false): GateDocument {
   const b = analyzed(base);
   const c = analyzed(current);
-  return { schema: "perfpack/gate@1", baseline: b.runId, current: c.runId, maxRegression, ...decideGate(b, c, headlinesOf(c), maxRegression) };
+  return { schema: "perfpack/gate@1", baseline: b.runId, current: c.runId, maxRegression, strict, ...decideGate(b, c, headlinesOf(c), maxRegression) };
 }
 
-/** `perfpack gate`: exit 1 on a significant regression beyond the threshold or a failed gating target. */
-export function gateCommand(base: Results, current: Results, maxRegression: number, o: { json?: boolean }, io: IO): number {
-  const d = gateRuns(base, current, maxRegression);
-  const code = d.pass ? EXIT.ok : EXIT.gateFailed;
+/** The exit code of a gate's outcome: 1 for a regression, and for inconclusive under --strict. */
+const gateExit = (d: Pick<GateDecision, "outcome">, strict: boolean): number => (d.outcome === "regression" || (d.outcome === "inconclusive" && strict) ? EXIT.gateFailed : EXIT.ok);
+
+/** The closing lines of a gate: its outcome, what to do about an inconclusive one, and the reasons. */
+function outcomeText(d: Pick<GateDecision, "outcome" | "reasons">, strict: boolean, line: number, io: IO, inconclusiveWhy: string, passAlso = ""): string {
+  const list = d.reasons.map((x) => `  - ${x}`).join("\n") + "\n";
+  if (d.outcome === "pass") return io.paint.green.bold("gate: PASS") + ` — every gate metric's interval is wholly better than ${(line * 100).toFixed(0)}% worse${passAlso}\n`;
+  if (d.outcome === "regression") return io.paint.red.bold("gate: FAIL (regression)\n") + list;
+  return (strict ? io.paint.red.bold("gate: FAIL (inconclusive, --strict)\n") : io.paint.yellow.bold("gate: INCONCLUSIVE") + ` — ${inconclusiveWhy}; exit 0 (--strict makes this exit 1)\n`) + list;
+}
+
+/**
+ * `perfpack gate --baseline`: exit 1 on a regression wholly beyond the line or a failed gating
+ * target; inconclusive (an interval across the line) exits 0 with a warning, 1 under --strict.
+ */
+export function gateCommand(base: Results, current: Results, maxRegression: number, o: { json?: boolean; strict?: boolean }, io: IO): number {
+  const strict = o.strict === true;
+  const d = gateRuns(base, current, maxRegression, strict);
   const human = o.json ? io.err : io.out;
+  const level = d.comparisons[0]?.estimate.level ?? 0.95;
   human.write(
-    `gate: current ${d.current} against baseline ${d.baseline}; ${d.comparisons.length} comparisons (throughput and p95 per variant and scenario), max regression ${(maxRegression * 100).toFixed(0)}%\n`,
+    `gate: current ${d.current} against baseline ${d.baseline}; ${d.comparisons.length} gate metrics (per variant and scenario), intervals at ${(level * 100).toFixed(2)}% (Bonferroni over them), line ${(maxRegression * 100).toFixed(0)}% worse\n`,
   );
-  human.write(comparisonTable(d.comparisons) + "\n");
-  if (d.pass) human.write(io.paint.green.bold("gate: PASS") + " — no metric is significantly worse by more than the threshold, and every gating target holds\n");
-  else human.write(io.paint.red.bold("gate: FAIL\n") + d.reasons.map((r) => `  - ${r}`).join("\n") + "\n");
+  human.write(callTable(d, true) + "\n");
+  human.write(
+    outcomeText(d, strict, maxRegression, io, "too few rounds or too much noise to decide every metric: give both runs more --rounds, or use --baseline-ref", ", and every gating target holds"),
+  );
   if (o.json) io.out.write(JSON.stringify(d, null, 2) + "\n");
-  return code;
+  return gateExit(d, strict);
 }
 
 export interface RevisionGateOptions {
@@ -236,7 +261,7 @@ export async function runRevisionGate(
   };
   // beside results.json: what the gate decided, look by look
   writeFileSync(join(r.outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
-  const code = d.outcome === "regression" || (d.outcome === "inconclusive" && o.strict) ? EXIT.gateFailed : EXIT.ok;
+  const code = gateExit(d, o.strict === true);
   return { code, results: r.results, doc };
 }
 
@@ -252,16 +277,8 @@ export async function gateRevisionCommand(flags: RunFlags, o: RevisionGateOption
   human.write(
     `gate: this checkout against ${doc.baseline}, interleaved in one run (seed ${o.seed}), paired by round; ${rounds} rounds in ${doc.looks.length} look(s) of at most ${doc.design.maxLooks}, ${doc.wallS.toFixed(0)} s of a ${doc.budgetS} s budget; line ${(o.maxRegression * 100).toFixed(0)}% worse\n`,
   );
-  human.write(revisionTable(doc) + "\n");
-  const list = doc.reasons.map((x) => `  - ${x}`).join("\n") + "\n";
-  if (doc.outcome === "pass") human.write(io.paint.green.bold("gate: PASS") + ` — every gate metric's interval is wholly better than ${(o.maxRegression * 100).toFixed(0)}% worse\n`);
-  else if (doc.outcome === "regression") human.write(io.paint.red.bold("gate: FAIL (regression)\n") + list);
-  else
-    human.write(
-      (o.strict
-        ? io.paint.red.bold("gate: FAIL (inconclusive, --strict)\n")
-        : io.paint.yellow.bold("gate: INCONCLUSIVE") + ` — the budget ended before every metric was decided; exit 0 (--strict makes this exit 1)\n`) + list,
-    );
+  human.write(callTable(doc, false) + "\n");
+  human.write(outcomeText(doc, o.strict === true, o.maxRegression, io, "the budget ended before every metric was decided"));
   if (o.json) io.out.write(JSON.stringify(doc, null, 2) + "\n");
   return code;
 }

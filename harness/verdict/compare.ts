@@ -96,9 +96,10 @@ export function compareRevisions(results: Results, headlines: Record<string, rea
 
 /**
  * Across two runs (compare, gate): the same variant and scenario in both files, unpaired
- * (the runs share no rounds). `only` restricts to the gate's metrics.
+ * (the runs share no rounds). `only` restricts to the gate's metrics; `level`: the intervals'
+ * confidence (the stored-run gate's, Bonferroni over its metrics).
  */
-export function compareRuns(base: Results, current: Results, headlines: Record<string, readonly Headline[]>, only: "all" | "gate" = "all"): Comparison[] {
+export function compareRuns(base: Results, current: Results, headlines: Record<string, readonly Headline[]>, only: "all" | "gate" = "all", level = 0.95): Comparison[] {
   const rows: Row[] = [];
   const variants = current.plan.variants.map((v) => v.name).filter((v) => base.plan.variants.some((b) => b.name === v));
   for (const variant of variants) {
@@ -107,7 +108,7 @@ export function compareRuns(base: Results, current: Results, headlines: Record<s
         if (only === "gate" && !h.gate) continue;
         const b = okValues(base.trials, variant, scenario, h.metric).map((x) => x.v);
         const c = okValues(current.trials, variant, scenario, h.metric).map((x) => x.v);
-        const estimate = unpairedRatio(b, c, { seed: 1 });
+        const estimate = unpairedRatio(b, c, level === 0.95 ? { seed: 1 } : { level, method: "t" });
         if (!estimate) continue;
         rows.push(row(scenario, h, [`${variant} (baseline run)`, `${variant} (current run)`], [b, c], estimate));
       }

@@ -132,7 +132,7 @@ export function unpairedRatio(baseline: readonly number[], candidate: readonly n
   const stat = mean(lc) - mean(lb);
   const n = Math.min(lb.length, lc.length);
   if (lb.length < 2 || lc.length < 2) return { ratio: Math.exp(stat), lo: 0, hi: Infinity, p: 1, n, paired: false, method: "t" };
-  if (n < BOOTSTRAP_MIN_N) {
+  if (n < BOOTSTRAP_MIN_N || o.method === "t") {
     // Welch: unequal variances, Welch–Satterthwaite degrees of freedom
     const vb = variance(lb) / lb.length;
     const vc = variance(lc) / lc.length;
