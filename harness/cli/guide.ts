@@ -16,6 +16,8 @@ export interface GuideIO {
   /** Commentary, on stderr. */
   info(line: string): void;
   env: NodeJS.ProcessEnv;
+  /** Where the flamegraph's folder goes (reports/profile-<id> below it), unless PERF_PROFILE_OUT names one. */
+  cwd: string;
 }
 
 /** The caller's executor settings, over the check's defaults (e.g. HTTP_KEEPALIVE=true for the keep-alive test). */
@@ -80,7 +82,8 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
     case "profile-http": {
       // perf_profile_http: a 0x flamegraph of the executor under HTTP load
       const { profile, resolveProfilePlan } = await import("../profile/profiler.js");
-      const plan = resolveProfilePlan({ tool: "0x", variants: "optimized", scenario: "latency", duration: io.env.PERF_PROFILE_SECONDS ?? "5" }, scenarios);
+      const out = io.env.PERF_PROFILE_OUT;
+      const plan = resolveProfilePlan({ tool: "0x", variants: "optimized", scenario: "latency", duration: io.env.PERF_PROFILE_SECONDS ?? "5", ...(out ? { out } : {}) }, scenarios, io.cwd);
       const r = await profile(plan, {
         write: (t) => t.split("\n").forEach((l) => l.trim() && io.info(`# ${l.trim()}`)),
         warn: (t) => io.info(t.trim()),

@@ -109,13 +109,13 @@ export async function runAndReport(flags: RunFlags, scenarios: ReadonlyMap<strin
   const fromFile = file ? readConfigFile(file) : {};
   if (file) {
     try {
-      resolveRunConfig(fromFile, names);
+      resolveRunConfig(fromFile, names, { cwd: io.cwd });
     } catch (err) {
       throw err instanceof UsageError ? inFile(file, err) : err;
     }
   }
   const merged = mergeFlags(mergeFlags(arms?.defaults ?? {}, fromFile), flags);
-  const resolved = withUserService(resolveRunConfig(merged, names), merged, io.cwd);
+  const resolved = withUserService(resolveRunConfig(merged, names, { cwd: io.cwd }), merged, io.cwd);
   const cfg = arms
     ? {
         ...resolved,

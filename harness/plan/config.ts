@@ -1,6 +1,5 @@
 import { join, resolve } from "node:path";
 import { isLoopbackHost } from "../../services/common/src/http-util.js";
-import { projectRoot } from "../../services/common/src/project.js";
 import { QUICK, RUN_DEFAULTS } from "./defaults.js";
 import { PROFILE_TOOLS, type RunFlags } from "./options.js";
 
@@ -97,7 +96,8 @@ export function parseDuration(flag: string, raw: string, minS: number, maxS: num
 const SOAK = "soak";
 
 /** Validates the flags once, at the edge; every message names the flag and what it accepts. */
-export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[], now = new Date()): RunConfig {
+export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[], o: { cwd?: string; now?: Date } = {}): RunConfig {
+  const cwd = o.cwd ?? ".";
   const warnings: string[] = [];
   const scenarioNames = allScenarioNames.filter((n) => n !== SOAK);
   let soakS: number | undefined;
@@ -197,8 +197,9 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     validateVariants(variants);
   }
 
-  const runId = newRunId(now);
-  const outDir = f.out !== undefined ? resolve(f.out) : join(projectRoot(), RUN_DEFAULTS.outRoot, runId);
+  const runId = newRunId(o.now);
+  // the user's directory, not perfpack's: reports/<run-id> where they ran it
+  const outDir = resolve(cwd, f.out ?? join(RUN_DEFAULTS.outRoot, runId));
   return {
     variants,
     scenarios,

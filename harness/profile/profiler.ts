@@ -139,7 +139,8 @@ const cpuMs = async (pid: number): Promise<number> => {
 };
 
 /** `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. */
-export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>): ProfilePlan {
+/** `cwd`: where a relative --out, and the default reports/profile-<id>, resolve (the user's directory). */
+export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, cwd = "."): ProfilePlan {
   const tool = (f.tool ?? "cpuprof") as ProfileTool;
   if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
   const pool = [...presets(), ...ablation()];
@@ -158,7 +159,7 @@ export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<strin
   if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
   const durationS = f.duration === undefined ? 10 : Number(f.duration);
   if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
-  return { tool, variants, scenario, durationS, out: resolve(f.out ?? join(projectRoot(), "reports", `profile-${newRunId()}`)) };
+  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)) };
 }
 
 /** Each variant's executor under the tool while the scenario drives it; returns the artifacts and their sample checks. */
@@ -221,11 +222,12 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
       }
       writeFileSync(join(dir, `${tool}.log`), exe.log());
       const samplesFile = findFiles(dir, t.samples)[0];
-      const check = checkSamples(samplesFile ? await countSamples(samplesFile) : 0, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs);
+      const got = samplesFile ? await countSamples(samplesFile) : { count: 0 };
+      const check = checkSamples(got.count, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs, got.delayMs);
       done.push({ variant: v.name, artifacts, samplesFile, check });
       for (const a of artifacts) io.write(`  ${a}\n`);
-      io.write(`  ${describeCheck(check, t.intervalMs)}\n`);
-      if (!check.ok) io.warn(`⚠ ${v.name}: ${tool} recorded too few samples: ${describeCheck(check, t.intervalMs)}; its ${tool === "clinic-doctor" ? "report" : "flamegraph"} shows almost nothing\n`);
+      io.write(`  ${describeCheck(check)}\n`);
+      if (!check.ok) io.warn(`⚠ ${v.name}: ${tool} recorded too few samples: ${describeCheck(check)}; its ${tool === "clinic-doctor" ? "report" : "flamegraph"} shows almost nothing\n`);
     } catch (err) {
       if (err instanceof LaunchError) throw new ToolError(err.message, err.logTail);
       throw err;
@@ -276,7 +278,8 @@ const SOURCE: Record<ProfileTool, string> = {
   "clinic-doctor": "",
 };
 
-function describeCheck(c: SampleCheck, intervalMs: number): string {
+function describeCheck(c: SampleCheck): string {
   const basis = c.basis === "cpu" ? `the executor's ${(c.basisMs / 1000).toFixed(2)} s of CPU time` : `${(c.basisMs / 1000).toFixed(2)} s profiled`;
-  return `${c.samples} samples, ${(c.coverage * 100).toFixed(0)}% of the ${c.expected} that one per ${intervalMs} ms promises for ${basis} (at least ${MIN_COVERAGE * 100}% expected)`;
+  const spacing = c.delayMs !== undefined ? `${(c.intervalMs - c.delayMs).toFixed(0)} ms plus the ${c.delayMs.toFixed(1)} ms mean event-loop delay it measured` : `${c.intervalMs} ms`;
+  return `${c.samples} samples, ${(c.coverage * 100).toFixed(0)}% of the ${c.expected} that one per ${spacing} promises for ${basis} (at least ${MIN_COVERAGE * 100}% expected)`;
 }

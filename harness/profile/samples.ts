@@ -26,6 +26,10 @@ export interface SampleCheck {
   /** the time the expectation rests on: the executor's CPU time capped at the wall time (stack samplers), or the profiled wall time (doctor) */
   basis: "cpu" | "wall";
   basisMs: number;
+  /** the spacing the expectation rests on: the sampler's interval, plus (a timer sampler) the event-loop delay it measured */
+  intervalMs: number;
+  /** a timer sampler's mean measured delay past its interval (clinic doctor's `delay`), in ms */
+  delayMs?: number;
   /** samples / expected */
   coverage: number;
   ok: boolean;
@@ -35,11 +39,26 @@ export interface SampleCheck {
  * Stack samplers tick every `intervalMs` of wall time, idle or not, so a process that was busy for
  * `busyMs` gives at least busyMs / intervalMs ticks. Coverage below MIN_COVERAGE means the sampler
  * was starved (as `--prof` is when `--cpu-prof` runs beside it).
+ *
+ * A timer sampler (clinic doctor) runs on the event loop it watches: each sample comes `intervalMs`
+ * plus the loop's delay after the last, and it records that delay. On a starved machine the delay
+ * grows and the samples thin out, which is the finding, not a fault; so its expectation rests on
+ * the spacing it measured itself (`delayMs`), and a floor that holds on any machine remains.
  */
-export function checkSamples(samples: number, basis: SampleCheck["basis"], basisMs: number, intervalMs: number): SampleCheck {
-  const expected = basisMs / intervalMs;
+export function checkSamples(samples: number, basis: SampleCheck["basis"], basisMs: number, intervalMs: number, delayMs?: number): SampleCheck {
+  const spacing = intervalMs + (delayMs ?? 0);
+  const expected = basisMs / spacing;
   const coverage = expected > 0 ? samples / expected : samples > 0 ? Infinity : 0;
-  return { samples, expected: Math.round(expected), basis, basisMs: Math.round(basisMs), coverage, ok: coverage >= MIN_COVERAGE && samples > 0 };
+  return {
+    samples,
+    expected: Math.round(expected),
+    basis,
+    basisMs: Math.round(basisMs),
+    intervalMs: spacing,
+    ...(delayMs !== undefined ? { delayMs } : {}),
+    coverage,
+    ok: coverage >= MIN_COVERAGE && samples > 0,
+  };
 }
 
 // A tick with no frame, or one waiting in the event loop's poll, is idle time, as "(idle)" in a .cpuprofile.
@@ -78,11 +97,14 @@ export function selfTimesOf(file: string): SelfTimes {
   return file.endsWith(".cpuprofile") ? selfTimes(readCpuProfile(file)) : selfTimesFromTicks(readTicks(file));
 }
 
-/** The number of samples in a tool's sample file. */
-export async function countSamples(file: string): Promise<number> {
-  if (file.endsWith(".cpuprofile")) return readCpuProfile(file).samples.length;
-  if (file.endsWith("-processstat")) return (await readDoctorSamples(file)).length;
-  return readTicks(file).length;
+/** The number of samples in a tool's sample file; for clinic doctor's, also their mean measured delay (ms). */
+export async function countSamples(file: string): Promise<{ count: number; delayMs?: number }> {
+  if (file.endsWith(".cpuprofile")) return { count: readCpuProfile(file).samples.length };
+  if (file.endsWith("-processstat")) {
+    const s = await readDoctorSamples(file);
+    return { count: s.length, delayMs: s.length ? s.reduce((a, x) => a + x.delay, 0) / s.length : 0 };
+  }
+  return { count: readTicks(file).length };
 }
 
 /** clinic doctor's process-stat samples (protobuf), decoded with clinic's own decoder. */

@@ -1,8 +1,20 @@
 /// <reference lib="dom" />
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { Browser, Page } from "playwright-core";
+
+/**
+ * Where the browser tests leave their screenshots for a person to look at: PERFPACK_SCREENSHOTS,
+ * else a folder in the system's temporary directory (never the repository's reports/).
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.PERFPACK_SCREENSHOTS ?? join(tmpdir(), "perfpack-screenshots");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
 
 /** Debian's chromium (.ci/run installs it); CHROMIUM_BIN points elsewhere. */
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";

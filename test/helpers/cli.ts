@@ -1,5 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cliPath } from "../../harness/engine/stack.js";
+
+/**
+ * Where the tests' perfpack runs: a scratch directory of this test process, never the repository,
+ * so that a run without --out (reports/<run-id>, reports/latest) lands there and the repository's
+ * reports/ is left alone. (The OS removes it with the rest of its temporary files.)
+ */
+export const SCRATCH = mkdtempSync(join(tmpdir(), "perfpack-cwd-"));
 
 export interface CliRun {
   child: ChildProcess;
@@ -7,9 +17,9 @@ export interface CliRun {
   exit: Promise<number | null>;
 }
 
-/** Runs `perfpack …` as a real process, without a TTY. */
-export function perfpack(args: string[], env: NodeJS.ProcessEnv = process.env): CliRun {
-  const child = spawn(process.execPath, [cliPath(), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+/** Runs `perfpack …` as a real process, without a TTY, in `cwd` (default: the scratch directory). */
+export function perfpack(args: string[], env: NodeJS.ProcessEnv = process.env, cwd = SCRATCH): CliRun {
+  const child = spawn(process.execPath, [cliPath(), ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   child.stdout!.on("data", (d: Buffer) => (text += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (text += d.toString()));

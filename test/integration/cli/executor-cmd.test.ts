@@ -4,12 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Results } from "../../../harness/results/schema.js";
+import { projectRoot } from "../../../services/common/src/project.js";
 import { perfpack } from "../../helpers/cli.js";
 import { descendants } from "../../helpers/procs.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-cmd-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const FASTIFY = "node examples/fastify-executor/server.mjs";
+// absolute: the tests run perfpack in a scratch directory (test/helpers/cli.ts)
+const FASTIFY = `node ${join(projectRoot(), "examples", "fastify-executor", "server.mjs")}`;
 
 describe("run --executor-cmd: a user's own service as the system under test", () => {
   test("the Fastify example runs the latency scenario; the ws route it lacks fails those trials by name; no metrics endpoint means not measured", async () => {

@@ -7,7 +7,7 @@ import type { Results } from "../../../harness/results/schema.js";
 import { perfpack } from "../../helpers/cli.js";
 import { descendants } from "../../helpers/procs.js";
 
-test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at least 3 RTT, a kept-alive call at least 1; the report says the RTT", async () => {
+test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at least 3 RTT, a kept-alive call at least 1; the report says the RTT", async (t) => {
   const out = mkdtempSync(join(tmpdir(), "perfpack-rtt-"));
   const rtt = 20;
   const run = perfpack([
@@ -33,9 +33,12 @@ test("--upstream-rtt: a fresh TCP + TLS 1.3 connection per upstream call pays at
   const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
   const p50 = (v: string) => r.trials.find((t) => t.variant === v && t.status === "ok")!.metrics.latency_p50_ms!;
   const [b, o] = [p50("baseline"), p50("optimized")];
+  t.diagnostic(`p50 at RTT ${rtt} ms: baseline ${b} ms (floor ${3 * rtt}), optimized ${o} ms (floor ${rtt})`);
   assert.ok(b >= 3 * rtt, `baseline p50 ${b} ms at RTT ${rtt} ms: a new connection per call should cost 3 RTT`);
   assert.ok(o >= rtt, `optimized p50 ${o} ms at RTT ${rtt} ms`);
-  assert.ok(b - o >= 1.5 * rtt, `the handshakes keep-alive saves: ${b - o} ms`);
+  // what keep-alive saves is counted, not timed: a new upstream connection per request against none
+  const conns = (v: string) => r.trials.find((t) => t.variant === v && t.status === "ok")!.metrics.upstream_conns_per_request!;
+  assert.ok(conns("baseline") >= 0.9 && conns("optimized") < 0.1, `upstream connections per request: baseline ${conns("baseline")}, optimized ${conns("optimized")}`);
   assert.ok(r.plan.variants.every((v) => v.env.UPSTREAM_RTT_MS === String(rtt) && v.env.UPSTREAM_BANDWIDTH_MBPS === "1000"));
   const md = readFileSync(join(out, "report.md"), "utf8");
   assert.match(md, /upstream RTT 20 ms, 1000 Mbit\/s \(emulated in user space\)/);

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { after, describe, test, type TestContext } from "node:test";
 import { projectRoot } from "../../../services/common/src/project.js";
 import { MIN_COVERAGE, readDoctorSamples } from "../../../harness/profile/samples.js";
-import { flameRows, withPage } from "../../helpers/browser.js";
+import { flameRows, screenshotPath, withPage } from "../../helpers/browser.js";
 import { perfpack } from "../../helpers/cli.js";
 import { descendants, descendantWith, waitFor } from "../../helpers/procs.js";
 
@@ -33,10 +33,14 @@ async function rawSamples(tool: string, dir: string): Promise<number> {
  * MIN_COVERAGE (half). profile.json holds the basis (the executor's CPU time, or the wall time
  * for doctor's timer); the count comes from the tool's raw output.
  */
-function assertSamples(flame: string, variant: string, raw: number): void {
-  const p = JSON.parse(readFileSync(join(flame, "profile.json"), "utf8")) as { variants: Array<{ variant: string; check: { ok: boolean; basisMs: number; expected: number; samples: number } }> };
+function assertSamples(flame: string, variant: string, raw: number, t?: TestContext): void {
+  const p = JSON.parse(readFileSync(join(flame, "profile.json"), "utf8")) as {
+    variants: Array<{ variant: string; check: { ok: boolean; basisMs: number; expected: number; samples: number; coverage: number; delayMs?: number } }>;
+  };
   const c = p.variants.find((v) => v.variant === variant)?.check;
   assert.ok(c, `no sample check for ${variant} in profile.json`);
+  // the margin, for the record: coverage against the 50% floor
+  t?.diagnostic(`${variant}: ${c.samples} samples, coverage ${(c.coverage * 100).toFixed(0)}% of ${c.expected}${c.delayMs !== undefined ? ` (mean loop delay ${c.delayMs.toFixed(1)} ms)` : ""}`);
   // the window is real: at least half a second of executor time under load
   assert.ok(c.basisMs >= 500, `${variant}: the basis is ${c.basisMs} ms`);
   assert.ok(raw >= MIN_COVERAGE * c.expected, `${variant}: ${raw} samples in the tool's output, expected at least ${MIN_COVERAGE} × ${c.expected}`);
@@ -52,13 +56,13 @@ const files = (dir: string, re: RegExp): string[] =>
     .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 
 describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
-  test("cpuprof: a .cpuprofile per variant and a hot-path diff of self time", async () => {
+  test("cpuprof: a .cpuprofile per variant and a hot-path diff of self time", async (t) => {
     const out = join(tmp, "cpuprof");
     const run = perfpack(["profile", "--tool", "cpuprof", "--variants", "baseline,optimized", "--duration", "1", "--out", out]);
     assert.equal(await run.exit, 0, run.output());
     for (const v of ["baseline", "optimized"]) {
       assert.equal(files(join(out, "flame", v), /\.cpuprofile$/).length, 1, v);
-      assertSamples(join(out, "flame"), v, await rawSamples("cpuprof", join(out, "flame", v)));
+      assertSamples(join(out, "flame"), v, await rawSamples("cpuprof", join(out, "flame", v)), t);
     }
     const diff = readFileSync(join(out, "flame", "hot-path-diff.md"), "utf8");
     assert.match(diff, /self time/);
@@ -78,7 +82,7 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
       assert.equal(await run.exit, 0, run.output());
       const html = files(join(out, "flame", "optimized"), artifact);
       assert.equal(html.length, 1, run.output());
-      assertSamples(join(out, "flame"), "optimized", await rawSamples(tool, join(out, "flame", "optimized")));
+      assertSamples(join(out, "flame"), "optimized", await rawSamples(tool, join(out, "flame", "optimized")), t);
       if (tool === "clinic-doctor") return;
       // what a user sees: frames stacked above the root bar, not the root alone
       await withPage(t, async (page) => {
@@ -86,9 +90,9 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
         const rows = await flameRows(page);
         assert.ok(rows >= ROOT_ROWS * 5, `${tool}: ${rows} painted pixel rows in the flamegraph; the root bar alone paints about ${ROOT_ROWS}`);
         if (tool === "0x") {
-          const shots = join(projectRoot(), "reports", "screenshots");
-          mkdirSync(shots, { recursive: true });
-          await page.screenshot({ path: join(shots, "flamegraph-0x.png") });
+          const shot = screenshotPath("flamegraph-0x.png");
+          await page.screenshot({ path: shot });
+          t.diagnostic(`screenshot: ${shot}`);
         }
       });
     });
@@ -109,14 +113,14 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
-  test("run --profile 0x: flamegraphs after the trials, linked from the reports with their sample counts, hot path in the Markdown", async () => {
+  test("run --profile 0x: flamegraphs after the trials, linked from the reports with their sample counts, hot path in the Markdown", async (t) => {
     const out = join(tmp, "run-profile");
     const run = perfpack(["run", "--scenarios", "latency", "--rounds", "1", "--duration", "1", "--warmup", "0", "--profile", "0x", "--out", out]);
     assert.ok([0, 1].includes((await run.exit)!), run.output());
     const html = readFileSync(join(out, "report.html"), "utf8");
     for (const v of ["baseline", "optimized"]) {
       assert.match(html, new RegExp(`href="flame/${v}/flamegraph\\.html">${v}: flamegraph\\.html — [\\d,]+ samples, \\d+% of expected<`));
-      assertSamples(join(out, "flame"), v, await rawSamples("0x", join(out, "flame", v)));
+      assertSamples(join(out, "flame"), v, await rawSamples("0x", join(out, "flame", v)), t);
     }
     const md = readFileSync(join(out, "report.md"), "utf8");
     assert.match(md, /## Hot path: baseline → optimized/);
@@ -152,7 +156,10 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
 /** Runs a runtime script as an operator would, without a TTY. */
 function script(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(join(projectRoot(), "runtime", `${name}.sh`), [], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PERF_PROFILE_SECONDS: "1" } });
+    const child = spawn(join(projectRoot(), "runtime", `${name}.sh`), [], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PERF_PROFILE_SECONDS: "1", PERF_PROFILE_OUT: join(tmp, `guide-${name}`) },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -184,7 +191,7 @@ describe("runtime scripts print the guide's lines", () => {
     assert.ok(m, r.stdout);
     assert.ok(statSync(m[1]!).size > 20_000);
     assertSamples(join(m[1]!, "..", ".."), "optimized", await rawSamples("0x", join(m[1]!, "..")));
-    rmSync(join(m[1]!, "..", "..", ".."), { recursive: true, force: true });
+    assert.ok(m[1]!.startsWith(join(tmp, "guide-perf_profile_http")), `the flamegraph is where PERF_PROFILE_OUT says: ${m[1]}`);
   });
   test("every script has a .cmd twin for Windows", () => {
     for (const n of ["perf_latency_test", "perf_batch_test", "perf_json_test", "perf_profile_http"]) {

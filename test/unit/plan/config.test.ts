@@ -27,6 +27,13 @@ test("defaults: baseline against optimized, every scenario, 3 rounds", () => {
   assert.match(c.outDir, /reports\/\d{8}-\d{6}-[a-z0-9]+$/);
 });
 
+test("the run folder belongs to the user: reports/<run-id> and a relative --out resolve against their directory", () => {
+  const at = resolveRunConfig({}, NAMES, { cwd: "/home/team/repo" });
+  assert.match(at.outDir, /^\/home\/team\/repo\/reports\/\d{8}-\d{6}-[a-z0-9]+$/);
+  assert.equal(resolveRunConfig({ out: "perf/run1" }, NAMES, { cwd: "/home/team/repo" }).outDir, "/home/team/repo/perf/run1");
+  assert.equal(resolveRunConfig({ out: "/tmp/abs" }, NAMES, { cwd: "/home/team/repo" }).outDir, "/tmp/abs");
+});
+
 test("--quick is the smoke preset; explicit flags still win", () => {
   const q = resolve({ quick: true });
   assert.equal(q.rounds, QUICK.rounds);
