@@ -4,13 +4,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { Chalk } from "chalk";
 import { EXIT, exitCodeOf, PerfpackError, UsageError } from "./errors.js";
 import { colourLevel, type IO } from "./cli/io.js";
-import { helpText, RUN_OPTIONS, type OptionSpec } from "./plan/options.js";
+import { GATE_OPTIONS, helpText, RUN_OPTIONS, type OptionSpec } from "./plan/options.js";
 import { exchangeDefaults as XD } from "../services/exchange/src/config.js";
+import { packageVersion } from "../services/common/src/project.js";
 
 // Commands import their modules when they run: a service started through this CLI should not
 // pay for loading the load generators, and the harness should not pay for the services.
 
-const VERSION = "0.1.0";
+const VERSION = packageVersion();
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** The process, gathered once (k6's GlobalState): the only place perfpack reads env, streams and signals. */
@@ -47,15 +48,18 @@ const program = new Command("perfpack")
   .configureOutput({ writeOut: (t) => io.out.write(t), writeErr: (t) => io.err.write(t) })
   .exitOverride();
 
-/** The run options, from the options table: `perfpack run`, and `perfpack gate` when it runs the current side. */
-function withRunOptions(cmd: Command): Command {
-  for (const o of Object.values(RUN_OPTIONS) as OptionSpec[]) {
+/** Options from a table (plan/options.ts): its flags, help and repeatable ones. */
+function withOptions(cmd: Command, table: Readonly<Record<string, OptionSpec>>): Command {
+  for (const o of Object.values(table)) {
     const opt = new Option(o.flag, helpText(o));
     if (o.kind === "repeatable") opt.argParser(collect);
     cmd.addOption(opt);
   }
   return cmd;
 }
+
+/** The run options: `perfpack run`, `export artillery`, and `perfpack gate` when it runs the current side. */
+const withRunOptions = (cmd: Command): Command => withOptions(cmd, RUN_OPTIONS);
 
 withRunOptions(program.command("run").description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}")).action(
   async (flags) => {
@@ -85,80 +89,19 @@ program
     process.exitCode = compareCommand(a, b, o, io);
   });
 
-withRunOptions(
-  program
-    .command("gate")
-    .description(
-      "CI regression gate: this checkout against --baseline-ref REV (both built and run interleaved in one run, sampled in batches until every gate metric is decided or --budget ends; --rounds is the minimum before the first look), or a run (--current, or one now) against a stored --baseline results file; exit 1 on a regression beyond --max-regression",
-    )
-    .option("--baseline-ref <rev>", "a git revision (origin/main, a merge base …): its executor is built in a cached tree and run beside this checkout's, round by round")
-    .option("--baseline <results.json>", "a stored baseline run (comparisons across runs carry the machine's drift between them)")
-    .option("--current <results.json>", "with --baseline: the current run (default: run one now, with the run options below)")
-    .option("--seed <n>", "with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)")
-    .option(
-      "--candidate-env <KEY=VALUE>",
-      "with --baseline-ref: added to this checkout's side only, e.g. a calibrated EXECUTOR_CPU_BURN_US to measure the gate (repeatable)",
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option(
-      "--budget <duration>",
-      "with --baseline-ref: the time the whole gate may take, the build included (90s, 3m, 10m or seconds; default 3m); rounds are added in batches until every gate metric is decided or it ends",
-    )
-    .option("--strict", "an inconclusive gate (with --baseline-ref: the budget ended first; with --baseline: an interval reaches across the line) exits 1 instead of 0")
-    .option(
-      "--max-regression <share>",
-      "the line: with --baseline-ref, a gate metric whose interval lies wholly worse than this fails the gate (default 0.05 = 5%); with --baseline, a significant change to the worse larger than this (default 0.10)",
-    ),
-).action(
-  async (
-    o: { baseline?: string; baselineRef?: string; current?: string; seed?: string; candidateEnv?: string[]; maxRegression?: string; budget?: string; strict?: boolean; json?: boolean } & Record<
-      string,
-      unknown
-    >,
-  ) => {
-    const [{ gateCommand, gateRevisionCommand }, { SCENARIOS }, { readResultsFile }] = await Promise.all([import("./cli/report.js"), import("../scenarios/index.js"), import("./results/file.js")]);
-    const max = Number(o.maxRegression ?? (o.baselineRef !== undefined ? "0.05" : "0.10"));
-    if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(o.maxRegression)} is not valid: expected a share such as 0.05 for 5%`);
-    if (o.budget !== undefined && o.baselineRef === undefined) throw new UsageError("--budget goes with --baseline-ref: it steers its sequential sampling");
-    if (o.soak !== undefined)
-      throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
-    if (o.candidateEnv?.length && o.baselineRef === undefined) throw new UsageError("--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
-    if ((o.baseline === undefined) === (o.baselineRef === undefined))
-      throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
-    const { baseline: _b, baselineRef: _r, current: _c, seed: _s, candidateEnv: _e, maxRegression: _m, budget: _g, strict: _t, ...flags } = o;
-    if (o.baselineRef !== undefined) {
-      if (o.current !== undefined) throw new UsageError("--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
-      const seed = o.seed === undefined ? Date.now() % 1_000_000 : Number(o.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${JSON.stringify(o.seed)} is not valid: expected a whole number`);
-      const { parseEnvArg } = await import("./plan/variants.js");
-      const candidateEnv = o.candidateEnv?.length ? Object.fromEntries(o.candidateEnv.map(parseEnvArg)) : undefined;
-      const { parseDuration } = await import("./plan/config.js");
-      const budgetS = o.budget === undefined ? undefined : parseDuration("--budget", o.budget, 10, 24 * 3600);
-      process.exitCode = await gateRevisionCommand(
-        flags,
-        { ref: o.baselineRef, maxRegression: max, json: o.json === true, seed, strict: o.strict === true, ...(budgetS ? { budgetS } : {}), ...(candidateEnv ? { candidateEnv } : {}) },
-        SCENARIOS,
-        io,
-      );
-      return;
-    }
-    const base = readResultsFile(o.baseline!, "baseline");
-    let current;
-    if (o.current) current = readResultsFile(o.current, "current run");
-    else {
-      const { runAndReport } = await import("./cli/run.js");
-      // the run's own --json would be a second document on stdout: the gate prints its decision instead
-      const r = await runAndReport({ ...flags, json: false }, SCENARIOS, o.json ? { ...io, out: io.err } : io);
-      if (r.code === EXIT.interrupted || r.code === EXIT.runFailure) {
-        process.exitCode = r.code;
-        return;
-      }
-      current = r.results;
-    }
-    (o.json ? io.err : io.out).write("gate: against a stored run: the comparison is unpaired and carries whatever changed on the machine between the two runs (--baseline-ref avoids that)\n");
-    process.exitCode = gateCommand(base, current, max, { json: o.json === true, strict: o.strict === true }, io);
-  },
-);
+withOptions(
+  withRunOptions(
+    program
+      .command("gate")
+      .description(
+        "CI regression gate: this checkout against --baseline-ref REV (both built and run interleaved in one run, sampled in batches until every gate metric is decided or --budget ends; --rounds is the minimum before the first look), or a run (--current, or one now) against a stored --baseline results file; exit 1 on a regression beyond --max-regression",
+      ),
+  ),
+  GATE_OPTIONS,
+).action(async (flags) => {
+  const [{ gateCommand }, { SCENARIOS }] = await Promise.all([import("./cli/gate.js"), import("../scenarios/index.js")]);
+  process.exitCode = await gateCommand(flags, SCENARIOS, io);
+});
 
 program
   .command("profile")
@@ -168,11 +111,27 @@ program
   .option("--scenario <name>", "the scenario that drives the executor", "latency")
   .option("--duration <s>", "seconds of load", "10")
   .option("--out <dir>", "output folder (default reports/profile-<id>)")
+  .option("--executor-cmd <cmd>", "profile your own service, started as by run --executor-cmd (0x and clinic need a command that starts node itself; cpuprof works for any Node service)")
+  .option("--ready-path <path>", "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500 (default /health)")
   .action(async (flags) => {
-    const [{ profile, resolveProfilePlan }, { SCENARIOS }] = await Promise.all([import("./profile/profiler.js"), import("../scenarios/index.js")]);
-    const r = await profile(resolveProfilePlan(flags, SCENARIOS, io.cwd), { write: (t) => io.out.write(t), warn: (t) => io.err.write(io.paint.yellow(t)), env: io.env });
-    if (r.code !== EXIT.ok) io.err.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
-    process.exitCode = r.code;
+    const [{ profile }, { jobContext }, { SCENARIOS }] = await Promise.all([import("./api/profile.js"), import("./cli/run.js"), import("../scenarios/index.js")]);
+    const r = await profile(flags, SCENARIOS, {
+      ...jobContext(io),
+      events: (e) => (e.type === "note" ? io.out.write(e.text + "\n") : e.type === "warning" ? io.err.write(io.paint.yellow(e.text + "\n")) : undefined),
+    });
+    if (!r.ok) io.err.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
+    process.exitCode = r.ok ? EXIT.ok : EXIT.runFailure;
+  });
+
+program
+  .command("init")
+  .description("write perfpack.config.json here and .github/workflows/perfpack.yml (a pull-request gate against the merge base) at the top of the git repository; never overwrites")
+  .option("--executor-cmd <cmd>", 'the shell command that starts your service, e.g. "node server.js" (written into perfpack.config.json)')
+  .action(async (o: { executorCmd?: string }) => {
+    const { init } = await import("./api/init.js");
+    const { written } = init(o, io);
+    for (const f of written) io.out.write(`wrote ${f}\n`);
+    io.out.write("next: npx perfpack run (your service against itself under each variant), then commit both files; pull requests are gated against their merge base\n");
   });
 
 const exportCmd = program.command("export").description("write scripts for an outside load generator (artillery): the same scenarios and variants, to run elsewhere");

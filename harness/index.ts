@@ -1,20 +1,27 @@
 /**
- * perfpack as a library: `import { run, compare, gate, report } from "perfpack"`. Each function is
- * what its command does, without the process: no exit, no signal handlers, silent unless given
- * streams. Errors are PerfpackError with the command's exit code (UsageError: 2, run failures: 3).
+ * perfpack as a library: `import { run, compare, gate, gateRevision, report, profile, init } from "perfpack"`.
+ * Each function is its command's job (harness/api/) without the process: no exit, no signal
+ * handlers, no printing. It returns documents; progress comes as events to `onEvent`, and an
+ * AbortSignal cancels. Errors are PerfpackError with the command's exit code (UsageError: 2,
+ * run failures: 3).
  */
-import { makeIO, type Output } from "./cli/io.js";
-import { compareFiles, gateRuns, renderReports, runRevisionGate, type CompareDocument, type GateDocument, type RevisionGateDocument } from "./cli/report.js";
-import { runAndReport } from "./cli/run.js";
+import type { JobContext, JobEvent } from "./api/context.js";
+import { gateRevision as gateRevisionJob, gateRuns, type GateDocument, type RevisionGateDocument } from "./api/gate.js";
+import { profile as profileJob } from "./api/profile.js";
+import { init as initJob, type InitDocument } from "./api/init.js";
+import { compareFiles, renderReports, type CompareDocument } from "./api/report.js";
+import { run as runJob, type RunDocument } from "./api/run.js";
 import { flagsFromObject } from "./plan/file.js";
 import type { RunOptionKey } from "./plan/options.js";
+import type { ProfileFlags, ProfileResult } from "./profile/profiler.js";
 import { readResultsFile } from "./results/file.js";
 import type { Results } from "./results/schema.js";
 import { SCENARIOS } from "../scenarios/index.js";
+import { packageVersion } from "../services/common/src/project.js";
 
 export { EXIT, PerfpackError, UsageError } from "./errors.js";
 export type { Comparison, Results, Summary, TargetVerdict, TrialRecord } from "./results/schema.js";
-export type { CompareDocument, GateDocument, RevisionGateDocument };
+export type { CompareDocument, GateDocument, InitDocument, JobEvent, ProfileResult, RevisionGateDocument, RunDocument };
 
 /** The run options, as in perfpack.config.json: numbers as numbers, lists as arrays or comma-separated strings. */
 export type RunOptions = Partial<Record<Exclude<RunOptionKey, "config" | "json">, string | number | boolean | string[]>>;
@@ -22,23 +29,30 @@ export type RunOptions = Partial<Record<Exclude<RunOptionKey, "config" | "json">
 export interface CallOptions {
   /** The environment the launched services inherit (the executor's own variables are always removed). Default: none. */
   env?: Readonly<NodeJS.ProcessEnv>;
-  /** Where progress (err) and the terminal summary (out) go. Default: nowhere. */
-  out?: Output;
-  err?: Output;
-  /** Where relative paths resolve. Default: the process's working directory. */
+  /** Where relative paths, perfpack.config.json and reports/ resolve. Default: the process's working directory. */
   cwd?: string;
+  /** Cancels the job: the current trial's services stop, and the finished trials are kept. */
+  signal?: AbortSignal;
+  /** Progress, warnings and the gate's looks, as they happen. */
+  onEvent?: (e: JobEvent) => void;
 }
 
-const ioOf = (o: CallOptions) => makeIO({ ...(o.env ? { env: o.env } : {}), cwd: o.cwd ?? process.cwd(), ...(o.out ? { out: o.out } : {}), ...(o.err ? { err: o.err } : {}), version: "0.1.0" });
+const contextOf = (o: CallOptions): JobContext => ({
+  cwd: o.cwd ?? process.cwd(),
+  env: o.env ?? {},
+  ...(o.signal ? { signal: o.signal } : {}),
+  ...(o.onEvent ? { events: o.onEvent } : {}),
+  version: packageVersion(),
+});
 
-/** `perfpack run`: the plan's trials, results.json and the reports; `code` is the CLI's exit code. */
-export async function run(options: RunOptions = {}, call: CallOptions = {}): Promise<{ results: Results; code: number }> {
-  return runAndReport(flagsFromObject(options, "run options"), SCENARIOS, ioOf(call));
+/** `perfpack run`: the plan's trials, results.json and the reports. */
+export async function run(options: RunOptions = {}, call: CallOptions = {}): Promise<RunDocument> {
+  return runJob(flagsFromObject(options, "run options"), SCENARIOS, contextOf(call));
 }
 
 /** `perfpack compare a.json b.json`: B against A for every variant and scenario in both. */
-export function compare(a: string, b: string): CompareDocument {
-  return compareFiles(a, b);
+export function compare(a: string, b: string, call: Pick<CallOptions, "cwd"> = {}): CompareDocument {
+  return compareFiles(a, b, call.cwd ?? process.cwd());
 }
 
 /** `perfpack gate --baseline … --current …`: the decision on two runs (paths to results.json, or results). */
@@ -49,13 +63,14 @@ export function gate(o: { baseline: string | Results; current: string | Results;
 
 /**
  * `perfpack gate --baseline-ref REV`: REV's executor built in a cached tree and run beside this
- * checkout's, interleaved in one run; `doc` is the decision (absent when the run failed or was interrupted).
+ * checkout's, interleaved in one run; `doc` is the decision (absent when a trial failed or the
+ * gate was cancelled), `doc.outcome` pass, regression or inconclusive.
  */
 export async function gateRevision(
   o: { ref: string; options?: RunOptions; maxRegression?: number; seed?: number; candidateEnv?: Record<string, string>; budgetS?: number; strict?: boolean },
   call: CallOptions = {},
-): Promise<{ code: number; results?: Results; doc?: RevisionGateDocument }> {
-  return runRevisionGate(
+): Promise<{ run?: RunDocument; doc?: RevisionGateDocument }> {
+  return gateRevisionJob(
     flagsFromObject(o.options ?? {}, "run options"),
     {
       ref: o.ref,
@@ -66,11 +81,21 @@ export async function gateRevision(
       ...(o.candidateEnv ? { candidateEnv: o.candidateEnv } : {}),
     },
     SCENARIOS,
-    ioOf(call),
+    contextOf(call),
   );
 }
 
 /** `perfpack report results.json [--out DIR]`: every report format again; returns the files written. */
-export function report(file: string, o: { out?: string } = {}): { results: Results; written: string[]; errors: string[] } {
-  return renderReports(file, o.out);
+export function report(file: string, o: { out?: string } & Pick<CallOptions, "cwd" | "env"> = {}): { results: Results; written: string[]; errors: string[] } {
+  return renderReports(file, o.out, { cwd: o.cwd ?? process.cwd(), env: o.env ?? {} });
+}
+
+/** `perfpack profile`: each variant's executor under a profiler; `ok` is false when a profiler recorded too few samples. */
+export async function profile(options: ProfileFlags = {}, call: CallOptions = {}): Promise<ProfileResult> {
+  return profileJob(options, SCENARIOS, contextOf(call));
+}
+
+/** `perfpack init`: perfpack.config.json in `cwd` and the pull-request workflow at the top of its repository; never overwrites (UsageError). */
+export function init(o: { executorCmd?: string } = {}, call: Pick<CallOptions, "cwd"> = {}): InitDocument {
+  return initJob(o, { cwd: call.cwd ?? process.cwd() });
 }

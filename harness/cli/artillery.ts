@@ -11,7 +11,7 @@ import { verdictText } from "../report/terminal.js";
 import { summarize } from "../verdict/summary.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import type { IO } from "./io.js";
-import { renderReports } from "./report.js";
+import { renderReports } from "../api/report.js";
 
 const isExportable = (s: string): s is Exportable => (EXPORTABLE as readonly string[]).includes(s);
 
@@ -191,7 +191,7 @@ export function importArtilleryCommand(file: string, o: ImportOptions, scenarios
   results.finishedAt = now;
   results.summary = summarize(results.trials);
   writeResults(resultsFile, results);
-  const { results: r, written, errors } = renderReports(resultsFile, undefined, io.env);
+  const { results: r, written, errors } = renderReports(resultsFile, undefined, io);
   io.out.write(`imported: ${o.variant} · ${o.scenario} · round ${round} from ${file} (Artillery's latency: sketches, ~1% relative accuracy, whole-ms response times)\n`);
   io.out.write(verdictText(r, io.paint) + "\n");
   io.out.write(`results: ${resultsFile}\n`);

@@ -5,7 +5,7 @@ import { ENV_SPECS } from "../../services/executor/src/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { serviceEnv, startStack } from "../engine/stack.js";
 
-import { UsageError } from "../errors.js";
+import { EXIT, UsageError } from "../errors.js";
 
 /** The guide's four operator scripts (runtime/*.sh|.cmd), each printing the guide's own lines, measured. */
 const GUIDE_CHECKS = ["latency", "batch", "json", "profile-http"] as const;
@@ -91,7 +91,7 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
       });
       const flame = r.variants[0]?.artifacts[0];
       if (flame) io.out(`flamegraph=${flame}`);
-      return flame ? r.code : 3;
+      return flame && r.ok ? EXIT.ok : EXIT.runFailure;
     }
     default:
       throw new UsageError(`unknown guide check ${JSON.stringify(name)}: valid checks are ${GUIDE_CHECKS.join(", ")}`);

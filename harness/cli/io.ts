@@ -1,4 +1,4 @@
-import { Chalk, type ChalkInstance } from "chalk";
+import type { ChalkInstance } from "chalk";
 
 /** A stream perfpack writes to. */
 export interface Output {
@@ -37,20 +37,4 @@ export function colourLevel(env: Readonly<NodeJS.ProcessEnv>, isTTY: boolean): 0
     return (Number.isFinite(n) ? Math.min(Math.max(n, 1), 3) : 1) as 1 | 2 | 3;
   }
   return isTTY ? 1 : 0;
-}
-
-/** Silent output (the library API's default). */
-const quiet: Output = { write: () => {}, isTTY: false };
-
-/** An IO of the caller's choosing, with colour off unless asked for. */
-export function makeIO(o: Partial<Omit<IO, "paint">> & { colour?: boolean } = {}): IO {
-  return {
-    env: o.env ?? {},
-    cwd: o.cwd ?? ".",
-    out: o.out ?? quiet,
-    err: o.err ?? quiet,
-    paint: new Chalk({ level: o.colour ? 1 : 0 }),
-    onInterrupt: o.onInterrupt ?? (() => {}),
-    version: o.version ?? "0.0.0",
-  };
 }

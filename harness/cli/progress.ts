@@ -15,7 +15,7 @@ const secs = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s
  * Shows a run's progress from the runner's events: the plan and its estimate at the start,
  * a live line per trial on a TTY (plain lines otherwise), a result line per trial.
  */
-export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void, resultsFile: string, out: ProgressOutput, chalk: ChalkInstance): void {
+export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e: RunnerEvent) => void {
   let live: NodeJS.Timeout | undefined;
   let headlines: Record<string, readonly Headline[]> = {};
   const clearLive = () => {
@@ -23,7 +23,7 @@ export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void,
     live = undefined;
     if (out.isTTY) out.write("\r\x1b[2K");
   };
-  on((e) => {
+  return (e) => {
     switch (e.type) {
       case "start": {
         const p = e.plan;
@@ -36,7 +36,7 @@ export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void,
                 .join(" ") || "(the target's own settings)"
             }\n`,
           );
-        out.write(`  results: ${resultsFile} (rewritten after every trial)\n`);
+        out.write(`  results: ${e.resultsFile} (rewritten after every trial)\n`);
         headlines = e.results.plan.headlines ?? {};
         break;
       }
@@ -85,5 +85,5 @@ export function attachProgress(on: (listener: (e: RunnerEvent) => void) => void,
         out.write(chalk.dim(`    ${e.line}`) + "\n");
         break;
     }
-  });
+  };
 }

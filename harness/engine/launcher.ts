@@ -1,6 +1,6 @@
 import { EXIT, PerfpackError } from "../errors.js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { Agent, request } from "undici";
 import { tlsFixture } from "../../services/common/src/project.js";
 
@@ -265,4 +265,53 @@ export function isDescendant(pid: number, ancestor: number): boolean {
     p = s.ppid;
   }
   return false;
+}
+
+/** Every live descendant of `root` (per /proc), nearest first. */
+function descendantsOf(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const s = procStat(pid);
+    if (s) parent.set(pid, s.ppid);
+  }
+  const out: number[] = [];
+  for (let frontier = [root]; frontier.length;) {
+    frontier = [...parent].filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
+    out.push(...frontier);
+  }
+  return out;
+}
+
+/**
+ * The process that listens on TCP `port`, among `root` and its descendants: a service started
+ * through a shell, npm or a profiler is not the process perfpack started. Per /proc (Linux).
+ */
+export function listenerPid(port: number, root: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local address "IP:PORT" in hex, state 0A is LISTEN, inode in the tenth column
+      if (f.length > 9 && f[3] === "0A" && Number.parseInt(f[1]!.split(":")[1]!, 16) === port) inodes.add(f[9]!);
+    }
+  }
+  for (const pid of [root, ...descendantsOf(root)]) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return pid;
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
 }

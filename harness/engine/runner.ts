@@ -8,6 +8,7 @@ import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, s
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startStack, type Stack } from "./stack.js";
+import { serviceCommand } from "./systems.js";
 import { harnessEnv } from "../plan/variants.js";
 import { ARTILLERY_OVERHEAD_S, EXPORTABLE } from "../load/artillery.js";
 
@@ -44,7 +45,7 @@ export interface RunnerOptions {
 }
 
 export type RunnerEvent =
-  | { type: "start"; plan: Plan; estimateS: number; results: Results }
+  | { type: "start"; plan: Plan; estimateS: number; results: Results; resultsFile: string }
   | { type: "trial-start"; spec: TrialSpec; total: number; estimateS: number }
   | { type: "trial-end"; record: TrialRecord; total: number }
   | { type: "done"; results: Results }
@@ -110,7 +111,7 @@ export class Runner extends EventEmitter {
     };
     mkdirSync(join(this.o.outDir, "logs"), { recursive: true });
     const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t), 0);
-    this.emitEvent({ type: "start", plan, estimateS, results });
+    this.emitEvent({ type: "start", plan, estimateS, results, resultsFile: join(this.o.outDir, "results.json") });
     const trials = [...plan.trials];
     try {
       for (let i = 0; !this.aborted; i++) {
@@ -193,7 +194,7 @@ export class Runner extends EventEmitter {
         }
       }
       // a user's own service (--executor-cmd) owes no /health of ours and no metrics: its toggles are the variant's
-      const userService = spec.variant.system?.kind === "command";
+      const userService = serviceCommand(spec.variant.system) !== undefined;
       let toggles: Record<string, unknown> = env;
       if (userService) {
         const missing = await missingRoutes(executorUrl, scenario.routes);

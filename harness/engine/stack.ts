@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { launch, type Service } from "./launcher.js";
 import { tlsFixture } from "../../services/common/src/project.js";
-import { cliPath, executorCli, shellLine, type System } from "./systems.js";
+import { cliPath, executorCli, serviceCommand, shellLine, type ServiceCommand, type System } from "./systems.js";
 
 const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 
@@ -64,7 +64,8 @@ function startLinkService(to: number, link: NonNullable<StackOptions["link"]>, p
 }
 
 export function startExecutorService(exchangeUrl: string, toggles: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number, port = 0, system?: System): Promise<Service> {
-  if (system?.kind === "command") return startCommandService(system, exchangeUrl, toggles, env, readyTimeoutMs, port);
+  const command = serviceCommand(system);
+  if (command) return startCommandService(command, exchangeUrl, toggles, env, readyTimeoutMs, port);
   return launch({
     name: "executor",
     command: process.execPath,
@@ -80,7 +81,7 @@ export function startExecutorService(exchangeUrl: string, toggles: Record<string
  * or its ready path answers below 500.
  */
 async function startCommandService(
-  system: Extract<System, { kind: "command" }>,
+  system: ServiceCommand,
   exchangeUrl: string,
   toggles: Record<string, string>,
   env: NodeJS.ProcessEnv,

@@ -15,24 +15,50 @@ import { runGroup } from "../../services/common/src/child-group.js";
 /** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
 export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
 
+/** A user's own service: a shell command run in `cwd`, ready when it says so or `readyPath` answers. */
+export interface ServiceCommand {
+  cmd: string;
+  cwd: string;
+  readyPath: string;
+}
+
 export type System =
   | { kind: "reference" }
-  | { kind: "revision"; ref: string; commit: string; root: string }
-  /** A user's own service: a shell command run in `cwd`, ready when it says so or `readyPath` answers. */
-  | { kind: "command"; cmd: string; cwd: string; readyPath: string };
+  /**
+   * A git revision built in a tree of its own (`root`): of perfpack, whose bundled executor it
+   * starts, or of the team's repository, whose `command` it starts in that tree.
+   */
+  | { kind: "revision"; ref: string; commit: string; root: string; command?: ServiceCommand }
+  | ({ kind: "command" } & ServiceCommand);
+
+/** The command that starts the system, when it is a user's service (this checkout's, or at a revision). */
+export const serviceCommand = (s: System | undefined): ServiceCommand | undefined => (s?.kind === "command" ? s : s?.kind === "revision" ? s.command : undefined);
 
 /** The CLI whose `executor` command starts the system's executor. */
 export const executorCli = (s: System | undefined): string => (s?.kind === "revision" ? join(s.root, "dist", "harness", "cli.js") : cliPath());
 
 /** How results.json records a system: no local paths. */
 export const describeSystem = (s: System | undefined) =>
-  s?.kind === "revision" ? { kind: s.kind, ref: s.ref, commit: s.commit } : s?.kind === "command" ? { kind: s.kind, cmd: s.cmd } : { kind: "reference" as const };
+  s?.kind === "revision"
+    ? { kind: s.kind, ref: s.ref, commit: s.commit, ...(s.command ? { cmd: s.command.cmd } : {}) }
+    : s?.kind === "command"
+      ? { kind: s.kind, cmd: s.cmd }
+      : { kind: "reference" as const };
 
 /**
  * The shell line that starts a user's command. A simple command is exec'd, so the process perfpack
  * started (and samples for CPU) is the service itself, not a shell waiting for it.
  */
 export const shellLine = (cmd: string): string => (/[;&|()<>`$]|\n/.test(cmd) ? cmd : `exec ${cmd}`);
+
+/** A command that starts node itself, plainly (no shell syntax): a profiler can put itself in front of it. */
+const nodeCommand = (cmd: string): boolean => /^\s*node(\s|$)/.test(cmd) && !/[;&|()<>`$'"\\]|\n/.test(cmd);
+
+/** Why `tool` cannot profile the service `cmd` starts (after the tool's name), or undefined when it can. */
+export function unwrappable(tool: string, cmd: string): string | undefined {
+  if (tool === "cpuprof" || nodeCommand(cmd)) return undefined;
+  return `${tool} runs the service's node under itself, so it needs a command that starts node itself (e.g. "node server.js"); ${JSON.stringify(cmd)} is not one. cpuprof works for any Node service (a preloaded agent), or give the node command itself`;
+}
 
 const git = (root: string, args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8" });
 
@@ -66,23 +92,49 @@ async function step(command: string, args: string[], cwd: string, log: string, s
   return r.code;
 }
 
+/** The git work tree that holds `dir` (its top folder), or undefined outside one. */
+export function gitTop(dir: string): string | undefined {
+  const r = git(dir, ["rev-parse", "--show-toplevel"]);
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** What to build at the revision: perfpack's own executor, or the team's service with its build command. */
+export type RevisionBuild =
+  | { kind: "perfpack" }
+  /** `sub`: the working directory's place in the repository (a monorepo's package); `buildCmd` undefined: the default; "": none. */
+  | { kind: "team"; sub: string; buildCmd: string | undefined; command: Omit<ServiceCommand, "cwd"> };
+
 /**
- * Builds the executor of `ref` (a branch, tag, commit or merge base) in a working tree of its own:
- * `git archive` of the commit, its dependencies (a hard-linked copy of this checkout's node_modules
- * when the lockfile is the same, else `npm ci`), `npm run build`. Kept under the cache, keyed by commit and lockfile
- * hash, and reused; nothing is registered in the repository. An unknown ref is a usage error; a
- * revision that does not build is a run failure with the build log's tail.
+ * Builds `ref` (a branch, tag, commit or merge base) of the repository at `root` in a working tree
+ * of its own: `git archive` of the commit, then its build. perfpack's own: its dependencies (a
+ * hard-linked copy of this checkout's node_modules when the lockfile is the same, else `npm ci`)
+ * and `npm run build`. A team's, in its package's folder: `--build-cmd`, or by default the same
+ * dependencies step (when it has a lockfile) and `npm run build` when its package.json has a
+ * build script. Kept under the cache, keyed by commit, lockfile and build, and reused; nothing is
+ * registered in the repository. An unknown ref is a usage error; a revision that does not build is
+ * a run failure with the build log's tail; an interrupted build leaves no tree behind.
  */
-export async function prepareRevision(root: string, ref: string, env: Readonly<NodeJS.ProcessEnv>, log: (line: string) => void, signal: AbortSignal): Promise<System> {
+export async function prepareRevision(
+  root: string,
+  ref: string,
+  env: Readonly<NodeJS.ProcessEnv>,
+  log: (line: string) => void,
+  signal: AbortSignal,
+  build: RevisionBuild = { kind: "perfpack" },
+): Promise<System> {
   const parsed = git(root, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   if (parsed.status !== 0 || !parsed.stdout.trim()) throw new UsageError(`--baseline-ref ${JSON.stringify(ref)} is not a revision of this repository (git rev-parse found no commit)`);
   const commit = parsed.stdout.trim();
-  const lock = git(root, ["show", `${commit}:package-lock.json`]);
-  const lockHash = hash(lock.status === 0 ? lock.stdout : "");
-  const dir = join(revisionCache(env), `${commit.slice(0, 12)}-${lockHash}`);
+  const sub = build.kind === "team" ? build.sub : "";
+  const lockPath = sub ? `${sub}/package-lock.json` : "package-lock.json";
+  const lock = git(root, ["show", `${commit}:${lockPath}`]);
+  const lockText = lock.status === 0 ? lock.stdout : "";
+  const key = hash(build.kind === "team" ? `${lockText}\0${sub}\0${build.buildCmd ?? "(default)"}` : lockText);
+  const dir = join(revisionCache(env), `${commit.slice(0, 12)}-${key}`);
+  const pkgDir = join(dir, sub);
   const stamp = join(dir, ".perfpack-built");
-  const system: System = { kind: "revision", ref, commit, root: dir };
-  if (existsSync(stamp) && existsSync(join(dir, "node_modules"))) {
+  const system: System = { kind: "revision", ref, commit, root: dir, ...(build.kind === "team" ? { command: { ...build.command, cwd: pkgDir } } : {}) };
+  if (existsSync(stamp)) {
     log(`baseline ${ref} (${commit.slice(0, 10)}): built tree reused from ${dir}`);
     return system;
   }
@@ -99,18 +151,32 @@ export async function prepareRevision(root: string, ref: string, env: Readonly<N
     const tail = existsSync(buildLog) ? readFileSync(buildLog, "utf8").split("\n").slice(-30).join("\n") : "";
     throw new PerfpackError(`the baseline revision ${ref} (${commit.slice(0, 10)}) ${what}; its build is in ${dir}`, EXIT.runFailure, `--- last lines of the build log ---\n${tail}`);
   };
-  log(`baseline ${ref} (${commit.slice(0, 10)}): building its executor in ${dir} …`);
+  log(`baseline ${ref} (${commit.slice(0, 10)}): building ${build.kind === "team" ? `${sub || "the repository"}` : "its executor"} in ${dir} …`);
   const archive = await step("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, dir], dir, buildLog, signal, env);
   if (archive !== 0) fail("could not be checked out (git archive)");
-  const sameLock = existsSync(join(root, "package-lock.json")) && hash(readFileSync(join(root, "package-lock.json"), "utf8")) === lockHash && existsSync(join(root, "node_modules"));
-  // the same lockfile: this checkout's dependencies, copied as hard links (fast, and kept when this
-  // checkout goes away, where a symlink would dangle), else copied, else installed with npm ci
-  const deps = join(dir, "node_modules");
-  const copy = async (flag: string) => (await step("cp", [flag, join(root, "node_modules"), deps], dir, buildLog, signal, env)) === 0 || (rmSync(deps, { recursive: true, force: true }), false);
-  const copied = sameLock && ((await copy("-al")) || (await copy("-a")));
-  if (!copied && (await step("npm", ["ci", "--no-audit", "--no-fund"], dir, buildLog, signal, env)) !== 0) fail("failed `npm ci`");
-  if ((await step("npm", ["run", "build"], dir, buildLog, signal, env)) !== 0) fail("failed `npm run build`");
-  if (!existsSync(executorCli(system))) fail("built no dist/harness/cli.js");
+  if (!existsSync(pkgDir)) fail(`has no folder ${sub} (where the working directory is now)`);
+  if (build.kind === "team" && build.buildCmd !== undefined) {
+    if (build.buildCmd.trim() && (await step("sh", ["-c", build.buildCmd], pkgDir, buildLog, signal, env)) !== 0) fail(`failed its build command \`${build.buildCmd}\``);
+  } else {
+    const here = join(root, sub);
+    const hasLock = lockText !== "";
+    const sameLock = hasLock && existsSync(join(here, "package-lock.json")) && hash(readFileSync(join(here, "package-lock.json"), "utf8")) === hash(lockText) && existsSync(join(here, "node_modules"));
+    // the same lockfile: the working tree's dependencies, copied as hard links (fast, and kept when
+    // it goes away, where a symlink would dangle), else copied, else installed with npm ci
+    const deps = join(pkgDir, "node_modules");
+    const copy = async (flag: string) => (await step("cp", [flag, join(here, "node_modules"), deps], pkgDir, buildLog, signal, env)) === 0 || (rmSync(deps, { recursive: true, force: true }), false);
+    const copied = sameLock && ((await copy("-al")) || (await copy("-a")));
+    if (hasLock && !copied && (await step("npm", ["ci", "--no-audit", "--no-fund"], pkgDir, buildLog, signal, env)) !== 0) fail("failed `npm ci`");
+    const scripts = (() => {
+      try {
+        return (JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+      } catch {
+        return {};
+      }
+    })();
+    if ((build.kind === "perfpack" || scripts.build) && (await step("npm", ["run", "build"], pkgDir, buildLog, signal, env)) !== 0) fail("failed `npm run build`");
+  }
+  if (build.kind === "perfpack" && !existsSync(executorCli(system))) fail("built no dist/harness/cli.js");
   writeFileSync(stamp, `${commit}\n`);
   return system;
 }

@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { RUN_OPTIONS, type OptionSpec, type RunFlags, type RunOptionKey } from "./options.js";
+import { FILE_OPTIONS, GATE_OPTIONS, type GateFlags, type OptionSpec, type RunFlags } from "./options.js";
+
+/** What a config file (or the library's options object) holds: run and gate options. */
+export type FileFlags = RunFlags & GateFlags;
 
 const CONFIG_FILE = "perfpack.config.json";
 
@@ -24,7 +27,7 @@ const accepts = (o: OptionSpec): string =>
   })[o.kind];
 
 /** One value of the file as the flag string it stands for, or undefined when its type is wrong. */
-function asFlag(o: OptionSpec, v: unknown): RunFlags[RunOptionKey] | undefined {
+function asFlag(o: OptionSpec, v: unknown): FileFlags[keyof FileFlags] | undefined {
   const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
   switch (o.kind) {
     case "boolean":
@@ -47,7 +50,7 @@ function asFlag(o: OptionSpec, v: unknown): RunFlags[RunOptionKey] | undefined {
  * Reads perfpack.config.json: every key must be a run option, every value of its type. The
  * values become the flags they stand for, so they are validated by the same rules as flags.
  */
-export function readConfigFile(file: string): RunFlags {
+export function readConfigFile(file: string): FileFlags {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
@@ -62,23 +65,31 @@ export function readConfigFile(file: string): RunFlags {
  * Run options as an object (a parsed config file, or the library API's argument) → the flags they
  * stand for; an unknown key or a value of the wrong type is a usage error naming `where` and the key.
  */
-export function flagsFromObject(raw: unknown, where: string): RunFlags {
+export function flagsFromObject(raw: unknown, where: string): FileFlags {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UsageError(`${where}: expected an object of run options`);
-  const keys = (Object.keys(RUN_OPTIONS) as RunOptionKey[]).filter((k) => RUN_OPTIONS[k].inFile !== false);
+  const keys = Object.keys(FILE_OPTIONS).filter((k) => (FILE_OPTIONS as Record<string, OptionSpec>)[k]!.inFile !== false);
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === "$schema") continue;
-    const o = (RUN_OPTIONS as Record<string, OptionSpec>)[key];
+    const o = (FILE_OPTIONS as Record<string, OptionSpec>)[key];
     if (!o || o.inFile === false) throw new UsageError(`${where}: unknown key ${JSON.stringify(key)}: valid keys are ${keys.join(", ")}`);
     const flag = asFlag(o, value);
     if (flag === undefined) throw new UsageError(`${where}: ${JSON.stringify(key)} is ${JSON.stringify(value)}: it accepts ${accepts(o)}`);
     flags[key] = flag;
   }
-  return flags as RunFlags;
+  return flags as FileFlags;
+}
+
+/** The gate's options among a file's or the command line's, and the rest (the run's). */
+export function splitGateFlags<T extends FileFlags>(f: T): { gate: GateFlags; run: Omit<T, keyof GateFlags> } {
+  const gate: Record<string, unknown> = {};
+  const run: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(f)) (k in GATE_OPTIONS ? gate : run)[k] = v;
+  return { gate: gate as GateFlags, run: run as Omit<T, keyof GateFlags> };
 }
 
 /** Flags win over the file; a repeatable flag not given on the command line leaves the file's list. */
-export function mergeFlags(file: RunFlags, cli: RunFlags): RunFlags {
+export function mergeFlags(file: FileFlags, cli: FileFlags): FileFlags {
   const given = Object.fromEntries(Object.entries(cli).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
   return { ...file, ...given };
 }
@@ -86,6 +97,6 @@ export function mergeFlags(file: RunFlags, cli: RunFlags): RunFlags {
 /** A usage error about a value that came from the file names the file and the key. */
 export function inFile(file: string, err: UsageError): UsageError {
   const flag = /^(--[a-z-]+)/.exec(err.message)?.[1];
-  const key = (Object.keys(RUN_OPTIONS) as RunOptionKey[]).find((k) => RUN_OPTIONS[k].flag.split(" ")[0] === flag);
+  const key = Object.keys(FILE_OPTIONS).find((k) => (FILE_OPTIONS as Record<string, OptionSpec>)[k]!.flag.split(" ")[0] === flag);
   return new UsageError(`config file ${file}${key ? `: ${JSON.stringify(key)}` : ""}: ${err.message}`);
 }

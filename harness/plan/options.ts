@@ -123,13 +123,70 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
 
 export type RunOptionKey = keyof typeof RUN_OPTIONS;
 
+/** `perfpack gate`'s own flags, beside the run options, as commander hands them over. */
+export interface GateFlags {
+  baselineRef?: string;
+  baseline?: string;
+  current?: string;
+  seed?: string;
+  candidateEnv?: string[];
+  maxRegression?: string;
+  budget?: string;
+  strict?: boolean;
+  buildCmd?: string;
+}
+
+/** The gate's options: the same table's rules (flags, help, the config file and its schema). */
+export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSpec } = {
+  baselineRef: {
+    flag: "--baseline-ref <rev>",
+    kind: "string",
+    description: "gate: a git revision (origin/main, a merge base …): its executor is built in a cached tree and run beside this checkout's, round by round",
+  },
+  baseline: { flag: "--baseline <results.json>", kind: "string", description: "gate: a stored baseline run (comparisons across runs carry the machine's drift between them)" },
+  current: { flag: "--current <results.json>", kind: "string", description: "gate, with --baseline: the current run (default: run one now, with the run options)" },
+  seed: { flag: "--seed <n>", kind: "integer", description: "gate, with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)" },
+  candidateEnv: {
+    flag: "--candidate-env <KEY=VALUE>",
+    kind: "repeatable",
+    description: "gate, with --baseline-ref: added to this checkout's side only, e.g. a calibrated EXECUTOR_CPU_BURN_US to measure the gate (repeatable)",
+  },
+  maxRegression: {
+    flag: "--max-regression <share>",
+    kind: "number",
+    description: "gate: the line; a gate metric whose interval lies wholly worse than this share fails the gate (default 0.05 = 5% with --baseline-ref, 0.10 with --baseline)",
+  },
+  budget: {
+    flag: "--budget <duration>",
+    kind: "duration",
+    description:
+      "gate, with --baseline-ref: the time the whole gate may take, the build included (90s, 3m, 10m or seconds; default 3m); rounds are added in batches until every gate metric is decided or it ends",
+  },
+  buildCmd: {
+    flag: "--build-cmd <cmd>",
+    kind: "string",
+    description:
+      'gate, with --baseline-ref and --executor-cmd: how to build your repository at the revision, in the working directory\'s folder of its tree (default: npm ci when there is a lockfile, then npm run build when package.json has a build script; "" for none)',
+  },
+  strict: {
+    flag: "--strict",
+    kind: "boolean",
+    description: "gate: an inconclusive gate (with --baseline-ref: the budget ended first; with --baseline: an interval reaches across the line) exits 1 instead of 0",
+  },
+};
+
+export type GateOptionKey = keyof typeof GATE_OPTIONS;
+
+/** Every option the config file may set: the run's and the gate's (a run ignores the gate's). */
+export const FILE_OPTIONS: Readonly<Record<RunOptionKey | GateOptionKey, OptionSpec>> = { ...RUN_OPTIONS, ...GATE_OPTIONS };
+
 /** The help line of an option: its description and default. */
 export const helpText = (o: OptionSpec): string => `${o.description}${o.choices ? ` (${o.choices.join(", ")})` : ""}${o.default !== undefined ? ` (default ${o.default})` : ""}`;
 
 /** The JSON Schema of perfpack.config.json, from the table. */
 export function configSchema(): object {
   const properties: Record<string, object> = {};
-  for (const [key, o] of Object.entries(RUN_OPTIONS) as Array<[RunOptionKey, OptionSpec]>) {
+  for (const [key, o] of Object.entries(FILE_OPTIONS) as Array<[RunOptionKey | GateOptionKey, OptionSpec]>) {
     if (o.inFile === false) continue;
     const description = helpText(o);
     const t =

@@ -1,12 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { join, relative, resolve } from "node:path";
 import pidusage from "pidusage";
 import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError } from "../errors.js";
-import { isDescendant, launch, LaunchError, type Service } from "../engine/launcher.js";
+import { isDescendant, launch, LaunchError, listenerPid, type Service } from "../engine/launcher.js";
 import { newRunId } from "../plan/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
-import { cliPath, startExchangeService } from "../engine/stack.js";
+import { cliPath, freePort, startExchangeService } from "../engine/stack.js";
+import { shellLine, unwrappable, type ServiceCommand } from "../engine/systems.js";
+import { tlsFixture } from "../../services/common/src/project.js";
 import { ablation, presets, type Variant } from "../plan/variants.js";
 import { UsageError } from "../errors.js";
 import { PROFILE_TOOLS } from "../plan/options.js";
@@ -22,6 +25,9 @@ export interface ProfileFlags {
   scenario?: string;
   duration?: string;
   out?: string;
+  /** The team's own service instead of the bundled executor (as `run --executor-cmd`). */
+  executorCmd?: string;
+  readyPath?: string;
 }
 
 /** What to profile, validated: `run --profile` builds one from its own config, the CLI from its flags. */
@@ -32,6 +38,8 @@ export interface ProfilePlan {
   durationS: number;
   /** The folder that gets flame/ */
   out: string;
+  /** A user's own service (--executor-cmd), run in its directory under the tool. */
+  command?: ServiceCommand;
 }
 
 /** A profiler that failed or left no artifact: a run failure, shown with the tool's output. */
@@ -119,7 +127,8 @@ export interface VariantProfile {
 }
 
 export interface ProfileResult {
-  code: number;
+  /** Every variant's sample check held (else the artifacts are kept, and the CLI exits 3). */
+  ok: boolean;
   tool: ProfileTool;
   /** <out>/flame */
   dir: string;
@@ -159,7 +168,34 @@ export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<strin
   if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
   const durationS = f.duration === undefined ? 10 : Number(f.duration);
   if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
-  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)) };
+  let command: ServiceCommand | undefined;
+  if (f.executorCmd !== undefined) {
+    if (!f.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
+    const readyPath = f.readyPath ?? "/health";
+    if (!readyPath.startsWith("/")) throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
+    command = { cmd: f.executorCmd, cwd, readyPath };
+    const refused = unwrappable(tool, f.executorCmd);
+    if (refused) throw new UsageError(`--tool ${refused}`);
+  } else if (f.readyPath !== undefined) throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
+  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)), ...(command ? { command } : {}) };
+}
+
+/** The preloaded cpuprof agent (dist/harness/profile/agent.js), for any Node service. */
+const agentUrl = (): string => pathToFileURL(join(projectRoot(), "dist", "harness", "profile", "agent.js")).href;
+
+/**
+ * A user's service under the tool: 0x and clinic put themselves in front of its node; cpuprof
+ * preloads the agent through NODE_OPTIONS, which reaches the service however it is started.
+ */
+function userToolCommand(tool: ProfileTool, dir: string, command: ServiceCommand, env: NodeJS.ProcessEnv): Pick<ToolSpec, "command" | "args" | "env"> {
+  const t = toolCommand(tool, dir);
+  if (tool === "cpuprof") {
+    const options = [env.NODE_OPTIONS, `--import ${agentUrl()}`].filter(Boolean).join(" ");
+    return { command: "sh", args: ["-c", shellLine(command.cmd)], env: { NODE_OPTIONS: options, PERFPACK_CPUPROF_DIR: dir } };
+  }
+  // the tool's own arguments up to its "--", then the service's node command
+  const own = t.args.slice(0, t.args.indexOf("--") + 1);
+  return { command: "sh", args: ["-c", `exec "$0" "$@" ${command.cmd.trim()}`, t.command, ...own], env: t.env };
 }
 
 /** Each variant's executor under the tool while the scenario drives it; returns the artifacts and their sample checks. */
@@ -178,14 +214,32 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
     let exe: Service | undefined;
     const t0 = performance.now();
     try {
-      exe = await launch({
-        name: `executor under ${tool}`,
-        command: t.command,
-        args: t.args,
-        env: { ...childEnv, ...v.env, ...t.env, EXCHANGE_URL: exchange.url },
-        readyTimeoutMs: 30_000,
-        acceptPid: (pid, child) => isDescendant(pid, child),
-      });
+      if (plan.command) {
+        // the team's service, by the --executor-cmd contract, under the tool
+        const port = await freePort();
+        const u = userToolCommand(tool, dir, plan.command, childEnv);
+        exe = await launch({
+          name: `service under ${tool}`,
+          command: u.command,
+          args: u.args,
+          cwd: plan.command.cwd,
+          env: { ...childEnv, ...v.env, ...u.env, PORT: String(port), HOST: "127.0.0.1", EXCHANGE_URL: exchange.url, EXCHANGE_CA_FILE: tlsFixture.ca() },
+          readyUrl: `http://127.0.0.1:${port}${plan.command.readyPath}`,
+          readyTimeoutMs: 30_000,
+          group: true,
+        });
+        // the process that serves the port: under a shell, npm or the tool, not the one started
+        const pid = listenerPid(port, exe.pid);
+        if (pid !== undefined) exe = { ...exe, servicePid: pid };
+      } else
+        exe = await launch({
+          name: `executor under ${tool}`,
+          command: t.command,
+          args: t.args,
+          env: { ...childEnv, ...v.env, ...t.env, EXCHANGE_URL: exchange.url },
+          readyTimeoutMs: 30_000,
+          acceptPid: (pid, child) => isDescendant(pid, child),
+        });
       const ready = performance.now();
       const ac = new AbortController();
       await scenario.run({
@@ -221,6 +275,12 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
         throw new ToolError(`${tool} produced no ${t.artifact.source} in ${dir} (exit code ${exit.code}, signal ${exit.signal})`, exe.logTail(30));
       }
       writeFileSync(join(dir, `${tool}.log`), exe.log());
+      // the agent writes a profile per Node process (npm's too): keep the service's
+      if (plan.command && tool === "cpuprof") {
+        const mine = artifacts.find((a) => a.endsWith(`CPU.${exe!.servicePid}.cpuprofile`)) ?? artifacts[0]!;
+        for (const a of artifacts.splice(0)) if (a !== mine) rmSync(a);
+        artifacts.push(mine);
+      }
       const samplesFile = findFiles(dir, t.samples)[0];
       const got = samplesFile ? await countSamples(samplesFile) : { count: 0 };
       const check = checkSamples(got.count, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs, got.delayMs);
@@ -252,7 +312,7 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
   } else if (a && b) {
     io.write(`no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)\n`);
   }
-  const code = done.every((d) => d.check.ok) ? EXIT.ok : EXIT.runFailure;
+  const ok = done.every((d) => d.check.ok);
   writeFileSync(
     join(flame, "profile.json"),
     JSON.stringify(
@@ -268,7 +328,7 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
     ) + "\n",
   );
   io.write(`profiles: ${flame}\n`);
-  return { code, tool, dir: flame, variants: done, hotPath };
+  return { ok, tool, dir: flame, variants: done, hotPath };
 }
 
 const SOURCE: Record<ProfileTool, string> = {

@@ -33,7 +33,12 @@ export type TrialRecord = {
 } & ({ status: "ok" } | { status: "failed"; error: string; service?: string; exit?: { code: number | null; signal: string | null }; logTail?: string });
 
 export interface PlanRecord {
-  variants: Array<{ name: string; kind: string; env: Record<string, string>; system?: { kind: "reference" } | { kind: "revision"; ref: string; commit: string } | { kind: "command"; cmd: string } }>;
+  variants: Array<{
+    name: string;
+    kind: string;
+    env: Record<string, string>;
+    system?: { kind: "reference" } | { kind: "revision"; ref: string; commit: string; cmd?: string } | { kind: "command"; cmd: string };
+  }>;
   /** The checkout perfpack ran from (the reference system): its commit, and whether it had uncommitted changes. */
   checkout?: { commit: string; dirty: boolean };
   /** --warm: each variant's services ran from its first trial to the end of the run; trials were slices of load. */

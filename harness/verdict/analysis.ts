@@ -2,16 +2,17 @@ import { compareWithinRun } from "./compare.js";
 import type { Results, Summary } from "../results/schema.js";
 import type { Headline } from "../../scenarios/contract.js";
 import { summarize } from "./summary.js";
-import { evaluateTargets, loadTargets, type TargetsFile } from "./targets.js";
+import { evaluateTargets, type TargetsFile } from "./targets.js";
 
 /** Headline metrics per scenario, as the results file records them (the file explains itself). */
 export const headlinesOf = (results: Results): Record<string, readonly Headline[]> => results.plan.headlines ?? {};
 
 /**
  * results → summary: medians, comparisons with intervals, target verdicts and the overall
- * verdict. Pure apart from reading targets.json; reports and the gate only ever read this.
+ * verdict against `targets` (the guide's, plan/targets.ts loads them). Pure; reports and the gate
+ * only ever read this.
  */
-export function analyze(results: Results, headlines: Record<string, readonly Headline[]>, targets: TargetsFile = loadTargets()): Summary {
+export function analyze(results: Results, headlines: Record<string, readonly Headline[]>, targets: TargetsFile): Summary {
   const base = summarize(results.trials);
   const withMedians = { ...results, summary: base };
   const comparisons = compareWithinRun(withMedians, headlines);

@@ -1,7 +1,6 @@
 import type { Comparison, Results, TrialRecord } from "../results/schema.js";
 import type { Headline } from "../../scenarios/contract.js";
-import { holm, pairedRatio, unpairedRatio } from "./stats.js";
-import { median } from "../load/microbench.js";
+import { holm, median, pairedRatio, unpairedRatio } from "./stats.js";
 
 const ALPHA = 0.05;
 

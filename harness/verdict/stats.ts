@@ -28,6 +28,9 @@ export const percentile = (xs: readonly number[], p: number): number =>
     p,
   );
 
+/** The median: the type-7 percentile at 0.5, so the mean of the middle pair for an even count. */
+export const median = (xs: readonly number[]): number => percentile(xs, 0.5);
+
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const normalCdf = (z: number): number => jStat.normal.cdf(z, 0, 1);

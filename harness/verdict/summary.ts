@@ -1,4 +1,4 @@
-import { median } from "../load/microbench.js";
+import { median } from "./stats.js";
 import type { Summary, TrialRecord } from "../results/schema.js";
 
 /** Medians over rounds per variant, scenario and metric (ok trials only). Pure. */

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { fixturePath } from "../../services/common/src/project.js";
 import { arms } from "./compare.js";
 import type { Comparison, Results, TargetStatus, TargetVerdict } from "../results/schema.js";
 
@@ -33,12 +31,6 @@ export interface TargetsFile {
   schema: "perfpack/targets@1";
   headline: HeadlineTarget[];
   targets: TableTarget[];
-}
-
-export function loadTargets(file = fixturePath("targets.json")): TargetsFile {
-  const t = JSON.parse(readFileSync(file, "utf8")) as TargetsFile;
-  if (t.schema !== "perfpack/targets@1") throw new Error(`${file}: schema is ${t.schema}, expected perfpack/targets@1`);
-  return t;
 }
 
 /** The variant whose claim a run tests, when it is in the run. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -50,6 +50,19 @@ describe("report, compare, gate on results files", () => {
     const strict = perfpack(["gate", "--baseline", SAMPLE, "--current", SAMPLE, "--strict", "--json"]);
     assert.equal(await strict.exit, 1, strict.output());
     assert.match(strict.output(), /gate: FAIL \(inconclusive, --strict\)/);
+  });
+
+  test("the gate's options come from the config file too; a bad one names the file and the key", async () => {
+    const dir = join(tmp, "cfg");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ maxRegression: 0.5, baseline: SAMPLE }));
+    const run = perfpack(["gate", "--current", SAMPLE], process.env, dir);
+    assert.equal(await run.exit, 0, run.output());
+    assert.match(run.output(), /line 50% worse/);
+    writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ maxRegression: 20, baseline: SAMPLE }));
+    const bad = perfpack(["gate", "--current", SAMPLE], process.env, dir);
+    assert.equal(await bad.exit, 2, bad.output());
+    assert.match(bad.output(), /config file .*perfpack\.config\.json: "maxRegression": --max-regression "20" is not valid/);
   });
 
   test("a missing or invalid baseline exits 2 with a message", async () => {

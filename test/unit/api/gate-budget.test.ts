@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { budgetOverrun } from "../../../harness/cli/run.js";
+import { budgetOverrun } from "../../../harness/api/gate.js";
 
 test("the gate warns before its minimum rounds when their estimate is past the budget left, and names what to change", () => {
   assert.equal(budgetOverrun(6, 170, 180), undefined);

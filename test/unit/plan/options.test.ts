@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { UsageError } from "../../../harness/errors.js";
 import { findConfigFile, flagsFromObject, mergeFlags, readConfigFile } from "../../../harness/plan/file.js";
-import { configSchema, RUN_OPTIONS } from "../../../harness/plan/options.js";
+import { configSchema, FILE_OPTIONS } from "../../../harness/plan/options.js";
 import { projectRoot } from "../../../services/common/src/project.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-config-"));
@@ -16,9 +16,9 @@ test("perfpack.schema.json is the schema the options table generates (npm run bu
   assert.deepEqual(committed, configSchema());
 });
 
-test("every run option is documented in docs/cli.md with its flag", () => {
+test("every run and gate option is documented in docs/cli.md with its flag and config key", () => {
   const doc = readFileSync(join(projectRoot(), "docs", "cli.md"), "utf8");
-  for (const [key, o] of Object.entries(RUN_OPTIONS)) {
+  for (const [key, o] of Object.entries(FILE_OPTIONS)) {
     const flag = o.flag.split(" ")[0]!;
     assert.ok(doc.includes(`\`${flag}`), `docs/cli.md does not show ${flag}`);
     if (o.inFile !== false) assert.ok(doc.includes(`\`${key}\``), `docs/cli.md does not show the config key ${key}`);
@@ -50,4 +50,7 @@ test("an unknown key or a value of the wrong type names the file, the key and wh
   assert.throws(() => flagsFromObject({ profile: 1 }, where), /"profile" is 1: it accepts one of 0x, clinic-flame, clinic-doctor, cpuprof/);
   assert.throws(() => flagsFromObject({ config: "a.json" }, where), /unknown key "config"/);
   assert.throws(() => flagsFromObject([1], where), /expected an object of run options/);
+  // the gate's keys are the table's too, typed the same way
+  assert.deepEqual(flagsFromObject({ maxRegression: 0.1, budget: "5m", strict: true, candidateEnv: ["A=1"] }, where), { maxRegression: "0.1", budget: "5m", strict: true, candidateEnv: ["A=1"] });
+  assert.throws(() => flagsFromObject({ maxRegression: "ten" }, where), /"maxRegression" is "ten": it accepts a number/);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { analyze, headlinesOf } from "../../../harness/verdict/analysis.js";
+import { loadTargets } from "../../../harness/plan/targets.js";
 import { decideGate } from "../../../harness/verdict/gate.js";
 import type { Results } from "../../../harness/results/schema.js";
 import { fixturePath } from "../../../services/common/src/project.js";
@@ -20,7 +21,7 @@ function crafted(rounds: number, value: (metric: string, round: number) => numbe
     round: i + 1,
     metrics: { ...template.metrics, ...Object.fromEntries(["rps", "latency_p95_ms", "executor_cpu_us_per_request"].map((m) => [m, value(m, i + 1)])) },
   }));
-  r.summary = analyze(r, headlinesOf(r));
+  r.summary = analyze(r, headlinesOf(r), loadTargets());
   return r;
 }
 /** ±spread around `centre`, alternating by round: a known, symmetric noise. */
@@ -77,7 +78,7 @@ test("a failed headline target in the current run fails the gate", () => {
   const cur: Results = JSON.parse(JSON.stringify(base));
   // make optimized no faster than baseline on the latency scenario
   for (const t of cur.trials) if (t.variant === "optimized" && t.scenario === "latency") t.metrics.rps = cur.trials.find((x) => x.variant === "baseline" && x.scenario === "latency")!.metrics.rps!;
-  cur.summary = analyze(cur, headlinesOf(cur));
+  cur.summary = analyze(cur, headlinesOf(cur), loadTargets());
   const d = decideGate(base, cur, headlinesOf(cur), 10);
   assert.equal(d.pass, false);
   assert.ok(
@@ -88,7 +89,7 @@ test("a failed headline target in the current run fails the gate", () => {
 
 test("targets evaluate to pass, stretch-met, fail or not-measured, with the measured value", () => {
   const r = sample();
-  const s = analyze(r, headlinesOf(r));
+  const s = analyze(r, headlinesOf(r), loadTargets());
   const ids = new Map(s.targets!.map((t) => [t.id, t]));
   for (const id of [
     "throughput_2x",

@@ -1,0 +1,210 @@
+/**
+ * The run as a job: flags (over perfpack.config.json, over defaults) → a validated config → a
+ * plan → the Runner, with results.json kept current → the analysis → profiles → the reports.
+ * It returns what it made and tells what happens as it goes; the CLI prints it and picks the exit code.
+ */
+import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { UsageError } from "../errors.js";
+import { Runner, type RunnerEvent } from "../engine/runner.js";
+import { checkoutCommit, describeSystem, serviceCommand, unwrappable, type System } from "../engine/systems.js";
+import { profileArtifacts } from "../profile/artifacts.js";
+import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
+import { RUN_DEFAULTS } from "../plan/defaults.js";
+import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file.js";
+import { buildPlan } from "../plan/order.js";
+import { loadTargets } from "../plan/targets.js";
+import { exportAll } from "../report/exporter.js";
+import { EXPORTERS } from "../report/index.js";
+import { redactEnv } from "../results/redact.js";
+import type { PlanRecord, Results } from "../results/schema.js";
+import { ResultsWriter } from "../results/writer.js";
+import { analyze, headlinesOf } from "../verdict/analysis.js";
+import { projectRoot } from "../../services/common/src/project.js";
+import type { Scenario } from "../../scenarios/contract.js";
+import { tell, type JobContext } from "./context.js";
+
+/** A run's config, validated, and whether the caller asked for the --json document. */
+export interface PreparedRun {
+  cfg: RunConfig;
+  json: boolean;
+}
+
+/** What a run made: its results (analysed), where they are, and what went wrong after the trials. */
+export interface RunDocument {
+  results: Results;
+  outDir: string;
+  resultsFile: string;
+  /** reports/latest, when the run used the default location. */
+  latest?: string;
+  /** The report files written. */
+  written: string[];
+  /** Reports that could not be written. */
+  exportErrors: string[];
+  /** --profile failed after the trials (the run's results stand). */
+  profileError?: { message: string; output?: string };
+  /** Cancelled: the finished trials are kept. */
+  interrupted: boolean;
+}
+
+/** reports/latest → the newest run folder (a relative symlink). */
+function pointLatest(outDir: string): string {
+  const latest = join(dirname(outDir), "latest");
+  try {
+    if (existsSync(latest) || lstatSync(latest, { throwIfNoEntry: false })) rmSync(latest, { recursive: true, force: true });
+    symlinkSync(basename(outDir), latest, "dir");
+  } catch {
+    // a file system without symlinks: the run folder is still complete; only the shortcut is missing
+  }
+  return latest;
+}
+
+/** --executor-cmd: every variant runs the user's service instead of the bundled executor. */
+function withUserService(cfg: RunConfig, f: RunFlags, cwd: string): RunConfig {
+  if (f.executorCmd === undefined) {
+    if (f.readyPath !== undefined) throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
+    return cfg;
+  }
+  if (!f.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
+  if (cfg.target) throw new UsageError("--executor-cmd launches your service per trial; --target drives one that is already running: use one of them");
+  const readyPath = f.readyPath ?? "/health";
+  if (!readyPath.startsWith("/")) throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
+  const refused = cfg.profile ? unwrappable(cfg.profile, f.executorCmd) : undefined;
+  if (refused) throw new UsageError(`--profile ${refused}`);
+  const system: System = { kind: "command", cmd: f.executorCmd, cwd, readyPath };
+  return { ...cfg, variants: cfg.variants.map((v) => ({ ...v, system })) };
+}
+
+/**
+ * The run's config: flags > perfpack.config.json (in ctx.cwd, or --config) > `defaults` (a
+ * client's own, such as the gate's) > perfpack's; validated once. A bad value in the file names
+ * the file and the key.
+ */
+export function prepareRun(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: Pick<JobContext, "cwd">, defaults: RunFlags = {}): PreparedRun {
+  const names = [...scenarios.keys()];
+  const file = findConfigFile(ctx.cwd, flags.config);
+  const fromFile = file ? readConfigFile(file) : {};
+  if (file) {
+    try {
+      resolveRunConfig(fromFile, names, { cwd: ctx.cwd });
+    } catch (err) {
+      throw err instanceof UsageError ? inFile(file, err) : err;
+    }
+  }
+  const merged = mergeFlags(mergeFlags(defaults, fromFile), flags);
+  return { cfg: withUserService(resolveRunConfig(merged, names, { cwd: ctx.cwd }), merged, ctx.cwd), json: merged.json === true };
+}
+
+const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>, checkout: { commit: string; dirty: boolean } | undefined): PlanRecord => ({
+  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: redactEnv(v.env), ...(v.system ? { system: describeSystem(v.system) } : {}) })),
+  ...(checkout ? { checkout } : {}),
+  scenarios: cfg.scenarios,
+  rounds: cfg.rounds,
+  durationS: cfg.durationS,
+  warmupS: cfg.warmupS,
+  connections: cfg.connections,
+  rate: cfg.rate ?? null,
+  wsClients: cfg.wsClients,
+  quick: cfg.quick,
+  ...(cfg.warm ? { warm: true } : {}),
+  target: cfg.target ?? null,
+  order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
+  headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
+  charts: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.charts ?? [])]])),
+});
+
+/** How a client steers a run it builds on (the gate): a seeded order, and more rounds on demand. */
+export interface RunSteering {
+  /** Seed of the trial order (recorded in results.json); without it, rounds rotate. */
+  seed?: number;
+  /** Asked when the planned rounds are done: how many more rounds to run (0: finish). It sees the trials so far. */
+  moreRounds?: (sofar: Results) => number;
+}
+
+/** Runs a prepared config: trials, results.json, the analysis, profiles (--profile), the reports. */
+export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext, steer: RunSteering = {}): Promise<RunDocument> {
+  for (const w of cfg.warnings) tell(ctx, { type: "warning", text: w });
+  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, steer.seed);
+  const runner = new Runner({
+    plan,
+    scenarios,
+    // the checkout under test: the team's repository when it runs its own service, else perfpack's
+    planRecord: {
+      ...planRecord(cfg, plan, scenarios, checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? ctx.cwd : projectRoot())),
+      ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
+    },
+    runId: cfg.runId,
+    outDir: cfg.outDir,
+    durationS: cfg.durationS,
+    warmupS: cfg.warmupS,
+    connections: cfg.connections,
+    rate: cfg.rate,
+    wsClients: cfg.wsClients,
+    target: cfg.target,
+    baseEnv: ctx.env,
+    readyTimeoutMs: cfg.readyTimeoutMs,
+    stopGraceMs: RUN_DEFAULTS.stopGraceMs,
+    generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
+    version: ctx.version,
+    warm: cfg.warm,
+    ...(steer.moreRounds
+      ? {
+          more: async (sofar: Results) => {
+            const n = steer.moreRounds!(sofar);
+            if (n <= 0) return [];
+            const have = sofar.plan.rounds;
+            return buildPlan(cfg.variants, cfg.scenarios, have + n, steer.seed).trials.filter((t) => t.round > have);
+          },
+        }
+      : {}),
+  });
+  const writer = new ResultsWriter(cfg.outDir);
+  runner.on("event", writer.listener);
+  runner.on("event", (e: RunnerEvent) => tell(ctx, e));
+  const onAbort = () => runner.abort();
+  if (ctx.signal?.aborted) onAbort();
+  ctx.signal?.addEventListener("abort", onAbort, { once: true });
+  let ran: Results;
+  try {
+    ran = await runner.run();
+  } finally {
+    ctx.signal?.removeEventListener("abort", onAbort);
+  }
+  // the analysis, once: from the trials, with the headlines the results file records
+  const results: Results = { ...ran, summary: analyze(ran, headlinesOf(ran), loadTargets()) };
+  writer.finish(results);
+  const latest = cfg.updateLatest ? pointLatest(cfg.outDir) : undefined;
+  tell(ctx, { type: "analyzed", results });
+  let profileError: RunDocument["profileError"];
+  if (cfg.profile && !runner.wasAborted) {
+    const { profile } = await import("../profile/profiler.js");
+    const command = serviceCommand(cfg.variants[0]?.system);
+    tell(ctx, { type: "note", text: `profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …` });
+    try {
+      await profile(
+        { tool: cfg.profile, variants: cfg.variants, scenario: scenarios.get(cfg.scenarios[0]!)!, durationS: cfg.durationS, out: cfg.outDir, ...(command ? { command } : {}) },
+        { write: (t) => tell(ctx, { type: "note", text: t.replace(/\n$/, "") }), warn: (t) => tell(ctx, { type: "warning", text: t.replace(/\n$/, "") }), env: ctx.env },
+      );
+    } catch (err) {
+      profileError = { message: (err as Error).message, ...((err as { output?: string }).output ? { output: (err as { output?: string }).output } : {}) };
+    }
+  }
+  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir) }, cfg.outDir, EXPORTERS, {
+    GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY,
+  });
+  return {
+    results,
+    outDir: cfg.outDir,
+    resultsFile: writer.file,
+    ...(latest ? { latest } : {}),
+    written,
+    exportErrors: errors,
+    ...(profileError ? { profileError } : {}),
+    interrupted: runner.wasAborted,
+  };
+}
+
+/** `perfpack run` as a job. */
+export async function run(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext): Promise<RunDocument> {
+  return executeRun(prepareRun(flags, scenarios, ctx).cfg, scenarios, ctx);
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { resolveGateConfig } from "../../../harness/plan/gate-config.js";
+import type { GateFlags } from "../../../harness/plan/options.js";
+
+test("the gate's config: against a revision or a stored run, with its defaults", () => {
+  assert.deepEqual(resolveGateConfig({ baselineRef: "origin/main" }, { now: 1_234_567 }), { kind: "revision", ref: "origin/main", maxRegression: 0.05, seed: 234_567, strict: false });
+  assert.deepEqual(resolveGateConfig({ baselineRef: "HEAD", seed: "7", budget: "90s", strict: true, candidateEnv: ["EXECUTOR_CPU_BURN_US=70"] }), {
+    kind: "revision",
+    ref: "HEAD",
+    maxRegression: 0.05,
+    seed: 7,
+    strict: true,
+    budgetS: 90,
+    candidateEnv: { EXECUTOR_CPU_BURN_US: "70" },
+  });
+  assert.deepEqual(resolveGateConfig({ baseline: "a.json", current: "b.json", strict: true }), { kind: "stored", baseline: "a.json", current: "b.json", maxRegression: 0.1, strict: true });
+});
+
+test("a gate option that does not fit is a usage error naming it and what is accepted", () => {
+  const cases: Array<[GateFlags, RegExp]> = [
+    [{}, /the gate needs one baseline: --baseline-ref REV .* or --baseline results\.json/],
+    [{ baseline: "a.json", baselineRef: "HEAD" }, /the gate needs one baseline/],
+    [{ baselineRef: "HEAD", maxRegression: "-1" }, /--max-regression "-1" is not valid: expected a share such as 0\.05 for 5%/],
+    [{ baselineRef: "HEAD", seed: "1.5" }, /--seed "1\.5" is not valid: expected a whole number/],
+    [{ baselineRef: "HEAD", budget: "5s" }, /--budget "5s" is not valid: expected a duration from 10 s/],
+    [{ baselineRef: "HEAD", current: "b.json" }, /--current goes with --baseline/],
+    [{ baseline: "a.json", budget: "3m" }, /--budget goes with --baseline-ref/],
+    [{ baseline: "a.json", candidateEnv: ["A=1"] }, /--candidate-env goes with --baseline-ref/],
+  ];
+  for (const [f, re] of cases) assert.throws(() => resolveGateConfig(f), re, JSON.stringify(f));
+  assert.throws(() => resolveGateConfig({ baselineRef: "HEAD" }, { soak: "10m" }), /--soak is not for the gate/);
+});
