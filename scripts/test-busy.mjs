@@ -14,11 +14,20 @@ const loop = `const end = Date.now() + ${Math.round(maxMin * 60_000)}; let x = 0
 const busy = spawn(process.execPath, ["-e", loop], { stdio: "ignore" });
 console.error(`test:busy: one core kept busy by pid ${busy.pid} (a bounded loop, at most ${maxMin} min) while npm test runs`);
 const t0 = Date.now();
-const suite = spawn("npm", ["test"], { stdio: "inherit" });
+// a process group of its own: Ctrl-C reaches npm, node --test and every test's children, not npm alone
+const suite = spawn("npm", ["test"], { stdio: "inherit", detached: true });
 const stopBusy = () => {
   if (busy.exitCode === null && busy.signalCode === null) busy.kill("SIGKILL");
 };
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => (suite.kill(sig), stopBusy()));
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    stopBusy();
+    try {
+      process.kill(-suite.pid, sig);
+    } catch {
+      // the group is gone already
+    }
+  });
 suite.on("exit", (code, signal) => {
   stopBusy();
   console.error(`test:busy: npm test ended (${signal ?? `exit ${code}`}) after ${((Date.now() - t0) / 1000).toFixed(0)} s beside a busy core`);
