@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import pidusage from "pidusage";
 import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError } from "../errors.js";
@@ -52,7 +53,16 @@ class ToolError extends PerfpackError {
   }
 }
 
-const bin = (name: string) => join(projectRoot(), "node_modules", ".bin", name);
+/**
+ * A profiler's own script, run by this node: resolved as a dependency of perfpack, wherever npm
+ * put it (in a team's repository it is hoisted beside perfpack, not under node_modules/perfpack).
+ */
+function bin(pkg: string): string[] {
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve(`${pkg}/package.json`);
+  const field = (JSON.parse(readFileSync(manifest, "utf8")) as { bin: string | Record<string, string> }).bin;
+  return [process.execPath, join(dirname(manifest), typeof field === "string" ? field : field[pkg]!)];
+}
 
 interface ToolSpec {
   command: string;
@@ -82,14 +92,14 @@ function toolCommand(tool: ProfileTool, dir: string): ToolSpec {
       return { command: node[0]!, args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...node.slice(1)], env: {}, artifact: /\.cpuprofile$/, samples: /\.cpuprofile$/, ...stack };
     case "0x":
       // --write-ticks keeps the samples behind the flamegraph, for the sample check and the hot-path table
-      return { command: bin("0x"), args: ["--output-dir", dir, "--write-ticks", "--", ...node], env: {}, artifact: /^flamegraph\.html$/, samples: /^ticks\.json$/, ...stack };
+      return { command: bin("0x")[0]!, args: [...bin("0x").slice(1), "--output-dir", dir, "--write-ticks", "--", ...node], env: {}, artifact: /^flamegraph\.html$/, samples: /^ticks\.json$/, ...stack };
     case "clinic-flame":
     case "clinic-doctor": {
       const doctor = tool === "clinic-doctor";
       // without a TTY clinic asks for consent and silently exits 0 unless NO_INSIGHT is set
       return {
-        command: bin("clinic"),
-        args: [tool.slice("clinic-".length), "--dest", dir, "--", ...node],
+        command: bin("clinic")[0]!,
+        args: [...bin("clinic").slice(1), tool.slice("clinic-".length), "--dest", dir, "--", ...node],
         env: { NO_INSIGHT: "1" },
         artifact: /\.html$/,
         ...(doctor ? { samples: /\.clinic-doctor-processstat$/, basis: "wall", intervalMs: DOCTOR_SAMPLE_MS, stacks: false } : { samples: /\.clinic-flame-samples$/, ...stack }),
