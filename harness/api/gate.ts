@@ -11,6 +11,7 @@ import { UsageError } from "../errors.js";
 import { relative } from "node:path";
 import { GATE_DEFAULTS, GATE_SEQUENTIAL } from "../plan/defaults.js";
 import type { RunConfig, RunFlags } from "../plan/config.js";
+import { withHarness } from "../plan/variants.js";
 import type { Results } from "../results/schema.js";
 import { decideGate, type GateDecision, type RevisionGateDecision } from "../verdict/gate.js";
 import type { SequentialDesign } from "../verdict/sequential.js";
@@ -92,10 +93,7 @@ const baselineTag = (s: System): string => (s.kind === "revision" ? s.ref : "ref
 /** Every variant twice: on the baseline system (`name@ref`), and on this checkout with `candidateEnv` added. */
 const withArms = (cfg: RunConfig, baseline: System, candidateEnv: Record<string, string> = {}): RunConfig => ({
   ...cfg,
-  variants: cfg.variants.flatMap((v) => [
-    { ...v, name: `${v.name}@${baselineTag(baseline)}`, system: baseline },
-    { ...v, env: { ...v.env, ...candidateEnv } },
-  ]),
+  variants: cfg.variants.flatMap((v) => [{ ...v, name: `${v.name}@${baselineTag(baseline)}`, system: baseline }, withHarness({ ...v, env: { ...v.env, ...candidateEnv } })]),
 });
 
 /**

@@ -14,6 +14,7 @@ import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file.js";
 import { buildPlan } from "../plan/order.js";
 import { loadTargets } from "../plan/targets.js";
+import { LOAD_GENERATORS } from "../load/generators.js";
 import { exportAll } from "../report/exporter.js";
 import { EXPORTERS } from "../report/index.js";
 import { redactEnv } from "../results/redact.js";
@@ -147,6 +148,7 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
     generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
     version: ctx.version,
     warm: cfg.warm,
+    generators: LOAD_GENERATORS,
     ...(steer.moreRounds
       ? {
           more: async (sofar: Results) => {

@@ -9,8 +9,8 @@ import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from 
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startStack, type Stack } from "./stack.js";
 import { serviceCommand } from "./systems.js";
-import { harnessEnv } from "../plan/variants.js";
-import { ARTILLERY_OVERHEAD_S, EXPORTABLE } from "../load/artillery.js";
+import { harnessOf, type Generator } from "../plan/variants.js";
+import type { LoadGenerator } from "../load/generators.js";
 
 export interface RunnerOptions {
   plan: Plan;
@@ -42,6 +42,8 @@ export interface RunnerOptions {
    * run, or none to finish. It sees the trials so far.
    */
   more?: (results: Results) => Promise<TrialSpec[]>;
+  /** The load generators a variant may name (its `harness.generator`). */
+  generators: Readonly<Record<Generator, LoadGenerator>>;
 }
 
 export type RunnerEvent =
@@ -89,9 +91,7 @@ export class Runner extends EventEmitter {
     const sc = this.o.scenarios.get(spec.scenario)!;
     // launching exchange + executor and stopping them costs about a second on the reference machine
     const own = sc.estimateS({ durationS: this.o.durationS, warmupS: this.o.warmupS }) + (this.o.target || this.o.warm ? 0.2 : 1.2);
-    // each `artillery run` starts up and reports for ~16 s besides its phases (measured here: 22 s for a 5 s run)
-    const artillery = harnessEnv(spec.variant.env).generator === "artillery" && (EXPORTABLE as readonly string[]).includes(spec.scenario);
-    return artillery ? own + ARTILLERY_OVERHEAD_S * (this.o.warmupS > 0 ? 2 : 1) : own;
+    return own + this.o.generators[harnessOf(spec.variant).generator].overheadS(spec.scenario, this.o.warmupS);
   }
 
   async run(): Promise<Results> {
@@ -171,7 +171,7 @@ export class Runner extends EventEmitter {
         executorUrl = this.o.target;
       } else {
         // the link's variables (UPSTREAM_*) and the generator's are perfpack's, not the executor's: the executor sees none
-        const { executorEnv, link } = harnessEnv(env);
+        const { executorEnv, link } = harnessOf(spec.variant);
         const start = () =>
           startStack({
             exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
@@ -209,7 +209,7 @@ export class Runner extends EventEmitter {
           pids = { executor: h.pid };
         }
       }
-      const artillery = harnessEnv(env).generator === "artillery" ? { env: this.childEnv(spec), workDir: `${logBase}.artillery` } : undefined;
+      const artillery = this.o.generators[harnessOf(spec.variant).generator].context(this.childEnv(spec), `${logBase}.artillery`);
       const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids, userService, artillery);
       if (died) throw new Error(`${died.service} exited during the trial`);
       return { ...base, status: "ok", wallS: (performance.now() - t0) / 1000, ...result };

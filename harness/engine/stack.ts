@@ -3,6 +3,7 @@ import { ENV_SPECS } from "../../services/executor/src/config.js";
 import { launch, type Service } from "./launcher.js";
 import { tlsFixture } from "../../services/common/src/project.js";
 import { cliPath, executorCli, serviceCommand, shellLine, type ServiceCommand, type System } from "./systems.js";
+import type { LinkSpec } from "../plan/variants.js";
 
 const EXECUTOR_KEYS = new Set(Object.keys(ENV_SPECS));
 
@@ -27,7 +28,7 @@ export interface StackOptions {
   exchangePort?: number;
   executorPort?: number;
   /** A user-space link between executor and exchange (--upstream-rtt): the executor's upstream is the link. */
-  link?: { rttMs: number; jitterMs: number; bandwidthMbps?: number };
+  link?: LinkSpec;
 }
 
 export interface Stack {

@@ -18,6 +18,7 @@ import {
   UPSTREAM_BANDWIDTH,
   UPSTREAM_RTT,
   validateVariants,
+  withHarness,
   type Variant,
 } from "./variants.js";
 import { UsageError } from "../errors.js";
@@ -195,6 +196,8 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     variants = variants.map((v) => ({ ...v, env: { ...v.env, ...extraEnv } }));
     variants = axis(axis(axis(variants, rtts, UPSTREAM_RTT), bandwidths, UPSTREAM_BANDWIDTH), gens, LOAD_GENERATOR, "generator");
     validateVariants(variants);
+    // perfpack's own variables, parsed once: the runner reads the link and the generator off the variant
+    variants = variants.map(withHarness);
   }
 
   const runId = newRunId(o.now);

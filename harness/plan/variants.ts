@@ -11,7 +11,35 @@ export interface Variant {
   env: Record<string, string>;
   /** The system under test (default: this checkout's executor). A variant is (system, env). */
   system?: System;
+  /**
+   * perfpack's own settings of the variant, parsed once from its harness variables (UPSTREAM_RTT_MS,
+   * UPSTREAM_BANDWIDTH_MBPS, LOAD_GENERATOR: `withHarness`): what the executor sees, the link
+   * between it and the exchange, and the load generator. Absent: the env alone, no link, perfpack's generator.
+   */
+  harness?: Harness;
 }
+
+export type Generator = (typeof GENERATORS)[number];
+
+export interface Harness {
+  /** The variant's env without perfpack's variables: the executor sees only these. */
+  executorEnv: Record<string, string>;
+  link?: LinkSpec;
+  generator: Generator;
+}
+
+/** A user-space link between executor and exchange (--upstream-rtt, --upstream-bandwidth). */
+export interface LinkSpec {
+  rttMs: number;
+  jitterMs: number;
+  bandwidthMbps?: number;
+}
+
+/** The variant with its harness settings parsed, once, at the edge. */
+export const withHarness = (v: Variant): Variant => ({ ...v, harness: harnessEnv(v.env) });
+
+/** A variant's harness settings: parsed already, or (a variant built without them) from its env. */
+export const harnessOf = (v: Variant): Harness => v.harness ?? harnessEnv(v.env);
 
 /** The guide's four on/off toggles: their off (baseline) and recommended (optimized) values. */
 const TOGGLES = {
@@ -177,15 +205,11 @@ const HARNESS_VARIABLES: Record<string, (raw: string) => unknown> = {
 };
 
 /** A variant's environment split into what the executor sees and what perfpack does with the rest. */
-export function harnessEnv(env: Record<string, string>): {
-  executorEnv: Record<string, string>;
-  link: { rttMs: number; jitterMs: number; bandwidthMbps?: number } | undefined;
-  generator: ReturnType<typeof parseGenerator>;
-} {
+export function harnessEnv(env: Record<string, string>): Harness {
   const executorEnv = Object.fromEntries(Object.entries(env).filter(([k]) => !(k in HARNESS_VARIABLES)));
   const rtt = env[UPSTREAM_RTT];
   const bw = env[UPSTREAM_BANDWIDTH];
   const link =
     rtt === undefined && bw === undefined ? undefined : { ...(rtt !== undefined ? parseRtt(rtt) : { rttMs: 0, jitterMs: 0 }), ...(bw !== undefined ? { bandwidthMbps: parseBandwidth(bw) } : {}) };
-  return { executorEnv, link, generator: env[LOAD_GENERATOR] === undefined ? "perfpack" : parseGenerator(env[LOAD_GENERATOR]) };
+  return { executorEnv, ...(link ? { link } : {}), generator: env[LOAD_GENERATOR] === undefined ? "perfpack" : parseGenerator(env[LOAD_GENERATOR]) };
 }

@@ -92,7 +92,14 @@ function toolCommand(tool: ProfileTool, dir: string): ToolSpec {
       return { command: node[0]!, args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...node.slice(1)], env: {}, artifact: /\.cpuprofile$/, samples: /\.cpuprofile$/, ...stack };
     case "0x":
       // --write-ticks keeps the samples behind the flamegraph, for the sample check and the hot-path table
-      return { command: bin("0x")[0]!, args: [...bin("0x").slice(1), "--output-dir", dir, "--write-ticks", "--", ...node], env: {}, artifact: /^flamegraph\.html$/, samples: /^ticks\.json$/, ...stack };
+      return {
+        command: bin("0x")[0]!,
+        args: [...bin("0x").slice(1), "--output-dir", dir, "--write-ticks", "--", ...node],
+        env: {},
+        artifact: /^flamegraph\.html$/,
+        samples: /^ticks\.json$/,
+        ...stack,
+      };
     case "clinic-flame":
     case "clinic-doctor": {
       const doctor = tool === "clinic-doctor";
