@@ -68,7 +68,7 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     assert.match(again.output(), strictDoc.outcome === "inconclusive" ? /gate: FAIL \(inconclusive, --strict\)/ : OUTCOME_LINE[strictDoc.outcome]);
   });
 
-  test("sequential: a gross regression on this checkout's side is called at an early look and exits 1, naming the metric and its interval", async () => {
+  test("sequential: a gross regression on this checkout's side is called at an early look and exits 1, naming the metric and its interval", async (t) => {
     const out = join(tmp, "burn");
     const run = perfpack(
       ["gate", "--baseline-ref", "HEAD", "--rounds", "3", "--duration", "1", "--warmup", "0.3", "--candidate-env", "EXECUTOR_CPU_BURN_US=3000", "--seed", "3", "--out", out, "--json"],
@@ -76,6 +76,9 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     );
     assert.equal(await run.exit, 1, run.output());
     const doc = JSON.parse(readFileSync(join(out, "gate.json"), "utf8")) as RevisionGateDocument;
+    t.diagnostic(
+      `look ${doc.looks.length}/${doc.design.maxLooks}: ${doc.comparisons.map((c, i) => `${c.label} ${c.estimate.ratio.toFixed(3)} (${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}) ${doc.calls[i]}`).join("; ")}`,
+    );
     assert.equal(doc.outcome, "regression");
     assert.ok(doc.looks.length < doc.design.maxLooks, `stopped at look ${doc.looks.length} of ${doc.design.maxLooks}`);
     assert.match(
