@@ -98,8 +98,14 @@ export function compareRevisions(results: Results, headlines: Record<string, rea
  * (the runs share no rounds). `only` restricts to the gate's metrics; `level`: the intervals'
  * confidence (the stored-run gate's, Bonferroni over its metrics).
  */
-export function compareRuns(base: Results, current: Results, headlines: Record<string, readonly Headline[]>, only: "all" | "gate" = "all", level = 0.95): Comparison[] {
-  const rows: Row[] = [];
+export function compareRuns(
+  base: Results,
+  current: Results,
+  headlines: Record<string, readonly Headline[]>,
+  only: "all" | "gate" = "all",
+  level: number | ((metrics: number) => number) = 0.95,
+): Comparison[] {
+  const found: Array<{ variant: string; scenario: string; h: Headline; b: number[]; c: number[] }> = [];
   const variants = current.plan.variants.map((v) => v.name).filter((v) => base.plan.variants.some((b) => b.name === v));
   for (const variant of variants) {
     for (const scenario of current.plan.scenarios.filter((s) => base.plan.scenarios.includes(s))) {
@@ -107,12 +113,16 @@ export function compareRuns(base: Results, current: Results, headlines: Record<s
         if (only === "gate" && !h.gate) continue;
         const b = okValues(base.trials, variant, scenario, h.metric).map((x) => x.v);
         const c = okValues(current.trials, variant, scenario, h.metric).map((x) => x.v);
-        const estimate = unpairedRatio(b, c, level === 0.95 ? { seed: 1 } : { level, method: "t" });
-        if (!estimate) continue;
-        rows.push(row(scenario, h, [`${variant} (baseline run)`, `${variant} (current run)`], [b, c], estimate));
+        // a ratio needs a positive value on both sides
+        if (b.some((x) => x > 0) && c.some((x) => x > 0)) found.push({ variant, scenario, h, b, c });
       }
     }
   }
+  // the level may depend on how many metrics share the error (the stored-run gate's Bonferroni)
+  const lv = typeof level === "function" ? level(found.length) : level;
+  const rows = found.map(({ variant, scenario, h, b, c }) =>
+    row(scenario, h, [`${variant} (baseline run)`, `${variant} (current run)`], [b, c], unpairedRatio(b, c, lv === 0.95 ? { seed: 1 } : { level: lv, method: "t" })!),
+  );
   return finish(rows, only === "gate" ? "worse" : "two");
 }
 

@@ -27,8 +27,7 @@ const STORED_GATE_ALPHA = 0.05;
  * either way. A gating target (the headline) that fails in the current run fails the gate.
  */
 export function decideGate(base: Results, current: Results, headlines: Record<string, readonly Headline[]>, maxRegression: number, alpha = STORED_GATE_ALPHA): GateDecision {
-  const m = compareRuns(base, current, headlines, "gate").length;
-  const comparisons = m > 0 ? compareRuns(base, current, headlines, "gate", 1 - (2 * alpha) / m) : [];
+  const comparisons = compareRuns(base, current, headlines, "gate", (m) => 1 - (2 * alpha) / Math.max(1, m));
   const calls = comparisons.map((c) => callMetric(c, maxRegression));
   const regressions = comparisons.filter((_, i) => calls[i] === "regression");
   const reasons = regressions.map((c) => `${nameOf(c)}: ${pct(-improvement(c))} worse (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)}, wholly beyond the ${pct(maxRegression)} line)`);
