@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { UsageError } from "../errors.js";
-import { gitTop } from "../engine/systems.js";
+import { gitTop, serviceCommandOf } from "../engine/systems.js";
 import type { JobContext } from "./context.js";
 
 export interface InitDocument {
@@ -73,7 +73,7 @@ jobs:
  * `cwd` outside one). A file that exists already is a usage error naming it; then nothing is written.
  */
 export function init(o: { executorCmd?: string }, ctx: Pick<JobContext, "cwd">): InitDocument {
-  if (o.executorCmd !== undefined && !o.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
+  serviceCommandOf(o, ctx.cwd); // the same checks as run's --executor-cmd
   const top = gitTop(ctx.cwd) ?? ctx.cwd;
   const files = [
     { path: join(ctx.cwd, CONFIG), text: configText(o.executorCmd) },

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 import { Runner, type RunnerEvent } from "../engine/runner.js";
-import { checkoutCommit, describeSystem, serviceCommand, unwrappable, type System } from "../engine/systems.js";
+import { checkoutCommit, describeSystem, serviceCommand, serviceCommandOf, unwrappable, type System } from "../engine/systems.js";
 import { profileArtifacts } from "../profile/artifacts.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
@@ -62,17 +62,12 @@ function pointLatest(outDir: string): string {
 
 /** --executor-cmd: every variant runs the user's service instead of the bundled executor. */
 function withUserService(cfg: RunConfig, f: RunFlags, cwd: string): RunConfig {
-  if (f.executorCmd === undefined) {
-    if (f.readyPath !== undefined) throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
-    return cfg;
-  }
-  if (!f.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
+  const command = serviceCommandOf(f, cwd);
+  if (!command) return cfg;
   if (cfg.target) throw new UsageError("--executor-cmd launches your service per trial; --target drives one that is already running: use one of them");
-  const readyPath = f.readyPath ?? "/health";
-  if (!readyPath.startsWith("/")) throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
-  const refused = cfg.profile ? unwrappable(cfg.profile, f.executorCmd) : undefined;
+  const refused = cfg.profile ? unwrappable(cfg.profile, command.cmd) : undefined;
   if (refused) throw new UsageError(`--profile ${refused}`);
-  const system: System = { kind: "command", cmd: f.executorCmd, cwd, readyPath };
+  const system: System = { kind: "command", ...command };
   return { ...cfg, variants: cfg.variants.map((v) => ({ ...v, system })) };
 }
 

@@ -31,6 +31,21 @@ export type System =
   | { kind: "revision"; ref: string; commit: string; root: string; command?: ServiceCommand }
   | ({ kind: "command" } & ServiceCommand);
 
+/**
+ * --executor-cmd and --ready-path → the user's service, run in `cwd` (undefined without a command);
+ * a bad value is a usage error naming the flag and what it accepts.
+ */
+export function serviceCommandOf(f: { executorCmd?: string | undefined; readyPath?: string | undefined }, cwd: string): ServiceCommand | undefined {
+  if (f.executorCmd === undefined) {
+    if (f.readyPath !== undefined) throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
+    return undefined;
+  }
+  if (!f.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
+  const readyPath = f.readyPath ?? "/health";
+  if (!readyPath.startsWith("/")) throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
+  return { cmd: f.executorCmd, cwd, readyPath };
+}
+
 /** The command that starts the system, when it is a user's service (this checkout's, or at a revision). */
 export const serviceCommand = (s: System | undefined): ServiceCommand | undefined => (s?.kind === "command" ? s : s?.kind === "revision" ? s.command : undefined);
 

@@ -9,7 +9,7 @@ import { isDescendant, launch, LaunchError, listenerPid, type Service } from "..
 import { newRunId } from "../plan/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { cliPath, freePort, startExchangeService } from "../engine/stack.js";
-import { shellLine, unwrappable, type ServiceCommand } from "../engine/systems.js";
+import { serviceCommandOf, shellLine, unwrappable, type ServiceCommand } from "../engine/systems.js";
 import { tlsFixture } from "../../services/common/src/project.js";
 import { ablation, presets, type Variant } from "../plan/variants.js";
 import { UsageError } from "../errors.js";
@@ -57,11 +57,11 @@ class ToolError extends PerfpackError {
  * A profiler's own script, run by this node: resolved as a dependency of perfpack, wherever npm
  * put it (in a team's repository it is hoisted beside perfpack, not under node_modules/perfpack).
  */
-function bin(pkg: string): string[] {
+function bin(pkg: string, args: string[]): { command: string; args: string[] } {
   const require = createRequire(import.meta.url);
   const manifest = require.resolve(`${pkg}/package.json`);
   const field = (JSON.parse(readFileSync(manifest, "utf8")) as { bin: string | Record<string, string> }).bin;
-  return [process.execPath, join(dirname(manifest), typeof field === "string" ? field : field[pkg]!)];
+  return { command: process.execPath, args: [join(dirname(manifest), typeof field === "string" ? field : field[pkg]!), ...args] };
 }
 
 interface ToolSpec {
@@ -93,8 +93,7 @@ function toolCommand(tool: ProfileTool, dir: string): ToolSpec {
     case "0x":
       // --write-ticks keeps the samples behind the flamegraph, for the sample check and the hot-path table
       return {
-        command: bin("0x")[0]!,
-        args: [...bin("0x").slice(1), "--output-dir", dir, "--write-ticks", "--", ...node],
+        ...bin("0x", ["--output-dir", dir, "--write-ticks", "--", ...node]),
         env: {},
         artifact: /^flamegraph\.html$/,
         samples: /^ticks\.json$/,
@@ -105,8 +104,7 @@ function toolCommand(tool: ProfileTool, dir: string): ToolSpec {
       const doctor = tool === "clinic-doctor";
       // without a TTY clinic asks for consent and silently exits 0 unless NO_INSIGHT is set
       return {
-        command: bin("clinic")[0]!,
-        args: [...bin("clinic").slice(1), tool.slice("clinic-".length), "--dest", dir, "--", ...node],
+        ...bin("clinic", [tool.slice("clinic-".length), "--dest", dir, "--", ...node]),
         env: { NO_INSIGHT: "1" },
         artifact: /\.html$/,
         ...(doctor ? { samples: /\.clinic-doctor-processstat$/, basis: "wall", intervalMs: DOCTOR_SAMPLE_MS, stacks: false } : { samples: /\.clinic-flame-samples$/, ...stack }),
@@ -185,15 +183,9 @@ export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<strin
   if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
   const durationS = f.duration === undefined ? 10 : Number(f.duration);
   if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
-  let command: ServiceCommand | undefined;
-  if (f.executorCmd !== undefined) {
-    if (!f.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
-    const readyPath = f.readyPath ?? "/health";
-    if (!readyPath.startsWith("/")) throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
-    command = { cmd: f.executorCmd, cwd, readyPath };
-    const refused = unwrappable(tool, f.executorCmd);
-    if (refused) throw new UsageError(`--tool ${refused}`);
-  } else if (f.readyPath !== undefined) throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
+  const command = serviceCommandOf(f, cwd);
+  const refused = command && unwrappable(tool, command.cmd);
+  if (refused) throw new UsageError(`--tool ${refused}`);
   return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)), ...(command ? { command } : {}) };
 }
 
