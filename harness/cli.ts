@@ -51,6 +51,7 @@ const program = new Command("perfpack")
 /** Options from a table (plan/options.ts): its flags, help and repeatable ones. */
 function withOptions(cmd: Command, table: Readonly<Record<string, OptionSpec>>): Command {
   for (const o of Object.values(table)) {
+    if (o.fileOnly) continue;
     const opt = new Option(o.flag, helpText(o));
     if (o.kind === "repeatable") opt.argParser(collect);
     cmd.addOption(opt);
@@ -113,6 +114,7 @@ program
   .option("--out <dir>", "output folder (default reports/profile-<id>)")
   .option("--executor-cmd <cmd>", "profile your own service, started as by run --executor-cmd (0x and clinic need a command that starts node itself; cpuprof works for any Node service)")
   .option("--ready-path <path>", "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500 (default /health)")
+  .option("--header <Name: value>", "a header on every request the scenario sends, as run --header (repeatable; the config file's requests apply too)", collect)
   .action(async (flags) => {
     const [{ profile }, { jobContext }, { SCENARIOS }] = await Promise.all([import("./api/profile.js"), import("./cli/run.js"), import("../scenarios/index.js")]);
     const r = await profile(flags, SCENARIOS, {
@@ -143,7 +145,7 @@ withRunOptions(
     ),
 ).action(async (flags) => {
   const [{ exportArtilleryCommand }, { SCENARIOS }] = await Promise.all([import("./cli/artillery.js"), import("../scenarios/index.js")]);
-  process.exitCode = exportArtilleryCommand(flags, [...SCENARIOS.keys()], io);
+  process.exitCode = exportArtilleryCommand(flags, SCENARIOS, io);
 });
 
 program

@@ -1,8 +1,8 @@
 import { closedLoad } from "../harness/load/closed.js";
 import { runArtilleryTrial } from "../harness/load/artillery-run.js";
-import { latencyMetrics } from "../harness/load/latency.js";
+import { loadTarget } from "../harness/load/request.js";
 import { histogramQuantile, sumOf } from "../harness/engine/probes.js";
-import { LATENCY_PERCENTILES, type Scenario } from "./contract.js";
+import { FAILURE_SHARE, LATENCY_PERCENTILES, type Scenario } from "./contract.js";
 
 /** All orders are BTCUSDT, so that spark_batch_flush_total{key="BTCUSDT"} carries the whole story. */
 const ORDER = JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" });
@@ -10,14 +10,16 @@ const ORDER = JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", q
 /** Many concurrent clients POSTing orders; batching shows in the executor's and the exchange's counters. */
 export const batch = {
   name: "batch",
-  description: "concurrent POST /api/private/order from --connections clients",
+  description: "concurrent orders (POST /api/private/order, or requests.batch) from --connections clients",
   charts: [
     { kind: "throughput", metric: "orders_per_s", label: "orders/s" },
     { kind: "percentiles", title: "latency percentiles (ms)", series: LATENCY_PERCENTILES },
   ],
-  routes: ["POST /api/private/order"],
+  request: { protocol: "http", method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: ORDER },
+  uses: ["batch"],
   headline: [
     { metric: "orders_per_s", label: "orders/s", better: "higher", gate: true },
+    FAILURE_SHARE,
     { metric: "latency_p95_ms", label: "p95 ms", better: "lower", gate: true },
     { metric: "batch_mean_size", label: "mean batch", better: "higher" },
     { metric: "batch_efficiency", label: "batch eff.", better: "higher" },
@@ -28,19 +30,22 @@ export const batch = {
   estimateS: ({ durationS, warmupS }) => durationS + warmupS,
   async run(ctx) {
     if (ctx.artillery) return runArtilleryTrial("batch", ctx, ctx.artillery);
-    const url = `${ctx.target.executorUrl}/api/private/order`;
-    const post = { url, method: "POST" as const, body: ORDER, headers: { "content-type": "application/json" }, connections: ctx.connections, signal: ctx.signal };
+    const post = { ...loadTarget(ctx.target.executorUrl, ctx.requests.batch!), connections: ctx.connections, signal: ctx.signal };
     if (ctx.warmupS > 0) await closedLoad({ ...post, durationS: ctx.warmupS, drain: true });
     await ctx.measureStart();
     const r = await closedLoad({ ...post, durationS: ctx.durationS });
     return {
-      metrics: { orders_per_s: r.ok / r.elapsedS, orders: r.ok, errors: r.errors, non_2xx: r.non2xx, ...latencyMetrics("latency", r.latency) },
+      metrics: { orders_per_s: r.ok / r.elapsedS, orders: r.ok, ...r.answers.metrics("latency") },
       work: r.ok,
       workUnit: "order",
+      answers: r.answers.record(),
     };
   },
-  derive({ executorDelta: d }, result, toggles) {
+  derive({ executorDelta: d, exchangeDelta: ex }, result, toggles) {
     const out: Record<string, number> = {};
+    // the calls that reached the exchange: its own count when it is perfpack's mock (any service), else the executor's
+    if (ex && result.work > 0) out.upstream_calls_per_order = ((ex.orderCalls ?? 0) + (ex.batchCalls ?? 0)) / result.work;
+    if (!d) return out;
     const flushes = sumOf(d, "spark_batch_flush_total");
     out.batch_flushes = flushes;
     out.batch_flush_btcusdt = d.get('spark_batch_flush_total{key="BTCUSDT"}') ?? 0;
@@ -55,7 +60,7 @@ export const batch = {
     }
     let calls = 0;
     for (const [k, v] of d) if (k.startsWith("spark_http_upstream_requests_total{") && /route="(order|batchOrders)"/.test(k)) calls += v;
-    if (result.work > 0) out.upstream_calls_per_order = calls / result.work;
+    if (result.work > 0 && out.upstream_calls_per_order === undefined) out.upstream_calls_per_order = calls / result.work;
     return out;
   },
 } satisfies Scenario;

@@ -1,4 +1,6 @@
 /** The contract between the engine and a scenario module (scenarios/*.ts). */
+import type { AnswersRecord } from "../harness/load/answers.js";
+import type { LiveRequest, RequestSpec } from "../harness/load/request.js";
 
 export interface ScenarioTarget {
   executorUrl: string;
@@ -18,6 +20,12 @@ export interface ScenarioContext {
   /** Open model: requests per second (latency scenario); undefined = closed model. */
   rate: number | undefined;
   wsClients: number;
+  /**
+   * The requests of the run, by scenario name (the config file's `requests` over each scenario's
+   * default, with --header): header values resolved, bodies as templates. A scenario sends the
+   * entries its `uses` names.
+   */
+  requests: Readonly<Record<string, LiveRequest>>;
   /** Aborted when the trial must end early (a service died, or perfpack was interrupted). */
   signal: AbortSignal;
   /**
@@ -45,6 +53,11 @@ export interface ScenarioResult {
   generatorCpuS?: number;
   /** A time series over the window (the soak's samples), kept in the trial record. */
   series?: SeriesPoint[];
+  /**
+   * The window's answers, counted apart (HTTP scenarios): the runner fails a trial whose failure
+   * share is over --max-errors, and results.json keeps the record.
+   */
+  answers?: AnswersRecord;
 }
 
 /** One sample of a series: seconds into the window (t_s) and named numbers. */
@@ -52,8 +65,8 @@ export type SeriesPoint = { t_s: number } & Record<string, number>;
 
 /** What the probes saw over the measured window, for a scenario's own derived metrics. */
 export interface WindowProbes {
-  /** Executor metrics: after − before (counters, histogram buckets, sums, counts). */
-  executorDelta: Map<string, number>;
+  /** Executor metrics: after − before (counters, histogram buckets, sums, counts); undefined when the service has no metrics endpoint (a team's own). */
+  executorDelta: Map<string, number> | undefined;
   /** Mock-exchange /stats: after − before; undefined when the upstream is not our mock. */
   exchangeDelta: Record<string, number> | undefined;
   windowS: number;
@@ -66,6 +79,11 @@ export interface Headline {
   better: "higher" | "lower";
   /** One of the few metrics the regression gate tests (throughput and p95 of each scenario). */
   gate?: true;
+  /**
+   * "share": a fraction (0–1), shown as a percentage and compared as a difference in points, never
+   * as a ratio (the failure share beside each throughput figure).
+   */
+  unit?: "share";
 }
 
 /** One series of a chart: a metric's median per variant, optionally divided by another metric's. */
@@ -88,8 +106,10 @@ export interface Scenario {
   readonly name: string;
   readonly description: string;
   readonly headline: readonly Headline[];
-  /** The routes the scenario drives ("GET /path", "POST /path", "WS /path"): a user's service must serve them. */
-  readonly routes: readonly string[];
+  /** Its own request (configurable under its name in `requests`), when it sends one. */
+  readonly request?: RequestSpec;
+  /** The `requests` entries it sends (its own, or others'): a user's service must serve them. */
+  readonly uses: readonly string[];
   /** What the HTML report draws for this scenario. */
   readonly charts?: readonly Chart[];
   /** Flags the launcher passes to the mock exchange for this scenario's trials. */
@@ -108,3 +128,6 @@ export const LATENCY_PERCENTILES: readonly ChartSeries[] = [
   { label: "p99", metric: "latency_p99_ms" },
   { label: "max", metric: "latency_max_ms" },
 ];
+
+/** The failure share beside a scenario's throughput headline (harness/load/answers.ts counts it). */
+export const FAILURE_SHARE: Headline = { metric: "failure_share", label: "failed", better: "lower", unit: "share" };

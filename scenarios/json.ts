@@ -1,6 +1,7 @@
 import { closedLoad } from "../harness/load/closed.js";
 import { histogramQuantile } from "../harness/engine/probes.js";
-import type { Scenario } from "./contract.js";
+import { FAILURE_SHARE, type Scenario } from "./contract.js";
+import { loadTarget } from "../harness/load/request.js";
 import { loadFixture, nsPerOp } from "../harness/load/microbench.js";
 import { compileSerializers } from "../services/executor/src/lib/fastJson.js";
 
@@ -9,13 +10,15 @@ export const json = {
   name: "json",
   description: "in-process fast vs native serialization of 50/500 open orders; then spark_json_serialization_ms under load (500 open orders)",
   charts: [{ kind: "throughput", metric: "rps", label: "req/s (json)" }],
-  routes: ["GET /api/private/open-orders"],
+  request: { protocol: "http", method: "GET", path: "/api/private/open-orders", headers: {} },
+  uses: ["json"],
   headline: [
     { metric: "json_fast_ns_per_op_500", label: "fast ns/op (500)", better: "lower" },
     { metric: "json_native_ns_per_op_500", label: "native ns/op (500)", better: "lower" },
     { metric: "json_fast_speedup_500", label: "fast speed-up (500)", better: "higher" },
     { metric: "json_serialization_p95_ms", label: "endpoint ser. p95 ms", better: "lower", gate: true },
     { metric: "rps", label: "req/s", better: "higher", gate: true },
+    FAILURE_SHARE,
     { metric: "latency_p95_ms", label: "p95 ms", better: "lower" },
   ],
   exchangeArgs: () => ["--open-orders", "500"],
@@ -31,19 +34,16 @@ export const json = {
       metrics[`json_native_ns_per_op_${n}`] = ns.native!;
       metrics[`json_fast_speedup_${n}`] = metrics[`json_native_ns_per_op_${n}`]! / metrics[`json_fast_ns_per_op_${n}`]!;
     }
-    const url = `${ctx.target.executorUrl}/api/private/open-orders`;
-    if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, drain: true, signal: ctx.signal });
+    const load = { ...loadTarget(ctx.target.executorUrl, ctx.requests.json!), connections: ctx.connections, signal: ctx.signal };
+    if (ctx.warmupS > 0) await closedLoad({ ...load, durationS: ctx.warmupS, drain: true });
     await ctx.measureStart();
-    const r = await closedLoad({ url, connections: ctx.connections, durationS: ctx.durationS, signal: ctx.signal });
-    metrics.rps = r.perSecond;
-    metrics.requests = r.responses;
-    metrics.errors = r.errors;
-    metrics.non_2xx = r.non2xx;
-    if (r.latency) metrics.latency_p95_ms = r.latency.p95;
-    return { metrics, work: r.responses, workUnit: "request" };
+    const r = await closedLoad({ ...load, durationS: ctx.durationS });
+    Object.assign(metrics, { rps: r.perSecond, requests: r.responses, ...r.answers.metrics("latency") });
+    return { metrics, work: r.responses, workUnit: "request", answers: r.answers.record() };
   },
   derive({ executorDelta: d }) {
     const out: Record<string, number> = {};
+    if (!d) return out;
     for (const [q, name] of [
       [0.5, "json_serialization_p50_ms"],
       [0.95, "json_serialization_p95_ms"],

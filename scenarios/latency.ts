@@ -1,13 +1,14 @@
-import { request } from "undici";
+import { request, type Dispatcher } from "undici";
 import { closedLoad } from "../harness/load/closed.js";
 import { latencyMetrics } from "../harness/load/latency.js";
 import { openLoad } from "../harness/load/open.js";
+import { loadTarget } from "../harness/load/request.js";
 import { runArtilleryTrial } from "../harness/load/artillery-run.js";
-import { LATENCY_PERCENTILES, type Scenario } from "./contract.js";
+import { FAILURE_SHARE, LATENCY_PERCENTILES, type Scenario } from "./contract.js";
 
 /**
- * The guide's keep-alive check, then load on GET /api/private/open-orders: closed model with
- * autocannon, or open model at --rate with coordinated-omission correction.
+ * The guide's keep-alive check, then load on GET /api/private/open-orders (or requests.latency):
+ * closed model, or open model at --rate with coordinated-omission correction.
  */
 export const latency = {
   name: "latency",
@@ -16,9 +17,11 @@ export const latency = {
     { kind: "throughput", metric: "rps", label: "req/s" },
     { kind: "percentiles", title: "latency percentiles (ms)", series: LATENCY_PERCENTILES },
   ],
-  routes: ["GET /api/private/open-orders"],
+  request: { protocol: "http", method: "GET", path: "/api/private/open-orders", headers: {} },
+  uses: ["latency"],
   headline: [
     { metric: "rps", label: "req/s", better: "higher", gate: true },
+    FAILURE_SHARE,
     { metric: "latency_p50_ms", label: "p50 ms", better: "lower" },
     { metric: "latency_p95_ms", label: "p95 ms", better: "lower", gate: true },
     { metric: "latency_p99_ms", label: "p99 ms", better: "lower" },
@@ -28,14 +31,21 @@ export const latency = {
   exchangeArgs: () => [],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
   async run(ctx) {
-    const url = `${ctx.target.executorUrl}/api/private/open-orders`;
+    const target = loadTarget(ctx.target.executorUrl, ctx.requests.latency!);
     const metrics: Record<string, number> = {};
     // The guide's perf_latency_test: the first three requests of a fresh executor, each on a new
     // client connection as three curl calls would be. The second should beat the first when
     // the executor keeps its upstream connection alive.
     for (let i = 1; i <= 3; i++) {
       const t0 = performance.now();
-      const r = await request(url, { reset: true, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const r = await request(target.url, {
+        method: target.method as Dispatcher.HttpMethod,
+        headers: target.headers,
+        ...(target.body ? { body: target.body.next() } : {}),
+        reset: true,
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
       await r.body.dump();
       metrics[`open_orders_${i}_s`] = (performance.now() - t0) / 1000;
     }
@@ -43,30 +53,22 @@ export const latency = {
       const r = await runArtilleryTrial("latency", ctx, ctx.artillery);
       return { ...r, metrics: { ...metrics, ...r.metrics } };
     }
-    if (ctx.warmupS > 0) await closedLoad({ url, connections: ctx.connections, durationS: ctx.warmupS, drain: true, signal: ctx.signal });
+    if (ctx.warmupS > 0) await closedLoad({ ...target, connections: ctx.connections, durationS: ctx.warmupS, drain: true, signal: ctx.signal });
     await ctx.measureStart();
     if (ctx.rate !== undefined) {
-      const r = await openLoad({ url, rate: ctx.rate, durationS: ctx.durationS, connections: ctx.connections, signal: ctx.signal });
+      const r = await openLoad({ ...target, rate: ctx.rate, durationS: ctx.durationS, connections: ctx.connections, signal: ctx.signal });
       Object.assign(metrics, {
-        rps: r.responses / r.elapsedS,
+        rps: r.ok / r.elapsedS,
         target_rate: r.targetRate,
         achieved_rate: r.achievedRate,
         requests: r.responses,
-        errors: r.errors,
-        non_2xx: r.non2xx,
-        ...latencyMetrics("latency", r.corrected),
+        ...r.answers.metrics("latency"),
         ...latencyMetrics("latency_uncorrected", r.uncorrected),
       });
-      return { metrics, work: r.responses, workUnit: "request" };
+      return { metrics, work: r.responses, workUnit: "request", answers: r.answers.record() };
     }
-    const r = await closedLoad({ url, connections: ctx.connections, durationS: ctx.durationS, signal: ctx.signal });
-    Object.assign(metrics, {
-      rps: r.perSecond,
-      requests: r.responses,
-      errors: r.errors,
-      non_2xx: r.non2xx,
-      ...latencyMetrics("latency", r.latency),
-    });
-    return { metrics, work: r.responses, workUnit: "request" };
+    const r = await closedLoad({ ...target, connections: ctx.connections, durationS: ctx.durationS, signal: ctx.signal });
+    Object.assign(metrics, { rps: r.perSecond, requests: r.responses, ...r.answers.metrics("latency") });
+    return { metrics, work: r.responses, workUnit: "request", answers: r.answers.record() };
   },
 } satisfies Scenario;

@@ -1,10 +1,12 @@
-import { Pool } from "undici";
+import { Pool, type Dispatcher } from "undici";
+import { AnswerTally, transportKind } from "../harness/load/answers.js";
+import { batch } from "./batch.js";
 import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder } from "../harness/load/latency.js";
 import { runSchedule } from "../harness/load/open.js";
 import { leastSquaresSlope } from "../harness/verdict/stats.js";
 import { scrape, sumOf } from "../harness/engine/probes.js";
-import type { Scenario, SeriesPoint } from "./contract.js";
+import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
 
 /**
  * `perfpack run --soak DURATION`: the optimized executor under a steady, open-model load for a
@@ -41,9 +43,11 @@ async function scrapeProcess(url: string): Promise<{ rss: number; heap: number; 
 export const soak = {
   name: "soak",
   description: "steady open-model load (orders and open-orders) plus WS subscribers for a long time; RSS, heap, GC share and latency per interval",
-  routes: ["POST /api/private/order", "GET /api/private/open-orders", "WS /ws/market"],
+  // its writes are the batch scenario's request, its reads the latency scenario's, its subscribers the ws scenario's
+  uses: ["batch", "latency", "ws"],
   headline: [
     { metric: "soak_rps", label: "req/s", better: "higher" },
+    FAILURE_SHARE,
     { metric: "soak_p95_ms", label: "p95 ms", better: "lower" },
     { metric: "soak_rss_max_mb", label: "RSS peak MB", better: "lower" },
     { metric: "soak_rss_growth_mb_per_min", label: "RSS growth MB/min", better: "lower" },
@@ -60,7 +64,7 @@ export const soak = {
     const pool = new Pool(base, { connections: ctx.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
 
     let wsMessages = 0;
-    const subscribers = await subscribeMarket(base, ctx.wsClients, ctx.signal);
+    const subscribers = await subscribeMarket(base, ctx.wsClients, ctx.signal, ctx.requests.ws);
     for (const s of subscribers) s.ws.on("message", () => wsMessages++);
 
     // every order gets a clientOrderId of its own, across warm-up and soak (a repeat would be answered from a query)
@@ -68,24 +72,37 @@ export const soak = {
     let late = 0;
     let interval = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
     let totals = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
+    // the window's answers, counted apart (its failure share is held to --max-errors)
+    let answers = new AnswerTally();
+    // writes are the batch scenario's request, reads the latency scenario's; with batch's own
+    // default body, the soak sends orders of its own (both sides, each with a unique clientOrderId)
+    const write = ctx.requests.batch!;
+    const read = ctx.requests.latency!;
+    const ownOrders = write.body?.text === batch.request.body;
     const order = () => {
       const n = orders++;
+      if (!ownOrders) return write.body?.next();
       return JSON.stringify({ symbol: "BTCUSDT", side: n % 2 === 0 ? "SELL" : "BUY", type: "MARKET", quantity: "0.001", clientOrderId: `soak-${process.pid.toString(36)}-${n.toString(36)}` });
     };
     const fire = (i: number, due: number): Promise<void> => {
-      const isOrder = i % 2 === 0;
+      const r = i % 2 === 0 ? write : read;
+      const body = r === write ? order() : read.body?.next();
       return pool
-        .request(isOrder ? { method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: order() } : { method: "GET", path: "/api/private/open-orders" })
-        .then(async (r) => {
-          await r.body.dump();
+        .request({ method: r.method as Dispatcher.HttpMethod, path: r.path, headers: r.headers, ...(body !== undefined ? { body } : {}) })
+        .then(async (res) => {
+          const text = res.statusCode >= 200 && res.statusCode < 300 ? undefined : answers.wantsBody ? await res.body.text() : undefined;
+          if (text === undefined) await res.body.dump();
           const ms = performance.now() - due;
+          answers.answer(res.statusCode, ms, text);
           for (const acc of [interval, totals]) {
             acc.responses++;
-            if (r.statusCode >= 400) acc.errors++;
-            acc.recorder.recordMs(ms);
+            // latency percentiles are of the successful answers
+            if (res.statusCode < 200 || res.statusCode >= 300) acc.errors++;
+            else acc.recorder.recordMs(ms);
           }
         })
-        .catch(() => {
+        .catch((err: Error) => {
+          answers.error(transportKind(err), err.message);
           interval.errors++;
           totals.errors++;
         });
@@ -107,6 +124,7 @@ export const soak = {
     if (ctx.warmupS > 0) await drive(ctx.warmupS);
     interval = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
     totals = { recorder: new LatencyRecorder(), responses: 0, errors: 0 };
+    answers = new AnswerTally();
     late = 0;
     await ctx.measureStart();
     const t0 = performance.now();
@@ -159,7 +177,7 @@ export const soak = {
       soak_duration_s: elapsedS,
       soak_interval_s: intervalS,
       soak_target_rate: rate,
-      soak_rps: totals.responses / elapsedS,
+      soak_rps: answers.ok / elapsedS,
       soak_requests: totals.responses,
       soak_errors: totals.errors,
       soak_late: late,
@@ -177,10 +195,11 @@ export const soak = {
       ...(gcs.length ? { soak_gc_share_max: Math.max(...gcs) } : {}),
       ws_msgs_per_s: wsMessages / elapsedS,
     };
-    return { metrics, work: totals.responses, workUnit: "request", series };
+    return { metrics: { ...metrics, failure_share: answers.failureShare }, work: totals.responses, workUnit: "request", series, answers: answers.record() };
   },
   // the soak's GC share is the executor's over the whole window (the probes' delta)
   derive: (probes): Record<string, number> => {
+    if (!probes.executorDelta) return {};
     const gc = sumOf(probes.executorDelta, "nodejs_gc_duration_seconds_sum");
     return probes.windowS > 0 ? { soak_gc_share: gc / probes.windowS } : {};
   },

@@ -27,7 +27,8 @@ export const ws = {
     },
     { kind: "bars", title: "compression ratio (payload / wire)", series: [{ label: "ratio", metric: "ws_compression_ratio" }] },
   ],
-  routes: ["WS /ws/market"],
+  request: { protocol: "ws", method: "GET", path: "/ws/market", headers: {} },
+  uses: ["ws"],
   headline: [
     { metric: "ws_msgs_per_s", label: "msgs/s", better: "higher", gate: true },
     { metric: "ws_latency_p50_ms", label: "p50 ms", better: "lower" },
@@ -40,7 +41,7 @@ export const ws = {
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
   async run(ctx) {
     if (ctx.artillery) return runArtilleryTrial("ws", ctx, ctx.artillery);
-    const subs = await subscribeMarket(ctx.target.executorUrl, ctx.wsClients, ctx.signal);
+    const subs = await subscribeMarket(ctx.target.executorUrl, ctx.wsClients, ctx.signal, ctx.requests.ws);
     try {
       const rec = new LatencyRecorder();
       let measuring = false;

@@ -4,16 +4,26 @@ import type { Scenario } from "../../scenarios/contract.js";
 import { findConfigFile, readConfigFile } from "../plan/file.js";
 import { tell, type JobContext } from "./context.js";
 
-/** The team's service may come from perfpack.config.json (executorCmd, readyPath), as for run and gate; flags win. */
+/**
+ * The team's service may come from perfpack.config.json (executorCmd, readyPath), as for run and
+ * gate, and so may what it is sent (requests, header); flags win.
+ */
 function withConfigFile(flags: ProfileFlags, cwd: string): ProfileFlags {
   const file = findConfigFile(cwd, undefined);
-  if (!file || flags.executorCmd !== undefined) return flags;
-  const { executorCmd, readyPath } = readConfigFile(file);
-  return { ...flags, ...(executorCmd !== undefined ? { executorCmd } : {}), ...(readyPath !== undefined && flags.readyPath === undefined ? { readyPath } : {}) };
+  if (!file) return flags;
+  const { executorCmd, readyPath, requests, header } = readConfigFile(file);
+  const own = flags.executorCmd !== undefined;
+  return {
+    ...flags,
+    ...(executorCmd !== undefined && !own ? { executorCmd } : {}),
+    ...(readyPath !== undefined && !own && flags.readyPath === undefined ? { readyPath } : {}),
+    ...(requests !== undefined ? { requests } : {}),
+    ...(header !== undefined && !flags.header?.length ? { header } : {}),
+  };
 }
 
 export async function profile(flags: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext): Promise<ProfileResult> {
-  return profileVariants(resolveProfilePlan(withConfigFile(flags, ctx.cwd), scenarios, ctx.cwd), {
+  return profileVariants(resolveProfilePlan(withConfigFile(flags, ctx.cwd), scenarios, ctx.cwd, ctx.env), {
     write: (t) => tell(ctx, { type: "note", text: t.replace(/\n$/, "") }),
     warn: (t) => tell(ctx, { type: "warning", text: t.replace(/\n$/, "") }),
     env: { ...ctx.env },

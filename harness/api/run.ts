@@ -13,6 +13,8 @@ import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file.js";
 import { buildPlan } from "../plan/order.js";
+import { defaultRequests, literalHeaderSecrets, recordedRequests } from "../plan/requests.js";
+import { liveRequests } from "../load/request.js";
 import { loadTargets } from "../plan/targets.js";
 import { LOAD_GENERATORS } from "../load/generators.js";
 import { exportAll } from "../report/exporter.js";
@@ -76,19 +78,20 @@ function withUserService(cfg: RunConfig, f: RunFlags, cwd: string): RunConfig {
  * client's own, such as the gate's) > perfpack's; validated once. A bad value in the file names
  * the file and the key.
  */
-export function prepareRun(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: Pick<JobContext, "cwd">, defaults: RunFlags = {}): PreparedRun {
+export function prepareRun(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: Pick<JobContext, "cwd" | "env">, defaults: RunFlags = {}): PreparedRun {
   const names = [...scenarios.keys()];
+  const o = { cwd: ctx.cwd, env: ctx.env, requestDefaults: defaultRequests(scenarios.values()) };
   const file = findConfigFile(ctx.cwd, flags.config);
   const fromFile = file ? readConfigFile(file) : {};
   if (file) {
     try {
-      resolveRunConfig(fromFile, names, { cwd: ctx.cwd });
+      resolveRunConfig(fromFile, names, o);
     } catch (err) {
       throw err instanceof UsageError ? inFile(file, err) : err;
     }
   }
   const merged = mergeFlags(mergeFlags(defaults, fromFile), flags);
-  return { cfg: withUserService(resolveRunConfig(merged, names, { cwd: ctx.cwd }), merged, ctx.cwd), json: merged.json === true };
+  return { cfg: withUserService(resolveRunConfig(merged, names, o), merged, ctx.cwd), json: merged.json === true };
 }
 
 const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>, checkout: { commit: string; dirty: boolean } | undefined): PlanRecord => ({
@@ -104,6 +107,8 @@ const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenario
   quick: cfg.quick,
   ...(cfg.warm ? { warm: true } : {}),
   target: cfg.target ?? null,
+  requests: recordedRequests(Object.fromEntries(Object.entries(cfg.requests).filter(([name]) => cfg.scenarios.some((s) => scenariosRegistry.get(s)?.uses.includes(name))))),
+  maxErrors: cfg.maxErrors,
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
   headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
   charts: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.charts ?? [])]])),
@@ -121,7 +126,12 @@ export interface RunSteering {
 export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext, steer: RunSteering = {}): Promise<RunDocument> {
   for (const w of cfg.warnings) tell(ctx, { type: "warning", text: w });
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, steer.seed);
+  // header values that name the environment (${env:API_KEY}) are resolved now, and scrubbed from everything written
+  const live = liveRequests(cfg.requests, ctx.env);
   const runner = new Runner({
+    requests: live.requests,
+    secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
+    maxErrors: cfg.maxErrors,
     plan,
     scenarios,
     // the checkout under test: the team's repository when it runs its own service, else perfpack's
@@ -179,7 +189,7 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
     tell(ctx, { type: "note", text: `profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …` });
     try {
       await profile(
-        { tool: cfg.profile, variants: cfg.variants, scenario: scenarios.get(cfg.scenarios[0]!)!, durationS: cfg.durationS, out: cfg.outDir, ...(command ? { command } : {}) },
+        { tool: cfg.profile, variants: cfg.variants, scenario: scenarios.get(cfg.scenarios[0]!)!, durationS: cfg.durationS, out: cfg.outDir, requests: cfg.requests, ...(command ? { command } : {}) },
         { write: (t) => tell(ctx, { type: "note", text: t.replace(/\n$/, "") }), warn: (t) => tell(ctx, { type: "warning", text: t.replace(/\n$/, "") }), env: ctx.env },
       );
     } catch (err) {

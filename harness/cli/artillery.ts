@@ -3,7 +3,8 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { EXIT, UsageError } from "../errors.js";
 import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, ArtilleryReportError, EXPORTABLE, PROCESSOR_JS, artilleryScript, metricsFromReport, toYaml, type Exportable } from "../load/artillery.js";
-import { resolveRunConfig, type RunFlags } from "../plan/config.js";
+import type { RunFlags } from "../plan/config.js";
+import { prepareRun } from "../api/run.js";
 import { presets } from "../plan/variants.js";
 import { readResultsFile, writeResults } from "../results/file.js";
 import { RESULTS_SCHEMA, type Results, type TrialRecord } from "../results/schema.js";
@@ -12,6 +13,8 @@ import { summarize } from "../verdict/summary.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import type { IO } from "./io.js";
 import { renderReports } from "../api/report.js";
+import { tooManyFailures } from "../engine/runner.js";
+import { DEFAULT_MAX_ERRORS } from "../verdict/compare.js";
 
 const isExportable = (s: string): s is Exportable => (EXPORTABLE as readonly string[]).includes(s);
 
@@ -35,10 +38,16 @@ function targetUrl(raw: string | undefined): string {
  * warm-up script beside each, the processor they load, and a README naming each variant's env.
  * Nothing is started: the scripts run wherever Artillery runs (locally, Fargate, Lambda).
  */
-export function exportArtilleryCommand(flags: RunFlags & { out?: string }, scenarioNames: readonly string[], io: IO): number {
+export function exportArtilleryCommand(
+  flags: RunFlags & { out?: string },
+  scenarioRegistry: ReadonlyMap<string, Scenario>,
+  io: IO,
+  ctx: { cwd: string; env: Readonly<NodeJS.ProcessEnv> } = { cwd: process.cwd(), env: process.env },
+): number {
   if (!flags.out) throw new UsageError("export artillery needs --out DIR: where to write the scripts");
   const { target: rawTarget, ...rest } = flags;
-  const cfg = resolveRunConfig(rest, scenarioNames);
+  // the run's options, perfpack.config.json's included (its requests and headers go into the scripts)
+  const { cfg } = prepareRun(rest, scenarioRegistry, ctx);
   const target = targetUrl(rawTarget);
   const skipped = cfg.scenarios.filter((s) => !isExportable(s));
   const scenarios = cfg.scenarios.filter(isExportable);
@@ -73,7 +82,7 @@ export function exportArtilleryCommand(flags: RunFlags & { out?: string }, scena
       "",
     );
     for (const s of scenarios) {
-      const o = { target, durationS: cfg.durationS, warmupS: cfg.warmupS, connections: cfg.connections, rate: cfg.rate, wsClients: cfg.wsClients, variant: v };
+      const o = { target, durationS: cfg.durationS, warmupS: cfg.warmupS, connections: cfg.connections, rate: cfg.rate, wsClients: cfg.wsClients, variant: v, requests: cfg.requests };
       for (const phase of ["measure", "warmup"] as const) {
         if (phase === "warmup" && cfg.warmupS <= 0) continue;
         const file = join(dir, phase === "measure" ? `${s}.yml` : `${s}.warmup.yml`);
@@ -174,7 +183,8 @@ export function importArtilleryCommand(file: string, o: ImportOptions, scenarios
   results.plan.rounds = Math.max(results.plan.rounds, round);
   const same = results.trials.findIndex((t) => t.variant === o.variant && t.scenario === o.scenario && t.round === round);
   if (same >= 0) throw new UsageError(`${resultsFile} already has ${o.variant} · ${o.scenario} · round ${round}: give another --round`);
-  const trial: TrialRecord = {
+  const limit = results.plan.maxErrors ?? DEFAULT_MAX_ERRORS;
+  const base = {
     index: results.trials.length,
     variant: o.variant,
     scenario: o.scenario,
@@ -184,8 +194,10 @@ export function importArtilleryCommand(file: string, o: ImportOptions, scenarios
     wallS: imported.windowS,
     metrics: { ...imported.metrics, window_s: imported.windowS, latency_sketch_relative_accuracy: ARTILLERY_SKETCH_ACCURACY },
     generatorBound: false,
-    status: "ok",
+    ...(imported.answers ? { answers: imported.answers } : {}),
   };
+  // a report whose requests mostly failed is a failed trial here too (the file's --max-errors, else the default)
+  const trial: TrialRecord = imported.answers && imported.answers.failureShare > limit ? { ...base, status: "failed", error: tooManyFailures(imported.answers, limit) } : { ...base, status: "ok" };
   results.trials.push(trial);
   results.plan.order.push({ variant: o.variant, scenario: o.scenario, round });
   results.finishedAt = now;

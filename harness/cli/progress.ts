@@ -2,7 +2,7 @@ import { redactEnv } from "../results/redact.js";
 import type { ChalkInstance } from "chalk";
 import type { RunnerEvent } from "../engine/runner.js";
 import type { Headline } from "../../scenarios/contract.js";
-import { fmt } from "../report/format.js";
+import { fmt, metricText } from "../report/format.js";
 
 export interface ProgressOutput {
   write(text: string): void;
@@ -71,7 +71,7 @@ export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e:
         }
         const figures = (headlines[r.scenario] ?? [])
           .slice(0, 3)
-          .map((h) => `${h.label} ${fmt(r.metrics[h.metric])}`)
+          .map((h) => `${h.label} ${metricText(h, r.metrics[h.metric])}`)
           .join(", ");
         const flag = r.generatorBound ? chalk.yellow(` ⚠ generator-bound (${fmt(r.metrics.generator_cpu_cores)} cores): this trial measured the load generator`) : "";
         out.write(`${chalk.green("✓")} ${label} ${secs(r.wallS)}: ${figures}${flag}\n`);

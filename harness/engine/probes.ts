@@ -2,8 +2,9 @@ import os from "node:os";
 import pidusage from "pidusage";
 import type { Machine } from "../results/schema.js";
 import { getJson } from "./launcher.js";
-import { request } from "undici";
+import { request, type Dispatcher } from "undici";
 import { subscribe } from "../load/ws.js";
+import { routeOf, type LiveRequest } from "../load/request.js";
 
 /** A scrape flattened to `series → value`: `name{k="v",…}` with labels sorted by name, so `le` sits in one place. */
 export type Scrape = Map<string, number>;
@@ -62,6 +63,8 @@ export async function scrape(executorUrl: string): Promise<Scrape> {
   try {
     const res = await request(url, { headersTimeout: 5000, bodyTimeout: 5000 });
     text = await res.body.text();
+    // a service without the endpoint (a 404 page) has no metrics, not an empty set of them
+    if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}`);
   } catch (err) {
     // undici's message alone ("Headers Timeout Error") does not say which request failed
     throw new Error(`metrics scrape of ${url} failed: ${(err as Error).message}`, { cause: err });
@@ -172,19 +175,20 @@ export class ProcessSampler {
 }
 
 /**
- * The routes (of "GET /p", "POST /p", "WS /p") a service does not serve, each with what it
- * answered. A GET or POST answered 404 or 405, or a WebSocket upgrade refused, is missing; a POST is
- * sent an empty JSON object, which a real order route refuses with 400, placing nothing.
+ * The requests a user's service does not serve, each with why: the request as configured (its
+ * method, path, headers and one instance of its body: one real order, before the window) answered
+ * 404 or 405, or failed; a WebSocket path that does not upgrade. Any other answer (a 400 or a 401
+ * included) means the route exists: the trial's failure accounting judges the answers.
  */
-export async function missingRoutes(base: string, routes: readonly string[]): Promise<string[]> {
+export async function missingRoutes(base: string, requests: readonly LiveRequest[]): Promise<string[]> {
   const missing: string[] = [];
-  for (const route of routes) {
-    const [method, path] = route.split(" ") as [string, string];
-    if (method === "WS") {
+  for (const r of requests) {
+    const route = routeOf(r);
+    if (r.protocol === "ws") {
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), 5000);
       try {
-        const s = await subscribe(base.replace(/^http/, "ws") + path, ac.signal);
+        const s = await subscribe(base.replace(/^http/, "ws") + r.path, ac.signal, r.headers);
         s.ws.terminate();
       } catch (err) {
         missing.push(`${route} (${(err as Error).message})`);
@@ -194,14 +198,15 @@ export async function missingRoutes(base: string, routes: readonly string[]): Pr
       continue;
     }
     try {
-      const r = await request(base + path, {
-        method: method as "GET" | "POST",
+      const res = await request(base + r.path, {
+        method: r.method as Dispatcher.HttpMethod,
         headersTimeout: 5000,
         bodyTimeout: 5000,
-        ...(method === "POST" ? { headers: { "content-type": "application/json" }, body: "{}" } : {}),
+        headers: r.headers,
+        ...(r.body ? { body: r.body.next() } : {}),
       });
-      await r.body.dump();
-      if (r.statusCode === 404 || r.statusCode === 405) missing.push(`${route} (answered ${r.statusCode})`);
+      await res.body.dump();
+      if (res.statusCode === 404 || res.statusCode === 405) missing.push(`${route} (answered ${res.statusCode})`);
     } catch (err) {
       missing.push(`${route} (${(err as Error).message})`);
     }

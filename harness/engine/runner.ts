@@ -11,6 +11,8 @@ import { serviceEnv, startStack, type Stack } from "./stack.js";
 import { serviceCommand } from "./systems.js";
 import { harnessOf, type Generator } from "../plan/variants.js";
 import type { LoadGenerator } from "../load/generators.js";
+import { failureText, type AnswersRecord } from "../load/answers.js";
+import type { LiveRequest } from "../load/request.js";
 
 export interface RunnerOptions {
   plan: Plan;
@@ -44,6 +46,12 @@ export interface RunnerOptions {
   more?: (results: Results) => Promise<TrialSpec[]>;
   /** The load generators a variant may name (its `harness.generator`). */
   generators: Readonly<Record<Generator, LoadGenerator>>;
+  /** The requests the scenarios send, by scenario name, header values resolved. */
+  requests: Readonly<Record<string, LiveRequest>>;
+  /** Values scrubbed from what the results record besides the variants' secrets: the headers' `${env:…}` values. */
+  secrets: readonly string[];
+  /** --max-errors: a trial whose failure share is over this fails. */
+  maxErrors: number;
 }
 
 export type RunnerEvent =
@@ -70,7 +78,7 @@ export class Runner extends EventEmitter {
 
   constructor(private readonly o: RunnerOptions) {
     super();
-    this.secrets = secretValues(o.plan.trials.map((t) => t.variant.env));
+    this.secrets = [...new Set([...secretValues(o.plan.trials.map((t) => t.variant.env)), ...o.secrets])].sort((a, b) => b.length - a.length);
   }
 
   private emitEvent(e: RunnerEvent): void {
@@ -197,8 +205,12 @@ export class Runner extends EventEmitter {
       const userService = serviceCommand(spec.variant.system) !== undefined;
       let toggles: Record<string, unknown> = env;
       if (userService) {
-        const missing = await missingRoutes(executorUrl, scenario.routes);
-        if (missing.length) throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs`);
+        const missing = await missingRoutes(
+          executorUrl,
+          scenario.uses.map((u) => this.o.requests[u]!),
+        );
+        if (missing.length)
+          throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (its request is set by requests.${scenario.uses[0]} in the config file)`);
       } else {
         const health = await getJson(`${executorUrl}/health`);
         if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);
@@ -212,7 +224,13 @@ export class Runner extends EventEmitter {
       const artillery = this.o.generators[harnessOf(spec.variant).generator].context(this.childEnv(spec), `${logBase}.artillery`);
       const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids, userService, artillery);
       if (died) throw new Error(`${died.service} exited during the trial`);
-      return { ...base, status: "ok", wallS: (performance.now() - t0) / 1000, ...result };
+      const answers = result.answers ? this.scrubbed(result.answers) : undefined;
+      const wallS = (performance.now() - t0) / 1000;
+      if (answers && answers.failureShare > this.o.maxErrors) {
+        // the speed of failing answers is not a result: the trial failed, and keeps what it measured
+        return { ...base, status: "failed", error: tooManyFailures(answers, this.o.maxErrors), wallS, ...result, answers };
+      }
+      return { ...base, status: "ok", wallS, ...result, ...(answers ? { answers } : {}) };
     } catch (err) {
       const e = err as Error;
       const failedService = err instanceof LaunchError ? err.service : died?.service;
@@ -238,9 +256,18 @@ export class Runner extends EventEmitter {
         if (died || this.aborted) await this.stopWarm(warmKey(spec));
       } else if (stack) {
         await stack.stop();
-        writeLogs(stack, logBase);
+        writeLogs(stack, logBase, this.secrets);
       }
     }
+  }
+
+  /** A failing answer's body may echo what was sent (a key): scrubbed like any log. */
+  private scrubbed(a: AnswersRecord): AnswersRecord {
+    if (!a.first) return a;
+    const first = { ...a.first };
+    if (first.body !== undefined) first.body = scrub(first.body, this.secrets);
+    if (first.error !== undefined) first.error = scrub(first.error, this.secrets);
+    return { ...a, first };
   }
 
   /** --warm: the variant's running services for this scenario, started on first use. */
@@ -262,7 +289,7 @@ export class Runner extends EventEmitter {
       if (key !== undefined && k !== key) continue;
       this.warmStacks.delete(k);
       await stack.stop();
-      writeLogs(stack, logBase);
+      writeLogs(stack, logBase, this.secrets);
     }
   }
 
@@ -274,7 +301,7 @@ export class Runner extends EventEmitter {
     pids: { executor?: number; exchange?: number; link?: number },
     metricsOptional: boolean,
     artillery?: ScenarioContext["artillery"],
-  ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series">> {
+  ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series"> & { answers?: AnswersRecord }> {
     // a service without the metrics endpoint: its metric-based figures are not measured
     const scrapeIf = (url: string) => scrape(url).catch((err: unknown) => (metricsOptional ? undefined : Promise.reject(err)));
     let started = false;
@@ -290,6 +317,7 @@ export class Runner extends EventEmitter {
       connections: this.o.connections,
       rate: this.o.rate,
       wsClients: this.o.wsClients,
+      requests: this.o.requests,
       ...(artillery ? { artillery } : {}),
       signal,
       log: (line) => this.emitEvent({ type: "log", line }),
@@ -351,16 +379,32 @@ export class Runner extends EventEmitter {
       m[`upstream_conns_per_${unit}`] = (exDelta.connections ?? 0) / result.work;
       m[`upstream_tls_handshakes_per_${unit}`] = (exDelta.tlsHandshakes ?? 0) / result.work;
     }
-    if (d) Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, target.toggles) ?? {});
+    if (d || exDelta) Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, target.toggles) ?? {});
     const generatorBound = generatorCores >= this.o.generatorBoundCores;
     m.generator_bound = generatorBound ? 1 : 0;
     for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) delete m[k];
     const sparkDelta = d ? Object.fromEntries([...d].filter(([k, v]) => k.startsWith("spark_") && v !== 0)) : undefined;
-    return { metrics: m, generatorBound, ...(sparkDelta ? { executorDelta: sparkDelta } : {}), ...(result.series ? { series: result.series } : {}) };
+    return {
+      metrics: m,
+      generatorBound,
+      ...(sparkDelta ? { executorDelta: sparkDelta } : {}),
+      ...(result.series ? { series: result.series } : {}),
+      ...(result.answers ? { answers: result.answers } : {}),
+    };
   }
 }
 
+/** Why a trial with too many failed answers failed: the share, the codes with their counts, the first failing answer. */
+export function tooManyFailures(a: AnswersRecord, limit: number): string {
+  const total = a.ok + Object.values(a.statuses).reduce((x, y) => x + y, 0) + Object.values(a.transport).reduce((x, y) => x + y, 0);
+  // the body on one line, as it came (truncated): what the service said when it refused
+  const body = a.first?.body?.replace(/\s*\n\s*/g, " ").trim();
+  const shown = body ? ` ${body.length > 200 ? body.slice(0, 200) + "…" : body}` : "";
+  const first = a.first?.status !== undefined ? `; first failing answer: ${a.first.status}${shown}` : a.first?.error ? `; first failure: ${a.first.error}` : "";
+  return `${total - a.ok} of ${total} requests failed (${(a.failureShare * 100).toFixed(1)}%, over --max-errors ${limit}): ${failureText(a)}${first}`;
+}
+
 /** Each service's log beside the trial's: <trial>.executor.log, .exchange.log, .link.log. */
-function writeLogs(stack: Stack, logBase: string): void {
-  for (const s of stack.services) writeFileSync(`${logBase}.${s.name}.log`, s.log());
+function writeLogs(stack: Stack, logBase: string, secrets: readonly string[]): void {
+  for (const s of stack.services) writeFileSync(`${logBase}.${s.name}.log`, scrub(s.log(), secrets));
 }

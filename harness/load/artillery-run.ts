@@ -75,6 +75,8 @@ export async function runArtilleryTrial(scenario: Exportable, ctx: ScenarioConte
     rate: ctx.rate,
     wsClients: ctx.wsClients,
     variant: { name: "trial", env: {} },
+    // the specs, not the live requests: ${env:…} stays a reference in the script, Artillery reads it from its environment
+    requests: Object.fromEntries(Object.entries(ctx.requests).map(([k, r]) => [k, r.spec])),
   };
   const env = artilleryEnv(o.env);
   let cpuAtStart: number | undefined;
@@ -121,5 +123,6 @@ export async function runArtilleryTrial(scenario: Exportable, ctx: ScenarioConte
     work: m.work,
     workUnit: scenario === "ws" ? "message" : scenario === "batch" ? "order" : "request",
     ...(generatorCpuS !== undefined ? { generatorCpuS } : {}),
+    ...(m.answers ? { answers: m.answers } : {}),
   };
 }

@@ -3,6 +3,8 @@
  * perfpack writes for it, and the reports it writes turned back into perfpack's metrics. Pure:
  * no process is started here (harness/cli/artillery.ts does that).
  */
+import type { RequestSpec } from "./request.js";
+import type { AnswersRecord, TransportFailure } from "./answers.js";
 
 /** The Artillery release perfpack exports for and installs on first use. */
 export const ARTILLERY_VERSION = "2.0.21";
@@ -28,6 +30,8 @@ export interface ExportOptions {
   wsClients: number;
   /** For the record in the script: which variant it is meant to measure. */
   variant: { name: string; env: Record<string, string> };
+  /** The requests the scenarios send (the run's `requests` and --header), by scenario name. */
+  requests: Readonly<Record<string, RequestSpec>>;
 }
 
 /** The processor module every exported script loads: a closed loop's window, and WebSocket latency. */
@@ -57,10 +61,42 @@ function recordWsLatency(context, events, done) {
   });
   return done();
 }
-module.exports = { startWindow, withinWindow, recordWsLatency };
+// perfpack's body placeholders: {{seq}} and {{uuid}} are filled before each request. seq counts
+// per worker thread from threadId × 10^9, so that it stays unique across Artillery's workers.
+const { randomUUID } = require("node:crypto");
+const { threadId } = require("node:worker_threads");
+let seq = 0;
+function perfpackNext(context, events, done) {
+  context.vars.perfpackSeq = String(threadId * 1e9 + ++seq);
+  context.vars.perfpackUuid = randomUUID();
+  return done();
+}
+// a WebSocket subscription with headers: \${env:NAME} values are read from this process's
+// environment here, so that no secret is written into the script
+function perfpackWsConnect(wsArgs, context, done) {
+  const headers = {};
+  for (const [k, v] of Object.entries(context.vars.perfpackWsHeaders || {})) headers[k] = String(v).replace(/\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)\\}/g, (_m, n) => process.env[n] || "");
+  wsArgs.target = context.vars.perfpackWsUrl;
+  wsArgs.options = { ...(wsArgs.options || {}), headers };
+  return done();
+}
+module.exports = { startWindow, withinWindow, recordWsLatency, perfpackNext, perfpackWsConnect };
 `;
 
-const ORDER = { symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" };
+/** A header value for Artillery: \${env:NAME} becomes its template of the environment, {{ $env.NAME }}. */
+const artilleryValue = (v: string): string => v.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, "{{ $env.$1 }}");
+
+/** The placeholders perfpackNext fills, in Artillery's template syntax. */
+const artilleryBody = (text: string): string => text.replace(/\{\{\s*seq\s*\}\}/g, "{{ perfpackSeq }}").replace(/\{\{\s*uuid\s*\}\}/g, "{{ perfpackUuid }}");
+
+/** One request as Artillery flow steps: the request, after perfpackNext when its body has placeholders. */
+function httpSteps(r: RequestSpec): unknown[] {
+  const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, artilleryValue(v)]));
+  const step = {
+    [r.method.toLowerCase()]: { url: r.path, ...(Object.keys(headers).length ? { headers } : {}), ...(r.body !== undefined ? { json: JSON.parse(artilleryBody(r.body)) as unknown } : {}) },
+  };
+  return r.body !== undefined && /\{\{\s*(seq|uuid)\s*\}\}/.test(r.body) ? [{ function: "perfpackNext" }, step] : [step];
+}
 
 type Script = { config: Record<string, unknown>; scenarios: Array<Record<string, unknown>> };
 
@@ -83,21 +119,29 @@ export function artilleryScript(scenario: Exportable, o: ExportOptions, phase: "
     // which variant this script measures: perfpack import artillery takes the variant by name
     variables: { perfpackVariant: o.variant.name, perfpackScenario: scenario, ...(extra.variables as object) },
   });
+  const r = o.requests[scenario];
+  if (!r) throw new Error(`no request for the ${scenario} scenario`);
   if (scenario === "ws") {
     const url = o.target.replace(/^http/, "ws");
+    const headed = Object.keys(r.headers).length > 0;
     return {
-      config: base(url, [{ name: `${phase}: ${o.wsClients} subscribers`, duration: 1, arrivalCount: o.wsClients }], {}),
-      scenarios: [{ name: "market subscriber", engine: "ws", flow: [{ connect: `${url}/ws/market` }, { function: "recordWsLatency" }, { think: seconds }] }],
+      config: base(
+        url,
+        [{ name: `${phase}: ${o.wsClients} subscribers`, duration: 1, arrivalCount: o.wsClients }],
+        headed ? { variables: { perfpackWsUrl: url + r.path, perfpackWsHeaders: r.headers } } : {},
+      ),
+      scenarios: [
+        { name: "market subscriber", engine: "ws", flow: [{ connect: headed ? { function: "perfpackWsConnect" } : `${url}${r.path}` }, { function: "recordWsLatency" }, { think: seconds }] },
+      ],
     };
   }
   if (scenario === "latency" && o.rate !== undefined) {
     return {
       config: base(o.target, [{ name: `${phase}: open model, ${o.rate} arrivals/s for ${seconds} s (each a new virtual user and connection)`, duration: seconds, arrivalRate: o.rate }]),
-      scenarios: [{ name: "open-orders", flow: [{ get: { url: "/api/private/open-orders" } }] }],
+      scenarios: [{ name: "open-orders", flow: httpSteps(r) }],
     };
   }
-  const step = scenario === "latency" ? { get: { url: "/api/private/open-orders" } } : { post: { url: "/api/private/order", json: ORDER } };
-  const c = closed([step]);
+  const c = closed(httpSteps(r));
   return {
     config: { ...base(o.target, c.phases, { variables: c.variables }) },
     scenarios: [{ name: scenario === "latency" ? "open-orders" : "orders", ...c.scenario }],
@@ -172,6 +216,8 @@ const latency = (prefix: string, s: Summary): Record<string, number> => ({
 
 export interface ImportedMetrics {
   metrics: Record<string, number>;
+  /** The answers counted apart (HTTP scenarios): http.codes.* and errors.*. */
+  answers?: AnswersRecord;
   /** The measured window Artillery's counters cover, seconds. */
   windowS: number;
   work: number;
@@ -203,11 +249,26 @@ export function metricsFromReport(report: unknown, scenario: Exportable): Import
     return { metrics: m, windowS, work: messages };
   }
   const responses = num(counters["http.responses"] ?? 0, 'aggregate.counters["http.responses"]');
-  const ok = Object.entries(counters)
-    .filter(([k]) => /^http\.codes\.2\d\d$/.test(k))
-    .reduce((a, [, v]) => a + v, 0);
-  const rt = summaryOf(summaries["http.response_time"], 'aggregate.summaries["http.response_time"]');
-  const common = { errors, non_2xx: responses - ok, ...latency("latency", rt) };
-  if (scenario === "batch") return { metrics: { orders_per_s: ok / windowS, orders: ok, ...common }, windowS, work: ok };
-  return { metrics: { rps: responses / windowS, requests: responses, ...common }, windowS, work: responses };
+  const statuses: Record<string, number> = {};
+  let ok = 0;
+  for (const [k, v] of Object.entries(counters)) {
+    const code = /^http\.codes\.(\d{3})$/.exec(k)?.[1];
+    if (!code) continue;
+    if (code.startsWith("2")) ok += v;
+    else statuses[code] = v;
+  }
+  const transport: Record<TransportFailure, number> = { refused: 0, reset: 0, timeout: 0, other: 0 };
+  for (const [k, v] of Object.entries(counters)) {
+    if (!k.startsWith("errors.")) continue;
+    const e = k.slice(7);
+    transport[e === "ECONNREFUSED" ? "refused" : e === "ECONNRESET" || e === "EPIPE" ? "reset" : /TIMEDOUT|timeout/i.test(e) ? "timeout" : "other"] += v;
+  }
+  const failed = responses - ok + errors;
+  const answers: AnswersRecord = { ok, statuses, transport, failureShare: ok + failed === 0 ? 0 : failed / (ok + failed) };
+  // the successes' response time when Artillery split it by class (2.x does: http.response_time.2xx)
+  const rtKey = summaries["http.response_time.2xx"] !== undefined ? "http.response_time.2xx" : "http.response_time";
+  const rt = summaryOf(summaries[rtKey], `aggregate.summaries["${rtKey}"]`);
+  const common = { errors, non_2xx: responses - ok, ok, failed, failure_share: answers.failureShare, ...latency("latency", rt) };
+  if (scenario === "batch") return { metrics: { orders_per_s: ok / windowS, orders: ok, ...common }, answers, windowS, work: ok };
+  return { metrics: { rps: ok / windowS, requests: responses, ...common }, answers, windowS, work: responses };
 }

@@ -1,22 +1,26 @@
 import autocannon from "autocannon";
-import { LatencyRecorder, type LatencySummary } from "./latency.js";
+import { AnswerTally, transportKind } from "./answers.js";
+import type { LatencySummary } from "./latency.js";
 import { wireLoad, type WireLoadOptions } from "./wire.js";
 
-/** The wire client's options; the closed model's scenarios send GET or POST. */
-export interface ClosedLoadOptions extends WireLoadOptions {
-  method?: "GET" | "POST";
-}
+/** The wire client's options (any method, a fixed body or a template). */
+export type ClosedLoadOptions = WireLoadOptions;
 
 export interface LoadResult {
   /** Responses received in the window (any status). */
   responses: number;
+  /** 2xx answers. */
   ok: number;
+  /** Successful answers per second. */
   perSecond: number;
+  /** Of the successful answers only (the failures have their own, in `answers`). */
   latency: LatencySummary | undefined;
   /** Connection errors and timeouts. */
   errors: number;
   non2xx: number;
   elapsedS: number;
+  /** Every answer and failure, counted apart (status codes, transport failures, the first failing body). */
+  answers: AnswerTally;
 }
 
 /**
@@ -32,15 +36,25 @@ export function closedLoad(o: ClosedLoadOptions): Promise<LoadResult> {
 
 /** The closed model on the wire client; latency timed from the write to the answer's last byte. */
 export async function closedLoadWire(o: ClosedLoadOptions): Promise<LoadResult> {
-  const rec = new LatencyRecorder();
-  const r = await wireLoad(o, (ms) => rec.recordMs(ms));
-  return { ...r, perSecond: r.responses / r.elapsedS, latency: rec.summary() };
+  const answers = new AnswerTally();
+  const r = await wireLoad(o, answers);
+  return resultOf(answers, r.responses, r.elapsedS);
 }
+
+const resultOf = (answers: AnswerTally, responses: number, elapsedS: number): LoadResult => ({
+  responses,
+  ok: answers.ok,
+  perSecond: answers.ok / elapsedS,
+  latency: answers.okLatency.summary(),
+  errors: answers.errors,
+  non2xx: answers.non2xx,
+  elapsedS,
+  answers,
+});
 
 /** The closed model on autocannon. Latency comes from its per-response event. */
 export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadResult> {
-  const rec = new LatencyRecorder();
-  let ok = 0;
+  const answers = new AnswerTally();
   let responses = 0;
   const t0 = performance.now();
   let finish!: (r: autocannon.Result) => void;
@@ -49,8 +63,13 @@ export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadRe
   const inst = autocannon(
     {
       url: o.url,
-      method: o.method ?? "GET",
-      ...(o.body !== undefined ? { body: o.body } : {}),
+      method: (o.method ?? "GET") as NonNullable<autocannon.Options["method"]>,
+      // a template's placeholders: a fresh body per request (autocannon's setupRequest)
+      ...(typeof o.body === "string"
+        ? { body: o.body }
+        : o.body !== undefined
+          ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: (o.body as { next(): string }).next() }) }] }
+          : {}),
       ...(o.headers ? { headers: o.headers } : {}),
       connections: o.connections,
       duration: o.durationS,
@@ -60,15 +79,18 @@ export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadRe
   );
   inst.on("response", (_client, status, _bytes, ms) => {
     responses++;
-    if (status >= 200 && status < 300) ok++;
-    rec.recordMs(ms);
+    answers.answer(status, ms);
   });
+  let firstError: Error | undefined;
+  inst.on("reqError", (err: Error) => (firstError ??= err));
   const stop = () => inst.stop();
   o.signal.addEventListener("abort", stop, { once: true });
   try {
     const r = await done;
-    const elapsedS = (performance.now() - t0) / 1000;
-    return { responses, ok, perSecond: responses / elapsedS, latency: rec.summary(), errors: r.errors + r.timeouts, non2xx: r.non2xx, elapsedS };
+    // autocannon counts its failures in the result: timeouts apart, the rest as errors
+    for (let i = 0; i < r.timeouts; i++) answers.error("timeout");
+    for (let i = 0; i < r.errors; i++) answers.error(firstError ? transportKind(firstError) : "other", firstError?.message);
+    return resultOf(answers, responses, (performance.now() - t0) / 1000);
   } finally {
     o.signal.removeEventListener("abort", stop);
   }

@@ -1,5 +1,7 @@
 import { Pool, type Dispatcher } from "undici";
+import { AnswerTally, FAILURE_BODY_BYTES, transportKind } from "./answers.js";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
+import type { BodyTemplate } from "./request.js";
 
 export interface OpenLoadOptions {
   url: string;
@@ -9,6 +11,9 @@ export interface OpenLoadOptions {
   /** Connections the generator may open (wrk2's -c). Requests beyond them wait, and that wait counts. */
   connections: number;
   signal: AbortSignal;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: BodyTemplate;
 }
 
 export interface OpenLoadResult {
@@ -19,11 +24,13 @@ export interface OpenLoadResult {
   non2xx: number;
   targetRate: number;
   achievedRate: number;
-  /** From each request's intended send time: corrects coordinated omission, as wrk2 does. */
+  /** From each request's intended send time: corrects coordinated omission, as wrk2 does (successful answers). */
   corrected: LatencySummary | undefined;
-  /** From the moment the request was written to a connection: what a closed-loop tool reports. */
+  /** From the moment the request was written to a connection: what a closed-loop tool reports (successful answers). */
   uncorrected: LatencySummary | undefined;
   elapsedS: number;
+  /** Every answer and failure, counted apart; latencies corrected. */
+  answers: AnswerTally;
 }
 
 export interface Schedule {
@@ -91,18 +98,17 @@ export async function runSchedule(o: Schedule): Promise<{ sent: number; late: nu
 export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
   const u = new URL(o.url);
   const pool = new Pool(u.origin, { connections: o.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
-  const corrected = new LatencyRecorder();
+  const answers = new AnswerTally();
   const uncorrected = new LatencyRecorder();
   const path = u.pathname + u.search;
+  const method = (o.method ?? "GET") as Dispatcher.HttpMethod;
   let responses = 0;
-  let ok = 0;
-  let errors = 0;
-  let non2xx = 0;
 
   const fire = (_i: number, due: number) =>
     new Promise<void>((settle) => {
       let onWire = 0;
       let status = 0;
+      let sample: string | undefined;
       const handler: Dispatcher.DispatchHandler = {
         // onConnect runs as the request is handed to a connection, just before it is written
         onConnect: () => {
@@ -110,24 +116,26 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
         },
         onHeaders: (statusCode) => {
           status = statusCode;
+          if ((status < 200 || status >= 300) && answers.wantsBody) sample = "";
           return true;
         },
-        onData: () => true,
+        onData: (chunk) => {
+          if (sample !== undefined && sample.length < FAILURE_BODY_BYTES) sample += chunk.toString("utf8", 0, FAILURE_BODY_BYTES);
+          return true;
+        },
         onComplete: () => {
           const now = performance.now();
           responses++;
-          if (status >= 200 && status < 300) ok++;
-          else non2xx++;
-          corrected.recordMs(now - due);
-          uncorrected.recordMs(now - (onWire || due));
+          answers.answer(status, now - due, sample);
+          if (status >= 200 && status < 300) uncorrected.recordMs(now - (onWire || due));
           settle();
         },
-        onError: () => {
-          errors++;
+        onError: (err) => {
+          answers.error(transportKind(err), err.message);
           settle();
         },
       };
-      pool.dispatch({ origin: u.origin, path, method: "GET" }, handler);
+      pool.dispatch({ origin: u.origin, path, method, ...(o.headers ? { headers: o.headers } : {}), ...(o.body ? { body: o.body.next() } : {}) }, handler);
     });
 
   const t0 = performance.now();
@@ -136,13 +144,14 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
   return {
     sent,
     responses,
-    ok,
-    errors,
-    non2xx,
+    ok: answers.ok,
+    errors: answers.errors,
+    non2xx: answers.non2xx,
     targetRate: o.rate,
     achievedRate: sent / (sendMs / 1000),
-    corrected: corrected.summary(),
+    corrected: answers.okLatency.summary(),
     uncorrected: uncorrected.summary(),
     elapsedS: (performance.now() - t0) / 1000,
+    answers,
   };
 }

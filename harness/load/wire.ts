@@ -1,4 +1,6 @@
 import net from "node:net";
+import { AnswerTally, FAILURE_BODY_BYTES, transportKind, type TransportFailure } from "./answers.js";
+import type { BodyTemplate } from "./request.js";
 
 /**
  * perfpack's lean HTTP/1.1 client for closed-model load on plain-HTTP targets: each connection
@@ -21,18 +23,44 @@ export interface WireRequest {
   body?: string;
 }
 
-/** The request's bytes, once: request line, Host, the caller's headers, Content-Length and body. */
-export function encodeRequest(r: WireRequest): Buffer {
-  const body = r.body === undefined ? undefined : Buffer.from(r.body);
+/** The request line, Host and the caller's headers, up to (not including) Content-Length and the blank line. */
+function encodeHead(r: Omit<WireRequest, "body">): string {
   let head = `${r.method} ${r.path} HTTP/1.1\r\nhost: ${r.host}\r\n`;
   for (const [k, v] of Object.entries(r.headers ?? {})) {
     if (/[\r\n]/.test(k + v)) throw new WireProtocolError(`header ${JSON.stringify(k)} holds a line break`);
     if (/^(host|content-length|transfer-encoding)$/i.test(k)) continue;
     head += `${k}: ${v}\r\n`;
   }
-  if (body !== undefined) head += `content-length: ${body.length}\r\n`;
-  head += "\r\n";
-  return body === undefined ? Buffer.from(head, "latin1") : Buffer.concat([Buffer.from(head, "latin1"), body]);
+  return head;
+}
+
+/** The request's bytes, once: request line, Host, the caller's headers, Content-Length and body. */
+export function encodeRequest(r: WireRequest): Buffer {
+  const head = encodeHead(r);
+  if (r.body === undefined) return Buffer.from(head + "\r\n", "latin1");
+  const body = Buffer.from(r.body);
+  return Buffer.concat([Buffer.from(`${head}content-length: ${body.length}\r\n\r\n`, "latin1"), body]);
+}
+
+/**
+ * A request per send: the same bytes each time (a fixed body, encoded once), or a body template's
+ * next instance behind the head encoded once (one string concatenation per request).
+ */
+function requestSource(r: Omit<WireRequest, "body"> & { body?: string | BodyTemplate }): () => Buffer | string {
+  if (r.body === undefined || typeof r.body === "string") {
+    const bytes = encodeRequest({ ...r, ...(r.body !== undefined ? { body: r.body } : {}) } as WireRequest);
+    return () => bytes;
+  }
+  const tpl = r.body;
+  if (tpl.fixed) {
+    const bytes = encodeRequest({ ...r, body: tpl.text });
+    return () => bytes;
+  }
+  const head = encodeHead(r) + "content-length: ";
+  return () => {
+    const body = tpl.next();
+    return `${head}${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
 }
 
 const enum State {
@@ -55,6 +83,10 @@ const enum State {
 export class ResponseParser {
   status = 0;
   keepAlive = true;
+  /** Set before a request: keep the start of the body if the answer is not 2xx (the first failure's, for the report). */
+  capture = false;
+  /** The kept start of a failing answer's body (utf8), when `capture` was set. */
+  sample: string | undefined;
   private state = State.Head;
   private partial: Buffer | undefined;
   private remaining = 0;
@@ -69,6 +101,7 @@ export class ResponseParser {
     this.keepAlive = true;
     this.partial = undefined;
     this.line = "";
+    this.sample = undefined;
   }
 
   get done(): boolean {
@@ -109,10 +142,12 @@ export class ResponseParser {
       if (i >= end) return false;
       switch (this.state) {
         case State.UntilClose:
+          if (this.sample !== undefined && this.sample.length < FAILURE_BODY_BYTES) this.sample += buf.toString("utf8", i, Math.min(end, i + FAILURE_BODY_BYTES));
           return false;
         case State.Length:
         case State.ChunkData: {
           const take = Math.min(this.remaining, end - i);
+          if (this.sample !== undefined && this.sample.length < FAILURE_BODY_BYTES) this.sample += buf.toString("utf8", i, i + Math.min(take, FAILURE_BODY_BYTES));
           this.remaining -= take;
           i += take;
           if (this.remaining === 0) this.state = this.state === State.Length ? State.Done : State.ChunkEnd;
@@ -175,6 +210,7 @@ export class ResponseParser {
     if (!m) throw new WireProtocolError(`not an HTTP/1.x status line: ${JSON.stringify(statusLine.slice(0, 60))}`);
     this.status = Number(m[2]);
     this.keepAlive = m[1] === "1";
+    if (this.capture && (this.status < 200 || this.status >= 300)) this.sample = "";
     let length = -1;
     let chunked = false;
     let at = eol < 0 ? text.length : eol + 2;
@@ -214,7 +250,8 @@ export class ResponseParser {
 export interface WireLoadOptions {
   url: string;
   method?: string;
-  body?: string;
+  /** A fixed body, or a template whose placeholders are filled per request. */
+  body?: string | BodyTemplate;
   headers?: Record<string, string>;
   connections: number;
   durationS: number;
@@ -232,23 +269,21 @@ export interface WireLoadOptions {
 
 export interface WireLoadResult {
   responses: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
   elapsedS: number;
 }
 
 /**
  * Closed model on plain HTTP: `connections` connections, each sends its next request when the
- * last answer has ended, until `durationS` or the signal. `record(ms)` gets each answer's
- * latency (performance.now() from the write to the last byte), in fractional milliseconds.
- * Answers in flight at the end are dropped, as autocannon and wrk drop them, unless `drain`.
+ * last answer has ended, until `durationS` or the signal. Each answer goes to `tally` with its
+ * latency (performance.now() from the write to the last byte, fractional ms) and status (the
+ * first failing answer with the start of its body); each request that got no answer, with how
+ * it failed. Answers in flight at the end are dropped, as autocannon and wrk drop them, unless `drain`.
  */
-export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number) => void): Promise<WireLoadResult> {
+export function wireLoad(o: WireLoadOptions, tally: AnswerTally): Promise<WireLoadResult> {
   const u = new URL(o.url);
   if (u.protocol !== "http:") throw new WireProtocolError(`the wire client speaks plain HTTP only, not ${u.protocol}`);
   const method = (o.method ?? "GET").toUpperCase();
-  const request = encodeRequest({ method, path: `${u.pathname}${u.search}`, host: u.host, ...(o.headers ? { headers: o.headers } : {}), ...(o.body !== undefined ? { body: o.body } : {}) });
+  const nextRequest = requestSource({ method, path: `${u.pathname}${u.search}`, host: u.host, ...(o.headers ? { headers: o.headers } : {}), ...(o.body !== undefined ? { body: o.body } : {}) });
   const host = u.hostname.replace(/^\[|\]$/g, "");
   const port = Number(u.port || 80);
   const timeoutMs = o.timeoutMs ?? 10_000;
@@ -257,9 +292,6 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
   const buffer = Buffer.allocUnsafe(64 * 1024);
   const sockets = new Set<net.Socket>();
   let responses = 0;
-  let ok = 0;
-  let non2xx = 0;
-  let errors = 0;
   let over = false;
   const t0 = performance.now();
 
@@ -270,7 +302,7 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
       if (open === 0) {
         clearInterval(sweep);
         o.signal.removeEventListener("abort", stop);
-        resolve({ responses, ok, non2xx, errors, elapsedS: (performance.now() - t0) / 1000 });
+        resolve({ responses, elapsedS: (performance.now() - t0) / 1000 });
       }
     };
     /** No new requests from now on; draining, connections with an answer in flight stay until it ends. */
@@ -285,11 +317,11 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
     o.signal.addEventListener("abort", stop, { once: true });
     // one sweep for every connection's request timeout (socket.setTimeout would re-arm a timer on
     // every read and write)
-    const waiting = new Map<net.Socket, { sentAt: number; fail(): void }>();
+    const waiting = new Map<net.Socket, { sentAt: number; fail(kind: TransportFailure, message: string): void }>();
     const sweep = setInterval(
       () => {
         const now = performance.now();
-        for (const [, w] of waiting) if (now - w.sentAt > timeoutMs) w.fail();
+        for (const [, w] of waiting) if (now - w.sentAt > timeoutMs) w.fail("timeout", `no answer within ${timeoutMs} ms`);
       },
       Math.min(1000, Math.max(10, timeoutMs / 4)),
     );
@@ -298,31 +330,31 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
       if (over) return;
       open++;
       const parser = new ResponseParser(method === "HEAD");
-      const pending = { sentAt: 0, fail: () => fail() };
+      const pending = { sentAt: 0, fail: (kind: TransportFailure, message: string) => fail(kind, message) };
       let served = 0;
       let failed = false;
       const send = () => {
         if (over) return;
         parser.reset();
+        parser.capture = tally.wantsBody;
         pending.sentAt = performance.now();
         waiting.set(socket, pending);
-        socket.write(request);
+        socket.write(nextRequest());
       };
       const complete = () => {
         waiting.delete(socket);
         served++;
         responses++;
-        if (parser.status >= 200 && parser.status < 300) ok++;
-        else non2xx++;
-        record(performance.now() - pending.sentAt, parser.status);
+        tally.answer(parser.status, performance.now() - pending.sentAt, parser.sample);
         if (parser.keepAlive && !over) send();
         else socket.destroy();
       };
-      const fail = () => {
+      const fail = (kind: TransportFailure, message: string) => {
         if (failed) return;
         failed = true;
-        waiting.delete(socket);
-        if (!over) errors++;
+        // a connection that fails while idle (between answers) loses no request
+        const lost = waiting.delete(socket);
+        if (!over && (lost || served === 0)) tally.error(kind, message);
         socket.destroy();
       };
       const socket = net.connect({
@@ -333,13 +365,13 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
           buffer,
           callback: (n: number, buf: Buffer) => {
             if (!waiting.has(socket)) {
-              fail();
+              fail("other", "bytes arrived with no request in flight");
               return false;
             }
             try {
               if (parser.feed(buf, 0, n)) complete();
-            } catch {
-              fail();
+            } catch (err) {
+              fail("other", (err as Error).message);
               return false;
             }
             return true;
@@ -350,16 +382,19 @@ export function wireLoad(o: WireLoadOptions, record: (ms: number, status: number
       socket.on("connect", send);
       socket.on("end", () => {
         if (waiting.has(socket) && parser.eof()) complete();
-        else if (waiting.has(socket)) fail();
+        else if (waiting.has(socket)) fail("reset", "the connection closed before the answer ended");
         socket.destroy();
       });
-      socket.on("error", fail);
+      socket.on("error", (err) => fail(transportKind(err), err.message));
       socket.on("close", () => {
         sockets.delete(socket);
         open--;
-        const wasWaiting = waiting.delete(socket);
-        if (over) return finish();
-        if (wasWaiting) fail();
+        const wasWaiting = waiting.has(socket);
+        if (over) {
+          waiting.delete(socket);
+          return finish();
+        }
+        if (wasWaiting) fail("reset", "the connection closed before the answer");
         // a connection that served answers is replaced at once; one that never did (a refused
         // or dying target) after 10 ms, so a dead target is not hammered in a tight loop
         if (served > 0 && !failed) connect();

@@ -10,9 +10,9 @@ export interface Subscriber {
  * Opens one subscriber on a WebSocket URL (permessage-deflate offered, as a browser would);
  * resolves once it is open. The trial's abort signal terminates it.
  */
-export function subscribe(url: string, signal: AbortSignal): Promise<Subscriber> {
+export function subscribe(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: true, handshakeTimeout: 5000 });
+    const ws = new WebSocket(url, { perMessageDeflate: true, handshakeTimeout: 5000, headers });
     const sock = () => (ws as unknown as { _socket?: { bytesRead: number } })._socket;
     signal.addEventListener("abort", () => ws.terminate(), { once: true });
     ws.once("open", () => {
@@ -24,6 +24,10 @@ export function subscribe(url: string, signal: AbortSignal): Promise<Subscriber>
   });
 }
 
-/** `n` subscribers of the executor's market relay at `executorUrl`. */
-export const subscribeMarket = (executorUrl: string, n: number, signal: AbortSignal): Promise<Subscriber[]> =>
-  Promise.all(Array.from({ length: n }, () => subscribe(executorUrl.replace(/^http/, "ws") + "/ws/market", signal)));
+/** `n` subscribers of the executor's market relay at `executorUrl` (its /ws/market, or the run's `requests.ws`). */
+export const subscribeMarket = (
+  executorUrl: string,
+  n: number,
+  signal: AbortSignal,
+  r: { path: string; headers: Record<string, string> } = { path: "/ws/market", headers: {} },
+): Promise<Subscriber[]> => Promise.all(Array.from({ length: n }, () => subscribe(executorUrl.replace(/^http/, "ws") + r.path, signal, r.headers)));

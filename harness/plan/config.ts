@@ -22,6 +22,8 @@ import {
   type Variant,
 } from "./variants.js";
 import { UsageError } from "../errors.js";
+import { resolveRequests } from "./requests.js";
+import type { RequestSpec } from "../load/request.js";
 
 /** A validated, fully specified run. */
 export interface RunConfig {
@@ -50,6 +52,10 @@ export interface RunConfig {
   soakS: number | undefined;
   /** --warm: each variant's services run from its first trial to the end; trials are slices of load on them. */
   warm: boolean;
+  /** The request of each scenario that sends one: `requests` over the scenario's default, with --header. */
+  requests: Record<string, RequestSpec>;
+  /** --max-errors: a trial whose failed share of requests is over this fails. */
+  maxErrors: number;
 }
 
 const list = (s: string) =>
@@ -97,7 +103,11 @@ export function parseDuration(flag: string, raw: string, minS: number, maxS: num
 const SOAK = "soak";
 
 /** Validates the flags once, at the edge; every message names the flag and what it accepts. */
-export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[], o: { cwd?: string; now?: Date } = {}): RunConfig {
+export function resolveRunConfig(
+  f: RunFlags,
+  allScenarioNames: readonly string[],
+  o: { cwd?: string; now?: Date; env?: Readonly<NodeJS.ProcessEnv>; requestDefaults?: Readonly<Record<string, RequestSpec>> } = {},
+): RunConfig {
   const cwd = o.cwd ?? ".";
   const warnings: string[] = [];
   const scenarioNames = allScenarioNames.filter((n) => n !== SOAK);
@@ -225,6 +235,8 @@ export function resolveRunConfig(f: RunFlags, allScenarioNames: readonly string[
     updateLatest: f.out === undefined,
     soakS,
     readyTimeoutMs: number("--ready-timeout", f.readyTimeout, d.readyTimeoutMs / 1000, { integer: false, min: 0.5, max: 600 }) * 1000,
+    requests: resolveRequests(f.requests, f.header ?? [], o.requestDefaults ?? {}, o.env ?? process.env),
+    maxErrors: number("--max-errors", f.maxErrors, d.maxErrors, { integer: false, min: 0, max: 1 }),
     warnings,
     profile: (() => {
       if (f.profile === undefined) return undefined;

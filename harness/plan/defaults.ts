@@ -11,6 +11,8 @@ export const RUN_DEFAULTS = {
   stopGraceMs: 5_000,
   /** Generator CPU (cores) at or above which a trial is flagged as generator-bound. */
   generatorBoundCores: 0.9,
+  /** --max-errors: the failed share of requests over which a trial fails. */
+  maxErrors: 0.01,
   outRoot: "reports",
 } as const;
 

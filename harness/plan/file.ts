@@ -24,6 +24,7 @@ const accepts = (o: OptionSpec): string =>
     list: 'a comma-separated string or an array of strings, e.g. ["baseline", "optimized"]',
     repeatable: 'an array of strings, e.g. ["BATCH_FLUSH_MS=20,40"]',
     string: o.choices ? `one of ${o.choices.join(", ")}` : "a string",
+    requests: 'an object of scenario names to requests, e.g. {"batch": {"method": "POST", "path": "/v2/orders"}}',
   })[o.kind];
 
 /** One value of the file as the flag string it stands for, or undefined when its type is wrong. */
@@ -43,6 +44,9 @@ function asFlag(o: OptionSpec, v: unknown): FileFlags[keyof FileFlags] | undefin
       return typeof v === "string" ? [v] : strings(v) ? v : undefined;
     case "string":
       return typeof v === "string" ? v : undefined;
+    case "requests":
+      // checked entry by entry, with messages naming the key, by plan/requests.ts
+      return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as FileFlags["requests"]) : undefined;
   }
 }
 

@@ -4,6 +4,7 @@
  * perfpack.config.json, its JSON Schema (perfpack.schema.json) and the options reference in docs/cli.md.
  */
 import { QUICK, RUN_DEFAULTS } from "./defaults.js";
+import { HTTP_METHODS } from "./requests.js";
 
 /** `perfpack run`'s flags as commander hands them over: strings, unvalidated. */
 export interface RunFlags {
@@ -31,12 +32,16 @@ export interface RunFlags {
   upstreamBandwidth?: string;
   generator?: string;
   warm?: boolean;
+  header?: string[];
+  maxErrors?: string;
+  /** The config file's (or the library's) `requests` object, unvalidated; no flag. */
+  requests?: unknown;
   json?: boolean;
   config?: string;
 }
 
 /** What a value looks like on the command line and in the config file. */
-export type OptionKind = "string" | "list" | "number" | "integer" | "boolean" | "repeatable" | "duration";
+export type OptionKind = "string" | "list" | "number" | "integer" | "boolean" | "repeatable" | "duration" | "requests";
 
 export interface OptionSpec {
   /** The flag with its argument, as commander reads it: "--rounds <n>". */
@@ -49,6 +54,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** false: a flag only (the config file cannot name another config file). */
   inFile?: false;
+  /** true: the config file only, no flag (a structured value). */
+  fileOnly?: true;
 }
 
 export const PROFILE_TOOLS = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"] as const;
@@ -117,6 +124,24 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     description: "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500",
     default: "/health",
   },
+  header: {
+    flag: "--header <Name: value>",
+    kind: "repeatable",
+    description: 'a header on every HTTP request and WebSocket upgrade, e.g. --header "x-api-key: ${env:API_KEY}" (the variable\'s value is sent and redacted everywhere perfpack writes) (repeatable)',
+  },
+  maxErrors: {
+    flag: "--max-errors <share>",
+    kind: "number",
+    description: "a trial whose failed share of requests (non-2xx answers and transport errors) is over this fails, naming the status codes and the first failing answer; the run exits 3 (0–1)",
+    default: RUN_DEFAULTS.maxErrors,
+  },
+  requests: {
+    flag: "",
+    fileOnly: true,
+    kind: "requests",
+    description:
+      'config file only: the request each scenario sends, by scenario name (latency, batch, json, ws): { "method", "path" (absolute, with its query), "headers", "body" (JSON; {{seq}} and {{uuid}} in a string are filled per request) }; the soak writes with batch\'s and reads with latency\'s',
+  },
   json: { flag: "--json", kind: "boolean", description: "print one JSON document to stdout (the summary: verdict, comparisons, targets); progress and tables go to stderr" },
   config: { flag: "--config <file>", kind: "string", inFile: false, description: "options from a JSON file (default: perfpack.config.json in the working directory); flags win over the file" },
 };
@@ -183,6 +208,23 @@ export const FILE_OPTIONS: Readonly<Record<RunOptionKey | GateOptionKey, OptionS
 /** The help line of an option: its description and default. */
 export const helpText = (o: OptionSpec): string => `${o.description}${o.choices ? ` (${o.choices.join(", ")})` : ""}${o.default !== undefined ? ` (default ${o.default})` : ""}`;
 
+/** The schema of one `requests` entry (harness/plan/requests.ts checks the same rules, with messages). */
+const REQUEST_ENTRY_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    method: { type: "string", enum: [...HTTP_METHODS], description: "the HTTP method (a ws entry is always GET)" },
+    path: { type: "string", pattern: "^/(?!/)", description: "an absolute path with its query string, e.g. /api/v2/orders?symbol=BTCUSDT" },
+    headers: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "header names to values; ${env:NAME} reads a value from the environment (redacted in everything perfpack writes)",
+    },
+    body: { description: "a JSON value; {{seq}} or {{uuid}} inside a string is filled per request" },
+  },
+};
+const REQUESTS_SCHEMA = { type: "object", propertyNames: { enum: ["latency", "batch", "json", "ws"] }, additionalProperties: REQUEST_ENTRY_SCHEMA };
+
 /** The JSON Schema of perfpack.config.json, from the table. */
 export function configSchema(): object {
   const properties: Record<string, object> = {};
@@ -202,7 +244,9 @@ export function configSchema(): object {
                 ? { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] }
                 : o.kind === "repeatable"
                   ? { type: "array", items: { type: "string" } }
-                  : { type: "string", ...(o.choices ? { enum: [...o.choices] } : {}) };
+                  : o.kind === "requests"
+                    ? REQUESTS_SCHEMA
+                    : { type: "string", ...(o.choices ? { enum: [...o.choices] } : {}) };
     properties[key] = { description, ...t, ...(o.default !== undefined ? { default: o.default } : {}) };
   }
   return {

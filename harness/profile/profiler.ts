@@ -14,6 +14,8 @@ import { tlsFixture } from "../../services/common/src/project.js";
 import { ablation, presets, type Variant } from "../plan/variants.js";
 import { UsageError } from "../errors.js";
 import { PROFILE_TOOLS } from "../plan/options.js";
+import { defaultRequests, resolveRequests } from "../plan/requests.js";
+import { liveRequests, type RequestSpec } from "../load/request.js";
 import { hotPathDiff, hotPathMarkdown } from "./hotpath.js";
 import { checkSamples, countSamples, DOCTOR_SAMPLE_MS, MIN_COVERAGE, selfTimesOf, V8_SAMPLE_MS, type SampleCheck } from "./samples.js";
 
@@ -29,6 +31,9 @@ export interface ProfileFlags {
   /** The team's own service instead of the bundled executor (as `run --executor-cmd`). */
   executorCmd?: string;
   readyPath?: string;
+  /** --header, and the config file's `requests`: what the scenario sends (as `run`). */
+  header?: string[];
+  requests?: unknown;
 }
 
 /** What to profile, validated: `run --profile` builds one from its own config, the CLI from its flags. */
@@ -41,6 +46,8 @@ export interface ProfilePlan {
   out: string;
   /** A user's own service (--executor-cmd), run in its directory under the tool. */
   command?: ServiceCommand;
+  /** What the scenarios send (`${env:…}` header values resolved at the start). */
+  requests: Readonly<Record<string, RequestSpec>>;
 }
 
 /** A profiler that failed or left no artifact: a run failure, shown with the tool's output. */
@@ -164,7 +171,7 @@ const cpuMs = async (pid: number): Promise<number> => {
 
 /** `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. */
 /** `cwd`: where a relative --out, and the default reports/profile-<id>, resolve (the user's directory). */
-export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, cwd = "."): ProfilePlan {
+export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, cwd = ".", env: Readonly<NodeJS.ProcessEnv> = process.env): ProfilePlan {
   const tool = (f.tool ?? "cpuprof") as ProfileTool;
   if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
   const pool = [...presets(), ...ablation()];
@@ -186,7 +193,8 @@ export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<strin
   const command = serviceCommandOf(f, cwd);
   const refused = command && unwrappable(tool, command.cmd);
   if (refused) throw new UsageError(`--tool ${refused}`);
-  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)), ...(command ? { command } : {}) };
+  const requests = resolveRequests(f.requests, f.header ?? [], defaultRequests(scenarios.values()), env);
+  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)), requests, ...(command ? { command } : {}) };
 }
 
 /** The preloaded cpuprof agent (dist/harness/profile/agent.js), for any Node service. */
@@ -258,6 +266,7 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
         connections: 32,
         rate: undefined,
         wsClients: 10,
+        requests: liveRequests(plan.requests, io.env).requests,
         signal: ac.signal,
         measureStart: async () => {},
         log: () => {},

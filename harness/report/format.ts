@@ -21,8 +21,18 @@ export interface Dimension<T> {
 export const ratioText = (r: number) => `${r.toFixed(2)}×`;
 const intervalText = (c: Comparison) => (Number.isFinite(c.estimate.hi) ? `${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×` : "needs ≥ 2 rounds");
 
-/** A ratio with its mark: ≈ when it is not significant (Holm), which is what decides. */
-export const markedRatio = (c: Pick<Comparison, "direction" | "estimate">): string => `${c.direction === "same" ? "≈ " : ""}${ratioText(c.estimate.ratio)}`;
+/** A share (0–1) as a percentage: "0%", "0.35%", "12.5%". */
+const shareText = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? "–" : v === 0 ? "0%" : `${(v * 100).toFixed(v < 0.1 ? 2 : 1)}%`);
+
+/** A metric's value in a cell: shares as percentages, other numbers by fmt. */
+export const metricText = (h: { unit?: "share" } | undefined, v: number | undefined): string => (h?.unit === "share" ? shareText(v) : fmt(v));
+
+/** The arms failed differently: shown instead of a ratio. */
+const failuresText = (f: NonNullable<Comparison["failuresDiffer"]>): string => `⚠ failed ${shareText(f.reference)} vs ${shareText(f.candidate)}`;
+
+/** A ratio with its mark: ≈ when it is not significant (Holm), which is what decides; no ratio where the arms failed differently. */
+export const markedRatio = (c: Pick<Comparison, "direction" | "estimate" | "failuresDiffer">): string =>
+  c.failuresDiffer ? failuresText(c.failuresDiffer) : `${c.direction === "same" ? "≈ " : ""}${ratioText(c.estimate.ratio)}`;
 
 /**
  * The comparison table. The ratio is the geometric mean of the per-round ratios, not the ratio of
@@ -37,7 +47,17 @@ export const comparisonDimensions: Dimension<Comparison>[] = [
   { label: "ratio (geo. mean of rounds)", format: markedRatio },
   { label: "95% interval (unadjusted)", format: intervalText },
   { label: "p (Holm)", format: (c) => (c.pAdjusted < 0.001 ? "<0.001" : c.pAdjusted.toFixed(3)) },
-  { label: "", format: (c) => (c.direction === "same" ? "≈ no significant change" : c.direction === "better" ? "✓ better" : "✗ worse") },
+  {
+    label: "",
+    format: (c) =>
+      c.failuresDiffer
+        ? "⚠ the arms' failure shares differ beyond --max-errors: not a speed change"
+        : c.direction === "same"
+          ? "≈ no significant change"
+          : c.direction === "better"
+            ? "✓ better"
+            : "✗ worse",
+  },
 ];
 
 /** How to read the comparison table: which of the interval and the significance decides. */
@@ -185,3 +205,13 @@ function linkText(variants: ReadonlyArray<{ name: string; env: Record<string, st
   if (new Set(links).size === 1) return `; upstream RTT ${links[0]} (emulated in user space)`;
   return `; upstream link per variant (emulated in user space): ${variants.map((v, i) => `${v.name} (${links[i] ?? "none"})`).join(", ")}`;
 }
+
+/** A scenario's medians as table columns: the variant, then each headline (shares as percentages, beside the throughput). */
+export const medianDimensions = (r: Results, scenario: string): Dimension<string>[] => [
+  { label: "variant", format: (v) => v },
+  ...(r.plan.headlines?.[scenario] ?? []).map((h) => ({ label: h.label, format: (v: string) => metricText(h, r.summary.medians[v]?.[scenario]?.[h.metric]) })),
+];
+
+/** One failed trial, for a list: where, and why (the status codes and first failing answer, or the crash). */
+export const failedTrialText = (t: import("../results/schema.js").TrialRecord): string =>
+  t.status === "failed" ? `${t.variant} · ${t.scenario} · round ${t.round}: ${t.error}${t.exit ? ` (exit ${t.exit.code}, signal ${t.exit.signal})` : ""}` : "";

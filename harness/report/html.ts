@@ -4,7 +4,21 @@ import { dirname, join } from "node:path";
 import type { Results } from "../results/schema.js";
 import type { ChartSeries } from "../../scenarios/contract.js";
 import type { Exporter, ReportContext } from "./exporter.js";
-import { planText, targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
+import {
+  failedTrialText,
+  medianDimensions,
+  planText,
+  targetTable,
+  claimNote,
+  comparisonDimensions,
+  methodNote,
+  readingNote,
+  soakDimensions,
+  soakSeries,
+  soakSummary,
+  targetDimensions,
+  type Dimension,
+} from "./format.js";
 
 const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
@@ -149,6 +163,12 @@ export const html: Exporter = {
     const targets = (s.targets ?? []).filter((t) => t.kind === "table");
     const pivot = targetTable(targets);
     const cs = s.comparisons ?? [];
+    const variantNames = r.plan.variants.map((x) => x.name);
+    const medianTables = r.plan.scenarios
+      .filter((sc) => (r.plan.headlines?.[sc] ?? []).length > 0)
+      .map((sc) => `<h3>${h(sc)}</h3>${table(variantNames, medianDimensions(r, sc))}`)
+      .join("");
+    const failedTrials = r.trials.filter((t) => t.status === "failed");
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>perfpack ${h(r.runId)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -170,6 +190,8 @@ ${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95%
 ${lineFigs ? `<h2>Latency percentiles</h2><div class="grid">${lineFigs}</div>` : ""}
 ${barFigs ? `<h2>More per variant</h2><div class="grid">${barFigs}</div>` : ""}
 ${soakText ? `<h2>Soak: memory and GC over time</h2><p>${h(soakText)}</p><div class="grid">${soakFigs}</div>${table(soakSeries(r, 60), soakDimensions)}` : ""}
+${medianTables ? `<h2>Medians per variant</h2>${medianTables}<p class="muted">failed: the share of requests that got no 2xx answer (non-2xx and transport errors); latency is of the successful answers.</p>` : ""}
+${failedTrials.length ? `<h2>Failed trials</h2><ul>${failedTrials.map((t) => `<li>${h(failedTrialText(t))}</li>`).join("")}</ul>` : ""}
 ${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} ${h(readingNote(cs))} ◆ = tested by the gate.</p>` : ""}
 ${
   targets.length

@@ -1,7 +1,7 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
 import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
-import { fmt, linkCell, planText } from "./format.js";
+import { failedTrialText, linkCell, metricText, planText } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -60,13 +60,13 @@ export const markdown: Exporter = {
         `| variant |${linked ? " upstream link |" : ""} ${heads.map((h) => esc(h.label)).join(" | ")} |`,
         `|---|${linked ? "---|" : ""}${heads.map(() => "---").join("|")}|`,
       );
-      for (const v of rows) lines.push(`| ${esc(v)} |${rttCell(v)} ${heads.map((h) => fmt(s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`);
+      for (const v of rows) lines.push(`| ${esc(v)} |${rttCell(v)} ${heads.map((h) => metricText(h, s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`);
       lines.push("");
     }
     const failed = r.trials.filter((t) => t.status === "failed");
     if (failed.length) {
       lines.push("## Failed trials", "");
-      for (const t of failed) if (t.status === "failed") lines.push(`- ${t.variant} · ${t.scenario} · round ${t.round}: ${t.error}${t.exit ? ` (exit ${t.exit.code}, signal ${t.exit.signal})` : ""}`);
+      for (const t of failed) lines.push(`- ${esc(failedTrialText(t))}`);
       lines.push("");
     }
     const bound = r.trials.filter((t) => t.generatorBound);

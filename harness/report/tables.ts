@@ -1,21 +1,32 @@
 import Table from "cli-table3";
 import type { Headline } from "../../scenarios/contract.js";
-import { fmt, markedRatio } from "./format.js";
+import { markedRatio, metricText } from "./format.js";
 import type { Results } from "../results/schema.js";
 
 type Colour = (better: boolean, text: string) => string;
 
 /** The ratio cell of `variant` against the run's reference: the comparison's estimate, ≈ when not significant. */
 function ratioCell(results: Results, variant: string, scenario: string, h: Headline, colour: Colour): string {
+  if (h.unit === "share") return shareDelta(results, variant, scenario, h.metric);
   const c = results.summary.comparisons?.find((x) => x.candidate === variant && x.scenario === scenario && x.metric === h.metric);
   if (!c) return "–";
   return c.direction === "same" ? markedRatio(c) : colour(c.direction === "better", markedRatio(c));
 }
 
+/** A share's change against the reference, in percentage points of the medians (a share has no meaningful ratio at 0). */
+function shareDelta(results: Results, variant: string, scenario: string, metric: string): string {
+  const ref = results.summary.medians[referenceOf(results)]?.[scenario]?.[metric];
+  const v = results.summary.medians[variant]?.[scenario]?.[metric];
+  if (ref === undefined || v === undefined) return "–";
+  const d = (v - ref) * 100;
+  return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)} pp`;
+}
+
 const referenceOf = (results: Results): string => results.summary.comparisons?.[0]?.reference ?? results.plan.variants[0]?.name ?? "";
 
 /** Printed under the tables: what the ratio is and what ≈ means. */
-const RATIO_LEGEND = "ratios: geometric mean of per-round ratios against the reference (not the quotient of the medians shown); ≈ not significant (Holm-adjusted p ≥ 0.05)";
+const RATIO_LEGEND =
+  "ratios: geometric mean of per-round ratios against the reference (not the quotient of the medians shown); ≈ not significant (Holm-adjusted p ≥ 0.05); failed: the share of requests that got no 2xx answer (pp: its change in percentage points); ⚠ failed x vs y: the arms' failure shares differ beyond --max-errors, so no ratio is a speed change";
 
 /**
  * The end-of-run medians: with two variants, one table with a row per metric; with more, one
@@ -36,8 +47,8 @@ export function mediansTables(results: Results, colour: Colour = (_b, t) => t): 
         v,
         ...heads.map((h) => {
           const val = results.summary.medians[v]?.[scenarioName]?.[h.metric];
-          if (v === ref || val === undefined) return fmt(val);
-          return `${fmt(val)} (${ratioCell(results, v, scenarioName, h, colour)})`;
+          if (v === ref || val === undefined) return metricText(h, val);
+          return `${metricText(h, val)} (${ratioCell(results, v, scenarioName, h, colour)})`;
         }),
       ]);
     }
@@ -62,7 +73,7 @@ function mediansTable(results: Results, colour: Colour = (_b, t) => t): string {
     for (const h of results.plan.headlines?.[scenarioName] ?? []) {
       const values = variants.map((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric]);
       if (values.every((v) => v === undefined)) continue;
-      table.push([scenarioName, h.label, ...values.map(fmt), ...others.map((v) => ratioCell(results, v, scenarioName, h, colour))]);
+      table.push([scenarioName, h.label, ...values.map((x) => metricText(h, x)), ...others.map((v) => ratioCell(results, v, scenarioName, h, colour))]);
     }
   }
   return table.toString() + (others.length ? "\n" + RATIO_LEGEND : "");

@@ -1,5 +1,7 @@
 /** The results file's schema (perfpack/results@1): what a run records and what the verdict adds. Types only. */
 import type { Chart, SeriesPoint } from "../../scenarios/contract.js";
+import type { AnswersRecord } from "../load/answers.js";
+import type { RequestSpec } from "../load/request.js";
 
 export const RESULTS_SCHEMA = "perfpack/results@1";
 
@@ -30,6 +32,8 @@ export type TrialRecord = {
   executorDelta?: Record<string, number>;
   /** Samples over the window, for scenarios that keep them (soak: RSS, GC share, latency per interval). */
   series?: SeriesPoint[];
+  /** The window's answers, counted apart (HTTP scenarios): successes, non-2xx by code, transport failures, the first failing answer. */
+  answers?: AnswersRecord;
 } & ({ status: "ok" } | { status: "failed"; error: string; service?: string; exit?: { code: number | null; signal: string | null }; logTail?: string });
 
 export interface PlanRecord {
@@ -47,6 +51,10 @@ export interface PlanRecord {
   imported?: "artillery";
   /** Seed of the trial order, when it was random (the gate against a revision). */
   seed?: number;
+  /** The requests the scenarios sent (`${env:…}` references kept, secret-looking literal header values redacted). */
+  requests?: Record<string, RequestSpec>;
+  /** --max-errors: the failure share over which a trial failed (absent in older files: 0.01). */
+  maxErrors?: number;
   scenarios: string[];
   rounds: number;
   durationS: number;
@@ -58,7 +66,7 @@ export interface PlanRecord {
   target: string | null;
   order: Array<{ variant: string; scenario: string; round: number }>;
   /** Each scenario's headline metrics and which way is better, so the file explains itself. */
-  headlines?: Record<string, Array<{ metric: string; label: string; better: "higher" | "lower"; gate?: true }>>;
+  headlines?: Record<string, Array<{ metric: string; label: string; better: "higher" | "lower"; gate?: true; unit?: "share" }>>;
   /** Each scenario's charts, as it declared them, so the reports draw them without knowing the scenario. */
   charts?: Record<string, readonly Chart[]>;
 }
@@ -122,6 +130,12 @@ export interface Comparison {
   /** better / worse: significant and in that direction; same: not significant. */
   direction: "better" | "worse" | "same";
   gate: boolean;
+  /**
+   * The arms' failure shares (over all their trials) differ by more than --max-errors: they did
+   * different work, so the ratio is not a speed change (never significant; the gate calls it
+   * against the candidate when it fails more).
+   */
+  failuresDiffer?: { reference: number; candidate: number };
 }
 
 export type TargetStatus = "pass" | "stretch-met" | "fail" | "not-measured";

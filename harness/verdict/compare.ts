@@ -4,6 +4,33 @@ import { holm, median, pairedRatio, unpairedRatio } from "./stats.js";
 
 const ALPHA = 0.05;
 
+/** --max-errors when a results file does not record it (files before it existed). */
+export const DEFAULT_MAX_ERRORS = 0.01;
+
+/**
+ * An arm's failure share over all its trials of a scenario that counted their answers, failed
+ * trials included (a trial failed for too many failures still says how often the arm failed).
+ */
+function pooledFailureShare(trials: readonly TrialRecord[], variant: string, scenario: string): number | undefined {
+  let failed = 0;
+  let total = 0;
+  for (const t of trials) {
+    if (t.variant !== variant || t.scenario !== scenario || !t.answers) continue;
+    const a = t.answers;
+    const n = a.ok + Object.values(a.statuses).reduce((x, y) => x + y, 0) + Object.values(a.transport).reduce((x, y) => x + y, 0);
+    failed += n - a.ok;
+    total += n;
+  }
+  return total === 0 ? undefined : failed / total;
+}
+
+/** The arms' failure shares when they differ by more than `limit`: their ratio is not a speed change. */
+function failuresDiffer(ref: number | undefined, cand: number | undefined, limit: number): Comparison["failuresDiffer"] {
+  const r = ref ?? 0;
+  const c = cand ?? 0;
+  return Math.abs(c - r) > limit ? { reference: r, candidate: c } : undefined;
+}
+
 const okValues = (trials: readonly TrialRecord[], variant: string, scenario: string, metric: string) =>
   trials.filter((t) => t.status === "ok" && t.variant === variant && t.scenario === scenario && Number.isFinite(t.metrics[metric])).map((t) => ({ round: t.round, v: t.metrics[metric]! }));
 
@@ -24,7 +51,8 @@ function finish(rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "dire
   const ps = rows.map((r) => (sided === "two" ? r.estimate.p : isWorse(r) ? r.estimate.p / 2 : 1 - r.estimate.p / 2));
   const adjusted = holm(ps);
   return rows.map((r, i) => {
-    const significant = adjusted[i]! < ALPHA;
+    // arms that failed differently measured different work: never a speed change
+    const significant = adjusted[i]! < ALPHA && !r.failuresDiffer;
     const up = r.estimate.ratio > 1;
     const good = r.better === "higher" ? up : !up;
     return { ...r, pAdjusted: adjusted[i]!, significant, direction: significant ? (good ? "better" : "worse") : "same" };
@@ -63,14 +91,15 @@ function pairedRows(results: Results, headlines: Record<string, readonly Headlin
   const rows: Row[] = [];
   for (const scenario of results.plan.scenarios) {
     for (const h of headlines[scenario] ?? []) {
-      if (only === "gate" && !h.gate) continue;
+      if ((only === "gate" && !h.gate) || h.unit === "share") continue;
       const ref = okValues(results.trials, reference, scenario, h.metric);
       const cand = okValues(results.trials, candidate, scenario, h.metric);
       const pairs = ref.flatMap((r) => cand.filter((c) => c.round === r.round).map((c) => [r.v, c.v] as const));
       // at another level than 95% (the sequential gate's looks): Student's t, whose tails a few rounds can carry
       const estimate = pairedRatio(pairs, level === 0.95 ? { seed: 1 } : { level, method: "t" });
       if (!estimate) continue;
-      rows.push(row(scenario, h, [reference, candidate], [ref.map((x) => x.v), cand.map((x) => x.v)], estimate));
+      const differ = failuresDiffer(pooledFailureShare(results.trials, reference, scenario), pooledFailureShare(results.trials, candidate, scenario), results.plan.maxErrors ?? DEFAULT_MAX_ERRORS);
+      rows.push({ ...row(scenario, h, [reference, candidate], [ref.map((x) => x.v), cand.map((x) => x.v)], estimate), ...(differ ? { failuresDiffer: differ } : {}) });
     }
   }
   return rows;
@@ -110,7 +139,7 @@ export function compareRuns(
   for (const variant of variants) {
     for (const scenario of current.plan.scenarios.filter((s) => base.plan.scenarios.includes(s))) {
       for (const h of headlines[scenario] ?? []) {
-        if (only === "gate" && !h.gate) continue;
+        if ((only === "gate" && !h.gate) || h.unit === "share") continue;
         const b = okValues(base.trials, variant, scenario, h.metric).map((x) => x.v);
         const c = okValues(current.trials, variant, scenario, h.metric).map((x) => x.v);
         // a ratio needs a positive value on both sides
@@ -120,9 +149,14 @@ export function compareRuns(
   }
   // the level may depend on how many metrics share the error (the stored-run gate's Bonferroni)
   const lv = typeof level === "function" ? level(found.length) : level;
-  const rows = found.map(({ variant, scenario, h, b, c }) =>
-    row(scenario, h, [`${variant} (baseline run)`, `${variant} (current run)`], [b, c], unpairedRatio(b, c, lv === 0.95 ? { seed: 1 } : { level: lv, method: "t" })!),
-  );
+  const limit = Math.min(base.plan.maxErrors ?? DEFAULT_MAX_ERRORS, current.plan.maxErrors ?? DEFAULT_MAX_ERRORS);
+  const rows = found.map(({ variant, scenario, h, b, c }) => {
+    const differ = failuresDiffer(pooledFailureShare(base.trials, variant, scenario), pooledFailureShare(current.trials, variant, scenario), limit);
+    return {
+      ...row(scenario, h, [`${variant} (baseline run)`, `${variant} (current run)`], [b, c], unpairedRatio(b, c, lv === 0.95 ? { seed: 1 } : { level: lv, method: "t" })!),
+      ...(differ ? { failuresDiffer: differ } : {}),
+    };
+  });
   return finish(rows, only === "gate" ? "worse" : "two");
 }
 

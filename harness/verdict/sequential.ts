@@ -50,7 +50,9 @@ export function lookLevel(d: SequentialDesign, k: number): number {
 export type MetricCall = "regression" | "clear" | "undecided";
 
 /** A metric's call against the line: its interval wholly worse than `line`, wholly better, or across it. */
-export function callMetric(c: Pick<Comparison, "better" | "estimate">, line: number): MetricCall {
+export function callMetric(c: Pick<Comparison, "better" | "estimate" | "failuresDiffer">, line: number): MetricCall {
+  // the candidate fails more often than the limit allows beyond the reference: worse, whatever its speed
+  if (c.failuresDiffer) return c.failuresDiffer.candidate > c.failuresDiffer.reference ? "regression" : "undecided";
   const { lo, hi } = c.estimate;
   // the change as "how much better" at each end of the interval
   const ends = [improvement({ better: c.better, estimate: { ...c.estimate, ratio: lo } }), improvement({ better: c.better, estimate: { ...c.estimate, ratio: hi } })];

@@ -81,30 +81,36 @@ test("an executor that never becomes ready fails its trial after --ready-timeout
 test("secrets (env keys with KEY, SECRET or TOKEN) never reach results, reports or the terminal", async () => {
   const out = mkdtempSync(join(tmpdir(), "perfpack-secret-"));
   const secrets = ["s3cr3t-api-key-value", "tok-AAAA-1111", "tok-BBBB-2222"];
-  const run = perfpack([
-    "run",
-    "--quick",
-    "--scenarios",
-    "latency",
-    "--rounds",
-    "1",
-    "--duration",
-    "0.5",
-    "--warmup",
-    "0",
-    "--env",
-    `EXECUTOR_API_KEY=${secrets[0]}`,
-    "--env",
-    "PERFPACK_NOTE=visible",
-    "--matrix",
-    `UPSTREAM_TOKEN=${secrets[1]},${secrets[2]}`,
-    "--out",
-    out,
-  ]);
+  const run = perfpack(
+    [
+      "run",
+      "--quick",
+      "--scenarios",
+      "latency",
+      "--rounds",
+      "1",
+      "--duration",
+      "0.5",
+      "--warmup",
+      "0",
+      "--env",
+      `EXECUTOR_API_KEY=${secrets[0]}`,
+      "--env",
+      "PERFPACK_NOTE=visible",
+      "--matrix",
+      `UPSTREAM_TOKEN=${secrets[1]},${secrets[2]}`,
+      // the executor needs the key: without it every request is a 401 and the trials fail; the
+      // header names it in perfpack's environment, so its value is a secret of the run too
+      "--header",
+      "X-API-Key: ${env:PERFPACK_TEST_API_KEY}",
+      "--out",
+      out,
+    ],
+    { ...process.env, PERFPACK_TEST_API_KEY: secrets[0] },
+  );
   const code = await run.exit;
-  // the executor needs the key: the scenario answers 401 without it, so the trials would fail
   assert.ok(code === 0 || code === 1, run.output());
-  const files = readdirSync(out).filter((f) => /\.(json|md|html)$/.test(f));
+  const files = readdirSync(out, { recursive: true, encoding: "utf8" }).filter((f) => /\.(json|md|html|log)$/.test(f));
   assert.ok(files.includes("results.json") && files.includes("report.md") && files.includes("report.html"), files.join(", "));
   for (const f of files) {
     const text = readFileSync(join(out, f), "utf8");

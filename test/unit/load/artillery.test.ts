@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { ArtilleryReportError, artilleryScript, metricsFromReport, toYaml, type ExportOptions } from "../../../harness/load/artillery.js";
 import { fixturePath } from "../../../services/common/src/project.js";
+import { defaultRequests } from "../../../harness/plan/requests.js";
+import { SCENARIOS } from "../../../scenarios/index.js";
 
 // Reports written by Artillery 2.0.21 (`artillery run --output`) against this repository's
 // executor, from scripts `perfpack export artillery` wrote.
@@ -43,8 +45,9 @@ test("a malformed report is refused by the field that is wrong", () => {
   const cases: Array<[(r: any) => unknown, RegExp]> = [
     [() => ({}), /aggregate is missing/],
     [() => null, /aggregate is missing/],
-    [(r) => (delete r.aggregate.summaries["http.response_time"], r), /aggregate\.summaries\["http\.response_time"\] is missing/],
-    [(r) => ((r.aggregate.summaries["http.response_time"].p95 = "fast"), r), /http\.response_time"\]\.p95 is "fast": expected a number/],
+    [(r) => (delete r.aggregate.summaries["http.response_time"], delete r.aggregate.summaries["http.response_time.2xx"], r), /aggregate\.summaries\["http\.response_time"\] is missing/],
+    // the successes' response time when Artillery splits it by class, as 2.x does
+    [(r) => ((r.aggregate.summaries["http.response_time.2xx"].p95 = "fast"), r), /http\.response_time\.2xx"\]\.p95 is "fast": expected a number/],
     [(r) => (delete r.aggregate.firstCounterAt, r), /aggregate\.firstCounterAt is missing/],
   ];
   for (const [mutate, re] of cases)
@@ -55,7 +58,16 @@ test("a malformed report is refused by the field that is wrong", () => {
     );
 });
 
-const O: ExportOptions = { target: "http://127.0.0.1:4001", durationS: 3, warmupS: 1, connections: 8, rate: undefined, wsClients: 5, variant: { name: "optimized", env: {} } };
+const O: ExportOptions = {
+  target: "http://127.0.0.1:4001",
+  durationS: 3,
+  warmupS: 1,
+  connections: 8,
+  rate: undefined,
+  wsClients: 5,
+  variant: { name: "optimized", env: {} },
+  requests: defaultRequests(SCENARIOS.values()),
+};
 
 test("exported scripts: a closed loop of --connections users for the window, the open model at --rate, order POSTs, WebSocket subscribers; the warm-up is its own script", () => {
   const closed = artilleryScript("latency", O, "measure") as any;
@@ -107,4 +119,53 @@ test("scripts are written as block YAML with every string double-quoted, so no v
       "",
     ].join("\n"),
   );
+});
+
+test("exported scripts carry the run's requests: own paths and methods, ${env:…} as Artillery's $env, {{seq}} and {{uuid}} filled by the processor", async () => {
+  const { resolveRequests } = await import("../../../harness/plan/requests.js");
+  const requests = resolveRequests(
+    {
+      latency: { path: "/v2/book?symbol=BTCUSDT" },
+      batch: { method: "PUT", path: "/v2/orders", body: { id: "o-{{seq}}", key: "{{uuid}}" } },
+      ws: { path: "/v2/stream" },
+    },
+    ["x-api-key: ${env:API_KEY}"],
+    defaultRequests(SCENARIOS.values()),
+    { API_KEY: "never-written" },
+  );
+  const o = { ...O, requests };
+  const latency = artilleryScript("latency", o, "measure") as any;
+  assert.deepEqual(latency.scenarios[0].flow[0].loop, [{ get: { url: "/v2/book?symbol=BTCUSDT", headers: { "x-api-key": "{{ $env.API_KEY }}" } } }]);
+  const batch = artilleryScript("batch", o, "measure") as any;
+  const [next, put] = batch.scenarios[0].flow[0].loop;
+  assert.deepEqual(next, { function: "perfpackNext" });
+  assert.deepEqual(put.put.json, { id: "o-{{ perfpackSeq }}", key: "{{ perfpackUuid }}" });
+  assert.equal(put.put.url, "/v2/orders");
+  const ws = artilleryScript("ws", o, "measure") as any;
+  assert.deepEqual(ws.scenarios[0].flow[0], { connect: { function: "perfpackWsConnect" } });
+  assert.equal(ws.config.variables.perfpackWsUrl, "ws://127.0.0.1:4001/v2/stream");
+  const yaml = [latency, batch, ws].map((s) => toYaml(s)).join("\n");
+  assert.ok(!yaml.includes("never-written"), "no secret in a script");
+
+  // the processor, as Artillery loads it: per-request values, and the WebSocket headers read from the environment
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { createRequire } = await import("node:module");
+  const { PROCESSOR_JS } = await import("../../../harness/load/artillery.js");
+  const file = join(mkdtempSync(join(tmpdir(), "perfpack-proc-")), "perfpack-processor.cjs");
+  writeFileSync(file, PROCESSOR_JS);
+  const proc = createRequire(import.meta.url)(file) as Record<string, (...a: unknown[]) => void>;
+  const ctx = { vars: {} as Record<string, unknown> };
+  const seen = new Set<unknown>();
+  for (let i = 0; i < 100; i++) {
+    proc.perfpackNext!(ctx, null, () => {});
+    seen.add(ctx.vars.perfpackSeq).add(ctx.vars.perfpackUuid);
+  }
+  assert.equal(seen.size, 200);
+  process.env.PERFPACK_TEST_WS_KEY = "from-env";
+  const wsArgs: { target?: string; options?: { headers?: Record<string, string> } } = {};
+  proc.perfpackWsConnect!(wsArgs, { vars: { perfpackWsUrl: "ws://h/p", perfpackWsHeaders: { "x-api-key": "${env:PERFPACK_TEST_WS_KEY}" } } }, () => {});
+  delete process.env.PERFPACK_TEST_WS_KEY;
+  assert.deepEqual(wsArgs, { target: "ws://h/p", options: { headers: { "x-api-key": "from-env" } } });
 });

@@ -27,7 +27,10 @@ for (const [name, load] of [
       assert.ok(r.responses > 20, `${r.responses} responses`);
       assert.equal(r.ok + r.non2xx, r.responses);
       assert.ok(Math.abs(r.non2xx - r.responses / 5) <= 4, `${r.non2xx} of ${r.responses} were 503`);
-      assert.equal(r.latency?.count, r.responses);
+      // latency is the successes' alone; the 503s have their own
+      assert.equal(r.latency?.count, r.ok);
+      assert.equal(r.answers.failedLatency.count, r.non2xx);
+      assert.deepEqual(r.answers.record().statuses, { "503": r.non2xx });
       assert.ok(r.latency!.p50 > 0);
       assert.ok(r.elapsedS >= 0.39, `elapsed ${r.elapsedS}`);
       assert.equal(r.errors, 0);

@@ -139,3 +139,40 @@ test("the revision gate pairs each variant with itself on the baseline revision,
   assert.ok(same.comparisons.every((c) => c.reference === "optimized@main" && c.candidate === "optimized" && c.gate));
   assert.ok(same.comparisons.some((c) => c.metric === "executor_cpu_us_per_request"));
 });
+
+test("arms that failed differently are never a speed change: marked, not significant, and the gate calls the one that fails more a regression", async () => {
+  const { markedRatio } = await import("../../../harness/report/format.js");
+  const { mediansTables } = await import("../../../harness/report/tables.js");
+  const answers = (failed: number) => ({
+    ok: 1000 - failed,
+    statuses: (failed ? { "503": failed } : {}) as Record<string, number>,
+    transport: { refused: 0, reset: 0, timeout: 0, other: 0 },
+    failureShare: failed / 1000,
+  });
+  const b = base(0.01);
+  const c = worse(1 / 1.5, 0.01); // 1.5× faster, but 8% of its requests failed
+  for (const t of b.trials) t.answers = answers(0);
+  for (const t of c.trials) t.answers = answers(80);
+  b.plan.maxErrors = c.plan.maxErrors = 0.1;
+  assert.ok(
+    decideGate(b, c, headlinesOf(b), 0.1).comparisons.every((x) => !x.failuresDiffer),
+    "8 points apart is within a 10% limit",
+  );
+  b.plan.maxErrors = c.plan.maxErrors = 0.05;
+  const d = decideGate(b, c, headlinesOf(b), 0.1);
+  assert.ok(d.comparisons.length > 0 && d.comparisons.every((x) => x.failuresDiffer?.candidate === 0.08 && !x.significant && x.direction === "same"));
+  assert.equal(d.outcome, "regression");
+  assert.equal(markedRatio(d.comparisons[0]!), "⚠ failed 0% vs 8.00%");
+
+  // within one run: the sample's two variants, the optimized arm failing 30% in one of its rounds
+  const r = sample();
+  r.plan.maxErrors = 0.05;
+  for (const t of r.trials) t.answers = answers(t.variant === "optimized" && t.scenario === "latency" && t.round === 1 ? 300 : 0);
+  const s = analyze(r, headlinesOf(r), loadTargets());
+  const latency = s.comparisons!.filter((x) => x.scenario === "latency");
+  assert.ok(latency.length > 0 && latency.every((x) => x.failuresDiffer && x.direction === "same"), JSON.stringify(latency.map((x) => x.failuresDiffer)));
+  assert.ok(s.comparisons!.filter((x) => x.scenario !== "latency").every((x) => !x.failuresDiffer));
+  assert.ok(!s.comparisons!.some((x) => x.metric === "failure_share"), "a share is not compared as a ratio");
+  const table = mediansTables({ ...r, summary: s });
+  assert.match(table, /latency\s*│ req\/s\s*│[^\n]*⚠ failed 0% vs/);
+});
