@@ -1,6 +1,56 @@
 /** The contract between the engine and a scenario module (scenarios/*.ts). */
-import type { AnswersRecord } from "../harness/load/answers.js";
-import type { LiveRequest, RequestSpec } from "../harness/load/request.js";
+
+/**
+ * A request a scenario sends, as the run configures it (the `requests` key, --header): what
+ * results.json records, with header values as written (`${env:API_KEY}` stays a reference).
+ */
+export interface RequestSpec {
+  /** ws: a WebSocket upgrade (GET) on `path`, which carries headers but no body. */
+  protocol: "http" | "ws";
+  method: string;
+  /** Absolute path, with its query string. */
+  path: string;
+  headers: Record<string, string>;
+  /** JSON text; strings in it may hold {{seq}} or {{uuid}}. */
+  body?: string;
+}
+
+/** The request as the load generators send it: header values resolved, the body a template. */
+export interface LiveRequest {
+  protocol: "http" | "ws";
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: RequestBody;
+  /** What it was made from (header values unresolved): for an outside generator's script. */
+  spec: RequestSpec;
+}
+
+/** A request body as the generators send it: fixed bytes, or a template filled per request. */
+export interface RequestBody {
+  /** The template as written (JSON text, placeholders included). */
+  readonly text: string;
+  /** No placeholder: every request sends the same bytes. */
+  readonly fixed: boolean;
+  next(): string;
+}
+
+/** How a request that got no answer failed: refused, reset (or closed early), timed out, or anything else (a protocol error). */
+export type TransportFailure = "refused" | "reset" | "timeout" | "other";
+
+/** What the answers of a trial's measured window were, as results.json records it beside the metrics. */
+export interface AnswersRecord {
+  /** 2xx answers. */
+  ok: number;
+  /** Answers outside 2xx, by status code. */
+  statuses: Record<string, number>;
+  /** Requests that got no answer, by how they failed. */
+  transport: Record<TransportFailure, number>;
+  /** (non-2xx + transport failures) / every request that ended. */
+  failureShare: number;
+  /** The first failure: its status and body (truncated, secrets scrubbed), or its transport error. */
+  first?: { status?: number; body?: string; error?: string };
+}
 
 export interface ScenarioTarget {
   executorUrl: string;

@@ -1,24 +1,10 @@
 import { LatencyRecorder, latencyMetrics } from "./latency.js";
+import type { AnswersRecord, TransportFailure } from "../../scenarios/contract.js";
 
-/** How a request that got no answer failed: refused, reset (or closed early), timed out, or anything else (a protocol error). */
-export type TransportFailure = "refused" | "reset" | "timeout" | "other";
+export type { AnswersRecord, TransportFailure };
 
 /** The bytes of a failing answer's body a trial keeps (the first one only). */
 export const FAILURE_BODY_BYTES = 512;
-
-/** What the answers of a trial's measured window were, as results.json records it beside the metrics. */
-export interface AnswersRecord {
-  /** 2xx answers. */
-  ok: number;
-  /** Answers outside 2xx, by status code. */
-  statuses: Record<string, number>;
-  /** Requests that got no answer, by how they failed. */
-  transport: Record<TransportFailure, number>;
-  /** (non-2xx + transport failures) / every request that ended. */
-  failureShare: number;
-  /** The first failure: its status and body (truncated, secrets scrubbed), or its transport error. */
-  first?: { status?: number; body?: string; error?: string };
-}
 
 export const transportKind = (err: unknown): TransportFailure => {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

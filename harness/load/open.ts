@@ -1,7 +1,7 @@
 import { Pool, type Dispatcher } from "undici";
 import { AnswerTally, FAILURE_BODY_BYTES, transportKind } from "./answers.js";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
-import type { BodyTemplate } from "./request.js";
+import type { RequestBody } from "../../scenarios/contract.js";
 
 export interface OpenLoadOptions {
   url: string;
@@ -13,7 +13,7 @@ export interface OpenLoadOptions {
   signal: AbortSignal;
   method?: string;
   headers?: Record<string, string>;
-  body?: BodyTemplate;
+  body?: RequestBody;
 }
 
 export interface OpenLoadResult {

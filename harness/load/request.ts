@@ -1,30 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { LiveRequest, RequestBody, RequestSpec } from "../../scenarios/contract.js";
 
-/**
- * A request a scenario sends, as the run configures it (the `requests` key, --header): what
- * results.json records, with header values as written (`${env:API_KEY}` stays a reference).
- */
-export interface RequestSpec {
-  /** ws: a WebSocket upgrade (GET) on `path`, which carries headers but no body. */
-  protocol: "http" | "ws";
-  method: string;
-  /** Absolute path, with its query string. */
-  path: string;
-  headers: Record<string, string>;
-  /** JSON text; strings in it may hold {{seq}} or {{uuid}}. */
-  body?: string;
-}
-
-/** The request as the load generators send it: header values resolved, the body a template. */
-export interface LiveRequest {
-  protocol: "http" | "ws";
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: BodyTemplate;
-  /** What it was made from (header values unresolved): for an outside generator's script. */
-  spec: RequestSpec;
-}
+export type { LiveRequest, RequestSpec };
 
 /** The placeholders a body may hold, each replaced per request. */
 export const PLACEHOLDERS = ["seq", "uuid"] as const;
@@ -45,7 +22,7 @@ export function unknownPlaceholders(text: string): string[] {
  * request costs a concatenation (and a UUID where one is asked for), not a JSON encoding.
  * {{seq}} counts 1, 2, 3 … across the process; {{uuid}} is a random v4 UUID.
  */
-export class BodyTemplate {
+export class BodyTemplate implements RequestBody {
   private readonly parts: string[];
   private readonly holes: Placeholder[];
 
@@ -113,7 +90,7 @@ export function liveRequest(spec: RequestSpec, env: Readonly<NodeJS.ProcessEnv>)
 export const routeOf = (r: Pick<RequestSpec, "protocol" | "method" | "path">): string => `${r.protocol === "ws" ? "WS" : r.method} ${r.path}`;
 
 /** What a closed- or open-model generator needs of a request against the service at `base`. */
-export const loadTarget = (base: string, r: LiveRequest): { url: string; method: string; headers: Record<string, string>; body?: BodyTemplate } => ({
+export const loadTarget = (base: string, r: LiveRequest): { url: string; method: string; headers: Record<string, string>; body?: RequestBody } => ({
   url: base + r.path,
   method: r.method,
   headers: r.headers,

@@ -1,6 +1,6 @@
 import net from "node:net";
 import { AnswerTally, FAILURE_BODY_BYTES, transportKind, type TransportFailure } from "./answers.js";
-import type { BodyTemplate } from "./request.js";
+import type { RequestBody } from "../../scenarios/contract.js";
 
 /**
  * perfpack's lean HTTP/1.1 client for closed-model load on plain-HTTP targets: each connection
@@ -46,7 +46,7 @@ export function encodeRequest(r: WireRequest): Buffer {
  * A request per send: the same bytes each time (a fixed body, encoded once), or a body template's
  * next instance behind the head encoded once (one string concatenation per request).
  */
-function requestSource(r: Omit<WireRequest, "body"> & { body?: string | BodyTemplate }): () => Buffer | string {
+function requestSource(r: Omit<WireRequest, "body"> & { body?: string | RequestBody }): () => Buffer | string {
   if (r.body === undefined || typeof r.body === "string") {
     const bytes = encodeRequest({ ...r, ...(r.body !== undefined ? { body: r.body } : {}) } as WireRequest);
     return () => bytes;
@@ -251,7 +251,7 @@ export interface WireLoadOptions {
   url: string;
   method?: string;
   /** A fixed body, or a template whose placeholders are filled per request. */
-  body?: string | BodyTemplate;
+  body?: string | RequestBody;
   headers?: Record<string, string>;
   connections: number;
   durationS: number;

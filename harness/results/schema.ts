@@ -1,7 +1,5 @@
 /** The results file's schema (perfpack/results@1): what a run records and what the verdict adds. Types only. */
-import type { Chart, SeriesPoint } from "../../scenarios/contract.js";
-import type { AnswersRecord } from "../load/answers.js";
-import type { RequestSpec } from "../load/request.js";
+import type { AnswersRecord, Chart, RequestSpec, SeriesPoint } from "../../scenarios/contract.js";
 
 export const RESULTS_SCHEMA = "perfpack/results@1";
 
