@@ -160,6 +160,8 @@ export interface Scenario {
   readonly request?: RequestSpec;
   /** The `requests` entries it sends (its own, or others'): a user's service must serve them. */
   readonly uses: readonly string[];
+  /** Why it cannot run as a duet (`--design duet`): it then runs alone, one variant at a time. */
+  readonly duet?: string;
   /** What the HTML report draws for this scenario. */
   readonly charts?: readonly Chart[];
   /** Flags the launcher passes to the mock exchange for this scenario's trials. */

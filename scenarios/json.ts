@@ -12,6 +12,7 @@ export const json = {
   charts: [{ kind: "throughput", metric: "rps", label: "req/s (json)" }],
   request: { protocol: "http", method: "GET", path: "/api/private/open-orders", headers: {} },
   uses: ["json"],
+  duet: "it times serializers inside perfpack's own process, where a second arm's load generator would share the CPU it times",
   headline: [
     { metric: "json_fast_ns_per_op_500", label: "fast ns/op (500)", better: "lower" },
     { metric: "json_native_ns_per_op_500", label: "native ns/op (500)", better: "lower" },

@@ -45,6 +45,7 @@ export const soak = {
   description: "steady open-model load (orders and open-orders) plus WS subscribers for a long time; RSS, heap, GC share and latency per interval",
   // its writes are the batch scenario's request, its reads the latency scenario's, its subscribers the ws scenario's
   uses: ["batch", "latency", "ws"],
+  duet: "it runs the optimized variant alone, for a long time",
   headline: [
     { metric: "soak_rps", label: "req/s", better: "higher" },
     FAILURE_SHARE,

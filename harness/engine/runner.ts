@@ -7,7 +7,9 @@ import type { Plan, TrialSpec } from "../plan/order.js";
 import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
-import { serviceEnv, startStack, type Stack } from "./stack.js";
+import { serviceEnv, startSharedStack, startStack, type Stack } from "./stack.js";
+import type { Service } from "./launcher.js";
+import { seededRandom } from "../../services/common/src/rng.js";
 import { serviceCommand } from "./systems.js";
 import { harnessOf, type Generator } from "../plan/variants.js";
 import type { LoadGenerator } from "../load/generators.js";
@@ -46,6 +48,13 @@ export interface RunnerOptions {
   more?: (results: Results) => Promise<TrialSpec[]>;
   /** The load generators a variant may name (its `harness.generator`). */
   generators: Readonly<Record<Generator, LoadGenerator>>;
+  /**
+   * duet: the variants of a round and scenario run at once, on one exchange, the load split
+   * evenly between them (scenarios that declare `duet` a reason run alone, as in alternate).
+   */
+  design?: "alternate" | "duet";
+  /** Seed of the duet's per-slice randomization (default: from the clock). */
+  seed?: number;
   /** The requests the scenarios send, by scenario name, header values resolved. */
   requests: Readonly<Record<string, LiveRequest>>;
   /** Values scrubbed from what the results record besides the variants' secrets: the headers' `${env:…}` values. */
@@ -74,10 +83,14 @@ export class Runner extends EventEmitter {
   /** Values of the variants' secret variables, scrubbed from anything the results record. */
   private readonly secrets: string[];
   /** --warm: the running services of each variant and scenario. */
-  private readonly warmStacks = new Map<string, { stack: Stack; logBase: string; dead: boolean }>();
+  private readonly warmStacks = new Map<string, { running: Running; logBases: string[]; dead: boolean }>();
+
+  /** The duet's randomization (start order, the split's remainder). */
+  private readonly rand: () => number;
 
   constructor(private readonly o: RunnerOptions) {
     super();
+    this.rand = seededRandom(o.seed ?? Date.now() % 2 ** 31);
     this.secrets = [...new Set([...secretValues(o.plan.trials.map((t) => t.variant.env)), ...o.secrets])].sort((a, b) => b.length - a.length);
   }
 
@@ -122,7 +135,7 @@ export class Runner extends EventEmitter {
     this.emitEvent({ type: "start", plan, estimateS, results, resultsFile: join(this.o.outDir, "results.json") });
     const trials = [...plan.trials];
     try {
-      for (let i = 0; !this.aborted; i++) {
+      for (let i = 0; !this.aborted;) {
         if (i === trials.length) {
           // sequential sampling: the plan is done; the caller decides whether to add a batch
           const next = this.o.more ? await this.o.more(results) : [];
@@ -131,13 +144,17 @@ export class Runner extends EventEmitter {
           results.plan.order = [...(results.plan.order ?? []), ...next.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round }))];
           results.plan.rounds = Math.max(results.plan.rounds, ...next.map((t) => t.round));
         }
-        const spec = trials[i]!;
-        this.emitEvent({ type: "trial-start", spec, total: trials.length, estimateS: this.estimateTrialS(spec) });
-        const record = await this.trial(spec);
+        // a duet slice: the variants of one round and scenario (adjacent in the plan) run at once
+        const group = this.duetGroup(trials, i);
+        i += group.length;
+        for (const spec of group) this.emitEvent({ type: "trial-start", spec, total: trials.length, estimateS: this.estimateTrialS(spec) / group.length });
+        const records = await this.slice(group, group.length > 1 ? this.duetSplit(group) : undefined);
         if (this.aborted) break; // torn down mid-way: not a finished trial
-        results.trials.push(record);
-        results.summary.failedTrials += record.status === "failed" ? 1 : 0;
-        this.emitEvent({ type: "trial-end", record, total: trials.length });
+        for (const record of records) {
+          results.trials.push(record);
+          results.summary.failedTrials += record.status === "failed" ? 1 : 0;
+          this.emitEvent({ type: "trial-end", record, total: trials.length });
+        }
       }
     } finally {
       await this.stopWarm();
@@ -158,106 +175,212 @@ export class Runner extends EventEmitter {
     return env;
   }
 
-  private async trial(spec: TrialSpec): Promise<TrialRecord> {
-    const scenario = this.o.scenarios.get(spec.scenario)!;
-    const env = spec.variant.env;
+  /** The specs that run together from trials[i]: one, or under --design duet every variant of its round and scenario. */
+  private duetGroup(trials: readonly TrialSpec[], i: number): TrialSpec[] {
+    const first = trials[i]!;
+    const scenario = this.o.scenarios.get(first.scenario)!;
+    if (this.o.design !== "duet" || scenario.duet !== undefined) return [first];
+    const group = [first];
+    for (let j = i + 1; j < trials.length && trials[j]!.round === first.round && trials[j]!.scenario === first.scenario; j++) group.push(trials[j]!);
+    return group;
+  }
+
+  /**
+   * A duet slice's randomization, recorded in each trial: which arm's load starts first (a random
+   * order), and the even split of the connections and WebSocket clients (a remainder goes to
+   * randomly chosen arms).
+   */
+  private duetSplit(group: readonly TrialSpec[]): { order: string[]; connections: number[]; wsClients: number[] } {
+    const rand = this.rand;
+    const order = group.map((s) => s.variant.name);
+    for (let k = order.length - 1; k > 0; k--) {
+      const j = Math.floor(rand() * (k + 1));
+      [order[k], order[j]] = [order[j]!, order[k]!];
+    }
+    const split = (total: number): number[] => {
+      const n = group.length;
+      const out = group.map(() => Math.floor(total / n));
+      const extra = [...out.keys()].sort(() => rand() - 0.5).slice(0, total % n);
+      for (const k of extra) out[k]!++;
+      return out.map((x) => Math.max(1, x));
+    };
+    return { order, connections: split(this.o.connections), wsClients: split(this.o.wsClients) };
+  }
+
+  /**
+   * One slice: a trial per spec, measured in one window. One spec is the alternate design's trial
+   * (its own exchange and executor); several are a duet (`--design duet`): every arm's executor
+   * on one exchange, the load split evenly between them, started in the given order.
+   */
+  private async slice(specs: readonly TrialSpec[], duet?: { order: string[]; connections: number[]; wsClients: number[] }): Promise<TrialRecord[]> {
+    const scenario = this.o.scenarios.get(specs[0]!.scenario)!;
     const startedAt = new Date();
     const t0 = performance.now();
-    const base = { index: spec.index, variant: spec.variant.name, scenario: spec.scenario, round: spec.round, env: redactEnv(env), startedAt: startedAt.toISOString() };
+    const bases = specs.map((spec) => ({
+      index: spec.index,
+      variant: spec.variant.name,
+      scenario: spec.scenario,
+      round: spec.round,
+      env: redactEnv(spec.variant.env),
+      startedAt: startedAt.toISOString(),
+      ...(duet ? { duet: { arms: duet.order, first: duet.order[0] === spec.variant.name, connections: duet.connections[specs.indexOf(spec)]! } } : {}),
+    }));
     const ac = new AbortController();
     // every load client and subscriber of a trial listens for its abort
     setMaxListeners(10_000, ac.signal);
     this.current = ac;
-    let stack: Stack | undefined;
+    let running: Running | undefined;
     let died: { service: string; code: number | null; signal: string | null } | undefined;
-    const logBase = join(this.o.outDir, "logs", `${String(spec.index).padStart(3, "0")}-${safeName(spec.variant.name)}-${spec.scenario}-r${spec.round}`);
+    const logBases = specs.map((spec) => join(this.o.outDir, "logs", `${String(spec.index).padStart(3, "0")}-${safeName(spec.variant.name)}-${spec.scenario}-r${spec.round}`));
+    const key = specs.map(warmKey).join("\u0001");
     try {
-      let executorUrl: string;
-      let exchangeUrl: string | undefined;
-      let pids: { executor?: number; exchange?: number; link?: number } = {};
+      const arms: MeasureArm[] = [];
       if (this.o.target) {
-        executorUrl = this.o.target;
+        arms.push({
+          name: specs[0]!.variant.name,
+          target: { executorUrl: this.o.target, exchangeUrl: undefined, toggles: {} },
+          pids: {},
+          metricsOptional: false,
+          connections: this.o.connections,
+          wsClients: this.o.wsClients,
+        });
       } else {
+        const exchangeArgs = scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients });
         // the link's variables (UPSTREAM_*) and the generator's are perfpack's, not the executor's: the executor sees none
-        const { executorEnv, link } = harnessOf(spec.variant);
-        const start = () =>
-          startStack({
-            exchangeArgs: scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients }),
-            executorEnv,
-            ...(link ? { link } : {}),
-            ...(spec.variant.system ? { system: spec.variant.system } : {}),
-            baseEnv: this.childEnv(spec),
-            readyTimeoutMs: this.o.readyTimeoutMs,
-          });
-        stack = this.o.warm ? await this.warmStack(spec, logBase, start) : await start();
-        executorUrl = stack.executor.url;
-        exchangeUrl = stack.exchange.url;
-        pids = { executor: stack.executor.pid, exchange: stack.exchange.pid, ...(stack.link ? { link: stack.link.pid } : {}) };
-        for (const s of stack.services) {
+        const armOf = (spec: TrialSpec) => {
+          const { executorEnv, link } = harnessOf(spec.variant);
+          return { executorEnv, ...(link ? { link } : {}), ...(spec.variant.system ? { system: spec.variant.system } : {}) };
+        };
+        const start = async (): Promise<Running> => {
+          const common = { exchangeArgs, baseEnv: this.childEnv(specs[0]!), readyTimeoutMs: this.o.readyTimeoutMs };
+          if (specs.length === 1) {
+            const st = await startStack({ ...common, ...armOf(specs[0]!) });
+            return { arms: [st], services: st.services, stop: () => st.stop(), logs: (b, secrets) => writeLogs(st, b[0]!, secrets) };
+          }
+          const shared = await startSharedStack({ ...common, arms: specs.map(armOf) });
+          return {
+            arms: shared.arms,
+            services: shared.services,
+            stop: () => shared.stop(),
+            logs: (b, secrets) => {
+              shared.arms.forEach((arm, i) => writeLogs(arm, b[i]!, secrets));
+              writeFileSync(`${b[0]}.exchange.log`, scrub(shared.exchange.log(), secrets));
+            },
+          };
+        };
+        running = this.o.warm ? await this.warmRunning(key, logBases, start) : await start();
+        for (const s of running.services) {
           void s.exited.then((e) => {
             if (ac.signal.aborted) return;
             died = { service: s.name, code: e.code, signal: e.signal };
             ac.abort(new Error(`${s.name} exited during the trial`));
           });
         }
+        running.arms.forEach((st, i) => {
+          const spec = specs[i]!;
+          arms.push({
+            name: spec.variant.name,
+            target: { executorUrl: st.executor.url, exchangeUrl: st.exchange.url, toggles: spec.variant.env },
+            pids: { executor: st.executor.pid, exchange: st.exchange.pid, ...(st.link ? { link: st.link.pid } : {}) },
+            metricsOptional: false,
+            connections: duet?.connections[i] ?? this.o.connections,
+            wsClients: duet?.wsClients[i] ?? this.o.wsClients,
+          });
+        });
       }
-      // a user's own service (--executor-cmd) owes no /health of ours and no metrics: its toggles are the variant's
-      const userService = serviceCommand(spec.variant.system) !== undefined;
-      let toggles: Record<string, unknown> = env;
-      if (userService) {
-        const missing = await missingRoutes(
-          executorUrl,
-          scenario.uses.map((u) => this.o.requests[u]!),
-        );
-        if (missing.length)
-          throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (its request is set by requests.${scenario.uses[0]} in the config file)`);
-      } else {
-        const health = await getJson(`${executorUrl}/health`);
-        if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);
-        const h = health.body as { toggles?: Record<string, unknown>; pid?: number; upstream?: string };
-        toggles = h.toggles ?? {};
-        if (this.o.target) {
-          exchangeUrl = h.upstream;
-          pids = { executor: h.pid };
+      for (const [i, arm] of arms.entries()) {
+        const spec = specs[i]!;
+        // a user's own service (--executor-cmd) owes no /health of ours and no metrics: its toggles are the variant's
+        if (serviceCommand(spec.variant.system) !== undefined) {
+          arm.metricsOptional = true;
+          const missing = await missingRoutes(
+            arm.target.executorUrl,
+            scenario.uses.map((u) => this.o.requests[u]!),
+          );
+          if (missing.length)
+            throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (its request is set by requests.${scenario.uses[0]} in the config file)`);
+        } else {
+          const health = await getJson(`${arm.target.executorUrl}/health`);
+          if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);
+          const h = health.body as { toggles?: Record<string, unknown>; pid?: number; upstream?: string };
+          arm.target = { ...arm.target, toggles: h.toggles ?? {} };
+          if (this.o.target) {
+            arm.target = { ...arm.target, exchangeUrl: h.upstream };
+            arm.pids = h.pid ? { executor: h.pid } : {};
+          }
         }
+        const artillery = this.o.generators[harnessOf(spec.variant).generator].context(this.childEnv(spec), `${logBases[i]}.artillery`);
+        if (artillery) arm.artillery = artillery;
       }
-      const artillery = this.o.generators[harnessOf(spec.variant).generator].context(this.childEnv(spec), `${logBase}.artillery`);
-      const result = await this.measure(scenario, ac.signal, { executorUrl, exchangeUrl, toggles }, pids, userService, artillery);
+      // a duet starts its arms' load in the slice's order (randomized and recorded)
+      const order = duet ? duet.order.map((name) => arms.findIndex((x) => x.name === name)) : arms.map((_, i) => i);
+      const measured = await this.measure(
+        scenario,
+        ac.signal,
+        order.map((i) => arms[i]!),
+        specs.length > 1,
+      );
       if (died) throw new Error(`${died.service} exited during the trial`);
-      const answers = result.answers ? this.scrubbed(result.answers) : undefined;
       const wallS = (performance.now() - t0) / 1000;
-      if (answers && answers.failureShare > this.o.maxErrors) {
+      return bases.map((base, i) => {
+        const result = measured[order.indexOf(i)]!;
+        const answers = result.answers ? this.scrubbed(result.answers) : undefined;
         // the speed of failing answers is not a result: the trial failed, and keeps what it measured
-        return { ...base, status: "failed", error: tooManyFailures(answers, this.o.maxErrors), wallS, ...result, answers };
-      }
-      return { ...base, status: "ok", wallS, ...result, ...(answers ? { answers } : {}) };
+        if (answers && answers.failureShare > this.o.maxErrors) return { ...base, status: "failed", error: tooManyFailures(answers, this.o.maxErrors), wallS, ...result, answers };
+        return { ...base, status: "ok", wallS, ...result, ...(answers ? { answers } : {}) };
+      });
     } catch (err) {
       const e = err as Error;
       const failedService = err instanceof LaunchError ? err.service : died?.service;
-      const tail = err instanceof LaunchError ? err.logTail : failedService === "exchange" ? stack?.exchange.logTail(25) : stack?.executor.logTail(25);
+      const tailOf = (st: Stack | undefined) => (err instanceof LaunchError ? err.logTail : failedService === "exchange" ? st?.exchange.logTail(25) : st?.executor.logTail(25));
       const exit = err instanceof LaunchError ? err.exit : died;
-      return {
-        ...base,
-        status: "failed",
-        error: this.aborted ? "interrupted" : scrub(e.message, this.secrets),
-        ...(failedService ? { service: failedService } : {}),
-        ...(exit ? { exit: { code: exit.code, signal: exit.signal } } : {}),
-        ...(tail ? { logTail: scrub(tail, this.secrets) } : {}),
-        wallS: (performance.now() - t0) / 1000,
-        metrics: {},
-        generatorBound: false,
-      };
+      return bases.map((base, i) => {
+        const tail = tailOf(running?.arms[i]);
+        return {
+          ...base,
+          status: "failed" as const,
+          error: this.aborted ? "interrupted" : scrub(e.message, this.secrets),
+          ...(failedService ? { service: failedService } : {}),
+          ...(exit ? { exit: { code: exit.code, signal: exit.signal } } : {}),
+          ...(tail ? { logTail: scrub(tail, this.secrets) } : {}),
+          wallS: (performance.now() - t0) / 1000,
+          metrics: {},
+          generatorBound: false,
+        };
+      });
     } finally {
       this.current = undefined;
       // the trial is over: the services' exits from here on are ours, not deaths
       if (!ac.signal.aborted) ac.abort(new Error("trial over"));
-      if (stack && this.o.warm) {
-        // a warm stack outlives its trial, unless the trial failed: the next one starts afresh
-        if (died || this.aborted) await this.stopWarm(warmKey(spec));
-      } else if (stack) {
-        await stack.stop();
-        writeLogs(stack, logBase, this.secrets);
+      if (running && this.o.warm) {
+        // warm services outlive their trial, unless the trial failed: the next one starts afresh
+        if (died || this.aborted) await this.stopWarm(key);
+      } else if (running) {
+        await running.stop();
+        running.logs(logBases, this.secrets);
       }
+    }
+  }
+
+  /** --warm: the running services of this slice's variants and scenario, started on first use. */
+  private async warmRunning(key: string, logBases: string[], start: () => Promise<Running>): Promise<Running> {
+    const have = this.warmStacks.get(key);
+    if (have && !have.dead) return have.running;
+    if (have) await this.stopWarm(key);
+    const running = await start();
+    const entry = { running, logBases, dead: false };
+    for (const s of running.services) void s.exited.then(() => (entry.dead = true));
+    this.warmStacks.set(key, entry);
+    return running;
+  }
+
+  /** Stops warm services (one slice's, or all) and writes their logs under the names of their first trials. */
+  private async stopWarm(key?: string): Promise<void> {
+    for (const [k, { running, logBases }] of [...this.warmStacks]) {
+      if (key !== undefined && k !== key) continue;
+      this.warmStacks.delete(k);
+      await running.stop();
+      running.logs(logBases, this.secrets);
     }
   }
 
@@ -270,95 +393,113 @@ export class Runner extends EventEmitter {
     return { ...a, first };
   }
 
-  /** --warm: the variant's running services for this scenario, started on first use. */
-  private async warmStack(spec: TrialSpec, logBase: string, start: () => Promise<Stack>): Promise<Stack> {
-    const key = warmKey(spec);
-    const have = this.warmStacks.get(key);
-    if (have && !have.dead) return have.stack;
-    if (have) await this.stopWarm(key);
-    const stack = await start();
-    const entry = { stack, logBase, dead: false };
-    for (const s of stack.services) void s.exited.then(() => (entry.dead = true));
-    this.warmStacks.set(key, entry);
-    return stack;
-  }
-
-  /** Stops warm services (one variant's, or all) and writes their logs under the name of their first trial. */
-  private async stopWarm(key?: string): Promise<void> {
-    for (const [k, { stack, logBase }] of [...this.warmStacks]) {
-      if (key !== undefined && k !== key) continue;
-      this.warmStacks.delete(k);
-      await stack.stop();
-      writeLogs(stack, logBase, this.secrets);
-    }
-  }
-
-  /** Runs the scenario with probes around its measured window. */
-  private async measure(
-    scenario: Scenario,
-    signal: AbortSignal,
-    target: ScenarioContext["target"],
-    pids: { executor?: number; exchange?: number; link?: number },
-    metricsOptional: boolean,
-    artillery?: ScenarioContext["artillery"],
-  ): Promise<Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series"> & { answers?: AnswersRecord }> {
+  /**
+   * Runs the scenario on each arm at once (one arm: today's alternate design; several: a duet
+   * slice, the load split evenly between them) with probes around one measured window: it starts
+   * when every arm has warmed up and ends when every arm's load has ended. Each arm gets its own
+   * metrics; the generator's CPU is the whole process's (all arms' load), and a shared exchange's
+   * counters cannot be split between arms, so they are not attributed.
+   */
+  private async measure(scenario: Scenario, signal: AbortSignal, arms: readonly MeasureArm[], sharedExchange = false): Promise<MeasureResult[]> {
+    const n = arms.length;
     // a service without the metrics endpoint: its metric-based figures are not measured
-    const scrapeIf = (url: string) => scrape(url).catch((err: unknown) => (metricsOptional ? undefined : Promise.reject(err)));
+    const scrapeIf = (arm: MeasureArm) => scrape(arm.target.executorUrl).catch((err: unknown) => (arm.metricsOptional ? undefined : Promise.reject(err)));
+    const exchangeOf = (arm: MeasureArm) => (sharedExchange ? Promise.resolve(undefined) : exchangeStats(arm.target.exchangeUrl));
     let started = false;
-    let before: Scrape | undefined;
-    let exBefore: Record<string, number> | undefined;
+    let before: Array<Scrape | undefined> = [];
+    let exBefore: Array<Record<string, number> | undefined> = [];
     let cpu0: NodeJS.CpuUsage | undefined;
     let w0 = 0;
-    const sampler = new ProcessSampler([pids.executor ?? 0, pids.exchange ?? 0, ...(pids.link ? [pids.link] : [])]);
-    const ctx: ScenarioContext = {
-      target,
-      durationS: this.o.durationS,
-      warmupS: this.o.warmupS,
-      connections: this.o.connections,
-      rate: this.o.rate,
-      wsClients: this.o.wsClients,
-      requests: this.o.requests,
-      ...(artillery ? { artillery } : {}),
-      signal,
-      log: (line) => this.emitEvent({ type: "log", line }),
-      measureStart: async () => {
-        before = await scrapeIf(target.executorUrl);
+    const pids = [...new Set(arms.flatMap((a) => [a.pids.executor ?? 0, a.pids.exchange ?? 0, ...(a.pids.link ? [a.pids.link] : [])]))];
+    const sampler = new ProcessSampler(pids);
+    // the window opens once for every arm, when the last one has warmed up
+    let arrived = 0;
+    let open!: () => void;
+    let opening!: (e: unknown) => void;
+    const opened = new Promise<void>((resolve, reject) => ((open = resolve), (opening = reject)));
+    opened.catch(() => {});
+    const aborted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason instanceof Error ? signal.reason : new Error("trial aborted")), { once: true }));
+    aborted.catch(() => {});
+    const startWindow = async () => {
+      try {
+        before = await Promise.all(arms.map(scrapeIf));
         started = true;
-        exBefore = await exchangeStats(target.exchangeUrl);
+        exBefore = await Promise.all(arms.map(exchangeOf));
         await sampler.start();
         cpu0 = process.cpuUsage();
         w0 = performance.now();
-      },
+        open();
+      } catch (err) {
+        opening(err);
+      }
     };
-    // the window's end: when the scenario returns, or earlier when it says so (an outside
-    // generator that still reports and exits after its load: Artillery)
-    let end: Promise<{ windowS: number; gen: NodeJS.CpuUsage; after: Scrape | undefined; exAfter: Record<string, number> | undefined }> | undefined;
-    ctx.measureEnd = () => {
+    // the window's end: when the scenarios return, or earlier when one says so (an outside
+    // generator that still reports and exits after its load: Artillery, alone)
+    let end: Promise<{ windowS: number; gen: NodeJS.CpuUsage; after: Array<Scrape | undefined>; exAfter: Array<Record<string, number> | undefined> }> | undefined;
+    const endWindow = () => {
       end ??= (async () => {
         const windowS = (performance.now() - w0) / 1000;
         const gen = process.cpuUsage(cpu0);
         await sampler.stop();
-        return { windowS, gen, after: before ? await scrapeIf(target.executorUrl) : undefined, exAfter: await exchangeStats(target.exchangeUrl) };
+        return { windowS, gen, after: started ? await Promise.all(arms.map(scrapeIf)) : [], exAfter: await Promise.all(arms.map(exchangeOf)) };
       })();
       return end.then(() => undefined);
     };
-    let result: ScenarioResult;
+    const contexts = arms.map((arm): ScenarioContext => ({
+      target: arm.target,
+      durationS: this.o.durationS,
+      warmupS: this.o.warmupS,
+      connections: arm.connections,
+      rate: this.o.rate === undefined ? undefined : this.o.rate / n,
+      wsClients: arm.wsClients,
+      requests: this.o.requests,
+      ...(arm.artillery ? { artillery: arm.artillery } : {}),
+      signal,
+      log: (line) => this.emitEvent({ type: "log", line: n > 1 ? `${arm.name}: ${line}` : line }),
+      measureStart: async () => {
+        if (++arrived === n) void startWindow();
+        await Promise.race([opened, aborted]);
+      },
+      ...(n === 1 ? { measureEnd: endWindow } : {}),
+    }));
+    let results: ScenarioResult[];
     try {
-      result = await scenario.run(ctx);
-      if (!signal.aborted && started && cpu0) await ctx.measureEnd();
+      // which arm's load starts first is the caller's order (randomized per slice and recorded)
+      results = await Promise.all(contexts.map((ctx) => scenario.run(ctx)));
+      if (!signal.aborted && started && cpu0) await endWindow();
     } finally {
       await sampler.stop();
     }
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("trial aborted");
     if (!started || !cpu0 || !end) throw new Error(`scenario ${scenario.name} never started its measured window`);
     const { windowS, gen, after, exAfter } = await end;
+    // a generator the scenario ran outside this process (Artillery) reports its own CPU over the window
+    const generatorCores = ((gen.user + gen.system) / 1e6 + results.reduce((x, r) => x + (r.generatorCpuS ?? 0), 0)) / windowS;
+    return arms.map((arm, i) => this.armMetrics(scenario, arm, results[i]!, { windowS, generatorCores, sampler, before: before[i], after: after[i], exBefore: exBefore[i], exAfter: exAfter[i] }));
+  }
+
+  /** One arm's record of a window: the scenario's metrics, its processes' CPU and memory, and what the probes derive. */
+  private armMetrics(
+    scenario: Scenario,
+    arm: MeasureArm,
+    result: ScenarioResult,
+    w: {
+      windowS: number;
+      generatorCores: number;
+      sampler: ProcessSampler;
+      before?: Scrape | undefined;
+      after?: Scrape | undefined;
+      exBefore?: Record<string, number> | undefined;
+      exAfter?: Record<string, number> | undefined;
+    },
+  ): MeasureResult {
+    const { windowS, sampler, before, after, exBefore, exAfter, generatorCores } = w;
+    const { pids } = arm;
     const d = before && after ? delta(before, after) : undefined;
-    const exDelta = exBefore && exAfter ? Object.fromEntries(Object.entries(exAfter).map(([k, v]) => [k, v - (exBefore![k] ?? 0)])) : undefined;
+    const exDelta = exBefore && exAfter ? Object.fromEntries(Object.entries(exAfter).map(([k, v]) => [k, v - (exBefore[k] ?? 0)])) : undefined;
 
     const m: Record<string, number> = { ...result.metrics, window_s: windowS };
     const unit = result.workUnit;
-    // a generator the scenario ran outside this process (Artillery) reports its own CPU over the window
-    const generatorCores = ((gen.user + gen.system) / 1e6 + (result.generatorCpuS ?? 0)) / windowS;
     m.generator_cpu_cores = generatorCores;
     m.generator_rss_mb = process.memoryUsage().rss / 2 ** 20;
     const ex = pids.executor ? sampler.of(pids.executor) : undefined;
@@ -379,7 +520,7 @@ export class Runner extends EventEmitter {
       m[`upstream_conns_per_${unit}`] = (exDelta.connections ?? 0) / result.work;
       m[`upstream_tls_handshakes_per_${unit}`] = (exDelta.tlsHandshakes ?? 0) / result.work;
     }
-    if (d || exDelta) Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, target.toggles) ?? {});
+    if (d || exDelta) Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, arm.target.toggles) ?? {});
     const generatorBound = generatorCores >= this.o.generatorBoundCores;
     m.generator_bound = generatorBound ? 1 : 0;
     for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) delete m[k];
@@ -393,6 +534,28 @@ export class Runner extends EventEmitter {
     };
   }
 }
+
+/** A slice's running services: a Stack view per arm, every process, and how to stop them and keep their logs. */
+interface Running {
+  arms: Stack[];
+  services: Service[];
+  stop(): Promise<void>;
+  logs(logBases: readonly string[], secrets: readonly string[]): void;
+}
+
+/** One arm of a measured window: where its load goes, its processes, and its share of the load. */
+interface MeasureArm {
+  name: string;
+  target: ScenarioContext["target"];
+  pids: { executor?: number; exchange?: number; link?: number };
+  /** A user's service may have no metrics endpoint. */
+  metricsOptional: boolean;
+  artillery?: ScenarioContext["artillery"];
+  connections: number;
+  wsClients: number;
+}
+
+type MeasureResult = Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series"> & { answers?: AnswersRecord };
 
 /** Why a trial with too many failed answers failed: the share, the codes with their counts, the first failing answer. */
 export function tooManyFailures(a: AnswersRecord, limit: number): string {

@@ -149,3 +149,72 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     },
   };
 }
+
+/** One arm of a duet: its executor (and its own link) beside the other arms', on one exchange. */
+export type ArmOptions = Pick<StackOptions, "executorEnv" | "system" | "link">;
+
+/** A duet's services: one exchange shared by every arm, and a Stack view per arm (its executor, its link, the shared exchange). */
+export interface SharedStack {
+  exchange: Service;
+  arms: Stack[];
+  /** Every process: each arm's executor and link, then the exchange. */
+  services: Service[];
+  stop(): Promise<void>;
+}
+
+/**
+ * `--design duet`: one mock exchange and every arm's executor wired to it, all started at once
+ * (as startStack starts one). Each arm may have its own link (--upstream-rtt is per variant).
+ * An arm's view stops only its own processes; the shared stack stops them all, executors first.
+ */
+export async function startSharedStack(o: Omit<StackOptions, "executorEnv" | "system" | "link" | "executorPort"> & { arms: ArmOptions[] }): Promise<SharedStack> {
+  const env = o.baseEnv ?? {};
+  const port = o.exchangePort || (await freePort());
+  const scheme = o.exchangeArgs?.includes("--http") ? "http" : "https";
+  const linkPorts = await Promise.all(o.arms.map((a) => (a.link ? freePort() : Promise.resolve(undefined))));
+  const exchangeP = startExchangeService(o.exchangeArgs, env, o.readyTimeoutMs, port);
+  const armsP = o.arms.map((a, i) =>
+    Promise.all([
+      startExecutorService(`${scheme}://127.0.0.1:${linkPorts[i] ?? port}`, a.executorEnv, env, o.readyTimeoutMs, 0, a.system),
+      a.link ? startLinkService(port, a.link, linkPorts[i]!, env, o.readyTimeoutMs) : Promise.resolve(undefined),
+    ]),
+  );
+  const started = await Promise.allSettled([exchangeP, ...armsP]);
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    // what did start is stopped; an arm whose executor started but whose link did not is settled apart
+    const stops: Array<Promise<unknown>> = [];
+    for (const p of [exchangeP, ...armsP.flatMap((a) => [a.then(([e]) => e), a.then(([, l]) => l)])])
+      stops.push(
+        p.then(
+          (s) => s?.stop(),
+          () => undefined,
+        ),
+      );
+    await Promise.all(stops);
+    throw failed.reason;
+  }
+  const exchange = (started[0] as PromiseFulfilledResult<Service>).value;
+  const arms: Stack[] = started.slice(1).map((r) => {
+    const [executor, link] = (r as PromiseFulfilledResult<[Service, Service | undefined]>).value;
+    return {
+      exchange,
+      executor,
+      ...(link ? { link } : {}),
+      services: [executor, ...(link ? [link] : [])],
+      stop: async () => {
+        await executor.stop();
+        await link?.stop();
+      },
+    };
+  });
+  return {
+    exchange,
+    arms,
+    services: [...arms.flatMap((a) => a.services), exchange],
+    stop: async () => {
+      await Promise.all(arms.map((a) => a.stop()));
+      await exchange.stop();
+    },
+  };
+}

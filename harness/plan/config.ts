@@ -56,6 +56,8 @@ export interface RunConfig {
   requests: Record<string, RequestSpec>;
   /** --max-errors: a trial whose failed share of requests is over this fails. */
   maxErrors: number;
+  /** --design: one variant at a time, or every variant of a round and scenario at once (duet). */
+  design: "alternate" | "duet";
 }
 
 const list = (s: string) =>
@@ -237,6 +239,14 @@ export function resolveRunConfig(
     readyTimeoutMs: number("--ready-timeout", f.readyTimeout, d.readyTimeoutMs / 1000, { integer: false, min: 0.5, max: 600 }) * 1000,
     requests: resolveRequests(f.requests, f.header ?? [], o.requestDefaults ?? {}, o.env ?? process.env),
     maxErrors: number("--max-errors", f.maxErrors, d.maxErrors, { integer: false, min: 0, max: 1 }),
+    design: (() => {
+      const v = f.design ?? "alternate";
+      if (v !== "alternate" && v !== "duet") throw new UsageError(`--design ${JSON.stringify(v)} is not valid: expected alternate or duet`);
+      if (v === "duet" && target) throw new UsageError("--design duet starts every arm's executor on one exchange; --target drives one executor that is already running");
+      if (v === "duet" && gens.includes("artillery"))
+        throw new UsageError("--design duet starts the arms' load together; --generator artillery starts a child per trial, whose start-up cannot be aligned: use --design alternate");
+      return v;
+    })(),
     warnings,
     profile: (() => {
       if (f.profile === undefined) return undefined;

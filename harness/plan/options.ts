@@ -34,6 +34,7 @@ export interface RunFlags {
   warm?: boolean;
   header?: string[];
   maxErrors?: string;
+  design?: string;
   /** The config file's (or the library's) `requests` object, unvalidated; no flag. */
   requests?: unknown;
   json?: boolean;
@@ -123,6 +124,14 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     kind: "string",
     description: "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500",
     default: "/health",
+  },
+  design: {
+    flag: "--design <name>",
+    kind: "string",
+    choices: ["alternate", "duet"],
+    description:
+      "how the arms share the machine: alternate (one variant at a time, each its own exchange) or duet (every variant of a round at once on one exchange, the load split evenly and started together; latency, batch and ws; json and soak run alone)",
+    default: "alternate",
   },
   header: {
     flag: "--header <Name: value>",

@@ -30,6 +30,8 @@ export type TrialRecord = {
   executorDelta?: Record<string, number>;
   /** Samples over the window, for scenarios that keep them (soak: RSS, GC share, latency per interval). */
   series?: SeriesPoint[];
+  /** --design duet: the slice's arms in the order their load started, whether this arm went first, and its share of the connections. */
+  duet?: { arms: string[]; first: boolean; connections: number };
   /** The window's answers, counted apart (HTTP scenarios): successes, non-2xx by code, transport failures, the first failing answer. */
   answers?: AnswersRecord;
 } & ({ status: "ok" } | { status: "failed"; error: string; service?: string; exit?: { code: number | null; signal: string | null }; logTail?: string });
@@ -51,6 +53,8 @@ export interface PlanRecord {
   seed?: number;
   /** The requests the scenarios sent (`${env:…}` references kept, secret-looking literal header values redacted). */
   requests?: Record<string, RequestSpec>;
+  /** --design duet: the variants of a round and scenario ran at once on one exchange (absent: alternate). */
+  design?: "duet";
   /** --max-errors: the failure share over which a trial failed (absent in older files: 0.01). */
   maxErrors?: number;
   scenarios: string[];
