@@ -41,6 +41,8 @@ export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e:
         break;
       }
       case "trial-start": {
+        // a duet slice starts its arms' trials together: one live line, the latest
+        if (live) clearLive();
         const label = `[${e.spec.index + 1}/${e.total}] ${e.spec.variant.name} · ${e.spec.scenario} · round ${e.spec.round}`;
         if (out.isTTY) {
           const t0 = performance.now();
