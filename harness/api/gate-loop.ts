@@ -47,8 +47,9 @@ export class SequentialGate {
     const k = this.looks.length + 1;
     const rounds = sofar.plan.rounds;
     const headlines = headlinesOf(sofar);
-    // the measured pace: seconds of trials per round so far
-    const roundS = sofar.trials.reduce((a, t) => a + t.wallS, 0) / rounds;
+    // the measured pace: seconds of trials per round so far (a duet slice's wall time is every
+    // arm's trial's, so it counts once per slice)
+    const roundS = sofar.trials.reduce((a, t) => a + t.wallS / (t.duet?.arms.length ?? 1), 0) / rounds;
     const elapsed = this.o.elapsedS();
     // fixed before the first interval is read: how many looks the time left allows at that pace
     this.design ??= {

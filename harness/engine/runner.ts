@@ -131,7 +131,9 @@ export class Runner extends EventEmitter {
       summary: { medians: {}, failedTrials: 0 },
     };
     mkdirSync(join(this.o.outDir, "logs"), { recursive: true });
-    const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t), 0);
+    // a duet slice runs its arms' trials at once: each costs its share of the slice
+    const share = (t: TrialSpec) => (this.o.design === "duet" && this.o.scenarios.get(t.scenario)!.duet === undefined ? 1 / plan.variants.length : 1);
+    const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t) * share(t), 0);
     this.emitEvent({ type: "start", plan, estimateS, results, resultsFile: join(this.o.outDir, "results.json") });
     const trials = [...plan.trials];
     try {
