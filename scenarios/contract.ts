@@ -183,3 +183,6 @@ export const LATENCY_PERCENTILES: readonly ChartSeries[] = [
 
 /** The failure share beside a scenario's throughput headline (harness/load/answers.ts counts it). */
 export const FAILURE_SHARE: Headline = { metric: "failure_share", label: "failed", better: "lower", unit: "share" };
+
+/** Every request of an answers record that ended: answered (any status) or failed in transport. */
+export const requestsIn = (a: AnswersRecord): number => a.ok + Object.values(a.statuses).reduce((x, y) => x + y, 0) + Object.values(a.transport).reduce((x, y) => x + y, 0);

@@ -3,10 +3,10 @@ import { EventEmitter, setMaxListeners } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getJson, LaunchError } from "./launcher.js";
-import type { Plan, TrialSpec } from "../plan/order.js";
+import { shuffle, type Plan, type TrialSpec } from "../plan/order.js";
 import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
-import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
+import { requestsIn, type Scenario, type ScenarioContext, type ScenarioResult } from "../../scenarios/contract.js";
 import { serviceEnv, startSharedStack, startStack, type Stack } from "./stack.js";
 import type { Service } from "./launcher.js";
 import { seededRandom } from "../../services/common/src/rng.js";
@@ -194,15 +194,14 @@ export class Runner extends EventEmitter {
    */
   private duetSplit(group: readonly TrialSpec[]): { order: string[]; connections: number[]; wsClients: number[] } {
     const rand = this.rand;
-    const order = group.map((s) => s.variant.name);
-    for (let k = order.length - 1; k > 0; k--) {
-      const j = Math.floor(rand() * (k + 1));
-      [order[k], order[j]] = [order[j]!, order[k]!];
-    }
+    const order = shuffle(
+      group.map((s) => s.variant.name),
+      rand,
+    );
     const split = (total: number): number[] => {
       const n = group.length;
       const out = group.map(() => Math.floor(total / n));
-      const extra = [...out.keys()].sort(() => rand() - 0.5).slice(0, total % n);
+      const extra = shuffle([...out.keys()], rand).slice(0, total % n);
       for (const k of extra) out[k]!++;
       return out.map((x) => Math.max(1, x));
     };
@@ -561,7 +560,7 @@ type MeasureResult = Pick<TrialRecord, "metrics" | "generatorBound" | "executorD
 
 /** Why a trial with too many failed answers failed: the share, the codes with their counts, the first failing answer. */
 export function tooManyFailures(a: AnswersRecord, limit: number): string {
-  const total = a.ok + Object.values(a.statuses).reduce((x, y) => x + y, 0) + Object.values(a.transport).reduce((x, y) => x + y, 0);
+  const total = requestsIn(a);
   // the body on one line, as it came (truncated): what the service said when it refused
   const body = a.first?.body?.replace(/\s*\n\s*/g, " ").trim();
   const shown = body ? ` ${body.length > 200 ? body.slice(0, 200) + "…" : body}` : "";

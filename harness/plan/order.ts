@@ -39,7 +39,7 @@ export function buildPlan(variants: Variant[], scenarios: string[], rounds: numb
 }
 
 /** Fisher–Yates with the given generator. */
-function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
+export function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

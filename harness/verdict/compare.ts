@@ -1,5 +1,5 @@
 import type { Comparison, Results, TrialRecord } from "../results/schema.js";
-import type { Headline } from "../../scenarios/contract.js";
+import { requestsIn, type Headline } from "../../scenarios/contract.js";
 import { holm, median, pairedRatio, unpairedRatio } from "./stats.js";
 
 const ALPHA = 0.05;
@@ -17,7 +17,7 @@ function pooledFailureShare(trials: readonly TrialRecord[], variant: string, sce
   for (const t of trials) {
     if (t.variant !== variant || t.scenario !== scenario || !t.answers) continue;
     const a = t.answers;
-    const n = a.ok + Object.values(a.statuses).reduce((x, y) => x + y, 0) + Object.values(a.transport).reduce((x, y) => x + y, 0);
+    const n = requestsIn(a);
     failed += n - a.ok;
     total += n;
   }
