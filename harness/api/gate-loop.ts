@@ -5,22 +5,13 @@
  * The rule itself is pure (harness/verdict/sequential.ts); this holds its state across the looks.
  */
 import { GATE_SEQUENTIAL } from "../plan/defaults.js";
-import type { Comparison, Results } from "../results/schema.js";
+import { gateMetricKey, type LookRecord, type Results } from "../results/schema.js";
 import { compareRevisions } from "../verdict/compare.js";
 import { decideRevisionGate, type RevisionGateDecision } from "../verdict/gate.js";
 import { headlinesOf } from "../verdict/analysis.js";
-import { lookLevel, looksWithin, type MetricCall, type SequentialDesign } from "../verdict/sequential.js";
+import { lookLevel, looksWithin, type SequentialDesign } from "../verdict/sequential.js";
 
-/** One look of the sequential gate: its rounds, its intervals' level, and the metrics' calls. */
-export interface LookRecord {
-  look: number;
-  rounds: number;
-  level: number;
-  elapsedS: number;
-  calls: Record<string, MetricCall>;
-}
-
-const metricKey = (c: Comparison) => `${c.candidate} · ${c.scenario} · ${c.metric}`;
+export type { LookRecord };
 
 export class SequentialGate {
   readonly looks: LookRecord[] = [];
@@ -64,7 +55,14 @@ export class SequentialGate {
     const lastLook = k >= this.design.maxLooks || elapsed + this.batchRounds * roundS > this.o.budgetS;
     const d = decideRevisionGate(sofar, headlines, this.o.maxRegression, { level, lastLook });
     this.last = d;
-    const look: LookRecord = { look: k, rounds, level, elapsedS: elapsed, calls: Object.fromEntries(d.comparisons.map((c, i) => [metricKey(c), d.calls[i]!])) };
+    const look: LookRecord = {
+      look: k,
+      rounds,
+      level,
+      elapsedS: elapsed,
+      calls: Object.fromEntries(d.comparisons.map((c, i) => [gateMetricKey(c), d.calls[i]!])),
+      intervals: Object.fromEntries(d.comparisons.map((c) => [gateMetricKey(c), { ratio: c.estimate.ratio, lo: c.estimate.lo, hi: c.estimate.hi }])),
+    };
     this.looks.push(look);
     const more = !lastLook && d.outcome === "inconclusive";
     this.o.onLook?.(look, this.design.maxLooks, d, !more);

@@ -134,23 +134,29 @@ export async function gateRevision(flags: RunFlags, o: RevisionGateOptions, scen
     }
     tell(ctx, e);
   };
-  const run = await executeRun(withArms(cfg, baseline, o.candidateEnv), scenarios, { ...ctx, events }, { seed: o.seed, moreRounds: loop.moreRounds });
-  if (run.interrupted || run.results.summary.failedTrials > 0) return { run };
-  const { decision, design } = loop.decision(run.results);
-  const doc: RevisionGateDocument = {
-    schema: "perfpack/gate@1",
-    baseline: `${o.ref} (${baseline.kind === "revision" ? baseline.commit.slice(0, 10) : ""})`,
-    current: run.results.runId,
-    maxRegression: o.maxRegression,
-    seed: o.seed,
-    strict: o.strict === true,
-    budgetS,
-    design,
-    looks: loop.looks,
-    wallS: elapsedS(),
-    ...decision,
+  let doc: RevisionGateDocument | undefined;
+  // the decision, once the loop has ended and before the reports are written: they show it, look by look
+  const gateReport = (results: Results): RevisionGateDocument | undefined => {
+    if (results.summary.failedTrials > 0 || ctx.signal?.aborted) return undefined;
+    const { decision, design } = loop.decision(results);
+    doc = {
+      schema: "perfpack/gate@1",
+      baseline: `${o.ref} (${baseline.kind === "revision" ? baseline.commit.slice(0, 10) : ""})`,
+      current: results.runId,
+      maxRegression: o.maxRegression,
+      seed: o.seed,
+      strict: o.strict === true,
+      budgetS,
+      design,
+      looks: loop.looks,
+      wallS: elapsedS(),
+      ...decision,
+    };
+    // beside results.json: what the gate decided, look by look
+    writeFileSync(join(cfg.outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
+    return doc;
   };
-  // beside results.json: what the gate decided, look by look
-  writeFileSync(join(run.outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
+  const run = await executeRun(withArms(cfg, baseline, o.candidateEnv), scenarios, { ...ctx, events }, { seed: o.seed, moreRounds: loop.moreRounds, gateReport });
+  if (run.interrupted || run.results.summary.failedTrials > 0 || !doc) return { run };
   return { run, doc };
 }

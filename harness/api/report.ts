@@ -8,7 +8,7 @@ import { loadTargets } from "../plan/targets.js";
 import { profileArtifacts } from "../profile/artifacts.js";
 import { exportAll } from "../report/exporter.js";
 import { EXPORTERS } from "../report/index.js";
-import { readResultsFile } from "../results/file.js";
+import { readGateReport, readResultsFile } from "../results/file.js";
 import type { Comparison, Results } from "../results/schema.js";
 import { analyze, headlinesOf } from "../verdict/analysis.js";
 import { compareRuns } from "../verdict/compare.js";
@@ -22,7 +22,11 @@ export function renderReports(file: string, outDir: string | undefined, ctx: Pic
   const path = resolve(ctx.cwd, file);
   const results = analyzed(readResultsFile(path));
   const dir = resolve(ctx.cwd, outDir ?? dirname(path));
-  return { results, ...exportAll(results, { headlines: headlinesOf(results), ...profileArtifacts(dirname(path)) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY }) };
+  const gate = readGateReport(dirname(path));
+  return {
+    results,
+    ...exportAll(results, { headlines: headlinesOf(results), ...profileArtifacts(dirname(path)), ...(gate ? { gate } : {}) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY }),
+  };
 }
 
 export interface CompareDocument {

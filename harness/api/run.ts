@@ -20,7 +20,7 @@ import { LOAD_GENERATORS } from "../load/generators.js";
 import { exportAll } from "../report/exporter.js";
 import { EXPORTERS } from "../report/index.js";
 import { redactEnv } from "../results/redact.js";
-import type { PlanRecord, Results } from "../results/schema.js";
+import type { GateReport, PlanRecord, Results } from "../results/schema.js";
 import { ResultsWriter } from "../results/writer.js";
 import { analyze, headlinesOf } from "../verdict/analysis.js";
 import { projectRoot } from "../../services/common/src/project.js";
@@ -109,7 +109,7 @@ const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenario
   target: cfg.target ?? null,
   requests: recordedRequests(Object.fromEntries(Object.entries(cfg.requests).filter(([name]) => cfg.scenarios.some((s) => scenariosRegistry.get(s)?.uses.includes(name))))),
   maxErrors: cfg.maxErrors,
-  ...(cfg.design === "duet" ? { design: "duet" as const } : {}),
+  ...(cfg.design === "duet" ? { design: "duet" as const, ...(cfg.duetExchange === "each" ? { duetExchange: "each" as const } : {}) } : {}),
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
   headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
   charts: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.charts ?? [])]])),
@@ -121,6 +121,8 @@ export interface RunSteering {
   seed?: number;
   /** Asked when the planned rounds are done: how many more rounds to run (0: finish). It sees the trials so far. */
   moreRounds?: (sofar: Results) => number;
+  /** Called with the analysed results before the reports are written: the gate's decision (it writes gate.json), which they show. */
+  gateReport?: (results: Results) => GateReport | undefined;
 }
 
 /** Runs a prepared config: trials, results.json, the analysis, profiles (--profile), the reports. */
@@ -134,6 +136,7 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
     secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
     maxErrors: cfg.maxErrors,
     design: cfg.design,
+    duetExchange: cfg.duetExchange,
     ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
     plan,
     scenarios,
@@ -199,7 +202,8 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
       profileError = { message: (err as Error).message, ...((err as { output?: string }).output ? { output: (err as { output?: string }).output } : {}) };
     }
   }
-  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir) }, cfg.outDir, EXPORTERS, {
+  const gate = steer.gateReport?.(results);
+  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), ...(gate ? { gate } : {}) }, cfg.outDir, EXPORTERS, {
     GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY,
   });
   return {

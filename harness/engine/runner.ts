@@ -7,7 +7,7 @@ import { shuffle, type Plan, type TrialSpec } from "../plan/order.js";
 import { delta, describeMachine, exchangeStats, missingRoutes, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
 import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
 import { requestsIn, type Scenario, type ScenarioContext, type ScenarioResult } from "../../scenarios/contract.js";
-import { serviceEnv, startSharedStack, startStack, type Stack } from "./stack.js";
+import { serviceEnv, startSharedStack, startStack, startStacks, type Stack } from "./stack.js";
 import type { Service } from "./launcher.js";
 import { seededRandom } from "../../services/common/src/rng.js";
 import { serviceCommand } from "./systems.js";
@@ -53,6 +53,8 @@ export interface RunnerOptions {
    * evenly between them (scenarios that declare `duet` a reason run alone, as in alternate).
    */
   design?: "alternate" | "duet";
+  /** duet: one exchange for every arm (the default), or one each. */
+  duetExchange?: "shared" | "each";
   /** Seed of the duet's per-slice randomization (default: from the clock). */
   seed?: number;
   /** The requests the scenarios send, by scenario name, header values resolved. */
@@ -258,6 +260,15 @@ export class Runner extends EventEmitter {
             const st = await startStack({ ...common, ...armOf(specs[0]!) });
             return { arms: [st], services: st.services, stop: () => st.stop(), logs: (b, secrets) => writeLogs(st, b[0]!, secrets) };
           }
+          if (this.o.duetExchange === "each") {
+            const stacks = await startStacks(specs.map((spec) => ({ ...common, ...armOf(spec) })));
+            return {
+              arms: stacks,
+              services: stacks.flatMap((st) => st.services),
+              stop: async () => void (await Promise.all(stacks.map((st) => st.stop()))),
+              logs: (b, secrets) => stacks.forEach((st, i) => writeLogs(st, b[i]!, secrets)),
+            };
+          }
           const shared = await startSharedStack({ ...common, arms: specs.map(armOf) });
           return {
             arms: shared.arms,
@@ -319,7 +330,7 @@ export class Runner extends EventEmitter {
         scenario,
         ac.signal,
         order.map((i) => arms[i]!),
-        specs.length > 1,
+        specs.length > 1 && this.o.duetExchange !== "each",
       );
       if (died) throw new Error(`${died.service} exited during the trial`);
       const wallS = (performance.now() - t0) / 1000;

@@ -150,6 +150,20 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/**
+ * `--design duet --duet-exchange each`: a whole stack per arm, started at once; when one fails to
+ * start, the others are stopped and its error is thrown.
+ */
+export async function startStacks(all: readonly StackOptions[]): Promise<Stack[]> {
+  const started = await Promise.allSettled(all.map((o) => startStack(o)));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  return started.map((r) => (r as PromiseFulfilledResult<Stack>).value);
+}
+
 /** One arm of a duet: its executor (and its own link) beside the other arms', on one exchange. */
 export type ArmOptions = Pick<StackOptions, "executorEnv" | "system" | "link">;
 

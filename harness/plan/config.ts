@@ -58,6 +58,8 @@ export interface RunConfig {
   maxErrors: number;
   /** --design: one variant at a time, or every variant of a round and scenario at once (duet). */
   design: "alternate" | "duet";
+  /** --duet-exchange: under duet, one mock exchange for every arm (shared) or one each. */
+  duetExchange: "shared" | "each";
 }
 
 const list = (s: string) =>
@@ -245,6 +247,12 @@ export function resolveRunConfig(
       if (v === "duet" && target) throw new UsageError("--design duet starts every arm's executor on one exchange; --target drives one executor that is already running");
       if (v === "duet" && gens.includes("artillery"))
         throw new UsageError("--design duet starts the arms' load together; --generator artillery starts a child per trial, whose start-up cannot be aligned: use --design alternate");
+      return v;
+    })(),
+    duetExchange: (() => {
+      const v = f.duetExchange ?? "shared";
+      if (v !== "shared" && v !== "each") throw new UsageError(`--duet-exchange ${JSON.stringify(v)} is not valid: expected shared or each`);
+      if (f.duetExchange !== undefined && f.design !== "duet") throw new UsageError("--duet-exchange goes with --design duet: it says whether the duet's arms share one mock exchange");
       return v;
     })(),
     warnings,

@@ -35,6 +35,7 @@ export interface RunFlags {
   header?: string[];
   maxErrors?: string;
   design?: string;
+  duetExchange?: string;
   /** The config file's (or the library's) `requests` object, unvalidated; no flag. */
   requests?: unknown;
   json?: boolean;
@@ -132,6 +133,13 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     description:
       "how the arms share the machine: alternate (one variant at a time, each its own exchange) or duet (every variant of a round at once on one exchange, the load split evenly and started together; latency, batch and ws; json and soak run alone)",
     default: "alternate",
+  },
+  duetExchange: {
+    flag: "--duet-exchange <how>",
+    kind: "string",
+    choices: ["shared", "each"],
+    description: "with --design duet: the arms share one mock exchange (shared), or each has its own (each; the exchange's counters are then every arm's own)",
+    default: "shared",
   },
   header: {
     flag: "--header <Name: value>",

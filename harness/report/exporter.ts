@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Results } from "../results/schema.js";
+import type { GateReport, Results } from "../results/schema.js";
 import type { Headline } from "../../scenarios/contract.js";
 
 export interface ReportContext {
@@ -9,6 +9,8 @@ export interface ReportContext {
   links?: Array<{ label: string; href: string }>;
   /** The hot-path diff (Markdown) when the run was profiled. */
   hotPath?: string;
+  /** The gate's decision, look by look, when the run was a gate against a revision (gate.json). */
+  gate?: GateReport;
 }
 
 /** One report format: a pure function from results to text. */

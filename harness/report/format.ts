@@ -1,4 +1,4 @@
-import type { Comparison, Results, TargetStatus, TargetVerdict } from "../results/schema.js";
+import { gateMetricKey, type Comparison, type GateReport, type LookRecord, type Results, type TargetStatus, type TargetVerdict } from "../results/schema.js";
 
 /** Formats a number for a table cell: 3 significant digits, no exponent for everyday sizes. */
 export function fmt(v: number | undefined): string {
@@ -215,3 +215,49 @@ export const medianDimensions = (r: Results, scenario: string): Dimension<string
 /** One failed trial, for a list: where, and why (the status codes and first failing answer, or the crash). */
 export const failedTrialText = (t: import("../results/schema.js").TrialRecord): string =>
   t.status === "failed" ? `${t.variant} · ${t.scenario} · round ${t.round}: ${t.error}${t.exit ? ` (exit ${t.exit.code}, signal ${t.exit.signal})` : ""}` : "";
+
+/** The gate's outcome as a reviewer reads it. */
+export const gateOutcomeText = (g: Pick<GateReport, "outcome" | "strict">): string =>
+  g.outcome === "pass" ? "PASS" : g.outcome === "regression" ? "FAIL (regression)" : g.strict ? "FAIL (inconclusive, --strict)" : "INCONCLUSIVE (exit 0; --strict makes it fail)";
+
+/** The line as a ratio (candidate / reference) in a metric's own direction: below it (higher is better) or above it (lower is better) is worse than the line. */
+export const lineRatio = (better: Comparison["better"], line: number): number => (better === "higher" ? 1 - line : 1 / (1 - line));
+
+const CALL_TEXT = { regression: "✗ regression", clear: "✓ clear", undecided: "… undecided" } as const;
+
+/** The gate metric's name in a look table: its scenario and label, and the candidate when the gate has several. */
+const gateMetricName = (g: GateReport, c: Comparison): string => {
+  const many = new Set(g.comparisons.map((x) => x.candidate)).size > 1;
+  return `${many ? `${c.candidate} · ` : ""}${c.scenario} · ${c.label}`;
+};
+
+/**
+ * The gate's decision look by look: a row per look (its rounds, seconds and intervals' level), a
+ * column per gate metric with its ratio, interval and call against the line.
+ */
+export function gateLookTable(g: GateReport): { rows: LookRecord[]; dims: Dimension<LookRecord>[] } {
+  const dims: Dimension<LookRecord>[] = [
+    { label: "look", format: (l) => `${l.look}/${g.design.maxLooks}` },
+    { label: "rounds", format: (l) => String(l.rounds) },
+    { label: "s", format: (l) => l.elapsedS.toFixed(0) },
+    { label: "level", format: (l) => `${(l.level * 100).toFixed(2)}%` },
+    ...g.comparisons.map((c) => {
+      const key = gateMetricKey(c);
+      return {
+        label: `${gateMetricName(g, c)} (line ${lineRatio(c.better, g.maxRegression).toFixed(3)})`,
+        format: (l: LookRecord) => {
+          const i = l.intervals?.[key];
+          const call = l.calls[key];
+          if (!i || !call) return "—";
+          return `${i.ratio.toFixed(3)} (${i.lo.toFixed(3)}–${Number.isFinite(i.hi) ? i.hi.toFixed(3) : "∞"}) ${CALL_TEXT[call]}`;
+        },
+      };
+    }),
+  ];
+  return { rows: g.looks, dims };
+}
+
+/** Under the look table: what the line and the levels mean. */
+export const gateNote = (g: GateReport): string =>
+  `Each cell: the ratio candidate / reference and its interval at the look's level; a metric is decided when its interval lies wholly on one side of its line (${(g.maxRegression * 100).toFixed(0)}% worse). ` +
+  `The levels come from spending α = ${g.design.alpha} per side over at most ${g.design.maxLooks} looks (an exact group-sequential boundary), so the false-alarm rate holds however many looks were taken. ${g.wallS.toFixed(0)} s of a ${g.budgetS} s budget.`;

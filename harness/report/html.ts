@@ -1,11 +1,15 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { Results } from "../results/schema.js";
+import { gateMetricKey, type GateReport, type Results } from "../results/schema.js";
 import type { ChartSeries } from "../../scenarios/contract.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import {
   failedTrialText,
+  gateLookTable,
+  gateNote,
+  gateOutcomeText,
+  lineRatio,
   medianDimensions,
   planText,
   targetTable,
@@ -34,8 +38,26 @@ function table<T>(rows: readonly T[], dims: readonly Dimension<T>[], cls: (r: T)
     .join("")}</tbody></table>`;
 }
 
+/** Each gate metric's interval per look, against its line: plain numbers for the page's script. */
+function gateCharts(g: GateReport | undefined) {
+  if (!g) return [];
+  return g.comparisons.map((c) => {
+    const key = gateMetricKey(c);
+    const looks = g.looks.filter((l) => l.intervals?.[key]);
+    return {
+      title: `gate: ${c.scenario} · ${c.label}, candidate / reference per look`,
+      labels: looks.map((l) => `look ${l.look} (${l.rounds} rounds, ${(l.level * 100).toFixed(1)}%)`),
+      intervals: looks.map((l) => [l.intervals[key]!.lo, Number.isFinite(l.intervals[key]!.hi) ? l.intervals[key]!.hi : null]),
+      ratios: looks.map((l) => l.intervals[key]!.ratio),
+      calls: looks.map((l) => l.calls[key] ?? "undecided"),
+      line: lineRatio(c.better, g.maxRegression),
+      worse: c.better === "higher" ? "below" : "above",
+    };
+  });
+}
+
 /** What the page's script draws: plain numbers, computed here so the page holds no statistics. */
-function chartData(r: Results) {
+function chartData(r: Results, g?: GateReport) {
   const variants = r.plan.variants.map((v) => v.name);
   const med = (v: string, s: string, m: string) => r.summary.medians[v]?.[s]?.[m] ?? null;
   const value = (v: string, s: string, c: ChartSeries) => {
@@ -72,6 +94,7 @@ function chartData(r: Results) {
   const soak = soakSeries(r);
   return {
     variants,
+    gate: gateCharts(g),
     throughput,
     lines,
     bars,
@@ -95,6 +118,21 @@ let next = 0;
 // the page carries one <canvas id="chart-N"> per chart, in the order drawn here
 function canvas() {
   return document.getElementById("chart-" + next++);
+}
+const CALL_COLOR = { regression: "#e15759cc", clear: "#59a14fcc", undecided: "#bab0accc" };
+for (const g of D.gate) {
+  new Chart(canvas(), {
+    data: {
+      labels: g.labels,
+      datasets: [
+        { type: "bar", label: "interval at the look's level (red: regression, green: clear, grey: undecided)", data: g.intervals, backgroundColor: g.calls.map((c) => CALL_COLOR[c]), barPercentage: 0.4 },
+        { type: "line", label: "ratio", data: g.ratios, borderColor: "#000", backgroundColor: "#000", showLine: false, pointRadius: 4 },
+        { type: "line", label: "the line (worse " + g.worse + " it)", data: g.labels.map(() => g.line), borderColor: "#e15759", borderDash: [6, 4], pointRadius: 0 },
+        { type: "line", label: "no change", data: g.labels.map(() => 1), borderColor: "#888", borderWidth: 1, pointRadius: 0 },
+      ],
+    },
+    options: { scales: { y: { title: { display: true, text: "candidate / reference" } } } },
+  });
 }
 for (const t of D.throughput) {
   const points = t.rounds.flatMap((rs, i) => rs.filter((v) => v !== null).map((v) => ({ x: D.variants[i], y: v })));
@@ -150,10 +188,18 @@ export const html: Exporter = {
   render(r: Results, ctx: ReportContext) {
     const s = r.summary;
     const v = s.verdict;
-    const d = chartData(r);
+    const d = chartData(r, ctx.gate);
     const data = JSON.stringify(d).replace(/</g, "\\u003c");
     let n = 0;
     const fig = (title: string) => `<figure><figcaption>${h(title)}</figcaption><canvas id="chart-${n++}" role="img" aria-label="${h(title)}"></canvas></figure>`;
+    // the gate's charts are drawn first, so their canvases come first
+    const gateFigs = d.gate.map((g) => fig(g.title)).join("");
+    const g = ctx.gate;
+    const gateSection = g
+      ? `<h2>Gate against ${h(g.baseline)}</h2><p class="verdict ${g.outcome === "pass" ? "pass" : g.outcome === "regression" || g.strict ? "fail" : "undecided"}">Gate: ${h(gateOutcomeText(g))}</p>${
+          g.reasons.length ? `<ul>${g.reasons.map((x) => `<li>${h(x)}</li>`).join("")}</ul>` : ""
+        }<div class="grid">${gateFigs}</div>${table(gateLookTable(g).rows, gateLookTable(g).dims)}<p class="muted">${h(gateNote(g))}</p>`
+      : "";
     const throughputFigs = d.throughput.map((t) => fig(t.title)).join("");
     const lineFigs = d.lines.map((l) => fig(l.title)).join("");
     const barFigs = d.bars.map((b) => fig(b.title)).join("");
@@ -177,13 +223,14 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;paddi
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{padding:.25rem .5rem;border-bottom:1px solid #eee;text-align:left;font-variant-numeric:tabular-nums}
 th{background:#f6f6f6}.verdict{font-size:1.2rem;padding:.6rem 1rem;border-radius:6px;display:inline-block}
-.pass{background:#e3f4e1;color:#1e6b1e}.fail{background:#fbe3e3;color:#9b1c1c}
+.pass{background:#e3f4e1;color:#1e6b1e}.undecided{background:#fdf3d8;color:#7a5b00}.fail{background:#fbe3e3;color:#9b1c1c}
 tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}figure{margin:0}figcaption{font-weight:600;margin-bottom:.3rem}
 .muted{color:#666}
 </style></head><body>
 <h1>perfpack run ${h(r.runId)}</h1>
 ${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
+${gateSection}
 <p class="muted">${h(`${planText(r).replace(/\*\*/g, "")} Started ${r.startedAt}.`)}</p>
 ${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(headline))}</p>` : ""}
 ${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>` : ""}

@@ -1,7 +1,7 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
 import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
-import { failedTrialText, linkCell, metricText, planText } from "./format.js";
+import { failedTrialText, gateLookTable, gateNote, gateOutcomeText, linkCell, metricText, planText } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -21,6 +21,14 @@ export const markdown: Exporter = {
     const verdict = s.verdict;
     lines.push(`# perfpack run ${r.runId}`, "");
     if (verdict) lines.push(`**Verdict: ${verdict.pass ? "PASS" : "FAIL"}**${verdict.reasons.length ? ` — ${verdict.reasons.join("; ")}` : ""}`, "");
+    if (ctx.gate) {
+      const g = ctx.gate;
+      const looks = gateLookTable(g);
+      lines.push(`## Gate against ${g.baseline}: ${gateOutcomeText(g)}`, "");
+      for (const reason of g.reasons) lines.push(`- ${reason}`);
+      if (g.reasons.length) lines.push("");
+      lines.push("Look by look:", "", markdownTable(looks.rows, looks.dims), "", gateNote(g), "");
+    }
     lines.push(planText(r), "");
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     if (headline.length) {

@@ -1,6 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { RESULTS_SCHEMA, type Results } from "./schema.js";
+import { RESULTS_SCHEMA, type GateReport, type Results } from "./schema.js";
 
 import { UsageError } from "../errors.js";
 
@@ -21,6 +21,22 @@ export function readResultsFile(file: string, what = "results file"): Results {
   if (r?.schema !== RESULTS_SCHEMA) throw new UsageError(`${what} ${file} is not a perfpack results file: schema is ${JSON.stringify(r?.schema)}, expected "${RESULTS_SCHEMA}"`);
   if (!Array.isArray(r.trials) || !r.plan || !Array.isArray(r.plan.variants)) throw new UsageError(`${what} ${file} lacks trials[] or plan`);
   return r;
+}
+
+/**
+ * The gate's decision beside a run (gate.json, written by `gate --baseline-ref`), for the reports;
+ * undefined when there is none, or when it is not a revision gate's (no looks).
+ */
+export function readGateReport(runDir: string): GateReport | undefined {
+  const file = join(runDir, "gate.json");
+  if (!existsSync(file)) return undefined;
+  let g: GateReport & { schema?: string };
+  try {
+    g = JSON.parse(readFileSync(file, "utf8")) as GateReport & { schema?: string };
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return g.schema === "perfpack/gate@1" && Array.isArray(g.looks) && Array.isArray(g.comparisons) ? g : undefined;
 }
 
 /** Writes results.json atomically (temp file + rename), so a reader never sees half a file. */

@@ -55,6 +55,8 @@ export interface PlanRecord {
   requests?: Record<string, RequestSpec>;
   /** --design duet: the variants of a round and scenario ran at once on one exchange (absent: alternate). */
   design?: "duet";
+  /** --duet-exchange each: every duet arm had its own mock exchange (absent: they shared one). */
+  duetExchange?: "each";
   /** --max-errors: the failure share over which a trial failed (absent in older files: 0.01). */
   maxErrors?: number;
   scenarios: string[];
@@ -139,6 +141,39 @@ export interface Comparison {
    */
   failuresDiffer?: { reference: number; candidate: number };
 }
+
+/** A gate metric's call at a look of the sequential gate, against the line. */
+export type MetricCall = "regression" | "clear" | "undecided";
+
+/** One look of the sequential gate: its rounds, its intervals' level, and each gate metric's interval and call. */
+export interface LookRecord {
+  look: number;
+  rounds: number;
+  level: number;
+  elapsedS: number;
+  /** By metric key (`candidate · scenario · metric`). */
+  calls: Record<string, MetricCall>;
+  /** The same keys: the ratio (candidate / reference) and its interval at this look's level. */
+  intervals: Record<string, { ratio: number; lo: number; hi: number }>;
+}
+
+/** What a report shows of a gate against a revision (gate.json holds it, with more). */
+export interface GateReport {
+  baseline: string;
+  outcome: "pass" | "regression" | "inconclusive";
+  reasons: string[];
+  maxRegression: number;
+  strict: boolean;
+  budgetS: number;
+  wallS: number;
+  design: { maxLooks: number; alpha: number };
+  looks: LookRecord[];
+  /** The gate metrics at the last look (their keys are the looks' keys). */
+  comparisons: Comparison[];
+}
+
+/** The key of a gate metric in a look's calls and intervals. */
+export const gateMetricKey = (c: Pick<Comparison, "candidate" | "scenario" | "metric">): string => `${c.candidate} · ${c.scenario} · ${c.metric}`;
 
 export type TargetStatus = "pass" | "stretch-met" | "fail" | "not-measured";
 

@@ -1,22 +1,70 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pairedRatio, rng } from "../../../harness/verdict/stats.js";
-import { callMetric, lookLevel, looksWithin, outcomeOf, roundsAtLook, spent, type GateOutcome, type SequentialDesign } from "../../../harness/verdict/sequential.js";
+import { callMetric, exactBoundaries, lookLevel, looksWithin, outcomeOf, roundsAtLook, spent, unionLevel, type GateOutcome, type SequentialDesign } from "../../../harness/verdict/sequential.js";
+
+const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 
 const design: SequentialDesign = { alpha: 0.05, minRounds: 4, batchRounds: 2, maxLooks: 6, metrics: 3 };
 
-test("alpha spending: the looks' tails add up to alpha per side, and later looks get more of it", () => {
-  let tails = 0;
+const phi = (z: number) => {
+  // Φ by the complementary error function's continued series (independent of the module's jStat)
+  let sum = 0;
+  let term = z;
+  for (let n = 0; n < 200; n++) {
+    sum += term;
+    term *= (z * z) / (2 * n + 3);
+  }
+  return 0.5 + (sum * Math.exp((-z * z) / 2)) / Math.sqrt(2 * Math.PI);
+};
+
+test("the exact boundary reproduces the published two-look boundaries (O'Brien–Fleming and Pocock, one-sided 2.5%)", () => {
+  // O'Brien–Fleming, K = 2: 2.797 then 1.977; Pocock, K = 2: 2.178 at both (Jennison & Turnbull, tables 2.1, 2.3)
+  const obf = exactBoundaries([0.5, 1], [1 - phi(2.797), 0.025 - (1 - phi(2.797))]);
+  assert.ok(Math.abs(obf[0]! - 2.797) < 1e-3 && Math.abs(obf[1]! - 1.977) < 3e-3, JSON.stringify(obf));
+  const pocock = exactBoundaries([0.5, 1], [1 - phi(2.178), 0.025 - (1 - phi(2.178))]);
+  assert.ok(Math.abs(pocock[1]! - 2.178) < 3e-3, JSON.stringify(pocock));
+});
+
+test("the exact boundary's crossing probabilities are the spends: 200,000 simulated null paths over 6 uneven looks", () => {
+  const fractions = [6, 8, 10, 12, 14, 16].map((n) => n / 16);
+  const spend = fractions.map((t, i) => (0.05 / 3) * (t ** 2 - (i ? fractions[i - 1]! ** 2 : 0)));
+  const b = exactBoundaries(fractions, spend);
+  const r = rng(5);
+  const crossed = fractions.map(() => 0);
+  const paths = 200_000;
+  for (let p = 0; p < paths; p++) {
+    let s = 0;
+    let prev = 0;
+    for (let k = 0; k < fractions.length; k++) {
+      s += Math.sqrt(fractions[k]! - prev) * gauss(r);
+      prev = fractions[k]!;
+      if (s / Math.sqrt(fractions[k]!) >= b[k]!) {
+        crossed[k]!++;
+        break;
+      }
+    }
+  }
+  const total = crossed.reduce((a, x) => a + x, 0) / paths;
+  // in all: α/m = 0.0167 (Monte Carlo SE 0.0003)
+  assert.ok(Math.abs(total - 0.05 / 3) < 0.0012, `crossed ${total}`);
+  crossed.forEach((c, k) => assert.ok(Math.abs(c / paths - spend[k]!) < 4 * Math.sqrt(spend[k]! / paths) + 1e-4, `look ${k + 1}: ${c / paths} vs ${spend[k]}`));
+});
+
+test("alpha spending: the first look's level is the union bound's, every later one narrower; all wider than 95%", () => {
   const levels: number[] = [];
   for (let k = 1; k <= design.maxLooks; k++) {
     levels.push(lookLevel(design, k));
-    tails += ((1 - lookLevel(design, k)) / 2) * design.metrics;
+    if (k === 1) assert.ok(Math.abs(lookLevel(design, 1) - unionLevel(design, 1)) < 1e-9);
+    else assert.ok(lookLevel(design, k) < unionLevel(design, k), `look ${k}: ${lookLevel(design, k)} vs ${unionLevel(design, k)}`);
   }
+  // the union bound's tails add up to alpha per side
+  let tails = 0;
+  for (let k = 1; k <= design.maxLooks; k++) tails += ((1 - unionLevel(design, k)) / 2) * design.metrics;
   assert.ok(Math.abs(tails - design.alpha) < 1e-12, `spent ${tails}`);
   assert.equal(spent(design, design.maxLooks), design.alpha);
   assert.equal(spent(design, 0), 0);
   assert.equal(roundsAtLook(design, design.maxLooks), 14);
-  // every look's interval is wider than an uncorrected 95% one
   assert.ok(levels.every((l) => l > 0.95 && l < 1));
   assert.ok(levels.at(-1)! < levels[1]!, "the last look spends more than the second");
 });
@@ -46,8 +94,6 @@ test("looks within the budget: the first look always, then one per batch that en
   assert.equal(looksWithin(180, 70, 30), 4);
   assert.equal(looksWithin(30, 70, 30), 1);
 });
-
-const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 
 /**
  * The sequential procedure on simulated gates: per round, three gate metrics' paired log ratios
