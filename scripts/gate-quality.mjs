@@ -4,7 +4,10 @@
 //   node scripts/gate-quality.mjs N auto '{}' --ref HEAD
 //   N A/A gates of HEAD against this checkout (every failure is a false alarm), interleaved with N gates
 //   whose checkout side burns EXECUTOR_CPU_BURN_US more CPU per request (every pass is a miss).
-//   "auto" calibrates the burn to 10% of the executor's CPU per request, measured by the first A/A gate.
+//   "auto" calibrates the burn to 10% of the executor's CPU per request, measured by the first A/A gate
+//   ("auto:0.05" to 5%). --max-regression X moves the gate's line (default 0.05).
+//   From a team's repository (perfpack installed, executorCmd in its perfpack.config.json), a copy of
+//   this script gates the team's service: its burn is EXECUTOR_CPU_BURN_US, which the service honours.
 //   Each of those runs is also gated as a stored run against the first A/A run's results.json
 //   (`gate --baseline`, unpaired, across separate runs), for contrast: the same machine time, the
 //   same trials, the other method.
@@ -19,6 +22,8 @@ import { gate, gateRevision, run } from "perfpack";
 const args = process.argv.slice(2);
 const refAt = args.indexOf("--ref");
 const ref = refAt >= 0 ? args.splice(refAt, 2)[1] : undefined;
+const lineAt = args.indexOf("--max-regression");
+const maxRegression = lineAt >= 0 ? Number(args.splice(lineAt, 2)[1]) : undefined;
 const [n = "10", burnArg = ref ? "auto" : "130", opts] = args;
 const options = opts ? JSON.parse(opts) : ref ? {} : { quick: true, scenarios: "latency" };
 const dir = mkdtempSync(join(tmpdir(), "gate-quality-"));
@@ -29,7 +34,8 @@ const timed = async (f) => {
 };
 const metric = (d, m) => d.comparisons.find((c) => c.candidate.startsWith("optimized") && c.metric === m);
 
-let burn = burnArg === "auto" ? undefined : Number(burnArg);
+const autoShare = burnArg === "auto" ? 0.1 : burnArg.startsWith("auto:") ? Number(burnArg.slice(5)) : undefined;
+let burn = autoShare !== undefined ? undefined : Number(burnArg);
 let base;
 if (!ref) {
   base = await timed(() => run({ ...options, out: join(dir, "base") }));
@@ -44,7 +50,15 @@ for (let i = 0; i < Number(n) * 2; i++) {
   const out = join(dir, `${kind}-${i}`);
   let r;
   if (ref) {
-    r = await timed(() => gateRevision({ ref, options: { ...options, out }, seed: i + 1, ...(kind === "reg" ? { candidateEnv: { EXECUTOR_CPU_BURN_US: String(burn) } } : {}) }));
+    r = await timed(() =>
+      gateRevision({
+        ref,
+        options: { ...options, out },
+        seed: i + 1,
+        ...(maxRegression !== undefined ? { maxRegression } : {}),
+        ...(kind === "reg" ? { candidateEnv: { EXECUTOR_CPU_BURN_US: String(burn) } } : {}),
+      }),
+    );
     if (!r.doc) throw new Error(`the gate gave no decision: ${r.run ? `${r.run.results.summary.failedTrials} failed trial(s)` : "interrupted"}`);
   } else {
     const c = await timed(() => run({ ...options, out, ...(kind === "reg" ? { env: [`EXECUTOR_CPU_BURN_US=${burn}`] } : {}) }));
@@ -65,9 +79,9 @@ for (let i = 0; i < Number(n) * 2; i++) {
     }
   }
   if (burn === undefined) {
-    // calibrate on the first A/A: 10% of the baseline side's CPU per request
-    burn = Math.round(0.1 * metric(d, "executor_cpu_us_per_request").referenceMedian);
-    console.log(`burn calibrated to ${burn} µs/request (10% of the executor's CPU per request in the first A/A gate)`);
+    // calibrate on the first A/A: a share of the baseline side's CPU per request
+    burn = Math.round(autoShare * metric(d, "executor_cpu_us_per_request").referenceMedian);
+    console.log(`burn calibrated to ${burn} µs/request (${autoShare * 100}% of the executor's CPU per request in the first A/A gate)`);
   }
   // what CI sees: exit 1 for a regression (by default an inconclusive gate exits 0)
   const outcome = d.outcome;

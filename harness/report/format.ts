@@ -183,9 +183,15 @@ export function planText(r: Results): string {
   const m = r.machine;
   return (
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}. ` +
-    `${variants}; ${p.rounds} round(s) of ${p.durationS} s (warm-up ${p.warmupS} s), ${p.connections} connections${p.rate ? `, open model at ${p.rate} req/s` : ""}${linkText(p.variants)}${interrupted}.`
+    `${variants}; ${p.rounds} round(s) of ${p.durationS} s (warm-up ${p.warmupS} s), ${p.connections} connections${p.rate ? `, open model at ${p.rate} req/s` : ""}${designText(p)}${linkText(p.variants)}${interrupted}.`
   );
 }
+
+/** How the arms shared the machine, when they ran as a duet. */
+const designText = (p: Results["plan"]): string =>
+  p.design === "duet"
+    ? `; duet: the variants of a round ran at once on ${p.duetExchange === "each" ? "an exchange each" : "one exchange"}, the connections split between them (json and soak alone)`
+    : "";
 
 /** A variant's upstream link, as a report shows it ("10 ms ± 2 ms, 100 Mbit/s"); undefined without one. */
 export function linkCell(env: Record<string, string>): string | undefined {

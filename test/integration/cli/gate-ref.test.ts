@@ -31,7 +31,8 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     // measurement (beside a busy neighbour, 2 warm rounds once showed req/s 0.82×, 0.749–0.904), so
     // the test checks that the decision, the printed outcome and the exit code agree, not which it is
     const args = ["gate", "--baseline-ref", "HEAD", "--rounds", "2", "--duration", "1", "--warmup", "0.5", "--budget", "15s", "--seed", "7", "--out", out, "--json"];
-    const run = perfpack(args, env);
+    const summary = join(tmp, "step-summary.md");
+    const run = perfpack(args, { ...env, GITHUB_STEP_SUMMARY: summary });
     const code = await run.exit;
     const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n  "schema": "perfpack/gate@1"'))) as RevisionGateDocument;
     t.diagnostic(
@@ -54,6 +55,15 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     assert.equal(r.plan.seed, 7);
     assert.equal(r.plan.warm, true, "the gate keeps both arms' services warm");
     assert.equal(r.trials.length, 4);
+    assert.equal(r.plan.design, "duet", "the gate runs its arms as a duet by default");
+    // the decision where a reviewer reads it: report.md (the PR comment) and the job summary, look by look
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    const outcomeText = { pass: "PASS", regression: "FAIL (regression)", inconclusive: "INCONCLUSIVE" }[doc.outcome];
+    assert.ok(md.includes(`## Gate against HEAD (${head.slice(0, 10)}): ${outcomeText}`), md);
+    assert.match(md, /\| look \| rounds \| s \| level \| latency · req\/s \(line 0\.950\) \| latency · p95 ms \(line 1\.053\) \| latency · CPU µs\/req \(line 1\.053\) \|/);
+    assert.match(md, /\| 1\/1 \| 2 \| \d+ \| 99\.\d\d% \| [\d.]+ \([\d.]+–[\d.]+\) (✓ clear|✗ regression|… undecided) \|/);
+    const step = readFileSync(summary, "utf8");
+    assert.equal(step.split("## Gate against HEAD").length, 2, "the job summary holds the gate's report once");
     assert.equal(worktrees(), before, "no worktree registered in the repository");
     assert.deepEqual(descendants(run.child.pid!), []);
     // the second gate reuses the built tree; under --strict, anything but a pass exits 1

@@ -47,3 +47,53 @@ for (const c of CASES) {
       t.diagnostic(`screenshot: ${shot}`);
     }));
 }
+
+test("a gate run's HTML report shows the decision look by look: a chart per gate metric of its interval per look against the line, and the look table", (t) =>
+  withPage(t, async (page, errors) => {
+    // a real gate against HEAD whose checkout side burned 60 µs per request: a regression at its second look
+    const out = join(tmp, "sample-gate");
+    const run = perfpack(["report", fixturePath("sample-gate/results.json"), "--out", out]);
+    assert.equal(await run.exit, 0, run.output());
+    await page.goto(`file://${join(out, "report.html")}`);
+    await page.waitForFunction(() => document.body.dataset.charts !== undefined, null, { timeout: 10_000 });
+    assert.match(await page.locator("h2").first().innerText(), /^Gate against HEAD \(/);
+    assert.equal(await page.locator("p.verdict.fail", { hasText: "Gate: FAIL (regression)" }).count(), 1);
+    // the three gate metrics, each drawn from the looks in gate.json: bars from lo to hi, the ratio, the dashed line
+    const charts = await page.evaluate(() => {
+      const all = Object.values(
+        (window as unknown as { Chart: { instances: Record<string, { canvas: HTMLCanvasElement; data: { labels: string[]; datasets: Array<{ label: string; data: unknown[] }> } }> } }).Chart.instances,
+      );
+      return all
+        .filter((c) => c.canvas.getAttribute("aria-label")!.startsWith("gate: "))
+        .map((c) => ({ title: c.canvas.getAttribute("aria-label"), labels: c.data.labels, sets: c.data.datasets.map((d) => ({ label: d.label, data: d.data })) }));
+    });
+    assert.deepEqual(
+      charts.map((c) => c.title),
+      ["gate: latency · req/s, candidate / reference per look", "gate: latency · p95 ms, candidate / reference per look", "gate: latency · CPU µs/req, candidate / reference per look"],
+    );
+    for (const c of charts) {
+      assert.equal(c.labels.length, 2, "one bar per look");
+      const [bars, ratios, line] = c.sets;
+      assert.ok(
+        (bars!.data as number[][]).every(([lo, hi], i) => lo! < (ratios!.data[i] as number) && (ratios!.data[i] as number) < hi!),
+        JSON.stringify(c.sets),
+      );
+      // req/s is worse below 0.95; p95 and CPU per request above 1/0.95
+      const expected = c.title!.includes("req/s") ? 0.95 : 1 / 0.95;
+      assert.ok(
+        (line!.data as number[]).every((y) => Math.abs(y - expected) < 1e-9),
+        `${c.title}: ${line!.label} ${JSON.stringify(line!.data)}`,
+      );
+    }
+    // the CPU chart's second look lies wholly above its line: the call the gate made
+    const cpu = charts[2]!.sets[0]!.data as number[][];
+    assert.ok(cpu[1]![0]! > 1 / 0.95, JSON.stringify(cpu));
+    // the look table: a row per look, the CPU column's last call a regression
+    const rows = await page.locator("table").first().locator("tbody tr").allInnerTexts();
+    assert.equal(rows.length, 2);
+    assert.match(rows[1]!, /2\/21\s+8\s+\d+\s+99\.\d\d%.*✗ regression/s);
+    assert.deepEqual(errors, []);
+    const shot = screenshotPath("report-gate-html.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+  }));
