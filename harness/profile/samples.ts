@@ -23,7 +23,7 @@ export interface SampleCheck {
   samples: number;
   /** what the sampler's rate promises over `basisMs` */
   expected: number;
-  /** the time the expectation rests on: the executor's CPU time capped at the wall time (stack samplers), or the profiled wall time (doctor) */
+  /** the time the expectation rests on: the executor's main-thread CPU time capped at the wall time (stack samplers), or the profiled wall time (doctor) */
   basis: "cpu" | "wall";
   basisMs: number;
   /** the spacing the expectation rests on: the sampler's interval, plus (a timer sampler) the event-loop delay it measured */

@@ -266,4 +266,4 @@ export function gateLookTable(g: GateReport): { rows: LookRecord[]; dims: Dimens
 /** Under the look table: what the line and the levels mean. */
 export const gateNote = (g: GateReport): string =>
   `Each cell: the ratio candidate / reference and its interval at the look's level; a metric is decided when its interval lies wholly on one side of its line (${(g.maxRegression * 100).toFixed(0)}% worse). ` +
-  `The levels come from spending α = ${g.design.alpha} per side over at most ${g.design.maxLooks} looks (an exact group-sequential boundary), so the false-alarm rate holds however many looks were taken. ${g.wallS.toFixed(0)} s of a ${g.budgetS} s budget.`;
+  `The levels come from spending α = ${g.design.alpha} per side over at most ${g.design.maxLooks} look${g.design.maxLooks === 1 ? "" : "s"} (an exact group-sequential boundary), so the false-alarm rate holds however many looks were taken. ${g.wallS.toFixed(0)} s of a ${g.budgetS} s budget.`;

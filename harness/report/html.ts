@@ -131,7 +131,8 @@ for (const g of D.gate) {
         { type: "line", label: "no change", data: g.labels.map(() => 1), borderColor: "#888", borderWidth: 1, pointRadius: 0 },
       ],
     },
-    options: { scales: { y: { title: { display: true, text: "candidate / reference" } } } },
+    // the intervals, the line and 1 decide the range: from 0 the bars would be slivers
+    options: { scales: { y: { beginAtZero: false, grace: "5%", title: { display: true, text: "candidate / reference" } } } },
   });
 }
 for (const t of D.throughput) {
@@ -229,10 +230,10 @@ tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c
 .muted{color:#666}
 </style></head><body>
 <h1>perfpack run ${h(r.runId)}</h1>
-${v ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
+${v && !g ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
 ${gateSection}
 <p class="muted">${h(`${planText(r).replace(/\*\*/g, "")} Started ${r.startedAt}.`)}</p>
-${headline.length ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(headline))}</p>` : ""}
+${headline.length && !g ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(headline))}</p>` : ""}
 ${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>` : ""}
 ${lineFigs ? `<h2>Latency percentiles</h2><div class="grid">${lineFigs}</div>` : ""}
 ${barFigs ? `<h2>More per variant</h2><div class="grid">${barFigs}</div>` : ""}

@@ -20,7 +20,8 @@ export const markdown: Exporter = {
     const lines: string[] = [];
     const verdict = s.verdict;
     lines.push(`# perfpack run ${r.runId}`, "");
-    if (verdict) lines.push(`**Verdict: ${verdict.pass ? "PASS" : "FAIL"}**${verdict.reasons.length ? ` — ${verdict.reasons.join("; ")}` : ""}`, "");
+    // a gate run's verdict is the gate's decision (below); the run's own would contradict it
+    if (verdict && !ctx.gate) lines.push(`**Verdict: ${verdict.pass ? "PASS" : "FAIL"}**${verdict.reasons.length ? ` — ${verdict.reasons.join("; ")}` : ""}`, "");
     if (ctx.gate) {
       const g = ctx.gate;
       const looks = gateLookTable(g);
@@ -31,7 +32,8 @@ export const markdown: Exporter = {
     }
     lines.push(planText(r), "");
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
-    if (headline.length) {
+    // the pack's headline (against baseline) says nothing of two revisions of one variant
+    if (headline.length && !ctx.gate) {
       lines.push("## Headline: the guide's >2× throughput and lower p95", "", markdownTable(headline, targetDimensions), "");
       for (const t of headline) if (t.note) lines.push(`- ${t.variant}, ${t.label}: ${t.note}`);
       lines.push("", claimNote(headline), "");

@@ -61,7 +61,7 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     const outcomeText = { pass: "PASS", regression: "FAIL (regression)", inconclusive: "INCONCLUSIVE" }[doc.outcome];
     assert.ok(md.includes(`## Gate against HEAD (${head.slice(0, 10)}): ${outcomeText}`), md);
     assert.match(md, /\| look \| rounds \| s \| level \| latency · req\/s \(line 0\.950\) \| latency · p95 ms \(line 1\.053\) \| latency · CPU µs\/req \(line 1\.053\) \|/);
-    assert.match(md, /\| 1\/1 \| 2 \| \d+ \| 99\.\d\d% \| [\d.]+ \([\d.]+–[\d.]+\) (✓ clear|✗ regression|… undecided) \|/);
+    assert.match(md, /\| 1\/1 \| 2 \| \d+ \| \d+\.\d\d% \| [\d.]+ \([\d.]+–[\d.]+\) (✓ clear|✗ regression|… undecided) \|/);
     const step = readFileSync(summary, "utf8");
     assert.equal(step.split("## Gate against HEAD").length, 2, "the job summary holds the gate's report once");
     assert.equal(worktrees(), before, "no worktree registered in the repository");
