@@ -166,3 +166,13 @@ test("a bad --upstream-bandwidth, or one with --target, is refused naming what i
   refuses({ matrix: ["UPSTREAM_BANDWIDTH_MBPS=10,slow"] }, /--upstream-bandwidth "slow" is not valid/);
   refuses({ upstreamBandwidth: "10", target: "http://127.0.0.1:9" }, /--upstream-bandwidth puts a link between the executor and the exchange perfpack launches; --target launches neither/);
 });
+
+test("--design: alternate by default, duet on request; --duet-exchange goes with duet, and names what it accepts", () => {
+  assert.equal(resolve({}).design, "alternate");
+  assert.equal(resolve({ design: "duet" }).duetExchange, "shared");
+  assert.equal(resolve({ design: "duet", duetExchange: "each" }).duetExchange, "each");
+  refuses({ design: "trio" }, /^--design "trio" is not valid: expected alternate or duet$/);
+  refuses({ design: "duet", duetExchange: "some" }, /^--duet-exchange "some" is not valid: expected shared or each$/);
+  refuses({ duetExchange: "each" }, /^--duet-exchange goes with --design duet/);
+  refuses({ design: "duet", target: "http://127.0.0.1:4001" }, /--design duet starts every arm's executor on one exchange; --target/);
+});
