@@ -1,10 +1,8 @@
 import type { Comparison, MetricCall } from "../results/schema.js";
 
 export type { MetricCall };
-import jstat from "jstat";
 import { improvement } from "./compare.js";
-
-const normalCdf = (z: number): number => jstat.jStat.normal.cdf(z, 0, 1);
+import { normalCdf } from "./stats.js";
 
 /**
  * Sequential sampling for the gate against a revision: pure functions, no I/O.

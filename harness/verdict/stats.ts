@@ -33,7 +33,8 @@ export const median = (xs: readonly number[]): number => percentile(xs, 0.5);
 
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-const normalCdf = (z: number): number => jStat.normal.cdf(z, 0, 1);
+/** The standard normal CDF. */
+export const normalCdf = (z: number): number => jStat.normal.cdf(z, 0, 1);
 /** Student t quantile. */
 const tInv = (p: number, df: number): number => jStat.studentt.inv(p, df);
 
