@@ -10,6 +10,8 @@ const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
 // the send stamp is the last field of every message: `"ts":<ms>}}`; reading it from the tail
 // spares the generator a JSON.parse per message
 const TS = /"ts":([\d.]+)\}\}$/;
+// a coalesced frame (WS_COALESCE) holds several messages, one per line
+const TS_EACH = /"ts":([\d.]+)\}\}(?=\n|$)/g;
 
 /** N subscribers on the executor's market relay: delivery rate, latency from the send stamp, bytes on the wire. */
 export const ws = {
@@ -53,10 +55,18 @@ export const ws = {
         s.ws.on("message", (data: Buffer) => {
           first();
           if (!measuring) return;
-          messages++;
           payload += data.length;
-          const m = TS.exec(data.toString("latin1", Math.max(0, data.length - 40)));
-          if (m) rec.recordMs(monotonicMs() - Number(m[1]));
+          const now = monotonicMs();
+          if (data.indexOf(10) === -1) {
+            messages++;
+            const m = TS.exec(data.toString("latin1", Math.max(0, data.length - 40)));
+            if (m) rec.recordMs(now - Number(m[1]));
+            return;
+          }
+          for (const m of data.toString("latin1").matchAll(TS_EACH)) {
+            messages++;
+            rec.recordMs(now - Number(m[1]));
+          }
         });
       }
       const noFeed = setTimeout(() => first(), 5000);

@@ -1,8 +1,8 @@
-import WebSocket from "ws";
+import { connectWs, type WsClient } from "./wsClient.js";
 
 /** A market-stream subscriber: its socket, and the bytes it has read off the wire so far. */
 export interface Subscriber {
-  ws: WebSocket;
+  ws: WsClient;
   bytesRead(): number;
 }
 
@@ -10,24 +10,44 @@ export interface Subscriber {
  * Opens one subscriber on a WebSocket URL (permessage-deflate offered, as a browser would);
  * resolves once it is open. The trial's abort signal terminates it.
  */
-export function subscribe(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Subscriber> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: true, handshakeTimeout: 5000, headers });
-    const sock = () => (ws as unknown as { _socket?: { bytesRead: number } })._socket;
-    signal.addEventListener("abort", () => ws.terminate(), { once: true });
-    ws.once("open", () => {
-      // after the handshake an error ends in "close"; without a listener it would throw
-      ws.on("error", () => {});
-      resolve({ ws, bytesRead: () => sock()?.bytesRead ?? 0 });
-    });
-    ws.once("error", (err) => reject(new Error(`WebSocket ${url}: ${err.message}`)));
-  });
+export async function subscribe(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Subscriber> {
+  const ws = await connectWs(url, headers, signal);
+  return { ws, bytesRead: () => ws.bytesRead };
 }
 
+/**
+ * How many handshakes are in flight at once. A thousand at the same instant overflow a
+ * server's accept backlog (Node's default is 511): the kernel drops the extra SYNs and the
+ * client retries after 1 s, 3 s, 7 s, past any handshake timeout. Real subscriber
+ * populations do not arrive in one millisecond either.
+ */
+const CONNECT_CONCURRENCY = 64;
+
 /** `n` subscribers of the executor's market relay at `executorUrl` (its /ws/market, or the run's `requests.ws`). */
-export const subscribeMarket = (
+export async function subscribeMarket(
   executorUrl: string,
   n: number,
   signal: AbortSignal,
   r: { path: string; headers: Record<string, string> } = { path: "/ws/market", headers: {} },
-): Promise<Subscriber[]> => Promise.all(Array.from({ length: n }, () => subscribe(executorUrl.replace(/^http/, "ws") + r.path, signal, r.headers)));
+): Promise<Subscriber[]> {
+  const url = executorUrl.replace(/^http/, "ws") + r.path;
+  const subs: Subscriber[] = [];
+  let next = 0;
+  let failure: Error | undefined;
+  const worker = async () => {
+    while (next < n && !failure && !signal.aborted) {
+      next++;
+      try {
+        subs.push(await subscribe(url, signal, r.headers));
+      } catch (err) {
+        failure ??= err as Error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, CONNECT_CONCURRENCY) }, worker));
+  if (failure) {
+    for (const s of subs) s.ws.terminate();
+    throw new Error(`${failure.message} (after ${subs.length} of ${n} subscribers opened)`);
+  }
+  return subs;
+}

@@ -17,13 +17,17 @@ export interface ExecutorConfig {
   keepAlive: { enabled: boolean; maxSockets: number; timeoutMs: number };
   batch: { enabled: boolean; maxSize: number; flushMs: number; mode: "fixed" | "adaptive"; adaptiveMaxInFlight: number };
   json: { stringifier: "fast" | "native" };
-  ws: { compress: boolean; deflateLevel: number; pingIntervalMs: number };
+  ws: { compress: boolean; deflateLevel: number; pingIntervalMs: number; fanout: WsFanout; coalesce: boolean };
   cpuProfiling: { enabled: boolean; dir: string };
   cpuBurnUs: number;
   startDelayMs: number;
   apiKey: string | undefined;
   bodyLimitBytes: number;
 }
+
+/** How a compressed market message reaches the subscribers (websocketManager.ts says what each costs). */
+export const WS_FANOUTS = ["shared", "shared-stateless", "per-client-sync", "per-client"] as const;
+export type WsFanout = (typeof WS_FANOUTS)[number];
 
 type Env = Record<string, string | undefined>;
 
@@ -91,6 +95,8 @@ export const ENV_SPECS = {
   WS_COMPRESS: bool("WS_COMPRESS", false),
   WS_DEFLATE_LEVEL: int("WS_DEFLATE_LEVEL", 3, 0, 9),
   WS_PING_INTERVAL_MS: int("WS_PING_INTERVAL_MS", 30000, 50, 3_600_000),
+  WS_FANOUT: oneOf("WS_FANOUT", "shared", WS_FANOUTS),
+  WS_COALESCE: bool("WS_COALESCE", false),
   CPU_PROFILING: bool("CPU_PROFILING", false),
   CPU_PROFILE_DIR: text("CPU_PROFILE_DIR", "runtime/perf", "a directory path (relative paths are taken from the project root)"),
   PORT: int("PORT", 4001, 0, 65535),
@@ -158,7 +164,7 @@ export function loadExecutorConfig(env: Env, overrides: { port?: number; host?: 
       adaptiveMaxInFlight: get("BATCH_ADAPTIVE_MAX_INFLIGHT"),
     },
     json: { stringifier: get("JSON_STRINGIFIER") },
-    ws: { compress: get("WS_COMPRESS"), deflateLevel: get("WS_DEFLATE_LEVEL"), pingIntervalMs: get("WS_PING_INTERVAL_MS") },
+    ws: { compress: get("WS_COMPRESS"), deflateLevel: get("WS_DEFLATE_LEVEL"), pingIntervalMs: get("WS_PING_INTERVAL_MS"), fanout: get("WS_FANOUT"), coalesce: get("WS_COALESCE") },
     cpuProfiling: { enabled: get("CPU_PROFILING"), dir: fromRoot(get("CPU_PROFILE_DIR") ?? "runtime/perf") },
     cpuBurnUs: get("EXECUTOR_CPU_BURN_US"),
     startDelayMs: get("EXECUTOR_START_DELAY_MS"),

@@ -49,7 +49,8 @@ export async function executorMain(args: ExecutorArgs): Promise<void> {
   log(
     `executor: upstream ${cfg.exchangeUrl.origin}; HTTP_KEEPALIVE=${cfg.keepAlive.enabled} BATCH_ENABLED=${cfg.batch.enabled}` +
       `${cfg.batch.enabled ? ` (${cfg.batch.mode}, ${cfg.batch.maxSize} orders / ${cfg.batch.flushMs} ms)` : ""} ` +
-      `JSON_STRINGIFIER=${cfg.json.stringifier} WS_COMPRESS=${cfg.ws.compress}${cfg.ws.compress ? ` (level ${cfg.ws.deflateLevel})` : ""}` +
+      `JSON_STRINGIFIER=${cfg.json.stringifier} WS_COMPRESS=${cfg.ws.compress}${cfg.ws.compress ? ` (level ${cfg.ws.deflateLevel}, ${cfg.ws.fanout} fan-out)` : ""}` +
+      `${cfg.ws.coalesce ? " WS_COALESCE=true" : ""}` +
       `${cfg.cpuBurnUs ? ` EXECUTOR_CPU_BURN_US=${cfg.cpuBurnUs} (test aid)` : ""}`,
   );
 

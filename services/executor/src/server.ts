@@ -170,6 +170,8 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
         JSON_STRINGIFIER: cfg.json.stringifier,
         WS_COMPRESS: cfg.ws.compress,
         WS_DEFLATE_LEVEL: cfg.ws.deflateLevel,
+        WS_FANOUT: cfg.ws.fanout,
+        WS_COALESCE: cfg.ws.coalesce,
         CPU_PROFILING: cfg.cpuProfiling.enabled,
         EXECUTOR_CPU_BURN_US: cfg.cpuBurnUs,
       },

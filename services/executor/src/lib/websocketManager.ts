@@ -1,28 +1,31 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from "ws";
-import type { ExecutorConfig } from "../config.js";
+import type { ExecutorConfig, WsFanout } from "../config.js";
+import { frame, SyncDeflate } from "./wsFrames.js";
 import type { Metrics } from "./metrics.js";
 
 const WS_PATH = "/ws/market";
+const NEWLINE = Buffer.from("\n");
 
 /**
  * permessage-deflate settings, chosen deliberately:
  * - serverNoContextTakeover false: market messages are ~300 bytes of repeated field names and
- *   prices, and a deflate context carried across messages is what makes them compress. With
- *   no context takeover each message would compress alone, and ws would then also apply
- *   `threshold` (1024 bytes by default), so 300-byte messages would go out uncompressed.
- *   ws ignores `threshold` while context takeover is on, so it is set to 0 only to say so.
+ *   prices, and a deflate context carried across messages is what makes them compress (5.4×
+ *   at level 3 against 1.6× for each message alone). `shared-stateless` turns it on to measure
+ *   that trade. With no context takeover `ws` would also apply `threshold` (1024 bytes by
+ *   default) to what it compresses itself, so it is set to 0: every message is compressed.
  * - clientNoContextTakeover true: clients send almost nothing (pongs), so their side needs no
  *   retained window.
- * - The price is memory: one deflate stream per client (~ 2^windowBits × 2 + 2^(memLevel+9)
- *   bytes, about 256 KiB at 15/8), which is why serverMaxWindowBits/memLevel stay explicit.
+ * - `ws` builds its own deflate stream (~256 KiB at 15/8) only for a client it compresses for
+ *   itself (`per-client`, or a client whose offer the shared stream cannot serve).
  */
-function deflateOptions(level: number): PerMessageDeflateOptions {
+function deflateOptions(level: number, fanout: WsFanout): PerMessageDeflateOptions {
   return {
     zlibDeflateOptions: { level, memLevel: 8 },
-    serverNoContextTakeover: false,
+    serverNoContextTakeover: fanout === "shared-stateless",
     clientNoContextTakeover: true,
     serverMaxWindowBits: 15,
     threshold: 0,
@@ -30,18 +33,48 @@ function deflateOptions(level: number): PerMessageDeflateOptions {
   };
 }
 
+/**
+ * How one subscriber gets its market messages (WS_FANOUT picks the design; a client's own offer
+ * can narrow it):
+ * - `ws`: `ws.send`, compressed by `ws` if negotiated: one deflate stream per client, driven
+ *   asynchronously on libuv's threadpool (at most `concurrencyLimit` at once). The baseline
+ *   (WS_COMPRESS=false), a client that negotiated no compression, and WS_FANOUT=per-client.
+ * - `stream`: the shared stream (WS_FANOUT=shared). Each message is compressed once, with
+ *   context takeover, and the same frame is written to every member. Every member's inflater
+ *   must hold the same window for that to decode, so a new client first `joins`.
+ * - `joining`: gets messages uncompressed (RSV1 unset, which RFC 7692 allows on a deflate
+ *   connection) until the next broadcast, which the shared stream ends with a full flush: from
+ *   the message after it nothing refers back, and the client becomes a member.
+ * - `stateless`: a client that negotiated server_no_context_takeover (every client under
+ *   WS_FANOUT=shared-stateless): each message compressed alone, once, the same frame for all.
+ * - `own`: WS_FANOUT=per-client-sync: a deflate stream per client like `ws`, but synchronous.
+ */
+type Delivery = "ws" | "stream" | "joining" | "stateless" | "own";
+
 interface Client {
   ws: WebSocket;
+  sock: Socket;
   alive: boolean;
   compressed: boolean;
+  delivery: Delivery;
+  deflate?: SyncDeflate;
   /** socket.bytesWritten right after the upgrade: what the client costs on the wire is counted from here. */
   baseBytes: number;
+}
+
+interface DeflateParams {
+  server_no_context_takeover?: boolean;
+  server_max_window_bits?: number;
 }
 
 export interface WebSocketStatus {
   path: string;
   compress: boolean;
   deflateLevel: number | null;
+  /** WS_FANOUT, when compressing; how many clients each delivery serves. */
+  fanout: WsFanout | null;
+  deliveries: Record<Delivery, number>;
+  coalesce: boolean;
   clients: number;
   upstream: { url: string; connected: boolean; connects: number; messages: number; lastError: string | null };
   relayedMessages: number;
@@ -70,6 +103,14 @@ export class WebSocketManager {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private backoffMs = 100;
   private readonly upstreamUrl: string;
+  /** WS_FANOUT=shared: the one deflate stream every member's frames come from. */
+  private readonly stream: SyncDeflate | undefined;
+  /** Clients that negotiated no context takeover: each message compressed alone, once. */
+  private readonly stateless: SyncDeflate | undefined;
+  private members = 0;
+  private readonly joining = new Set<Client>();
+  /** WS_COALESCE: the text messages of the current upstream read, sent as one frame. */
+  private pending: Buffer[] = [];
 
   constructor(
     private readonly cfg: ExecutorConfig,
@@ -78,9 +119,11 @@ export class WebSocketManager {
     this.upstreamUrl = cfg.exchangeUrl.origin.replace(/^http/, "ws") + "/ws/market";
     this.wss = new WebSocketServer({
       noServer: true,
-      perMessageDeflate: cfg.ws.compress ? deflateOptions(cfg.ws.deflateLevel) : false,
+      perMessageDeflate: cfg.ws.compress ? deflateOptions(cfg.ws.deflateLevel, cfg.ws.fanout) : false,
       maxPayload: 64 * 1024,
     });
+    if (cfg.ws.compress && cfg.ws.fanout === "shared") this.stream = new SyncDeflate(cfg.ws.deflateLevel);
+    if (cfg.ws.compress && cfg.ws.fanout !== "per-client") this.stateless = new SyncDeflate(cfg.ws.deflateLevel);
     // Watchdog: a client that has not answered the previous ping by the next one is dead.
     this.pingTimer = setInterval(() => this.watchdog(), cfg.ws.pingIntervalMs);
     this.pingTimer.unref();
@@ -99,8 +142,11 @@ export class WebSocketManager {
   }
 
   private add(ws: WebSocket): void {
-    const sock = (ws as unknown as { _socket: { bytesWritten: number } })._socket;
-    const c: Client = { ws, alive: true, compressed: ws.extensions.includes("permessage-deflate"), baseBytes: sock.bytesWritten };
+    const sock = (ws as unknown as { _socket: Socket })._socket;
+    const compressed = ws.extensions.includes("permessage-deflate");
+    const c: Client = { ws, sock, alive: true, compressed, delivery: this.deliveryOf(ws, compressed), baseBytes: sock.bytesWritten };
+    if (c.delivery === "own") c.deflate = new SyncDeflate(this.cfg.ws.deflateLevel);
+    if (c.delivery === "joining") this.joining.add(c);
     this.clients.add(c);
     this.metrics.wsClients.inc();
     ws.on("pong", () => (c.alive = true));
@@ -111,8 +157,22 @@ export class WebSocketManager {
     ws.on("close", () => {
       this.closedWireBytes += sock.bytesWritten - c.baseBytes;
       this.clients.delete(c);
+      if (c.delivery === "stream") this.members--;
+      this.joining.delete(c);
+      c.deflate?.close();
       this.metrics.wsClients.dec();
     });
+  }
+
+  private deliveryOf(ws: WebSocket, compressed: boolean): Delivery {
+    const fanout = this.cfg.ws.fanout;
+    if (!compressed || fanout === "per-client") return "ws";
+    if (fanout === "per-client-sync") return "own";
+    const params = (ws as unknown as { _extensions: Record<string, { params?: DeflateParams }> })._extensions["permessage-deflate"]?.params ?? {};
+    if (params.server_no_context_takeover) return "stateless";
+    // a client that asked for a smaller window than the shared stream's cannot decode its frames
+    if (params.server_max_window_bits !== undefined && params.server_max_window_bits < 15) return "ws";
+    return "joining";
   }
 
   private watchdog(): void {
@@ -154,18 +214,88 @@ export class WebSocketManager {
 
   private broadcast(data: Buffer, isBinary: boolean): void {
     this.upstreamState.messages++;
+    if (!this.cfg.ws.coalesce || isBinary) {
+      if (this.pending.length > 0) this.flush();
+      this.fanOut(data, isBinary, 1);
+      return;
+    }
+    // the messages of one read off the upstream socket arrive in one synchronous burst; the
+    // microtask runs right after it, so coalescing adds no wait
+    if (this.pending.push(data) === 1) queueMicrotask(() => this.flush());
+  }
+
+  /** The pending messages as one frame of newline-delimited JSON (JSON text never holds a raw newline). */
+  private flush(): void {
+    const msgs = this.pending;
+    if (msgs.length === 0) return;
+    this.pending = [];
+    const parts: Buffer[] = [];
+    for (const m of msgs) parts.push(m, NEWLINE);
+    parts.pop();
+    this.fanOut(msgs.length === 1 ? msgs[0]! : Buffer.concat(parts), false, msgs.length);
+  }
+
+  private fanOut(data: Buffer, binary: boolean, messages: number): void {
+    if (this.closing) return;
+    let fullFlush = false;
+    if (this.joining.size > 0) {
+      if (this.members === 0) {
+        // nobody holds the stream's window: start it afresh, and everyone joins now
+        this.stream?.reset();
+        this.promote();
+      } else fullFlush = true;
+    }
+    let streamFrame: Buffer | undefined;
+    let statelessFrame: Buffer | undefined;
+    let plainFrame: Buffer | undefined;
     for (const c of this.clients) {
       if (c.ws.readyState !== WebSocket.OPEN) continue;
-      c.ws.send(data, { binary: isBinary, compress: c.compressed });
-      this.relayed++;
+      switch (c.delivery) {
+        case "ws":
+          c.ws.send(data, { binary, compress: c.compressed });
+          break;
+        case "stream":
+          c.sock.write((streamFrame ??= frame(this.stream!.compress(data, fullFlush), binary, true)));
+          break;
+        case "joining":
+          c.sock.write((plainFrame ??= frame(data, binary, false)));
+          break;
+        case "stateless":
+          if (!statelessFrame) {
+            this.stateless!.reset();
+            statelessFrame = frame(this.stateless!.compress(data), binary, true);
+          }
+          c.sock.write(statelessFrame);
+          break;
+        case "own":
+          c.sock.write(frame(c.deflate!.compress(data), binary, true));
+          break;
+      }
+      this.relayed += messages;
       this.payloadBytes += data.length;
-      if (c.compressed) this.compressedFrames++;
+      if (c.compressed && c.delivery !== "joining") this.compressedFrames++;
     }
+    if (fullFlush) this.promote();
+  }
+
+  /** The joining clients become members of the shared stream. */
+  private promote(): void {
+    for (const c of this.joining) {
+      c.delivery = "stream";
+      this.members++;
+    }
+    this.joining.clear();
+  }
+
+  private deliveries(): Record<Delivery, number> {
+    const d: Record<Delivery, number> = { ws: 0, stream: 0, joining: 0, stateless: 0, own: 0 };
+    for (const c of this.clients) d[c.delivery]++;
+    return d;
   }
 
   private wireBytes(): number {
     let n = this.closedWireBytes;
-    for (const c of this.clients) n += (c.ws as unknown as { _socket: { bytesWritten: number } })._socket.bytesWritten - c.baseBytes;
+    for (const c of this.clients) n += c.sock.bytesWritten - c.baseBytes;
     return n;
   }
 
@@ -187,6 +317,9 @@ export class WebSocketManager {
       path: WS_PATH,
       compress: this.cfg.ws.compress,
       deflateLevel: this.cfg.ws.compress ? this.cfg.ws.deflateLevel : null,
+      fanout: this.cfg.ws.compress ? this.cfg.ws.fanout : null,
+      deliveries: this.deliveries(),
+      coalesce: this.cfg.ws.coalesce,
       clients: this.clients.size,
       upstream: { url: this.upstreamUrl, ...this.upstreamState },
       relayedMessages: this.relayed,
@@ -204,6 +337,8 @@ export class WebSocketManager {
     clearInterval(this.pingTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.upstream?.terminate();
+    this.stream?.close();
+    this.stateless?.close();
     for (const c of this.clients) c.ws.close(1001, "executor shutting down");
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
