@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { connectWs, type WsClient } from "./wsClient.js";
 
 /** A market-stream subscriber: its socket, and the bytes it has read off the wire so far. */
@@ -31,6 +32,12 @@ export async function subscribeMarket(
   r: { path: string; headers: Record<string, string> } = { path: "/ws/market", headers: {} },
 ): Promise<Subscriber[]> {
   const url = executorUrl.replace(/^http/, "ws") + r.path;
+  // one listener on the caller's signal; the subscribers listen on a signal of our own
+  const own = new AbortController();
+  setMaxListeners(0, own.signal);
+  if (signal.aborted) own.abort();
+  else signal.addEventListener("abort", () => own.abort(), { once: true });
+  signal = own.signal;
   const subs: Subscriber[] = [];
   let next = 0;
   let failure: Error | undefined;

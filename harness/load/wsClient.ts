@@ -116,10 +116,15 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.inflater = deflate ? new SyncInflate() : undefined;
     this.resetEach = deflate?.serverNoContextTakeover ?? false;
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => socket.destroy());
     socket.on("close", () => this.finish());
-    if (head.length > 0) this.onData(head);
+    // the socket comes paused; what arrived with the 101 answer is read once the caller has
+    // had its turn to listen (setImmediate runs after the promise's continuations)
+    setImmediate(() => {
+      if (head.length > 0) this.onData(head);
+      socket.on("data", (chunk: Buffer) => this.onData(chunk));
+      socket.resume();
+    });
   }
 
   /** Bytes read off the wire, handshake included. */
@@ -271,6 +276,7 @@ export function connectWs(url: string, headers: Record<string, string> = {}, sig
       if (extensions && !parseDeflateAnswer(extensions)) return fail(`the server accepted an extension it was not offered: ${extensions}`);
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
+      socket.pause();
       socket.removeAllListeners("data");
       socket.removeAllListeners("error");
       socket.removeAllListeners("close");

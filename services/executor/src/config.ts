@@ -26,7 +26,7 @@ export interface ExecutorConfig {
 }
 
 /** How a compressed market message reaches the subscribers (websocketManager.ts says what each costs). */
-export const WS_FANOUTS = ["shared", "shared-stateless", "per-client-sync", "per-client"] as const;
+const WS_FANOUTS = ["shared", "shared-stateless", "per-client-sync", "per-client"] as const;
 export type WsFanout = (typeof WS_FANOUTS)[number];
 
 type Env = Record<string, string | undefined>;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import WebSocket from "ws";
+import { connectWs } from "../../../harness/load/wsClient.js";
 import { startExchangeService, startExecutorService } from "../../../harness/engine/stack.js";
 import type { Service } from "../../../harness/engine/launcher.js";
 import { ORDER, call, closeHttp, postJson, sample } from "../../helpers/http.js";
@@ -173,5 +174,75 @@ describe("WS_COMPRESS", () => {
     assert.equal(st.clients, 0);
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await closed;
+  });
+});
+
+describe("WS_FANOUT and WS_COALESCE", () => {
+  const status = async (exe: Service) => (await call("GET", `${exe.url}/api/private/websocket/status`)).json();
+  const tsOf = (frame: string) => frame.split("\n").map((m) => JSON.parse(m).data.ts as number);
+  const expected: Record<string, string> = { shared: "stream", "shared-stateless": "stateless", "per-client-sync": "own", "per-client": "ws" };
+  for (const fanout of Object.keys(expected)) {
+    test(`${fanout}: a first subscriber, one that joins mid-stream and the harness's own client all decode every message; pings still answered`, async () => {
+      const ex = await exchange("--ws-rate", "200");
+      const exe = await executor(ex, { WS_COMPRESS: "true", WS_FANOUT: fanout });
+      const first = await subscribe(exe.url);
+      await nextMessages(first, 10);
+      // joins while the stream (shared) already holds a window it never saw
+      const late = await subscribe(exe.url);
+      const lean = await connectWs(exe.url.replace(/^http/, "ws") + "/ws/market");
+      assert.ok(lean.extensions.includes("permessage-deflate"));
+      const leanGot = new Promise<string[]>((resolve) => {
+        const got: string[] = [];
+        lean.on("message", (d) => got.push(d.toString()) === 30 && resolve(got));
+      });
+      for (const msgs of await Promise.all([nextMessages(first, 30), nextMessages(late, 30), leanGot])) {
+        const ts = msgs.flatMap(tsOf);
+        assert.ok(ts.every((t, i) => i === 0 || t >= ts[i - 1]!), "in send order");
+      }
+      const pong = new Promise<void>((r) => lean.once("pong", () => r()));
+      lean.ping();
+      await pong;
+      const st = await status(exe);
+      assert.equal(st.fanout, fanout);
+      assert.equal(st.deliveries[expected[fanout]!], 3, JSON.stringify(st.deliveries));
+      assert.ok(st.compressionRatio > 1, `ratio ${st.compressionRatio}`);
+      first.close();
+      late.close();
+      lean.terminate();
+    });
+  }
+
+  test("negotiation is as before: shared refuses offers it cannot serve from one stream, shared-stateless accepts them", async () => {
+    const ex = await exchange("--ws-rate", "200");
+    const open = (exe: Service, perMessageDeflate: object) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(exe.url.replace(/^http/, "ws") + "/ws/market", { perMessageDeflate });
+        ws.once("open", () => resolve(ws));
+        ws.once("error", reject);
+      });
+    const shared = await executor(ex, { WS_COMPRESS: "true", WS_FANOUT: "shared" });
+    await assert.rejects(open(shared, { serverNoContextTakeover: true }), /Unexpected server response: 400/);
+    await assert.rejects(open(shared, { serverMaxWindowBits: 10 }), /Unexpected server response: 400/);
+    const stateless = await executor(ex, { WS_COMPRESS: "true", WS_FANOUT: "shared-stateless" });
+    const a = await open(stateless, { serverNoContextTakeover: true });
+    const b = await open(stateless, {});
+    for (const msgs of await Promise.all([nextMessages(a, 20), nextMessages(b, 20)])) assert.ok(msgs.every((m) => tsOf(m).length === 1));
+    assert.equal((await status(stateless)).deliveries.stateless, 2);
+    a.close();
+    b.close();
+  });
+
+  test("WS_COALESCE: the messages of one upstream tick go out as one frame of JSON lines, each whole", async () => {
+    const ex = await exchange("--ws-rate", "1000");
+    const exe = await executor(ex, { WS_COMPRESS: "true", WS_COALESCE: "true" });
+    const ws = await subscribe(exe.url);
+    const frames = await nextMessages(ws, 20);
+    const perFrame = frames.map((f) => tsOf(f).length);
+    // the exchange sends 10 messages every 10 ms tick; a frame holds what one read brought
+    assert.ok(Math.max(...perFrame) > 1, `messages per frame ${perFrame}`);
+    const st = await status(exe);
+    assert.equal(st.coalesce, true);
+    assert.ok(st.relayedMessages > st.compressedFrames, `messages ${st.relayedMessages}, frames ${st.compressedFrames}`);
+    ws.close();
   });
 });

@@ -26,6 +26,8 @@ test("defaults follow the guide's code where it gives one", () => {
   assert.equal(c.json.stringifier, "fast");
   assert.equal(c.ws.compress, false);
   assert.equal(c.ws.deflateLevel, 3);
+  assert.equal(c.ws.fanout, "shared");
+  assert.equal(c.ws.coalesce, false);
   assert.equal(c.cpuProfiling.enabled, false);
   assert.equal(c.cpuBurnUs, 0);
   assert.equal(c.apiKey, undefined);
@@ -59,6 +61,8 @@ for (const [key, value, accepts] of [
   ["BATCH_MAX_SIZE", "2.5", "an integer from 1 to 1000"],
   ["JSON_STRINGIFIER", "turbo", "fast, native"],
   ["WS_DEFLATE_LEVEL", "12", "an integer from 0 to 9"],
+  ["WS_FANOUT", "broadcast", "shared, shared-stateless, per-client-sync, per-client"],
+  ["WS_COALESCE", "often", "true, false"],
   ["HTTP_KEEPALIVE", "yes please", "true, false"],
   ["BATCH_MODE", "sometimes", "fixed, adaptive"],
   ["EXCHANGE_URL", "ftp://example", "http:// or https://"],

@@ -45,8 +45,8 @@ function deflateOptions(level: number, fanout: WsFanout): PerMessageDeflateOptio
  * - `joining`: gets messages uncompressed (RSV1 unset, which RFC 7692 allows on a deflate
  *   connection) until the next broadcast, which the shared stream ends with a full flush: from
  *   the message after it nothing refers back, and the client becomes a member.
- * - `stateless`: a client that negotiated server_no_context_takeover (every client under
- *   WS_FANOUT=shared-stateless): each message compressed alone, once, the same frame for all.
+ * - `stateless`: WS_FANOUT=shared-stateless, where every client negotiates
+ *   server_no_context_takeover: each message compressed alone, once, the same frame for all.
  * - `own`: WS_FANOUT=per-client-sync: a deflate stream per client like `ws`, but synchronous.
  */
 type Delivery = "ws" | "stream" | "joining" | "stateless" | "own";
@@ -60,11 +60,6 @@ interface Client {
   deflate?: SyncDeflate;
   /** socket.bytesWritten right after the upgrade: what the client costs on the wire is counted from here. */
   baseBytes: number;
-}
-
-interface DeflateParams {
-  server_no_context_takeover?: boolean;
-  server_max_window_bits?: number;
 }
 
 export interface WebSocketStatus {
@@ -144,7 +139,7 @@ export class WebSocketManager {
   private add(ws: WebSocket): void {
     const sock = (ws as unknown as { _socket: Socket })._socket;
     const compressed = ws.extensions.includes("permessage-deflate");
-    const c: Client = { ws, sock, alive: true, compressed, delivery: this.deliveryOf(ws, compressed), baseBytes: sock.bytesWritten };
+    const c: Client = { ws, sock, alive: true, compressed, delivery: this.deliveryOf(compressed), baseBytes: sock.bytesWritten };
     if (c.delivery === "own") c.deflate = new SyncDeflate(this.cfg.ws.deflateLevel);
     if (c.delivery === "joining") this.joining.add(c);
     this.clients.add(c);
@@ -164,15 +159,13 @@ export class WebSocketManager {
     });
   }
 
-  private deliveryOf(ws: WebSocket, compressed: boolean): Delivery {
+  private deliveryOf(compressed: boolean): Delivery {
+    // negotiation is `ws`'s, as before: under WS_FANOUT=shared an offer of
+    // server_no_context_takeover or of a window under 15 bits is refused at the handshake
     const fanout = this.cfg.ws.fanout;
     if (!compressed || fanout === "per-client") return "ws";
     if (fanout === "per-client-sync") return "own";
-    const params = (ws as unknown as { _extensions: Record<string, { params?: DeflateParams }> })._extensions["permessage-deflate"]?.params ?? {};
-    if (params.server_no_context_takeover) return "stateless";
-    // a client that asked for a smaller window than the shared stream's cannot decode its frames
-    if (params.server_max_window_bits !== undefined && params.server_max_window_bits < 15) return "ws";
-    return "joining";
+    return fanout === "shared-stateless" ? "stateless" : "joining";
   }
 
   private watchdog(): void {
