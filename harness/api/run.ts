@@ -23,8 +23,9 @@ import { redactEnv } from "../results/redact.js";
 import type { GateReport, PlanRecord, Results } from "../results/schema.js";
 import { ResultsWriter } from "../results/writer.js";
 import { analyze, headlinesOf } from "../verdict/analysis.js";
+import { targetVariants } from "../verdict/targets.js";
 import { projectRoot } from "../../services/common/src/project.js";
-import type { Scenario } from "../../scenarios/contract.js";
+import type { LiveRequest, Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
 
 /** A run's config, validated, and whether the caller asked for the --json document. */
@@ -183,6 +184,7 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
   } finally {
     ctx.signal?.removeEventListener("abort", onAbort);
   }
+  if (cfg.allocation && !runner.wasAborted) ran = { ...ran, allocation: await runAllocationPass(cfg, ran, scenarios, live.requests, ctx) };
   // the analysis, once: from the trials, with the headlines the results file records
   const results: Results = { ...ran, summary: analyze(ran, headlinesOf(ran), loadTargets()) };
   writer.finish(results);
@@ -216,6 +218,34 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
     ...(profileError ? { profileError } : {}),
     interrupted: runner.wasAborted,
   };
+}
+
+/** The allocation pass on the variants the targets table is about, after the trials (a profiler's distortion stays out of them). */
+async function runAllocationPass(cfg: RunConfig, ran: Results, scenarios: ReadonlyMap<string, Scenario>, requests: Readonly<Record<string, LiveRequest>>, ctx: JobContext) {
+  const { allocationPass } = await import("../profile/allocation.js");
+  const names = targetVariants(cfg.variants.map((v) => v.name));
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  ctx.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await allocationPass(
+      {
+        variants: cfg.variants.filter((v) => names.includes(v.name)),
+        scenario: scenarios.get("latency")!,
+        durationS: cfg.durationS,
+        warmupS: cfg.warmupS,
+        connections: cfg.connections,
+        requests,
+        baseEnv: ctx.env,
+        readyTimeoutMs: cfg.readyTimeoutMs,
+        signal: ac.signal,
+        log: (text) => tell(ctx, { type: "note", text }),
+      },
+      ran,
+    );
+  } finally {
+    ctx.signal?.removeEventListener("abort", onAbort);
+  }
 }
 
 /** `perfpack run` as a job. */

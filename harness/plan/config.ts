@@ -52,6 +52,8 @@ export interface RunConfig {
   soakS: number | undefined;
   /** --warm: each variant's services run from its first trial to the end; trials are slices of load on them. */
   warm: boolean;
+  /** The allocation pass runs after the trials: the latency scenario is in the run, perfpack launches the services, no --skip-allocation. */
+  allocation: boolean;
   /** The request of each scenario that sends one: `requests` over the scenario's default, with --header. */
   requests: Record<string, RequestSpec>;
   /** --max-errors: a trial whose failed share of requests is over this fails. */
@@ -232,6 +234,7 @@ export function resolveRunConfig(
       if (target) throw new UsageError("--warm keeps launched services running between trials; --target launches none");
       return true;
     })(),
+    allocation: f.skipAllocation !== true && scenarios.includes("latency") && !target && soakS === undefined,
     extraEnv,
     target,
     runId,

@@ -23,7 +23,7 @@ export const RUN_DEFAULTS = {
  * 3–6× lower for the duet than for alternating arms, at half the seconds per slice, and the same
  * SD at 3 s as at 5 s, so the shortest window that keeps it gives the most rounds per budget.
  */
-export const GATE_DEFAULTS = { variants: "optimized", scenarios: "latency", rounds: "6", duration: "3", warmup: "0.5", warm: true, design: "duet" } as const;
+export const GATE_DEFAULTS = { variants: "optimized", scenarios: "latency", rounds: "6", duration: "3", warmup: "0.5", warm: true, design: "duet", skipAllocation: true } as const;
 
 /**
  * The sequential gate (harness/verdict/sequential.ts): after the minimum rounds (`--rounds`), a

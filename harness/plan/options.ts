@@ -32,6 +32,7 @@ export interface RunFlags {
   upstreamBandwidth?: string;
   generator?: string;
   warm?: boolean;
+  skipAllocation?: boolean;
   header?: string[];
   maxErrors?: string;
   design?: string;
@@ -106,6 +107,12 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     flag: "--warm",
     kind: "boolean",
     description: "keep each variant's services running from its first trial to the end of the run, and alternate load between them in slices (default: a fresh executor and exchange per trial)",
+  },
+  skipAllocation: {
+    flag: "--skip-allocation",
+    kind: "boolean",
+    description:
+      "skip the allocation pass: after the trials, each candidate variant's objects allocated per request, counted by V8's allocation tracker under the latency scenario's load (runs when the latency scenario does)",
   },
   soak: { flag: "--soak <duration>", kind: "duration", description: "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time" },
   readyTimeout: {

@@ -1,4 +1,4 @@
-import { gateMetricKey, type Comparison, type GateReport, type LookRecord, type Results, type TargetStatus, type TargetVerdict } from "../results/schema.js";
+import { gateMetricKey, type AllocationVariant, type Comparison, type GateReport, type LookRecord, type Results, type TargetStatus, type TargetVerdict } from "../results/schema.js";
 
 /** Formats a number for a table cell: 3 significant digits, no exponent for everyday sizes. */
 export function fmt(v: number | undefined): string {
@@ -267,3 +267,31 @@ export function gateLookTable(g: GateReport): { rows: LookRecord[]; dims: Dimens
 export const gateNote = (g: GateReport): string =>
   `Each cell: the ratio candidate / reference and its interval at the look's level; a metric is decided when its interval lies wholly on one side of its line (${(g.maxRegression * 100).toFixed(0)}% worse). ` +
   `The levels come from spending α = ${g.design.alpha} per side over at most ${g.design.maxLooks} look${g.design.maxLooks === 1 ? "" : "s"} (an exact group-sequential boundary), so the false-alarm rate holds however many looks were taken. ${g.wallS.toFixed(0)} s of a ${g.budgetS} s budget.`;
+
+/** One variant's row of the allocation pass (results.allocation). */
+export type AllocationRow = { variant: string } & (AllocationVariant | { error: string });
+
+export const allocationRows = (r: Results): AllocationRow[] => Object.entries(r.allocation?.variants ?? {}).map(([variant, a]) => ({ variant, ...a }));
+
+const ok = (row: AllocationRow): AllocationVariant | undefined => ("error" in row ? undefined : row);
+const whole = (x: number | undefined) => (x === undefined ? "–" : Math.round(x).toLocaleString("en-US"));
+
+export const allocationDimensions: Dimension<AllocationRow>[] = [
+  { label: "variant", format: (row) => row.variant },
+  { label: "objects/s", format: (row) => (ok(row) ? whole(ok(row)!.objectsPerS) : `failed: ${(row as { error: string }).error}`) },
+  { label: "range over rounds", format: (row) => (ok(row)?.objectsPerSRange ? ok(row)!.objectsPerSRange!.map(whole).join("–") : "–") },
+  { label: "objects/request", format: (row) => whole(ok(row)?.objectsPerRequest) },
+  { label: "bytes/request", format: (row) => whole(ok(row)?.bytesPerRequest) },
+  { label: "idle objects/s", format: (row) => whole(ok(row)?.backgroundObjectsPerS) },
+  { label: "req/s: trials · pass", format: (row) => (ok(row) ? `${whole(ok(row)!.trialRps)} · ${whole(ok(row)!.passRps)}` : "–") },
+];
+
+/** The functions that allocated the most objects in the loaded window, per variant: "fn (script:line) 41%". */
+export const allocationTopText = (row: AllocationRow): string => {
+  const a = ok(row);
+  if (!a) return "";
+  return a.top
+    .slice(0, 5)
+    .map((t) => `${t.fn}${t.script ? ` (${t.script.replace(/^.*\/node_modules\//, "").replace(/^file:\/\//, "")}${t.line ? `:${t.line}` : ""})` : ""} ${((t.objects / a.objects) * 100).toFixed(0)}%`)
+    .join(", ");
+};

@@ -5,6 +5,9 @@ import { gateMetricKey, type GateReport, type Results } from "../results/schema.
 import type { ChartSeries } from "../../scenarios/contract.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import {
+  allocationDimensions,
+  allocationRows,
+  allocationTopText,
   failedTrialText,
   gateLookTable,
   gateNote,
@@ -209,6 +212,7 @@ export const html: Exporter = {
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     const targets = (s.targets ?? []).filter((t) => t.kind === "table");
     const pivot = targetTable(targets);
+    const alloc = allocationRows(r);
     const cs = s.comparisons ?? [];
     const variantNames = r.plan.variants.map((x) => x.name);
     const medianTables = r.plan.scenarios
@@ -246,6 +250,14 @@ ${
     ? `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, (r) => ([...r.byVariant.values()].some((t) => t.status === "fail") ? "st-fail" : ""))}${pivot.rows
         .filter((r) => r.note && [...r.byVariant.values()].some((t) => t.status === "not-measured"))
         .map((r) => `<p class="muted">${h(r.label)}: ${h(r.note!)}</p>`)
+        .join("")}`
+    : ""
+}
+${
+  alloc.length
+    ? `<h2>Allocation pass (${h(r.allocation!.scenario)} scenario's load, ${r.allocation!.durationS} s)</h2>${table(alloc, allocationDimensions, () => "")}<p class="muted">${h(r.allocation!.method)}</p>${alloc
+        .filter((row) => allocationTopText(row))
+        .map((row) => `<p>${h(row.variant)}, most objects allocated by: ${h(allocationTopText(row))}</p>`)
         .join("")}`
     : ""
 }

@@ -1,6 +1,20 @@
 import type { Results } from "../results/schema.js";
 import type { Exporter } from "./exporter.js";
-import { targetTable, claimNote, comparisonDimensions, methodNote, readingNote, soakDimensions, soakSeries, soakSummary, targetDimensions, type Dimension } from "./format.js";
+import {
+  allocationDimensions,
+  allocationRows,
+  allocationTopText,
+  targetTable,
+  claimNote,
+  comparisonDimensions,
+  methodNote,
+  readingNote,
+  soakDimensions,
+  soakSeries,
+  soakSummary,
+  targetDimensions,
+  type Dimension,
+} from "./format.js";
 import { failedTrialText, gateLookTable, gateNote, gateOutcomeText, linkCell, metricText, planText } from "./format.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
@@ -49,6 +63,12 @@ export const markdown: Exporter = {
       const pivot = targetTable(table);
       lines.push("## The guide's targets table", "", markdownTable(pivot.rows, pivot.dims), "");
       for (const r of pivot.rows) if (r.note && [...r.byVariant.values()].some((t) => t.status === "not-measured")) lines.push(`- ${r.label}: ${r.note}`);
+      lines.push("");
+    }
+    const alloc = allocationRows(r);
+    if (alloc.length) {
+      lines.push(`## Allocation pass (${r.allocation!.scenario} scenario's load, ${r.allocation!.durationS} s)`, "", markdownTable(alloc, allocationDimensions), "", r.allocation!.method, "");
+      for (const row of alloc) if (allocationTopText(row)) lines.push(`- ${row.variant}, most objects allocated by: ${allocationTopText(row)}`);
       lines.push("");
     }
     const soakText = soakSummary(r);

@@ -86,7 +86,41 @@ export interface Results {
   machine: Machine;
   plan: PlanRecord;
   trials: TrialRecord[];
+  /** The allocation pass after the trials (objects allocated per request and per second), when it ran. */
+  allocation?: AllocationRecord;
   summary: Summary;
+}
+
+export interface AllocationRecord {
+  /** How the figures were measured, and their error, in words (the reports print it). */
+  method: string;
+  /** The scenario whose load ran during the count. */
+  scenario: string;
+  durationS: number;
+  /** By variant: the figures, or why the pass failed. */
+  variants: Record<string, AllocationVariant | { error: string }>;
+}
+
+export interface AllocationVariant {
+  /** JavaScript heap objects allocated in the counted window, and their bytes. */
+  objects: number;
+  bytes: number;
+  /** Requests answered in the window. */
+  requests: number;
+  windowS: number;
+  /** Requests/s during the pass (under the tracker, so lower than the trials'). */
+  passRps: number;
+  /** Objects/s with no load (the idle window): the service's own timers, metrics, streams. */
+  backgroundObjectsPerS: number;
+  /** Beyond the background. */
+  objectsPerRequest: number;
+  bytesPerRequest: number;
+  /** The variant's median requests/s in the trials, and objects/s at that rate (with the range over the trials' rounds). */
+  trialRps?: number;
+  objectsPerS?: number;
+  objectsPerSRange?: [number, number];
+  /** The functions that allocated the most objects (self, not their callees). */
+  top: { fn: string; script: string; line?: number; objects: number; bytes: number }[];
 }
 
 export interface Summary {

@@ -57,17 +57,41 @@ function headlineVerdict(h: HeadlineTarget, variant: string, a: { reference: str
   };
 }
 
+/** The variants the targets table is evaluated on: every one but the reference (or the last, with no reference). */
+export function targetVariants(variants: readonly string[]): string[] {
+  const a = arms(variants);
+  return a ? variants.filter((v) => v !== a.reference) : [variants.at(-1) ?? ""];
+}
+
+/** The allocation pass's figure for a variant, with what it rests on; or why there is none. */
+function allocationValue(results: Results, variant: string): { value?: number; note: string } {
+  const rec = results.allocation;
+  if (!rec) return { note: "the allocation pass did not run (it needs the latency scenario and a service perfpack launches; --skip-allocation skips it)" };
+  const a = rec.variants[variant];
+  if (!a) return { note: "the allocation pass did not reach this variant" };
+  if ("error" in a) return { note: `the allocation pass failed: ${a.error}` };
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  if (a.objectsPerS === undefined) return { note: `${n(a.objectsPerRequest)} objects/request, but no ok ${rec.scenario} trial gave a req/s to scale it by` };
+  const [lo, hi] = a.objectsPerSRange ?? [a.objectsPerS, a.objectsPerS];
+  return {
+    value: a.objectsPerS,
+    note: `${n(a.objectsPerRequest)} objects/request × ${n(a.trialRps!)} req/s (the trials' median) + ${n(a.backgroundObjectsPerS)} objects/s idle; ${n(lo)}–${n(hi)} over the trials' rounds. ${rec.method}`,
+  };
+}
+
 /** One row of the targets table on one variant's medians. */
 function tableVerdict(results: Results, t: TableTarget, variant: string): TargetVerdict {
   const limit = t.below ?? t.above!;
   const cmp = t.below !== undefined ? "<" : ">";
   const requirement = `${cmp} ${limit} ${t.unit} (stretch ${cmp} ${t.stretch})`;
   const base = { id: t.id, label: t.label, kind: "table", requirement, variant, gate: t.gate === true } as const;
-  const v = measuredValue(results, variant, t);
-  if (v === undefined) return { ...base, status: "not-measured", note: t.definition ?? `${t.scenario} scenario not in this run` };
+  const alloc = t.scenario === "allocation" ? allocationValue(results, variant) : undefined;
+  const v = alloc ? alloc.value : measuredValue(results, variant, t);
+  if (v === undefined) return { ...base, status: "not-measured", note: alloc?.note ?? t.definition ?? `${t.scenario} scenario not in this run` };
   const meets = (x: number) => (t.below !== undefined ? v < x : v > x);
   const status: TargetStatus = meets(t.stretch) ? "stretch-met" : meets(limit) ? "pass" : "fail";
-  return { ...base, status, measured: v, ...(t.definition ? { note: t.definition } : {}) };
+  const note = alloc?.note ?? t.definition;
+  return { ...base, status, measured: v, ...(note ? { note } : {}) };
 }
 
 /** The candidate's median of a metric in a scenario ("*" with aggregate max: the worst scenario). */
@@ -89,12 +113,11 @@ function measuredValue(results: Results, variant: string, t: TableTarget): numbe
 export function evaluateTargets(results: Results, targets: TargetsFile, comparisons: readonly Comparison[]): TargetVerdict[] {
   const variants = results.plan.variants.map((v) => v.name);
   const a = arms(variants);
-  const candidate = a?.candidate ?? variants.at(-1) ?? "";
   // The claim a run can test is optimized against the reference. An ablation or a matrix asks which
   // toggle does what: there the headline is evaluated for every variant and gates nothing.
   const claim = variants.includes(CLAIM) && a?.reference === "baseline" ? CLAIM : undefined;
   const out: TargetVerdict[] = [];
-  const candidates = a ? variants.filter((v) => v !== a.reference) : [candidate];
+  const candidates = targetVariants(variants);
   for (const variant of candidates) {
     for (const h of targets.headline) out.push(headlineVerdict(h, variant, a, comparisons, h.gate === true && variant === claim));
   }

@@ -197,7 +197,10 @@ describe("WS_FANOUT and WS_COALESCE", () => {
       });
       for (const msgs of await Promise.all([nextMessages(first, 30), nextMessages(late, 30), leanGot])) {
         const ts = msgs.flatMap(tsOf);
-        assert.ok(ts.every((t, i) => i === 0 || t >= ts[i - 1]!), "in send order");
+        assert.ok(
+          ts.every((t, i) => i === 0 || t >= ts[i - 1]!),
+          "in send order",
+        );
       }
       const pong = new Promise<void>((r) => lean.once("pong", () => r()));
       lean.ping();

@@ -10,7 +10,7 @@ import { subscribeMarket } from "../../../harness/load/ws.js";
 
 const servers: http.Server[] = [];
 after(() => {
-  for (const s of servers) s.closeAllConnections(), s.close();
+  for (const s of servers) (s.closeAllConnections(), s.close());
 });
 
 async function serve(perMessageDeflate: PerMessageDeflateOptions | false, onConnection: (ws: WebSocket) => void = () => {}) {
