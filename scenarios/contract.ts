@@ -165,7 +165,7 @@ export interface Scenario {
   /** What the HTML report draws for this scenario. */
   readonly charts?: readonly Chart[];
   /** Flags the launcher passes to the mock exchange for this scenario's trials. */
-  readonly exchangeArgs: (ctx: { durationS: number; wsClients: number }) => string[];
+  readonly exchangeArgs: (ctx: { durationS: number; wsClients: number; wsRate?: number }) => string[];
   /** Wall time of one run, for the plan's estimate. */
   estimateS(ctx: { durationS: number; warmupS: number }): number;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;

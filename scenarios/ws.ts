@@ -3,7 +3,7 @@ import { runArtilleryTrial } from "../harness/load/artillery-run.js";
 import { LatencyRecorder, latencyMetrics } from "../harness/load/latency.js";
 import type { Scenario } from "./contract.js";
 
-/** Market messages per second the mock exchange sends to the executor in this scenario. */
+/** Market messages per second the mock exchange sends to the executor in this scenario (--ws-rate). */
 const WS_FEED_RATE = 500;
 
 const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -16,7 +16,7 @@ const TS_EACH = /"ts":([\d.]+)\}\}(?=\n|$)/g;
 /** N subscribers on the executor's market relay: delivery rate, latency from the send stamp, bytes on the wire. */
 export const ws = {
   name: "ws",
-  description: `--ws-clients subscribers of /ws/market, exchange feed at ${WS_FEED_RATE} msg/s`,
+  description: `--ws-clients subscribers of /ws/market, exchange feed at --ws-rate msg/s (default ${WS_FEED_RATE}), every subscriber getting every message`,
   charts: [
     { kind: "throughput", metric: "ws_msgs_per_s", label: "msgs/s" },
     {
@@ -39,7 +39,7 @@ export const ws = {
     { metric: "ws_compression_ratio", label: "ratio", better: "higher" },
     { metric: "executor_cpu_us_per_message", label: "CPU µs/msg", better: "lower", gate: true },
   ],
-  exchangeArgs: () => ["--ws-rate", String(WS_FEED_RATE)],
+  exchangeArgs: ({ wsRate }) => ["--ws-rate", String(wsRate ?? WS_FEED_RATE)],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
   async run(ctx) {
     if (ctx.artillery) return runArtilleryTrial("ws", ctx, ctx.artillery);

@@ -1,14 +1,16 @@
 // The WebSocket fan-out designs side by side (a benchmark, not a test): for each subscriber
 // count, one `perfpack run` of the ws scenario over the uncompressed baseline and every
 // WS_FANOUT × WS_COALESCE design, then one markdown table of the medians over rounds.
-//   npm run build && node scripts/ws-designs.mjs [--clients 10,100,1000] [--rounds 2] [--out /tmp/ws-designs]
+// N@R runs N subscribers at a feed of R msg/s (--ws-rate; default 500): 1000@50 makes the same
+// deliveries per second as 100 subscribers at 500.
+//   npm run build && node scripts/ws-designs.mjs [--clients 10,100,1000,1000@50] [--rounds 2] [--out /tmp/ws-designs]
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { clients: { type: "string", default: "10,100,1000" }, rounds: { type: "string", default: "2" }, out: { type: "string", default: "/tmp/ws-designs" } },
+  options: { clients: { type: "string", default: "10,100,1000,1000@50" }, rounds: { type: "string", default: "2" }, out: { type: "string", default: "/tmp/ws-designs" } },
 });
 const cli = new URL("../dist/harness/cli.js", import.meta.url).pathname;
 const median = (xs) => {
@@ -20,9 +22,10 @@ const name = (v) =>
   v === "baseline" ? "uncompressed (baseline)" : v.replace("WS_COMPRESS=true+", "").replace("WS_FANOUT=", "").replace("+WS_COALESCE=false", "").replace("+WS_COALESCE=true", " + coalesce");
 
 const rows = [];
-for (const n of values.clients.split(",").map(Number)) {
-  const out = join(values.out, `n${n}`);
-  const common = ["--scenarios", "ws", "--ws-clients", String(n), "--rounds", values.rounds];
+for (const spec of values.clients.split(",")) {
+  const [n, rate] = spec.split("@");
+  const out = join(values.out, `n${n}${rate ? `-r${rate}` : ""}`);
+  const common = ["--scenarios", "ws", "--ws-clients", n, "--rounds", values.rounds, ...(rate ? ["--ws-rate", rate] : [])];
   const runs = [
     [...common, "--variants", "baseline", "--out", `${out}-baseline`],
     [...common, "--matrix", "WS_COMPRESS=true", "--matrix", "WS_FANOUT=shared,shared-stateless,per-client-sync,per-client", "--matrix", "WS_COALESCE=false,true", "--out", out],
@@ -40,7 +43,7 @@ for (const n of values.clients.split(",").map(Number)) {
       const ok = trials.filter((t) => t.status === "ok");
       const m = (k) => median(ok.map((t) => t.metrics[k]));
       rows.push([
-        n,
+        rate ? `${n} at ${rate} msg/s` : n,
         name(v),
         `${ok.length}/${trials.length}`,
         fmt(m("ws_msgs_per_s"), 0),

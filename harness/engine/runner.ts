@@ -27,6 +27,8 @@ export interface RunnerOptions {
   connections: number;
   rate: number | undefined;
   wsClients: number;
+  /** --ws-rate: the exchange's market feed in the ws scenario (absent: the scenario's default). */
+  wsRate?: number;
   /** --target: drive this executor; launch nothing. */
   target: string | undefined;
   /** The environment children inherit (the executor's own variables are removed from it). */
@@ -248,7 +250,7 @@ export class Runner extends EventEmitter {
           wsClients: this.o.wsClients,
         });
       } else {
-        const exchangeArgs = scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients });
+        const exchangeArgs = scenario.exchangeArgs({ durationS: this.o.durationS, wsClients: this.o.wsClients, ...(this.o.wsRate !== undefined ? { wsRate: this.o.wsRate } : {}) });
         // the link's variables (UPSTREAM_*) and the generator's are perfpack's, not the executor's: the executor sees none
         const armOf = (spec: TrialSpec) => {
           const { executorEnv, link } = harnessOf(spec.variant);

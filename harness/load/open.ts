@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from "undici";
 import { AnswerTally, FAILURE_BODY_BYTES, transportKind } from "./answers.js";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
+import { WireOpenPool } from "./wire.js";
 import type { RequestBody } from "../../scenarios/contract.js";
 
 export interface OpenLoadOptions {
@@ -91,21 +92,54 @@ export async function runSchedule(o: Schedule): Promise<{ sent: number; late: nu
 }
 
 /**
- * Open-model, constant-arrival-rate load on undici. The schedule never waits for answers:
- * when the server stalls, requests keep falling due, and their latency is counted from when
- * they were due, not from when a free connection finally let them go.
+ * Open-model, constant-arrival-rate load: on perfpack's wire client for plain HTTP, on undici
+ * for HTTPS. The schedule never waits for answers: when the server stalls, requests keep
+ * falling due, and their latency is counted from when they were due, not from when a free
+ * connection finally let them go.
  */
 export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
-  const u = new URL(o.url);
-  const pool = new Pool(u.origin, { connections: o.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const answers = new AnswerTally();
   const uncorrected = new LatencyRecorder();
+  const t0 = performance.now();
+  const total = Math.max(1, Math.floor(o.rate * o.durationS));
+  let responses: () => number;
+  let sent: number;
+  let sendMs: number;
+  if (new URL(o.url).protocol === "http:") {
+    const pool = new WireOpenPool(o, o.connections, answers, uncorrected);
+    ({ sent, sendMs } = await runSchedule({ rate: o.rate, total, signal: o.signal, maxInFlight: Infinity, fire: (_i, due) => pool.fire(due) }));
+    pool.close();
+    responses = () => pool.responses;
+  } else {
+    const pool = undiciOpenPool(o, answers, uncorrected);
+    ({ sent, sendMs } = await runSchedule({ rate: o.rate, total, signal: o.signal, maxInFlight: Infinity, fire: pool.fire }));
+    await pool.close();
+    responses = () => pool.responses;
+  }
+  return {
+    sent,
+    responses: responses(),
+    ok: answers.ok,
+    errors: answers.errors,
+    non2xx: answers.non2xx,
+    targetRate: o.rate,
+    achievedRate: sent / (sendMs / 1000),
+    corrected: answers.okLatency.summary(),
+    uncorrected: uncorrected.summary(),
+    elapsedS: (performance.now() - t0) / 1000,
+    answers,
+  };
+}
+
+/** The open model's connections on undici's Pool (HTTPS targets). */
+function undiciOpenPool(o: OpenLoadOptions, answers: AnswerTally, uncorrected: LatencyRecorder) {
+  const u = new URL(o.url);
+  const pool = new Pool(u.origin, { connections: o.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const path = u.pathname + u.search;
   const method = (o.method ?? "GET") as Dispatcher.HttpMethod;
-  let responses = 0;
-
-  const fire = (_i: number, due: number) =>
-    new Promise<void>((settle) => {
+  const out = { responses: 0, fire, close: () => pool.destroy() };
+  function fire(_i: number, due: number) {
+    return new Promise<void>((settle) => {
       let onWire = 0;
       let status = 0;
       let sample: string | undefined;
@@ -125,7 +159,7 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
         },
         onComplete: () => {
           const now = performance.now();
-          responses++;
+          out.responses++;
           answers.answer(status, now - due, sample);
           if (status >= 200 && status < 300) uncorrected.recordMs(now - (onWire || due));
           settle();
@@ -137,21 +171,6 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
       };
       pool.dispatch({ origin: u.origin, path, method, ...(o.headers ? { headers: o.headers } : {}), ...(o.body ? { body: o.body.next() } : {}) }, handler);
     });
-
-  const t0 = performance.now();
-  const { sent, sendMs } = await runSchedule({ rate: o.rate, total: Math.max(1, Math.floor(o.rate * o.durationS)), signal: o.signal, maxInFlight: Infinity, fire });
-  await pool.destroy();
-  return {
-    sent,
-    responses,
-    ok: answers.ok,
-    errors: answers.errors,
-    non2xx: answers.non2xx,
-    targetRate: o.rate,
-    achievedRate: sent / (sendMs / 1000),
-    corrected: answers.okLatency.summary(),
-    uncorrected: uncorrected.summary(),
-    elapsedS: (performance.now() - t0) / 1000,
-    answers,
-  };
+  }
+  return out;
 }

@@ -247,6 +247,127 @@ export class ResponseParser {
   }
 }
 
+/** Where and what a wire connection sends: the parsed target, shared by the closed and the open model. */
+interface WireTarget {
+  host: string;
+  port: number;
+  method: string;
+  nextRequest: () => Buffer | string;
+}
+
+function wireTarget(o: { url: string; method?: string; body?: string | RequestBody; headers?: Record<string, string> }): WireTarget {
+  const u = new URL(o.url);
+  if (u.protocol !== "http:") throw new WireProtocolError(`the wire client speaks plain HTTP only, not ${u.protocol}`);
+  const method = (o.method ?? "GET").toUpperCase();
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(u.port || 80),
+    method,
+    nextRequest: requestSource({ method, path: `${u.pathname}${u.search}`, host: u.host, ...(o.headers ? { headers: o.headers } : {}), ...(o.body !== undefined ? { body: o.body } : {}) }),
+  };
+}
+
+/** What a connection tells its model. */
+interface ConnectionHooks {
+  connected(c: WireConnection): void;
+  /** The answer in flight ended; `c.parser` holds its status, keep-alive and failure sample. */
+  answered(c: WireConnection): void;
+  /** The connection failed; `lost`: a request was in flight on it. */
+  failed(c: WireConnection, kind: TransportFailure, message: string, lost: boolean): void;
+  closed(c: WireConnection): void;
+}
+
+/**
+ * One keep-alive connection: a net.Socket reading through `onread` into a buffer shared by all
+ * connections (onread callbacks run one at a time and the parser copies only a split head, so
+ * no connection's bytes outlive its callback), one request in flight at most.
+ */
+class WireConnection {
+  readonly parser: ResponseParser;
+  readonly socket: net.Socket;
+  /** performance.now() when the request in flight was written. */
+  sentAt = 0;
+  busy = false;
+  served = 0;
+  failed = false;
+
+  constructor(
+    t: WireTarget,
+    buffer: Buffer,
+    private readonly hooks: ConnectionHooks,
+    private readonly capture: () => boolean,
+  ) {
+    this.parser = new ResponseParser(t.method === "HEAD");
+    this.socket = net.connect({
+      host: t.host,
+      port: t.port,
+      noDelay: true,
+      onread: {
+        buffer,
+        callback: (n: number, buf: Buffer) => {
+          if (!this.busy) {
+            this.fail("other", "bytes arrived with no request in flight");
+            return false;
+          }
+          try {
+            if (this.parser.feed(buf, 0, n)) this.complete();
+          } catch (err) {
+            this.fail("other", (err as Error).message);
+            return false;
+          }
+          return true;
+        },
+      },
+    });
+    const s = this.socket;
+    s.on("connect", () => hooks.connected(this));
+    s.on("end", () => {
+      if (this.busy && this.parser.eof()) this.complete();
+      else if (this.busy) this.fail("reset", "the connection closed before the answer ended");
+      s.destroy();
+    });
+    s.on("error", (err) => this.fail(transportKind(err), err.message));
+    s.on("close", () => {
+      if (this.busy) this.fail("reset", "the connection closed before the answer");
+      hooks.closed(this);
+    });
+  }
+
+  send(bytes: Buffer | string): void {
+    this.parser.reset();
+    this.parser.capture = this.capture();
+    this.sentAt = performance.now();
+    this.busy = true;
+    this.socket.write(bytes);
+  }
+
+  private complete(): void {
+    this.busy = false;
+    this.served++;
+    this.hooks.answered(this);
+  }
+
+  fail(kind: TransportFailure, message: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    const lost = this.busy;
+    this.busy = false;
+    this.hooks.failed(this, kind, message, lost);
+    this.socket.destroy();
+  }
+}
+
+/** One sweep for every connection's request timeout (socket.setTimeout would re-arm a timer on every read and write). */
+function timeoutSweep(conns: Set<WireConnection>, timeoutMs: number): NodeJS.Timeout {
+  return setInterval(
+    () => {
+      const now = performance.now();
+      for (const c of conns) if (c.busy && now - c.sentAt > timeoutMs) c.fail("timeout", `no answer within ${timeoutMs} ms`);
+    },
+    Math.min(1000, Math.max(10, timeoutMs / 4)),
+  );
+}
+
 export interface WireLoadOptions {
   url: string;
   method?: string;
@@ -280,26 +401,17 @@ export interface WireLoadResult {
  * it failed. Answers in flight at the end are dropped, as autocannon and wrk drop them, unless `drain`.
  */
 export function wireLoad(o: WireLoadOptions, tally: AnswerTally): Promise<WireLoadResult> {
-  const u = new URL(o.url);
-  if (u.protocol !== "http:") throw new WireProtocolError(`the wire client speaks plain HTTP only, not ${u.protocol}`);
-  const method = (o.method ?? "GET").toUpperCase();
-  const nextRequest = requestSource({ method, path: `${u.pathname}${u.search}`, host: u.host, ...(o.headers ? { headers: o.headers } : {}), ...(o.body !== undefined ? { body: o.body } : {}) });
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  const port = Number(u.port || 80);
+  const t = wireTarget(o);
   const timeoutMs = o.timeoutMs ?? 10_000;
-  // one read buffer for every connection: onread callbacks run one at a time and the parser
-  // copies only a split head, so no connection's bytes outlive its callback
   const buffer = Buffer.allocUnsafe(64 * 1024);
-  const sockets = new Set<net.Socket>();
+  const conns = new Set<WireConnection>();
   let responses = 0;
   let over = false;
   const t0 = performance.now();
 
   return new Promise((resolve) => {
-    let open = 0;
     const finish = () => {
-      if (!over) return;
-      if (open === 0) {
+      if (over && conns.size === 0) {
         clearInterval(sweep);
         o.signal.removeEventListener("abort", stop);
         resolve({ responses, elapsedS: (performance.now() - t0) / 1000 });
@@ -309,98 +421,153 @@ export function wireLoad(o: WireLoadOptions, tally: AnswerTally): Promise<WireLo
     const end = (drain: boolean) => {
       over = true;
       clearTimeout(timer);
-      for (const s of sockets) if (!drain || !waiting.has(s)) s.destroy();
+      for (const c of conns) if (!drain || !c.busy) c.socket.destroy();
       finish();
     };
     const stop = () => end(false);
     const timer = setTimeout(() => end(o.drain === true), o.durationS * 1000);
     o.signal.addEventListener("abort", stop, { once: true });
-    // one sweep for every connection's request timeout (socket.setTimeout would re-arm a timer on
-    // every read and write)
-    const waiting = new Map<net.Socket, { sentAt: number; fail(kind: TransportFailure, message: string): void }>();
-    const sweep = setInterval(
-      () => {
-        const now = performance.now();
-        for (const [, w] of waiting) if (now - w.sentAt > timeoutMs) w.fail("timeout", `no answer within ${timeoutMs} ms`);
+    const sweep = timeoutSweep(conns, timeoutMs);
+    const hooks: ConnectionHooks = {
+      connected: (c) => {
+        if (!over) c.send(t.nextRequest());
       },
-      Math.min(1000, Math.max(10, timeoutMs / 4)),
-    );
-
-    const connect = () => {
-      if (over) return;
-      open++;
-      const parser = new ResponseParser(method === "HEAD");
-      const pending = { sentAt: 0, fail: (kind: TransportFailure, message: string) => fail(kind, message) };
-      let served = 0;
-      let failed = false;
-      const send = () => {
-        if (over) return;
-        parser.reset();
-        parser.capture = tally.wantsBody;
-        pending.sentAt = performance.now();
-        waiting.set(socket, pending);
-        socket.write(nextRequest());
-      };
-      const complete = () => {
-        waiting.delete(socket);
-        served++;
+      answered: (c) => {
         responses++;
-        tally.answer(parser.status, performance.now() - pending.sentAt, parser.sample);
-        if (parser.keepAlive && !over) send();
-        else socket.destroy();
-      };
-      const fail = (kind: TransportFailure, message: string) => {
-        if (failed) return;
-        failed = true;
-        // a connection that fails while idle (between answers) loses no request
-        const lost = waiting.delete(socket);
-        if (!over && (lost || served === 0)) tally.error(kind, message);
-        socket.destroy();
-      };
-      const socket = net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: {
-          buffer,
-          callback: (n: number, buf: Buffer) => {
-            if (!waiting.has(socket)) {
-              fail("other", "bytes arrived with no request in flight");
-              return false;
-            }
-            try {
-              if (parser.feed(buf, 0, n)) complete();
-            } catch (err) {
-              fail("other", (err as Error).message);
-              return false;
-            }
-            return true;
-          },
-        },
-      });
-      sockets.add(socket);
-      socket.on("connect", send);
-      socket.on("end", () => {
-        if (waiting.has(socket) && parser.eof()) complete();
-        else if (waiting.has(socket)) fail("reset", "the connection closed before the answer ended");
-        socket.destroy();
-      });
-      socket.on("error", (err) => fail(transportKind(err), err.message));
-      socket.on("close", () => {
-        sockets.delete(socket);
-        open--;
-        const wasWaiting = waiting.has(socket);
-        if (over) {
-          waiting.delete(socket);
-          return finish();
-        }
-        if (wasWaiting) fail("reset", "the connection closed before the answer");
+        tally.answer(c.parser.status, performance.now() - c.sentAt, c.parser.sample);
+        if (c.parser.keepAlive && !over) c.send(t.nextRequest());
+        else c.socket.destroy();
+      },
+      // a connection that fails while idle (between answers) loses no request
+      failed: (c, kind, message, lost) => {
+        if (!over && (lost || c.served === 0)) tally.error(kind, message);
+      },
+      closed: (c) => {
+        conns.delete(c);
+        if (over) return finish();
         // a connection that served answers is replaced at once; one that never did (a refused
         // or dying target) after 10 ms, so a dead target is not hammered in a tight loop
-        if (served > 0 && !failed) connect();
+        if (c.served > 0 && !c.failed) connect();
         else setTimeout(connect, 10);
-      });
+      },
+    };
+    const connect = () => {
+      if (!over) conns.add(new WireConnection(t, buffer, hooks, () => tally.wantsBody));
     };
     for (let c = 0; c < o.connections; c++) connect();
   });
+}
+
+/** A request of the open model: when it was due, and how to settle it. */
+interface Due {
+  due: number;
+  settle(): void;
+}
+
+/**
+ * The open model's connections on plain HTTP (undici's Pool for the open model, without its
+ * cost): up to `connections` keep-alive connections, opened as requests need them; a request
+ * that falls due with every connection busy waits in a FIFO queue, and that wait counts. Each
+ * answer goes to `tally` with its latency from the request's due time (corrected for
+ * coordinated omission) and to `uncorrected` from when it was written.
+ */
+export class WireOpenPool {
+  private readonly t: WireTarget;
+  private readonly buffer = Buffer.allocUnsafe(64 * 1024);
+  private readonly conns = new Set<WireConnection>();
+  private readonly idle: WireConnection[] = [];
+  private readonly queue: Due[] = [];
+  private readonly inFlight = new Map<WireConnection, Due>();
+  private readonly sweep: NodeJS.Timeout;
+  private closed = false;
+  private readonly hooks: ConnectionHooks;
+  responses = 0;
+
+  constructor(
+    o: { url: string; method?: string; body?: string | RequestBody; headers?: Record<string, string>; timeoutMs?: number },
+    private readonly connections: number,
+    private readonly tally: AnswerTally,
+    private readonly uncorrected: { recordMs(ms: number): void },
+  ) {
+    this.t = wireTarget(o);
+    this.sweep = timeoutSweep(this.conns, o.timeoutMs ?? 10_000);
+    this.hooks = {
+      connected: (c) => this.next(c),
+      answered: (c) => {
+        const r = this.inFlight.get(c)!;
+        this.inFlight.delete(c);
+        const now = performance.now();
+        this.responses++;
+        this.tally.answer(c.parser.status, now - r.due, c.parser.sample);
+        if (c.parser.status >= 200 && c.parser.status < 300) this.uncorrected.recordMs(now - c.sentAt);
+        r.settle();
+        if (c.parser.keepAlive) this.next(c);
+        else c.socket.destroy();
+      },
+      failed: (c, kind, message) => {
+        // the request on it (in flight, or waiting for it to connect) fails; an idle one loses none
+        const r = this.inFlight.get(c);
+        if (!r) return;
+        this.inFlight.delete(c);
+        if (!this.closed) this.tally.error(kind, message);
+        r.settle();
+      },
+      closed: (c) => {
+        this.conns.delete(c);
+        const at = this.idle.indexOf(c);
+        if (at >= 0) this.idle.splice(at, 1);
+        this.hooks.failed(c, "reset", "the connection closed before the answer", true);
+        this.dispatch();
+      },
+    };
+  }
+
+  /** Request `due` (performance.now() ms) is sent now, or as soon as a connection is free; settles when it is answered or fails. */
+  fire(due: number): Promise<void> {
+    return new Promise<void>((settle) => {
+      if (this.closed) return settle();
+      this.queue.push({ due, settle });
+      this.dispatch();
+    });
+  }
+
+  /** The queue's head to an idle connection, or to a new one while there are fewer than `connections`. */
+  private dispatch(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const c = this.idle.pop();
+      if (c) {
+        this.next(c);
+        continue;
+      }
+      if (this.conns.size >= this.connections) return;
+      const fresh = new WireConnection(this.t, this.buffer, this.hooks, () => this.tally.wantsBody);
+      this.conns.add(fresh);
+      // the request is this connection's from now on: a refused connect fails it, as undici's pool does
+      this.inFlight.set(fresh, this.queue.shift()!);
+    }
+  }
+
+  /** A connection is free (just connected, or answered): its request, the queue's next, or idle. */
+  private next(c: WireConnection): void {
+    if (this.closed) return;
+    if (!this.inFlight.has(c)) {
+      const r = this.queue.shift();
+      if (!r) {
+        this.idle.push(c);
+        return;
+      }
+      this.inFlight.set(c, r);
+    }
+    c.send(this.t.nextRequest());
+  }
+
+  /** Every connection closed; what was queued or in flight settles unanswered. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweep);
+    for (const r of this.queue.splice(0)) r.settle();
+    for (const [, r] of this.inFlight) r.settle();
+    this.inFlight.clear();
+    for (const c of this.conns) c.socket.destroy();
+  }
 }

@@ -35,6 +35,8 @@ export interface RunConfig {
   connections: number;
   rate: number | undefined;
   wsClients: number;
+  /** --ws-rate: the ws scenario's market feed, msg/s (undefined: the scenario's 500). */
+  wsRate: number | undefined;
   quick: boolean;
   /** --env, already merged into every variant's env; kept to show what the user added. */
   extraEnv: Record<string, string>;
@@ -228,6 +230,7 @@ export function resolveRunConfig(
     connections: number("--connections", f.connections, d.connections, { integer: true, min: 1, max: 10_000 }),
     rate: f.rate === undefined ? undefined : number("--rate", f.rate, 0, { integer: false, min: 0.1, max: 1_000_000 }),
     wsClients: number("--ws-clients", f.wsClients, d.wsClients, { integer: true, min: 1, max: 10_000 }),
+    wsRate: f.wsRate === undefined ? undefined : number("--ws-rate", f.wsRate, 0, { integer: true, min: 1, max: 100_000 }),
     quick: f.quick === true,
     warm: (() => {
       if (f.warm !== true) return false;

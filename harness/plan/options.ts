@@ -19,6 +19,7 @@ export interface RunFlags {
   connections?: string;
   rate?: string;
   wsClients?: string;
+  wsRate?: string;
   quick?: boolean;
   out?: string;
   target?: string;
@@ -81,6 +82,7 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   connections: { flag: "--connections <n>", kind: "integer", description: "concurrent HTTP connections of the load generator", default: RUN_DEFAULTS.connections },
   rate: { flag: "--rate <r>", kind: "number", description: "latency scenario: open model at r requests/s, latency corrected for coordinated omission" },
   wsClients: { flag: "--ws-clients <n>", kind: "integer", description: "WebSocket subscribers in the ws scenario", default: RUN_DEFAULTS.wsClients },
+  wsRate: { flag: "--ws-rate <msg/s>", kind: "integer", description: "market messages per second the mock exchange feeds in the ws scenario; every subscriber gets each one", default: 500 },
   quick: { flag: "--quick", kind: "boolean", description: `CI smoke preset: ${QUICK.rounds} rounds of ${QUICK.durationS} s trials (about a minute)` },
   out: { flag: "--out <dir>", kind: "string", description: "run folder (default reports/<run-id>; reports/latest then points at it)" },
   target: { flag: "--target <url>", kind: "string", description: "drive an executor that is already running (loopback only); launch nothing" },

@@ -103,6 +103,7 @@ async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): P
       process.kill(pid, "SIGUSR2");
       const i0 = performance.now();
       await sleep(p.durationS * 1000, ac.signal);
+      if (ac.signal.aborted) throw new Error("interrupted");
       process.kill(pid, "SIGUSR2");
       const idleS = (performance.now() - i0) / 1000;
       const idle = await waitForFile(`${base}.${pid}.1.json`, exe, 120_000);
@@ -124,6 +125,7 @@ async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): P
         log: () => {},
       });
       const loadS = (performance.now() - t0) / 1000;
+      if (ac.signal.aborted) throw new Error("interrupted");
       process.kill(pid, "SIGUSR2");
       const got = await waitForFile(`${base}.${pid}.2.json`, exe, 120_000);
       if (got.error) throw new Error(`V8's allocation tracker failed: ${got.error}`);

@@ -66,6 +66,8 @@ export interface PlanRecord {
   connections: number;
   rate: number | null;
   wsClients: number;
+  /** --ws-rate, when set: the ws scenario's feed, msg/s. */
+  wsRate?: number;
   quick: boolean;
   target: string | null;
   order: Array<{ variant: string; scenario: string; round: number }>;

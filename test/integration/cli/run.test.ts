@@ -81,6 +81,23 @@ describe("perfpack run", () => {
     assert.equal(ws.metrics.ws_compressed, 1);
     assert.equal(ws.metrics.ws_ping_ok, 1, "ping/pong works with compression on");
     assert.ok(r.summary.medians.baseline?.latency?.rps);
+    // the allocation pass, on the candidate: its counts, and the targets table measured in full
+    const a = r.allocation?.variants.optimized;
+    assert.ok(a && !("error" in a), JSON.stringify(r.allocation));
+    assert.ok(a.objects > 0 && a.requests > 0 && a.objectsPerRequest > 0 && a.backgroundObjectsPerS > 0 && a.top.length > 0);
+    assert.equal(a.trialRps, r.summary.medians.optimized?.latency?.rps);
+    assert.equal(r.allocation?.variants.baseline, undefined, "the reference is not a candidate");
+    const table = r.summary.targets!.filter((t) => t.kind === "table");
+    assert.deepEqual(
+      table.filter((t) => t.status === "not-measured").map((t) => t.label),
+      [],
+    );
+    assert.equal(table.find((t) => t.id === "object_allocation")?.measured, a.objectsPerS);
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    assert.match(md, /## Allocation pass \(latency scenario's load/);
+    assert.match(md, /\| optimized \| [\d,]+ \| [\d,]+–[\d,]+ \| [\d,]+ \|/);
+    assert.match(md, /V8's allocation tracker/);
+    assert.match(md, /optimized, most objects allocated by: /);
     assert.match(run.output(), /16 trials, about \d+ s/);
     assert.match(run.output(), /optimized \/ baseline/);
     assert.deepEqual(descendants(run.child.pid!), []);

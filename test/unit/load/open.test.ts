@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { openLoad } from "../../../harness/load/open.js";
+import { BodyTemplate } from "../../../harness/load/request.js";
 
 test("the open model keeps its schedule through a stall, and counts the stall against every request that fell due in it", async () => {
   // one connection, and a server that stalls once for 300 ms: requests that fall due meanwhile
@@ -28,6 +29,73 @@ test("the open model keeps its schedule through a stall, and counts the stall ag
     assert.ok(r.corrected.p95 > 100, `corrected p95 ${r.corrected.p95} ms`);
     assert.ok(r.uncorrected.p95 < r.corrected.p95 / 2, `uncorrected p95 ${r.uncorrected.p95} ms`);
   } finally {
+    server.close();
+  }
+});
+
+test("on plain HTTP the open model opens at most --connections connections, fills the body template per request, and tallies failing answers with their body", async () => {
+  const sockets = new Set<unknown>();
+  const bodies: string[] = [];
+  const server = http.createServer((req, res) => {
+    sockets.add(req.socket);
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c));
+    req.on("end", () => {
+      bodies.push(body);
+      const n = bodies.length;
+      // every fifth answer refuses the order; the answers come late enough that requests queue
+      setTimeout(() => (n % 5 === 0 ? res.writeHead(422).end('{"error":"rejected"}') : res.end("ok")), 20);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const r = await openLoad({
+      url: `http://127.0.0.1:${port}/orders`,
+      method: "POST",
+      body: new BodyTemplate('{"id":"o-{{seq}}"}'),
+      rate: 200,
+      durationS: 0.5,
+      connections: 3,
+      signal: new AbortController().signal,
+    });
+    assert.equal(r.sent, 100);
+    assert.equal(r.responses, 100);
+    assert.equal(r.ok, 80);
+    assert.equal(r.non2xx, 20);
+    assert.ok(sockets.size <= 3, `${sockets.size} connections`);
+    assert.equal(new Set(bodies).size, 100, "a fresh body per request");
+    assert.deepEqual(r.answers.record().first, { status: 422, body: '{"error":"rejected"}' });
+  } finally {
+    server.close();
+  }
+});
+
+test("a refused target: every request that fell due fails as refused, and none is left waiting", async () => {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  const r = await openLoad({ url: `http://127.0.0.1:${port}/`, rate: 50, durationS: 0.2, connections: 2, signal: new AbortController().signal });
+  assert.equal(r.sent, 10);
+  assert.equal(r.responses, 0);
+  assert.equal(r.answers.record().transport.refused, 10);
+});
+
+test("aborting the open model settles what is queued and in flight at once", async () => {
+  const server = http.createServer(() => {
+    // never answers
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 200);
+  try {
+    const r = await openLoad({ url: `http://127.0.0.1:${port}/`, rate: 100, durationS: 5, connections: 2, signal: ac.signal });
+    assert.ok(r.sent > 0 && r.sent < 500, `sent ${r.sent}: the schedule stopped at the abort`);
+    assert.equal(r.responses, 0);
+  } finally {
+    server.closeAllConnections();
     server.close();
   }
 });

@@ -108,8 +108,9 @@ test("targets evaluate to pass, stretch-met, fail or not-measured, with the meas
   ]) {
     assert.ok(ids.has(id), id);
   }
+  // the sample predates the allocation pass
   assert.equal(ids.get("object_allocation")!.status, "not-measured");
-  assert.match(ids.get("object_allocation")!.note!, /heap/);
+  assert.match(ids.get("object_allocation")!.note!, /the allocation pass did not run .*--skip-allocation/);
   for (const t of s.targets!) if (t.status !== "not-measured") assert.equal(typeof t.measured, "number", t.id);
   assert.equal(ids.get("batch_efficiency")!.status, "stretch-met");
 });
@@ -175,4 +176,28 @@ test("arms that failed differently are never a speed change: marked, not signifi
   assert.ok(!s.comparisons!.some((x) => x.metric === "failure_share"), "a share is not compared as a ratio");
   const table = mediansTables({ ...r, summary: s });
   assert.match(table, /latency\s*│ req\/s\s*│[^\n]*⚠ failed 0% vs/);
+});
+
+test("the allocation row reads the allocation pass: its objects/s with how it was got, or why there is none", () => {
+  const r = sample();
+  const figures = { objects: 5e5, bytes: 4e7, requests: 100, windowS: 3, passRps: 33, backgroundObjectsPerS: 9000, objectsPerRequest: 4000, bytesPerRequest: 3e5, top: [] };
+  const row = (allocation: Results["allocation"]) => {
+    const s = analyze({ ...r, ...(allocation ? { allocation } : {}) }, headlinesOf(r), loadTargets());
+    return s.targets!.find((t) => t.id === "object_allocation")!;
+  };
+  const measured = row({
+    method: "the method",
+    scenario: "latency",
+    durationS: 3,
+    variants: { optimized: { ...figures, trialRps: 1000, objectsPerS: 4_009_000, objectsPerSRange: [3_609_000, 4_409_000] } },
+  });
+  assert.equal(measured.status, "fail");
+  assert.equal(measured.measured, 4_009_000);
+  assert.match(measured.note!, /^4,000 objects\/request × 1,000 req\/s \(the trials' median\) \+ 9,000 objects\/s idle; 3,609,000–4,409,000 over the trials' rounds\. the method$/);
+  const failed = row({ method: "m", scenario: "latency", durationS: 3, variants: { optimized: { error: "no request was answered during the allocation pass" } } });
+  assert.equal(failed.status, "not-measured");
+  assert.match(failed.note!, /failed: no request was answered/);
+  const unscaled = row({ method: "m", scenario: "latency", durationS: 3, variants: { optimized: figures } });
+  assert.equal(unscaled.status, "not-measured");
+  assert.match(unscaled.note!, /no ok latency trial gave a req\/s/);
 });
