@@ -28,6 +28,8 @@ export const ws = {
       ],
     },
     { kind: "bars", title: "compression ratio (payload / wire)", series: [{ label: "ratio", metric: "ws_compression_ratio" }] },
+    // beside the ratio, what it costs: compression is a bandwidth win paid in executor CPU
+    { kind: "bars", title: "executor CPU per delivered message (µs), the price of the ratio", series: [{ label: "CPU µs/msg", metric: "executor_cpu_us_per_message" }] },
   ],
   request: { protocol: "ws", method: "GET", path: "/ws/market", headers: {} },
   uses: ["ws"],

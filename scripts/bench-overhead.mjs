@@ -10,6 +10,12 @@
 //   exe·acl    the executor, loaded by autocannon as a library in this process (perfpack's generator before issue 13)
 // CPU comes from /proc (utime + stime) of each process over each window. Without wrk (Debian
 // package wrk), autocannon's CLI takes its place as the reference generator, and the script says so.
+// --slices N (default 4) cuts each arm's measured time in a round into N slices, interleaved
+// between the arms in a fresh random order per slice: on a shared VM the machine's speed drifts
+// by 2× and more within a minute (wrk's own CPU per request, a constant of the work, was
+// measured at 46–209 µs/req between 8 s windows of one run), and a ratio of two arms measured
+// minutes apart is mostly that drift. Each arm's figures in a round are the sums over its
+// slices. autocannon's CLI then pays its start-up once per slice.
 import { spawn, spawnSync } from "node:child_process";
 import { childrenCpuS, cpuS, median, root, start, stopAll } from "./bench/procs.mjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -28,6 +34,7 @@ const { values: a } = parseArgs({
     warmup: { type: "string", default: "2" },
     connections: { type: "string", default: "32" },
     seed: { type: "string", default: "1" },
+    slices: { type: "string", default: "4" },
     out: { type: "string", default: join(root, "reports", "overhead.json") },
     services: { type: "string", default: root },
   },
@@ -36,6 +43,9 @@ const rounds = Number(a.rounds);
 const durationS = Number(a.duration);
 const warmupS = Number(a.warmup);
 const connections = Number(a.connections);
+const slices = Math.max(1, Number(a.slices));
+// wrk takes whole seconds
+const sliceS = Math.max(1, Math.round(durationS / slices));
 const hasWrk = spawnSync("sh", ["-c", "command -v wrk"]).status === 0;
 if (!hasWrk) console.error("wrk is not installed (apt-get install wrk): autocannon's CLI is the reference generator instead");
 
@@ -52,7 +62,7 @@ const exchangeCalls = async () => (await (await request(`${exchange.url}/stats`,
 
 /** One external generator run; returns its requests and its CPU seconds (the shell's waited-for child). */
 function external(kind, url) {
-  const cmd = kind === "wrk" ? `wrk -t1 -c${connections} -d${durationS}s ${url}` : `"${join(root, "node_modules/.bin/autocannon")}" -c ${connections} -d ${durationS} --json ${url} 2>/dev/null`;
+  const cmd = kind === "wrk" ? `wrk -t1 -c${connections} -d${sliceS}s ${url}` : `"${join(root, "node_modules/.bin/autocannon")}" -c ${connections} -d ${sliceS} --json ${url} 2>/dev/null`;
   return new Promise((resolve, reject) => {
     const child = spawn("sh", ["-c", `${cmd} > "$1"; cat /proc/$$/stat`, "sh", join(tmpOut, `${kind}.out`)], { stdio: ["ignore", "pipe", "inherit"] });
     let stat = "";
@@ -69,7 +79,7 @@ function external(kind, url) {
 
 async function perfpackGenerator(url, load) {
   const c0 = process.cpuUsage();
-  const r = await load({ url, connections, durationS, signal: new AbortController().signal });
+  const r = await load({ url, connections, durationS: sliceS, signal: new AbortController().signal });
   const c = process.cpuUsage(c0);
   return { requests: r.responses, genCpuS: (c.user + c.system) / 1e6 };
 }
@@ -88,40 +98,49 @@ const path = "/api/private/open-orders";
 const rand = seededRandom(Number(a.seed));
 const rows = [];
 for (let round = 1; round <= rounds; round++) {
-  // Fisher–Yates, seeded: each round its own order, so no arm always runs first
-  const order = [...ARMS];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
+  const acc = new Map(ARMS.map((arm) => [arm.id, { requests: 0, targetCpuS: 0, genCpuS: 0, exchangeCpuS: 0, calls: 0, wallS: 0 }]));
+  for (let slice = 0; slice < slices; slice++) {
+    // Fisher–Yates, seeded: each slice its own order, so no arm always runs first
+    const order = [...ARMS];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const arm of order) {
+      // the proxy answers open orders on any path
+      const url = `${arm.target.url}${path}`;
+      // warm-up, not counted: the same target under perfpack's generator
+      await closedLoad({ url, connections, durationS: warmupS / slices, signal: new AbortController().signal });
+      const t0 = cpuS(arm.target.pid);
+      const x0 = cpuS(exchange.pid);
+      const calls0 = await exchangeCalls();
+      const w0 = performance.now();
+      const g =
+        arm.gen === "pp"
+          ? await perfpackGenerator(url, closedLoad)
+          : arm.gen === "acl"
+            ? await perfpackGenerator(url, closedLoadAutocannon)
+            : await external(arm.gen === "wrk" ? "wrk" : "autocannon", url);
+      const s = acc.get(arm.id);
+      s.wallS += (performance.now() - w0) / 1000;
+      s.targetCpuS += cpuS(arm.target.pid) - t0;
+      s.exchangeCpuS += cpuS(exchange.pid) - x0;
+      s.calls += (await exchangeCalls()) - calls0;
+      s.requests += g.requests;
+      s.genCpuS += g.genCpuS;
+    }
   }
-  for (const arm of order) {
-    // the proxy answers open orders on any path
-    const url = `${arm.target.url}${path}`;
-    // warm-up, not counted: the same target under perfpack's generator
-    await closedLoad({ url, connections, durationS: warmupS, signal: new AbortController().signal });
-    const t0 = cpuS(arm.target.pid);
-    const x0 = cpuS(exchange.pid);
-    const calls0 = await exchangeCalls();
-    const w0 = performance.now();
-    const g =
-      arm.gen === "pp"
-        ? await perfpackGenerator(url, closedLoad)
-        : arm.gen === "acl"
-          ? await perfpackGenerator(url, closedLoadAutocannon)
-          : await external(arm.gen === "wrk" ? "wrk" : "autocannon", url);
-    const wallS = (performance.now() - w0) / 1000;
-    const targetCpuS = cpuS(arm.target.pid) - t0;
-    const exchangeCpuS = cpuS(exchange.pid) - x0;
-    const calls = (await exchangeCalls()) - calls0;
+  for (const arm of ARMS) {
+    const s = acc.get(arm.id);
     const row = {
       round,
       arm: arm.id,
-      requests: g.requests,
-      rps: g.requests / durationS,
-      targetUsPerReq: (targetCpuS * 1e6) / g.requests,
-      generatorUsPerReq: (g.genCpuS * 1e6) / g.requests,
-      exchangeUsPerCall: calls > 0 ? (exchangeCpuS * 1e6) / calls : NaN,
-      wallS,
+      requests: s.requests,
+      rps: s.requests / (sliceS * slices),
+      targetUsPerReq: (s.targetCpuS * 1e6) / s.requests,
+      generatorUsPerReq: (s.genCpuS * 1e6) / s.requests,
+      exchangeUsPerCall: s.calls > 0 ? (s.exchangeCpuS * 1e6) / s.calls : NaN,
+      wallS: s.wallS,
     };
     rows.push(row);
     console.error(
@@ -141,13 +160,13 @@ const ratio = (label, goal, num, den) => {
 const ratios = [
   ratio(
     "executor / minimal proxy, CPU per request (optimized, open-orders)",
-    1.2,
+    1.1,
     (r) => per(`exe·${gen0}`, r, "targetUsPerReq"),
     (r) => per(`proxy·${gen0}`, r, "targetUsPerReq"),
   ),
   ratio(
     `perfpack's generator / ${hasWrk ? "wrk" : "autocannon CLI"}, CPU per request`,
-    1.5,
+    1.3,
     (r) => per("exe·pp", r, "generatorUsPerReq"),
     (r) => per(`exe·${gen0}`, r, "generatorUsPerReq"),
   ),
@@ -169,19 +188,35 @@ const ratios = [
     : []),
   ratio(
     "exchange per call / executor per request, CPU",
-    0.25,
+    0.2,
     (r) => per(`exe·${gen0}`, r, "exchangeUsPerCall"),
     (r) => per(`exe·${gen0}`, r, "targetUsPerReq"),
   ),
 ];
-console.log(`\n${rounds} rounds of ${durationS} s after ${warmupS} s, c${connections}, seed ${a.seed}; reference generator: ${hasWrk ? "wrk" : "autocannon CLI (wrk not installed)"}`);
-console.log("| ratio | median | rounds' range | goal |\n|---|---|---|---|");
-for (const r of ratios) console.log(`| ${r.label} | ${r.median.toFixed(2)}× | ${r.min.toFixed(2)}–${r.max.toFixed(2)} | ${r.goal === undefined ? "" : `≤ ${r.goal}×`} |`);
+console.log(
+  `\n${rounds} rounds of ${slices} × ${sliceS} s per arm, each after ${warmupS / slices} s, arms interleaved per slice; c${connections}, seed ${a.seed}; reference generator: ${hasWrk ? "wrk" : "autocannon CLI (wrk not installed)"}`,
+);
+console.log("| ratio | median | rounds' range | goal | rounds over 1.5× |\n|---|---|---|---|---|");
+for (const r of ratios)
+  console.log(`| ${r.label} | ${r.median.toFixed(2)}× | ${r.min.toFixed(2)}–${r.max.toFixed(2)} | ${r.goal === undefined ? "" : `≤ ${r.goal}×`} | ${r.perRound.filter((x) => x > 1.5).length} |`);
 mkdirSync(dirname(a.out), { recursive: true });
 writeFileSync(
   a.out,
   JSON.stringify(
-    { schema: "perfpack/overhead@1", services: a.services, rounds, durationS, warmupS, connections, seed: Number(a.seed), referenceGenerator: hasWrk ? "wrk" : "autocannon", rows, ratios },
+    {
+      schema: "perfpack/overhead@1",
+      services: a.services,
+      rounds,
+      durationS,
+      slices,
+      sliceS,
+      warmupS,
+      connections,
+      seed: Number(a.seed),
+      referenceGenerator: hasWrk ? "wrk" : "autocannon",
+      rows,
+      ratios,
+    },
     null,
     2,
   ) + "\n",

@@ -4,14 +4,16 @@
  * (HeapProfiler.startTrackingHeapObjects with trackAllocations, which counts every object the
  * JavaScript heap allocates, by the function that allocated it); the second stops it and writes
  * PERFPACK_ALLOC_FILE.<pid>.<n>.json (n = 1, 2 … per window): objects and bytes allocated
- * between the two, and the top allocating functions. Every Node process under that NODE_OPTIONS loads it; only the signalled
- * one writes.
+ * between the two, and the top allocating functions. At load it writes PERFPACK_ALLOC_FILE.<pid>.ready,
+ * so that perfpack signals only a process that has it (SIGUSR2 would end any other). Every Node
+ * process under that NODE_OPTIONS loads it; only the signalled one writes counts.
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 
 const file = process.env.PERFPACK_ALLOC_FILE;
 if (file) {
+  writeFileSync(`${file}.${process.pid}.ready`, "");
   const session = new Session();
   session.connect();
   let tracking = false;

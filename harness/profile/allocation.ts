@@ -55,6 +55,8 @@ interface AgentFile {
 
 async function waitForFile(file: string, service: Service, timeoutMs: number): Promise<AgentFile> {
   const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void service.exited.then(() => (exited = true));
   for (;;) {
     if (existsSync(file)) {
       try {
@@ -63,6 +65,7 @@ async function waitForFile(file: string, service: Service, timeoutMs: number): P
         // still being written
       }
     }
+    if (exited) throw new Error(`the service exited before the allocation agent wrote its count; its log ends:\n${service.logTail(10)}`);
     if (Date.now() > deadline) throw new Error(`the allocation agent wrote no ${file} within ${timeoutMs / 1000} s of the second SIGUSR2; the service's log ends:\n${service.logTail(10)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -94,6 +97,11 @@ async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): P
     exe = await startExecutorService(exchange.url, harnessOf(v).executorEnv, { ...env, NODE_OPTIONS: options, PERFPACK_ALLOC_FILE: base }, p.readyTimeoutMs, 0, v.system);
     // a team's service may sit under a shell or npm: signal the process that serves the port
     const pid = (serviceCommand(v.system) ? listenerPid(Number(new URL(exe.url).port), exe.pid) : undefined) ?? exe.servicePid;
+    // SIGUSR2 ends a process that has no handler: signal only one that loaded the agent
+    if (!existsSync(`${base}.${pid}.ready`))
+      throw new Error(
+        `the service (pid ${pid}) did not load the allocation agent: it is not a Node.js process, or its start command does not pass NODE_OPTIONS on (the agent comes in as NODE_OPTIONS=--import ${agentUrl()})`,
+      );
     const ac = new AbortController();
     const onAbort = () => ac.abort();
     p.signal?.addEventListener("abort", onAbort, { once: true });

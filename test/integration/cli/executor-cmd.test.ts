@@ -35,6 +35,41 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
       assert.equal(t.status, "failed");
       assert.match(t.status === "failed" ? t.error : "", /the service does not serve WS \/ws\/market \(.*404\), which the ws scenario needs/);
     }
+    // the allocation pass counted the team's own service: the agent came in through NODE_OPTIONS
+    const a = r.allocation?.variants.optimized;
+    assert.ok(a && !("error" in a), JSON.stringify(r.allocation));
+    assert.ok(a.objects > 0 && a.objectsPerRequest > 0 && a.top.length > 0);
+    assert.deepEqual(descendants(run.child.pid!), []);
+  });
+
+  test("a service that does not load the allocation agent is not signalled; its allocation row says why", async () => {
+    const out = join(tmp, "no-agent");
+    const run = perfpack([
+      "run",
+      "--executor-cmd",
+      `env -u NODE_OPTIONS ${FASTIFY}`,
+      "--variants",
+      "optimized",
+      "--scenarios",
+      "latency",
+      "--rounds",
+      "1",
+      "--duration",
+      "0.5",
+      "--warmup",
+      "0",
+      "--out",
+      out,
+    ]);
+    const code = await run.exit;
+    assert.ok(code === 0 || code === 1, run.output());
+    const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+    const a = r.allocation?.variants.optimized;
+    assert.ok(a && "error" in a);
+    assert.match(a.error, /did not load the allocation agent: it is not a Node\.js process, or its start command does not pass NODE_OPTIONS on/);
+    const row = r.summary.targets!.find((t) => t.id === "object_allocation")!;
+    assert.equal(row.status, "not-measured");
+    assert.match(row.note!, /the allocation pass failed: the service \(pid \d+\) did not load the allocation agent/);
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
