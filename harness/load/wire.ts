@@ -63,6 +63,9 @@ function requestSource(r: Omit<WireRequest, "body"> & { body?: string | RequestB
   };
 }
 
+/** Content-Length (14 characters), Transfer-Encoding (17) and Connection (10), at a line's start. */
+const FRAMING = /\r\n(content-length|transfer-encoding|connection):([^\r]*)/gi;
+
 const enum State {
   Head,
   Length,
@@ -112,27 +115,30 @@ export class ResponseParser {
   feed(buf: Buffer, start: number, end: number): boolean {
     let i = start;
     if (this.state === State.Head) {
-      let head: Buffer;
-      let from: number;
       if (this.partial) {
         const before = this.partial.length;
-        head = this.partial = Buffer.concat([this.partial, buf.subarray(start, end)]);
-        from = Math.max(0, before - 3);
+        const head = (this.partial = Buffer.concat([this.partial, buf.subarray(start, end)]));
+        const at = head.indexOf("\r\n\r\n", Math.max(0, before - 3), "latin1");
+        if (at < 0) {
+          if (head.length > 64 * 1024) throw new WireProtocolError("response head over 64 KiB");
+          return false;
+        }
+        this.parseHead(head.toString("latin1", 0, at));
+        // where the body starts in buf: what of the head came before this read, and the blank line
+        i = start + (at + 4 - before);
+        this.partial = undefined;
       } else {
-        head = buf.subarray(start, end);
-        from = 0;
+        // in place, no view of the read: a match past `end` is stale bytes of the shared buffer
+        const found = buf.indexOf("\r\n\r\n", start, "latin1");
+        const at = found >= 0 && found + 4 <= end ? found : -1;
+        if (at < 0) {
+          if (end - start > 64 * 1024) throw new WireProtocolError("response head over 64 KiB");
+          this.partial = Buffer.from(buf.subarray(start, end));
+          return false;
+        }
+        this.parseHead(buf.toString("latin1", start, at));
+        i = at + 4;
       }
-      const at = head.indexOf("\r\n\r\n", from, "latin1");
-      if (at < 0) {
-        if (head.length > 64 * 1024) throw new WireProtocolError("response head over 64 KiB");
-        if (!this.partial) this.partial = Buffer.from(head);
-        return false;
-      }
-      this.parseHead(head.toString("latin1", 0, at));
-      // where the body starts in buf: what of the head came before this read, and the blank line
-      const headBytesBefore = this.partial ? head.length - (end - start) : 0;
-      i = start + (at + 4 - headBytesBefore);
-      this.partial = undefined;
     }
     for (;;) {
       if (this.state === State.Done) {
@@ -213,25 +219,18 @@ export class ResponseParser {
     if (this.capture && (this.status < 200 || this.status >= 300)) this.sample = "";
     let length = -1;
     let chunked = false;
-    let at = eol < 0 ? text.length : eol + 2;
-    while (at < text.length) {
-      let next = text.indexOf("\r\n", at);
-      if (next < 0) next = text.length;
-      const colon = text.indexOf(":", at);
-      if (colon > at && colon < next) {
-        const name = text.slice(at, colon).toLowerCase();
-        if (name === "content-length") length = Number(text.slice(colon + 1, next).trim());
-        else if (name === "transfer-encoding") chunked = /(^|,)\s*chunked\s*$/i.test(text.slice(colon + 1, next));
-        else if (name === "connection") {
-          const v = text
-            .slice(colon + 1, next)
-            .trim()
-            .toLowerCase();
-          if (v === "close") this.keepAlive = false;
-          else if (v === "keep-alive") this.keepAlive = true;
-        }
+    // only the three headers that frame the answer, found in one pass: no string per other header
+    FRAMING.lastIndex = eol < 0 ? text.length : eol;
+    for (let h = FRAMING.exec(text); h; h = FRAMING.exec(text)) {
+      const name = h[1]!.length;
+      const value = h[2]!.trim();
+      if (name === 14) length = Number(value);
+      else if (name === 17) chunked = /(^|,)\s*chunked$/i.test(value);
+      else {
+        const v = value.toLowerCase();
+        if (v === "close") this.keepAlive = false;
+        else if (v === "keep-alive") this.keepAlive = true;
       }
-      at = next + 2;
     }
     if (this.status < 200 && this.status >= 100) throw new WireProtocolError(`interim answer ${this.status} (the client sends no Expect and no Upgrade)`);
     if (this.noBody || this.status === 204 || this.status === 304) this.state = State.Done;
