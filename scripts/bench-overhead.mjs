@@ -8,6 +8,8 @@
 //   exe·ac     the executor, loaded by autocannon's CLI
 //   exe·pp     the executor, loaded by perfpack's closed-model generator (closedLoad: the wire client, in this process)
 //   exe·acl    the executor, loaded by autocannon as a library in this process (perfpack's generator before issue 13)
+//   exe·floor  the executor, loaded by scripts/bench/node-floor.mjs in this process: the least a Node.js
+//              client can do per answer, so the table shows how much of perfpack's gap to wrk is Node.js
 // CPU comes from /proc (utime + stime) of each process over each window. Without wrk (Debian
 // package wrk), autocannon's CLI takes its place as the reference generator, and the script says so.
 // --slices N (default 4) cuts each arm's measured time in a round into N slices, interleaved
@@ -17,6 +19,7 @@
 // minutes apart is mostly that drift. Each arm's figures in a round are the sums over its
 // slices. autocannon's CLI then pays its start-up once per slice.
 import { spawn, spawnSync } from "node:child_process";
+import { nodeFloorLoad } from "./bench/node-floor.mjs";
 import { childrenCpuS, cpuS, median, root, start, stopAll } from "./bench/procs.mjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -93,6 +96,7 @@ const ARMS = [
   ...(hasWrk ? [{ id: "exe·ac", target: executor, gen: "ac" }] : []),
   { id: "exe·pp", target: executor, gen: "pp" },
   { id: "exe·acl", target: executor, gen: "acl" },
+  { id: "exe·floor", target: executor, gen: "floor" },
 ];
 const path = "/api/private/open-orders";
 const rand = seededRandom(Number(a.seed));
@@ -120,7 +124,9 @@ for (let round = 1; round <= rounds; round++) {
           ? await perfpackGenerator(url, closedLoad)
           : arm.gen === "acl"
             ? await perfpackGenerator(url, closedLoadAutocannon)
-            : await external(arm.gen === "wrk" ? "wrk" : "autocannon", url);
+            : arm.gen === "floor"
+              ? await perfpackGenerator(url, nodeFloorLoad)
+              : await external(arm.gen === "wrk" ? "wrk" : "autocannon", url);
       const s = acc.get(arm.id);
       s.wallS += (performance.now() - w0) / 1000;
       s.targetCpuS += cpuS(arm.target.pid) - t0;
@@ -175,6 +181,18 @@ const ratios = [
     undefined,
     (r) => per("exe·acl", r, "generatorUsPerReq"),
     (r) => per(`exe·${gen0}`, r, "generatorUsPerReq"),
+  ),
+  ratio(
+    `the Node.js floor (scripts/bench/node-floor.mjs) / ${hasWrk ? "wrk" : "autocannon CLI"}, CPU per request`,
+    undefined,
+    (r) => per("exe·floor", r, "generatorUsPerReq"),
+    (r) => per(`exe·${gen0}`, r, "generatorUsPerReq"),
+  ),
+  ratio(
+    "perfpack's generator / the Node.js floor, CPU per request",
+    undefined,
+    (r) => per("exe·pp", r, "generatorUsPerReq"),
+    (r) => per("exe·floor", r, "generatorUsPerReq"),
   ),
   ...(hasWrk
     ? [

@@ -63,8 +63,8 @@ function requestSource(r: Omit<WireRequest, "body"> & { body?: string | RequestB
   };
 }
 
-/** Content-Length (14 characters), Transfer-Encoding (17) and Connection (10), at a line's start. */
-const FRAMING = /\r\n(content-length|transfer-encoding|connection):([^\r]*)/gi;
+/** The blank line that ends a head, as bytes (a string needle is encoded on every search). */
+const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 
 const enum State {
   Head,
@@ -118,7 +118,7 @@ export class ResponseParser {
       if (this.partial) {
         const before = this.partial.length;
         const head = (this.partial = Buffer.concat([this.partial, buf.subarray(start, end)]));
-        const at = head.indexOf("\r\n\r\n", Math.max(0, before - 3), "latin1");
+        const at = head.indexOf(HEAD_END, Math.max(0, before - 3));
         if (at < 0) {
           if (head.length > 64 * 1024) throw new WireProtocolError("response head over 64 KiB");
           return false;
@@ -129,7 +129,7 @@ export class ResponseParser {
         this.partial = undefined;
       } else {
         // in place, no view of the read: a match past `end` is stale bytes of the shared buffer
-        const found = buf.indexOf("\r\n\r\n", start, "latin1");
+        const found = buf.indexOf(HEAD_END, start);
         const at = found >= 0 && found + 4 <= end ? found : -1;
         if (at < 0) {
           if (end - start > 64 * 1024) throw new WireProtocolError("response head over 64 KiB");
@@ -210,40 +210,56 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const eol = text.indexOf("\r\n");
-    const statusLine = eol < 0 ? text : text.slice(0, eol);
-    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(statusLine);
-    if (!m) throw new WireProtocolError(`not an HTTP/1.x status line: ${JSON.stringify(statusLine.slice(0, 60))}`);
-    this.status = Number(m[2]);
-    this.keepAlive = m[1] === "1";
-    if (this.capture && (this.status < 200 || this.status >= 300)) this.sample = "";
-    let length = -1;
-    let chunked = false;
-    // only the three headers that frame the answer, found in one pass: no string per other header
-    FRAMING.lastIndex = eol < 0 ? text.length : eol;
-    for (let h = FRAMING.exec(text); h; h = FRAMING.exec(text)) {
-      const name = h[1]!.length;
-      const value = h[2]!.trim();
-      if (name === 14) length = Number(value);
-      else if (name === 17) chunked = /(^|,)\s*chunked$/i.test(value);
-      else {
-        const v = value.toLowerCase();
-        if (v === "close") this.keepAlive = false;
-        else if (v === "keep-alive") this.keepAlive = true;
-      }
+    // "HTTP/1.x NNN", read by character code: no match array, no substring
+    const minor = text.charCodeAt(7) - 48;
+    const status = (text.charCodeAt(9) - 48) * 100 + (text.charCodeAt(10) - 48) * 10 + (text.charCodeAt(11) - 48);
+    if (!text.startsWith("HTTP/1.") || (minor !== 0 && minor !== 1) || text.charCodeAt(8) !== 32 || !isDigits(text, 9, 12)) {
+      const eol = text.indexOf("\r\n");
+      throw new WireProtocolError(`not an HTTP/1.x status line: ${JSON.stringify((eol < 0 ? text : text.slice(0, eol)).slice(0, 60))}`);
     }
-    if (this.status < 200 && this.status >= 100) throw new WireProtocolError(`interim answer ${this.status} (the client sends no Expect and no Upgrade)`);
-    if (this.noBody || this.status === 204 || this.status === 304) this.state = State.Done;
+    this.status = status;
+    this.keepAlive = minor === 1;
+    if (this.capture && (status < 200 || status >= 300)) this.sample = "";
+    // only the three headers that frame the answer, each found by a plain search of the head in
+    // lower case (the last of a repeated header wins): no string per other header
+    const lower = text.toLowerCase();
+    const length = lastHeader(text, lower, "\r\ncontent-length:");
+    const encoding = lastHeader(text, lower, "\r\ntransfer-encoding:");
+    const chunked = encoding !== undefined && /(^|,)\s*chunked$/i.test(encoding);
+    const connection = lastHeader(text, lower, "\r\nconnection:")?.toLowerCase();
+    if (connection === "close") this.keepAlive = false;
+    else if (connection === "keep-alive") this.keepAlive = true;
+    if (status < 200 && status >= 100) throw new WireProtocolError(`interim answer ${status} (the client sends no Expect and no Upgrade)`);
+    if (this.noBody || status === 204 || status === 304) this.state = State.Done;
     else if (chunked) this.state = State.ChunkLine;
-    else if (length >= 0) {
-      if (!Number.isSafeInteger(length)) throw new WireProtocolError("bad content-length");
-      this.remaining = length;
-      this.state = length === 0 ? State.Done : State.Length;
+    else if (length !== undefined) {
+      const n = Number(length);
+      if (length === "" || !Number.isSafeInteger(n) || n < 0) throw new WireProtocolError("bad content-length");
+      this.remaining = n;
+      this.state = n === 0 ? State.Done : State.Length;
     } else {
       this.keepAlive = false;
       this.state = State.UntilClose;
     }
   }
+}
+
+/** Whether text[from, to) is all ASCII digits. */
+function isDigits(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** The trimmed value of the last header line starting with `name` ("\r\nname:", lower case) in the head, if any. */
+function lastHeader(text: string, lower: string, name: string): string | undefined {
+  const at = lower.lastIndexOf(name);
+  if (at < 0) return undefined;
+  const from = at + name.length;
+  const eol = text.indexOf("\r", from);
+  return text.slice(from, eol < 0 ? text.length : eol).trim();
 }
 
 /** Where and what a wire connection sends: the parsed target, shared by the closed and the open model. */

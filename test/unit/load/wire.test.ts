@@ -22,6 +22,7 @@ const CASES: Array<[string, string, number, boolean]> = [
   ["no body: 204", "HTTP/1.1 204 No Content\r\ndate: x\r\n\r\n", 204, true],
   ["connection: close", "HTTP/1.1 404 Not Found\r\nConnection: close\r\ncontent-length: 2\r\n\r\n{}", 404, false],
   ["HTTP/1.0 without keep-alive", "HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", 200, false],
+  ["HTTP/1.0 with keep-alive; a repeated header, the last wins", "HTTP/1.0 200 OK\r\nCONNECTION: close\r\nConnection:  Keep-Alive \r\ncontent-length: 9\r\ncontent-length: 2\r\n\r\nok", 200, true],
 ];
 
 test("the response parser frames each kind of answer however the bytes are cut", () => {
@@ -65,6 +66,9 @@ test("the response parser refuses what it cannot frame, by name", () => {
     ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", /bad chunk size line/],
     ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nabc\r\n", /longer than its size/],
     ["HTTP/1.1 100 Continue\r\n\r\n", /interim answer 100/],
+    ["HTTP/1.1 2x0 OK\r\n\r\n", /not an HTTP\/1\.x status line: "HTTP\/1\.1 2x0 OK"/],
+    ["HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\n", /bad content-length/],
+    ["HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n", /bad content-length/],
   ];
   for (const [text, message] of bad) {
     assert.throws(
