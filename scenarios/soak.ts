@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from "undici";
-import { AnswerTally, transportKind } from "../harness/load/answers.js";
+import { AnswerTally, transportKind, type TransportFailure } from "../harness/load/answers.js";
+import { WireOpenPool } from "../harness/load/wire.js";
 import { batch } from "./batch.js";
 import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder } from "../harness/load/latency.js";
@@ -14,7 +15,8 @@ import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
  *
  * Load: `--rate` requests/s at constant arrival times (default SOAK_RATE), alternating an order
  * and an open-orders read, latency counted from each request's due time (no coordinated
- * omission), plus `--ws-clients` market-stream subscribers for the whole soak.
+ * omission), plus `--ws-clients` market-stream subscribers for the whole soak. Plain HTTP goes
+ * through perfpack's wire client (one pool for both requests), HTTPS through undici's Pool.
  * Each interval records, from the executor's own metrics: RSS, heap used, the GC time share and
  * CPU over the interval; and from the generator: requests, errors, latency percentiles, and WS
  * messages delivered.
@@ -62,7 +64,6 @@ export const soak = {
     const base = ctx.target.executorUrl;
     const rate = ctx.rate ?? SOAK_RATE;
     const intervalS = soakIntervalS(ctx.durationS);
-    const pool = new Pool(base, { connections: ctx.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
 
     let wsMessages = 0;
     const subscribers = await subscribeMarket(base, ctx.wsClients, ctx.signal, ctx.requests.ws);
@@ -85,28 +86,31 @@ export const soak = {
       if (!ownOrders) return write.body?.next();
       return JSON.stringify({ symbol: "BTCUSDT", side: n % 2 === 0 ? "SELL" : "BUY", type: "MARKET", quantity: "0.001", clientOrderId: `soak-${process.pid.toString(36)}-${n.toString(36)}` });
     };
+    /** An answer, `ms` from its request's due time, into the window's tally, the interval's and the totals. */
+    const tally = {
+      answer(status: number, ms: number, text?: string): void {
+        answers.answer(status, ms, text);
+        for (const acc of [interval, totals]) {
+          acc.responses++;
+          // latency percentiles are of the successful answers
+          if (status < 200 || status >= 300) acc.errors++;
+          else acc.recorder.recordMs(ms);
+        }
+      },
+      error(kind: TransportFailure, message?: string): void {
+        answers.error(kind, message);
+        interval.errors++;
+        totals.errors++;
+      },
+      get wantsBody(): boolean {
+        return answers.wantsBody;
+      },
+    };
+    const pool = base.startsWith("http:") ? wirePool(base, ctx.connections, tally) : undiciPool(base, ctx.connections, tally);
     const fire = (i: number, due: number): Promise<void> => {
       const r = i % 2 === 0 ? write : read;
       const body = r === write ? order() : read.body?.next();
-      return pool
-        .request({ method: r.method as Dispatcher.HttpMethod, path: r.path, headers: r.headers, ...(body !== undefined ? { body } : {}) })
-        .then(async (res) => {
-          const text = res.statusCode >= 200 && res.statusCode < 300 ? undefined : answers.wantsBody ? await res.body.text() : undefined;
-          if (text === undefined) await res.body.dump();
-          const ms = performance.now() - due;
-          answers.answer(res.statusCode, ms, text);
-          for (const acc of [interval, totals]) {
-            acc.responses++;
-            // latency percentiles are of the successful answers
-            if (res.statusCode < 200 || res.statusCode >= 300) acc.errors++;
-            else acc.recorder.recordMs(ms);
-          }
-        })
-        .catch((err: Error) => {
-          answers.error(transportKind(err), err.message);
-          interval.errors++;
-          totals.errors++;
-        });
+      return pool.fire(due, { method: r.method, path: r.path, headers: r.headers, ...(body !== undefined ? { body } : {}) });
     };
 
     /** The open model's schedule (harness/load/open.ts) for `seconds`; `tick` at each interval boundary. */
@@ -205,3 +209,38 @@ export const soak = {
     return probes.windowS > 0 ? { soak_gc_share: gc / probes.windowS } : {};
   },
 } satisfies Scenario;
+
+type Tally = Pick<AnswerTally, "answer" | "error" | "wantsBody">;
+interface SoakRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** The soak's requests on perfpack's wire client: answers timed from their due time, queued FIFO while every connection is busy. */
+function wirePool(base: string, connections: number, tally: Tally) {
+  const pool = new WireOpenPool({ url: base, timeoutMs: 10_000 }, connections, tally, { recordMs: () => {} });
+  return {
+    fire: (due: number, r: SoakRequest): Promise<void> => pool.fire(due, r).catch((err: Error) => tally.error("other", err.message)),
+    close: async () => pool.close(),
+  };
+}
+
+/** The soak's requests on undici's Pool (HTTPS). */
+function undiciPool(base: string, connections: number, tally: Tally) {
+  const pool = new Pool(base, { connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  return {
+    fire: (due: number, r: SoakRequest): Promise<void> =>
+      pool
+        .request({ method: r.method as Dispatcher.HttpMethod, path: r.path, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) })
+        .then(async (res) => {
+          const ok = res.statusCode >= 200 && res.statusCode < 300;
+          const text = !ok && tally.wantsBody ? await res.body.text() : undefined;
+          if (text === undefined) await res.body.dump();
+          tally.answer(res.statusCode, performance.now() - due, text);
+        })
+        .catch((err: Error) => tally.error(transportKind(err), err.message)),
+    close: () => pool.close(),
+  };
+}

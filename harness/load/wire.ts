@@ -95,8 +95,8 @@ export class ResponseParser {
   private remaining = 0;
   private line = "";
 
-  /** `noBody`: the request was HEAD, so no answer carries a body. */
-  constructor(private readonly noBody = false) {}
+  /** `noBody`: the request was HEAD, so no answer carries a body (set per request where methods mix). */
+  constructor(public noBody = false) {}
 
   reset(): void {
     this.state = State.Head;
@@ -266,6 +266,8 @@ function lastHeader(text: string, lower: string, name: string): string | undefin
 interface WireTarget {
   host: string;
   port: number;
+  /** The Host header: host[:port] as the URL spells it. */
+  hostHeader: string;
   method: string;
   nextRequest: () => Buffer | string;
 }
@@ -277,6 +279,7 @@ function wireTarget(o: { url: string; method?: string; body?: string | RequestBo
   return {
     host: u.hostname.replace(/^\[|\]$/g, ""),
     port: Number(u.port || 80),
+    hostHeader: u.host,
     method,
     nextRequest: requestSource({ method, path: `${u.pathname}${u.search}`, host: u.host, ...(o.headers ? { headers: o.headers } : {}), ...(o.body !== undefined ? { body: o.body } : {}) }),
   };
@@ -348,8 +351,9 @@ class WireConnection {
     });
   }
 
-  send(bytes: Buffer | string): void {
+  send(bytes: Buffer | string, noBody = this.parser.noBody): void {
     this.parser.reset();
+    this.parser.noBody = noBody;
     this.parser.capture = this.capture();
     this.sentAt = performance.now();
     this.busy = true;
@@ -476,6 +480,8 @@ export function wireLoad(o: WireLoadOptions, tally: AnswerTally): Promise<WireLo
 /** A request of the open model: when it was due, and how to settle it. */
 interface Due {
   due: number;
+  /** A request of its own (encoded when it is fired), or the pool's. */
+  request?: { bytes: Buffer; noBody: boolean };
   settle(): void;
 }
 
@@ -501,7 +507,7 @@ export class WireOpenPool {
   constructor(
     o: { url: string; method?: string; body?: string | RequestBody; headers?: Record<string, string>; timeoutMs?: number },
     private readonly connections: number,
-    private readonly tally: AnswerTally,
+    private readonly tally: Pick<AnswerTally, "answer" | "error" | "wantsBody">,
     private readonly uncorrected: { recordMs(ms: number): void },
   ) {
     this.t = wireTarget(o);
@@ -537,11 +543,17 @@ export class WireOpenPool {
     };
   }
 
-  /** Request `due` (performance.now() ms) is sent now, or as soon as a connection is free; settles when it is answered or fails. */
-  fire(due: number): Promise<void> {
+  /**
+   * Request `due` (performance.now() ms) is sent now, or as soon as a connection is free; settles
+   * when it is answered or fails. `request`: one of its own to the same host (a mix of requests on
+   * one pool, as the soak sends), else the pool's.
+   */
+  fire(due: number, request?: Omit<WireRequest, "host">): Promise<void> {
     return new Promise<void>((settle) => {
       if (this.closed) return settle();
-      this.queue.push({ due, settle });
+      const method = request?.method.toUpperCase();
+      const own = request && { bytes: encodeRequest({ ...request, method: method!, host: this.t.hostHeader }), noBody: method === "HEAD" };
+      this.queue.push({ due, settle, ...(own ? { request: own } : {}) });
       this.dispatch();
     });
   }
@@ -573,7 +585,9 @@ export class WireOpenPool {
       }
       this.inFlight.set(c, r);
     }
-    c.send(this.t.nextRequest());
+    const r = this.inFlight.get(c)!;
+    if (r.request) c.send(r.request.bytes, r.request.noBody);
+    else c.send(this.t.nextRequest(), this.t.method === "HEAD");
   }
 
   /** Every connection closed; what was queued or in flight settles unanswered. */

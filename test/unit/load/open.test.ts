@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
+import { AnswerTally } from "../../../harness/load/answers.js";
 import { openLoad } from "../../../harness/load/open.js";
+import { WireOpenPool } from "../../../harness/load/wire.js";
 import { BodyTemplate } from "../../../harness/load/request.js";
 
 test("the open model keeps its schedule through a stall, and counts the stall against every request that fell due in it", async () => {
@@ -96,6 +98,47 @@ test("aborting the open model settles what is queued and in flight at once", asy
     assert.equal(r.responses, 0);
   } finally {
     server.closeAllConnections();
+    server.close();
+  }
+});
+
+test("one wire pool carries a mix of requests (the soak's orders and reads): each with its own method, path, headers and body, a HEAD answer framed without its body", async () => {
+  const seen: string[] = [];
+  const sockets = new Set<unknown>();
+  const server = http.createServer((req, res) => {
+    sockets.add(req.socket);
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c));
+    req.on("end", () => {
+      seen.push(`${req.method} ${req.url} ${req.headers.host} ${req.headers["x-k"] ?? "-"} ${body || "-"}`);
+      // HEAD: the length of the body a GET would get, and no body
+      if (req.method === "HEAD") res.writeHead(200, { "content-length": "1000" }).end();
+      else res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "text/plain" }).end(`${req.method} answer`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  const tally = new AnswerTally();
+  const pool = new WireOpenPool({ url: `http://127.0.0.1:${port}/default` }, 1, tally, { recordMs: () => {} });
+  try {
+    const now = performance.now();
+    await Promise.all([
+      pool.fire(now, { method: "post", path: "/orders", headers: { "x-k": "1" }, body: '{"n":1}' }),
+      pool.fire(now, { method: "HEAD", path: "/orders?symbol=BTCUSDT" }),
+      pool.fire(now, { method: "GET", path: "/orders?symbol=ETHUSDT", headers: { "x-k": "2" } }),
+      pool.fire(now),
+    ]);
+    assert.deepEqual(seen, [
+      `POST /orders 127.0.0.1:${port} 1 {"n":1}`,
+      `HEAD /orders?symbol=BTCUSDT 127.0.0.1:${port} - -`,
+      `GET /orders?symbol=ETHUSDT 127.0.0.1:${port} 2 -`,
+      `GET /default 127.0.0.1:${port} - -`,
+    ]);
+    assert.equal(sockets.size, 1, "one kept-alive connection carried all four");
+    assert.equal(tally.ok, 4);
+    assert.equal(tally.errors, 0);
+  } finally {
+    pool.close();
     server.close();
   }
 });
