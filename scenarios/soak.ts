@@ -1,10 +1,8 @@
-import { Pool, type Dispatcher } from "undici";
-import { AnswerTally, transportKind, type TransportFailure } from "../harness/load/answers.js";
-import { WireOpenPool } from "../harness/load/wire.js";
+import { AnswerTally, type TransportFailure } from "../harness/load/answers.js";
 import { batch } from "./batch.js";
 import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder } from "../harness/load/latency.js";
-import { runSchedule } from "../harness/load/open.js";
+import { openPool, runSchedule } from "../harness/load/open.js";
 import { leastSquaresSlope } from "../harness/verdict/stats.js";
 import { scrape, sumOf } from "../harness/engine/probes.js";
 import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
@@ -106,7 +104,7 @@ export const soak = {
         return answers.wantsBody;
       },
     };
-    const pool = base.startsWith("http:") ? wirePool(base, ctx.connections, tally) : undiciPool(base, ctx.connections, tally);
+    const pool = openPool({ url: base, connections: ctx.connections }, tally, { recordMs: () => {} });
     const fire = (i: number, due: number): Promise<void> => {
       const r = i % 2 === 0 ? write : read;
       const body = r === write ? order() : read.body?.next();
@@ -209,38 +207,3 @@ export const soak = {
     return probes.windowS > 0 ? { soak_gc_share: gc / probes.windowS } : {};
   },
 } satisfies Scenario;
-
-type Tally = Pick<AnswerTally, "answer" | "error" | "wantsBody">;
-interface SoakRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-
-/** The soak's requests on perfpack's wire client: answers timed from their due time, queued FIFO while every connection is busy. */
-function wirePool(base: string, connections: number, tally: Tally) {
-  const pool = new WireOpenPool({ url: base, timeoutMs: 10_000 }, connections, tally, { recordMs: () => {} });
-  return {
-    fire: (due: number, r: SoakRequest): Promise<void> => pool.fire(due, r).catch((err: Error) => tally.error("other", err.message)),
-    close: async () => pool.close(),
-  };
-}
-
-/** The soak's requests on undici's Pool (HTTPS). */
-function undiciPool(base: string, connections: number, tally: Tally) {
-  const pool = new Pool(base, { connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
-  return {
-    fire: (due: number, r: SoakRequest): Promise<void> =>
-      pool
-        .request({ method: r.method as Dispatcher.HttpMethod, path: r.path, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) })
-        .then(async (res) => {
-          const ok = res.statusCode >= 200 && res.statusCode < 300;
-          const text = !ok && tally.wantsBody ? await res.body.text() : undefined;
-          if (text === undefined) await res.body.dump();
-          tally.answer(res.statusCode, performance.now() - due, text);
-        })
-        .catch((err: Error) => tally.error(transportKind(err), err.message)),
-    close: () => pool.close(),
-  };
-}

@@ -14,6 +14,9 @@ export const transportKind = (err: unknown): TransportFailure => {
   return "other";
 };
 
+/** Where a generator's connections put each answer and each failure (an AnswerTally, or a caller's own that counts more). */
+export type AnswerSink = Pick<AnswerTally, "answer" | "error" | "wantsBody">;
+
 /**
  * A trial's answers, counted apart: successes (whose latency is the trial's latency), failed
  * answers by status code (with their own latency), and transport failures by kind. k6 keeps

@@ -1,7 +1,7 @@
 import { Pool, type Dispatcher } from "undici";
-import { AnswerTally, FAILURE_BODY_BYTES, transportKind } from "./answers.js";
+import { AnswerTally, FAILURE_BODY_BYTES, transportKind, type AnswerSink } from "./answers.js";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
-import { WireOpenPool } from "./wire.js";
+import { WireOpenPool, type WireRequest } from "./wire.js";
 import type { RequestBody } from "../../scenarios/contract.js";
 
 export interface OpenLoadOptions {
@@ -102,23 +102,12 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
   const uncorrected = new LatencyRecorder();
   const t0 = performance.now();
   const total = Math.max(1, Math.floor(o.rate * o.durationS));
-  let responses: () => number;
-  let sent: number;
-  let sendMs: number;
-  if (new URL(o.url).protocol === "http:") {
-    const pool = new WireOpenPool(o, o.connections, answers, uncorrected);
-    ({ sent, sendMs } = await runSchedule({ rate: o.rate, total, signal: o.signal, maxInFlight: Infinity, fire: (_i, due) => pool.fire(due) }));
-    pool.close();
-    responses = () => pool.responses;
-  } else {
-    const pool = undiciOpenPool(o, answers, uncorrected);
-    ({ sent, sendMs } = await runSchedule({ rate: o.rate, total, signal: o.signal, maxInFlight: Infinity, fire: pool.fire }));
-    await pool.close();
-    responses = () => pool.responses;
-  }
+  const pool = openPool(o, answers, uncorrected);
+  const { sent, sendMs } = await runSchedule({ rate: o.rate, total, signal: o.signal, maxInFlight: Infinity, fire: (_i, due) => pool.fire(due) });
+  await pool.close();
   return {
     sent,
-    responses: responses(),
+    responses: pool.responses,
     ok: answers.ok,
     errors: answers.errors,
     non2xx: answers.non2xx,
@@ -131,14 +120,40 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
   };
 }
 
+/** A request to the pool's origin other than the pool's own (the soak mixes two on one pool). */
+export type OpenRequest = Omit<WireRequest, "host">;
+
+/**
+ * The open model's connections to one origin, `o.connections` at most: perfpack's wire client
+ * on plain HTTP, undici's Pool on HTTPS. `fire` sends the pool's request (`o`), or one of its
+ * own, due at `due`; each answer goes to `answers` timed from `due`, and to `uncorrected` from
+ * when it was written.
+ */
+export function openPool(
+  o: Pick<OpenLoadOptions, "url" | "connections" | "method" | "headers" | "body">,
+  answers: AnswerSink,
+  uncorrected: { recordMs(ms: number): void },
+): { fire(due: number, request?: OpenRequest): Promise<void>; close(): Promise<void>; readonly responses: number } {
+  if (new URL(o.url).protocol !== "http:") return undiciOpenPool(o, answers, uncorrected);
+  const pool = new WireOpenPool(o, o.connections, answers, uncorrected);
+  return {
+    // a request of its own is encoded as it is fired: a header holding a line break fails it
+    fire: (due, request) => pool.fire(due, request).catch((err: Error) => answers.error("other", err.message)),
+    close: async () => pool.close(),
+    get responses() {
+      return pool.responses;
+    },
+  };
+}
+
 /** The open model's connections on undici's Pool (HTTPS targets). */
-function undiciOpenPool(o: OpenLoadOptions, answers: AnswerTally, uncorrected: LatencyRecorder) {
+function undiciOpenPool(o: Pick<OpenLoadOptions, "url" | "connections" | "method" | "headers" | "body">, answers: AnswerSink, uncorrected: { recordMs(ms: number): void }) {
   const u = new URL(o.url);
   const pool = new Pool(u.origin, { connections: o.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const path = u.pathname + u.search;
   const method = (o.method ?? "GET") as Dispatcher.HttpMethod;
   const out = { responses: 0, fire, close: () => pool.destroy() };
-  function fire(_i: number, due: number) {
+  function fire(due: number, request?: OpenRequest) {
     return new Promise<void>((settle) => {
       let onWire = 0;
       let status = 0;
@@ -169,7 +184,18 @@ function undiciOpenPool(o: OpenLoadOptions, answers: AnswerTally, uncorrected: L
           settle();
         },
       };
-      pool.dispatch({ origin: u.origin, path, method, ...(o.headers ? { headers: o.headers } : {}), ...(o.body ? { body: o.body.next() } : {}) }, handler);
+      const body = request ? request.body : o.body?.next();
+      const headers = request ? request.headers : o.headers;
+      pool.dispatch(
+        {
+          origin: u.origin,
+          path: request?.path ?? path,
+          method: (request?.method.toUpperCase() as Dispatcher.HttpMethod) ?? method,
+          ...(headers ? { headers } : {}),
+          ...(body !== undefined ? { body } : {}),
+        },
+        handler,
+      );
     });
   }
   return out;

@@ -1,14 +1,15 @@
 import net from "node:net";
-import { AnswerTally, FAILURE_BODY_BYTES, transportKind, type TransportFailure } from "./answers.js";
+import { AnswerTally, FAILURE_BODY_BYTES, transportKind, type AnswerSink, type TransportFailure } from "./answers.js";
 import type { RequestBody } from "../../scenarios/contract.js";
 
 /**
  * perfpack's lean HTTP/1.1 client for closed-model load on plain-HTTP targets: each connection
  * is a net.Socket reading through `onread` into one shared buffer (no stream, no per-read
  * Buffer), the request is encoded once, and a small incremental parser frames each answer
- * (Content-Length, chunked, or until close). It costs about 1.3× wrk's CPU per request where
- * autocannon in-process costs 2.1–2.6× (scripts/bench-overhead.mjs, issue 13). HTTPS targets
- * stay on autocannon.
+ * (Content-Length, chunked, or until close). It costs 1.05–1.13× the CPU per request of the
+ * least a Node.js client can do (scripts/bench/node-floor.mjs), 1.4–1.6× wrk's on a 2-core VM,
+ * where autocannon in-process costs 2.5–2.9× (scripts/bench-overhead.mjs, issue 24). HTTPS
+ * targets stay on autocannon (closed model) and undici (open model).
  */
 
 export class WireProtocolError extends Error {}
@@ -507,7 +508,7 @@ export class WireOpenPool {
   constructor(
     o: { url: string; method?: string; body?: string | RequestBody; headers?: Record<string, string>; timeoutMs?: number },
     private readonly connections: number,
-    private readonly tally: Pick<AnswerTally, "answer" | "error" | "wantsBody">,
+    private readonly tally: AnswerSink,
     private readonly uncorrected: { recordMs(ms: number): void },
   ) {
     this.t = wireTarget(o);
