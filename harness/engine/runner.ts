@@ -307,12 +307,10 @@ export class Runner extends EventEmitter {
         // a user's own service (--executor-cmd) owes no /health of ours and no metrics: its toggles are the variant's
         if (serviceCommand(spec.variant.system) !== undefined) {
           arm.metricsOptional = true;
-          const missing = await missingRoutes(
-            arm.target.executorUrl,
-            scenario.uses.map((u) => this.o.requests[u]!),
-          );
-          if (missing.length)
-            throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (its request is set by requests.${scenario.uses[0]} in the config file)`);
+          // each missing route named with the config entry that sets it (the soak sends three scenarios' requests)
+          const missing: string[] = [];
+          for (const u of scenario.uses) for (const m of await missingRoutes(arm.target.executorUrl, [this.o.requests[u]!])) missing.push(`${m}, set by requests.${u}`);
+          if (missing.length) throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (the config file's requests key sets each)`);
         } else {
           const health = await getJson(`${arm.target.executorUrl}/health`);
           if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);

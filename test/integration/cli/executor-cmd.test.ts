@@ -33,7 +33,7 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
     assert.ok(conns("baseline") >= 0.9 && conns("optimized") < 0.1, `upstream connections per request: baseline ${conns("baseline")}, optimized ${conns("optimized")}`);
     for (const t of r.trials.filter((x) => x.scenario === "ws")) {
       assert.equal(t.status, "failed");
-      assert.match(t.status === "failed" ? t.error : "", /the service does not serve WS \/ws\/market \(.*404\), which the ws scenario needs/);
+      assert.match(t.status === "failed" ? t.error : "", /the service does not serve WS \/ws\/market \(.*404\), set by requests\.ws, which the ws scenario needs/);
     }
     // the allocation pass counted the team's own service: the agent came in through NODE_OPTIONS
     const a = r.allocation?.variants.optimized;

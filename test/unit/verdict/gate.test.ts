@@ -115,6 +115,20 @@ test("targets evaluate to pass, stretch-met, fail or not-measured, with the meas
   assert.equal(ids.get("batch_efficiency")!.status, "stretch-met");
 });
 
+test("under the open model (--rate) the latency scenario's req/s is the offered rate: its targets are not measured, say why, and gate nothing", () => {
+  const r = sample();
+  r.plan = { ...r.plan, rate: 300 };
+  const s = analyze(r, headlinesOf(r), loadTargets());
+  const ids = new Map(s.targets!.map((t) => [t.id, t]));
+  for (const id of ["throughput_2x", "http_rps"]) {
+    assert.equal(ids.get(id)!.status, "not-measured", id);
+    assert.match(ids.get(id)!.note!, /--rate 300\) offers every variant 300 req\/s.*closed model/, id);
+  }
+  // latency is still the service's under the open model
+  assert.notEqual(ids.get("p95_lower")!.status, "not-measured");
+  assert.ok(!(s.verdict?.reasons ?? []).some((x) => /Throughput/.test(x)), "no verdict reason from the offered rate");
+});
+
 /** The sample as a gate run: baseline's trials stand for `optimized@main` (the baseline revision), optimized's for this checkout. */
 function revisionRun(burn: number): Results {
   const r = sample();
