@@ -229,7 +229,12 @@ export function resolveRunConfig(
     warmupS: number("--warmup", f.warmup, d.warmupS, { integer: false, min: 0, max: 3600 }),
     connections: number("--connections", f.connections, d.connections, { integer: true, min: 1, max: 10_000 }),
     rate: f.rate === undefined ? undefined : number("--rate", f.rate, 0, { integer: false, min: 0.1, max: 1_000_000 }),
-    wsClients: number("--ws-clients", f.wsClients, d.wsClients, { integer: true, min: 1, max: 10_000 }),
+    wsClients: (() => {
+      const n = number("--ws-clients", f.wsClients, d.wsClients, { integer: true, min: 0, max: 10_000 });
+      // 0 is for a soak of a service that has no market stream; the ws scenario needs a subscriber
+      if (n === 0 && scenarios.includes("ws")) throw new UsageError("--ws-clients 0 leaves the ws scenario no subscriber to measure: 0 is for a soak of a service without a WebSocket stream");
+      return n;
+    })(),
     wsRate: f.wsRate === undefined ? undefined : number("--ws-rate", f.wsRate, 0, { integer: true, min: 1, max: 100_000 }),
     quick: f.quick === true,
     warm: (() => {

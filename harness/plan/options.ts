@@ -81,7 +81,12 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   warmup: { flag: "--warmup <s>", kind: "number", description: "unmeasured warm-up seconds before each measurement", default: RUN_DEFAULTS.warmupS },
   connections: { flag: "--connections <n>", kind: "integer", description: "concurrent HTTP connections of the load generator", default: RUN_DEFAULTS.connections },
   rate: { flag: "--rate <r>", kind: "number", description: "latency scenario: open model at r requests/s, latency corrected for coordinated omission" },
-  wsClients: { flag: "--ws-clients <n>", kind: "integer", description: "WebSocket subscribers in the ws scenario", default: RUN_DEFAULTS.wsClients },
+  wsClients: {
+    flag: "--ws-clients <n>",
+    kind: "integer",
+    description: "WebSocket subscribers in the ws scenario and the soak (0: a soak without WebSocket, for a service that has none)",
+    default: RUN_DEFAULTS.wsClients,
+  },
   wsRate: { flag: "--ws-rate <msg/s>", kind: "integer", description: "market messages per second the mock exchange feeds in the ws scenario; every subscriber gets each one", default: 500 },
   quick: { flag: "--quick", kind: "boolean", description: `CI smoke preset: ${QUICK.rounds} rounds of ${QUICK.durationS} s trials (about a minute)` },
   out: { flag: "--out <dir>", kind: "string", description: "run folder (default reports/<run-id>; reports/latest then points at it)" },

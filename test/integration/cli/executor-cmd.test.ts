@@ -42,6 +42,20 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
+  test("a soak of a service with no WebSocket stream: --ws-clients 0 sends HTTP only, and the ws scenario refuses 0 (exit 2)", async () => {
+    const out = join(tmp, "soak-no-ws");
+    const run = perfpack(["run", "--executor-cmd", FASTIFY, "--soak", "3s", "--warmup", "0.3", "--rate", "50", "--ws-clients", "0", "--out", out]);
+    assert.equal(await run.exit, 0, run.output());
+    const t = (JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results).trials[0]!;
+    assert.equal(t.status, "ok", JSON.stringify(t));
+    assert.ok(t.metrics.soak_requests! > 0 && t.metrics.soak_errors === 0, JSON.stringify(t.metrics));
+    assert.equal(t.metrics.ws_msgs_per_s, 0);
+    const ws = perfpack(["run", "--executor-cmd", FASTIFY, "--scenarios", "ws", "--ws-clients", "0", "--out", join(tmp, "ws-0")]);
+    assert.equal(await ws.exit, 2);
+    assert.match(ws.output(), /--ws-clients 0 leaves the ws scenario no subscriber to measure/);
+    assert.deepEqual(descendants(run.child.pid!), []);
+  });
+
   test("a service that does not load the allocation agent is not signalled; its allocation row says why", async () => {
     const out = join(tmp, "no-agent");
     const run = perfpack([
