@@ -58,6 +58,8 @@ export interface ScenarioTarget {
   exchangeUrl: string | undefined;
   /** The variant's executor settings as the executor reports them on /health. */
   toggles: Record<string, unknown>;
+  /** The service's process, when perfpack launched it: for what a service without metrics does not report (the soak's RSS and CPU). */
+  executorPid?: number;
 }
 
 export interface ScenarioContext {

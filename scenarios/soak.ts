@@ -5,6 +5,7 @@ import { LatencyRecorder } from "../harness/load/latency.js";
 import { openPool, runSchedule } from "../harness/load/open.js";
 import { leastSquaresSlope } from "../harness/verdict/stats.js";
 import { scrape, sumOf } from "../harness/engine/probes.js";
+import pidusage from "pidusage";
 import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
 
 /**
@@ -26,18 +27,46 @@ const MAX_IN_FLIGHT = 512;
 /** About 60 samples a soak, each 1–30 s long. */
 const soakIntervalS = (durationS: number): number => Math.min(30, Math.max(1, Math.round(durationS / 60)));
 
-async function scrapeProcess(url: string): Promise<{ rss: number; heap: number; gc: number; cpu: number } | undefined> {
-  try {
-    const m = await scrape(url);
-    return {
-      rss: sumOf(m, "process_resident_memory_bytes"),
-      heap: sumOf(m, "nodejs_heap_size_used_bytes"),
-      gc: sumOf(m, "nodejs_gc_duration_seconds_sum"),
-      cpu: sumOf(m, "process_cpu_seconds_total"),
-    };
-  } catch {
-    return undefined;
-  }
+/** One sample of the service's process: bytes, and cumulative seconds of GC and CPU. */
+interface ProcessSample {
+  rss: number;
+  heap?: number;
+  gc?: number;
+  cpu: number;
+}
+
+/**
+ * Where a soak reads the service's process: its own metrics (prom-client's defaults, as the
+ * reference executor serves them: RSS, heap, GC and CPU), or for a service without them the
+ * OS's figures of its process (RSS and CPU; no heap or GC). Chosen once, at the first sample,
+ * so an interval never subtracts one source from the other.
+ */
+async function processSource(url: string, pid: number | undefined): Promise<(() => Promise<ProcessSample | undefined>) | undefined> {
+  const fromMetrics = async (): Promise<ProcessSample | undefined> => {
+    try {
+      const m = await scrape(url);
+      const has = (name: string) => [...m.keys()].some((k) => k === name || k.startsWith(name + "{"));
+      if (!has("process_resident_memory_bytes")) return undefined;
+      return {
+        rss: sumOf(m, "process_resident_memory_bytes"),
+        ...(has("nodejs_heap_size_used_bytes") ? { heap: sumOf(m, "nodejs_heap_size_used_bytes") } : {}),
+        ...(has("nodejs_gc_duration_seconds_sum") ? { gc: sumOf(m, "nodejs_gc_duration_seconds_sum") } : {}),
+        cpu: sumOf(m, "process_cpu_seconds_total"),
+      };
+    } catch {
+      return undefined;
+    }
+  };
+  if (await fromMetrics()) return fromMetrics;
+  if (pid === undefined) return undefined;
+  return async () => {
+    try {
+      const st = await pidusage(pid);
+      return { rss: st.memory, cpu: st.ctime / 1000 };
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 export const soak = {
@@ -131,13 +160,15 @@ export const soak = {
     late = 0;
     await ctx.measureStart();
     const t0 = performance.now();
-    let prev = await scrapeProcess(base);
+    const readProcess = await processSource(base, ctx.target.executorPid);
+    const sampleProcess = async () => (readProcess ? readProcess() : undefined);
+    let prev = await sampleProcess();
     let prevAt = t0;
     let prevWs = wsMessages;
     const series: SeriesPoint[] = [];
     const sample = async () => {
       const now = performance.now();
-      const cur = await scrapeProcess(base);
+      const cur = await sampleProcess();
       const dt = (now - prevAt) / 1000;
       const lat = interval.recorder.summary();
       const point: SeriesPoint = {
@@ -149,9 +180,9 @@ export const soak = {
       };
       if (cur) {
         point.rss_mb = cur.rss / 2 ** 20;
-        point.heap_mb = cur.heap / 2 ** 20;
+        if (cur.heap !== undefined) point.heap_mb = cur.heap / 2 ** 20;
         if (prev) {
-          point.gc_share = (cur.gc - prev.gc) / dt;
+          if (cur.gc !== undefined && prev.gc !== undefined) point.gc_share = (cur.gc - prev.gc) / dt;
           point.cpu_cores = (cur.cpu - prev.cpu) / dt;
         }
       }

@@ -294,7 +294,7 @@ export class Runner extends EventEmitter {
           const spec = specs[i]!;
           arms.push({
             name: spec.variant.name,
-            target: { executorUrl: st.executor.url, exchangeUrl: st.exchange.url, toggles: spec.variant.env },
+            target: { executorUrl: st.executor.url, exchangeUrl: st.exchange.url, toggles: spec.variant.env, executorPid: st.executor.pid },
             pids: { executor: st.executor.pid, exchange: st.exchange.pid, ...(st.link ? { link: st.link.pid } : {}) },
             metricsOptional: false,
             connections: duet?.connections[i] ?? this.o.connections,

@@ -50,6 +50,13 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
     assert.equal(t.status, "ok", JSON.stringify(t));
     assert.ok(t.metrics.soak_requests! > 0 && t.metrics.soak_errors === 0, JSON.stringify(t.metrics));
     assert.equal(t.metrics.ws_msgs_per_s, 0);
+    // the example serves no metrics: RSS and CPU per interval come from the OS, heap and GC share from nowhere
+    const series = t.status === "ok" ? (t.series ?? []) : [];
+    assert.ok(series.length >= 2 && series.every((p) => p.rss_mb! > 10 && p.heap_mb === undefined && p.gc_share === undefined), JSON.stringify(series));
+    assert.ok(
+      series.slice(1).every((p) => p.cpu_cores! > 0),
+      JSON.stringify(series),
+    );
     const ws = perfpack(["run", "--executor-cmd", FASTIFY, "--scenarios", "ws", "--ws-clients", "0", "--out", join(tmp, "ws-0")]);
     assert.equal(await ws.exit, 2);
     assert.match(ws.output(), /--ws-clients 0 leaves the ws scenario no subscriber to measure/);
