@@ -122,6 +122,10 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
 
 /** A request to the pool's origin other than the pool's own (the soak mixes two on one pool). */
 export type OpenRequest = Omit<WireRequest, "host">;
+/** Where a pool connects and what it sends by default: the open model's options without the schedule. */
+type PoolTarget = Pick<OpenLoadOptions, "url" | "connections" | "method" | "headers" | "body">;
+/** Where a pool puts each successful answer's latency from its write (the open model's uncorrected figure). */
+type WriteLatency = { recordMs(ms: number): void };
 
 /**
  * The open model's connections to one origin, `o.connections` at most: perfpack's wire client
@@ -130,9 +134,9 @@ export type OpenRequest = Omit<WireRequest, "host">;
  * when it was written.
  */
 export function openPool(
-  o: Pick<OpenLoadOptions, "url" | "connections" | "method" | "headers" | "body">,
+  o: PoolTarget,
   answers: AnswerSink,
-  uncorrected: { recordMs(ms: number): void },
+  uncorrected: WriteLatency,
 ): { fire(due: number, request?: OpenRequest): Promise<void>; close(): Promise<void>; readonly responses: number } {
   if (new URL(o.url).protocol !== "http:") return undiciOpenPool(o, answers, uncorrected);
   const pool = new WireOpenPool(o, o.connections, answers, uncorrected);
@@ -147,7 +151,7 @@ export function openPool(
 }
 
 /** The open model's connections on undici's Pool (HTTPS targets). */
-function undiciOpenPool(o: Pick<OpenLoadOptions, "url" | "connections" | "method" | "headers" | "body">, answers: AnswerSink, uncorrected: { recordMs(ms: number): void }) {
+function undiciOpenPool(o: PoolTarget, answers: AnswerSink, uncorrected: WriteLatency) {
   const u = new URL(o.url);
   const pool = new Pool(u.origin, { connections: o.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const path = u.pathname + u.search;

@@ -42,7 +42,7 @@ const CLAIM = "optimized";
  */
 function setByThePlan(results: Results, t: { scenario: string; metric: string }): string | undefined {
   const rate = results.plan.rate;
-  if (t.scenario !== "latency" || t.metric !== "rps" || rate === null || rate === undefined) return undefined;
+  if (t.scenario !== "latency" || t.metric !== "rps" || rate === null || rate === undefined || !results.plan.scenarios.includes("latency")) return undefined;
   return `an open-model run (--rate ${rate}) offers every variant ${rate} req/s, so its req/s is the rate, not what the service can do; throughput needs the closed model (no --rate)`;
 }
 

@@ -12,7 +12,8 @@ test("perfpack link: a TCP proxy in front of a loopback server that delays a kep
   try {
     await waitForOutput(run, /listening tcp:\/\/127\.0\.0\.1:\d+/);
     const port = Number(/listening tcp:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
-    assert.match(run.output(), /link: to 127\.0\.0\.1:\d+, RTT 30 ms, 1000 Mbit\/s each way/);
+    // its own line goes to stderr, a pipe of its own: it may arrive after stdout's "listening"
+    await waitForOutput(run, /link: to 127\.0\.0\.1:\d+, RTT 30 ms, 1000 Mbit\/s each way/);
     const s = connect({ host: "127.0.0.1", port });
     await new Promise((r) => s.once("connect", r));
     const exchange = () =>

@@ -127,6 +127,12 @@ test("under the open model (--rate) the latency scenario's req/s is the offered 
   // latency is still the service's under the open model
   assert.notEqual(ids.get("p95_lower")!.status, "not-measured");
   assert.ok(!(s.verdict?.reasons ?? []).some((x) => /Throughput/.test(x)), "no verdict reason from the offered rate");
+  // a soak's --rate is its own: with no latency scenario in the run, the row says that instead
+  const soakRun = sample();
+  soakRun.plan = { ...soakRun.plan, rate: 300, scenarios: ["soak"] };
+  soakRun.trials = [];
+  const soakTargets = analyze(soakRun, headlinesOf(soakRun), loadTargets()).targets!;
+  assert.match(soakTargets.find((t) => t.id === "http_rps")!.note!, /latency scenario not in this run/);
 });
 
 /** The sample as a gate run: baseline's trials stand for `optimized@main` (the baseline revision), optimized's for this checkout. */
