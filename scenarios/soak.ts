@@ -17,8 +17,8 @@ import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
  * omission), plus `--ws-clients` market-stream subscribers for the whole soak. Plain HTTP goes
  * through perfpack's wire client (one pool for both requests), HTTPS through undici's Pool.
  * Each interval records, from the executor's own metrics: RSS, heap used, the GC time share and
- * CPU over the interval; and from the generator: requests, errors, latency percentiles, and WS
- * messages delivered.
+ * CPU over the interval (a service without them: RSS and CPU of its process from the OS); and
+ * from the generator: requests, errors, latency percentiles, and WS messages delivered.
  */
 const SOAK_RATE = 200;
 /** In-flight requests past which the generator stops sending and counts the requests as late. */

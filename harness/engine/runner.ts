@@ -307,9 +307,9 @@ export class Runner extends EventEmitter {
         // a user's own service (--executor-cmd) owes no /health of ours and no metrics: its toggles are the variant's
         if (serviceCommand(spec.variant.system) !== undefined) {
           arm.metricsOptional = true;
-          // each missing route named with the config entry that sets it (the soak sends three scenarios' requests)
+          // each missing route named with the config entry that sets it (the soak sends three scenarios'
+          // requests); a soak with no subscribers (--ws-clients 0) sends nothing to the WebSocket route
           const missing: string[] = [];
-          // a soak with no subscribers (--ws-clients 0) sends nothing to the WebSocket route
           const uses = scenario.uses.filter((u) => !(u === "ws" && arm.wsClients === 0));
           for (const u of uses) for (const m of await missingRoutes(arm.target.executorUrl, [this.o.requests[u]!])) missing.push(`${m}, set by requests.${u}`);
           if (missing.length) throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (the config file's requests key sets each)`);
