@@ -116,10 +116,20 @@ program
   .option("--ready-path <path>", "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500 (default /health)")
   .option("--header <Name: value>", "a header on every request the scenario sends, as run --header (repeatable; the config file's requests apply too)", collect)
   .action(async (flags) => {
-    const [{ profile }, { jobContext }, { SCENARIOS }] = await Promise.all([import("./api/profile.js"), import("./cli/run.js"), import("../scenarios/index.js")]);
+    const [{ profile }, { jobContext }, { isProfileEvent, profileText }, { SCENARIOS }] = await Promise.all([
+      import("./api/profile.js"),
+      import("./cli/run.js"),
+      import("./cli/profile.js"),
+      import("../scenarios/index.js"),
+    ]);
     const r = await profile(flags, SCENARIOS, {
       ...jobContext(io),
-      events: (e) => (e.type === "note" ? io.out.write(e.text + "\n") : e.type === "warning" ? io.err.write(io.paint.yellow(e.text + "\n")) : undefined),
+      events: (e) => {
+        if (!isProfileEvent(e)) return;
+        const { lines, warning } = profileText(e);
+        for (const l of lines) io.out.write(l + "\n");
+        if (warning) io.err.write(io.paint.yellow(warning + "\n"));
+      },
     });
     if (!r.ok) io.err.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
     process.exitCode = r.ok ? EXIT.ok : EXIT.runFailure;

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import * as hdr from "hdr-histogram-js";
-import { startStack } from "../dist/harness/engine/stack.js";
+import { startStack } from "../dist/harness/engine/rig.js";
 
 const [rounds = 3, seconds = 10, connections = 32] = process.argv.slice(2).map(Number);
 const cpuSeconds = (pid) => {

@@ -6,12 +6,15 @@
 import type { RunnerEvent } from "../engine/runner.js";
 import type { Results } from "../results/schema.js";
 import type { LookRecord } from "./gate-loop.js";
+import type { ProfileEvent } from "../profile/profiler.js";
 
 export type JobEvent =
   | RunnerEvent
+  /** The profiler's account of a variant (run --profile, perfpack profile). */
+  | ProfileEvent
   /** Something the user should know that does not stop the job (a setting passed through unchecked, a budget overrun). */
   | { type: "warning"; text: string }
-  /** A line of a step's own account: the revision build, the profiler. */
+  /** A line of a step's own account: the revision build, the allocation pass. */
   | { type: "note"; text: string }
   /** The run's trials are analysed: the verdict is in; profiling and the reports follow. */
   | { type: "analyzed"; results: Results }

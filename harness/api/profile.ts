@@ -23,9 +23,5 @@ function withConfigFile(flags: ProfileFlags, cwd: string): ProfileFlags {
 }
 
 export async function profile(flags: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext): Promise<ProfileResult> {
-  return profileVariants(resolveProfilePlan(withConfigFile(flags, ctx.cwd), scenarios, ctx.cwd, ctx.env), {
-    write: (t) => tell(ctx, { type: "note", text: t.replace(/\n$/, "") }),
-    warn: (t) => tell(ctx, { type: "warning", text: t.replace(/\n$/, "") }),
-    env: { ...ctx.env },
-  });
+  return profileVariants(resolveProfilePlan(withConfigFile(flags, ctx.cwd), scenarios, ctx.cwd, ctx.env), { events: (e) => tell(ctx, e), env: { ...ctx.env } });
 }

@@ -10,7 +10,6 @@ import { Runner, type RunnerEvent } from "../engine/runner.js";
 import { checkoutCommit, describeSystem, serviceCommand, serviceCommandOf, unwrappable, type System } from "../engine/systems.js";
 import { profileArtifacts } from "../profile/artifacts.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
-import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file.js";
 import { buildPlan } from "../plan/order.js";
 import { defaultRequests, literalHeaderSecrets, recordedRequests } from "../plan/requests.js";
@@ -133,47 +132,22 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, steer.seed);
   // header values that name the environment (${env:API_KEY}) are resolved now, and scrubbed from everything written
   const live = liveRequests(cfg.requests, ctx.env);
-  const runner = new Runner({
-    requests: live.requests,
-    secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
-    maxErrors: cfg.maxErrors,
-    design: cfg.design,
-    duetExchange: cfg.duetExchange,
-    ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
-    plan,
-    scenarios,
-    // the checkout under test: the team's repository when it runs its own service, else perfpack's
-    planRecord: {
-      ...planRecord(cfg, plan, scenarios, checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? ctx.cwd : projectRoot())),
-      ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
+  // the checkout under test: the team's repository when it runs its own service, else perfpack's
+  const checkout = checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? ctx.cwd : projectRoot());
+  const runner = new Runner(
+    {
+      cfg,
+      plan,
+      planRecord: { ...planRecord(cfg, plan, scenarios, checkout), ...(steer.seed !== undefined ? { seed: steer.seed } : {}) },
+      scenarios,
+      requests: live.requests,
+      secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
+      env: ctx.env,
+      version: ctx.version,
+      generators: LOAD_GENERATORS,
     },
-    runId: cfg.runId,
-    outDir: cfg.outDir,
-    durationS: cfg.durationS,
-    warmupS: cfg.warmupS,
-    connections: cfg.connections,
-    rate: cfg.rate,
-    wsClients: cfg.wsClients,
-    ...(cfg.wsRate !== undefined ? { wsRate: cfg.wsRate } : {}),
-    target: cfg.target,
-    baseEnv: ctx.env,
-    readyTimeoutMs: cfg.readyTimeoutMs,
-    stopGraceMs: RUN_DEFAULTS.stopGraceMs,
-    generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
-    version: ctx.version,
-    warm: cfg.warm,
-    generators: LOAD_GENERATORS,
-    ...(steer.moreRounds
-      ? {
-          more: async (sofar: Results) => {
-            const n = steer.moreRounds!(sofar);
-            if (n <= 0) return [];
-            const have = sofar.plan.rounds;
-            return buildPlan(cfg.variants, cfg.scenarios, have + n, steer.seed).trials.filter((t) => t.round > have);
-          },
-        }
-      : {}),
-  });
+    { ...(steer.seed !== undefined ? { seed: steer.seed } : {}), ...(steer.moreRounds ? { more: moreTrials(cfg, steer.moreRounds, steer.seed) } : {}) },
+  );
   const writer = new ResultsWriter(cfg.outDir);
   runner.on("event", writer.listener);
   runner.on("event", (e: RunnerEvent) => tell(ctx, e));
@@ -200,7 +174,7 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
     try {
       await profile(
         { tool: cfg.profile, variants: cfg.variants, scenario: scenarios.get(cfg.scenarios[0]!)!, durationS: cfg.durationS, out: cfg.outDir, requests: cfg.requests, ...(command ? { command } : {}) },
-        { write: (t) => tell(ctx, { type: "note", text: t.replace(/\n$/, "") }), warn: (t) => tell(ctx, { type: "warning", text: t.replace(/\n$/, "") }), env: ctx.env },
+        { events: (e) => tell(ctx, e), env: ctx.env },
       );
     } catch (err) {
       profileError = { message: (err as Error).message, ...((err as { output?: string }).output ? { output: (err as { output?: string }).output } : {}) };
@@ -248,6 +222,16 @@ async function runAllocationPass(cfg: RunConfig, ran: Results, scenarios: Readon
   } finally {
     ctx.signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** Sequential sampling: the next batch of trials, as the client's count of more rounds asks (0: finish). */
+function moreTrials(cfg: RunConfig, moreRounds: (sofar: Results) => number, seed: number | undefined) {
+  return async (sofar: Results) => {
+    const n = moreRounds(sofar);
+    if (n <= 0) return [];
+    const have = sofar.plan.rounds;
+    return buildPlan(cfg.variants, cfg.scenarios, have + n, seed).trials.filter((t) => t.round > have);
+  };
 }
 
 /** `perfpack run` as a job. */

@@ -3,7 +3,7 @@ import { loadFixture, nsPerOp } from "../load/microbench.js";
 import { compileSerializers } from "../../services/executor/src/lib/fastJson.js";
 import { ENV_SPECS } from "../../services/executor/src/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
-import { serviceEnv, startStack } from "../engine/stack.js";
+import { serviceEnv, startStack } from "../engine/rig.js";
 
 import { EXIT, UsageError } from "../errors.js";
 
@@ -81,12 +81,15 @@ export async function guideCheck(name: string, scenarios: ReadonlyMap<string, Sc
     }
     case "profile-http": {
       // perf_profile_http: a 0x flamegraph of the executor under HTTP load
-      const { profile, resolveProfilePlan } = await import("../profile/profiler.js");
+      const [{ profile, resolveProfilePlan }, { profileText }] = await Promise.all([import("../profile/profiler.js"), import("./profile.js")]);
       const out = io.env.PERF_PROFILE_OUT;
       const plan = resolveProfilePlan({ tool: "0x", variants: "optimized", scenario: "latency", duration: io.env.PERF_PROFILE_SECONDS ?? "5", ...(out ? { out } : {}) }, scenarios, io.cwd);
       const r = await profile(plan, {
-        write: (t) => t.split("\n").forEach((l) => l.trim() && io.info(`# ${l.trim()}`)),
-        warn: (t) => io.info(t.trim()),
+        events: (e) => {
+          const { lines, warning } = profileText(e);
+          for (const l of lines) io.info(`# ${l.trim()}`);
+          if (warning) io.info(warning);
+        },
         env: io.env,
       });
       const flame = r.variants[0]?.artifacts[0];

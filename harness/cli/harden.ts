@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { getJson } from "../engine/launcher.js";
-import { serviceEnv, startStack } from "../engine/stack.js";
+import { serviceEnv, startStack } from "../engine/rig.js";
 import type { IO } from "./io.js";
 import { EXIT } from "../errors.js";
 import { FAULT_DRILL_DEFAULTS, runFaultDrill, type FaultDrillReport } from "../hardening/faults.js";

@@ -10,6 +10,8 @@ import type { Results } from "../results/schema.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import type { IO, Output } from "./io.js";
 import { progressListener } from "./progress.js";
+import { isProfileEvent, profileText } from "./profile.js";
+import type { ProfileEvent } from "../profile/profiler.js";
 
 /** A job's context from the CLI's IO: Ctrl-C (or SIGTERM) cancels it after saying `onInterrupt`. */
 export function jobContext(io: IO, onInterrupt?: string): JobContext {
@@ -41,8 +43,7 @@ export function runView(io: IO, human: Output, o: { verdict: boolean; warningPre
   return (e) => {
     switch (e.type) {
       case "warning":
-        // a profiler's sample warning is its own line (⚠ …); the others say whose warning it is
-        io.err.write(e.text.startsWith("⚠") ? io.paint.yellow(e.text + "\n") : `${o.warningPrefix ?? "perfpack run"}: warning: ${e.text}\n`);
+        io.err.write(`${o.warningPrefix ?? "perfpack run"}: warning: ${e.text}\n`);
         break;
       case "note":
         io.err.write(e.text + "\n");
@@ -53,9 +54,17 @@ export function runView(io: IO, human: Output, o: { verdict: boolean; warningPre
       case "look":
         break;
       default:
-        progress(e);
+        if (isProfileEvent(e)) printProfile(e, io);
+        else progress(e);
     }
   };
+}
+
+/** The profiler's lines on stderr; a sample warning is its own yellow line. */
+function printProfile(e: ProfileEvent, io: IO): void {
+  const { lines, warning } = profileText(e);
+  for (const l of lines) io.err.write(l + "\n");
+  if (warning) io.err.write(io.paint.yellow(warning + "\n"));
 }
 
 /** The run's closing lines: where its files are, and what failed after the trials. */

@@ -1,4 +1,4 @@
-import { startStack, type Stack } from "../engine/stack.js";
+import { startStack, type Stack } from "../engine/rig.js";
 
 /**
  * `perfpack up`: a mock exchange and a reference executor wired together, for trying the

@@ -243,14 +243,16 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
 }
 
 /**
- * A process's state and parent from /proc/<pid>/stat (the one parser of it), or undefined when it
- * is gone. The command name may hold spaces and parentheses, so the fields start after the last ")".
+ * A process's state, parent and CPU time from /proc/<pid>/stat (the one parser of it), or undefined
+ * when it is gone (or not Linux). `thread`: the same fields of one of its threads
+ * (/proc/<pid>/task/<thread>/stat). The command name may hold spaces and parentheses, so the fields
+ * start after the last ")"; utime and stime are in clock ticks (10 ms).
  */
-export function procStat(pid: number): { state: string; ppid: number } | undefined {
+export function procStat(pid: number, thread?: number): { state: string; ppid: number; utime: number; stime: number } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: state!, ppid: Number(ppid) };
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: f[0]!, ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]) };
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@ import { SYMBOLS } from "../../services/common/src/exchange-types.js";
 import { seededRandom } from "../../services/common/src/rng.js";
 import { getJson } from "../engine/launcher.js";
 import { scrape, sumOf } from "../engine/probes.js";
-import { startStack } from "../engine/stack.js";
+import { startStack } from "../engine/rig.js";
 
 /**
  * The upstream-fault drill: a real exchange that fails on purpose, a real executor, and a client

@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { setTimeout } from "node:timers/promises";
 import { projectRoot } from "../../services/common/src/project.js";
-import { listenerPid, type Service } from "../engine/launcher.js";
-import { serviceEnv, startExchangeService, startExecutorService } from "../engine/stack.js";
-import { serviceCommand } from "../engine/systems.js";
+import type { Service } from "../engine/launcher.js";
+import { scenarioContext, serviceEnv, startRig, type LoadedArm } from "../engine/rig.js";
 import { harnessOf, type Variant } from "../plan/variants.js";
 import type { LiveRequest, Scenario } from "../../scenarios/contract.js";
 import type { AllocationRecord, AllocationVariant, Results } from "../results/schema.js";
@@ -34,12 +34,6 @@ const agentUrl = (): string => pathToFileURL(join(projectRoot(), "dist", "harnes
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
-  });
-
 interface AgentFile {
   windowMs: number;
   objects: number;
@@ -62,7 +56,7 @@ async function waitForFile(file: string, service: Service, timeoutMs: number): P
     }
     if (exited) throw new Error(`the service exited before the allocation agent wrote its count; its log ends:\n${service.logTail(10)}`);
     if (Date.now() > deadline) throw new Error(`the allocation agent wrote no ${file} within ${timeoutMs / 1000} s of the second SIGUSR2; the service's log ends:\n${service.logTail(10)}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await setTimeout(100);
   }
 }
 
@@ -80,85 +74,104 @@ export interface AllocationPassPlan {
   log(line: string): void;
 }
 
-/** One variant: its service with the agent, the load, the two signals, the agent's count. */
+/** One variant: its service with the agent, the two windows, the agent's counts. */
 async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): Promise<AllocationVariant> {
   const dir = mkdtempSync(join(tmpdir(), "perfpack-alloc-"));
   const base = join(dir, "alloc");
   const env = serviceEnv(p.baseEnv);
+  // the agent comes in through NODE_OPTIONS, which reaches a team's service however it is started
   const options = [env.NODE_OPTIONS, `--import ${agentUrl()}`].filter(Boolean).join(" ");
-  const exchange = await startExchangeService(p.scenario.exchangeArgs({ durationS: p.durationS, wsClients: 0 }), env, p.readyTimeoutMs);
-  let exe: Service | undefined;
+  const arm = { name: v.name, toggles: v.env, executorEnv: harnessOf(v).executorEnv, ...(v.system ? { system: v.system } : {}) };
+  const rig = await startRig({
+    arms: [{ ...arm, wrap: (start) => ({ ...start, env: { ...start.env, NODE_OPTIONS: options, PERFPACK_ALLOC_FILE: base } }) }],
+    exchangeArgs: p.scenario.exchangeArgs({ durationS: p.durationS, wsClients: 0 }),
+    baseEnv: env,
+    readyTimeoutMs: p.readyTimeoutMs,
+  }).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  p.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    exe = await startExecutorService(exchange.url, harnessOf(v).executorEnv, { ...env, NODE_OPTIONS: options, PERFPACK_ALLOC_FILE: base }, p.readyTimeoutMs, 0, v.system);
-    // a team's service may sit under a shell or npm: signal the process that serves the port
-    const pid = (serviceCommand(v.system) ? listenerPid(Number(new URL(exe.url).port), exe.pid) : undefined) ?? exe.servicePid;
+    // a team's service may sit under a shell or npm: the rig found the process that serves the port
+    const exe = rig.arms[0]!.stack!.executor;
     // SIGUSR2 ends a process that has no handler: signal only one that loaded the agent
-    if (!existsSync(`${base}.${pid}.ready`))
+    if (!existsSync(`${base}.${exe.servicePid}.ready`))
       throw new Error(
-        `the service (pid ${pid}) did not load the allocation agent: it is not a Node.js process, or its start command does not pass NODE_OPTIONS on (the agent comes in as NODE_OPTIONS=--import ${agentUrl()})`,
+        `the service (pid ${exe.servicePid}) did not load the allocation agent: it is not a Node.js process, or its start command does not pass NODE_OPTIONS on (the agent comes in as NODE_OPTIONS=--import ${agentUrl()})`,
       );
-    const ac = new AbortController();
-    const onAbort = () => ac.abort();
-    p.signal?.addEventListener("abort", onAbort, { once: true });
-    let t0 = 0;
-    try {
-      // the idle window: what the service allocates with no request in flight
-      process.kill(pid, "SIGUSR2");
-      const i0 = performance.now();
-      await sleep(p.durationS * 1000, ac.signal);
-      if (ac.signal.aborted) throw new Error("interrupted");
-      process.kill(pid, "SIGUSR2");
-      const idleS = (performance.now() - i0) / 1000;
-      const idle = await waitForFile(`${base}.${pid}.1.json`, exe, 120_000);
-      if (idle.error) throw new Error(`V8's allocation tracker failed: ${idle.error}`);
-      const backgroundPerS = idle.objects / (idle.windowMs / 1000 || idleS);
-      const r = await p.scenario.run({
-        target: { executorUrl: exe.url, exchangeUrl: exchange.url, toggles: v.env },
-        durationS: p.durationS,
-        warmupS: p.warmupS,
-        connections: p.connections,
-        rate: undefined,
-        wsClients: 0,
-        requests: p.requests,
-        signal: ac.signal,
-        measureStart: async () => {
-          process.kill(pid, "SIGUSR2");
-          t0 = performance.now();
-        },
-        log: () => {},
-      });
-      const loadS = (performance.now() - t0) / 1000;
-      if (ac.signal.aborted) throw new Error("interrupted");
-      process.kill(pid, "SIGUSR2");
-      const got = await waitForFile(`${base}.${pid}.2.json`, exe, 120_000);
-      if (got.error) throw new Error(`V8's allocation tracker failed: ${got.error}`);
-      if (r.work === 0) throw new Error("no request was answered during the allocation pass");
-      const windowS = got.windowMs / 1000;
-      const backgroundBytesPerS = idle.bytes / (idle.windowMs / 1000 || idleS);
-      const objectsPerRequest = Math.max(0, got.objects - backgroundPerS * windowS) / r.work;
-      const bytesPerRequest = Math.max(0, got.bytes - backgroundBytesPerS * windowS) / r.work;
-      const rps = trialRps.length > 0 ? median(trialRps) : undefined;
-      const at = (x: number) => objectsPerRequest * x + backgroundPerS;
-      return {
-        objects: got.objects,
-        bytes: got.bytes,
-        requests: r.work,
-        windowS,
-        passRps: r.work / loadS,
-        backgroundObjectsPerS: backgroundPerS,
-        objectsPerRequest,
-        bytesPerRequest,
-        ...(rps !== undefined ? { trialRps: rps, objectsPerS: at(rps), objectsPerSRange: [at(Math.min(...trialRps)), at(Math.max(...trialRps))] as [number, number] } : {}),
-        top: got.top,
-      };
-    } finally {
-      p.signal?.removeEventListener("abort", onAbort);
-    }
+    const tracked = { exe, file: (n: number) => `${base}.${exe.servicePid}.${n}.json`, signal: ac.signal };
+    const idle = await idleWindow(p, tracked);
+    const loaded = await loadedWindow(p, rig.arms[0]!, tracked);
+    return allocationOf(idle, loaded, trialRps);
   } finally {
-    if (exe) await exe.stop(2000);
-    await exchange.stop();
+    p.signal?.removeEventListener("abort", onAbort);
+    await rig.stop(2000);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The service under the tracker: its process, the agent's count files, and the pass's abort. */
+interface Tracked {
+  exe: Service;
+  file(n: number): string;
+  signal: AbortSignal;
+}
+
+/** What the service allocates with no request in flight, over the pass's duration. */
+async function idleWindow(p: AllocationPassPlan, t: Tracked): Promise<AgentFile & { seconds: number }> {
+  process.kill(t.exe.servicePid, "SIGUSR2");
+  const i0 = performance.now();
+  await setTimeout(p.durationS * 1000, undefined, { signal: t.signal }).catch(() => {});
+  if (t.signal.aborted) throw new Error("interrupted");
+  process.kill(t.exe.servicePid, "SIGUSR2");
+  const seconds = (performance.now() - i0) / 1000;
+  const idle = await waitForFile(t.file(1), t.exe, 120_000);
+  if (idle.error) throw new Error(`V8's allocation tracker failed: ${idle.error}`);
+  return { ...idle, seconds };
+}
+
+/** What it allocates under the latency scenario's load: the tracker runs over the measured window. */
+async function loadedWindow(p: AllocationPassPlan, arm: LoadedArm, t: Tracked): Promise<AgentFile & { seconds: number; work: number }> {
+  let t0 = 0;
+  const load = { durationS: p.durationS, warmupS: p.warmupS, connections: p.connections, rate: undefined, wsClients: 0, requests: p.requests };
+  const measureStart = async () => {
+    process.kill(t.exe.servicePid, "SIGUSR2");
+    t0 = performance.now();
+  };
+  const r = await p.scenario.run(scenarioContext(arm, load, { signal: t.signal, measureStart, log: () => {} }));
+  const seconds = (performance.now() - t0) / 1000;
+  if (t.signal.aborted) throw new Error("interrupted");
+  process.kill(t.exe.servicePid, "SIGUSR2");
+  const got = await waitForFile(t.file(2), t.exe, 120_000);
+  if (got.error) throw new Error(`V8's allocation tracker failed: ${got.error}`);
+  if (r.work === 0) throw new Error("no request was answered during the allocation pass");
+  return { ...got, seconds, work: r.work };
+}
+
+/** Objects per request beyond the background, and per second at the trials' req/s (and their range). */
+function allocationOf(idle: AgentFile & { seconds: number }, got: AgentFile & { seconds: number; work: number }, trialRps: number[]): AllocationVariant {
+  const idleS = idle.windowMs / 1000 || idle.seconds;
+  const backgroundPerS = idle.objects / idleS;
+  const windowS = got.windowMs / 1000;
+  const objectsPerRequest = Math.max(0, got.objects - backgroundPerS * windowS) / got.work;
+  const bytesPerRequest = Math.max(0, got.bytes - (idle.bytes / idleS) * windowS) / got.work;
+  const rps = trialRps.length > 0 ? median(trialRps) : undefined;
+  const at = (x: number) => objectsPerRequest * x + backgroundPerS;
+  return {
+    objects: got.objects,
+    bytes: got.bytes,
+    requests: got.work,
+    windowS,
+    passRps: got.work / got.seconds,
+    backgroundObjectsPerS: backgroundPerS,
+    objectsPerRequest,
+    bytesPerRequest,
+    ...(rps !== undefined ? { trialRps: rps, objectsPerS: at(rps), objectsPerSRange: [at(Math.min(...trialRps)), at(Math.max(...trialRps))] as [number, number] } : {}),
+    top: got.top,
+  };
 }
 
 /**

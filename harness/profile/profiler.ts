@@ -5,12 +5,11 @@ import { dirname, join, relative, resolve } from "node:path";
 import pidusage from "pidusage";
 import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError } from "../errors.js";
-import { isDescendant, launch, LaunchError, listenerPid, type Service } from "../engine/launcher.js";
+import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
 import { newRunId } from "../plan/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
-import { cliPath, freePort, startExchangeService } from "../engine/stack.js";
-import { serviceCommandOf, shellLine, unwrappable, type ServiceCommand } from "../engine/systems.js";
-import { tlsFixture } from "../../services/common/src/project.js";
+import { scenarioContext, startRig, type ExecutorWrap, type StartCommand } from "../engine/rig.js";
+import { serviceCommandOf, unwrappable, type ServiceCommand } from "../engine/systems.js";
 import { ablation, presets, type Variant } from "../plan/variants.js";
 import { UsageError } from "../errors.js";
 import { PROFILE_TOOLS } from "../plan/options.js";
@@ -87,12 +86,11 @@ interface ToolSpec {
 }
 
 /**
- * The command that runs the executor under the tool. Only cpuprof gets --cpu-prof: V8's CPU
- * profiler takes the sampler from --prof, which 0x and clinic flame read (measured: 35 ticks
- * in 5 s under load with both, about 4,000 without).
+ * The command that runs `node` (the executor's command) under the tool. Only cpuprof gets
+ * --cpu-prof: V8's CPU profiler takes the sampler from --prof, which 0x and clinic flame read
+ * (measured: 35 ticks in 5 s under load with both, about 4,000 without).
  */
-function toolCommand(tool: ProfileTool, dir: string): ToolSpec {
-  const node = [process.execPath, cliPath(), "executor", "--port", "0"];
+function toolCommand(tool: ProfileTool, dir: string, node: readonly string[] = []): ToolSpec {
   const stack = { basis: "cpu", intervalMs: V8_SAMPLE_MS, stacks: true } as const;
   switch (tool) {
     case "cpuprof":
@@ -132,10 +130,17 @@ const findFiles = (dir: string, re: RegExp): string[] => {
   return out;
 };
 
+/** What the profiler tells as it goes; the CLI prints it (cli/profile.ts). */
+export type ProfileEvent =
+  | { type: "profile-start"; variant: string; tool: ProfileTool; scenario: string; durationS: number }
+  /** A variant's artifacts and its sample check (too few samples: the user must not miss it). */
+  | { type: "profile-variant"; tool: ProfileTool; profile: VariantProfile }
+  | { type: "profile-hot-path"; file: string }
+  | { type: "profile-no-hot-path"; reason: string }
+  | { type: "profile-done"; dir: string };
+
 export interface ProfileIO {
-  write(text: string): void;
-  /** what the user must not miss: too few samples */
-  warn(text: string): void;
+  events(e: ProfileEvent): void;
   env: NodeJS.ProcessEnv;
 }
 
@@ -161,18 +166,12 @@ export interface ProfileResult {
 
 /**
  * The CPU time of a process's main thread, in ms: the thread a stack sampler samples. On Linux from
- * /proc/<pid>/task/<pid>/stat (utime + stime, in clock ticks of 10 ms); elsewhere the whole
- * process's (pidusage), which counts the GC and libuv helper threads too.
+ * its /proc stat (utime + stime, in clock ticks of 10 ms); elsewhere the whole process's
+ * (pidusage), which counts the GC and libuv helper threads too.
  */
 const cpuMs = async (pid: number): Promise<number> => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-    // the fields after the command name (which may hold spaces, inside parentheses): utime and stime are the 12th and 13th
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    // not Linux, or gone: the process's CPU below
-  }
+  const main = procStat(pid, pid);
+  if (main) return (main.utime + main.stime) * 10;
   try {
     return (await pidusage(pid)).ctime;
   } catch {
@@ -217,140 +216,39 @@ const agentUrl = (): string => pathToFileURL(join(projectRoot(), "dist", "harnes
  * A user's service under the tool: 0x and clinic put themselves in front of its node; cpuprof
  * preloads the agent through NODE_OPTIONS, which reaches the service however it is started.
  */
-function userToolCommand(tool: ProfileTool, dir: string, command: ServiceCommand, env: NodeJS.ProcessEnv): Pick<ToolSpec, "command" | "args" | "env"> {
-  const t = toolCommand(tool, dir);
+function userToolCommand(tool: ProfileTool, dir: string, command: ServiceCommand, start: StartCommand): StartCommand {
   if (tool === "cpuprof") {
-    const options = [env.NODE_OPTIONS, `--import ${agentUrl()}`].filter(Boolean).join(" ");
-    return { command: "sh", args: ["-c", shellLine(command.cmd)], env: { NODE_OPTIONS: options, PERFPACK_CPUPROF_DIR: dir } };
+    const options = [start.env.NODE_OPTIONS, `--import ${agentUrl()}`].filter(Boolean).join(" ");
+    return { ...start, env: { ...start.env, NODE_OPTIONS: options, PERFPACK_CPUPROF_DIR: dir } };
   }
   // the tool's own arguments up to its "--", then the service's node command
+  const t = toolCommand(tool, dir);
   const own = t.args.slice(0, t.args.indexOf("--") + 1);
-  return { command: "sh", args: ["-c", `exec "$0" "$@" ${command.cmd.trim()}`, t.command, ...own], env: t.env };
+  return { command: "sh", args: ["-c", `exec "$0" "$@" ${command.cmd.trim()}`, t.command, ...own], env: { ...start.env, ...t.env } };
+}
+
+/** The executor's start under the tool: the bundled executor's node behind it, or a team's service by the tool's own means. */
+function toolWrap(tool: ProfileTool, dir: string): ExecutorWrap {
+  return (start, service) => {
+    const t = toolCommand(tool, dir, [start.command, ...start.args]);
+    const under = service ? userToolCommand(tool, dir, service, start) : { command: t.command, args: t.args, env: { ...start.env, ...t.env } };
+    return { ...under, name: `${service ? "service" : "executor"} under ${tool}`, readyTimeoutMs: 30_000 };
+  };
 }
 
 /** Each variant's executor under the tool while the scenario drives it; returns the artifacts and their sample checks. */
 export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<ProfileResult> {
-  const { tool, variants, scenario, durationS } = plan;
   const flame = join(plan.out, "flame");
-  const childEnv: NodeJS.ProcessEnv = { ...io.env, NO_INSIGHT: "1" };
-
   const done: VariantProfile[] = [];
-  for (const v of variants) {
-    const dir = join(flame, v.name);
-    mkdirSync(dir, { recursive: true });
-    const t = toolCommand(tool, dir);
-    io.write(`${v.name}: ${tool} while ${scenario.name} runs for ${durationS} s …\n`);
-    const exchange = await startExchangeService(scenario.exchangeArgs({ durationS, wsClients: 10 }), childEnv);
-    let exe: Service | undefined;
-    const t0 = performance.now();
-    try {
-      if (plan.command) {
-        // the team's service, by the --executor-cmd contract, under the tool
-        const port = await freePort();
-        const u = userToolCommand(tool, dir, plan.command, childEnv);
-        exe = await launch({
-          name: `service under ${tool}`,
-          command: u.command,
-          args: u.args,
-          cwd: plan.command.cwd,
-          env: { ...childEnv, ...v.env, ...u.env, PORT: String(port), HOST: "127.0.0.1", EXCHANGE_URL: exchange.url, EXCHANGE_CA_FILE: tlsFixture.ca() },
-          readyUrl: `http://127.0.0.1:${port}${plan.command.readyPath}`,
-          readyTimeoutMs: 30_000,
-          group: true,
-        });
-        // the process that serves the port: under a shell, npm or the tool, not the one started
-        const pid = listenerPid(port, exe.pid);
-        if (pid !== undefined) exe = { ...exe, servicePid: pid };
-      } else
-        exe = await launch({
-          name: `executor under ${tool}`,
-          command: t.command,
-          args: t.args,
-          env: { ...childEnv, ...v.env, ...t.env, EXCHANGE_URL: exchange.url },
-          readyTimeoutMs: 30_000,
-          acceptPid: (pid, child) => isDescendant(pid, child),
-        });
-      const ready = performance.now();
-      const ac = new AbortController();
-      await scenario.run({
-        target: { executorUrl: exe.url, exchangeUrl: exchange.url, toggles: v.env },
-        durationS,
-        warmupS: 0,
-        connections: 32,
-        rate: undefined,
-        wsClients: 10,
-        requests: liveRequests(plan.requests, io.env).requests,
-        signal: ac.signal,
-        measureStart: async () => {},
-        log: () => {},
-      });
-      // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
-      // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
-      const end = performance.now();
-      const busyMs = Math.min(await cpuMs(exe.servicePid), end - t0);
-      // SIGINT to the executor itself: it drains and exits; the tool then writes its artifacts
-      try {
-        process.kill(exe.servicePid, "SIGINT");
-      } catch {
-        // already gone (it crashed or was killed): what the tool left is checked below
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const exit = await Promise.race([exe.exited, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 180_000)))]);
-      clearTimeout(timer);
-      if (exit === "timeout") {
-        await exe.stop(2000);
-        throw new ToolError(`${tool} did not finish writing its output within 180 s`, exe.logTail(30));
-      }
-      const artifacts = findFiles(dir, t.artifact);
-      if (artifacts.length === 0) {
-        throw new ToolError(`${tool} produced no ${t.artifact.source} in ${dir} (exit code ${exit.code}, signal ${exit.signal})`, exe.logTail(30));
-      }
-      writeFileSync(join(dir, `${tool}.log`), exe.log());
-      // the agent writes a profile per Node process (npm's too): keep the service's
-      if (plan.command && tool === "cpuprof") {
-        const mine = artifacts.find((a) => a.endsWith(`CPU.${exe!.servicePid}.cpuprofile`)) ?? artifacts[0]!;
-        for (const a of artifacts.splice(0)) if (a !== mine) rmSync(a);
-        artifacts.push(mine);
-      }
-      const samplesFile = findFiles(dir, t.samples)[0];
-      const got = samplesFile ? await countSamples(samplesFile) : { count: 0 };
-      const check = checkSamples(got.count, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs, got.delayMs);
-      done.push({ variant: v.name, artifacts, samplesFile, check });
-      for (const a of artifacts) io.write(`  ${a}\n`);
-      io.write(`  ${describeCheck(check)}\n`);
-      if (!check.ok) io.warn(`⚠ ${v.name}: ${tool} recorded too few samples: ${describeCheck(check)}; its ${tool === "clinic-doctor" ? "report" : "flamegraph"} shows almost nothing\n`);
-    } catch (err) {
-      if (err instanceof LaunchError) throw new ToolError(err.message, err.logTail);
-      throw err;
-    } finally {
-      if (exe) await exe.stop(2000);
-      await exchange.stop();
-    }
-  }
-
-  let hotPath: string | undefined;
-  const [a, b] = done;
-  if (a && b && toolCommand(tool, flame).stacks) {
-    if (a.samplesFile && b.samplesFile) {
-      const sa = selfTimesOf(a.samplesFile);
-      const sb = selfTimesOf(b.samplesFile);
-      hotPath = join(flame, "hot-path-diff.md");
-      writeFileSync(hotPath, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, SOURCE[tool]));
-      io.write(`hot-path diff: ${hotPath}\n`);
-    } else {
-      io.write(`no samples for ${a.samplesFile ? b.variant : a.variant}: no hot-path diff\n`);
-    }
-  } else if (a && b) {
-    io.write(`no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)\n`);
-  }
-  const ok = done.every((d) => d.check.ok);
+  for (const v of plan.variants) done.push(await profileVariant(plan, v, io));
+  const hotPath = writeHotPath(plan.tool, flame, done, io);
   writeFileSync(
     join(flame, "profile.json"),
     JSON.stringify(
       {
-        tool,
-        scenario: scenario.name,
-        durationS,
+        tool: plan.tool,
+        scenario: plan.scenario.name,
+        durationS: plan.durationS,
         minCoverage: MIN_COVERAGE,
         variants: done.map((d) => ({ ...d, artifacts: d.artifacts.map((x) => relative(flame, x)), samplesFile: d.samplesFile && relative(flame, d.samplesFile) })),
       },
@@ -358,8 +256,86 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
       2,
     ) + "\n",
   );
-  io.write(`profiles: ${flame}\n`);
-  return { ok, tool, dir: flame, variants: done, hotPath };
+  io.events({ type: "profile-done", dir: flame });
+  return { ok: done.every((d) => d.check.ok), tool: plan.tool, dir: flame, variants: done, hotPath };
+}
+
+/** One variant: its service under the tool on a rig of its own, the scenario's load, then the tool's artifacts and their sample check. */
+async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Promise<VariantProfile> {
+  const { tool, scenario, durationS } = plan;
+  const dir = join(plan.out, "flame", v.name);
+  mkdirSync(dir, { recursive: true });
+  io.events({ type: "profile-start", variant: v.name, tool, scenario: scenario.name, durationS });
+  const t0 = performance.now();
+  const rig = await startRig({
+    arms: [{ name: v.name, toggles: v.env, executorEnv: v.env, wrap: toolWrap(tool, dir), ...(plan.command ? { system: { kind: "command", ...plan.command } } : {}) }],
+    exchangeArgs: scenario.exchangeArgs({ durationS, wsClients: 10 }),
+    baseEnv: { ...io.env, NO_INSIGHT: "1" },
+  }).catch((err: unknown) => Promise.reject(err instanceof LaunchError ? new ToolError(err.message, err.logTail) : err));
+  try {
+    const exe = rig.arms[0]!.stack!.executor;
+    const ready = performance.now();
+    const load = { durationS, warmupS: 0, connections: 32, rate: undefined, wsClients: 10, requests: liveRequests(plan.requests, io.env).requests };
+    await scenario.run(scenarioContext(rig.arms[0]!, load, { signal: new AbortController().signal, measureStart: async () => {}, log: () => {} }));
+    // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
+    // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
+    const end = performance.now();
+    const busyMs = Math.min(await cpuMs(exe.servicePid), end - t0);
+    const exit = await toolFinished(exe, tool);
+    const t = toolCommand(tool, dir);
+    const artifacts = findFiles(dir, t.artifact);
+    if (artifacts.length === 0) throw new ToolError(`${tool} produced no ${t.artifact.source} in ${dir} (exit code ${exit.code}, signal ${exit.signal})`, exe.logTail(30));
+    writeFileSync(join(dir, `${tool}.log`), exe.log());
+    // the agent writes a profile per Node process (npm's too): keep the service's
+    if (plan.command && tool === "cpuprof") {
+      const mine = artifacts.find((a) => a.endsWith(`CPU.${exe.servicePid}.cpuprofile`)) ?? artifacts[0]!;
+      for (const a of artifacts.splice(0)) if (a !== mine) rmSync(a);
+      artifacts.push(mine);
+    }
+    const samplesFile = findFiles(dir, t.samples)[0];
+    const got = samplesFile ? await countSamples(samplesFile) : { count: 0 };
+    const check = checkSamples(got.count, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs, got.delayMs);
+    const profile = { variant: v.name, artifacts, samplesFile, check };
+    io.events({ type: "profile-variant", tool, profile });
+    return profile;
+  } finally {
+    await rig.stop(2000);
+  }
+}
+
+/** SIGINT to the service itself: it drains and exits, and the tool then writes its artifacts (within 180 s). */
+async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> {
+  try {
+    process.kill(exe.servicePid, "SIGINT");
+  } catch {
+    // already gone (it crashed or was killed): what the tool left is checked next
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([exe.exited, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 180_000)))]);
+  clearTimeout(timer);
+  if (exit !== "timeout") return exit;
+  await exe.stop(2000);
+  throw new ToolError(`${tool} did not finish writing its output within 180 s`, exe.logTail(30));
+}
+
+/** The hot-path diff of the first two variants, when the tool records stacks and both have samples. */
+function writeHotPath(tool: ProfileTool, flame: string, done: readonly VariantProfile[], io: ProfileIO): string | undefined {
+  const [a, b] = done;
+  if (!a || !b) return undefined;
+  if (!toolCommand(tool, flame).stacks) {
+    io.events({ type: "profile-no-hot-path", reason: `no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)` });
+    return undefined;
+  }
+  if (!a.samplesFile || !b.samplesFile) {
+    io.events({ type: "profile-no-hot-path", reason: `no samples for ${a.samplesFile ? b.variant : a.variant}: no hot-path diff` });
+    return undefined;
+  }
+  const sa = selfTimesOf(a.samplesFile);
+  const sb = selfTimesOf(b.samplesFile);
+  const hotPath = join(flame, "hot-path-diff.md");
+  writeFileSync(hotPath, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, SOURCE[tool]));
+  io.events({ type: "profile-hot-path", file: hotPath });
+  return hotPath;
 }
 
 const SOURCE: Record<ProfileTool, string> = {
@@ -369,7 +345,8 @@ const SOURCE: Record<ProfileTool, string> = {
   "clinic-doctor": "",
 };
 
-function describeCheck(c: SampleCheck): string {
+/** A variant's sample check in words: what it recorded against what its basis promises. */
+export function describeCheck(c: SampleCheck): string {
   const basis = c.basis === "cpu" ? `the executor's ${(c.basisMs / 1000).toFixed(2)} s of main-thread CPU time` : `${(c.basisMs / 1000).toFixed(2)} s profiled`;
   const spacing = c.delayMs !== undefined ? `${(c.intervalMs - c.delayMs).toFixed(0)} ms plus the ${c.delayMs.toFixed(1)} ms mean event-loop delay it measured` : `${c.intervalMs} ms`;
   return `${c.samples} samples, ${(c.coverage * 100).toFixed(0)}% of the ${c.expected} that one per ${spacing} promises for ${basis} (at least ${MIN_COVERAGE * 100}% expected)`;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { startStack } from "../../../harness/engine/stack.js";
+import { startStack } from "../../../harness/engine/rig.js";
 import type { Results } from "../../../harness/results/schema.js";
 import { perfpack, waitForOutput } from "../../helpers/cli.js";
 import { alive, descendants, descendantWith, waitFor } from "../../helpers/procs.js";

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { startStack } from "../../../harness/engine/stack.js";
+import { startStack } from "../../../harness/engine/rig.js";
 import type { Results } from "../../../harness/results/schema.js";
 import { perfpack } from "../../helpers/cli.js";
 import { alive, descendants } from "../../helpers/procs.js";
@@ -19,12 +19,12 @@ const bindable = (port: number) =>
 
 test("50 launch/stop cycles of the trial stack leak no process, port or file descriptor", async (t) => {
   // one cycle first, so lazily created handles (undici's agent, the TLS context) are counted in the baseline
-  await (await startStack({ exchangeArgs: ["--http"] })).stop();
+  await (await startStack({ plainHttp: true })).stop();
   const fdBefore = fds();
   const pids: number[] = [];
   const ports: number[] = [];
   for (let i = 0; i < 50; i++) {
-    const stack = await startStack({ exchangeArgs: i % 2 === 0 ? [] : ["--http"], executorEnv: { HTTP_KEEPALIVE: String(i % 3 === 0) } });
+    const stack = await startStack({ plainHttp: i % 2 === 1, executorEnv: { HTTP_KEEPALIVE: String(i % 3 === 0) } });
     pids.push(stack.executor.pid, stack.exchange.pid);
     ports.push(Number(new URL(stack.executor.url).port), Number(new URL(stack.exchange.url).port));
     await stack.stop();

@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import { Agent, request } from "undici";
 import { runFaultDrill, type FaultDrillReport } from "../../../harness/hardening/faults.js";
 import { getJson } from "../../../harness/engine/launcher.js";
-import { startStack, type Stack } from "../../../harness/engine/stack.js";
+import { startStack, type Stack } from "../../../harness/engine/rig.js";
 
 /** The drill's report, shown when an assertion fails. */
 const show = (r: FaultDrillReport) => JSON.stringify({ ...r, problems: r.problems.slice(0, 10) }, null, 1);

@@ -6,7 +6,7 @@ import { Agent, request } from "undici";
 import WebSocket from "ws";
 import { projectRoot } from "../../../services/common/src/project.js";
 import { OPTIMIZED_ENV } from "../../../harness/plan/variants.js";
-import { startStack, type Stack } from "../../../harness/engine/stack.js";
+import { startStack, type Stack } from "../../../harness/engine/rig.js";
 import { hasPrometheus, startPrometheus, type Prometheus } from "../../helpers/prometheus.js";
 
 interface Panel {

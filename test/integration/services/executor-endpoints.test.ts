@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startStack, type Stack } from "../../../harness/engine/stack.js";
+import { startStack, type Stack } from "../../../harness/engine/rig.js";
 import { ORDER, call, closeHttp, postJson } from "../../helpers/http.js";
 
 const GUIDE_METRICS = [
