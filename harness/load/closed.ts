@@ -1,10 +1,29 @@
 import autocannon from "autocannon";
 import { AnswerTally, transportKind } from "./answers.js";
 import type { LatencySummary } from "./latency.js";
-import { wireLoad, type WireLoadOptions } from "./wire.js";
+import { WireConnection, timeoutSweep, wireTarget, type ConnectionHooks } from "./wire-connection.js";
+import type { RequestBody } from "../../scenarios/contract.js";
 
-/** The wire client's options (any method, a fixed body or a template). */
-export type ClosedLoadOptions = WireLoadOptions;
+/** The closed model's options; the wire client takes any method, a fixed body or a template. */
+export interface ClosedLoadOptions {
+  url: string;
+  method?: string;
+  /** A fixed body, or a template whose placeholders are filled per request. */
+  body?: string | RequestBody;
+  headers?: Record<string, string>;
+  connections: number;
+  durationS: number;
+  signal: AbortSignal;
+  /** A request unanswered this long fails (counted in errors) and its connection is replaced (default 10 s). */
+  timeoutMs?: number;
+  /**
+   * At the end of `durationS`, send nothing more but wait for the answers in flight (each up to
+   * `timeoutMs`), as k6's gracefulStop does. For warm-ups: cut off, their requests would still
+   * hold the system's upstream connections and queues when the measured load begins. The signal
+   * still ends everything at once.
+   */
+  drain?: boolean;
+}
 
 export interface LoadResult {
   /** Responses received in the window (any status). */
@@ -25,7 +44,7 @@ export interface LoadResult {
 
 /**
  * Closed-model load: N connections, each sends its next request when the last one is answered.
- * Plain-HTTP targets get perfpack's wire client (harness/load/wire.ts), which costs about half
+ * Plain-HTTP targets get perfpack's wire client (`wireLoad`, below), which costs about half
  * of autocannon's CPU per request on the machine it shares with the system under test; HTTPS
  * targets get autocannon. Latency is in fractional milliseconds either way. `drain` is the wire
  * client's alone: autocannon drops the answers in flight at its end.
@@ -51,6 +70,76 @@ const resultOf = (answers: AnswerTally, responses: number, elapsedS: number): Lo
   elapsedS,
   answers,
 });
+
+interface WireLoadResult {
+  responses: number;
+  elapsedS: number;
+}
+
+/**
+ * Closed model on plain HTTP: `connections` connections, each sends its next request when the
+ * last answer has ended, until `durationS` or the signal. Each answer goes to `tally` with its
+ * latency (performance.now() from the write to the last byte, fractional ms) and status (the
+ * first failing answer with the start of its body); each request that got no answer, with how
+ * it failed. Answers in flight at the end are dropped, as autocannon and wrk drop them, unless `drain`.
+ */
+function wireLoad(o: ClosedLoadOptions, tally: AnswerTally): Promise<WireLoadResult> {
+  const t = wireTarget(o);
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  const conns = new Set<WireConnection>();
+  let responses = 0;
+  let over = false;
+  const t0 = performance.now();
+
+  return new Promise((resolve) => {
+    const finish = () => {
+      if (over && conns.size === 0) {
+        clearInterval(sweep);
+        o.signal.removeEventListener("abort", stop);
+        resolve({ responses, elapsedS: (performance.now() - t0) / 1000 });
+      }
+    };
+    /** No new requests from now on; draining, connections with an answer in flight stay until it ends. */
+    const end = (drain: boolean) => {
+      over = true;
+      clearTimeout(timer);
+      for (const c of conns) if (!drain || !c.busy) c.socket.destroy();
+      finish();
+    };
+    const stop = () => end(false);
+    const timer = setTimeout(() => end(o.drain === true), o.durationS * 1000);
+    o.signal.addEventListener("abort", stop, { once: true });
+    const sweep = timeoutSweep(conns, timeoutMs);
+    const hooks: ConnectionHooks = {
+      connected: (c) => {
+        if (!over) c.send(t.nextRequest());
+      },
+      answered: (c) => {
+        responses++;
+        tally.answer(c.parser.status, performance.now() - c.sentAt, c.parser.sample);
+        if (c.parser.keepAlive && !over) c.send(t.nextRequest());
+        else c.socket.destroy();
+      },
+      // a connection that fails while idle (between answers) loses no request
+      failed: (c, kind, message, lost) => {
+        if (!over && (lost || c.served === 0)) tally.error(kind, message);
+      },
+      closed: (c) => {
+        conns.delete(c);
+        if (over) return finish();
+        // a connection that served answers is replaced at once; one that never did (a refused
+        // or dying target) after 10 ms, so a dead target is not hammered in a tight loop
+        if (c.served > 0 && !c.failed) connect();
+        else setTimeout(connect, 10);
+      },
+    };
+    const connect = () => {
+      if (!over) conns.add(new WireConnection(t, buffer, hooks, () => tally.wantsBody));
+    };
+    for (let c = 0; c < o.connections; c++) connect();
+  });
+}
 
 /** The closed model on autocannon. Latency comes from its per-response event. */
 export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadResult> {

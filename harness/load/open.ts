@@ -1,7 +1,8 @@
 import { Pool, type Dispatcher } from "undici";
 import { AnswerTally, FAILURE_BODY_BYTES, transportKind, type AnswerSink } from "./answers.js";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
-import { WireOpenPool, type WireRequest } from "./wire.js";
+import { WireOpenPool } from "./open-wire.js";
+import type { WireRequest } from "./wire.js";
 import type { RequestBody } from "../../scenarios/contract.js";
 
 export interface OpenLoadOptions {

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { AnswerTally } from "../../../harness/load/answers.js";
 import { openLoad } from "../../../harness/load/open.js";
-import { WireOpenPool } from "../../../harness/load/wire.js";
+import { WireOpenPool } from "../../../harness/load/open-wire.js";
 import { BodyTemplate } from "../../../harness/load/request.js";
 
 test("the open model keeps its schedule through a stall, and counts the stall against every request that fell due in it", async () => {
