@@ -2,6 +2,7 @@ import { subscribeMarket } from "../harness/load/ws.js";
 import { runArtilleryTrial } from "../harness/load/artillery-run.js";
 import { LatencyRecorder, latencyMetrics } from "../harness/load/latency.js";
 import type { Scenario } from "./contract.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Market messages per second the mock exchange sends to the executor in this scenario (--ws-rate). */
 const WS_FEED_RATE = 500;
@@ -74,7 +75,7 @@ export const ws = {
       const noFeed = setTimeout(() => first(), 5000);
       await firstMessage;
       clearTimeout(noFeed);
-      if (ctx.warmupS > 0) await new Promise((r) => setTimeout(r, ctx.warmupS * 1000));
+      if (ctx.warmupS > 0) await sleep(ctx.warmupS * 1000);
       await ctx.measureStart();
       const bytes0 = subs.reduce((a, s) => a + s.bytesRead(), 0);
       const t0 = performance.now();

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { Agent, request } from "undici";
 import { tlsFixture } from "../../services/common/src/project.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** How to start one service process. */
 export interface ServiceSpec {
@@ -74,7 +75,7 @@ async function pollReady(url: string, go: () => boolean): Promise<boolean> {
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 200)));
+    await sleep(Math.min(10 * 2 ** attempt, 200));
   }
   return false;
 }
@@ -136,110 +137,132 @@ export async function getJson(url: string, timeoutMs = 2000): Promise<{ status: 
   return { status: res.statusCode, body };
 }
 
+/** A started child: its process, its exit, and the tail of what it printed (stdout and stderr, capped). */
+class Child {
+  readonly process: ChildProcess;
+  readonly exited: Promise<ExitInfo>;
+  private text = "";
+
+  constructor(spec: ServiceSpec) {
+    // a user's command runs in a process group of its own, so that stopping it stops what it started
+    const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ["ignore", "pipe", "pipe"], detached: spec.group === true });
+    this.process = child;
+    if (spec.group) groups.add(child);
+    live.add(child);
+    child.stdout!.on("data", (c: Buffer) => this.append(c));
+    child.stderr!.on("data", (c: Buffer) => this.append(c));
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      child.once("exit", (code, signal) => {
+        live.delete(child);
+        resolve({ code, signal });
+      });
+    });
+    child.once("error", (err) => this.append(Buffer.from(`spawn failed: ${err.message}\n`)));
+  }
+
+  get log(): string {
+    return this.text;
+  }
+
+  readonly tail = (n = 20): string =>
+    this.text
+      .split("\n")
+      .slice(-n - 1)
+      .join("\n")
+      .trimEnd();
+
+  get gone(): boolean {
+    return this.process.exitCode !== null || this.process.signalCode !== null;
+  }
+
+  private append(chunk: Buffer): void {
+    this.text += chunk.toString("utf8");
+    if (this.text.length > LOG_LIMIT) this.text = this.text.slice(-LOG_LIMIT / 2);
+  }
+}
+
+/** The URL the service printed (`listening <url>`), or its ready URL's origin once that answers; its exit; or the timeout. */
+function listening(c: Child, readyUrl: string | undefined, timeoutMs: number): Promise<string | ExitInfo | "timeout"> {
+  let probing = readyUrl !== undefined;
+  return new Promise<string | ExitInfo | "timeout">((resolve) => {
+    const done = (r: string | ExitInfo | "timeout") => {
+      probing = false;
+      clearTimeout(timer);
+      c.process.stdout!.off("data", onData);
+      resolve(r);
+    };
+    if (readyUrl) void pollReady(readyUrl, () => probing).then((ok) => ok && done(new URL(readyUrl).origin));
+    const onData = () => {
+      const m = /listening ((?:https?|wss?|tcp):\/\/\S+)/.exec(c.log);
+      if (m) done(m[1]!);
+    };
+    const timer = setTimeout(() => done("timeout"), timeoutMs);
+    c.process.stdout!.on("data", onData);
+    void c.exited.then(done);
+  });
+}
+
+/** Probes health until it answers 200 from our process (its pid), the child exits, or the deadline passes. */
+async function healthyPid(c: Child, url: string, spec: ServiceSpec, deadline: number): Promise<{ pid: number } | { exit: ExitInfo } | { problem: string }> {
+  let problem = "no answer";
+  const ours = spec.acceptPid ?? ((p, child) => p === child);
+  for (let attempt = 0; ; attempt++) {
+    if (c.gone) return { exit: await c.exited };
+    try {
+      const r = await getJson(url + (spec.healthPath ?? "/health"));
+      const pid = (r.body as { pid?: number })?.pid;
+      if (r.status === 200 && pid !== undefined && ours(pid, c.process.pid!)) return { pid };
+      problem = r.status !== 200 ? `health answered ${r.status}` : `health answered for pid ${pid}, not ours (${c.process.pid})`;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    // back off between probes: 10, 20, 40 … 200 ms; a probe is a request, not a sleep-for-readiness
+    await sleep(Math.min(10 * 2 ** attempt, 200));
+    if (Date.now() >= deadline) return { problem };
+  }
+}
+
 /**
  * Starts a service and waits until it is ready: it printed `listening <url>`, its health
  * endpoint answers 200, and the answer carries the pid of the process we started (so a
  * stale process on the same port cannot pass for it). Never sleeps for readiness.
  */
 export async function launch(spec: ServiceSpec): Promise<Service> {
-  // a user's command runs in a process group of its own, so that stopping it stops what it started
-  const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ["ignore", "pipe", "pipe"], detached: spec.group === true });
-  if (spec.group) groups.add(child);
-  live.add(child);
-  let logText = "";
-  const append = (chunk: Buffer) => {
-    logText += chunk.toString("utf8");
-    if (logText.length > LOG_LIMIT) logText = logText.slice(-LOG_LIMIT / 2);
-  };
-  child.stdout!.on("data", append);
-  child.stderr!.on("data", append);
-  const exited = new Promise<ExitInfo>((resolve) => {
-    child.once("exit", (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  child.once("error", (err) => append(Buffer.from(`spawn failed: ${err.message}\n`)));
-  const tail = (n = 20) =>
-    logText
-      .split("\n")
-      .slice(-n - 1)
-      .join("\n")
-      .trimEnd();
-
+  const c = new Child(spec);
   const timeoutMs = spec.readyTimeoutMs ?? 15_000;
   const deadline = Date.now() + timeoutMs;
   const fail = async (why: string, exit?: ExitInfo): Promise<never> => {
-    const info = exit ?? (await terminate(child, 2000));
-    throw new LaunchError(`${spec.name} ${why}`, spec.name, info, tail());
+    const info = exit ?? (await terminate(c.process, 2000));
+    throw new LaunchError(`${spec.name} ${why}`, spec.name, info, c.tail());
   };
-
   const service = (url: string, servicePid: number): Service => ({
     name: spec.name,
-    pid: child.pid!,
+    pid: c.process.pid!,
     servicePid,
     url,
-    logTail: tail,
-    log: () => logText,
-    exited,
-    stop: (graceMs = 5000) => terminate(child, graceMs),
+    logTail: c.tail,
+    log: () => c.log,
+    exited: c.exited,
+    stop: (graceMs = 5000) => terminate(c.process, graceMs),
   });
+  const timeout = "(the ready timeout; perfpack run --ready-timeout sets it)";
 
   // 1. the `listening <url>` line (or, for a user's service, its ready URL answering)
-  let probing = spec.readyUrl !== undefined;
-  const url = await new Promise<string | ExitInfo | "timeout">((resolve) => {
-    if (spec.readyUrl) void pollReady(spec.readyUrl, () => probing).then((ok) => ok && resolve(new URL(spec.readyUrl!).origin));
-    const onData = () => {
-      const m = /listening ((?:https?|wss?|tcp):\/\/\S+)/.exec(logText);
-      if (m) {
-        child.stdout!.off("data", onData);
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    const timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    child.stdout!.on("data", onData);
-    exited.then((e) => {
-      clearTimeout(timer);
-      resolve(e);
-    });
-  });
-  probing = false;
+  const url = await listening(c, spec.readyUrl, timeoutMs);
   if (url === "timeout")
     return fail(
       spec.readyUrl
-        ? `printed no 'listening <url>' line and ${spec.readyUrl} did not answer below 500 within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`
-        : `printed no 'listening <url>' line within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it)`,
+        ? `printed no 'listening <url>' line and ${spec.readyUrl} did not answer below 500 within ${timeoutMs} ms ${timeout}`
+        : `printed no 'listening <url>' line within ${timeoutMs} ms ${timeout}`,
     );
   if (typeof url !== "string") return fail(`exited before it was ready (code ${url.code}, signal ${url.signal})`, url);
-  if (spec.readyUrl || spec.tcp) return service(url, child.pid!);
+  if (spec.readyUrl || spec.tcp) return service(url, c.process.pid!);
 
   // 2. health answers, from our pid
-  let lastProblem = "no answer";
-  let healthy = false;
-  let servicePid = child.pid!;
-  for (let attempt = 0; !healthy; attempt++) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      return fail(`exited before it was ready (code ${child.exitCode}, signal ${child.signalCode})`, await exited);
-    }
-    try {
-      const r = await getJson(url + (spec.healthPath ?? "/health"));
-      const pid = (r.body as { pid?: number })?.pid;
-      healthy = r.status === 200 && pid !== undefined && (spec.acceptPid ?? ((p, c) => p === c))(pid, child.pid!);
-      if (healthy) {
-        servicePid = pid!;
-        break;
-      }
-      lastProblem = r.status !== 200 ? `health answered ${r.status}` : `health answered for pid ${pid}, not ours (${child.pid})`;
-    } catch (err) {
-      lastProblem = (err as Error).message;
-    }
-    // back off between probes: 10, 20, 40 … 200 ms; a probe is a request, not a sleep-for-readiness
-    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 200)));
-    if (Date.now() >= deadline) return fail(`did not become healthy within ${timeoutMs} ms (the ready timeout; perfpack run --ready-timeout sets it): ${lastProblem}`);
-  }
-
-  return service(url, servicePid);
+  const h = await healthyPid(c, url, spec, deadline);
+  if ("exit" in h) return fail(`exited before it was ready (code ${h.exit.code}, signal ${h.exit.signal})`, h.exit);
+  if ("problem" in h) return fail(`did not become healthy within ${timeoutMs} ms ${timeout}: ${h.problem}`);
+  return service(url, h.pid);
 }
 
 /**

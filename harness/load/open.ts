@@ -4,6 +4,7 @@ import { LatencyRecorder, type LatencySummary } from "./latency.js";
 import { WireOpenPool } from "./open-wire.js";
 import type { WireRequest } from "./wire.js";
 import type { RequestBody } from "../../scenarios/contract.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface OpenLoadOptions {
   url: string;
@@ -85,7 +86,7 @@ export async function runSchedule(o: Schedule): Promise<{ sent: number; late: nu
     }
     if (n >= o.total) break;
     const wake = Math.min(t0 + n * interval, nextTick);
-    await new Promise((r) => setTimeout(r, Math.max(0, wake - performance.now())));
+    await sleep(Math.max(0, wake - performance.now()));
   }
   const sendMs = performance.now() - t0;
   if (inFlight > 0 && !o.signal.aborted) await new Promise<void>((r) => (idle = r));

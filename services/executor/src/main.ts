@@ -2,6 +2,7 @@
 import { ConfigError, loadExecutorConfig, type ExecutorConfig } from "./config.js";
 import { CpuProfiler } from "./lib/profiler.js";
 import { startExecutor } from "./server.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface ExecutorArgs {
   port?: string;
@@ -34,7 +35,7 @@ export async function executorMain(args: ExecutorArgs): Promise<void> {
   if (cfg.startDelayMs > 0) {
     // test aid: a start that hangs (SIGTERM meanwhile ends the process at once, as Node does by default)
     log(`executor: EXECUTOR_START_DELAY_MS=${cfg.startDelayMs} (test aid): waiting before listening`);
-    await new Promise((r) => setTimeout(r, cfg.startDelayMs));
+    await sleep(cfg.startDelayMs);
   }
 
   let exec;
