@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
-import { parseDuration } from "./config.js";
-import type { GateFlags } from "./options.js";
+import { GATE_MAX_REGRESSION } from "./defaults.js";
+import { durationValue, GATE_OPTIONS, numberValue, type GateFlags } from "./options.js";
 import { parseEnvArg } from "./variants.js";
 
 /** The gate, validated: against a revision (sequential, paired by round) or against a stored run. */
@@ -16,8 +16,7 @@ export type GateConfig =
 export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number } = {}): GateConfig {
   if ((f.baseline === undefined) === (f.baselineRef === undefined))
     throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
-  const max = Number(f.maxRegression ?? (f.baselineRef !== undefined ? "0.05" : "0.10"));
-  if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(f.maxRegression)} is not valid: expected a share such as 0.05 for 5%`);
+  const max = f.maxRegression === undefined ? GATE_MAX_REGRESSION[f.baselineRef !== undefined ? "revision" : "stored"] : numberValue(GATE_OPTIONS.maxRegression, f.maxRegression);
   if (o.soak !== undefined)
     throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
   const strict = f.strict === true;
@@ -29,10 +28,9 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
     return { kind: "stored", baseline: f.baseline, ...(f.current !== undefined ? { current: f.current } : {}), maxRegression: max, strict };
   }
   if (f.current !== undefined) throw new UsageError("--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
-  const seed = f.seed === undefined ? (o.now ?? Date.now()) % 1_000_000 : Number(f.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${JSON.stringify(f.seed)} is not valid: expected a whole number`);
+  const seed = f.seed === undefined ? (o.now ?? Date.now()) % 1_000_000 : numberValue(GATE_OPTIONS.seed, f.seed);
   const candidateEnv = f.candidateEnv?.length ? Object.fromEntries(f.candidateEnv.map(parseEnvArg)) : undefined;
-  const budgetS = f.budget === undefined ? undefined : parseDuration("--budget", f.budget, 10, 24 * 3600);
+  const budgetS = f.budget === undefined ? undefined : durationValue(GATE_OPTIONS.budget, f.budget);
   return {
     kind: "revision",
     ref: f.baselineRef!,

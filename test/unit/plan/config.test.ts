@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { QUICK, RUN_DEFAULTS } from "../../../harness/plan/defaults.js";
-import { parseDuration, resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js";
+import { resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js";
+import { flagOf, parseDuration, RUN_OPTIONS } from "../../../harness/plan/options.js";
 
 import { UsageError } from "../../../harness/errors.js";
 import { harnessEnv } from "../../../harness/plan/variants.js";
@@ -175,4 +176,16 @@ test("--design: alternate by default, duet on request; --duet-exchange goes with
   refuses({ design: "duet", duetExchange: "some" }, /^--duet-exchange "some" is not valid: expected shared or each$/);
   refuses({ duetExchange: "each" }, /^--duet-exchange goes with --design duet/);
   refuses({ design: "duet", target: "http://127.0.0.1:4001" }, /--design duet starts every arm's executor on one exchange; --target/);
+});
+
+test("a number option's range is its entry in the table: its bounds pass, a step past either is refused naming the flag and the range", () => {
+  const numbers = Object.entries(RUN_OPTIONS).filter(([, o]) => o.kind === "number" || o.kind === "integer");
+  assert.ok(numbers.length >= 9);
+  for (const [key, o] of numbers) {
+    const at = (v: number) => ({ scenarios: "latency", [key]: String(v) }) as RunFlags;
+    for (const ok of [o.min!, o.max!]) assert.doesNotThrow(() => resolve(at(ok)), `${key} ${ok}`);
+    const expected = `expected ${o.kind === "integer" ? "an integer" : "a number"} from ${o.min} to ${o.max}`;
+    for (const bad of [o.min! - 1, o.max! + 1, ...(o.kind === "integer" ? [o.min! + 0.5] : [])]) refuses(at(bad), new RegExp(`^${flagOf(o)} "${bad}" is not valid: ${expected}$`));
+  }
+  refuses({ profile: "perf" }, /^--profile "perf" is not valid: tools are 0x, clinic-flame, clinic-doctor, cpuprof$/);
 });

@@ -16,6 +16,16 @@ test("perfpack.schema.json is the schema the options table generates (npm run bu
   assert.deepEqual(committed, configSchema());
 });
 
+test("the schema carries each option's range and choices from the table", () => {
+  const p = (configSchema() as { properties: Record<string, Record<string, unknown>> }).properties;
+  assert.deepEqual([p.rounds!.minimum, p.rounds!.maximum], [1, 1000]);
+  assert.deepEqual([p.maxErrors!.minimum, p.maxErrors!.maximum], [0, 1]);
+  assert.deepEqual([p.soak!.minimum, p.soak!.maximum], [2, 86_400], "a plain number in the file is seconds");
+  assert.deepEqual([p.maxRegression!.minimum, p.maxRegression!.exclusiveMaximum, p.maxRegression!.maximum], [0, 10, undefined]);
+  assert.deepEqual(p.design!.enum, ["alternate", "duet"]);
+  assert.deepEqual(p.profile!.enum, ["0x", "clinic-flame", "clinic-doctor", "cpuprof"]);
+});
+
 test("every run and gate option is documented in docs/cli.md with its flag and config key", () => {
   const doc = readFileSync(join(projectRoot(), "docs", "cli.md"), "utf8");
   for (const [key, o] of Object.entries(FILE_OPTIONS)) {
