@@ -189,3 +189,33 @@ test("a number option's range is its entry in the table: its bounds pass, a step
   }
   refuses({ profile: "perf" }, /^--profile "perf" is not valid: tools are 0x, clinic-flame, clinic-doctor, cpuprof$/);
 });
+
+test("each value carries its source: a bad one from the config file names the file and the key, from a flag the flag", () => {
+  const from = { rounds: "/repo/perfpack.config.json", soak: "/repo/perfpack.config.json", scenarios: "/repo/perfpack.config.json", requests: "/repo/perfpack.config.json" };
+  const at = (f: RunFlags, message: RegExp) =>
+    assert.throws(
+      () => resolveRunConfig(f, [...NAMES, "soak"], { from }),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  at({ rounds: "0" }, /^config file \/repo\/perfpack\.config\.json: "rounds": --rounds "0" is not valid: expected an integer from 1 to 1000$/);
+  at({ duration: "0" }, /^--duration "0" is not valid/);
+  // a rule across options names the source of the option it is about
+  at({ soak: "10m", duration: "5" }, /^config file \/repo\/perfpack\.config\.json: "soak": --soak runs the optimized variant alone, for its own duration: it cannot combine with --duration$/);
+  // a message that does not start with the flag names the file alone, as it always did
+  at({ scenarios: "latency,foo" }, /^config file \/repo\/perfpack\.config\.json: unknown scenario "foo": valid scenarios are latency, batch, json, ws$/);
+  at({ requests: { orders: {} } }, /^config file \/repo\/perfpack\.config\.json: requests: unknown scenario "orders"/);
+  at({ header: ["no colon"] }, /^--header "no colon" is not valid/);
+});
+
+test("a bad value that --env sets is --env's, one that --matrix sets is --matrix's", () => {
+  const file = "/repo/perfpack.config.json";
+  const at = (f: RunFlags, from: Record<string, string>, message: RegExp) =>
+    assert.throws(
+      () => resolveRunConfig(f, NAMES, { from }),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  at({ env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] }, { env: file }, /^config file .*: variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/);
+  at({ env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] }, { matrix: file }, /^variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/);
+  at({ env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] }, { matrix: file }, /^config file .*: variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
+  at({ env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] }, { env: file }, /^variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
+});
