@@ -40,8 +40,6 @@ export interface RunConfig {
   /** --ws-rate: the ws scenario's market feed, msg/s (undefined: the scenario's 500). */
   wsRate: number | undefined;
   quick: boolean;
-  /** --env, already merged into every variant's env; kept to show what the user added. */
-  extraEnv: Record<string, string>;
   target: string | undefined;
   runId: string;
   outDir: string;
@@ -52,8 +50,6 @@ export interface RunConfig {
   profile: (typeof PROFILE_TOOLS)[number] | undefined;
   /** A service that is not ready (listening, and /health answering with its pid) by then fails its trial. */
   readyTimeoutMs: number;
-  /** --soak: seconds of steady load on the optimized variant (then the plan is that one trial). */
-  soakS: number | undefined;
   /** --warm: each variant's services run from its first trial to the end; trials are slices of load on them. */
   warm: boolean;
   /** The allocation pass runs after the trials: the latency scenario is in the run, perfpack launches the services, no --skip-allocation. */
@@ -285,13 +281,11 @@ export function resolveRunConfig(
     quick: f.quick === true,
     warm: warm(g, target),
     allocation: f.skipAllocation !== true && scenarios.includes("latency") && !target && soakS === undefined,
-    extraEnv: add.env,
     target,
     runId,
     // the user's directory, not perfpack's: reports/<run-id> where they ran it
     outDir: resolve(o.cwd ?? ".", f.out ?? join(RUN_DEFAULTS.outRoot, runId)),
     updateLatest: f.out === undefined,
-    soakS,
     readyTimeoutMs: (g.number("readyTimeout") ?? d.readyTimeoutMs / 1000) * 1000,
     requests: g.check(["header", "requests"], () => resolveRequests(f.requests, f.header ?? [], o.requestDefaults ?? {}, o.env ?? process.env)),
     maxErrors: g.number("maxErrors") ?? d.maxErrors,

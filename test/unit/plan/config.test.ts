@@ -5,7 +5,8 @@ import { resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js
 import { flagOf, parseDuration, RUN_OPTIONS } from "../../../harness/plan/options.js";
 
 import { UsageError } from "../../../harness/errors.js";
-import { harnessEnv } from "../../../harness/plan/variants.js";
+import { buildPlan } from "../../../harness/plan/order.js";
+import { harnessEnv, harnessOf } from "../../../harness/plan/variants.js";
 
 const NAMES = ["latency", "batch", "json", "ws"];
 const resolve = (f: RunFlags) => resolveRunConfig(f, NAMES);
@@ -58,10 +59,14 @@ test("a bad value in --matrix or --env names the variant and the variable", () =
 
 test("--env reaches every variant; an unknown key is passed on with a warning", () => {
   const c = resolve({ env: ["EXECUTOR_CPU_BURN_US=200", "NODE_OPTIONS=--max-old-space-size=512"] });
-  assert.deepEqual(c.extraEnv, { EXECUTOR_CPU_BURN_US: "200", NODE_OPTIONS: "--max-old-space-size=512" });
   assert.ok(
-    c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200"),
+    c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200" && v.env.NODE_OPTIONS === "--max-old-space-size=512"),
     "--env is in every variant's env",
+  );
+  // the env each variant is launched with, harness variables aside
+  assert.deepEqual(
+    c.variants.map((v) => harnessOf(v).executorEnv.EXECUTOR_CPU_BURN_US),
+    ["200", "200"],
   );
   assert.equal(c.warnings.length, 1);
   assert.match(c.warnings[0]!, /NODE_OPTIONS/);
@@ -107,7 +112,11 @@ test("--soak: the optimized variant alone, one trial of the soak scenario, for t
   assert.deepEqual(c.scenarios, ["soak"]);
   assert.equal(c.rounds, 1);
   assert.equal(c.durationS, 600);
-  assert.equal(c.soakS, 600);
+  // the plan: that one trial
+  assert.deepEqual(
+    buildPlan(c.variants, c.scenarios, c.rounds).trials.map((t) => [t.variant.name, t.scenario, t.round]),
+    [["optimized", "soak", 1]],
+  );
   // soak is not part of "all scenarios", nor reachable through --scenarios
   assert.deepEqual(resolveRunConfig({}, names).scenarios, ["latency", "batch", "json", "ws"]);
   assert.throws(() => resolveRunConfig({ scenarios: "soak" }, names), /--soak DURATION/);
