@@ -115,6 +115,7 @@ program
   .option("--executor-cmd <cmd>", "profile your own service, started as by run --executor-cmd (0x and clinic need a command that starts node itself; cpuprof works for any Node service)")
   .option("--ready-path <path>", "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500 (default /health)")
   .option("--header <Name: value>", "a header on every request the scenario sends, as run --header (repeatable; the config file's requests apply too)", collect)
+  .option(RUN_OPTIONS.config.flag, "the config file whose executorCmd, readyPath, requests and header apply (default: perfpack.config.json in the working directory); flags win over it")
   .action(async (flags) => {
     const [{ profile }, { jobContext }, { isProfileEvent, profileText }, { SCENARIOS }] = await Promise.all([
       import("./api/profile.js"),

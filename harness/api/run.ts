@@ -5,12 +5,11 @@
  */
 import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { UsageError } from "../errors.js";
 import { Runner, type RunnerEvent } from "../engine/runner.js";
 import { checkoutCommit, describeSystem, serviceCommand, serviceCommandOf, unwrappable, type System } from "../engine/systems.js";
 import { profileArtifacts } from "../profile/artifacts.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
-import { findConfigFile, inFile, mergeFlags, readConfigFile } from "../plan/file.js";
+import { Given, layeredFlags } from "../plan/file.js";
 import { buildPlan } from "../plan/order.js";
 import { defaultRequests, literalHeaderSecrets, recordedRequests } from "../plan/requests.js";
 import { liveRequests } from "../load/request.js";
@@ -63,35 +62,25 @@ function pointLatest(outDir: string): string {
 }
 
 /** --executor-cmd: every variant runs the user's service instead of the bundled executor. */
-function withUserService(cfg: RunConfig, f: RunFlags, cwd: string): RunConfig {
-  const command = serviceCommandOf(f, cwd);
+function withUserService(cfg: RunConfig, g: Given<RunFlags>, cwd: string): RunConfig {
+  const command = g.check(["executorCmd", "readyPath"], () => serviceCommandOf(g.f, cwd));
   if (!command) return cfg;
-  if (cfg.target) throw new UsageError("--executor-cmd launches your service per trial; --target drives one that is already running: use one of them");
+  if (cfg.target) throw g.error("executorCmd", "--executor-cmd launches your service per trial; --target drives one that is already running: use one of them");
   const refused = cfg.profile ? unwrappable(cfg.profile, command.cmd) : undefined;
-  if (refused) throw new UsageError(`--profile ${refused}`);
+  if (refused) throw g.error("profile", `--profile ${refused}`);
   const system: System = { kind: "command", ...command };
   return { ...cfg, variants: cfg.variants.map((v) => ({ ...v, system })) };
 }
 
 /**
  * The run's config: flags > perfpack.config.json (in ctx.cwd, or --config) > `defaults` (a
- * client's own, such as the gate's) > perfpack's; validated once. A bad value in the file names
+ * client's own, such as the gate's) > perfpack's; validated once. A bad value from the file names
  * the file and the key.
  */
 export function prepareRun(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: Pick<JobContext, "cwd" | "env">, defaults: RunFlags = {}): PreparedRun {
-  const names = [...scenarios.keys()];
-  const o = { cwd: ctx.cwd, env: ctx.env, requestDefaults: defaultRequests(scenarios.values()) };
-  const file = findConfigFile(ctx.cwd, flags.config);
-  const fromFile = file ? readConfigFile(file) : {};
-  if (file) {
-    try {
-      resolveRunConfig(fromFile, names, o);
-    } catch (err) {
-      throw err instanceof UsageError ? inFile(file, err) : err;
-    }
-  }
-  const merged = mergeFlags(mergeFlags(defaults, fromFile), flags);
-  return { cfg: withUserService(resolveRunConfig(merged, names, o), merged, ctx.cwd), json: merged.json === true };
+  const { flags: merged, from } = layeredFlags(ctx.cwd, flags, defaults);
+  const cfg = resolveRunConfig(merged, [...scenarios.keys()], { cwd: ctx.cwd, env: ctx.env, requestDefaults: defaultRequests(scenarios.values()), from });
+  return { cfg: withUserService(cfg, new Given(merged, from), ctx.cwd), json: merged.json === true };
 }
 
 const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>, checkout: { commit: string; dirty: boolean } | undefined): PlanRecord => ({

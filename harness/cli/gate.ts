@@ -3,14 +3,13 @@ import { resolve } from "node:path";
 import { EXIT } from "../errors.js";
 import { gateRevision, gateRuns } from "../api/gate.js";
 import type { JobEvent } from "../api/context.js";
-import { findConfigFile, inFile, mergeFlags, readConfigFile, splitGateFlags, type FileFlags } from "../plan/file.js";
+import { layeredFlags, splitGateFlags, type FileFlags } from "../plan/file.js";
 import { resolveGateConfig, type GateConfig } from "../plan/gate-config.js";
 import { readResultsFile } from "../results/file.js";
 import type { Results } from "../results/schema.js";
 import type { GateDecision } from "../verdict/gate.js";
-import { GATE_OPTIONS, type GateFlags, type RunFlags } from "../plan/options.js";
+import type { RunFlags } from "../plan/options.js";
 import type { Scenario } from "../../scenarios/contract.js";
-import { UsageError } from "../errors.js";
 import type { IO } from "./io.js";
 import { callTable } from "./report.js";
 import { INTERRUPTED, jobContext, runExit, runPaths, runView, shownRun } from "./run.js";
@@ -75,18 +74,9 @@ async function revisionGate(flags: RunFlags, g: Extract<GateConfig, { kind: "rev
 /** `perfpack gate`: against a revision, or a stored run. */
 export async function gateCommand(flags: FileFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
   // the gate's own options may come from the config file too (the run's are read by the run)
-  const file = findConfigFile(io.cwd, flags.config);
-  const fromFile = file ? splitGateFlags(readConfigFile(file)).gate : {};
-  const { gate: fromFlags, run } = splitGateFlags(flags);
-  let g: GateConfig;
-  try {
-    g = resolveGateConfig(mergeFlags(fromFile, fromFlags), { ...(run.soak !== undefined ? { soak: run.soak } : {}) });
-  } catch (err) {
-    // a bad value that came from the file names the file and the key
-    const flag = err instanceof UsageError ? /^(--[a-z-]+)/.exec(err.message)?.[1] : undefined;
-    const key = (Object.keys(fromFile) as Array<keyof GateFlags>).find((k) => fromFlags[k] === undefined && GATE_OPTIONS[k].flag.startsWith(`${flag} `));
-    throw file && key ? inFile(file, err as UsageError) : err;
-  }
+  const { flags: layered, from } = layeredFlags(io.cwd, flags);
+  const { run } = splitGateFlags(flags);
+  const g = resolveGateConfig(splitGateFlags(layered).gate, { ...(run.soak !== undefined ? { soak: run.soak } : {}), from });
   const json = run.json === true;
   if (g.kind === "revision") return revisionGate(run, g, json, scenarios, io);
   const base = readResultsFile(resolve(io.cwd, g.baseline), "baseline");

@@ -13,6 +13,9 @@ export const RUN_DEFAULTS = {
   generatorBoundCores: 0.9,
   /** --max-errors: the failed share of requests over which a trial fails. */
   maxErrors: 0.01,
+  /** --design and --duet-exchange. */
+  design: "alternate",
+  duetExchange: "shared",
   outRoot: "reports",
 } as const;
 
@@ -24,6 +27,9 @@ export const RUN_DEFAULTS = {
  * SD at 3 s as at 5 s, so the shortest window that keeps it gives the most rounds per budget.
  */
 export const GATE_DEFAULTS = { variants: "optimized", scenarios: "latency", rounds: "6", duration: "3", warmup: "0.5", warm: true, design: "duet", skipAllocation: true } as const;
+
+/** The gate's line (--max-regression): against a revision (paired by round), or against a stored run (unpaired, with the drift between runs). */
+export const GATE_MAX_REGRESSION = { revision: 0.05, stored: 0.1 } as const;
 
 /**
  * The sequential gate (harness/verdict/sequential.ts): after the minimum rounds (`--rounds`), a

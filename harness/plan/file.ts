@@ -1,10 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { FILE_OPTIONS, GATE_OPTIONS, type GateFlags, type OptionSpec, type RunFlags } from "./options.js";
+import { choiceValue, durationValue, FILE_OPTIONS, flagOf, GATE_OPTIONS, numberValue, type GateFlags, type GateOptionKey, type OptionSpec, type RunFlags, type RunOptionKey } from "./options.js";
 
 /** What a config file (or the library's options object) holds: run and gate options. */
 export type FileFlags = RunFlags & GateFlags;
+
+type FileKey = RunOptionKey | GateOptionKey;
+
+/** Where values came from, by key: the config file a value was read from. A key not here came from a flag (or the library's options, or a client's defaults). */
+export type Sources = { readonly [K in FileKey]?: string };
 
 const CONFIG_FILE = "perfpack.config.json";
 
@@ -92,15 +97,84 @@ export function splitGateFlags<T extends FileFlags>(f: T): { gate: GateFlags; ru
   return { gate: gate as GateFlags, run: run as Omit<T, keyof GateFlags> };
 }
 
+/** A flag counts as given unless it is absent, or a repeatable one that was not repeated. */
+const given = (v: unknown): boolean => v !== undefined && !(Array.isArray(v) && v.length === 0);
+
 /** Flags win over the file; a repeatable flag not given on the command line leaves the file's list. */
 export function mergeFlags(file: FileFlags, cli: FileFlags): FileFlags {
-  const given = Object.fromEntries(Object.entries(cli).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
-  return { ...file, ...given };
+  return { ...file, ...Object.fromEntries(Object.entries(cli).filter(([, v]) => given(v))) };
 }
 
-/** A usage error about a value that came from the file names the file and the key. */
-export function inFile(file: string, err: UsageError): UsageError {
-  const flag = /^(--[a-z-]+)/.exec(err.message)?.[1];
-  const key = Object.keys(FILE_OPTIONS).find((k) => (FILE_OPTIONS as Record<string, OptionSpec>)[k]!.flag.split(" ")[0] === flag);
-  return new UsageError(`config file ${file}${key ? `: ${JSON.stringify(key)}` : ""}: ${err.message}`);
+/**
+ * The flags over the config file (--config, else perfpack.config.json in `cwd` when there is one)
+ * over `defaults` (a client's own, such as the gate's), and the file each value that won came from.
+ */
+export function layeredFlags(cwd: string, cli: FileFlags, defaults: FileFlags = {}): { flags: FileFlags; from: Sources } {
+  const file = findConfigFile(cwd, cli.config);
+  if (!file) return { flags: mergeFlags(defaults, cli), from: {} };
+  const fromFile = readConfigFile(file);
+  const from = Object.fromEntries(
+    Object.keys(fromFile)
+      .filter((k) => !given((cli as Record<string, unknown>)[k]))
+      .map((k) => [k, file]),
+  );
+  return { flags: mergeFlags(mergeFlags(defaults, fromFile), cli), from };
+}
+
+/** The message is about `key`: it begins with the key's flag (or, for a key of the file only, with the key). */
+const about = (key: FileKey, message: string): boolean => {
+  const flag = flagOf(FILE_OPTIONS[key]);
+  return flag ? message.startsWith(`${flag} `) : message.startsWith(key);
+};
+
+/**
+ * The values a command resolves (flags over the config file), and where each came from: read by
+ * its entry in the options table, and an error about one names its source, so that a bad value
+ * from the file names the file and the key without resolving the file on its own first.
+ */
+export class Given<F extends object> {
+  constructor(
+    readonly f: F,
+    private readonly from: Sources = {},
+  ) {}
+
+  /** A usage error about `key`'s value. From the file, it names the file (and the key, when the message starts with its flag). */
+  error(key: FileKey, message: string): UsageError {
+    const file = this.from[key];
+    if (file === undefined) return new UsageError(message);
+    return new UsageError(`config file ${file}${flagOf(FILE_OPTIONS[key]) && about(key, message) ? `: ${JSON.stringify(key)}` : ""}: ${message}`);
+  }
+
+  /** `parse`'s usage error as one about `keys`: the key, or of several, the one its message begins with (none: the error as it is). */
+  check<T>(keys: FileKey | readonly FileKey[], parse: () => T): T {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      const key = typeof keys === "string" ? keys : keys.find((k) => about(k, err.message));
+      throw key ? this.error(key, err.message) : err;
+    }
+  }
+
+  private raw(key: FileKey): string | undefined {
+    return (this.f as Record<string, string | undefined>)[key];
+  }
+
+  /** A number option's value, checked by its entry in the table (kind and range); undefined when it is not given. */
+  number(key: FileKey): number | undefined {
+    const raw = this.raw(key);
+    return raw === undefined ? undefined : this.check(key, () => numberValue(FILE_OPTIONS[key], raw));
+  }
+
+  /** An option's value among its entry's choices; undefined when it is not given. */
+  choice<T extends string>(key: FileKey): T | undefined {
+    const raw = this.raw(key);
+    return raw === undefined ? undefined : this.check(key, () => choiceValue<T>(FILE_OPTIONS[key], raw));
+  }
+
+  /** A duration option's value in seconds, within its entry's range; undefined when it is not given. */
+  duration(key: FileKey): number | undefined {
+    const raw = this.raw(key);
+    return raw === undefined ? undefined : this.check(key, () => durationValue(FILE_OPTIONS[key], raw));
+  }
 }

@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.js";
-import { parseDuration } from "./config.js";
+import { GATE_MAX_REGRESSION } from "./defaults.js";
+import { Given, type Sources } from "./file.js";
 import type { GateFlags } from "./options.js";
 import { parseEnvArg } from "./variants.js";
 
@@ -10,29 +11,28 @@ export type GateConfig =
 
 /**
  * The gate's flags (over the config file's) → its config, once, at the edge; every message names
- * the flag and what it accepts. `soak`: the run flag the gate refuses. `now`: the clock that seeds
- * the trial order when --seed is not given.
+ * the flag, or the config file and key (`from`: where each value came from), and what it accepts.
+ * `soak`: the run flag the gate refuses. `now`: the clock that seeds the trial order when --seed is not given.
  */
-export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number } = {}): GateConfig {
+export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number; from?: Sources } = {}): GateConfig {
+  const g = new Given(f, o.from);
   if ((f.baseline === undefined) === (f.baselineRef === undefined))
     throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
-  const max = Number(f.maxRegression ?? (f.baselineRef !== undefined ? "0.05" : "0.10"));
-  if (!(max >= 0 && max < 10)) throw new UsageError(`--max-regression ${JSON.stringify(f.maxRegression)} is not valid: expected a share such as 0.05 for 5%`);
+  const max = g.number("maxRegression") ?? GATE_MAX_REGRESSION[f.baselineRef !== undefined ? "revision" : "stored"];
   if (o.soak !== undefined)
     throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
   const strict = f.strict === true;
   if (f.baseline !== undefined) {
-    if (f.budget !== undefined) throw new UsageError("--budget goes with --baseline-ref: it steers its sequential sampling");
-    if (f.candidateEnv?.length) throw new UsageError("--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
-    if (f.seed !== undefined) throw new UsageError("--seed goes with --baseline-ref: it orders the trials of the gate's own run");
-    if (f.buildCmd !== undefined) throw new UsageError("--build-cmd goes with --baseline-ref: it builds your repository at that revision");
+    if (f.budget !== undefined) throw g.error("budget", "--budget goes with --baseline-ref: it steers its sequential sampling");
+    if (f.candidateEnv?.length) throw g.error("candidateEnv", "--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
+    if (f.seed !== undefined) throw g.error("seed", "--seed goes with --baseline-ref: it orders the trials of the gate's own run");
+    if (f.buildCmd !== undefined) throw g.error("buildCmd", "--build-cmd goes with --baseline-ref: it builds your repository at that revision");
     return { kind: "stored", baseline: f.baseline, ...(f.current !== undefined ? { current: f.current } : {}), maxRegression: max, strict };
   }
-  if (f.current !== undefined) throw new UsageError("--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
-  const seed = f.seed === undefined ? (o.now ?? Date.now()) % 1_000_000 : Number(f.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${JSON.stringify(f.seed)} is not valid: expected a whole number`);
-  const candidateEnv = f.candidateEnv?.length ? Object.fromEntries(f.candidateEnv.map(parseEnvArg)) : undefined;
-  const budgetS = f.budget === undefined ? undefined : parseDuration("--budget", f.budget, 10, 24 * 3600);
+  if (f.current !== undefined) throw g.error("current", "--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
+  const seed = g.number("seed") ?? (o.now ?? Date.now()) % 1_000_000;
+  const candidateEnv = f.candidateEnv?.length ? Object.fromEntries(g.check("candidateEnv", () => f.candidateEnv!.map(parseEnvArg))) : undefined;
+  const budgetS = g.duration("budget");
   return {
     kind: "revision",
     ref: f.baselineRef!,

@@ -3,6 +3,7 @@
  * table (vitest's cli-config). It drives the commander options and their help, the config file
  * perfpack.config.json, its JSON Schema (perfpack.schema.json) and the options reference in docs/cli.md.
  */
+import { UsageError } from "../errors.js";
 import { QUICK, RUN_DEFAULTS } from "./defaults.js";
 import { HTTP_METHODS } from "./requests.js";
 
@@ -54,8 +55,15 @@ export interface OptionSpec {
   kind: OptionKind;
   /** Shown in the help and the docs; the value itself lives in defaults.ts. */
   default?: string | number;
-  /** Closed sets of values (for the schema and the help). */
+  /** A closed set of values: the only ones accepted (and listed in the help and the schema). */
   choices?: readonly string[];
+  /** number, integer, duration (in seconds): the accepted range, for a flag and the file alike (and the schema's minimum and maximum). */
+  min?: number;
+  max?: number;
+  /** max itself is refused. */
+  maxExclusive?: true;
+  /** What a refused value's message says after "is not valid: ", where the range or the choices alone would not say it as well. */
+  invalid?: string;
   /** false: a flag only (the config file cannot name another config file). */
   inFile?: false;
   /** true: the config file only, no flag (a structured value). */
@@ -63,6 +71,8 @@ export interface OptionSpec {
 }
 
 export const PROFILE_TOOLS = ["0x", "clinic-flame", "clinic-doctor", "cpuprof"] as const;
+export const DESIGNS = ["alternate", "duet"] as const;
+export const DUET_EXCHANGES = ["shared", "each"] as const;
 
 /** Every run option; the compiler demands an entry for each key of RunFlags. */
 export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec } = {
@@ -76,18 +86,27 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   matrix: { flag: "--matrix <KEY=v1,v2>", kind: "repeatable", description: "cross product of executor settings (repeatable)" },
   env: { flag: "--env <KEY=VALUE>", kind: "repeatable", description: "added to every variant's executor environment (repeatable)" },
   scenarios: { flag: "--scenarios <names>", kind: "list", description: "scenarios, comma-separated (all: every registered scenario but soak, which --soak runs)", default: "all" },
-  rounds: { flag: "--rounds <n>", kind: "integer", description: "rounds; variants are interleaved and rotated each round", default: RUN_DEFAULTS.rounds },
-  duration: { flag: "--duration <s>", kind: "number", description: "measured seconds per trial", default: RUN_DEFAULTS.durationS },
-  warmup: { flag: "--warmup <s>", kind: "number", description: "unmeasured warm-up seconds before each measurement", default: RUN_DEFAULTS.warmupS },
-  connections: { flag: "--connections <n>", kind: "integer", description: "concurrent HTTP connections of the load generator", default: RUN_DEFAULTS.connections },
-  rate: { flag: "--rate <r>", kind: "number", description: "latency scenario: open model at r requests/s, latency corrected for coordinated omission" },
+  rounds: { flag: "--rounds <n>", kind: "integer", min: 1, max: 1000, description: "rounds; variants are interleaved and rotated each round", default: RUN_DEFAULTS.rounds },
+  duration: { flag: "--duration <s>", kind: "number", min: 0.2, max: 86_400, description: "measured seconds per trial", default: RUN_DEFAULTS.durationS },
+  warmup: { flag: "--warmup <s>", kind: "number", min: 0, max: 3600, description: "unmeasured warm-up seconds before each measurement", default: RUN_DEFAULTS.warmupS },
+  connections: { flag: "--connections <n>", kind: "integer", min: 1, max: 10_000, description: "concurrent HTTP connections of the load generator", default: RUN_DEFAULTS.connections },
+  rate: { flag: "--rate <r>", kind: "number", min: 0.1, max: 1_000_000, description: "latency scenario: open model at r requests/s, latency corrected for coordinated omission" },
   wsClients: {
     flag: "--ws-clients <n>",
     kind: "integer",
+    min: 0,
+    max: 10_000,
     description: "WebSocket subscribers in the ws scenario and the soak (0: a soak without WebSocket, for a service that has none)",
     default: RUN_DEFAULTS.wsClients,
   },
-  wsRate: { flag: "--ws-rate <msg/s>", kind: "integer", description: "market messages per second the mock exchange feeds in the ws scenario; every subscriber gets each one", default: 500 },
+  wsRate: {
+    flag: "--ws-rate <msg/s>",
+    kind: "integer",
+    min: 1,
+    max: 100_000,
+    description: "market messages per second the mock exchange feeds in the ws scenario; every subscriber gets each one",
+    default: 500,
+  },
   quick: { flag: "--quick", kind: "boolean", description: `CI smoke preset: ${QUICK.rounds} rounds of ${QUICK.durationS} s trials (about a minute)` },
   out: { flag: "--out <dir>", kind: "string", description: "run folder (default reports/<run-id>; reports/latest then points at it)" },
   target: { flag: "--target <url>", kind: "string", description: "drive an executor that is already running (loopback only); launch nothing" },
@@ -121,14 +140,28 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     description:
       "skip the allocation pass: after the trials, each candidate variant's objects allocated per request, counted by V8's allocation tracker under the latency scenario's load (runs when the latency scenario does)",
   },
-  soak: { flag: "--soak <duration>", kind: "duration", description: "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time" },
+  soak: {
+    flag: "--soak <duration>",
+    kind: "duration",
+    min: 2,
+    max: 24 * 3600,
+    description: "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time",
+  },
   readyTimeout: {
     flag: "--ready-timeout <s>",
     kind: "number",
+    min: 0.5,
+    max: 600,
     description: "seconds a service may take to become ready before its trial fails with its log tail",
     default: RUN_DEFAULTS.readyTimeoutMs / 1000,
   },
-  profile: { flag: "--profile <tool>", kind: "string", choices: PROFILE_TOOLS, description: "after the trials, a flamegraph per variant, linked from the report" },
+  profile: {
+    flag: "--profile <tool>",
+    kind: "string",
+    choices: PROFILE_TOOLS,
+    invalid: `tools are ${PROFILE_TOOLS.join(", ")}`,
+    description: "after the trials, a flamegraph per variant, linked from the report",
+  },
   executorCmd: {
     flag: "--executor-cmd <cmd>",
     kind: "string",
@@ -143,17 +176,17 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   design: {
     flag: "--design <name>",
     kind: "string",
-    choices: ["alternate", "duet"],
+    choices: DESIGNS,
     description:
       "how the arms share the machine: alternate (one variant at a time, each its own exchange) or duet (every variant of a round at once on one exchange, the load split evenly and started together; latency, batch and ws; json and soak run alone)",
-    default: "alternate",
+    default: RUN_DEFAULTS.design,
   },
   duetExchange: {
     flag: "--duet-exchange <how>",
     kind: "string",
-    choices: ["shared", "each"],
+    choices: DUET_EXCHANGES,
     description: "with --design duet: the arms share one mock exchange (shared), or each has its own (each; the exchange's counters are then every arm's own)",
-    default: "shared",
+    default: RUN_DEFAULTS.duetExchange,
   },
   header: {
     flag: "--header <Name: value>",
@@ -163,6 +196,8 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   maxErrors: {
     flag: "--max-errors <share>",
     kind: "number",
+    min: 0,
+    max: 1,
     description: "a trial whose failed share of requests (non-2xx answers and transport errors) is over this fails, naming the status codes and the first failing answer; the run exits 3 (0–1)",
     default: RUN_DEFAULTS.maxErrors,
   },
@@ -201,7 +236,13 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
   },
   baseline: { flag: "--baseline <results.json>", kind: "string", description: "gate: a stored baseline run (comparisons across runs carry the machine's drift between them)" },
   current: { flag: "--current <results.json>", kind: "string", description: "gate, with --baseline: the current run (default: run one now, with the run options)" },
-  seed: { flag: "--seed <n>", kind: "integer", description: "gate, with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)" },
+  seed: {
+    flag: "--seed <n>",
+    kind: "integer",
+    min: 0,
+    invalid: "expected a whole number",
+    description: "gate, with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)",
+  },
   candidateEnv: {
     flag: "--candidate-env <KEY=VALUE>",
     kind: "repeatable",
@@ -210,11 +251,18 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
   maxRegression: {
     flag: "--max-regression <share>",
     kind: "number",
+    // a sanity bound: a line of 1000% worse gates nothing
+    min: 0,
+    max: 10,
+    maxExclusive: true,
+    invalid: "expected a share such as 0.05 for 5%",
     description: "gate: the line; a gate metric whose interval lies wholly worse than this share fails the gate (default 0.05 = 5% with --baseline-ref, 0.10 with --baseline)",
   },
   budget: {
     flag: "--budget <duration>",
     kind: "duration",
+    min: 10,
+    max: 24 * 3600,
     description:
       "gate, with --baseline-ref: the time the whole gate may take, the build included (90s, 3m, 10m or seconds; default 3m); rounds are added in batches until every gate metric is decided or it ends",
   },
@@ -238,6 +286,46 @@ export const FILE_OPTIONS: Readonly<Record<RunOptionKey | GateOptionKey, OptionS
 
 /** The help line of an option: its description and default. */
 export const helpText = (o: OptionSpec): string => `${o.description}${o.choices ? ` (${o.choices.join(", ")})` : ""}${o.default !== undefined ? ` (default ${o.default})` : ""}`;
+
+/** An option's flag without its argument: "--rounds". */
+export const flagOf = (o: OptionSpec): string => o.flag.split(" ")[0]!;
+
+const refused = (o: OptionSpec, raw: string, expected: string) => new UsageError(`${flagOf(o)} ${JSON.stringify(raw)} is not valid: ${o.invalid ?? expected}`);
+
+/** A number or integer option's value, checked against its entry: its kind and range. */
+export function numberValue(o: OptionSpec, raw: string): number {
+  const n = Number(raw);
+  const inRange = n >= (o.min ?? -Infinity) && (o.maxExclusive ? n < o.max! : n <= (o.max ?? Infinity));
+  if (raw.trim() === "" || !Number.isFinite(n) || !inRange || (o.kind === "integer" && !Number.isInteger(n))) {
+    throw refused(o, raw, `expected ${o.kind === "integer" ? "an integer" : "a number"} from ${o.min} to ${o.max}`);
+  }
+  return n;
+}
+
+/** The value of an option with choices: one of them. */
+export function choiceValue<T extends string>(o: OptionSpec, raw: string): T {
+  if (!o.choices?.includes(raw)) throw refused(o, raw, `expected ${o.choices?.join(" or ")}`);
+  return raw as T;
+}
+
+/** `90s`, `10m`, `1h`, `1500ms` or plain seconds. */
+export function parseDuration(flag: string, raw: string, minS: number, maxS: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"] : NaN;
+  if (!(n >= minS && n <= maxS)) {
+    throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected a duration from ${minS} s to ${maxS / 3600} h, such as 90s, 10m or 1h (plain numbers are seconds)`);
+  }
+  return n;
+}
+
+/** A duration option's value, in seconds, within its entry's range. */
+export const durationValue = (o: OptionSpec, raw: string): number => parseDuration(flagOf(o), raw, o.min!, o.max!);
+
+/** The schema's bounds of a number (a duration's in seconds, as a plain number in the file is). */
+const bounds = (o: OptionSpec) => ({
+  ...(o.min !== undefined ? { minimum: o.min } : {}),
+  ...(o.max !== undefined ? (o.maxExclusive ? { exclusiveMaximum: o.max } : { maximum: o.max }) : {}),
+});
 
 /** The schema of one `requests` entry (harness/plan/requests.ts checks the same rules, with messages). */
 const REQUEST_ENTRY_SCHEMA = {
@@ -266,11 +354,11 @@ export function configSchema(): object {
       o.kind === "boolean"
         ? { type: "boolean" }
         : o.kind === "integer"
-          ? { type: "integer" }
+          ? { type: "integer", ...bounds(o) }
           : o.kind === "number"
-            ? { type: "number" }
+            ? { type: "number", ...bounds(o) }
             : o.kind === "duration"
-              ? { type: ["string", "number"] }
+              ? { type: ["string", "number"], ...bounds(o) }
               : o.kind === "list"
                 ? { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] }
                 : o.kind === "repeatable"

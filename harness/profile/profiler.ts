@@ -33,6 +33,8 @@ export interface ProfileFlags {
   /** --header, and the config file's `requests`: what the scenario sends (as `run`). */
   header?: string[];
   requests?: unknown;
+  /** --config: the config file those come from (default: perfpack.config.json in the working directory, when there is one). */
+  config?: string;
 }
 
 /** What to profile, validated: `run --profile` builds one from its own config, the CLI from its flags. */

@@ -1,11 +1,12 @@
 import type { Comparison, Results, TrialRecord } from "../results/schema.js";
 import { requestsIn, type Headline } from "../../scenarios/contract.js";
+import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { holm, median, pairedRatio, unpairedRatio } from "./stats.js";
 
 const ALPHA = 0.05;
 
-/** --max-errors when a results file does not record it (files before it existed). */
-export const DEFAULT_MAX_ERRORS = 0.01;
+/** --max-errors when a results file does not record it (files before it existed): the run's default, defined once. */
+export const DEFAULT_MAX_ERRORS = RUN_DEFAULTS.maxErrors;
 
 /**
  * An arm's failure share over all its trials of a scenario that counted their answers, failed

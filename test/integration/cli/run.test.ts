@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -185,4 +185,21 @@ describe("perfpack run", () => {
       assert.throws(() => readFileSync(join(tmp, "never", "results.json")));
     });
   }
+
+  test("a bad value in perfpack.config.json names the file and the key; a flag wins over it; a missing --config file is exit 2 naming it", async () => {
+    const dir = join(tmp, "config");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ rounds: 0 }));
+    const bad = perfpack(["run", "--out", join(tmp, "never")], process.env, dir);
+    assert.equal(await bad.exit, 2, bad.output());
+    assert.match(bad.output(), /perfpack: config file .*perfpack\.config\.json: "rounds": --rounds "0" is not valid: expected an integer from 1 to 1000\n/);
+    // the flag's value is the one resolved (the file's is never used): the error is the flag's next one
+    const over = perfpack(["run", "--rounds", "2", "--scenarios", "nope", "--out", join(tmp, "never")], process.env, dir);
+    assert.equal(await over.exit, 2, over.output());
+    assert.match(over.output(), /perfpack: unknown scenario "nope": valid scenarios are/);
+    assert.doesNotMatch(over.output(), /--rounds/);
+    const missing = perfpack(["run", "--config", "nope.json", "--out", join(tmp, "never")], process.env, dir);
+    assert.equal(await missing.exit, 2, missing.output());
+    assert.match(missing.output(), /perfpack: config file .*nope\.json: cannot be read \(ENOENT\)/);
+  });
 });

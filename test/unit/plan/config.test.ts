@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { QUICK, RUN_DEFAULTS } from "../../../harness/plan/defaults.js";
-import { parseDuration, resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js";
+import { resolveRunConfig, type RunFlags } from "../../../harness/plan/config.js";
+import { flagOf, parseDuration, RUN_OPTIONS } from "../../../harness/plan/options.js";
 
 import { UsageError } from "../../../harness/errors.js";
-import { harnessEnv } from "../../../harness/plan/variants.js";
+import { buildPlan } from "../../../harness/plan/order.js";
+import { harnessEnv, harnessOf } from "../../../harness/plan/variants.js";
 
 const NAMES = ["latency", "batch", "json", "ws"];
 const resolve = (f: RunFlags) => resolveRunConfig(f, NAMES);
@@ -57,10 +59,14 @@ test("a bad value in --matrix or --env names the variant and the variable", () =
 
 test("--env reaches every variant; an unknown key is passed on with a warning", () => {
   const c = resolve({ env: ["EXECUTOR_CPU_BURN_US=200", "NODE_OPTIONS=--max-old-space-size=512"] });
-  assert.deepEqual(c.extraEnv, { EXECUTOR_CPU_BURN_US: "200", NODE_OPTIONS: "--max-old-space-size=512" });
   assert.ok(
-    c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200"),
+    c.variants.every((v) => v.env.EXECUTOR_CPU_BURN_US === "200" && v.env.NODE_OPTIONS === "--max-old-space-size=512"),
     "--env is in every variant's env",
+  );
+  // the env each variant is launched with, harness variables aside
+  assert.deepEqual(
+    c.variants.map((v) => harnessOf(v).executorEnv.EXECUTOR_CPU_BURN_US),
+    ["200", "200"],
   );
   assert.equal(c.warnings.length, 1);
   assert.match(c.warnings[0]!, /NODE_OPTIONS/);
@@ -106,7 +112,11 @@ test("--soak: the optimized variant alone, one trial of the soak scenario, for t
   assert.deepEqual(c.scenarios, ["soak"]);
   assert.equal(c.rounds, 1);
   assert.equal(c.durationS, 600);
-  assert.equal(c.soakS, 600);
+  // the plan: that one trial
+  assert.deepEqual(
+    buildPlan(c.variants, c.scenarios, c.rounds).trials.map((t) => [t.variant.name, t.scenario, t.round]),
+    [["optimized", "soak", 1]],
+  );
   // soak is not part of "all scenarios", nor reachable through --scenarios
   assert.deepEqual(resolveRunConfig({}, names).scenarios, ["latency", "batch", "json", "ws"]);
   assert.throws(() => resolveRunConfig({ scenarios: "soak" }, names), /--soak DURATION/);
@@ -175,4 +185,46 @@ test("--design: alternate by default, duet on request; --duet-exchange goes with
   refuses({ design: "duet", duetExchange: "some" }, /^--duet-exchange "some" is not valid: expected shared or each$/);
   refuses({ duetExchange: "each" }, /^--duet-exchange goes with --design duet/);
   refuses({ design: "duet", target: "http://127.0.0.1:4001" }, /--design duet starts every arm's executor on one exchange; --target/);
+});
+
+test("a number option's range is its entry in the table: its bounds pass, a step past either is refused naming the flag and the range", () => {
+  const numbers = Object.entries(RUN_OPTIONS).filter(([, o]) => o.kind === "number" || o.kind === "integer");
+  assert.ok(numbers.length >= 9);
+  for (const [key, o] of numbers) {
+    const at = (v: number) => ({ scenarios: "latency", [key]: String(v) }) as RunFlags;
+    for (const ok of [o.min!, o.max!]) assert.doesNotThrow(() => resolve(at(ok)), `${key} ${ok}`);
+    const expected = `expected ${o.kind === "integer" ? "an integer" : "a number"} from ${o.min} to ${o.max}`;
+    for (const bad of [o.min! - 1, o.max! + 1, ...(o.kind === "integer" ? [o.min! + 0.5] : [])]) refuses(at(bad), new RegExp(`^${flagOf(o)} "${bad}" is not valid: ${expected}$`));
+  }
+  refuses({ profile: "perf" }, /^--profile "perf" is not valid: tools are 0x, clinic-flame, clinic-doctor, cpuprof$/);
+});
+
+test("each value carries its source: a bad one from the config file names the file and the key, from a flag the flag", () => {
+  const from = { rounds: "/repo/perfpack.config.json", soak: "/repo/perfpack.config.json", scenarios: "/repo/perfpack.config.json", requests: "/repo/perfpack.config.json" };
+  const at = (f: RunFlags, message: RegExp) =>
+    assert.throws(
+      () => resolveRunConfig(f, [...NAMES, "soak"], { from }),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  at({ rounds: "0" }, /^config file \/repo\/perfpack\.config\.json: "rounds": --rounds "0" is not valid: expected an integer from 1 to 1000$/);
+  at({ duration: "0" }, /^--duration "0" is not valid/);
+  // a rule across options names the source of the option it is about
+  at({ soak: "10m", duration: "5" }, /^config file \/repo\/perfpack\.config\.json: "soak": --soak runs the optimized variant alone, for its own duration: it cannot combine with --duration$/);
+  // a message that does not start with the flag names the file alone, as it always did
+  at({ scenarios: "latency,foo" }, /^config file \/repo\/perfpack\.config\.json: unknown scenario "foo": valid scenarios are latency, batch, json, ws$/);
+  at({ requests: { orders: {} } }, /^config file \/repo\/perfpack\.config\.json: requests: unknown scenario "orders"/);
+  at({ header: ["no colon"] }, /^--header "no colon" is not valid/);
+});
+
+test("a bad value that --env sets is --env's, one that --matrix sets is --matrix's", () => {
+  const file = "/repo/perfpack.config.json";
+  const at = (f: RunFlags, from: Record<string, string>, message: RegExp) =>
+    assert.throws(
+      () => resolveRunConfig(f, NAMES, { from }),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  at({ env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] }, { env: file }, /^config file .*: variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/);
+  at({ env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] }, { matrix: file }, /^variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/);
+  at({ env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] }, { matrix: file }, /^config file .*: variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
+  at({ env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] }, { env: file }, /^variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
 });

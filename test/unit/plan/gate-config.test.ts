@@ -31,3 +31,12 @@ test("a gate option that does not fit is a usage error naming it and what is acc
   for (const [f, re] of cases) assert.throws(() => resolveGateConfig(f), re, JSON.stringify(f));
   assert.throws(() => resolveGateConfig({ baselineRef: "HEAD" }, { soak: "10m" }), /--soak is not for the gate/);
 });
+
+test("a gate option from the config file names the file and the key; the same from a flag names the flag", () => {
+  const from = { maxRegression: "/repo/perfpack.config.json", budget: "/repo/perfpack.config.json" };
+  assert.throws(() => resolveGateConfig({ baselineRef: "HEAD", maxRegression: "20" }, { from }), {
+    message: /^config file \/repo\/perfpack\.config\.json: "maxRegression": --max-regression "20" is not valid/,
+  });
+  assert.throws(() => resolveGateConfig({ baseline: "a.json", budget: "3m" }, { from }), { message: /^config file \/repo\/perfpack\.config\.json: "budget": --budget goes with --baseline-ref/ });
+  assert.throws(() => resolveGateConfig({ baselineRef: "HEAD", seed: "-1" }, { from }), { message: /^--seed "-1" is not valid: expected a whole number$/ });
+});

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { UsageError } from "../../../harness/errors.js";
-import { findConfigFile, flagsFromObject, mergeFlags, readConfigFile } from "../../../harness/plan/file.js";
+import { findConfigFile, flagsFromObject, layeredFlags, mergeFlags, readConfigFile } from "../../../harness/plan/file.js";
 import { configSchema, FILE_OPTIONS } from "../../../harness/plan/options.js";
 import { projectRoot } from "../../../services/common/src/project.js";
 
@@ -14,6 +14,16 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 test("perfpack.schema.json is the schema the options table generates (npm run build && node scripts/make-schema.mjs)", () => {
   const committed = JSON.parse(readFileSync(join(projectRoot(), "perfpack.schema.json"), "utf8")) as unknown;
   assert.deepEqual(committed, configSchema());
+});
+
+test("the schema carries each option's range and choices from the table", () => {
+  const p = (configSchema() as { properties: Record<string, Record<string, unknown>> }).properties;
+  assert.deepEqual([p.rounds!.minimum, p.rounds!.maximum], [1, 1000]);
+  assert.deepEqual([p.maxErrors!.minimum, p.maxErrors!.maximum], [0, 1]);
+  assert.deepEqual([p.soak!.minimum, p.soak!.maximum], [2, 86_400], "a plain number in the file is seconds");
+  assert.deepEqual([p.maxRegression!.minimum, p.maxRegression!.exclusiveMaximum, p.maxRegression!.maximum], [0, 10, undefined]);
+  assert.deepEqual(p.design!.enum, ["alternate", "duet"]);
+  assert.deepEqual(p.profile!.enum, ["0x", "clinic-flame", "clinic-doctor", "cpuprof"]);
 });
 
 test("every run and gate option is documented in docs/cli.md with its flag and config key", () => {
@@ -34,6 +44,18 @@ test("a config file becomes the flags it stands for; flags win over it", () => {
   assert.equal(findConfigFile(tmp, undefined), file);
   assert.equal(findConfigFile(join(tmp, "nowhere"), undefined), undefined);
   assert.equal(findConfigFile(tmp, "other.json"), join(tmp, "other.json"));
+});
+
+test("layered flags: each value that won from the file carries the file's name; flags and defaults carry none", () => {
+  const dir = join(tmp, "layered");
+  mkdirSync(dir);
+  const file = join(dir, "perfpack.config.json");
+  writeFileSync(file, JSON.stringify({ rounds: 5, duration: 2, env: ["A=1"], maxRegression: 0.2 }));
+  const { flags, from } = layeredFlags(dir, { rounds: "7", env: [] }, { warmup: "0.5", duration: "9" });
+  assert.deepEqual(flags, { warmup: "0.5", duration: "2", rounds: "7", env: ["A=1"], maxRegression: "0.2" });
+  assert.deepEqual(from, { duration: file, env: file, maxRegression: file });
+  assert.deepEqual(layeredFlags(join(tmp, "nowhere"), { rounds: "7" }, { warmup: "0.5" }), { flags: { warmup: "0.5", rounds: "7" }, from: {} });
+  assert.throws(() => layeredFlags(dir, { config: "missing.json" }), { message: /^config file .*missing\.json: cannot be read \(ENOENT\)$/ });
 });
 
 test("an unknown key or a value of the wrong type names the file, the key and what is accepted", () => {
