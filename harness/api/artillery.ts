@@ -15,7 +15,7 @@ import {
   PROCESSOR_JS,
   artilleryScript,
   metricsFromReport,
-  toYaml,
+  scriptText,
   type Exportable,
   type ImportedMetrics,
 } from "../load/artillery.js";
@@ -117,10 +117,7 @@ export function exportArtillery(flags: RunFlags & { out?: string }, scenarioRegi
       for (const phase of ["measure", "warmup"] as const) {
         if (phase === "warmup" && cfg.warmupS <= 0) continue;
         const file = join(dir, phase === "measure" ? `${s}.yml` : `${s}.warmup.yml`);
-        writeFileSync(
-          file,
-          `# perfpack export artillery: ${v.name} · ${s} · ${phase === "measure" ? "the measured run" : "the warm-up run (its own run: Artillery merges a run's phases)"}\n${toYaml(artilleryScript(s, o, phase))}`,
-        );
+        writeFileSync(file, scriptText(artilleryScript(s, o, phase)));
         scripts.push(file);
       }
     }
