@@ -170,8 +170,8 @@ program
   .description("the guide's operator checks (runtime/perf_*): latency, batch, json, profile-http; prints the guide's lines, measured")
   .argument("<check>", "latency | batch | json | profile-http")
   .action(async (check: string) => {
-    const [{ guideCheck }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
-    process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => io.out.write(l + "\n"), info: (l) => io.err.write(l + "\n"), env: io.env, cwd: io.cwd });
+    const [{ guideCommand }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
+    process.exitCode = await guideCommand(check, SCENARIOS, io);
   });
 
 const count = (v: string) => {
