@@ -264,21 +264,11 @@ program
       return n;
     };
     const opts = { executorPort: port("--executor-port", o.executorPort), exchangePort: port("--exchange-port", o.exchangePort), exchangeArgs };
-    const { up } = await import("./cli/up.js");
-    const stack = await up(opts, io.env, (l) => io.out.write(l + "\n"));
-    let stopping = false;
-    const stop = (signal: string) => {
-      stopping = true;
-      io.err.write(`perfpack up: ${signal}, stopping the executor (it drains) and the exchange\n`);
-      stack.stop().then(() => process.exit(0));
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    const gone = await Promise.race([stack.executor.exited.then((e) => ["executor", e] as const), stack.exchange.exited.then((e) => ["exchange", e] as const)]);
-    if (stopping) return;
-    io.err.write(`perfpack up: the ${gone[0]} exited (code ${gone[1].code}, signal ${gone[1].signal}); stopping the other\n`);
-    await stack.stop();
-    process.exitCode = EXIT.runFailure;
+    const { upCommand } = await import("./cli/up.js");
+    process.exitCode = await upCommand(opts, io, (stop) => {
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+    });
   });
 
 try {
