@@ -181,8 +181,8 @@ program
   .description("the guide's operator checks (runtime/perf_*): latency, batch, json, profile-http; prints the guide's lines, measured")
   .argument("<check>", "latency | batch | json | profile-http")
   .action(async (check: string) => {
-    const [{ guideCheck }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
-    process.exitCode = await guideCheck(check, SCENARIOS, { out: (l) => io.out.write(l + "\n"), info: (l) => io.err.write(l + "\n"), env: io.env, cwd: io.cwd });
+    const [{ guideCommand }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
+    process.exitCode = await guideCommand(check, SCENARIOS, io);
   });
 
 const count = (v: string) => {
@@ -275,21 +275,11 @@ program
       return n;
     };
     const opts = { executorPort: port("--executor-port", o.executorPort), exchangePort: port("--exchange-port", o.exchangePort), exchangeArgs };
-    const { up } = await import("./cli/up.js");
-    const stack = await up(opts, io.env, (l) => io.out.write(l + "\n"));
-    let stopping = false;
-    const stop = (signal: string) => {
-      stopping = true;
-      io.err.write(`perfpack up: ${signal}, stopping the executor (it drains) and the exchange\n`);
-      stack.stop().then(() => process.exit(0));
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    const gone = await Promise.race([stack.executor.exited.then((e) => ["executor", e] as const), stack.exchange.exited.then((e) => ["exchange", e] as const)]);
-    if (stopping) return;
-    io.err.write(`perfpack up: the ${gone[0]} exited (code ${gone[1].code}, signal ${gone[1].signal}); stopping the other\n`);
-    await stack.stop();
-    process.exitCode = EXIT.runFailure;
+    const { upCommand } = await import("./cli/up.js");
+    process.exitCode = await upCommand(opts, io, (stop) => {
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+    });
   });
 
 try {

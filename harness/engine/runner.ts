@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { getJson, LaunchError } from "./launcher.js";
 import { shuffle, type Plan, type TrialSpec } from "../plan/order.js";
 import { describeMachine, missingRoutes } from "./probes.js";
-import { RESULTS_SCHEMA, type PlanRecord, type Results, type TrialRecord } from "../results/schema.js";
-import { requestsIn, type Scenario } from "../../scenarios/contract.js";
+import type { PlanRecord, Results, TrialRecord } from "../results/schema.js";
+import { newResults } from "../results/create.js";
+import type { Scenario } from "../../scenarios/contract.js";
 import { serviceEnv, startRig, targetRig, type Death, type Rig, type RigArm } from "./rig.js";
 import { measure, type MeasureArm, type MeasureResult } from "./measure.js";
 import { seededRandom } from "../../services/common/src/rng.js";
@@ -15,7 +16,7 @@ import { harnessOf, type Generator } from "../plan/variants.js";
 import type { RunConfig } from "../plan/config.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import type { LoadGenerator } from "../load/generators.js";
-import { failureText, type AnswersRecord } from "../load/answers.js";
+import { tooManyFailures, type AnswersRecord } from "../load/answers.js";
 import type { LiveRequest } from "../load/request.js";
 
 /** What the Runner reads of the validated run config. */
@@ -133,19 +134,7 @@ export class Runner extends EventEmitter {
 
   async run(): Promise<Results> {
     const { plan } = this.o;
-    const results: Results = {
-      schema: RESULTS_SCHEMA,
-      runId: this.cfg.runId,
-      startedAt: new Date().toISOString(),
-      finishedAt: null,
-      interrupted: false,
-      perfpack: this.o.version,
-      machine: describeMachine(),
-      plan: this.o.planRecord,
-      trials: [],
-      // the verdict is computed once, from the trials, after the run (harness/verdict)
-      summary: { medians: {}, failedTrials: 0 },
-    };
+    const results = newResults({ runId: this.cfg.runId, startedAt: new Date().toISOString(), version: this.o.version, machine: describeMachine(), plan: this.o.planRecord });
     mkdirSync(join(this.cfg.outDir, "logs"), { recursive: true });
     // a duet slice runs its arms' trials at once: each costs its share of the slice
     const share = (t: TrialSpec) => (this.cfg.design === "duet" && this.o.scenarios.get(t.scenario)!.duet === undefined ? 1 / plan.variants.length : 1);
@@ -423,14 +412,4 @@ export class Runner extends EventEmitter {
     if (first.error !== undefined) first.error = scrub(first.error, this.secrets);
     return { ...a, first };
   }
-}
-
-/** Why a trial with too many failed answers failed: the share, the codes with their counts, the first failing answer. */
-export function tooManyFailures(a: AnswersRecord, limit: number): string {
-  const total = requestsIn(a);
-  // the body on one line, as it came (truncated): what the service said when it refused
-  const body = a.first?.body?.replace(/\s*\n\s*/g, " ").trim();
-  const shown = body ? ` ${body.length > 200 ? body.slice(0, 200) + "…" : body}` : "";
-  const first = a.first?.status !== undefined ? `; first failing answer: ${a.first.status}${shown}` : a.first?.error ? `; first failure: ${a.first.error}` : "";
-  return `${total - a.ok} of ${total} requests failed (${(a.failureShare * 100).toFixed(1)}%, over --max-errors ${limit}): ${failureText(a)}${first}`;
 }

@@ -1,5 +1,5 @@
 import { LatencyRecorder, latencyMetrics } from "./latency.js";
-import type { AnswersRecord, TransportFailure } from "../../scenarios/contract.js";
+import { requestsIn, type AnswersRecord, type TransportFailure } from "../../scenarios/contract.js";
 
 export type { AnswersRecord, TransportFailure };
 
@@ -104,4 +104,14 @@ export function failureText(a: AnswersRecord): string {
   const parts = Object.entries(a.statuses).map(([code, n]) => `${code} ×${n}`);
   for (const [kind, n] of Object.entries(a.transport)) if (n > 0) parts.push(`${kind} ×${n}`);
   return parts.join(", ");
+}
+
+/** Why a trial with too many failed answers failed: the share, the codes with their counts, the first failing answer. */
+export function tooManyFailures(a: AnswersRecord, limit: number): string {
+  const total = requestsIn(a);
+  // the body on one line, as it came (truncated): what the service said when it refused
+  const body = a.first?.body?.replace(/\s*\n\s*/g, " ").trim();
+  const shown = body ? ` ${body.length > 200 ? body.slice(0, 200) + "…" : body}` : "";
+  const first = a.first?.status !== undefined ? `; first failing answer: ${a.first.status}${shown}` : a.first?.error ? `; first failure: ${a.first.error}` : "";
+  return `${total - a.ok} of ${total} requests failed (${(a.failureShare * 100).toFixed(1)}%, over --max-errors ${limit}): ${failureText(a)}${first}`;
 }

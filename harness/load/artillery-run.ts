@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, PROCESSOR_JS, artilleryScript, metricsFromReport, toYaml, type Exportable } from "./artillery.js";
+import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, PROCESSOR_JS, artilleryScript, metricsFromReport, scriptText, type Exportable } from "./artillery.js";
 import type { ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { runGroup } from "../../services/common/src/child-group.js";
 
@@ -84,7 +84,7 @@ export async function runArtilleryTrial(scenario: Exportable, ctx: ScenarioConte
   const go = async (phase: "warmup" | "measure") => {
     const script = join(o.workDir, `${scenario}.${phase}.yml`);
     const report = join(o.workDir, `${scenario}.${phase}.report.json`);
-    writeFileSync(script, toYaml(artilleryScript(scenario, opts, phase)));
+    writeFileSync(script, scriptText(artilleryScript(scenario, opts, phase)));
     let marked: Promise<void> | undefined;
     let ended: Promise<void> | undefined;
     const r = await runGroup(bin, ["run", "--output", report, script], {

@@ -1,7 +1,7 @@
 /**
  * Artillery (2.0.21, the last release that runs on Node 20) as an outside generator: scripts
  * perfpack writes for it, and the reports it writes turned back into perfpack's metrics. Pure:
- * no process is started here (harness/cli/artillery.ts does that).
+ * no process is started here (harness/load/artillery-run.ts does that).
  */
 import type { RequestSpec } from "./request.js";
 import type { AnswersRecord, TransportFailure } from "./answers.js";
@@ -149,30 +149,11 @@ export function artilleryScript(scenario: Exportable, o: ExportOptions, phase: "
 }
 
 /**
- * A script as YAML, Artillery's usual format: block style, every string double-quoted (JSON's
- * escapes are YAML's), so nothing in it is read as another type.
+ * A script as the file Artillery reads: JSON, which is YAML too. Artillery parses every script,
+ * .yml or .json, with its YAML parser (js-yaml), so the files keep their .yml names and no
+ * hand-written emitter has to quote a value right.
  */
-export function toYaml(value: unknown, indent = ""): string {
-  const key = (k: string) => (/^[A-Za-z_$][\w.$-]*$/.test(k) ? k : JSON.stringify(k));
-  const scalar = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : v === null || v === undefined ? "null" : String(v));
-  const isBlock = (v: unknown) => typeof v === "object" && v !== null && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0);
-  if (Array.isArray(value)) {
-    return value
-      .map((item) => {
-        if (!isBlock(item)) return `${indent}- ${Array.isArray(item) ? "[]" : typeof item === "object" && item !== null ? "{}" : scalar(item)}\n`;
-        // the item's first line follows the dash; the rest keep its indentation
-        const inner = toYaml(item, indent + "  ");
-        return `${indent}- ${inner.slice(indent.length + 2)}`;
-      })
-      .join("");
-  }
-  return Object.entries(value as Record<string, unknown>)
-    .map(([k, v]) => {
-      if (isBlock(v)) return `${indent}${key(k)}:\n${toYaml(v, indent + "  ")}`;
-      return `${indent}${key(k)}: ${Array.isArray(v) ? "[]" : typeof v === "object" && v !== null ? "{}" : scalar(v)}\n`;
-    })
-    .join("");
-}
+export const scriptText = (script: Script): string => JSON.stringify(script, null, 2) + "\n";
 
 /** A malformed Artillery report, naming the field (perfpack import exits 2). */
 export class ArtilleryReportError extends Error {}

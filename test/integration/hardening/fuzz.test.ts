@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { HardenReport } from "../../../harness/cli/harden.js";
+import type { HardenReport } from "../../../harness/api/harden.js";
 import { perfpack } from "../../helpers/cli.js";
 
 // CI's bounded fuzz: `perfpack harden --fuzz 10000` is the long mode (see the README).

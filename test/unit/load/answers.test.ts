@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { AnswerTally, failureText } from "../../../harness/load/answers.js";
+import { AnswerTally, failureText, tooManyFailures } from "../../../harness/load/answers.js";
 import { closedLoadAutocannon, closedLoadWire } from "../../../harness/load/closed.js";
 import { openLoad } from "../../../harness/load/open.js";
 import { BodyTemplate, liveRequest } from "../../../harness/load/request.js";
@@ -31,6 +31,21 @@ test("a tally keeps successes, failed answers by code and transport failures apa
   // p50 of the two successes (1 and 3 ms), not of the fast refusals
   assert.ok(m.latency_p50_ms! >= 1 && m.latency_max_ms! >= 3, JSON.stringify(m));
   assert.equal(new AnswerTally().failureShare, 0);
+});
+
+test("a trial over --max-errors says why: the share, the codes with their counts, and the first failing answer on one line", () => {
+  const t = new AnswerTally();
+  for (let i = 0; i < 7; i++) t.answer(200, 1);
+  t.answer(400, 0.1, '{"code":-1102,\n  "msg":"no clientOrderId"}');
+  t.answer(400, 0.1);
+  t.error("reset", "socket hang up");
+  assert.equal(tooManyFailures(t.record(), 0.01), '3 of 10 requests failed (30.0%, over --max-errors 0.01): 400 ×2, reset ×1; first failing answer: 400 {"code":-1102, "msg":"no clientOrderId"}');
+  const refused = new AnswerTally();
+  refused.error("refused", "connect ECONNREFUSED 127.0.0.1:9");
+  assert.equal(tooManyFailures(refused.record(), 0.05), "1 of 1 requests failed (100.0%, over --max-errors 0.05): refused ×1; first failure: connect ECONNREFUSED 127.0.0.1:9");
+  const long = new AnswerTally();
+  long.answer(503, 1, "x".repeat(300));
+  assert.match(tooManyFailures(long.record(), 0), /; first failing answer: 503 x{200}…$/);
 });
 
 test("a body template fills {{seq}} and {{uuid}} per request and leaves a fixed body alone", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { ArtilleryReportError, artilleryScript, metricsFromReport, toYaml, type ExportOptions } from "../../../harness/load/artillery.js";
+import { ArtilleryReportError, artilleryScript, metricsFromReport, scriptText, type ExportOptions } from "../../../harness/load/artillery.js";
 import { fixturePath } from "../../../services/common/src/project.js";
 import { defaultRequests } from "../../../harness/plan/requests.js";
 import { SCENARIOS } from "../../../scenarios/index.js";
@@ -94,31 +94,17 @@ test("exported scripts: a closed loop of --connections users for the window, the
   for (const s of [closed, open, batch, ws]) assert.equal(s.config.variables.perfpackVariant, "optimized");
 });
 
-test("scripts are written as block YAML with every string double-quoted, so no value changes type", () => {
-  const y = toYaml({
-    config: { target: "http://h", phases: [{ duration: 1, arrivalCount: 8 }], "odd key": "yes", empty: [] },
-    scenarios: [{ flow: [{ loop: [{ get: { url: "/a" } }], whileTrue: "w" }, "x: y"] }],
-  });
-  assert.equal(
-    y,
-    [
-      "config:",
-      '  target: "http://h"',
-      "  phases:",
-      "    - duration: 1",
-      "      arrivalCount: 8",
-      '  "odd key": "yes"',
-      "  empty: []",
-      "scenarios:",
-      "  - flow:",
-      "      - loop:",
-      "          - get:",
-      '              url: "/a"',
-      '        whileTrue: "w"',
-      '      - "x: y"',
-      "",
-    ].join("\n"),
-  );
+test("scripts are written as JSON (which is YAML, as Artillery reads them): the same script back, every string still a string", () => {
+  for (const phase of ["measure", "warmup"] as const) {
+    for (const script of [artilleryScript("latency", O, phase), artilleryScript("latency", { ...O, rate: 200 }, phase), artilleryScript("batch", O, phase), artilleryScript("ws", O, phase)]) {
+      const text = scriptText(script);
+      assert.deepEqual(JSON.parse(text), script);
+      assert.ok(text.startsWith("{\n") && text.endsWith("}\n"), "one JSON document per file, nothing around it");
+    }
+  }
+  // what a YAML emitter has to quote by hand is just a JSON string here
+  const tricky = { config: { target: "http://h", variables: { colon: "x: y", hash: "# not a comment", yes: "yes", empty: "", nul: null } }, scenarios: [] };
+  assert.deepEqual(JSON.parse(scriptText(tricky)), tricky);
 });
 
 test("exported scripts carry the run's requests: own paths and methods, ${env:â€¦} as Artillery's $env, {{seq}} and {{uuid}} filled by the processor", async () => {
@@ -144,8 +130,8 @@ test("exported scripts carry the run's requests: own paths and methods, ${env:â€
   const ws = artilleryScript("ws", o, "measure") as any;
   assert.deepEqual(ws.scenarios[0].flow[0], { connect: { function: "perfpackWsConnect" } });
   assert.equal(ws.config.variables.perfpackWsUrl, "ws://127.0.0.1:4001/v2/stream");
-  const yaml = [latency, batch, ws].map((s) => toYaml(s)).join("\n");
-  assert.ok(!yaml.includes("never-written"), "no secret in a script");
+  const text = [latency, batch, ws].map(scriptText).join("\n");
+  assert.ok(!text.includes("never-written"), "no secret in a script");
 
   // the processor, as Artillery loads it: per-request values, and the WebSocket headers read from the environment
   const { mkdtempSync, writeFileSync } = await import("node:fs");
