@@ -4,7 +4,7 @@ import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder } from "../harness/load/latency.js";
 import { openPool, runSchedule } from "../harness/load/open.js";
 import { leastSquaresSlope } from "../harness/verdict/stats.js";
-import { scrape, sumOf } from "../harness/engine/probes.js";
+import { scrape, sumOf } from "../harness/load/exposition.js";
 import pidusage from "pidusage";
 import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
 
