@@ -5,7 +5,7 @@ import { LatencyRecorder } from "../harness/load/latency.js";
 import { openPool, runSchedule } from "../harness/load/open.js";
 import { leastSquaresSlope } from "../harness/verdict/stats.js";
 import { scrape, sumOf } from "../harness/load/exposition.js";
-import pidusage from "pidusage";
+import { processUsage } from "../harness/load/process-usage.js";
 import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
 
 /**
@@ -60,12 +60,8 @@ async function processSource(url: string, pid: number | undefined): Promise<(() 
   if (await fromMetrics()) return fromMetrics;
   if (pid === undefined) return undefined;
   return async () => {
-    try {
-      const st = await pidusage(pid);
-      return { rss: st.memory, cpu: st.ctime / 1000 };
-    } catch {
-      return undefined;
-    }
+    const usage = (await processUsage([pid]))?.get(pid);
+    return usage ? { rss: usage.rssBytes, cpu: usage.cpuMs / 1000 } : undefined;
   };
 }
 

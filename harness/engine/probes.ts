@@ -1,10 +1,10 @@
 import os from "node:os";
-import pidusage from "pidusage";
 import type { Machine } from "../results/schema.js";
 import { getJson } from "./launcher.js";
 import { request, type Dispatcher } from "undici";
 import { subscribe } from "../load/ws.js";
 import { routeOf, type LiveRequest } from "../load/request.js";
+import { forgetProcessUsage, processUsage } from "../load/process-usage.js";
 
 // the runner and the fault drill take the metrics helpers from here
 export { delta, scrape, sumOf, type Scrape } from "../load/exposition.js";
@@ -26,20 +26,16 @@ export class ProcessSampler {
   private async sample(): Promise<void> {
     const alive = this.pids.filter((p) => p > 0);
     if (alive.length === 0) return;
-    let stats: Record<string, pidusage.Status>;
-    try {
-      stats = (await pidusage(alive)) as unknown as Record<string, pidusage.Status>;
-    } catch {
-      return; // a process went away; the runner notices that separately
-    }
+    const usage = await processUsage(alive);
+    if (!usage) return; // a process went away; the runner notices that separately
     this.samples++;
     for (const pid of alive) {
-      const st = stats[pid];
-      if (!st) continue;
-      if (!this.first.has(pid)) this.first.set(pid, st.ctime);
-      this.last.set(pid, st.ctime);
-      this.rssMax.set(pid, Math.max(this.rssMax.get(pid) ?? 0, st.memory));
-      this.rssSum.set(pid, (this.rssSum.get(pid) ?? 0) + st.memory);
+      const u = usage.get(pid);
+      if (!u) continue;
+      if (!this.first.has(pid)) this.first.set(pid, u.cpuMs);
+      this.last.set(pid, u.cpuMs);
+      this.rssMax.set(pid, Math.max(this.rssMax.get(pid) ?? 0, u.rssBytes));
+      this.rssSum.set(pid, (this.rssSum.get(pid) ?? 0) + u.rssBytes);
     }
   }
 
@@ -51,7 +47,7 @@ export class ProcessSampler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.sample();
-    pidusage.clear();
+    forgetProcessUsage();
   }
 
   /** CPU seconds used by `pid` over the window, RSS peak and mean in MB. */
