@@ -3,7 +3,7 @@ import { batch } from "./batch.js";
 import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder } from "../harness/load/latency.js";
 import { openPool, runSchedule } from "../harness/load/open.js";
-import { leastSquaresSlope } from "../harness/verdict/stats.js";
+import { leastSquaresSlope } from "../services/common/src/slope.js";
 import { scrape, sumOf } from "../harness/load/exposition.js";
 import { processUsage } from "../harness/load/process-usage.js";
 import { FAILURE_SHARE, type Scenario, type SeriesPoint } from "./contract.js";
