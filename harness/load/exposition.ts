@@ -78,10 +78,16 @@ export function delta(before: Scrape, after: Scrape): Scrape {
   return out;
 }
 
+/** Whether a series key is of the metric `name`, with any labels. */
+const isOf = (key: string, name: string): boolean => key === name || key.startsWith(name + "{");
+
+/** Whether a scrape holds a metric at all (a service may not serve a default metric). */
+export const hasMetric = (s: Scrape, name: string): boolean => [...s.keys()].some((k) => isOf(k, name));
+
 /** Sum of every series of a metric name (any labels) in a scrape. */
 export function sumOf(s: Scrape, name: string): number {
   let n = 0;
-  for (const [k, v] of s) if (k === name || k.startsWith(name + "{")) n += v;
+  for (const [k, v] of s) if (isOf(k, name)) n += v;
   return n;
 }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
 import { Counter, Histogram, Registry } from "prom-client";
-import { delta, flattenExposition, histogramQuantile, scrape, sumOf } from "../../../harness/load/exposition.js";
+import { delta, flattenExposition, hasMetric, histogramQuantile, scrape, sumOf } from "../../../harness/load/exposition.js";
 
 async function exposition(observe: (h: Histogram, c: Counter) => void): Promise<string> {
   const registry = new Registry();
@@ -64,7 +64,7 @@ test("histogramQuantile interpolates inside the bucket, as Prometheus does", asy
   assert.equal(histogramQuantile(new Map(), "t_ms", 0.5), undefined);
 });
 
-test("delta subtracts the before scrape; sumOf adds every label set", () => {
+test("delta subtracts the before scrape; sumOf adds every label set; hasMetric finds a name with any labels", () => {
   const before = new Map([
     ['x{key="a"}', 1],
     ['x{key="b"}', 5],
@@ -84,6 +84,8 @@ test("delta subtracts the before scrape; sumOf adds every label set", () => {
     ],
   );
   assert.equal(sumOf(d, "x"), 5);
+  assert.ok(hasMetric(d, "x") && hasMetric(new Map([["x", 0]]), "x"));
+  assert.ok(!hasMetric(d, "x_total") && !hasMetric(new Map([["xy", 1]]), "x"), "a name is matched whole");
 });
 
 test("a failed metrics scrape names the URL it asked, not only undici's message", async () => {
