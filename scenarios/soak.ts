@@ -4,8 +4,8 @@ import { subscribeMarket } from "../harness/load/ws.js";
 import { LatencyRecorder } from "../harness/load/latency.js";
 import { openPool, runSchedule } from "../harness/load/open.js";
 import { leastSquaresSlope } from "../services/common/src/slope.js";
-import { hasMetric, scrape, sumOf } from "../harness/load/exposition.js";
-import { processUsage } from "../harness/load/process-usage.js";
+import { sumOf } from "../harness/load/exposition.js";
+import { processSource, SoakSeries } from "./soak-series.js";
 import { FAILURE_SHARE, type LiveRequest, type Scenario, type ScenarioContext, type SeriesPoint } from "./contract.js";
 
 /**
@@ -16,9 +16,10 @@ import { FAILURE_SHARE, type LiveRequest, type Scenario, type ScenarioContext, t
  * and an open-orders read, latency counted from each request's due time (no coordinated
  * omission), plus `--ws-clients` market-stream subscribers for the whole soak. Plain HTTP goes
  * through perfpack's wire client (one pool for both requests), HTTPS through undici's Pool.
- * Each interval records, from the executor's own metrics: RSS, heap used, the GC time share and
- * CPU over the interval (a service without them: RSS and CPU of its process from the OS); and
- * from the generator: requests, errors, latency percentiles, and WS messages delivered.
+ * Each interval records (scenarios/soak-series.ts), from the executor's own metrics: RSS, heap
+ * used, the GC time share and CPU over the interval (a service without them: RSS and CPU of its
+ * process from the OS); and from the generator: requests, errors, latency percentiles, and WS
+ * messages delivered.
  */
 const SOAK_RATE = 200;
 /** In-flight requests past which the generator stops sending and counts the requests as late. */
@@ -26,47 +27,6 @@ const MAX_IN_FLIGHT = 512;
 
 /** About 60 samples a soak, each 1–30 s long. */
 const soakIntervalS = (durationS: number): number => Math.min(30, Math.max(1, Math.round(durationS / 60)));
-
-const MB = 2 ** 20;
-
-/** One sample of the service's process: bytes, and cumulative seconds of GC and CPU. */
-interface ProcessSample {
-  rss: number;
-  heap?: number;
-  gc?: number;
-  cpu: number;
-}
-
-type ProcessReader = () => Promise<ProcessSample | undefined>;
-
-/**
- * Where a soak reads the service's process: its own metrics (prom-client's defaults, as the
- * reference executor serves them: RSS, heap, GC and CPU), or for a service without them the
- * OS's figures of its process (RSS and CPU; no heap or GC). Chosen once, at the first sample,
- * so an interval never subtracts one source from the other.
- */
-async function processSource(url: string, pid: number | undefined): Promise<ProcessReader | undefined> {
-  const fromMetrics = async (): Promise<ProcessSample | undefined> => {
-    try {
-      const m = await scrape(url);
-      if (!hasMetric(m, "process_resident_memory_bytes")) return undefined;
-      return {
-        rss: sumOf(m, "process_resident_memory_bytes"),
-        ...(hasMetric(m, "nodejs_heap_size_used_bytes") ? { heap: sumOf(m, "nodejs_heap_size_used_bytes") } : {}),
-        ...(hasMetric(m, "nodejs_gc_duration_seconds_sum") ? { gc: sumOf(m, "nodejs_gc_duration_seconds_sum") } : {}),
-        cpu: sumOf(m, "process_cpu_seconds_total"),
-      };
-    } catch {
-      return undefined;
-    }
-  };
-  if (await fromMetrics()) return fromMetrics;
-  if (pid === undefined) return undefined;
-  return async () => {
-    const usage = (await processUsage([pid]))?.get(pid);
-    return usage ? { rss: usage.rssBytes, cpu: usage.cpuMs / 1000 } : undefined;
-  };
-}
 
 /** The answers of a stretch of the soak (an interval, or the window): how many, how many failed, and the latency of the rest. */
 class Stretch {
@@ -191,67 +151,6 @@ function soakLoad(ctx: ScenarioContext, tally: SoakTally, rate: number, interval
   };
 }
 
-/** A point's figures of the process: RSS and heap now, GC and CPU over the interval since the previous sample. */
-function processFigures(cur: ProcessSample | undefined, prev: ProcessSample | undefined, dt: number): Record<string, number> {
-  if (!cur) return {};
-  return {
-    rss_mb: cur.rss / MB,
-    ...(cur.heap !== undefined ? { heap_mb: cur.heap / MB } : {}),
-    ...(prev && cur.gc !== undefined && prev.gc !== undefined ? { gc_share: (cur.gc - prev.gc) / dt } : {}),
-    ...(prev ? { cpu_cores: (cur.cpu - prev.cpu) / dt } : {}),
-  };
-}
-
-/** The soak's series: a point at each interval's end, of its answers, the WS messages delivered, and the service's process. */
-class Sampler {
-  readonly points: SeriesPoint[] = [];
-  private prev: ProcessSample | undefined;
-  private prevAt: number;
-  private prevWs = 0;
-
-  constructor(
-    private readonly t0: number,
-    private readonly readProcess: ProcessReader | undefined,
-    private readonly tally: SoakTally,
-    private readonly stream: MarketStream,
-    private readonly log: (line: string) => void,
-  ) {
-    this.prevAt = t0;
-  }
-
-  /** The process as the window starts, which the first interval's GC and CPU count from. */
-  async begin(): Promise<void> {
-    this.prev = await this.readProcess?.();
-    this.prevWs = this.stream.messages;
-  }
-
-  async sample(): Promise<void> {
-    const now = performance.now();
-    const cur = await this.readProcess?.();
-    const dt = (now - this.prevAt) / 1000;
-    const interval = this.tally.endInterval();
-    const lat = interval.latency.summary();
-    const point: SeriesPoint = {
-      t_s: (now - this.t0) / 1000,
-      rps: interval.responses / dt,
-      errors: interval.errors,
-      ws_msgs_per_s: (this.stream.messages - this.prevWs) / dt,
-      ...(lat ? { p50_ms: lat.p50, p95_ms: lat.p95, p99_ms: lat.p99 } : {}),
-      ...processFigures(cur, this.prev, dt),
-    };
-    this.points.push(point);
-    this.log(`soak ${point.t_s.toFixed(0)} s: rss ${point.rss_mb?.toFixed(1)} MB, gc ${((point.gc_share ?? 0) * 100).toFixed(2)}%, ${point.rps.toFixed(0)} req/s`);
-    this.prev = cur ?? this.prev;
-    this.prevAt = now;
-    this.prevWs = this.stream.messages;
-  }
-
-  /** A last point for the window's tail, unless the last one was just taken. */
-  async last(): Promise<void> {
-    if (this.points.length === 0 || performance.now() - this.prevAt > 500) await this.sample();
-  }
-}
-
 /** The window's metrics: its throughput, failures and latency, RSS's peak and growth, the worst interval's GC share. */
 function soakMetrics(o: { series: readonly SeriesPoint[]; tally: SoakTally; elapsedS: number; intervalS: number; rate: number; late: number; wsMessages: number }): Record<string, number> {
   const { series, tally, elapsedS } = o;
@@ -314,7 +213,14 @@ export const soak = {
     tally.reset();
     await ctx.measureStart();
     const t0 = performance.now();
-    const sampler = new Sampler(t0, await processSource(ctx.target.executorUrl, ctx.target.executorPid), tally, stream, ctx.log);
+    const readProcess = await processSource(ctx.target.executorUrl, ctx.target.executorPid);
+    const sampler = new SoakSeries(
+      t0,
+      readProcess,
+      () => tally.endInterval(),
+      () => stream.messages,
+      ctx.log,
+    );
     await sampler.begin();
     let late = 0;
     try {
