@@ -1,7 +1,7 @@
 import { closedLoad } from "../harness/load/closed.js";
 import { runArtilleryTrial } from "../harness/load/artillery-run.js";
 import { loadTarget } from "../harness/load/request.js";
-import { histogramQuantile, sumOf } from "../harness/engine/probes.js";
+import { histogramQuantile, sumOf } from "../harness/load/exposition.js";
 import { FAILURE_SHARE, LATENCY_PERCENTILES, type Scenario } from "./contract.js";
 
 /** All orders are BTCUSDT, so that spark_batch_flush_total{key="BTCUSDT"} carries the whole story. */

@@ -1,5 +1,5 @@
 import { closedLoad } from "../harness/load/closed.js";
-import { histogramQuantile } from "../harness/engine/probes.js";
+import { histogramQuantile } from "../harness/load/exposition.js";
 import { FAILURE_SHARE, type Scenario } from "./contract.js";
 import { loadTarget } from "../harness/load/request.js";
 import { loadFixture, nsPerOp } from "../harness/load/microbench.js";

@@ -1,5 +1,5 @@
 import { isLoopbackHost } from "../../services/common/src/http-util.js";
-import { linkMain } from "../engine/link.js";
+import { linkMain } from "../api/link.js";
 import { UsageError } from "../errors.js";
 import { parseBandwidth, parseRtt } from "../plan/variants.js";
 import type { IO } from "./io.js";

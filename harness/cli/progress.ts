@@ -1,6 +1,6 @@
 import { redactEnv } from "../results/redact.js";
 import type { ChalkInstance } from "chalk";
-import type { RunnerEvent } from "../engine/runner.js";
+import type { JobEvent } from "../api/context.js";
 import type { Headline } from "../../scenarios/contract.js";
 import { fmt, metricText } from "../report/format.js";
 
@@ -13,9 +13,10 @@ const secs = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s
 
 /**
  * Shows a run's progress from the runner's events: the plan and its estimate at the start,
- * a live line per trial on a TTY (plain lines otherwise), a result line per trial.
+ * a live line per trial on a TTY (plain lines otherwise), a result line per trial. A job's
+ * other events pass through unshown (the caller shows them).
  */
-export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e: RunnerEvent) => void {
+export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e: JobEvent) => void {
   let live: NodeJS.Timeout | undefined;
   let headlines: Record<string, readonly Headline[]> = {};
   const clearLive = () => {

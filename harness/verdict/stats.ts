@@ -167,22 +167,3 @@ export function holm(ps: readonly number[]): number[] {
   });
   return adjusted;
 }
-
-/** Least-squares slope of ys over xs (0 with fewer than two points or no spread in x). */
-export function leastSquaresSlope(xs: readonly number[], ys: readonly number[]): number {
-  const n = Math.min(xs.length, ys.length);
-  if (n < 2) return 0;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += xs[i]! / n;
-    my += ys[i]! / n;
-  }
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}

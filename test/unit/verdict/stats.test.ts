@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BOOTSTRAP_MIN_N, holm, leastSquaresSlope, pairedRatio, percentile, rng, unpairedRatio } from "../../../harness/verdict/stats.js";
+import { BOOTSTRAP_MIN_N, holm, pairedRatio, percentile, rng, unpairedRatio } from "../../../harness/verdict/stats.js";
 
 const close = (a: number, b: number, tol = 1e-3) => assert.ok(Math.abs(a - b) <= tol, `${a} ≉ ${b}`);
 
@@ -88,10 +88,3 @@ for (const [rounds, paired] of [
     assert.ok(c >= 0.925 && c <= 0.975, `coverage ${(c * 100).toFixed(1)}%`);
   });
 }
-
-test("leastSquaresSlope: exact on a line, 0 when it cannot say", () => {
-  assert.equal(leastSquaresSlope([0, 1, 2, 3], [5, 7, 9, 11]), 2);
-  assert.ok(Math.abs(leastSquaresSlope([0, 10, 20], [1, 1.5, 2]) - 0.05) < 1e-12);
-  assert.equal(leastSquaresSlope([1], [3]), 0);
-  assert.equal(leastSquaresSlope([2, 2, 2], [1, 5, 9]), 0);
-});

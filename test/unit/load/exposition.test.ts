@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
 import { Counter, Histogram, Registry } from "prom-client";
-import { delta, flattenExposition, histogramQuantile, scrape, sumOf } from "../../../harness/engine/probes.js";
-import { median } from "../../../harness/load/microbench.js";
-import { summarize } from "../../../harness/verdict/summary.js";
-import type { TrialRecord } from "../../../harness/results/schema.js";
+import { delta, flattenExposition, hasMetric, histogramQuantile, scrape, sumOf } from "../../../harness/load/exposition.js";
 
 async function exposition(observe: (h: Histogram, c: Counter) => void): Promise<string> {
   const registry = new Registry();
@@ -67,7 +64,7 @@ test("histogramQuantile interpolates inside the bucket, as Prometheus does", asy
   assert.equal(histogramQuantile(new Map(), "t_ms", 0.5), undefined);
 });
 
-test("delta subtracts the before scrape; sumOf adds every label set", () => {
+test("delta subtracts the before scrape; sumOf adds every label set; hasMetric finds a name with any labels", () => {
   const before = new Map([
     ['x{key="a"}', 1],
     ['x{key="b"}', 5],
@@ -87,31 +84,8 @@ test("delta subtracts the before scrape; sumOf adds every label set", () => {
     ],
   );
   assert.equal(sumOf(d, "x"), 5);
-});
-
-test("median of odd and even counts", () => {
-  assert.equal(median([3, 1, 2]), 2);
-  assert.equal(median([4, 1, 3, 2]), 2.5);
-});
-
-test("summarize takes medians over rounds of ok trials only", () => {
-  const t = (round: number, rps: number, status: "ok" | "failed" = "ok") =>
-    ({
-      index: round,
-      variant: "v",
-      scenario: "latency",
-      round,
-      env: {},
-      startedAt: "",
-      wallS: 1,
-      generatorBound: false,
-      metrics: { rps },
-      status,
-      ...(status === "failed" ? { error: "x" } : {}),
-    }) as TrialRecord;
-  const s = summarize([t(1, 100), t(2, 300), t(3, 200), t(4, 9999, "failed")]);
-  assert.equal(s.medians.v!.latency!.rps, 200);
-  assert.equal(s.failedTrials, 1);
+  assert.ok(hasMetric(d, "x") && hasMetric(new Map([["x", 0]]), "x"));
+  assert.ok(!hasMetric(d, "x_total") && !hasMetric(new Map([["xy", 1]]), "x"), "a name is matched whole");
 });
 
 test("a failed metrics scrape names the URL it asked, not only undici's message", async () => {
