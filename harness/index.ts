@@ -13,7 +13,8 @@ import { compareFiles, renderReports, type CompareDocument } from "./api/report.
 import { run as runJob, type RunDocument } from "./api/run.js";
 import { flagsFromObject } from "./plan/file.js";
 import type { RunOptionKey } from "./plan/options.js";
-import type { ProfileFlags, ProfileResult } from "./profile/profiler.js";
+import type { ProfileResult } from "./profile/profiler.js";
+import type { ProfileFlags } from "./api/profile.js";
 import { readResultsFile } from "./results/file.js";
 import type { Results } from "./results/schema.js";
 import { SCENARIOS } from "../scenarios/index.js";

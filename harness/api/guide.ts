@@ -85,7 +85,7 @@ async function jsonCheck(ctx: GuideContext): Promise<GuideDocument> {
 
 /** perf_profile_http: a 0x flamegraph of the executor under HTTP load (PERF_PROFILE_OUT, PERF_PROFILE_SECONDS). */
 async function profileHttpCheck(ctx: GuideContext, scenarios: ReadonlyMap<string, Scenario>): Promise<GuideDocument> {
-  const { profile, resolveProfilePlan } = await import("../profile/profiler.js");
+  const [{ profile }, { resolveProfilePlan }] = await Promise.all([import("../profile/profiler.js"), import("./profile.js")]);
   const out = ctx.env.PERF_PROFILE_OUT;
   const plan = resolveProfilePlan({ tool: "0x", variants: "optimized", scenario: "latency", duration: ctx.env.PERF_PROFILE_SECONDS ?? "5", ...(out ? { out } : {}) }, scenarios, ctx.cwd);
   const r = await profile(plan, { events: (e) => tell(ctx, e), env: { ...ctx.env } });

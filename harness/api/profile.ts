@@ -1,8 +1,58 @@
 /** `perfpack profile` as a job: each variant's executor under a profiler while a scenario drives it. */
-import { profile as profileVariants, resolveProfilePlan, type ProfileFlags, type ProfileResult } from "../profile/profiler.js";
+import { join, resolve } from "node:path";
+import { profile as profileVariants, type ProfilePlan, type ProfileResult, type ProfileTool } from "../profile/profiler.js";
+import { serviceCommandOf, unwrappable } from "../engine/systems.js";
+import { UsageError } from "../errors.js";
+import { newRunId } from "../plan/config.js";
+import { PROFILE_TOOLS } from "../plan/options.js";
+import { defaultRequests, resolveRequests } from "../plan/requests.js";
+import { ablation, presets } from "../plan/variants.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { findConfigFile, Given, readConfigFile, type Sources } from "../plan/file.js";
 import { tell, type JobContext } from "./context.js";
+
+/** `perfpack profile`'s flags as commander hands them over: strings, unvalidated. */
+export interface ProfileFlags {
+  tool?: string;
+  variants?: string;
+  scenario?: string;
+  duration?: string;
+  out?: string;
+  /** The team's own service instead of the bundled executor (as `run --executor-cmd`). */
+  executorCmd?: string;
+  readyPath?: string;
+  /** --header, and the config file's `requests`: what the scenario sends (as `run`). */
+  header?: string[];
+  requests?: unknown;
+  /** --config: the config file those come from (default: perfpack.config.json in the working directory, when there is one). */
+  config?: string;
+}
+
+/** `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. */
+/** `cwd`: where a relative --out, and the default reports/profile-<id>, resolve (the user's directory). */
+export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, cwd = ".", env: Readonly<NodeJS.ProcessEnv> = process.env): ProfilePlan {
+  const tool = (f.tool ?? "cpuprof") as ProfileTool;
+  if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
+  const pool = [...presets(), ...ablation()];
+  const names = (f.variants ?? "baseline,optimized")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const variants = names.map((n) => {
+    const v = pool.find((p) => p.name === n);
+    if (!v) throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`);
+    return v;
+  });
+  const scenario = scenarios.get(f.scenario ?? "latency");
+  if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
+  const durationS = f.duration === undefined ? 10 : Number(f.duration);
+  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
+  const command = serviceCommandOf(f, cwd);
+  const refused = command && unwrappable(tool, command.cmd);
+  if (refused) throw new UsageError(`--tool ${refused}`);
+  const requests = resolveRequests(f.requests, f.header ?? [], defaultRequests(scenarios.values()), env);
+  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)), requests, ...(command ? { command } : {}) };
+}
 
 /** The config file's keys that profile reads. */
 const FROM_FILE = ["executorCmd", "readyPath", "requests", "header"] as const;

@@ -3,7 +3,8 @@
  * after it (the executor's metrics, the exchange's counters, the processes' CPU and memory, the
  * generator's own CPU), and each arm's record is derived from what they saw.
  */
-import { delta, exchangeStats, ProcessSampler, scrape, sumOf, type Scrape } from "./probes.js";
+import { exchangeStats, ProcessSampler } from "./probes.js";
+import { delta, scrape, sumOf, type Scrape } from "../load/exposition.js";
 import { scenarioContext, type LoadedArm, type LoadShape } from "./rig.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import type { TrialRecord } from "../results/schema.js";

@@ -7,7 +7,6 @@ import { routeOf, type LiveRequest } from "../load/request.js";
 import { forgetProcessUsage, processUsage } from "../load/process-usage.js";
 
 // the runner and the fault drill take the metrics helpers from here
-export { delta, scrape, sumOf, type Scrape } from "../load/exposition.js";
 
 /** CPU seconds and resident memory of processes, sampled at an interval over a window. */
 export class ProcessSampler {

@@ -2,7 +2,7 @@ import { Agent, request } from "undici";
 import { SYMBOLS } from "../../services/common/src/exchange-types.js";
 import { seededRandom } from "../../services/common/src/rng.js";
 import { getJson } from "../engine/launcher.js";
-import { scrape, sumOf } from "../engine/probes.js";
+import { scrape, sumOf } from "../load/exposition.js";
 import { startStack } from "../engine/rig.js";
 
 /**

@@ -1,41 +1,21 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { dirname, join, relative, resolve } from "node:path";
-import pidusage from "pidusage";
+import { dirname, join, relative } from "node:path";
 import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError } from "../errors.js";
 import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
-import { newRunId } from "../plan/config.js";
 import type { Scenario } from "../../scenarios/contract.js";
+import { forgetProcessUsage, processUsage } from "../load/process-usage.js";
 import { scenarioContext, startRig, type ExecutorWrap, type StartCommand } from "../engine/rig.js";
-import { serviceCommandOf, unwrappable, type ServiceCommand } from "../engine/systems.js";
-import { ablation, presets, type Variant } from "../plan/variants.js";
-import { UsageError } from "../errors.js";
-import { PROFILE_TOOLS } from "../plan/options.js";
-import { defaultRequests, resolveRequests } from "../plan/requests.js";
+import type { ServiceCommand } from "../engine/systems.js";
+import type { Variant } from "../plan/variants.js";
+import type { PROFILE_TOOLS } from "../plan/options.js";
 import { liveRequests, type RequestSpec } from "../load/request.js";
 import { hotPathDiff, hotPathMarkdown } from "./hotpath.js";
 import { checkSamples, countSamples, DOCTOR_SAMPLE_MS, MIN_COVERAGE, selfTimesOf, V8_SAMPLE_MS, type SampleCheck } from "./samples.js";
 
 export type ProfileTool = (typeof PROFILE_TOOLS)[number];
-
-/** `perfpack profile`'s flags as commander hands them over: strings, unvalidated. */
-export interface ProfileFlags {
-  tool?: string;
-  variants?: string;
-  scenario?: string;
-  duration?: string;
-  out?: string;
-  /** The team's own service instead of the bundled executor (as `run --executor-cmd`). */
-  executorCmd?: string;
-  readyPath?: string;
-  /** --header, and the config file's `requests`: what the scenario sends (as `run`). */
-  header?: string[];
-  requests?: unknown;
-  /** --config: the config file those come from (default: perfpack.config.json in the working directory, when there is one). */
-  config?: string;
-}
 
 /** What to profile, validated: `run --profile` builds one from its own config, the CLI from its flags. */
 export interface ProfilePlan {
@@ -175,41 +155,12 @@ const cpuMs = async (pid: number): Promise<number> => {
   const main = procStat(pid, pid);
   if (main) return (main.utime + main.stime) * 10;
   try {
-    return (await pidusage(pid)).ctime;
-  } catch {
-    return 0; // gone: the missing artifact or the sample check says what happened
+    // gone: the missing artifact or the sample check says what happened
+    return (await processUsage([pid]))?.get(pid)?.cpuMs ?? 0;
   } finally {
-    pidusage.clear();
+    forgetProcessUsage();
   }
 };
-
-/** `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. */
-/** `cwd`: where a relative --out, and the default reports/profile-<id>, resolve (the user's directory). */
-export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, cwd = ".", env: Readonly<NodeJS.ProcessEnv> = process.env): ProfilePlan {
-  const tool = (f.tool ?? "cpuprof") as ProfileTool;
-  if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
-  const pool = [...presets(), ...ablation()];
-  const names = (f.variants ?? "baseline,optimized")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const variants = names.map(
-    (n) =>
-      pool.find((v) => v.name === n) ??
-      (() => {
-        throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((v) => v.name).join(", ")}`);
-      })(),
-  );
-  const scenario = scenarios.get(f.scenario ?? "latency");
-  if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
-  const durationS = f.duration === undefined ? 10 : Number(f.duration);
-  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
-  const command = serviceCommandOf(f, cwd);
-  const refused = command && unwrappable(tool, command.cmd);
-  if (refused) throw new UsageError(`--tool ${refused}`);
-  const requests = resolveRequests(f.requests, f.header ?? [], defaultRequests(scenarios.values()), env);
-  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)), requests, ...(command ? { command } : {}) };
-}
 
 /** The preloaded cpuprof agent (dist/harness/profile/agent.js), for any Node service. */
 const agentUrl = (): string => pathToFileURL(join(projectRoot(), "dist", "harness", "profile", "agent.js")).href;

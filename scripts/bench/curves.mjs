@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { Agent, request } from "undici";
 import { readFileSync, writeFileSync } from "node:fs";
 import { closedLoad } from "../../dist/harness/load/closed.js";
-import { delta, scrape } from "../../dist/harness/engine/probes.js";
+import { delta, scrape } from "../../dist/harness/load/exposition.js";
 import { OPTIMIZED_ENV } from "../../dist/harness/plan/variants.js";
 import { tlsFixture } from "../../dist/services/common/src/project.js";
 import { cpuS, median, root, start, stop } from "./procs.mjs";
