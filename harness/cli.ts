@@ -31,7 +31,10 @@ function processIO(): IO {
       // first Ctrl-C reaches them all and only a second one skips the teardown
       if (handlers.push(handler) > 1) return;
       const on = () => {
-        if (++interrupted > 1) void import("./engine/launcher.js").then(({ stopAll }) => stopAll(500)).then(() => process.exit(EXIT.interrupted));
+        if (++interrupted > 1)
+          void import("./engine/launcher.js")
+            .then(({ stopAll }) => stopAll(500))
+            .then(() => process.exit(EXIT.interrupted));
         else for (const h of handlers) h();
       };
       process.on("SIGINT", on);
@@ -42,7 +45,9 @@ function processIO(): IO {
 const io = processIO();
 
 const program = new Command("perfpack")
-  .description("Benchmark and load-testing harness for the Performance Pack: did the change really make the service faster?")
+  .description(
+    "Benchmark and load-testing harness for the Performance Pack: did the change really make the service faster?",
+  )
   .version(VERSION)
   .showHelpAfterError("(run with --help for usage)")
   .configureOutput({ writeOut: (t) => io.out.write(t), writeErr: (t) => io.err.write(t) })
@@ -62,16 +67,22 @@ function withOptions(cmd: Command, table: Readonly<Record<string, OptionSpec>>):
 /** The run options: `perfpack run`, `export artillery`, and `perfpack gate` when it runs the current side. */
 const withRunOptions = (cmd: Command): Command => withOptions(cmd, RUN_OPTIONS);
 
-withRunOptions(program.command("run").description("the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}")).action(
-  async (flags) => {
-    const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./cli/run.js"), import("../scenarios/index.js")]);
-    process.exitCode = await runCommand(flags, SCENARIOS, io);
-  },
-);
+withRunOptions(
+  program
+    .command("run")
+    .description(
+      "the main job: launch the executor under each variant, drive the scenarios, write reports/<run-id>/{results.json,report.md,report.html}",
+    ),
+).action(async (flags) => {
+  const [{ runCommand }, { SCENARIOS }] = await Promise.all([import("./cli/run.js"), import("../scenarios/index.js")]);
+  process.exitCode = await runCommand(flags, SCENARIOS, io);
+});
 
 program
   .command("report")
-  .description("re-render every report format (report.md, report.html, summary.json) from a results file; nothing is re-run")
+  .description(
+    "re-render every report format (report.md, report.html, summary.json) from a results file; nothing is re-run",
+  )
   .argument("<results.json>", "a results file written by perfpack run")
   .option("--out <dir>", "where to write (default: the results file's folder)")
   .action(async (file: string, o: { out?: string }) => {
@@ -100,22 +111,40 @@ withOptions(
   ),
   GATE_OPTIONS,
 ).action(async (flags) => {
-  const [{ gateCommand }, { SCENARIOS }] = await Promise.all([import("./cli/gate.js"), import("../scenarios/index.js")]);
+  const [{ gateCommand }, { SCENARIOS }] = await Promise.all([
+    import("./cli/gate.js"),
+    import("../scenarios/index.js"),
+  ]);
   process.exitCode = await gateCommand(flags, SCENARIOS, io);
 });
 
 program
   .command("profile")
-  .description("run each variant's executor under a profiler while a scenario drives it; flamegraphs under <out>/flame/<variant>/ and a hot-path diff of self time")
+  .description(
+    "run each variant's executor under a profiler while a scenario drives it; flamegraphs under <out>/flame/<variant>/ and a hot-path diff of self time",
+  )
   .option("--tool <tool>", "0x, clinic-flame, clinic-doctor or cpuprof", "cpuprof")
   .option("--variants <names>", "variants, comma-separated (the first two get the hot-path diff)", "baseline,optimized")
   .option("--scenario <name>", "the scenario that drives the executor", "latency")
   .option("--duration <s>", "seconds of load", "10")
   .option("--out <dir>", "output folder (default reports/profile-<id>)")
-  .option("--executor-cmd <cmd>", "profile your own service, started as by run --executor-cmd (0x and clinic need a command that starts node itself; cpuprof works for any Node service)")
-  .option("--ready-path <path>", "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500 (default /health)")
-  .option("--header <Name: value>", "a header on every request the scenario sends, as run --header (repeatable; the config file's requests apply too)", collect)
-  .option(RUN_OPTIONS.config.flag, "the config file whose executorCmd, readyPath, requests and header apply (default: perfpack.config.json in the working directory); flags win over it")
+  .option(
+    "--executor-cmd <cmd>",
+    "profile your own service, started as by run --executor-cmd (0x and clinic need a command that starts node itself; cpuprof works for any Node service)",
+  )
+  .option(
+    "--ready-path <path>",
+    "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500 (default /health)",
+  )
+  .option(
+    "--header <Name: value>",
+    "a header on every request the scenario sends, as run --header (repeatable; the config file's requests apply too)",
+    collect,
+  )
+  .option(
+    RUN_OPTIONS.config.flag,
+    "the config file whose executorCmd, readyPath, requests and header apply (default: perfpack.config.json in the working directory); flags win over it",
+  )
   .action(async (flags) => {
     const [{ profile }, { jobContext }, { isProfileEvent, profileText }, { SCENARIOS }] = await Promise.all([
       import("./api/profile.js"),
@@ -132,22 +161,36 @@ program
         if (warning) io.err.write(io.paint.yellow(warning + "\n"));
       },
     });
-    if (!r.ok) io.err.write(`perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`);
+    if (!r.ok)
+      io.err.write(
+        `perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`,
+      );
     process.exitCode = r.ok ? EXIT.ok : EXIT.runFailure;
   });
 
 program
   .command("init")
-  .description("write perfpack.config.json here and .github/workflows/perfpack.yml (a pull-request gate against the merge base) at the top of the git repository; never overwrites")
-  .option("--executor-cmd <cmd>", 'the shell command that starts your service, e.g. "node server.js" (written into perfpack.config.json)')
+  .description(
+    "write perfpack.config.json here and .github/workflows/perfpack.yml (a pull-request gate against the merge base) at the top of the git repository; never overwrites",
+  )
+  .option(
+    "--executor-cmd <cmd>",
+    'the shell command that starts your service, e.g. "node server.js" (written into perfpack.config.json)',
+  )
   .action(async (o: { executorCmd?: string }) => {
     const { init } = await import("./api/init.js");
     const { written } = init(o, io);
     for (const f of written) io.out.write(`wrote ${f}\n`);
-    io.out.write("next: npx perfpack run (your service against itself under each variant), then commit both files; pull requests are gated against their merge base\n");
+    io.out.write(
+      "next: npx perfpack run (your service against itself under each variant), then commit both files; pull requests are gated against their merge base\n",
+    );
   });
 
-const exportCmd = program.command("export").description("write scripts for an outside load generator (artillery): the same scenarios and variants, to run elsewhere");
+const exportCmd = program
+  .command("export")
+  .description(
+    "write scripts for an outside load generator (artillery): the same scenarios and variants, to run elsewhere",
+  );
 withRunOptions(
   exportCmd
     .command("artillery")
@@ -155,7 +198,10 @@ withRunOptions(
       "one Artillery script per scenario (latency, batch, ws) and variant, a warm-up script beside each, the processor they load and a README; --target is the executor they will load (default http://127.0.0.1:4001)",
     ),
 ).action(async (flags) => {
-  const [{ exportArtilleryCommand }, { SCENARIOS }] = await Promise.all([import("./cli/artillery.js"), import("../scenarios/index.js")]);
+  const [{ exportArtilleryCommand }, { SCENARIOS }] = await Promise.all([
+    import("./cli/artillery.js"),
+    import("../scenarios/index.js"),
+  ]);
   process.exitCode = exportArtilleryCommand(flags, SCENARIOS, io);
 });
 
@@ -172,16 +218,24 @@ program
   .option("--round <n>", "its round (default 1)")
   .option("--out <dir>", "the run folder: its results.json gets the trial (created when absent)")
   .action(async (file: string, o: { variant?: string; scenario?: string; round?: string; out?: string }) => {
-    const [{ importArtilleryCommand }, { SCENARIOS }] = await Promise.all([import("./cli/artillery.js"), import("../scenarios/index.js")]);
+    const [{ importArtilleryCommand }, { SCENARIOS }] = await Promise.all([
+      import("./cli/artillery.js"),
+      import("../scenarios/index.js"),
+    ]);
     process.exitCode = importArtilleryCommand(file, o, SCENARIOS, io);
   });
 
 program
   .command("guide")
-  .description("the guide's operator checks (runtime/perf_*): latency, batch, json, profile-http; prints the guide's lines, measured")
+  .description(
+    "the guide's operator checks (runtime/perf_*): latency, batch, json, profile-http; prints the guide's lines, measured",
+  )
   .argument("<check>", "latency | batch | json | profile-http")
   .action(async (check: string) => {
-    const [{ guideCommand }, { SCENARIOS }] = await Promise.all([import("./cli/guide.js"), import("../scenarios/index.js")]);
+    const [{ guideCommand }, { SCENARIOS }] = await Promise.all([
+      import("./cli/guide.js"),
+      import("../scenarios/index.js"),
+    ]);
     process.exitCode = await guideCommand(check, SCENARIOS, io);
   });
 
@@ -192,7 +246,9 @@ const count = (v: string) => {
 
 program
   .command("harden")
-  .description("robustness checks: fuzz a fresh executor with malformed requests, then place orders through an exchange that fails on purpose; exit 1 if any check fails")
+  .description(
+    "robustness checks: fuzz a fresh executor with malformed requests, then place orders through an exchange that fails on purpose; exit 1 if any check fails",
+  )
   .option("--fuzz <n>", "malformed requests to send (0 skips the fuzzer)", count, 10_000)
   .option("--orders <n>", "orders per fault drill, run with batching off and on (0 skips the drill)", count, 2000)
   .option("--seed <n>", "seed of the fuzz cases and of the exchange's faults", count, 1)
@@ -204,10 +260,14 @@ program
 
 program
   .command("executor")
-  .description("start the reference executor alone (the system under test). Toggles come from the environment, as in the guide; see the README for every variable")
+  .description(
+    "start the reference executor alone (the system under test). Toggles come from the environment, as in the guide; see the README for every variable",
+  )
   .option("--port <n>", "port to listen on (0 picks a free one); overrides PORT", undefined)
   .option("--host <addr>", "address to bind; overrides HOST")
-  .action(async (o: { port?: string; host?: string }) => (await import("../services/executor/src/main.js")).executorMain(o));
+  .action(async (o: { port?: string; host?: string }) =>
+    (await import("../services/executor/src/main.js")).executorMain(o),
+  );
 
 const share = (v: string) => {
   const n = Number(v);
@@ -217,21 +277,38 @@ const share = (v: string) => {
 
 program
   .command("exchange")
-  .description("start the mock exchange alone: Binance-like REST over HTTPS (TLS 1.3, loopback certificate) and a market-data WebSocket")
+  .description(
+    "start the mock exchange alone: Binance-like REST over HTTPS (TLS 1.3, loopback certificate) and a market-data WebSocket",
+  )
   .option("--port <n>", `port to listen on (0 picks a free one) (default: ${XD.port})`)
   .option("--host <addr>", `address to bind (default: ${XD.host})`)
   .option("--http", "serve plain HTTP instead of HTTPS")
   .option("--latency-ms <ms>", `latency added to every REST answer (default: ${XD.latencyMs})`)
-  .option("--order-cost-ms <ms>", `extra latency per order: a batch of n costs latency + n × this (default: ${XD.orderCostMs})`)
+  .option(
+    "--order-cost-ms <ms>",
+    `extra latency per order: a batch of n costs latency + n × this (default: ${XD.orderCostMs})`,
+  )
   .option("--batch-cap <n>", `most orders one batchOrders call may carry (default: ${XD.batchCap})`)
   .addOption(new Option("--fault-5xx <share>", "share of order/openOrders requests answered 503").argParser(share))
-  .addOption(new Option("--fault-reset <share>", "share of requests whose connection is reset after the order is placed").argParser(share))
-  .addOption(new Option("--fault-stall <share>", "share of requests stalled for --stall-ms before they are served").argParser(share))
+  .addOption(
+    new Option(
+      "--fault-reset <share>",
+      "share of requests whose connection is reset after the order is placed",
+    ).argParser(share),
+  )
+  .addOption(
+    new Option("--fault-stall <share>", "share of requests stalled for --stall-ms before they are served").argParser(
+      share,
+    ),
+  )
   .option("--stall-ms <ms>", `length of an injected stall (default: ${XD.stallMs})`)
   .option("--seed <n>", `seed of the fault draws and the generated data: same seed, same faults (default: ${XD.seed})`)
   .option("--ws-rate <n>", `market messages per second on each /ws/market connection (default: ${XD.wsRate})`)
   .option("--open-orders <n>", `open LIMIT orders seeded into the book (default: ${XD.openOrders})`)
-  .option("--max-open-orders <n>", `most open orders the book keeps; the oldest go first (default: ${XD.maxOpenOrders})`)
+  .option(
+    "--max-open-orders <n>",
+    `most open orders the book keeps; the oldest go first (default: ${XD.maxOpenOrders})`,
+  )
   .action(async (o: Record<string, string | boolean | undefined>) =>
     (await import("../services/exchange/src/main.js")).exchangeMain({
       port: o.port,
@@ -260,21 +337,30 @@ program
   .option("--rtt <ms>", "round-trip time, MS or MS:JITTER, 0 to 10000 (default: 0)")
   .option("--bandwidth <mbps>", "megabits per second each way, shared by all connections (default: unlimited)")
   .option("--port <n>", "port to listen on, on 127.0.0.1 (default: 0, a free one)")
-  .action(async (o: { to?: string; rtt?: string; bandwidth?: string; port?: string }) => (await import("./cli/link.js")).linkCommand(o, io));
+  .action(async (o: { to?: string; rtt?: string; bandwidth?: string; port?: string }) =>
+    (await import("./cli/link.js")).linkCommand(o, io),
+  );
 
 program
   .command("up")
-  .description("start a mock exchange and a reference executor wired together (executor toggles from the environment); Ctrl-C stops both")
+  .description(
+    "start a mock exchange and a reference executor wired together (executor toggles from the environment); Ctrl-C stops both",
+  )
   .option("--executor-port <n>", "executor port (the guide's 4001; 0 picks a free one)", "4001")
   .option("--exchange-port <n>", "exchange port (0 picks a free one)", "4002")
   .argument("[exchange-flags...]", "flags passed to `perfpack exchange`, after --, e.g. -- --fault-5xx 0.1")
   .action(async (exchangeArgs: string[], o: { executorPort: string; exchangePort: string }) => {
     const port = (name: string, v: string) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${name} accepts an integer from 0 to 65535, not ${JSON.stringify(v)}`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new UsageError(`${name} accepts an integer from 0 to 65535, not ${JSON.stringify(v)}`);
       return n;
     };
-    const opts = { executorPort: port("--executor-port", o.executorPort), exchangePort: port("--exchange-port", o.exchangePort), exchangeArgs };
+    const opts = {
+      executorPort: port("--executor-port", o.executorPort),
+      exchangePort: port("--exchange-port", o.exchangePort),
+      exchangeArgs,
+    };
     const { upCommand } = await import("./cli/up.js");
     process.exitCode = await upCommand(opts, io, (stop) => {
       process.once("SIGINT", () => stop("SIGINT"));
@@ -290,7 +376,9 @@ try {
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {
     const known = err instanceof PerfpackError;
-    io.err.write(`perfpack: ${known ? err.message : ((err as Error).stack ?? String(err))}\n${known && err.detail ? err.detail + "\n" : ""}`);
+    io.err.write(
+      `perfpack: ${known ? err.message : ((err as Error).stack ?? String(err))}\n${known && err.detail ? err.detail + "\n" : ""}`,
+    );
     process.exitCode = exitCodeOf(err);
   }
   const { stopAll } = await import("./engine/launcher.js");

@@ -25,7 +25,9 @@ export type { Comparison, Results, Summary, TargetVerdict, TrialRecord } from ".
 export type { CompareDocument, GateDocument, InitDocument, JobEvent, ProfileResult, RevisionGateDocument, RunDocument };
 
 /** The run options, as in perfpack.config.json: numbers as numbers, lists as arrays or comma-separated strings. */
-export type RunOptions = Partial<Record<Exclude<RunOptionKey, "config" | "json">, string | number | boolean | string[]>>;
+export type RunOptions = Partial<
+  Record<Exclude<RunOptionKey, "config" | "json">, string | number | boolean | string[]>
+>;
 
 export interface CallOptions {
   /** The environment the launched services inherit (the executor's own variables are always removed). Default: none. */
@@ -57,9 +59,19 @@ export function compare(a: string, b: string, call: Pick<CallOptions, "cwd"> = {
 }
 
 /** `perfpack gate --baseline … --current …`: the decision on two runs (paths to results.json, or results). */
-export function gate(o: { baseline: string | Results; current: string | Results; maxRegression?: number; strict?: boolean }): GateDocument {
+export function gate(o: {
+  baseline: string | Results;
+  current: string | Results;
+  maxRegression?: number;
+  strict?: boolean;
+}): GateDocument {
   const load = (x: string | Results, what: string) => (typeof x === "string" ? readResultsFile(x, what) : x);
-  return gateRuns(load(o.baseline, "baseline"), load(o.current, "current run"), o.maxRegression ?? 0.1, o.strict === true);
+  return gateRuns(
+    load(o.baseline, "baseline"),
+    load(o.current, "current run"),
+    o.maxRegression ?? 0.1,
+    o.strict === true,
+  );
 }
 
 /**
@@ -68,7 +80,15 @@ export function gate(o: { baseline: string | Results; current: string | Results;
  * gate was cancelled), `doc.outcome` pass, regression or inconclusive.
  */
 export async function gateRevision(
-  o: { ref: string; options?: RunOptions; maxRegression?: number; seed?: number; candidateEnv?: Record<string, string>; budgetS?: number; strict?: boolean },
+  o: {
+    ref: string;
+    options?: RunOptions;
+    maxRegression?: number;
+    seed?: number;
+    candidateEnv?: Record<string, string>;
+    budgetS?: number;
+    strict?: boolean;
+  },
   call: CallOptions = {},
 ): Promise<{ run?: RunDocument; doc?: RevisionGateDocument }> {
   return gateRevisionJob(
@@ -87,7 +107,10 @@ export async function gateRevision(
 }
 
 /** `perfpack report results.json [--out DIR]`: every report format again; returns the files written. */
-export function report(file: string, o: { out?: string } & Pick<CallOptions, "cwd" | "env"> = {}): { results: Results; written: string[]; errors: string[] } {
+export function report(
+  file: string,
+  o: { out?: string } & Pick<CallOptions, "cwd" | "env"> = {},
+): { results: Results; written: string[]; errors: string[] } {
   return renderReports(file, o.out, { cwd: o.cwd ?? process.cwd(), env: o.env ?? {} });
 }
 

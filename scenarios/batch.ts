@@ -15,7 +15,13 @@ export const batch = {
     { kind: "throughput", metric: "orders_per_s", label: "orders/s" },
     { kind: "percentiles", title: "latency percentiles (ms)", series: LATENCY_PERCENTILES },
   ],
-  request: { protocol: "http", method: "POST", path: "/api/private/order", headers: { "content-type": "application/json" }, body: ORDER },
+  request: {
+    protocol: "http",
+    method: "POST",
+    path: "/api/private/order",
+    headers: { "content-type": "application/json" },
+    body: ORDER,
+  },
   uses: ["batch"],
   headline: [
     { metric: "orders_per_s", label: "orders/s", better: "higher", gate: true },
@@ -30,7 +36,11 @@ export const batch = {
   estimateS: ({ durationS, warmupS }) => durationS + warmupS,
   async run(ctx) {
     if (ctx.artillery) return runArtilleryTrial("batch", ctx, ctx.artillery);
-    const post = { ...loadTarget(ctx.target.executorUrl, ctx.requests.batch!), connections: ctx.connections, signal: ctx.signal };
+    const post = {
+      ...loadTarget(ctx.target.executorUrl, ctx.requests.batch!),
+      connections: ctx.connections,
+      signal: ctx.signal,
+    };
     if (ctx.warmupS > 0) await closedLoad({ ...post, durationS: ctx.warmupS, drain: true });
     await ctx.measureStart();
     const r = await closedLoad({ ...post, durationS: ctx.durationS });
@@ -44,7 +54,8 @@ export const batch = {
   derive({ executorDelta: d, exchangeDelta: ex }, result, toggles) {
     const out: Record<string, number> = {};
     // the calls that reached the exchange: its own count when it is perfpack's mock (any service), else the executor's
-    if (ex && result.work > 0) out.upstream_calls_per_order = ((ex.orderCalls ?? 0) + (ex.batchCalls ?? 0)) / result.work;
+    if (ex && result.work > 0)
+      out.upstream_calls_per_order = ((ex.orderCalls ?? 0) + (ex.batchCalls ?? 0)) / result.work;
     if (!d) return out;
     const flushes = sumOf(d, "spark_batch_flush_total");
     out.batch_flushes = flushes;
@@ -59,8 +70,10 @@ export const batch = {
       if (p95 !== undefined) out.batch_latency_p95_ms = p95;
     }
     let calls = 0;
-    for (const [k, v] of d) if (k.startsWith("spark_http_upstream_requests_total{") && /route="(order|batchOrders)"/.test(k)) calls += v;
-    if (result.work > 0 && out.upstream_calls_per_order === undefined) out.upstream_calls_per_order = calls / result.work;
+    for (const [k, v] of d)
+      if (k.startsWith("spark_http_upstream_requests_total{") && /route="(order|batchOrders)"/.test(k)) calls += v;
+    if (result.work > 0 && out.upstream_calls_per_order === undefined)
+      out.upstream_calls_per_order = calls / result.work;
     return out;
   },
 } satisfies Scenario;

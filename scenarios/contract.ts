@@ -152,7 +152,9 @@ export interface ChartSeries {
  * percentiles (a line per variant), or bars (a series per metric, a bar per variant).
  */
 export type Chart =
-  { kind: "throughput"; metric: string; label: string } | { kind: "percentiles"; title: string; series: readonly ChartSeries[] } | { kind: "bars"; title: string; series: readonly ChartSeries[] };
+  | { kind: "throughput"; metric: string; label: string }
+  | { kind: "percentiles"; title: string; series: readonly ChartSeries[] }
+  | { kind: "bars"; title: string; series: readonly ChartSeries[] };
 
 export interface Scenario {
   readonly name: string;
@@ -187,4 +189,5 @@ export const LATENCY_PERCENTILES: readonly ChartSeries[] = [
 export const FAILURE_SHARE: Headline = { metric: "failure_share", label: "failed", better: "lower", unit: "share" };
 
 /** Every request of an answers record that ended: answered (any status) or failed in transport. */
-export const requestsIn = (a: AnswersRecord): number => a.ok + Object.values(a.statuses).reduce((x, y) => x + y, 0) + Object.values(a.transport).reduce((x, y) => x + y, 0);
+export const requestsIn = (a: AnswersRecord): number =>
+  a.ok + Object.values(a.statuses).reduce((x, y) => x + y, 0) + Object.values(a.transport).reduce((x, y) => x + y, 0);

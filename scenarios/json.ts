@@ -8,7 +8,8 @@ import { compileSerializers } from "../services/executor/src/lib/fastJson.js";
 /** fast against native in process (fixtures of 50 and 500 orders), then the endpoint under load. */
 export const json = {
   name: "json",
-  description: "in-process fast vs native serialization of 50/500 open orders; then spark_json_serialization_ms under load (500 open orders)",
+  description:
+    "in-process fast vs native serialization of 50/500 open orders; then spark_json_serialization_ms under load (500 open orders)",
   charts: [{ kind: "throughput", metric: "rps", label: "req/s (json)" }],
   request: { protocol: "http", method: "GET", path: "/api/private/open-orders", headers: {} },
   uses: ["json"],
@@ -35,7 +36,11 @@ export const json = {
       metrics[`json_native_ns_per_op_${n}`] = ns.native!;
       metrics[`json_fast_speedup_${n}`] = metrics[`json_native_ns_per_op_${n}`]! / metrics[`json_fast_ns_per_op_${n}`]!;
     }
-    const load = { ...loadTarget(ctx.target.executorUrl, ctx.requests.json!), connections: ctx.connections, signal: ctx.signal };
+    const load = {
+      ...loadTarget(ctx.target.executorUrl, ctx.requests.json!),
+      connections: ctx.connections,
+      signal: ctx.signal,
+    };
     if (ctx.warmupS > 0) await closedLoad({ ...load, durationS: ctx.warmupS, drain: true });
     await ctx.measureStart();
     const r = await closedLoad({ ...load, durationS: ctx.durationS });

@@ -53,10 +53,23 @@ export const latency = {
       const r = await runArtilleryTrial("latency", ctx, ctx.artillery);
       return { ...r, metrics: { ...metrics, ...r.metrics } };
     }
-    if (ctx.warmupS > 0) await closedLoad({ ...target, connections: ctx.connections, durationS: ctx.warmupS, drain: true, signal: ctx.signal });
+    if (ctx.warmupS > 0)
+      await closedLoad({
+        ...target,
+        connections: ctx.connections,
+        durationS: ctx.warmupS,
+        drain: true,
+        signal: ctx.signal,
+      });
     await ctx.measureStart();
     if (ctx.rate !== undefined) {
-      const r = await openLoad({ ...target, rate: ctx.rate, durationS: ctx.durationS, connections: ctx.connections, signal: ctx.signal });
+      const r = await openLoad({
+        ...target,
+        rate: ctx.rate,
+        durationS: ctx.durationS,
+        connections: ctx.connections,
+        signal: ctx.signal,
+      });
       Object.assign(metrics, {
         rps: r.ok / r.elapsedS,
         target_rate: r.targetRate,
@@ -67,7 +80,12 @@ export const latency = {
       });
       return { metrics, work: r.responses, workUnit: "request", answers: r.answers.record() };
     }
-    const r = await closedLoad({ ...target, connections: ctx.connections, durationS: ctx.durationS, signal: ctx.signal });
+    const r = await closedLoad({
+      ...target,
+      connections: ctx.connections,
+      durationS: ctx.durationS,
+      signal: ctx.signal,
+    });
     Object.assign(metrics, { rps: r.perSecond, requests: r.responses, ...r.answers.metrics("latency") });
     return { metrics, work: r.responses, workUnit: "request", answers: r.answers.record() };
   },

@@ -56,7 +56,11 @@ export interface IntervalAnswers {
 }
 
 /** A point's figures of the process: RSS and heap now, GC and CPU over the interval since the previous sample. */
-function processFigures(cur: ProcessSample | undefined, prev: ProcessSample | undefined, dt: number): Record<string, number> {
+function processFigures(
+  cur: ProcessSample | undefined,
+  prev: ProcessSample | undefined,
+  dt: number,
+): Record<string, number> {
   if (!cur) return {};
   return {
     rss_mb: cur.rss / MB,
@@ -104,7 +108,9 @@ export class SoakSeries {
       ...processFigures(cur, this.prev, dt),
     };
     this.points.push(point);
-    this.log(`soak ${point.t_s.toFixed(0)} s: rss ${point.rss_mb?.toFixed(1)} MB, gc ${((point.gc_share ?? 0) * 100).toFixed(2)}%, ${point.rps.toFixed(0)} req/s`);
+    this.log(
+      `soak ${point.t_s.toFixed(0)} s: rss ${point.rss_mb?.toFixed(1)} MB, gc ${((point.gc_share ?? 0) * 100).toFixed(2)}%, ${point.rps.toFixed(0)} req/s`,
+    );
     this.prev = cur ?? this.prev;
     this.prevAt = now;
     this.prevWs = this.wsMessages();

@@ -116,7 +116,13 @@ function orderBodies(write: LiveRequest): () => string | undefined {
   let orders = 0;
   return () => {
     const n = orders++;
-    return JSON.stringify({ symbol: "BTCUSDT", side: n % 2 === 0 ? "SELL" : "BUY", type: "MARKET", quantity: "0.001", clientOrderId: `soak-${process.pid.toString(36)}-${n.toString(36)}` });
+    return JSON.stringify({
+      symbol: "BTCUSDT",
+      side: n % 2 === 0 ? "SELL" : "BUY",
+      type: "MARKET",
+      quantity: "0.001",
+      clientOrderId: `soak-${process.pid.toString(36)}-${n.toString(36)}`,
+    });
   };
 }
 
@@ -132,7 +138,12 @@ function soakLoad(ctx: ScenarioContext, tally: SoakTally, rate: number, interval
   const fire = (i: number, due: number): Promise<void> => {
     const r = i % 2 === 0 ? write : read;
     const body = r === write ? order() : read.body?.next();
-    return pool.fire(due, { method: r.method, path: r.path, headers: r.headers, ...(body !== undefined ? { body } : {}) });
+    return pool.fire(due, {
+      method: r.method,
+      path: r.path,
+      headers: r.headers,
+      ...(body !== undefined ? { body } : {}),
+    });
   };
   return {
     /** `seconds` of the schedule, `tick` at each interval boundary; resolves to the requests counted late. */
@@ -152,7 +163,15 @@ function soakLoad(ctx: ScenarioContext, tally: SoakTally, rate: number, interval
 }
 
 /** The window's metrics: its throughput, failures and latency, RSS's peak and growth, the worst interval's GC share. */
-function soakMetrics(o: { series: readonly SeriesPoint[]; tally: SoakTally; elapsedS: number; intervalS: number; rate: number; late: number; wsMessages: number }): Record<string, number> {
+function soakMetrics(o: {
+  series: readonly SeriesPoint[];
+  tally: SoakTally;
+  elapsedS: number;
+  intervalS: number;
+  rate: number;
+  late: number;
+  wsMessages: number;
+}): Record<string, number> {
   const { series, tally, elapsedS } = o;
   const rss = series.map((p) => p.rss_mb).filter((v): v is number => v !== undefined);
   const gcs = series.map((p) => p.gc_share).filter((v): v is number => v !== undefined);
@@ -169,7 +188,9 @@ function soakMetrics(o: { series: readonly SeriesPoint[]; tally: SoakTally; elap
     soak_errors: tally.window.errors,
     soak_late: o.late,
     ...(lat ? { soak_p50_ms: lat.p50, soak_p95_ms: lat.p95, soak_p99_ms: lat.p99 } : {}),
-    ...(rss.length ? { soak_rss_max_mb: Math.max(...rss), soak_rss_last_mb: rss.at(-1)!, soak_rss_first_mb: rss[0]! } : {}),
+    ...(rss.length
+      ? { soak_rss_max_mb: Math.max(...rss), soak_rss_last_mb: rss.at(-1)!, soak_rss_first_mb: rss[0]! }
+      : {}),
     ...(settled.length >= 2
       ? {
           soak_rss_growth_mb_per_min:
@@ -187,7 +208,8 @@ function soakMetrics(o: { series: readonly SeriesPoint[]; tally: SoakTally; elap
 
 export const soak = {
   name: "soak",
-  description: "steady open-model load (orders and open-orders) plus WS subscribers for a long time; RSS, heap, GC share and latency per interval",
+  description:
+    "steady open-model load (orders and open-orders) plus WS subscribers for a long time; RSS, heap, GC share and latency per interval",
   // its writes are the batch scenario's request, its reads the latency scenario's, its subscribers the ws scenario's
   uses: ["batch", "latency", "ws"],
   duet: "it runs the optimized variant alone, for a long time",
@@ -231,8 +253,22 @@ export const soak = {
       await load.close();
     }
     const elapsedS = (performance.now() - t0) / 1000;
-    const metrics = soakMetrics({ series: sampler.points, tally, elapsedS, intervalS, rate, late, wsMessages: stream.messages });
-    return { metrics, work: tally.window.responses, workUnit: "request", series: sampler.points, answers: tally.answers.record() };
+    const metrics = soakMetrics({
+      series: sampler.points,
+      tally,
+      elapsedS,
+      intervalS,
+      rate,
+      late,
+      wsMessages: stream.messages,
+    });
+    return {
+      metrics,
+      work: tally.window.responses,
+      workUnit: "request",
+      series: sampler.points,
+      answers: tally.answers.record(),
+    };
   },
   // the soak's GC share is the executor's over the whole window (the probes' delta)
   derive: (probes): Record<string, number> => {

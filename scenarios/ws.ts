@@ -28,9 +28,17 @@ export const ws = {
         { label: "wire B/msg", metric: "ws_wire_bytes_per_msg" },
       ],
     },
-    { kind: "bars", title: "compression ratio (payload / wire)", series: [{ label: "ratio", metric: "ws_compression_ratio" }] },
+    {
+      kind: "bars",
+      title: "compression ratio (payload / wire)",
+      series: [{ label: "ratio", metric: "ws_compression_ratio" }],
+    },
     // beside the ratio, what it costs: compression is a bandwidth win paid in executor CPU
-    { kind: "bars", title: "executor CPU per delivered message (µs), the price of the ratio", series: [{ label: "CPU µs/msg", metric: "executor_cpu_us_per_message" }] },
+    {
+      kind: "bars",
+      title: "executor CPU per delivered message (µs), the price of the ratio",
+      series: [{ label: "CPU µs/msg", metric: "executor_cpu_us_per_message" }],
+    },
   ],
   request: { protocol: "ws", method: "GET", path: "/ws/market", headers: {} },
   uses: ["ws"],
@@ -87,7 +95,10 @@ export const ws = {
       measuring = false;
       const windowS = (performance.now() - t0) / 1000;
       const wire = subs.reduce((a, s) => a + s.bytesRead(), 0) - bytes0;
-      if (messages === 0) throw new Error(`no market message reached ${ctx.wsClients} subscribers in ${windowS.toFixed(1)} s (is the executor's upstream stream connected?)`);
+      if (messages === 0)
+        throw new Error(
+          `no market message reached ${ctx.wsClients} subscribers in ${windowS.toFixed(1)} s (is the executor's upstream stream connected?)`,
+        );
 
       // ping/pong must keep working with compression on: every subscriber pings, every one must hear back
       const pongs = await Promise.all(

@@ -18,8 +18,17 @@ async function trial(keepAlive) {
   try {
     const url = `${stack.executor.url}/api/private/open-orders`;
     await autocannon({ url, connections, duration: 2 }); // warm-up, discarded
-    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-    const opened = async () => Number(/^spark_http_upstream_connections_opened_total (\S+)/m.exec(await (await fetch(`${stack.executor.url}/api/public/metrics/prom`)).text())?.[1]);
+    const h = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 60_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+    const opened = async () =>
+      Number(
+        /^spark_http_upstream_connections_opened_total (\S+)/m.exec(
+          await (await fetch(`${stack.executor.url}/api/public/metrics/prom`)).text(),
+        )?.[1],
+      );
     const opened0 = await opened();
     const cpu0 = cpuSeconds(stack.executor.pid);
     const me0 = process.cpuUsage();

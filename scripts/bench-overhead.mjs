@@ -50,7 +50,8 @@ const slices = Math.max(1, Number(a.slices));
 // wrk takes whole seconds
 const sliceS = Math.max(1, Math.round(durationS / slices));
 const hasWrk = spawnSync("sh", ["-c", "command -v wrk"]).status === 0;
-if (!hasWrk) console.error("wrk is not installed (apt-get install wrk): autocannon's CLI is the reference generator instead");
+if (!hasWrk)
+  console.error("wrk is not installed (apt-get install wrk): autocannon's CLI is the reference generator instead");
 
 const ca = tlsFixture.ca();
 const servicesCli = join(a.services, "dist/harness/cli.js");
@@ -61,13 +62,19 @@ const [executor, proxy] = await Promise.all([
   start("proxy", process.execPath, [join(root, "scripts/bench/minimal-proxy.mjs")], { PORT: "0", ...upstream }),
 ]);
 const exAgent = new Agent({ connect: { ca: readFileSync(ca) } });
-const exchangeCalls = async () => (await (await request(`${exchange.url}/stats`, { dispatcher: exAgent })).body.json()).openOrdersCalls;
+const exchangeCalls = async () =>
+  (await (await request(`${exchange.url}/stats`, { dispatcher: exAgent })).body.json()).openOrdersCalls;
 
 /** One external generator run; returns its requests and its CPU seconds (the shell's waited-for child). */
 function external(kind, url) {
-  const cmd = kind === "wrk" ? `wrk -t1 -c${connections} -d${sliceS}s ${url}` : `"${join(root, "node_modules/.bin/autocannon")}" -c ${connections} -d ${sliceS} --json ${url} 2>/dev/null`;
+  const cmd =
+    kind === "wrk"
+      ? `wrk -t1 -c${connections} -d${sliceS}s ${url}`
+      : `"${join(root, "node_modules/.bin/autocannon")}" -c ${connections} -d ${sliceS} --json ${url} 2>/dev/null`;
   return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-c", `${cmd} > "$1"; cat /proc/$$/stat`, "sh", join(tmpOut, `${kind}.out`)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn("sh", ["-c", `${cmd} > "$1"; cat /proc/$$/stat`, "sh", join(tmpOut, `${kind}.out`)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let stat = "";
     child.stdout.on("data", (d) => (stat += d));
     child.on("exit", (code) => {
@@ -102,7 +109,9 @@ const path = "/api/private/open-orders";
 const rand = seededRandom(Number(a.seed));
 const rows = [];
 for (let round = 1; round <= rounds; round++) {
-  const acc = new Map(ARMS.map((arm) => [arm.id, { requests: 0, targetCpuS: 0, genCpuS: 0, exchangeCpuS: 0, calls: 0, wallS: 0 }]));
+  const acc = new Map(
+    ARMS.map((arm) => [arm.id, { requests: 0, targetCpuS: 0, genCpuS: 0, exchangeCpuS: 0, calls: 0, wallS: 0 }]),
+  );
   for (let slice = 0; slice < slices; slice++) {
     // Fisher–Yates, seeded: each slice its own order, so no arm always runs first
     const order = [...ARMS];
@@ -216,7 +225,9 @@ console.log(
 );
 console.log("| ratio | median | rounds' range | goal | rounds over 1.5× |\n|---|---|---|---|---|");
 for (const r of ratios)
-  console.log(`| ${r.label} | ${r.median.toFixed(2)}× | ${r.min.toFixed(2)}–${r.max.toFixed(2)} | ${r.goal === undefined ? "" : `≤ ${r.goal}×`} | ${r.perRound.filter((x) => x > 1.5).length} |`);
+  console.log(
+    `| ${r.label} | ${r.median.toFixed(2)}× | ${r.min.toFixed(2)}–${r.max.toFixed(2)} | ${r.goal === undefined ? "" : `≤ ${r.goal}×`} | ${r.perRound.filter((x) => x > 1.5).length} |`,
+  );
 mkdirSync(dirname(a.out), { recursive: true });
 writeFileSync(
   a.out,

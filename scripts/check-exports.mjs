@@ -6,7 +6,11 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "harness", "scenarios", "services", "test", "scripts"], { cwd: root, encoding: "utf8" })
+const files = execFileSync(
+  "git",
+  ["ls-files", "--cached", "--others", "--exclude-standard", "harness", "scenarios", "services", "test", "scripts"],
+  { cwd: root, encoding: "utf8" },
+)
   .split("\n")
   .filter((f) => /\.(ts|mjs)$/.test(f) && !f.endsWith(".d.ts"));
 const text = new Map(files.map((f) => [f, readFileSync(join(root, f), "utf8")]));
@@ -22,7 +26,9 @@ for (const [file, src] of text) {
   }
 }
 if (unused.length) {
-  console.log(`${unused.length} export(s) used nowhere else (drop the export, or the code):\n${unused.map((u) => `  ${u}`).join("\n")}`);
+  console.log(
+    `${unused.length} export(s) used nowhere else (drop the export, or the code):\n${unused.map((u) => `  ${u}`).join("\n")}`,
+  );
   process.exit(1);
 }
 console.log(`exports: every export of ${files.length} files is used elsewhere`);

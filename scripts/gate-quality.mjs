@@ -39,7 +39,9 @@ let burn = autoShare !== undefined ? undefined : Number(burnArg);
 let base;
 if (!ref) {
   base = await timed(() => run({ ...options, out: join(dir, "base") }));
-  console.log(`baseline run: ${base.results.summary.failedTrials} failed trial(s), ${base.secs.toFixed(0)} s (${JSON.stringify(options)})`);
+  console.log(
+    `baseline run: ${base.results.summary.failedTrials} failed trial(s), ${base.secs.toFixed(0)} s (${JSON.stringify(options)})`,
+  );
 }
 const tally = { aa: { fail: 0, secs: [], outcomes: {} }, reg: { fail: 0, secs: [], outcomes: {} } };
 // --ref: the same runs gated as stored runs against the first A/A run (across runs, unpaired)
@@ -59,10 +61,16 @@ for (let i = 0; i < Number(n) * 2; i++) {
         ...(kind === "reg" ? { candidateEnv: { EXECUTOR_CPU_BURN_US: String(burn) } } : {}),
       }),
     );
-    if (!r.doc) throw new Error(`the gate gave no decision: ${r.run ? `${r.run.results.summary.failedTrials} failed trial(s)` : "interrupted"}`);
+    if (!r.doc)
+      throw new Error(
+        `the gate gave no decision: ${r.run ? `${r.run.results.summary.failedTrials} failed trial(s)` : "interrupted"}`,
+      );
   } else {
-    const c = await timed(() => run({ ...options, out, ...(kind === "reg" ? { env: [`EXECUTOR_CPU_BURN_US=${burn}`] } : {}) }));
-    if (c.interrupted || c.results.summary.failedTrials > 0) throw new Error(`the current run ${c.interrupted ? "was interrupted" : "had failed trials"}`);
+    const c = await timed(() =>
+      run({ ...options, out, ...(kind === "reg" ? { env: [`EXECUTOR_CPU_BURN_US=${burn}`] } : {}) }),
+    );
+    if (c.interrupted || c.results.summary.failedTrials > 0)
+      throw new Error(`the current run ${c.interrupted ? "was interrupted" : "had failed trials"}`);
     r = { doc: gate({ baseline: base.results, current: c.results }), secs: c.secs };
   }
   const d = r.doc;
@@ -70,18 +78,24 @@ for (let i = 0; i < Number(n) * 2; i++) {
     if (!stored) stored = r.run.results;
     else {
       const g = gate({ baseline: stored, current: r.run.results });
-      const row = g.comparisons.find((c) => c.reference.startsWith("optimized (") && c.metric === "executor_cpu_us_per_request");
+      const row = g.comparisons.find(
+        (c) => c.reference.startsWith("optimized (") && c.metric === "executor_cpu_us_per_request",
+      );
       // this checkout's arm only ("optimized"): in the burn runs it is the one that carries the burn
       const failed = g.regressions.some((c) => c.reference.startsWith("optimized ("));
       across[kind].n++;
       if (failed) across[kind].fail++;
-      console.log(`  across runs (gate --baseline the first A/A run): ${failed ? "FAIL" : "pass"}; CPU/req ratio ${row?.estimate.ratio.toFixed(2) ?? "?"}`);
+      console.log(
+        `  across runs (gate --baseline the first A/A run): ${failed ? "FAIL" : "pass"}; CPU/req ratio ${row?.estimate.ratio.toFixed(2) ?? "?"}`,
+      );
     }
   }
   if (burn === undefined) {
     // calibrate on the first A/A: a share of the baseline side's CPU per request
     burn = Math.round(autoShare * metric(d, "executor_cpu_us_per_request").referenceMedian);
-    console.log(`burn calibrated to ${burn} µs/request (${autoShare * 100}% of the executor's CPU per request in the first A/A gate)`);
+    console.log(
+      `burn calibrated to ${burn} µs/request (${autoShare * 100}% of the executor's CPU per request in the first A/A gate)`,
+    );
   }
   // what CI sees: exit 1 for a regression (by default an inconclusive gate exits 0)
   const outcome = d.outcome;
@@ -110,6 +124,8 @@ for (const [kind, label] of [
   );
 }
 if (ref) {
-  console.log(`across runs, gate --baseline <first A/A run> on the same runs: A/A exit 1 in ${across.aa.fail}/${across.aa.n}; burn exit 1 in ${across.reg.fail}/${across.reg.n}`);
+  console.log(
+    `across runs, gate --baseline <first A/A run> on the same runs: A/A exit 1 in ${across.aa.fail}/${across.aa.n}; burn exit 1 in ${across.reg.fail}/${across.reg.n}`,
+  );
 }
 console.log(`runs kept in ${dir}`);

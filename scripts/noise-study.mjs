@@ -14,7 +14,15 @@ const [roundsArg = "20", rowsArg = "alternate,duet,duet-each,open"] = process.ar
 const rounds = Number(roundsArg);
 const dir = mkdtempSync(join(tmpdir(), "noise-study-"));
 // A/A: two identical executors (the settings differ only in a keep-alive timeout no request reaches)
-const aa = { matrix: ["HTTP_KEEPALIVE_TIMEOUT_MS=60000,60001"], env: ["HTTP_KEEPALIVE=true", "JSON_STRINGIFIER=fast"], scenarios: "latency", warm: true, duration: 3, warmup: 0.5, rounds };
+const aa = {
+  matrix: ["HTTP_KEEPALIVE_TIMEOUT_MS=60000,60001"],
+  env: ["HTTP_KEEPALIVE=true", "JSON_STRINGIFIER=fast"],
+  scenarios: "latency",
+  warm: true,
+  duration: 3,
+  warmup: 0.5,
+  rounds,
+};
 const metrics = [
   ["rps", "req/s"],
   ["latency_p95_ms", "p95"],
@@ -66,12 +74,18 @@ for (const name of rows) {
   // the duet's capacity: both arms' successful answers per second, summed per slice
   if (name === "duet") capacity = 2 * median(row.rpsList);
   out.push({ name, row, rate: options.rate, secs: (Date.now() - t0) / 1000 });
-  console.log(`${name}: ${doc.results.plan.rounds} rounds in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${row.failed} failed trial(s), kept in ${options.out}`);
+  console.log(
+    `${name}: ${doc.results.plan.rounds} rounds in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${row.failed} failed trial(s), kept in ${options.out}`,
+  );
 }
-console.log(`\n| design | rounds | s per paired slice | SD req/s | SD p95 | SD CPU/req | generator cores (median) | executor cores (median) |`);
+console.log(
+  `\n| design | rounds | s per paired slice | SD req/s | SD p95 | SD CPU/req | generator cores (median) | executor cores (median) |`,
+);
 console.log(`|---|---|---|---|---|---|---|---|`);
 for (const { name, row, rate } of out) {
   const label = name === "open" ? `open model, duet, ${rate} req/s in all` : name;
   const f = (x) => (Number.isFinite(x) ? x.toFixed(3) : "—");
-  console.log(`| ${label} | ${rounds} | ${row.sliceS.toFixed(1)} | ${f(row.rps)} | ${f(row.latency_p95_ms)} | ${f(row.executor_cpu_us_per_request)} | ${f(row.generator)} | ${f(row.executorCores)} |`);
+  console.log(
+    `| ${label} | ${rounds} | ${row.sliceS.toFixed(1)} | ${f(row.rps)} | ${f(row.latency_p95_ms)} | ${f(row.executor_cpu_us_per_request)} | ${f(row.generator)} | ${f(row.executorCores)} |`,
+  );
 }

@@ -17,7 +17,9 @@ const sd = (xs) => {
   return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
 };
 const wall = ok.reduce((s, t) => s + t.wallS, 0);
-console.log(`${file}: ${a} vs ${b}, ${r.plan.rounds} rounds of ${r.plan.durationS} s after ${r.plan.warmupS} s; ${ok.length} ok trials, ${wall.toFixed(0)} s of trials`);
+console.log(
+  `${file}: ${a} vs ${b}, ${r.plan.rounds} rounds of ${r.plan.durationS} s after ${r.plan.warmupS} s; ${ok.length} ok trials, ${wall.toFixed(0)} s of trials`,
+);
 for (const m of metrics) {
   const logs = [];
   for (let round = 1; round <= r.plan.rounds; round++) {
@@ -29,5 +31,7 @@ for (const m of metrics) {
   const s = sd(logs);
   // rounds for a 95% one-sided bound to clear `effect` with 90% power: n ≈ ((z.95 + z.90)·s/effect)²
   const n = Math.ceil((((1.645 + 1.282) * s) / effect) ** 2);
-  console.log(`  ${m.padEnd(30)} paired log-ratio SD ${s.toFixed(3)} over ${logs.length} rounds; rounds for ±${effect * 100}% at 90% power ≈ ${n}`);
+  console.log(
+    `  ${m.padEnd(30)} paired log-ratio SD ${s.toFixed(3)} over ${logs.length} rounds; rounds for ±${effect * 100}% at 90% power ≈ ${n}`,
+  );
 }

@@ -10,25 +10,54 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { clients: { type: "string", default: "10,100,1000,1000@50" }, rounds: { type: "string", default: "2" }, out: { type: "string", default: "/tmp/ws-designs" } },
+  options: {
+    clients: { type: "string", default: "10,100,1000,1000@50" },
+    rounds: { type: "string", default: "2" },
+    out: { type: "string", default: "/tmp/ws-designs" },
+  },
 });
 const cli = new URL("../dist/harness/cli.js", import.meta.url).pathname;
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "—");
+const fmt = (x, d = 1) =>
+  Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "—";
 const name = (v) =>
-  v === "baseline" ? "uncompressed (baseline)" : v.replace("WS_COMPRESS=true+", "").replace("WS_FANOUT=", "").replace("+WS_COALESCE=false", "").replace("+WS_COALESCE=true", " + coalesce");
+  v === "baseline"
+    ? "uncompressed (baseline)"
+    : v
+        .replace("WS_COMPRESS=true+", "")
+        .replace("WS_FANOUT=", "")
+        .replace("+WS_COALESCE=false", "")
+        .replace("+WS_COALESCE=true", " + coalesce");
 
 const rows = [];
 for (const spec of values.clients.split(",")) {
   const [n, rate] = spec.split("@");
   const out = join(values.out, `n${n}${rate ? `-r${rate}` : ""}`);
-  const common = ["--scenarios", "ws", "--ws-clients", n, "--rounds", values.rounds, ...(rate ? ["--ws-rate", rate] : [])];
+  const common = [
+    "--scenarios",
+    "ws",
+    "--ws-clients",
+    n,
+    "--rounds",
+    values.rounds,
+    ...(rate ? ["--ws-rate", rate] : []),
+  ];
   const runs = [
     [...common, "--variants", "baseline", "--out", `${out}-baseline`],
-    [...common, "--matrix", "WS_COMPRESS=true", "--matrix", "WS_FANOUT=shared,shared-stateless,per-client-sync,per-client", "--matrix", "WS_COALESCE=false,true", "--out", out],
+    [
+      ...common,
+      "--matrix",
+      "WS_COMPRESS=true",
+      "--matrix",
+      "WS_FANOUT=shared,shared-stateless,per-client-sync,per-client",
+      "--matrix",
+      "WS_COALESCE=false,true",
+      "--out",
+      out,
+    ],
   ];
   for (const args of runs) {
     process.stderr.write(`perfpack run ${args.join(" ")}\n`);
@@ -59,6 +88,8 @@ for (const spec of values.clients.split(",")) {
     }
   }
 }
-console.log("| subscribers | design | trials ok | msgs/s | wire B/msg | ratio | executor CPU µs/msg | executor cores | p50 ms | p95 ms | generator cores | executor peak RSS MB |");
+console.log(
+  "| subscribers | design | trials ok | msgs/s | wire B/msg | ratio | executor CPU µs/msg | executor cores | p50 ms | p95 ms | generator cores | executor peak RSS MB |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);

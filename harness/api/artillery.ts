@@ -48,18 +48,28 @@ function exportTarget(raw: string | undefined): string {
   try {
     u = new URL(raw);
   } catch {
-    throw new UsageError(`--target ${JSON.stringify(raw)} is not a URL: expected the executor's base URL, e.g. http://127.0.0.1:4001`);
+    throw new UsageError(
+      `--target ${JSON.stringify(raw)} is not a URL: expected the executor's base URL, e.g. http://127.0.0.1:4001`,
+    );
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--target ${JSON.stringify(raw)}: expected an http:// or https:// URL`);
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new UsageError(`--target ${JSON.stringify(raw)}: expected an http:// or https:// URL`);
   return u.origin;
 }
 
 /** Why a scenario of the run has no Artillery script. */
 const notExported = (s: string): string =>
-  s === "json" ? "json (it times serializers inside perfpack's own process: there is no load to hand to Artillery)" : `${s} (perfpack's own scenario, no Artillery counterpart)`;
+  s === "json"
+    ? "json (it times serializers inside perfpack's own process: there is no load to hand to Artillery)"
+    : `${s} (perfpack's own scenario, no Artillery counterpart)`;
 
 /** The export's README: how to run the scripts, each variant's executor environment, what was left out. */
-function readmeText(target: string, variants: readonly Variant[], scenarios: readonly Exportable[], skipped: readonly string[]): string {
+function readmeText(
+  target: string,
+  variants: readonly Variant[],
+  scenarios: readonly Exportable[],
+  skipped: readonly string[],
+): string {
   const lines = [
     `# Artillery ${ARTILLERY_VERSION} scripts from perfpack`,
     "",
@@ -68,7 +78,9 @@ function readmeText(target: string, variants: readonly Variant[], scenarios: rea
     "",
     "```bash",
     "ARTILLERY_DISABLE_TELEMETRY=true npx artillery@" + ARTILLERY_VERSION + " run <variant>/<scenario>.warmup.yml",
-    "ARTILLERY_DISABLE_TELEMETRY=true npx artillery@" + ARTILLERY_VERSION + " run --output report.json <variant>/<scenario>.yml",
+    "ARTILLERY_DISABLE_TELEMETRY=true npx artillery@" +
+      ARTILLERY_VERSION +
+      " run --output report.json <variant>/<scenario>.yml",
     "npx perfpack import artillery report.json --variant <variant> --scenario <scenario> --round 1 --out <run dir>",
     "```",
     "",
@@ -77,7 +89,14 @@ function readmeText(target: string, variants: readonly Variant[], scenarios: rea
     const env = Object.entries(v.env)
       .map(([k, x]) => `${k}=${x}`)
       .join(" ");
-    lines.push(`## ${v.name}`, "", "Executor environment: `" + env + "`", "", ...scenarios.map((s) => `- \`${v.name}/${s}.yml\``), "");
+    lines.push(
+      `## ${v.name}`,
+      "",
+      "Executor environment: `" + env + "`",
+      "",
+      ...scenarios.map((s) => `- \`${v.name}/${s}.yml\``),
+      "",
+    );
   }
   if (skipped.length) lines.push(`Not exported: ${skipped.join("; ")}.`, "");
   return lines.join("\n");
@@ -97,7 +116,11 @@ export interface ArtilleryExport {
  * warm-up script beside each, the processor they load, and a README naming each variant's env.
  * Nothing is started: the scripts run wherever Artillery runs (locally, Fargate, Lambda).
  */
-export function exportArtillery(flags: RunFlags & { out?: string }, scenarioRegistry: ReadonlyMap<string, Scenario>, ctx: Pick<JobContext, "cwd" | "env">): ArtilleryExport {
+export function exportArtillery(
+  flags: RunFlags & { out?: string },
+  scenarioRegistry: ReadonlyMap<string, Scenario>,
+  ctx: Pick<JobContext, "cwd" | "env">,
+): ArtilleryExport {
   if (!flags.out) throw new UsageError("export artillery needs --out DIR: where to write the scripts");
   const { target: rawTarget, ...rest } = flags;
   // the run's options, perfpack.config.json's included (its requests and headers go into the scripts)
@@ -105,7 +128,10 @@ export function exportArtillery(flags: RunFlags & { out?: string }, scenarioRegi
   const target = exportTarget(rawTarget);
   const skipped = cfg.scenarios.filter((s) => !isExportable(s)).map(notExported);
   const scenarios = cfg.scenarios.filter(isExportable);
-  if (scenarios.length === 0) throw new UsageError(`--scenarios ${cfg.scenarios.join(",")}: none has an Artillery script; exportable: ${EXPORTABLE.join(", ")}`);
+  if (scenarios.length === 0)
+    throw new UsageError(
+      `--scenarios ${cfg.scenarios.join(",")}: none has an Artillery script; exportable: ${EXPORTABLE.join(", ")}`,
+    );
   const out = resolve(ctx.cwd, flags.out);
   const scripts: string[] = [];
   for (const v of cfg.variants) {
@@ -113,7 +139,16 @@ export function exportArtillery(flags: RunFlags & { out?: string }, scenarioRegi
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "perfpack-processor.js"), PROCESSOR_JS);
     for (const s of scenarios) {
-      const o = { target, durationS: cfg.durationS, warmupS: cfg.warmupS, connections: cfg.connections, rate: cfg.rate, wsClients: cfg.wsClients, variant: v, requests: cfg.requests };
+      const o = {
+        target,
+        durationS: cfg.durationS,
+        warmupS: cfg.warmupS,
+        connections: cfg.connections,
+        rate: cfg.rate,
+        wsClients: cfg.wsClients,
+        variant: v,
+        requests: cfg.requests,
+      };
       for (const phase of ["measure", "warmup"] as const) {
         if (phase === "warmup" && cfg.warmupS <= 0) continue;
         const file = join(dir, phase === "measure" ? `${s}.yml` : `${s}.warmup.yml`);
@@ -146,18 +181,30 @@ export interface ArtilleryImport {
 }
 
 /** The import's options, checked: every one names what it expects. */
-function importOptions(o: ArtilleryImportOptions): { variant: string; scenario: Exportable; round: number; out: string } {
+function importOptions(o: ArtilleryImportOptions): {
+  variant: string;
+  scenario: Exportable;
+  round: number;
+  out: string;
+} {
   if (!o.variant) throw new UsageError("import artillery needs --variant NAME: which variant the report measured");
   if (!o.scenario) throw new UsageError(`import artillery needs --scenario NAME (one of ${EXPORTABLE.join(", ")})`);
-  if (!isExportable(o.scenario)) throw new UsageError(`--scenario ${JSON.stringify(o.scenario)}: expected one of ${EXPORTABLE.join(", ")}`);
-  if (!o.out) throw new UsageError("import artillery needs --out DIR: the run folder whose results.json gets the trial");
+  if (!isExportable(o.scenario))
+    throw new UsageError(`--scenario ${JSON.stringify(o.scenario)}: expected one of ${EXPORTABLE.join(", ")}`);
+  if (!o.out)
+    throw new UsageError("import artillery needs --out DIR: the run folder whose results.json gets the trial");
   const round = o.round === undefined ? 1 : Number(o.round);
-  if (!Number.isInteger(round) || round < 1) throw new UsageError(`--round ${JSON.stringify(o.round)} is not valid: expected an integer from 1`);
+  if (!Number.isInteger(round) || round < 1)
+    throw new UsageError(`--round ${JSON.stringify(o.round)} is not valid: expected an integer from 1`);
   return { variant: o.variant, scenario: o.scenario, round, out: o.out };
 }
 
 /** The report, and perfpack's metrics from it; an unreadable or malformed report is a usage error naming the file. */
-function readReport(file: string, path: string, scenario: Exportable): { firstCounterAt: number; imported: ImportedMetrics } {
+function readReport(
+  file: string,
+  path: string,
+  scenario: Exportable,
+): { firstCounterAt: number; imported: ImportedMetrics } {
   let report: unknown;
   try {
     report = JSON.parse(readFileSync(path, "utf8"));
@@ -166,7 +213,10 @@ function readReport(file: string, path: string, scenario: Exportable): { firstCo
   }
   try {
     const imported = metricsFromReport(report, scenario);
-    return { firstCounterAt: Number((report as { aggregate: { firstCounterAt: number } }).aggregate.firstCounterAt), imported };
+    return {
+      firstCounterAt: Number((report as { aggregate: { firstCounterAt: number } }).aggregate.firstCounterAt),
+      imported,
+    };
   } catch (err) {
     if (err instanceof ArtilleryReportError) throw new UsageError(`Artillery report ${file}: ${err.message}`);
     throw err;
@@ -190,7 +240,14 @@ function importedResults(now: string, windowS: number, version: string): Results
     order: [],
   };
   // the Node and platform are the importing machine's: the report does not record the load's
-  const machine = { cpuModel: "unknown (load from Artillery reports)", cores: 0, memoryGb: 0, node: process.versions.node, platform: platform(), hostname: hostname() };
+  const machine = {
+    cpuModel: "unknown (load from Artillery reports)",
+    cores: 0,
+    memoryGb: 0,
+    node: process.versions.node,
+    platform: platform(),
+    hostname: hostname(),
+  };
   return newResults({ runId: `import-${newRunId(new Date(now))}`, startedAt: now, version, machine, plan });
 }
 
@@ -203,7 +260,8 @@ function addTrial(
 ): TrialRecord {
   const preset = presets().find((p) => p.name === t.variant);
   const plan = results.plan;
-  if (!plan.variants.some((v) => v.name === t.variant)) plan.variants.push({ name: t.variant, kind: preset ? "preset" : "imported", env: preset?.env ?? {} });
+  if (!plan.variants.some((v) => v.name === t.variant))
+    plan.variants.push({ name: t.variant, kind: preset ? "preset" : "imported", env: preset?.env ?? {} });
   if (!plan.scenarios.includes(t.scenario)) plan.scenarios.push(t.scenario);
   if (scenario) {
     plan.headlines = { ...plan.headlines, [t.scenario]: scenario.headline.map((h) => ({ ...h })) };
@@ -211,7 +269,9 @@ function addTrial(
   }
   plan.rounds = Math.max(plan.rounds, t.round);
   if (results.trials.some((x) => x.variant === t.variant && x.scenario === t.scenario && x.round === t.round)) {
-    throw new UsageError(`${resultsFile} already has ${t.variant} · ${t.scenario} · round ${t.round}: give another --round`);
+    throw new UsageError(
+      `${resultsFile} already has ${t.variant} · ${t.scenario} · round ${t.round}: give another --round`,
+    );
   }
   const { imported } = t;
   const limit = plan.maxErrors ?? DEFAULT_MAX_ERRORS;
@@ -223,12 +283,19 @@ function addTrial(
     env: preset?.env ?? {},
     startedAt: t.startedAt,
     wallS: imported.windowS,
-    metrics: { ...imported.metrics, window_s: imported.windowS, latency_sketch_relative_accuracy: ARTILLERY_SKETCH_ACCURACY },
+    metrics: {
+      ...imported.metrics,
+      window_s: imported.windowS,
+      latency_sketch_relative_accuracy: ARTILLERY_SKETCH_ACCURACY,
+    },
     generatorBound: false,
     ...(imported.answers ? { answers: imported.answers } : {}),
   };
   // a report whose requests mostly failed is a failed trial here too (the file's --max-errors, else the default)
-  const trial: TrialRecord = imported.answers && imported.answers.failureShare > limit ? { ...base, status: "failed", error: tooManyFailures(imported.answers, limit) } : { ...base, status: "ok" };
+  const trial: TrialRecord =
+    imported.answers && imported.answers.failureShare > limit
+      ? { ...base, status: "failed", error: tooManyFailures(imported.answers, limit) }
+      : { ...base, status: "ok" };
   results.trials.push(trial);
   plan.order.push({ variant: t.variant, scenario: t.scenario, round: t.round });
   return trial;
@@ -240,13 +307,25 @@ function addTrial(
  * sketches with ~1% relative accuracy, recorded in the trial's metrics as
  * `latency_sketch_relative_accuracy`; its response times come in whole milliseconds.
  */
-export function importArtillery(file: string, options: ArtilleryImportOptions, scenarios: ReadonlyMap<string, Scenario>, ctx: Pick<JobContext, "cwd" | "env" | "version">): ArtilleryImport {
+export function importArtillery(
+  file: string,
+  options: ArtilleryImportOptions,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: Pick<JobContext, "cwd" | "env" | "version">,
+): ArtilleryImport {
   const o = importOptions(options);
   const { firstCounterAt, imported } = readReport(file, resolve(ctx.cwd, file), o.scenario);
   const resultsFile = join(resolve(ctx.cwd, o.out), "results.json");
   const now = new Date().toISOString();
-  const results = existsSync(resultsFile) ? readResultsFile(resultsFile) : importedResults(now, imported.windowS, ctx.version);
-  const trial = addTrial(results, resultsFile, { ...o, startedAt: new Date(firstCounterAt).toISOString(), imported }, scenarios.get(o.scenario));
+  const results = existsSync(resultsFile)
+    ? readResultsFile(resultsFile)
+    : importedResults(now, imported.windowS, ctx.version);
+  const trial = addTrial(
+    results,
+    resultsFile,
+    { ...o, startedAt: new Date(firstCounterAt).toISOString(), imported },
+    scenarios.get(o.scenario),
+  );
   results.finishedAt = now;
   results.summary = summarize(results.trials);
   writeResults(resultsFile, results);

@@ -19,7 +19,14 @@ export type JobEvent =
   /** The run's trials are analysed: the verdict is in; profiling and the reports follow. */
   | { type: "analyzed"; results: Results }
   /** One look of the sequential gate. */
-  | { type: "look"; look: LookRecord; maxLooks: number; undecided: number; batchRounds: number; outcome?: "pass" | "regression" | "inconclusive" };
+  | {
+      type: "look";
+      look: LookRecord;
+      maxLooks: number;
+      undecided: number;
+      batchRounds: number;
+      outcome?: "pass" | "regression" | "inconclusive";
+    };
 
 export interface JobContext {
   /** Where relative paths, perfpack.config.json and the default reports/ resolve: the user's directory. */

@@ -61,7 +61,9 @@ export class SequentialGate {
       level,
       elapsedS: elapsed,
       calls: Object.fromEntries(d.comparisons.map((c, i) => [gateMetricKey(c), d.calls[i]!])),
-      intervals: Object.fromEntries(d.comparisons.map((c) => [gateMetricKey(c), { ratio: c.estimate.ratio, lo: c.estimate.lo, hi: c.estimate.hi }])),
+      intervals: Object.fromEntries(
+        d.comparisons.map((c) => [gateMetricKey(c), { ratio: c.estimate.ratio, lo: c.estimate.lo, hi: c.estimate.hi }]),
+      ),
     };
     this.looks.push(look);
     const more = !lastLook && d.outcome === "inconclusive";
@@ -72,6 +74,15 @@ export class SequentialGate {
   /** The decision: the last look's, or (no look happened: nothing to sample) one on what there is. */
   decision(results: Results): { decision: RevisionGateDecision; design: SequentialDesign } {
     const decision = this.last ?? decideRevisionGate(results, headlinesOf(results), this.o.maxRegression);
-    return { decision, design: this.design ?? { alpha: GATE_SEQUENTIAL.alpha, minRounds: results.plan.rounds, batchRounds: this.batchRounds, metrics: decision.comparisons.length, maxLooks: 1 } };
+    return {
+      decision,
+      design: this.design ?? {
+        alpha: GATE_SEQUENTIAL.alpha,
+        minRounds: results.plan.rounds,
+        batchRounds: this.batchRounds,
+        metrics: decision.comparisons.length,
+        maxLooks: 1,
+      },
+    };
   }
 }

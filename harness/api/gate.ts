@@ -34,7 +34,14 @@ export interface GateDocument extends GateDecision {
 export function gateRuns(base: Results, current: Results, maxRegression: number, strict = false): GateDocument {
   const b = analyzed(base);
   const c = analyzed(current);
-  return { schema: "perfpack/gate@1", baseline: b.runId, current: c.runId, maxRegression, strict, ...decideGate(b, c, c.plan.headlines ?? {}, maxRegression) };
+  return {
+    schema: "perfpack/gate@1",
+    baseline: b.runId,
+    current: c.runId,
+    maxRegression,
+    strict,
+    ...decideGate(b, c, c.plan.headlines ?? {}, maxRegression),
+  };
 }
 
 export interface RevisionGateOptions {
@@ -57,14 +64,32 @@ export interface RevisionGateOptions {
  * command, in the same folder of that tree (a monorepo's package). Without: perfpack's own
  * checkout and its bundled executor, which needs perfpack to be a git checkout of its own.
  */
-function revisionSource(cfg: RunConfig, cwd: string, buildCmd: string | undefined): { root: string; build: RevisionBuild } {
+function revisionSource(
+  cfg: RunConfig,
+  cwd: string,
+  buildCmd: string | undefined,
+): { root: string; build: RevisionBuild } {
   const command = serviceCommand(cfg.variants[0]?.system);
   if (command) {
     const root = gitTop(cwd);
-    if (!root) throw new UsageError(`--baseline-ref needs a git repository: ${cwd} is not inside one (git rev-parse --show-toplevel failed)`);
-    return { root, build: { kind: "team", sub: relative(root, cwd), buildCmd, command: { cmd: command.cmd, readyPath: command.readyPath } } };
+    if (!root)
+      throw new UsageError(
+        `--baseline-ref needs a git repository: ${cwd} is not inside one (git rev-parse --show-toplevel failed)`,
+      );
+    return {
+      root,
+      build: {
+        kind: "team",
+        sub: relative(root, cwd),
+        buildCmd,
+        command: { cmd: command.cmd, readyPath: command.readyPath },
+      },
+    };
   }
-  if (buildCmd !== undefined) throw new UsageError("--build-cmd builds your repository at the revision: it goes with --executor-cmd (the bundled executor builds itself)");
+  if (buildCmd !== undefined)
+    throw new UsageError(
+      "--build-cmd builds your repository at the revision: it goes with --executor-cmd (the bundled executor builds itself)",
+    );
   const own = projectRoot();
   if (gitTop(own) !== own)
     throw new UsageError(
@@ -93,7 +118,10 @@ const baselineTag = (s: System): string => (s.kind === "revision" ? s.ref : "ref
 /** Every variant twice: on the baseline system (`name@ref`), and on this checkout with `candidateEnv` added. */
 const withArms = (cfg: RunConfig, baseline: System, candidateEnv: Record<string, string> = {}): RunConfig => ({
   ...cfg,
-  variants: cfg.variants.flatMap((v) => [{ ...v, name: `${v.name}@${baselineTag(baseline)}`, system: baseline }, withHarness({ ...v, env: { ...v.env, ...candidateEnv } })]),
+  variants: cfg.variants.flatMap((v) => [
+    { ...v, name: `${v.name}@${baselineTag(baseline)}`, system: baseline },
+    withHarness({ ...v, env: { ...v.env, ...candidateEnv } }),
+  ]),
 });
 
 /**
@@ -109,7 +137,12 @@ export function budgetOverrun(rounds: number, minimumS: number, leftS: number): 
  * `perfpack gate --baseline-ref REV` as a job. `doc` is absent when the run has no decision to
  * give: a trial failed, or the gate was cancelled.
  */
-export async function gateRevision(flags: RunFlags, o: RevisionGateOptions, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext): Promise<{ run?: RunDocument; doc?: RevisionGateDocument }> {
+export async function gateRevision(
+  flags: RunFlags,
+  o: RevisionGateOptions,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+): Promise<{ run?: RunDocument; doc?: RevisionGateDocument }> {
   const t0 = performance.now();
   const elapsedS = () => (performance.now() - t0) / 1000;
   const budgetS = o.budgetS ?? GATE_SEQUENTIAL.budgetS;
@@ -117,14 +150,28 @@ export async function gateRevision(flags: RunFlags, o: RevisionGateOptions, scen
   const { cfg } = prepareRun({ ...flags, json: false }, scenarios, ctx, GATE_DEFAULTS);
   const source = revisionSource(cfg, ctx.cwd, o.buildCmd);
   const neverAborted = new AbortController().signal;
-  const baseline = await prepareRevision(source.root, o.ref, ctx.env, (l) => tell(ctx, { type: "note", text: l }), ctx.signal ?? neverAborted, source.build);
+  const baseline = await prepareRevision(
+    source.root,
+    o.ref,
+    ctx.env,
+    (l) => tell(ctx, { type: "note", text: l }),
+    ctx.signal ?? neverAborted,
+    source.build,
+  );
   if (ctx.signal?.aborted) return {};
   const loop = new SequentialGate({
     maxRegression: o.maxRegression,
     budgetS,
     elapsedS,
     onLook: (look, maxLooks, d, last) =>
-      tell(ctx, { type: "look", look, maxLooks, undecided: d.calls.filter((c) => c === "undecided").length, batchRounds: GATE_SEQUENTIAL.batchRounds, ...(last ? { outcome: d.outcome } : {}) }),
+      tell(ctx, {
+        type: "look",
+        look,
+        maxLooks,
+        undecided: d.calls.filter((c) => c === "undecided").length,
+        batchRounds: GATE_SEQUENTIAL.batchRounds,
+        ...(last ? { outcome: d.outcome } : {}),
+      }),
   });
   const events = (e: Parameters<NonNullable<JobContext["events"]>>[0]) => {
     // the minimum rounds are planned: warn before they start when they cannot fit the budget
@@ -156,7 +203,12 @@ export async function gateRevision(flags: RunFlags, o: RevisionGateOptions, scen
     writeFileSync(join(cfg.outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
     return doc;
   };
-  const run = await executeRun(withArms(cfg, baseline, o.candidateEnv), scenarios, { ...ctx, events }, { seed: o.seed, moreRounds: loop.moreRounds, gateReport });
+  const run = await executeRun(
+    withArms(cfg, baseline, o.candidateEnv),
+    scenarios,
+    { ...ctx, events },
+    { seed: o.seed, moreRounds: loop.moreRounds, gateReport },
+  );
   if (run.interrupted || run.results.summary.failedTrials > 0 || !doc) return { run };
   return { run, doc };
 }

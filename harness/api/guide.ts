@@ -23,7 +23,8 @@ export interface GuideDocument {
 /** The caller's executor settings, over the check's defaults (e.g. HTTP_KEEPALIVE=true for the keep-alive test). */
 function toggles(env: Readonly<NodeJS.ProcessEnv>, defaults: Record<string, string>): Record<string, string> {
   const out = { ...defaults };
-  for (const k of Object.keys(ENV_SPECS)) if (env[k] !== undefined && k !== "PORT" && k !== "HOST" && k !== "EXCHANGE_URL") out[k] = env[k]!;
+  for (const k of Object.keys(ENV_SPECS))
+    if (env[k] !== undefined && k !== "PORT" && k !== "HOST" && k !== "EXCHANGE_URL") out[k] = env[k]!;
   return out;
 }
 
@@ -57,7 +58,10 @@ async function batchCheck(ctx: GuideContext): Promise<GuideDocument> {
   const t = toggles(ctx.env, { BATCH_ENABLED: "true" });
   const stack = await startStack({ baseEnv: serviceEnv(ctx.env), executorEnv: t });
   try {
-    note(ctx, `# executor ${stack.executor.url}, BATCH_ENABLED=${t.BATCH_ENABLED} BATCH_MAX_SIZE=${t.BATCH_MAX_SIZE ?? 8} BATCH_FLUSH_MS=${t.BATCH_FLUSH_MS ?? 40}`);
+    note(
+      ctx,
+      `# executor ${stack.executor.url}, BATCH_ENABLED=${t.BATCH_ENABLED} BATCH_MAX_SIZE=${t.BATCH_MAX_SIZE ?? 8} BATCH_FLUSH_MS=${t.BATCH_FLUSH_MS ?? 40}`,
+    );
     const r = await request(`${stack.executor.url}/api/private/order`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -80,14 +84,33 @@ async function jsonCheck(ctx: GuideContext): Promise<GuideDocument> {
   const native = compileSerializers("native");
   const ns = nsPerOp({ fast: () => fast.openOrders(view), native: () => native.openOrders(view) });
   note(ctx, "# seconds for 1,000 serializations of 50 open orders (median of 7 interleaved timed batches)");
-  return { lines: [`fast_json=${((ns.fast! * 1000) / 1e9).toFixed(3)}s`, `native_json=${((ns.native! * 1000) / 1e9).toFixed(3)}s`], ok: true };
+  return {
+    lines: [
+      `fast_json=${((ns.fast! * 1000) / 1e9).toFixed(3)}s`,
+      `native_json=${((ns.native! * 1000) / 1e9).toFixed(3)}s`,
+    ],
+    ok: true,
+  };
 }
 
 /** perf_profile_http: a 0x flamegraph of the executor under HTTP load (PERF_PROFILE_OUT, PERF_PROFILE_SECONDS). */
 async function profileHttpCheck(ctx: GuideContext, scenarios: ReadonlyMap<string, Scenario>): Promise<GuideDocument> {
-  const [{ profile }, { resolveProfilePlan }] = await Promise.all([import("../profile/profiler.js"), import("./profile.js")]);
+  const [{ profile }, { resolveProfilePlan }] = await Promise.all([
+    import("../profile/profiler.js"),
+    import("./profile.js"),
+  ]);
   const out = ctx.env.PERF_PROFILE_OUT;
-  const plan = resolveProfilePlan({ tool: "0x", variants: "optimized", scenario: "latency", duration: ctx.env.PERF_PROFILE_SECONDS ?? "5", ...(out ? { out } : {}) }, scenarios, ctx.cwd);
+  const plan = resolveProfilePlan(
+    {
+      tool: "0x",
+      variants: "optimized",
+      scenario: "latency",
+      duration: ctx.env.PERF_PROFILE_SECONDS ?? "5",
+      ...(out ? { out } : {}),
+    },
+    scenarios,
+    ctx.cwd,
+  );
   const r = await profile(plan, { events: (e) => tell(ctx, e), env: { ...ctx.env } });
   const flame = r.variants[0]?.artifacts[0];
   return { lines: flame ? [`flamegraph=${flame}`] : [], ok: flame !== undefined && r.ok };
@@ -101,7 +124,14 @@ const CHECKS = {
 } satisfies Record<string, (ctx: GuideContext, scenarios: ReadonlyMap<string, Scenario>) => Promise<GuideDocument>>;
 
 /** `perfpack guide CHECK`: one of the guide's checks, measured. */
-export async function guide(check: string, scenarios: ReadonlyMap<string, Scenario>, ctx: GuideContext): Promise<GuideDocument> {
-  if (!Object.hasOwn(CHECKS, check)) throw new UsageError(`unknown guide check ${JSON.stringify(check)}: valid checks are ${Object.keys(CHECKS).join(", ")}`);
+export async function guide(
+  check: string,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: GuideContext,
+): Promise<GuideDocument> {
+  if (!Object.hasOwn(CHECKS, check))
+    throw new UsageError(
+      `unknown guide check ${JSON.stringify(check)}: valid checks are ${Object.keys(CHECKS).join(", ")}`,
+    );
   return CHECKS[check as keyof typeof CHECKS](ctx, scenarios);
 }

@@ -33,7 +33,12 @@ export type HardenEvent =
   | { type: "fuzz-sent"; sent: number }
   /** The executor stopped after the fuzz; `cleanExit`: it exited 0 on SIGTERM. */
   | { type: "fuzz-end"; fuzz: NonNullable<HardenReport["fuzz"]>; cleanExit: boolean }
-  | { type: "drill-start"; orders: number; batching: boolean; faults: Pick<typeof FAULT_DRILL_DEFAULTS, "fault5xx" | "faultReset" | "faultStall" | "stallMs"> }
+  | {
+      type: "drill-start";
+      orders: number;
+      batching: boolean;
+      faults: Pick<typeof FAULT_DRILL_DEFAULTS, "fault5xx" | "faultReset" | "faultStall" | "stallMs">;
+    }
   | { type: "drill-end"; drill: FaultDrillReport };
 
 export interface HardenDocument {
@@ -45,14 +50,30 @@ export interface HardenDocument {
 }
 
 /** The fuzzer against a fresh executor with a small body limit; whether it held. */
-async function fuzzStep(o: HardenOptions, baseEnv: NodeJS.ProcessEnv, tell: (e: HardenEvent) => void): Promise<{ fuzz: NonNullable<HardenReport["fuzz"]>; held: boolean }> {
+async function fuzzStep(
+  o: HardenOptions,
+  baseEnv: NodeJS.ProcessEnv,
+  tell: (e: HardenEvent) => void,
+): Promise<{ fuzz: NonNullable<HardenReport["fuzz"]>; held: boolean }> {
   const bodyLimit = 16384;
-  const stack = await startStack({ baseEnv, exchangeArgs: ["--latency-ms", "1"], executorEnv: { HTTP_KEEPALIVE: "true", EXECUTOR_BODY_LIMIT_BYTES: String(bodyLimit) } });
+  const stack = await startStack({
+    baseEnv,
+    exchangeArgs: ["--latency-ms", "1"],
+    executorEnv: { HTTP_KEEPALIVE: "true", EXECUTOR_BODY_LIMIT_BYTES: String(bodyLimit) },
+  });
   let fuzz: FuzzReport;
   let alive = false;
   try {
     tell({ type: "fuzz-start", url: stack.executor.url, count: o.fuzz, seed: o.seed });
-    fuzz = await fuzzExecutor({ url: stack.executor.url, count: o.fuzz, seed: o.seed, concurrency: 8, bodyLimit, timeoutMs: 10_000, onProgress: (sent) => tell({ type: "fuzz-sent", sent }) });
+    fuzz = await fuzzExecutor({
+      url: stack.executor.url,
+      count: o.fuzz,
+      seed: o.seed,
+      concurrency: 8,
+      bodyLimit,
+      timeoutMs: 10_000,
+      onProgress: (sent) => tell({ type: "fuzz-sent", sent }),
+    });
     alive = (await getJson(`${stack.executor.url}/health`).catch(() => ({ status: 0 }))).status === 200;
   } finally {
     await stack.stop();
@@ -64,7 +85,11 @@ async function fuzzStep(o: HardenOptions, baseEnv: NodeJS.ProcessEnv, tell: (e: 
   return { fuzz: report, held: fuzz.failures.length === 0 && alive && cleanExit };
 }
 
-export async function harden(o: HardenOptions, ctx: Pick<JobContext, "cwd" | "env">, events?: (e: HardenEvent) => void): Promise<HardenDocument> {
+export async function harden(
+  o: HardenOptions,
+  ctx: Pick<JobContext, "cwd" | "env">,
+  events?: (e: HardenEvent) => void,
+): Promise<HardenDocument> {
   const tell = (e: HardenEvent) => events?.(e);
   // the services get the variant's env alone: nothing of the executor's leaks in from the shell
   const baseEnv = serviceEnv(ctx.env);

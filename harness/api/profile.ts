@@ -1,6 +1,11 @@
 /** `perfpack profile` as a job: each variant's executor under a profiler while a scenario drives it. */
 import { join, resolve } from "node:path";
-import { profile as profileVariants, type ProfilePlan, type ProfileResult, type ProfileTool } from "../profile/profiler.js";
+import {
+  profile as profileVariants,
+  type ProfilePlan,
+  type ProfileResult,
+  type ProfileTool,
+} from "../profile/profiler.js";
 import { serviceCommandOf, unwrappable } from "../engine/systems.js";
 import { UsageError } from "../errors.js";
 import { newRunId } from "../plan/config.js";
@@ -30,9 +35,17 @@ export interface ProfileFlags {
 
 /** `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. */
 /** `cwd`: where a relative --out, and the default reports/profile-<id>, resolve (the user's directory). */
-export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, cwd = ".", env: Readonly<NodeJS.ProcessEnv> = process.env): ProfilePlan {
+export function resolveProfilePlan(
+  f: ProfileFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  cwd = ".",
+  env: Readonly<NodeJS.ProcessEnv> = process.env,
+): ProfilePlan {
   const tool = (f.tool ?? "cpuprof") as ProfileTool;
-  if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`);
+  if (!PROFILE_TOOLS.includes(tool))
+    throw new UsageError(
+      `unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`,
+    );
   const pool = [...presets(), ...ablation()];
   const names = (f.variants ?? "baseline,optimized")
     .split(",")
@@ -40,18 +53,33 @@ export function resolveProfilePlan(f: ProfileFlags, scenarios: ReadonlyMap<strin
     .filter(Boolean);
   const variants = names.map((n) => {
     const v = pool.find((p) => p.name === n);
-    if (!v) throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`);
+    if (!v)
+      throw new UsageError(
+        `unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`,
+      );
     return v;
   });
   const scenario = scenarios.get(f.scenario ?? "latency");
-  if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`);
+  if (!scenario)
+    throw new UsageError(
+      `unknown scenario ${JSON.stringify(f.scenario)}: valid scenarios are ${[...scenarios.keys()].join(", ")}`,
+    );
   const durationS = f.duration === undefined ? 10 : Number(f.duration);
-  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
+  if (!(durationS > 0 && durationS <= 3600))
+    throw new UsageError(`--duration ${JSON.stringify(f.duration)} is not valid: expected seconds above 0, up to 3600`);
   const command = serviceCommandOf(f, cwd);
   const refused = command && unwrappable(tool, command.cmd);
   if (refused) throw new UsageError(`--tool ${refused}`);
   const requests = resolveRequests(f.requests, f.header ?? [], defaultRequests(scenarios.values()), env);
-  return { tool, variants, scenario, durationS, out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)), requests, ...(command ? { command } : {}) };
+  return {
+    tool,
+    variants,
+    scenario,
+    durationS,
+    out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)),
+    requests,
+    ...(command ? { command } : {}),
+  };
 }
 
 /** The config file's keys that profile reads. */
@@ -77,7 +105,11 @@ function withConfigFile(flags: ProfileFlags, cwd: string): { flags: ProfileFlags
   return { flags: { ...flags, ...taken }, from: Object.fromEntries(Object.keys(taken).map((k) => [k, file])) };
 }
 
-export async function profile(flags: ProfileFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext): Promise<ProfileResult> {
+export async function profile(
+  flags: ProfileFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+): Promise<ProfileResult> {
   const { flags: f, from } = withConfigFile(flags, ctx.cwd);
   // a bad value taken from the file names the file and the key
   const plan = new Given(f, from).check(FROM_FILE, () => resolveProfilePlan(f, scenarios, ctx.cwd, ctx.env));

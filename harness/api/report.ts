@@ -18,14 +18,24 @@ import type { JobContext } from "./context.js";
 export const analyzed = (r: Results): Results => ({ ...r, summary: analyze(r, headlinesOf(r), loadTargets()) });
 
 /** Every report format from a results file, into `outDir` (default: beside it); relative paths resolve against ctx.cwd. */
-export function renderReports(file: string, outDir: string | undefined, ctx: Pick<JobContext, "cwd" | "env">): { results: Results; written: string[]; errors: string[] } {
+export function renderReports(
+  file: string,
+  outDir: string | undefined,
+  ctx: Pick<JobContext, "cwd" | "env">,
+): { results: Results; written: string[]; errors: string[] } {
   const path = resolve(ctx.cwd, file);
   const results = analyzed(readResultsFile(path));
   const dir = resolve(ctx.cwd, outDir ?? dirname(path));
   const gate = readGateReport(dirname(path));
   return {
     results,
-    ...exportAll(results, { headlines: headlinesOf(results), ...profileArtifacts(dirname(path)), ...(gate ? { gate } : {}) }, dir, EXPORTERS, { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY }),
+    ...exportAll(
+      results,
+      { headlines: headlinesOf(results), ...profileArtifacts(dirname(path)), ...(gate ? { gate } : {}) },
+      dir,
+      EXPORTERS,
+      { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY },
+    ),
   };
 }
 
@@ -42,5 +52,10 @@ export function compareFiles(a: string, b: string, cwd = "."): CompareDocument {
   const rb = analyzed(readResultsFile(resolve(cwd, b), "run B"));
   const comparisons = compareRuns(ra, rb, headlinesOf(rb));
   if (comparisons.length === 0) throw new UsageError(`${a} and ${b} share no variant and scenario to compare`);
-  return { schema: "perfpack/compare@1", a: { file: a, runId: ra.runId, rounds: ra.plan.rounds }, b: { file: b, runId: rb.runId, rounds: rb.plan.rounds }, comparisons };
+  return {
+    schema: "perfpack/compare@1",
+    a: { file: a, runId: ra.runId, rounds: ra.plan.rounds },
+    b: { file: b, runId: rb.runId, rounds: rb.plan.rounds },
+    comparisons,
+  };
 }

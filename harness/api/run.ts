@@ -6,7 +6,14 @@
 import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Runner, type RunnerEvent } from "../engine/runner.js";
-import { checkoutCommit, describeSystem, serviceCommand, serviceCommandOf, unwrappable, type System } from "../engine/systems.js";
+import {
+  checkoutCommit,
+  describeSystem,
+  serviceCommand,
+  serviceCommandOf,
+  unwrappable,
+  type System,
+} from "../engine/systems.js";
 import { profileArtifacts } from "../profile/artifacts.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
 import { Given, layeredFlags } from "../plan/file.js";
@@ -53,7 +60,8 @@ export interface RunDocument {
 function pointLatest(outDir: string): string {
   const latest = join(dirname(outDir), "latest");
   try {
-    if (existsSync(latest) || lstatSync(latest, { throwIfNoEntry: false })) rmSync(latest, { recursive: true, force: true });
+    if (existsSync(latest) || lstatSync(latest, { throwIfNoEntry: false }))
+      rmSync(latest, { recursive: true, force: true });
     symlinkSync(basename(outDir), latest, "dir");
   } catch {
     // a file system without symlinks: the run folder is still complete; only the shortcut is missing
@@ -65,7 +73,11 @@ function pointLatest(outDir: string): string {
 function withUserService(cfg: RunConfig, g: Given<RunFlags>, cwd: string): RunConfig {
   const command = g.check(["executorCmd", "readyPath"], () => serviceCommandOf(g.f, cwd));
   if (!command) return cfg;
-  if (cfg.target) throw g.error("executorCmd", "--executor-cmd launches your service per trial; --target drives one that is already running: use one of them");
+  if (cfg.target)
+    throw g.error(
+      "executorCmd",
+      "--executor-cmd launches your service per trial; --target drives one that is already running: use one of them",
+    );
   const refused = cfg.profile ? unwrappable(cfg.profile, command.cmd) : undefined;
   if (refused) throw g.error("profile", `--profile ${refused}`);
   const system: System = { kind: "command", ...command };
@@ -77,14 +89,34 @@ function withUserService(cfg: RunConfig, g: Given<RunFlags>, cwd: string): RunCo
  * client's own, such as the gate's) > perfpack's; validated once. A bad value from the file names
  * the file and the key.
  */
-export function prepareRun(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: Pick<JobContext, "cwd" | "env">, defaults: RunFlags = {}): PreparedRun {
+export function prepareRun(
+  flags: RunFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: Pick<JobContext, "cwd" | "env">,
+  defaults: RunFlags = {},
+): PreparedRun {
   const { flags: merged, from } = layeredFlags(ctx.cwd, flags, defaults);
-  const cfg = resolveRunConfig(merged, [...scenarios.keys()], { cwd: ctx.cwd, env: ctx.env, requestDefaults: defaultRequests(scenarios.values()), from });
+  const cfg = resolveRunConfig(merged, [...scenarios.keys()], {
+    cwd: ctx.cwd,
+    env: ctx.env,
+    requestDefaults: defaultRequests(scenarios.values()),
+    from,
+  });
   return { cfg: withUserService(cfg, new Given(merged, from), ctx.cwd), json: merged.json === true };
 }
 
-const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenariosRegistry: ReadonlyMap<string, Scenario>, checkout: { commit: string; dirty: boolean } | undefined): PlanRecord => ({
-  variants: cfg.variants.map((v) => ({ name: v.name, kind: v.kind, env: redactEnv(v.env), ...(v.system ? { system: describeSystem(v.system) } : {}) })),
+const planRecord = (
+  cfg: RunConfig,
+  plan: ReturnType<typeof buildPlan>,
+  scenariosRegistry: ReadonlyMap<string, Scenario>,
+  checkout: { commit: string; dirty: boolean } | undefined,
+): PlanRecord => ({
+  variants: cfg.variants.map((v) => ({
+    name: v.name,
+    kind: v.kind,
+    env: redactEnv(v.env),
+    ...(v.system ? { system: describeSystem(v.system) } : {}),
+  })),
   ...(checkout ? { checkout } : {}),
   scenarios: cfg.scenarios,
   rounds: cfg.rounds,
@@ -97,9 +129,17 @@ const planRecord = (cfg: RunConfig, plan: ReturnType<typeof buildPlan>, scenario
   quick: cfg.quick,
   ...(cfg.warm ? { warm: true } : {}),
   target: cfg.target ?? null,
-  requests: recordedRequests(Object.fromEntries(Object.entries(cfg.requests).filter(([name]) => cfg.scenarios.some((s) => scenariosRegistry.get(s)?.uses.includes(name))))),
+  requests: recordedRequests(
+    Object.fromEntries(
+      Object.entries(cfg.requests).filter(([name]) =>
+        cfg.scenarios.some((s) => scenariosRegistry.get(s)?.uses.includes(name)),
+      ),
+    ),
+  ),
   maxErrors: cfg.maxErrors,
-  ...(cfg.design === "duet" ? { design: "duet" as const, ...(cfg.duetExchange === "each" ? { duetExchange: "each" as const } : {}) } : {}),
+  ...(cfg.design === "duet"
+    ? { design: "duet" as const, ...(cfg.duetExchange === "each" ? { duetExchange: "each" as const } : {}) }
+    : {}),
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
   headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
   charts: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.charts ?? [])]])),
@@ -116,7 +156,12 @@ export interface RunSteering {
 }
 
 /** Runs a prepared config: trials, results.json, the analysis, profiles (--profile), the reports. */
-export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext, steer: RunSteering = {}): Promise<RunDocument> {
+export async function executeRun(
+  cfg: RunConfig,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+  steer: RunSteering = {},
+): Promise<RunDocument> {
   for (const w of cfg.warnings) tell(ctx, { type: "warning", text: w });
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, steer.seed);
   // header values that name the environment (${env:API_KEY}) are resolved now, and scrubbed from everything written
@@ -127,7 +172,10 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
     {
       cfg,
       plan,
-      planRecord: { ...planRecord(cfg, plan, scenarios, checkout), ...(steer.seed !== undefined ? { seed: steer.seed } : {}) },
+      planRecord: {
+        ...planRecord(cfg, plan, scenarios, checkout),
+        ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
+      },
       scenarios,
       requests: live.requests,
       secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
@@ -135,7 +183,10 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
       version: ctx.version,
       generators: LOAD_GENERATORS,
     },
-    { ...(steer.seed !== undefined ? { seed: steer.seed } : {}), ...(steer.moreRounds ? { more: moreTrials(cfg, steer.moreRounds, steer.seed) } : {}) },
+    {
+      ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
+      ...(steer.moreRounds ? { more: moreTrials(cfg, steer.moreRounds, steer.seed) } : {}),
+    },
   );
   const writer = new ResultsWriter(cfg.outDir);
   runner.on("event", writer.listener);
@@ -149,7 +200,8 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
   } finally {
     ctx.signal?.removeEventListener("abort", onAbort);
   }
-  if (cfg.allocation && !runner.wasAborted) ran = { ...ran, allocation: await runAllocationPass(cfg, ran, scenarios, live.requests, ctx) };
+  if (cfg.allocation && !runner.wasAborted)
+    ran = { ...ran, allocation: await runAllocationPass(cfg, ran, scenarios, live.requests, ctx) };
   // the analysis, once: from the trials, with the headlines the results file records
   const results: Results = { ...ran, summary: analyze(ran, headlinesOf(ran), loadTargets()) };
   writer.finish(results);
@@ -159,20 +211,40 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
   if (cfg.profile && !runner.wasAborted) {
     const { profile } = await import("../profile/profiler.js");
     const command = serviceCommand(cfg.variants[0]?.system);
-    tell(ctx, { type: "note", text: `profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …` });
+    tell(ctx, {
+      type: "note",
+      text: `profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …`,
+    });
     try {
       await profile(
-        { tool: cfg.profile, variants: cfg.variants, scenario: scenarios.get(cfg.scenarios[0]!)!, durationS: cfg.durationS, out: cfg.outDir, requests: cfg.requests, ...(command ? { command } : {}) },
+        {
+          tool: cfg.profile,
+          variants: cfg.variants,
+          scenario: scenarios.get(cfg.scenarios[0]!)!,
+          durationS: cfg.durationS,
+          out: cfg.outDir,
+          requests: cfg.requests,
+          ...(command ? { command } : {}),
+        },
         { events: (e) => tell(ctx, e), env: ctx.env },
       );
     } catch (err) {
-      profileError = { message: (err as Error).message, ...((err as { output?: string }).output ? { output: (err as { output?: string }).output } : {}) };
+      profileError = {
+        message: (err as Error).message,
+        ...((err as { output?: string }).output ? { output: (err as { output?: string }).output } : {}),
+      };
     }
   }
   const gate = steer.gateReport?.(results);
-  const { written, errors } = exportAll(results, { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), ...(gate ? { gate } : {}) }, cfg.outDir, EXPORTERS, {
-    GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY,
-  });
+  const { written, errors } = exportAll(
+    results,
+    { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), ...(gate ? { gate } : {}) },
+    cfg.outDir,
+    EXPORTERS,
+    {
+      GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY,
+    },
+  );
   return {
     results,
     outDir: cfg.outDir,
@@ -186,7 +258,13 @@ export async function executeRun(cfg: RunConfig, scenarios: ReadonlyMap<string, 
 }
 
 /** The allocation pass on the variants the targets table is about, after the trials (a profiler's distortion stays out of them). */
-async function runAllocationPass(cfg: RunConfig, ran: Results, scenarios: ReadonlyMap<string, Scenario>, requests: Readonly<Record<string, LiveRequest>>, ctx: JobContext) {
+async function runAllocationPass(
+  cfg: RunConfig,
+  ran: Results,
+  scenarios: ReadonlyMap<string, Scenario>,
+  requests: Readonly<Record<string, LiveRequest>>,
+  ctx: JobContext,
+) {
   const { allocationPass } = await import("../profile/allocation.js");
   const names = targetVariants(cfg.variants.map((v) => v.name));
   const ac = new AbortController();
@@ -224,6 +302,10 @@ function moreTrials(cfg: RunConfig, moreRounds: (sofar: Results) => number, seed
 }
 
 /** `perfpack run` as a job. */
-export async function run(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, ctx: JobContext): Promise<RunDocument> {
+export async function run(
+  flags: RunFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+): Promise<RunDocument> {
   return executeRun(prepareRun(flags, scenarios, ctx).cfg, scenarios, ctx);
 }

@@ -40,7 +40,10 @@ export async function up(o: UpOptions, ctx: Pick<JobContext, "env">): Promise<Up
   return {
     exchange: { url: stack.exchange.url, pid: stack.exchange.pid },
     executor: { url: stack.executor.url, pid: stack.executor.pid },
-    firstExit: Promise.race([stack.executor.exited.then((e) => ({ service: "executor" as const, ...e })), stack.exchange.exited.then((e) => ({ service: "exchange" as const, ...e }))]),
+    firstExit: Promise.race([
+      stack.executor.exited.then((e) => ({ service: "executor" as const, ...e })),
+      stack.exchange.exited.then((e) => ({ service: "exchange" as const, ...e })),
+    ]),
     stop: () => stack.stop(),
   };
 }

@@ -15,28 +15,60 @@ import { callTable } from "./report.js";
 import { INTERRUPTED, jobContext, runExit, runPaths, runView, shownRun } from "./run.js";
 
 /** The exit code of a gate's outcome: 1 for a regression, and for inconclusive under --strict. */
-const gateExit = (d: Pick<GateDecision, "outcome">, strict: boolean): number => (d.outcome === "regression" || (d.outcome === "inconclusive" && strict) ? EXIT.gateFailed : EXIT.ok);
+const gateExit = (d: Pick<GateDecision, "outcome">, strict: boolean): number =>
+  d.outcome === "regression" || (d.outcome === "inconclusive" && strict) ? EXIT.gateFailed : EXIT.ok;
 
 /** The closing lines of a gate: its outcome, what to do about an inconclusive one, and the reasons. */
-function outcomeText(d: Pick<GateDecision, "outcome" | "reasons">, strict: boolean, line: number, io: IO, inconclusiveWhy: string, passAlso = ""): string {
+function outcomeText(
+  d: Pick<GateDecision, "outcome" | "reasons">,
+  strict: boolean,
+  line: number,
+  io: IO,
+  inconclusiveWhy: string,
+  passAlso = "",
+): string {
   const list = d.reasons.map((x) => `  - ${x}`).join("\n") + "\n";
-  if (d.outcome === "pass") return io.paint.green.bold("gate: PASS") + ` — every gate metric's interval is wholly better than ${(line * 100).toFixed(0)}% worse${passAlso}\n`;
+  if (d.outcome === "pass")
+    return (
+      io.paint.green.bold("gate: PASS") +
+      ` — every gate metric's interval is wholly better than ${(line * 100).toFixed(0)}% worse${passAlso}\n`
+    );
   if (d.outcome === "regression") return io.paint.red.bold("gate: FAIL (regression)\n") + list;
-  return (strict ? io.paint.red.bold("gate: FAIL (inconclusive, --strict)\n") : io.paint.yellow.bold("gate: INCONCLUSIVE") + ` — ${inconclusiveWhy}; exit 0 (--strict makes this exit 1)\n`) + list;
+  return (
+    (strict
+      ? io.paint.red.bold("gate: FAIL (inconclusive, --strict)\n")
+      : io.paint.yellow.bold("gate: INCONCLUSIVE") + ` — ${inconclusiveWhy}; exit 0 (--strict makes this exit 1)\n`) +
+    list
+  );
 }
 
 /** The stored-run gate's decision, printed: exit 1 on a regression or a failed gating target; inconclusive exits 0 with a warning, 1 under --strict. */
-function storedGate(base: Results, current: Results, g: Extract<GateConfig, { kind: "stored" }>, json: boolean, io: IO): number {
+function storedGate(
+  base: Results,
+  current: Results,
+  g: Extract<GateConfig, { kind: "stored" }>,
+  json: boolean,
+  io: IO,
+): number {
   const d = gateRuns(base, current, g.maxRegression, g.strict);
   const human = json ? io.err : io.out;
   const level = d.comparisons[0]?.estimate.level ?? 0.95;
-  human.write("gate: against a stored run: the comparison is unpaired and carries whatever changed on the machine between the two runs (--baseline-ref avoids that)\n");
+  human.write(
+    "gate: against a stored run: the comparison is unpaired and carries whatever changed on the machine between the two runs (--baseline-ref avoids that)\n",
+  );
   human.write(
     `gate: current ${d.current} against baseline ${d.baseline}; ${d.comparisons.length} gate metrics (per variant and scenario), intervals at ${(level * 100).toFixed(2)}% (Bonferroni over them), line ${(g.maxRegression * 100).toFixed(0)}% worse\n`,
   );
   human.write(callTable(d, true) + "\n");
   human.write(
-    outcomeText(d, g.strict, g.maxRegression, io, "too few rounds or too much noise to decide every metric: give both runs more --rounds, or use --baseline-ref", ", and every gating target holds"),
+    outcomeText(
+      d,
+      g.strict,
+      g.maxRegression,
+      io,
+      "too few rounds or too much noise to decide every metric: give both runs more --rounds, or use --baseline-ref",
+      ", and every gating target holds",
+    ),
   );
   if (json) io.out.write(JSON.stringify(d, null, 2) + "\n");
   return gateExit(d, g.strict);
@@ -53,7 +85,13 @@ function lookLine(e: Extract<JobEvent, { type: "look" }>): string {
  * `perfpack gate --baseline-ref REV`: builds REV's executor, runs it beside this checkout's in one
  * interleaved run (each round in a seeded random order), and gates on the paired comparison.
  */
-async function revisionGate(flags: RunFlags, g: Extract<GateConfig, { kind: "revision" }>, json: boolean, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
+async function revisionGate(
+  flags: RunFlags,
+  g: Extract<GateConfig, { kind: "revision" }>,
+  json: boolean,
+  scenarios: ReadonlyMap<string, Scenario>,
+  io: IO,
+): Promise<number> {
   const human = json ? io.err : io.out;
   const view = runView(io, human, { verdict: false, warningPrefix: "perfpack gate" });
   const events = (e: JobEvent) => (e.type === "look" ? io.err.write(lookLine(e)) : view(e));
@@ -76,7 +114,10 @@ export async function gateCommand(flags: FileFlags, scenarios: ReadonlyMap<strin
   // the gate's own options may come from the config file too (the run's are read by the run)
   const { flags: layered, from } = layeredFlags(io.cwd, flags);
   const { run } = splitGateFlags(flags);
-  const g = resolveGateConfig(splitGateFlags(layered).gate, { ...(run.soak !== undefined ? { soak: run.soak } : {}), from });
+  const g = resolveGateConfig(splitGateFlags(layered).gate, {
+    ...(run.soak !== undefined ? { soak: run.soak } : {}),
+    from,
+  });
   const json = run.json === true;
   if (g.kind === "revision") return revisionGate(run, g, json, scenarios, io);
   const base = readResultsFile(resolve(io.cwd, g.baseline), "baseline");

@@ -17,7 +17,9 @@ function stepLines(e: HardenEvent): string[] {
       return [
         `  sent ${f.sent} in ${(f.ms / 1000).toFixed(1)} s; clear 4xx errors: ${f.clearErrors}; failures: ${f.failures.length}; statuses ${JSON.stringify(f.byStatus)}`,
         `  executor alive after: ${f.executorAlive ? "yes" : "NO"}; clean exit on SIGTERM: ${e.cleanExit ? "yes" : `NO (${f.executorExit})`}`,
-        ...f.failures.slice(0, 10).map((x) => `  FAIL #${x.index} ${x.kind}: ${x.why}  ${JSON.stringify(x.head.slice(0, 80))}`),
+        ...f.failures
+          .slice(0, 10)
+          .map((x) => `  FAIL #${x.index} ${x.kind}: ${x.why}  ${JSON.stringify(x.head.slice(0, 80))}`),
       ];
     }
     case "drill-start": {

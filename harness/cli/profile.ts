@@ -11,7 +11,10 @@ export function profileText(e: ProfileEvent): { lines: string[]; warning?: strin
       const lines = [...artifacts.map((a) => `  ${a}`), `  ${describeCheck(check)}`];
       if (check.ok) return { lines };
       const what = e.tool === "clinic-doctor" ? "report" : "flamegraph";
-      return { lines, warning: `⚠ ${variant}: ${e.tool} recorded too few samples: ${describeCheck(check)}; its ${what} shows almost nothing` };
+      return {
+        lines,
+        warning: `⚠ ${variant}: ${e.tool} recorded too few samples: ${describeCheck(check)}; its ${what} shows almost nothing`,
+      };
     }
     case "profile-hot-path":
       return { lines: [`hot-path diff: ${e.file}`] };

@@ -9,7 +9,8 @@ export interface ProgressOutput {
   isTTY: boolean;
 }
 
-const secs = (s: number) => (s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(s < 10 ? 1 : 0)} s`);
+const secs = (s: number) =>
+  s >= 90 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(s < 10 ? 1 : 0)} s`;
 
 /**
  * Shows a run's progress from the runner's events: the plan and its estimate at the start,
@@ -28,7 +29,9 @@ export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e:
     switch (e.type) {
       case "start": {
         const p = e.plan;
-        out.write(`perfpack run: ${p.variants.length} variant(s) × ${p.scenarios.length} scenario(s) × ${p.rounds} round(s) = ${p.trials.length} trials, about ${secs(e.estimateS)}\n`);
+        out.write(
+          `perfpack run: ${p.variants.length} variant(s) × ${p.scenarios.length} scenario(s) × ${p.rounds} round(s) = ${p.trials.length} trials, about ${secs(e.estimateS)}\n`,
+        );
         for (const v of p.variants)
           out.write(
             `  ${chalk.bold(v.name)}: ${
@@ -47,7 +50,8 @@ export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e:
         const label = `[${e.spec.index + 1}/${e.total}] ${e.spec.variant.name} · ${e.spec.scenario} · round ${e.spec.round}`;
         if (out.isTTY) {
           const t0 = performance.now();
-          const draw = () => out.write(`\r\x1b[2K${chalk.dim(label)} ${secs((performance.now() - t0) / 1000)} / ~${secs(e.estimateS)}`);
+          const draw = () =>
+            out.write(`\r\x1b[2K${chalk.dim(label)} ${secs((performance.now() - t0) / 1000)} / ~${secs(e.estimateS)}`);
           draw();
           live = setInterval(draw, 250);
         }
@@ -76,7 +80,11 @@ export function progressListener(out: ProgressOutput, chalk: ChalkInstance): (e:
           .slice(0, 3)
           .map((h) => `${h.label} ${metricText(h, r.metrics[h.metric])}`)
           .join(", ");
-        const flag = r.generatorBound ? chalk.yellow(` ⚠ generator-bound (${fmt(r.metrics.generator_cpu_cores)} cores): this trial measured the load generator`) : "";
+        const flag = r.generatorBound
+          ? chalk.yellow(
+              ` ⚠ generator-bound (${fmt(r.metrics.generator_cpu_cores)} cores): this trial measured the load generator`,
+            )
+          : "";
         out.write(`${chalk.green("✓")} ${label} ${secs(r.wallS)}: ${figures}${flag}\n`);
         break;
       }

@@ -18,7 +18,11 @@ export function reportCommand(file: string, outDir: string | undefined, io: IO):
   return errors.length ? EXIT.runFailure : EXIT.ok;
 }
 
-const CALL_TEXT: Record<MetricCall, string> = { regression: "✗ regression: wholly beyond the line", clear: "✓ clear of the line", undecided: "? undecided: across the line" };
+const CALL_TEXT: Record<MetricCall, string> = {
+  regression: "✗ regression: wholly beyond the line",
+  clear: "✓ clear of the line",
+  undecided: "? undecided: across the line",
+};
 
 /** Across two runs the arms are one variant in A and in B: the comparison's columns, renamed. */
 const acrossRuns = comparisonDimensions
@@ -36,7 +40,10 @@ const variantColumn = { label: "variant", format: (c: Comparison) => c.reference
 /** The columns a gate's calls replace: the 95% interval, the Holm p and its direction. */
 const CALLED = ["p (Holm)", "", "95% interval (unadjusted)"];
 
-function table(dims: ReadonlyArray<{ label: string; format: (c: Comparison) => string }>, rows: readonly Comparison[]): string {
+function table(
+  dims: ReadonlyArray<{ label: string; format: (c: Comparison) => string }>,
+  rows: readonly Comparison[],
+): string {
   const t = new Table({ head: dims.map((d) => d.label), style: { head: [], border: [], compact: true } });
   for (const c of rows) t.push(dims.map((d) => d.format(c)));
   return t.toString();
@@ -46,9 +53,18 @@ function table(dims: ReadonlyArray<{ label: string; format: (c: Comparison) => s
 export function callTable(d: Pick<GateDecision, "comparisons" | "calls">, across: boolean): string {
   const level = d.comparisons[0]?.estimate.level ?? 0.95;
   const calls = new Map(d.comparisons.map((c, i) => [c, d.calls[i]!]));
-  const keep = (across ? [variantColumn, ...acrossRuns] : comparisonDimensions).filter((x) => !CALLED.includes(x.label));
+  const keep = (across ? [variantColumn, ...acrossRuns] : comparisonDimensions).filter(
+    (x) => !CALLED.includes(x.label),
+  );
   return table(
-    [...keep, { label: `${(level * 100).toFixed(2)}% interval`, format: (c) => `${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}` }, { label: "call", format: (c) => CALL_TEXT[calls.get(c)!] }],
+    [
+      ...keep,
+      {
+        label: `${(level * 100).toFixed(2)}% interval`,
+        format: (c) => `${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}`,
+      },
+      { label: "call", format: (c) => CALL_TEXT[calls.get(c)!] },
+    ],
     d.comparisons,
   );
 }
@@ -64,6 +80,8 @@ export function compareCommand(a: string, b: string, o: { json?: boolean }, io: 
   }
   io.out.write(`A: ${a} (${d.a.runId}, ${d.a.rounds} rounds)\nB: ${b} (${d.b.runId}, ${d.b.rounds} rounds)\n`);
   io.out.write(comparisonTable(d.comparisons) + "\n");
-  io.out.write("ratio = B / A: geometric mean of B's rounds over A's (the medians beside it are for reading); intervals unpaired (the runs share no rounds); p Holm-adjusted over the rows.\n");
+  io.out.write(
+    "ratio = B / A: geometric mean of B's rounds over A's (the medians beside it are for reading); intervals unpaired (the runs share no rounds); p Holm-adjusted over the rows.\n",
+  );
   return EXIT.ok;
 }

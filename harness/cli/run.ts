@@ -29,7 +29,10 @@ function runSummary(results: Results, io: IO, o: { verdict: boolean }): string {
   let text = "\nmedians over rounds (per variant), and each variant's ratio against the reference:\n";
   text += mediansTables(results, (better, t) => (better ? paint.green(t) : paint.red(t))) + "\n";
   const bound = results.trials.filter((t) => t.generatorBound).length;
-  if (bound > 0) text += paint.yellow(`⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`);
+  if (bound > 0)
+    text += paint.yellow(
+      `⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`,
+    );
   if (o.verdict) text += "\n" + verdictText(results, paint) + "\n\n";
   return text;
 }
@@ -69,7 +72,10 @@ function printProfile(e: ProfileEvent, io: IO): void {
 
 /** The run's closing lines: where its files are, and what failed after the trials. */
 export function runPaths(doc: RunDocument, io: IO, human: Output): void {
-  if (doc.profileError) io.err.write(io.paint.red(`perfpack run: profiling failed: ${doc.profileError.message}\n${doc.profileError.output ?? ""}\n`));
+  if (doc.profileError)
+    io.err.write(
+      io.paint.red(`perfpack run: profiling failed: ${doc.profileError.message}\n${doc.profileError.output ?? ""}\n`),
+    );
   for (const e of doc.exportErrors) io.err.write(io.paint.red(`perfpack run: a report could not be written: ${e}\n`));
   human.write(`results: ${doc.resultsFile}\n`);
   for (const f of doc.written) human.write(`report:  ${f}\n`);
@@ -80,16 +86,26 @@ export function runPaths(doc: RunDocument, io: IO, human: Output): void {
 export function runExit(doc: RunDocument, io: IO): number {
   if (doc.interrupted) return EXIT.interrupted;
   if (doc.results.summary.failedTrials > 0) {
-    io.err.write(io.paint.red(`perfpack run: ${doc.results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${doc.outDir}/logs\n`));
+    io.err.write(
+      io.paint.red(
+        `perfpack run: ${doc.results.summary.failedTrials} trial(s) failed; see their error and log tail in results.json and ${doc.outDir}/logs\n`,
+      ),
+    );
     return EXIT.runFailure;
   }
   return doc.results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok;
 }
 
-export const INTERRUPTED = "\nperfpack run: interrupted; stopping the current trial's services and keeping the finished trials\n";
+export const INTERRUPTED =
+  "\nperfpack run: interrupted; stopping the current trial's services and keeping the finished trials\n";
 
 /** A run shown as it goes, its summary on `human` (stdout, or stderr when stdout carries a JSON document). */
-export async function shownRun(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO, human?: Output): Promise<{ doc: RunDocument; json: boolean; human: Output }> {
+export async function shownRun(
+  flags: RunFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  io: IO,
+  human?: Output,
+): Promise<{ doc: RunDocument; json: boolean; human: Output }> {
   const ctx = jobContext(io, INTERRUPTED);
   const { cfg, json } = prepareRun(flags, scenarios, ctx);
   const to = human ?? (json ? io.err : io.out);

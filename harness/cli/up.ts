@@ -23,7 +23,11 @@ function tryLines(h: UpHandle): string[] {
  * Runs until `onSignal`'s handler is called (cli.ts registers it for SIGINT and SIGTERM): both
  * services stop, exit 0. When one exits on its own the other is stopped: exit 3.
  */
-export async function upCommand(o: UpOptions, io: IO, onSignal: (handler: (signal: string) => void) => void): Promise<number> {
+export async function upCommand(
+  o: UpOptions,
+  io: IO,
+  onSignal: (handler: (signal: string) => void) => void,
+): Promise<number> {
   const h = await up(o, io);
   for (const l of tryLines(h)) io.out.write(l + "\n");
   const signalled = new Promise<string>((resolve) => onSignal(resolve));
@@ -33,7 +37,9 @@ export async function upCommand(o: UpOptions, io: IO, onSignal: (handler: (signa
     await h.stop();
     return EXIT.ok;
   }
-  io.err.write(`perfpack up: the ${first.gone.service} exited (code ${first.gone.code}, signal ${first.gone.signal}); stopping the other\n`);
+  io.err.write(
+    `perfpack up: the ${first.gone.service} exited (code ${first.gone.code}, signal ${first.gone.signal}); stopping the other\n`,
+  );
   await h.stop();
   return EXIT.runFailure;
 }

@@ -60,7 +60,11 @@ export class LaunchError extends PerfpackError {
     readonly exit: ExitInfo | undefined,
     readonly logTail: string,
   ) {
-    super(message, exit?.code === EXIT.usage ? EXIT.usage : EXIT.runFailure, `--- last lines of its log ---\n${logTail}`);
+    super(
+      message,
+      exit?.code === EXIT.usage ? EXIT.usage : EXIT.runFailure,
+      `--- last lines of its log ---\n${logTail}`,
+    );
   }
 }
 
@@ -145,7 +149,12 @@ class Child {
 
   constructor(spec: ServiceSpec) {
     // a user's command runs in a process group of its own, so that stopping it stops what it started
-    const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ["ignore", "pipe", "pipe"], detached: spec.group === true });
+    const child = spawn(spec.command, spec.args, {
+      env: spec.env,
+      cwd: spec.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: spec.group === true,
+    });
     this.process = child;
     if (spec.group) groups.add(child);
     live.add(child);
@@ -203,7 +212,12 @@ function listening(c: Child, readyUrl: string | undefined, timeoutMs: number): P
 }
 
 /** Probes health until it answers 200 from our process (its pid), the child exits, or the deadline passes. */
-async function healthyPid(c: Child, url: string, spec: ServiceSpec, deadline: number): Promise<{ pid: number } | { exit: ExitInfo } | { problem: string }> {
+async function healthyPid(
+  c: Child,
+  url: string,
+  spec: ServiceSpec,
+  deadline: number,
+): Promise<{ pid: number } | { exit: ExitInfo } | { problem: string }> {
   let problem = "no answer";
   const ours = spec.acceptPid ?? ((p, child) => p === child);
   for (let attempt = 0; ; attempt++) {
@@ -212,7 +226,10 @@ async function healthyPid(c: Child, url: string, spec: ServiceSpec, deadline: nu
       const r = await getJson(url + (spec.healthPath ?? "/health"));
       const pid = (r.body as { pid?: number })?.pid;
       if (r.status === 200 && pid !== undefined && ours(pid, c.process.pid!)) return { pid };
-      problem = r.status !== 200 ? `health answered ${r.status}` : `health answered for pid ${pid}, not ours (${c.process.pid})`;
+      problem =
+        r.status !== 200
+          ? `health answered ${r.status}`
+          : `health answered for pid ${pid}, not ours (${c.process.pid})`;
     } catch (err) {
       problem = (err as Error).message;
     }
@@ -271,7 +288,10 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
  * (/proc/<pid>/task/<thread>/stat). The command name may hold spaces and parentheses, so the fields
  * start after the last ")"; utime and stime are in clock ticks (10 ms).
  */
-export function procStat(pid: number, thread?: number): { state: string; ppid: number; utime: number; stime: number } | undefined {
+export function procStat(
+  pid: number,
+  thread?: number,
+): { state: string; ppid: number; utime: number; stime: number } | undefined {
   try {
     const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

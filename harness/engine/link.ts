@@ -154,7 +154,9 @@ export function startLink(o: LinkOptions): Promise<Link> {
 export async function linkMain(o: LinkOptions, out: (line: string) => void): Promise<void> {
   const link = await startLink(o);
   out(`listening tcp://127.0.0.1:${link.port}`);
-  out(`link: to ${o.host}:${o.port}, RTT ${o.rttMs} ms${o.jitterMs ? `, jitter ${o.jitterMs} ms` : ""}${o.bandwidthMbps ? `, ${o.bandwidthMbps} Mbit/s each way` : ""}`);
+  out(
+    `link: to ${o.host}:${o.port}, RTT ${o.rttMs} ms${o.jitterMs ? `, jitter ${o.jitterMs} ms` : ""}${o.bandwidthMbps ? `, ${o.bandwidthMbps} Mbit/s each way` : ""}`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => void link.close().then(resolve);
     process.once("SIGTERM", stop);

@@ -19,7 +19,9 @@ export interface MeasureArm extends LoadedArm {
   wsClients: number;
 }
 
-export type MeasureResult = Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series"> & { answers?: AnswersRecord };
+export type MeasureResult = Pick<TrialRecord, "metrics" | "generatorBound" | "executorDelta" | "series"> & {
+  answers?: AnswersRecord;
+};
 
 /** What every arm shares in a window: the run's load settings and how its lines are told. */
 export interface MeasureSettings {
@@ -66,10 +68,20 @@ class MeasureWindow {
     private readonly sharedExchange: boolean,
     signal: AbortSignal,
   ) {
-    const pids = [...new Set(arms.flatMap((a) => [a.pids.executor ?? 0, a.pids.exchange ?? 0, ...(a.pids.link ? [a.pids.link] : [])]))];
+    const pids = [
+      ...new Set(
+        arms.flatMap((a) => [a.pids.executor ?? 0, a.pids.exchange ?? 0, ...(a.pids.link ? [a.pids.link] : [])]),
+      ),
+    ];
     this.sampler = new ProcessSampler(pids);
     this.opening.catch(() => {});
-    this.aborted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason instanceof Error ? signal.reason : new Error("trial aborted")), { once: true }));
+    this.aborted = new Promise<never>((_, reject) =>
+      signal.addEventListener(
+        "abort",
+        () => reject(signal.reason instanceof Error ? signal.reason : new Error("trial aborted")),
+        { once: true },
+      ),
+    );
     this.aborted.catch(() => {});
   }
 
@@ -87,7 +99,13 @@ class MeasureWindow {
       const windowS = (performance.now() - o.w0) / 1000;
       const gen = process.cpuUsage(o.cpu0);
       await this.sampler.stop();
-      return { ...o, windowS, gen, after: await Promise.all(this.arms.map((a) => this.scrape(a))), exAfter: await Promise.all(this.arms.map((a) => this.exchange(a))) };
+      return {
+        ...o,
+        windowS,
+        gen,
+        after: await Promise.all(this.arms.map((a) => this.scrape(a))),
+        exAfter: await Promise.all(this.arms.map((a) => this.exchange(a))),
+      };
     })();
     await this.closed;
   }
@@ -112,7 +130,9 @@ class MeasureWindow {
 
   /** A service without the metrics endpoint: its metric-based figures are not measured. */
   private scrape(arm: MeasureArm): Promise<Scrape | undefined> {
-    return scrape(arm.target.executorUrl).catch((err: unknown) => (arm.metricsOptional ? undefined : Promise.reject(err)));
+    return scrape(arm.target.executorUrl).catch((err: unknown) =>
+      arm.metricsOptional ? undefined : Promise.reject(err),
+    );
   }
 
   private exchange(arm: MeasureArm): Promise<Record<string, number> | undefined> {
@@ -126,13 +146,23 @@ class MeasureWindow {
  * generator's CPU is the whole process's (all arms' load), and a shared exchange's counters cannot
  * be split between arms, so they are not attributed.
  */
-export async function measure(scenario: Scenario, signal: AbortSignal, arms: readonly MeasureArm[], s: MeasureSettings): Promise<MeasureResult[]> {
+export async function measure(
+  scenario: Scenario,
+  signal: AbortSignal,
+  arms: readonly MeasureArm[],
+  s: MeasureSettings,
+): Promise<MeasureResult[]> {
   const n = arms.length;
   const window = new MeasureWindow(arms, s.sharedExchange, signal);
   const contexts = arms.map((arm) =>
     scenarioContext(
       arm,
-      { ...s.load, rate: s.load.rate === undefined ? undefined : s.load.rate / n, connections: arm.connections, wsClients: arm.wsClients },
+      {
+        ...s.load,
+        rate: s.load.rate === undefined ? undefined : s.load.rate / n,
+        connections: arm.connections,
+        wsClients: arm.wsClients,
+      },
       {
         signal,
         ...(arm.artillery ? { artillery: arm.artillery } : {}),
@@ -152,7 +182,8 @@ export async function measure(scenario: Scenario, signal: AbortSignal, arms: rea
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("trial aborted");
   const w = await window.readings(scenario.name);
   // a generator the scenario ran outside this process (Artillery) reports its own CPU over the window
-  const generatorCores = ((w.gen.user + w.gen.system) / 1e6 + results.reduce((x, r) => x + (r.generatorCpuS ?? 0), 0)) / w.windowS;
+  const generatorCores =
+    ((w.gen.user + w.gen.system) / 1e6 + results.reduce((x, r) => x + (r.generatorCpuS ?? 0), 0)) / w.windowS;
   return arms.map((arm, i) =>
     armMetrics(scenario, arm, results[i]!, {
       windowS: w.windowS,
@@ -184,7 +215,10 @@ function armMetrics(scenario: Scenario, arm: MeasureArm, result: ScenarioResult,
   const { windowS, sampler, before, after, exBefore, exAfter, generatorCores, generatorBound } = w;
   const { pids } = arm;
   const d = before && after ? delta(before, after) : undefined;
-  const exDelta = exBefore && exAfter ? Object.fromEntries(Object.entries(exAfter).map(([k, v]) => [k, v - (exBefore[k] ?? 0)])) : undefined;
+  const exDelta =
+    exBefore && exAfter
+      ? Object.fromEntries(Object.entries(exAfter).map(([k, v]) => [k, v - (exBefore[k] ?? 0)]))
+      : undefined;
 
   const m: Record<string, number> = { ...result.metrics, window_s: windowS };
   const unit = result.workUnit;
@@ -203,12 +237,17 @@ function armMetrics(scenario: Scenario, arm: MeasureArm, result: ScenarioResult,
   const lk = pids.link ? sampler.of(pids.link) : undefined;
   if (lk) m.link_cpu_cores = lk.cpuS / windowS;
   // GC time share: seconds spent in GC (all kinds) over the window's seconds
-  if (d && [...d.keys()].some((k) => k.startsWith("nodejs_gc_duration_seconds_sum"))) m.executor_gc_share = sumOf(d, "nodejs_gc_duration_seconds_sum") / windowS;
+  if (d && [...d.keys()].some((k) => k.startsWith("nodejs_gc_duration_seconds_sum")))
+    m.executor_gc_share = sumOf(d, "nodejs_gc_duration_seconds_sum") / windowS;
   if (exDelta && result.work > 0) {
     m[`upstream_conns_per_${unit}`] = (exDelta.connections ?? 0) / result.work;
     m[`upstream_tls_handshakes_per_${unit}`] = (exDelta.tlsHandshakes ?? 0) / result.work;
   }
-  if (d || exDelta) Object.assign(m, scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, arm.target.toggles) ?? {});
+  if (d || exDelta)
+    Object.assign(
+      m,
+      scenario.derive?.({ executorDelta: d, exchangeDelta: exDelta, windowS }, result, arm.target.toggles) ?? {},
+    );
   m.generator_bound = generatorBound ? 1 : 0;
   for (const [k, v] of Object.entries(m)) if (!Number.isFinite(v)) delete m[k];
   const sparkDelta = d ? Object.fromEntries([...d].filter(([k, v]) => k.startsWith("spark_") && v !== 0)) : undefined;

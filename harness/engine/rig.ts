@@ -7,7 +7,18 @@
  */
 import { writeFileSync } from "node:fs";
 import type { Service } from "./launcher.js";
-import { freePort, settle, startExchangeService, startExecutorService, startLinkService, type ArmOptions, type ExchangeOptions, type SharedStack, type Stack, type StackOptions } from "./stack.js";
+import {
+  freePort,
+  settle,
+  startExchangeService,
+  startExecutorService,
+  startLinkService,
+  type ArmOptions,
+  type ExchangeOptions,
+  type SharedStack,
+  type Stack,
+  type StackOptions,
+} from "./stack.js";
 import type { LiveRequest, ScenarioContext, ScenarioTarget } from "../../scenarios/contract.js";
 
 export { serviceEnv, type ExecutorWrap, type Stack, type StartCommand } from "./stack.js";
@@ -169,7 +180,12 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     const st = stacks[i]!;
     return {
       name: a.name,
-      target: { executorUrl: st.executor.url, exchangeUrl: st.exchange.url, toggles: a.toggles, executorPid: st.executor.pid },
+      target: {
+        executorUrl: st.executor.url,
+        exchangeUrl: st.exchange.url,
+        toggles: a.toggles,
+        executorPid: st.executor.pid,
+      },
       pids: { executor: st.executor.pid, exchange: st.exchange.pid, ...(st.link ? { link: st.link.pid } : {}) },
       stack: st,
     };

@@ -22,7 +22,20 @@ import type { LiveRequest } from "../load/request.js";
 /** What the Runner reads of the validated run config. */
 export type RunnerConfig = Pick<
   RunConfig,
-  "runId" | "outDir" | "durationS" | "warmupS" | "connections" | "rate" | "wsClients" | "wsRate" | "target" | "readyTimeoutMs" | "warm" | "design" | "duetExchange" | "maxErrors"
+  | "runId"
+  | "outDir"
+  | "durationS"
+  | "warmupS"
+  | "connections"
+  | "rate"
+  | "wsClients"
+  | "wsRate"
+  | "target"
+  | "readyTimeoutMs"
+  | "warm"
+  | "design"
+  | "duetExchange"
+  | "maxErrors"
 >;
 
 export interface RunnerOptions {
@@ -108,7 +121,9 @@ export class Runner extends EventEmitter {
     super();
     this.cfg = o.cfg;
     this.rand = seededRandom(steer.seed ?? Date.now() % 2 ** 31);
-    this.secrets = [...new Set([...secretValues(o.plan.trials.map((t) => t.variant.env)), ...o.secrets])].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...secretValues(o.plan.trials.map((t) => t.variant.env)), ...o.secrets])].sort(
+      (a, b) => b.length - a.length,
+    );
   }
 
   private emitEvent(e: RunnerEvent): void {
@@ -128,16 +143,25 @@ export class Runner extends EventEmitter {
   estimateTrialS(spec: Pick<TrialSpec, "scenario" | "variant">): number {
     const sc = this.o.scenarios.get(spec.scenario)!;
     // launching exchange + executor and stopping them costs about a second on the reference machine
-    const own = sc.estimateS({ durationS: this.cfg.durationS, warmupS: this.cfg.warmupS }) + (this.cfg.target || this.cfg.warm ? 0.2 : 1.2);
+    const own =
+      sc.estimateS({ durationS: this.cfg.durationS, warmupS: this.cfg.warmupS }) +
+      (this.cfg.target || this.cfg.warm ? 0.2 : 1.2);
     return own + this.o.generators[harnessOf(spec.variant).generator].overheadS(spec.scenario, this.cfg.warmupS);
   }
 
   async run(): Promise<Results> {
     const { plan } = this.o;
-    const results = newResults({ runId: this.cfg.runId, startedAt: new Date().toISOString(), version: this.o.version, machine: describeMachine(), plan: this.o.planRecord });
+    const results = newResults({
+      runId: this.cfg.runId,
+      startedAt: new Date().toISOString(),
+      version: this.o.version,
+      machine: describeMachine(),
+      plan: this.o.planRecord,
+    });
     mkdirSync(join(this.cfg.outDir, "logs"), { recursive: true });
     // a duet slice runs its arms' trials at once: each costs its share of the slice
-    const share = (t: TrialSpec) => (this.cfg.design === "duet" && this.o.scenarios.get(t.scenario)!.duet === undefined ? 1 / plan.variants.length : 1);
+    const share = (t: TrialSpec) =>
+      this.cfg.design === "duet" && this.o.scenarios.get(t.scenario)!.duet === undefined ? 1 / plan.variants.length : 1;
     const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t) * share(t), 0);
     this.emitEvent({ type: "start", plan, estimateS, results, resultsFile: join(this.cfg.outDir, "results.json") });
     const trials = [...plan.trials];
@@ -147,7 +171,13 @@ export class Runner extends EventEmitter {
         // a duet slice: the variants of one round and scenario (adjacent in the plan) run at once
         const group = this.duetGroup(trials, i);
         i += group.length;
-        for (const spec of group) this.emitEvent({ type: "trial-start", spec, total: trials.length, estimateS: this.estimateTrialS(spec) / group.length });
+        for (const spec of group)
+          this.emitEvent({
+            type: "trial-start",
+            spec,
+            total: trials.length,
+            estimateS: this.estimateTrialS(spec) / group.length,
+          });
         const records = await this.slice(group, group.length > 1 ? this.duetSplit(group) : undefined);
         if (this.aborted) break; // torn down mid-way: not a finished trial
         for (const record of records) {
@@ -170,7 +200,10 @@ export class Runner extends EventEmitter {
     const next = this.steer.more ? await this.steer.more(results) : [];
     if (next.length === 0 || this.aborted) return false;
     trials.push(...next);
-    results.plan.order = [...(results.plan.order ?? []), ...next.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round }))];
+    results.plan.order = [
+      ...(results.plan.order ?? []),
+      ...next.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
+    ];
     results.plan.rounds = Math.max(results.plan.rounds, ...next.map((t) => t.round));
     return true;
   }
@@ -191,7 +224,12 @@ export class Runner extends EventEmitter {
     const scenario = this.o.scenarios.get(first.scenario)!;
     if (this.cfg.design !== "duet" || scenario.duet !== undefined) return [first];
     const group = [first];
-    for (let j = i + 1; j < trials.length && trials[j]!.round === first.round && trials[j]!.scenario === first.scenario; j++) group.push(trials[j]!);
+    for (
+      let j = i + 1;
+      j < trials.length && trials[j]!.round === first.round && trials[j]!.scenario === first.scenario;
+      j++
+    )
+      group.push(trials[j]!);
     return group;
   }
 
@@ -236,7 +274,12 @@ export class Runner extends EventEmitter {
         t.scenario,
         t.ac.signal,
         order.map((i) => arms[i]!),
-        { load: this.loadSettings(), generatorBoundCores: RUN_DEFAULTS.generatorBoundCores, sharedExchange: rig.sharedExchange, log: (line) => this.emitEvent({ type: "log", line }) },
+        {
+          load: this.loadSettings(),
+          generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
+          sharedExchange: rig.sharedExchange,
+          log: (line) => this.emitEvent({ type: "log", line }),
+        },
       );
       if (watch.death) throw new Error(`${watch.death.service} exited during the trial`);
       return this.finished(
@@ -270,9 +313,19 @@ export class Runner extends EventEmitter {
         round: spec.round,
         env: redactEnv(spec.variant.env),
         startedAt,
-        ...(duet ? { duet: { arms: duet.order, first: duet.order[0] === spec.variant.name, connections: duet.connections[i]! } } : {}),
+        ...(duet
+          ? {
+              duet: { arms: duet.order, first: duet.order[0] === spec.variant.name, connections: duet.connections[i]! },
+            }
+          : {}),
       })),
-      logBases: specs.map((spec) => join(this.cfg.outDir, "logs", `${String(spec.index).padStart(3, "0")}-${safeName(spec.variant.name)}-${spec.scenario}-r${spec.round}`)),
+      logBases: specs.map((spec) =>
+        join(
+          this.cfg.outDir,
+          "logs",
+          `${String(spec.index).padStart(3, "0")}-${safeName(spec.variant.name)}-${spec.scenario}-r${spec.round}`,
+        ),
+      ),
       key: specs.map(warmKey).join("\u0001"),
       ac,
       t0: performance.now(),
@@ -285,13 +338,23 @@ export class Runner extends EventEmitter {
     // the link's variables (UPSTREAM_*) and the generator's are perfpack's, not the executor's: the executor sees none
     const arms = t.specs.map((spec): RigArm => {
       const { executorEnv, link } = harnessOf(spec.variant);
-      return { name: spec.variant.name, toggles: spec.variant.env, executorEnv, ...(link ? { link } : {}), ...(spec.variant.system ? { system: spec.variant.system } : {}) };
+      return {
+        name: spec.variant.name,
+        toggles: spec.variant.env,
+        executorEnv,
+        ...(link ? { link } : {}),
+        ...(spec.variant.system ? { system: spec.variant.system } : {}),
+      };
     });
     const start = () =>
       startRig({
         arms,
         exchange: this.cfg.duetExchange,
-        exchangeArgs: t.scenario.exchangeArgs({ durationS: this.cfg.durationS, wsClients: this.cfg.wsClients, ...(this.cfg.wsRate !== undefined ? { wsRate: this.cfg.wsRate } : {}) }),
+        exchangeArgs: t.scenario.exchangeArgs({
+          durationS: this.cfg.durationS,
+          wsClients: this.cfg.wsClients,
+          ...(this.cfg.wsRate !== undefined ? { wsRate: this.cfg.wsRate } : {}),
+        }),
         baseEnv: this.childEnv(t.specs[0]!),
         readyTimeoutMs: this.cfg.readyTimeoutMs,
       });
@@ -310,9 +373,18 @@ export class Runner extends EventEmitter {
    */
   private async preflight(t: SliceTrials, i: number, arm: Rig["arms"][number]): Promise<MeasureArm> {
     const spec = t.specs[i]!;
-    const share = { connections: t.duet?.connections[i] ?? this.cfg.connections, wsClients: t.duet?.wsClients[i] ?? this.cfg.wsClients };
-    const checked = serviceCommand(spec.variant.system) !== undefined ? await this.checkRoutes(t.scenario, { ...arm, ...share }) : await this.checkHealth({ ...arm, ...share });
-    const artillery = this.o.generators[harnessOf(spec.variant).generator].context(this.childEnv(spec), `${t.logBases[i]}.artillery`);
+    const share = {
+      connections: t.duet?.connections[i] ?? this.cfg.connections,
+      wsClients: t.duet?.wsClients[i] ?? this.cfg.wsClients,
+    };
+    const checked =
+      serviceCommand(spec.variant.system) !== undefined
+        ? await this.checkRoutes(t.scenario, { ...arm, ...share })
+        : await this.checkHealth({ ...arm, ...share });
+    const artillery = this.o.generators[harnessOf(spec.variant).generator].context(
+      this.childEnv(spec),
+      `${t.logBases[i]}.artillery`,
+    );
     return artillery ? { ...checked, artillery } : checked;
   }
 
@@ -323,8 +395,13 @@ export class Runner extends EventEmitter {
   private async checkRoutes(scenario: Scenario, arm: Omit<MeasureArm, "metricsOptional">): Promise<MeasureArm> {
     const missing: string[] = [];
     const uses = scenario.uses.filter((u) => !(u === "ws" && arm.wsClients === 0));
-    for (const u of uses) for (const m of await missingRoutes(arm.target.executorUrl, [this.o.requests[u]!])) missing.push(`${m}, set by requests.${u}`);
-    if (missing.length) throw new Error(`the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (the config file's requests key sets each)`);
+    for (const u of uses)
+      for (const m of await missingRoutes(arm.target.executorUrl, [this.o.requests[u]!]))
+        missing.push(`${m}, set by requests.${u}`);
+    if (missing.length)
+      throw new Error(
+        `the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (the config file's requests key sets each)`,
+      );
     return { ...arm, metricsOptional: true };
   }
 
@@ -334,7 +411,12 @@ export class Runner extends EventEmitter {
     const h = health.body as { toggles?: Record<string, unknown>; pid?: number; upstream?: string };
     const toggles = h.toggles ?? {};
     if (!this.cfg.target) return { ...arm, target: { ...arm.target, toggles }, metricsOptional: false };
-    return { ...arm, target: { ...arm.target, toggles, exchangeUrl: h.upstream }, pids: h.pid ? { executor: h.pid } : {}, metricsOptional: false };
+    return {
+      ...arm,
+      target: { ...arm.target, toggles, exchangeUrl: h.upstream },
+      pids: h.pid ? { executor: h.pid } : {},
+      metricsOptional: false,
+    };
   }
 
   /** The slice's records from its measurements (in spec order): ok, or failed on too many failed answers. */
@@ -345,7 +427,8 @@ export class Runner extends EventEmitter {
       const result = measured[i]!;
       const answers = result.answers ? this.scrubbed(result.answers) : undefined;
       // the speed of failing answers is not a result: the trial failed, and keeps what it measured
-      if (answers && answers.failureShare > max) return { ...base, status: "failed", error: tooManyFailures(answers, max), wallS, ...result, answers };
+      if (answers && answers.failureShare > max)
+        return { ...base, status: "failed", error: tooManyFailures(answers, max), wallS, ...result, answers };
       return { ...base, status: "ok", wallS, ...result, ...(answers ? { answers } : {}) };
     });
   }
@@ -357,7 +440,12 @@ export class Runner extends EventEmitter {
     const exit = err instanceof LaunchError ? err.exit : died;
     return t.bases.map((base, i) => {
       const st = rig?.arms[i]?.stack;
-      const tail = err instanceof LaunchError ? err.logTail : failedService === "exchange" ? st?.exchange.logTail(25) : st?.executor.logTail(25);
+      const tail =
+        err instanceof LaunchError
+          ? err.logTail
+          : failedService === "exchange"
+            ? st?.exchange.logTail(25)
+            : st?.executor.logTail(25);
       return {
         ...base,
         status: "failed" as const,

@@ -80,7 +80,12 @@ export interface SharedStack {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv = {}, readyTimeoutMs?: number, port = 0): Promise<Service> {
+export function startExchangeService(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  readyTimeoutMs?: number,
+  port = 0,
+): Promise<Service> {
   return launch({
     name: "exchange",
     command: process.execPath,
@@ -91,11 +96,27 @@ export function startExchangeService(args: string[] = [], env: NodeJS.ProcessEnv
 }
 
 /** `perfpack link` in front of the exchange's port: its own process, so its CPU is measured apart. */
-export function startLinkService(to: number, link: LinkSpec, port: number, env: NodeJS.ProcessEnv, readyTimeoutMs?: number): Promise<Service> {
+export function startLinkService(
+  to: number,
+  link: LinkSpec,
+  port: number,
+  env: NodeJS.ProcessEnv,
+  readyTimeoutMs?: number,
+): Promise<Service> {
   return launch({
     name: "link",
     command: process.execPath,
-    args: [cliPath(), "link", "--to", `127.0.0.1:${to}`, "--port", String(port), "--rtt", `${link.rttMs}:${link.jitterMs}`, ...(link.bandwidthMbps ? ["--bandwidth", String(link.bandwidthMbps)] : [])],
+    args: [
+      cliPath(),
+      "link",
+      "--to",
+      `127.0.0.1:${to}`,
+      "--port",
+      String(port),
+      "--rtt",
+      `${link.rttMs}:${link.jitterMs}`,
+      ...(link.bandwidthMbps ? ["--bandwidth", String(link.bandwidthMbps)] : []),
+    ],
     env,
     tcp: true,
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
@@ -113,7 +134,11 @@ export async function startExecutorService(
 ): Promise<Service> {
   const command = serviceCommand(system);
   if (command) return startCommandService(command, exchangeUrl, toggles, env, readyTimeoutMs, port, wrap);
-  const base: StartCommand = { command: process.execPath, args: [executorCli(system), "executor", "--port", String(port)], env: { ...env, ...toggles, EXCHANGE_URL: exchangeUrl } };
+  const base: StartCommand = {
+    command: process.execPath,
+    args: [executorCli(system), "executor", "--port", String(port)],
+    env: { ...env, ...toggles, EXCHANGE_URL: exchangeUrl },
+  };
   const w: WrappedCommand = wrap?.(base, undefined) ?? base;
   const timeout = w.readyTimeoutMs ?? readyTimeoutMs;
   return launch({
@@ -145,7 +170,14 @@ async function startCommandService(
   const base: StartCommand = {
     command: "sh",
     args: ["-c", shellLine(system.cmd)],
-    env: { ...env, ...toggles, PORT: String(p), HOST: "127.0.0.1", EXCHANGE_URL: exchangeUrl, EXCHANGE_CA_FILE: tlsFixture.ca() },
+    env: {
+      ...env,
+      ...toggles,
+      PORT: String(p),
+      HOST: "127.0.0.1",
+      EXCHANGE_URL: exchangeUrl,
+      EXCHANGE_CA_FILE: tlsFixture.ca(),
+    },
   };
   const w: WrappedCommand = wrap?.(base, system) ?? base;
   const timeout = w.readyTimeoutMs ?? readyTimeoutMs;
@@ -178,7 +210,10 @@ export function freePort(): Promise<number> {
 }
 
 /** Waits for a group of starts; when one fails, stops those that started and throws its error. */
-export async function settle<T>(starts: ReadonlyArray<Promise<T>>, stop: (started: T) => Promise<unknown>): Promise<T[]> {
+export async function settle<T>(
+  starts: ReadonlyArray<Promise<T>>,
+  stop: (started: T) => Promise<unknown>,
+): Promise<T[]> {
   const settled = await Promise.allSettled(starts);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (!failed) return settled.map((r) => (r as PromiseFulfilledResult<T>).value);

@@ -35,22 +35,32 @@ export type System =
  * --executor-cmd and --ready-path → the user's service, run in `cwd` (undefined without a command);
  * a bad value is a usage error naming the flag and what it accepts.
  */
-export function serviceCommandOf(f: { executorCmd?: string | undefined; readyPath?: string | undefined }, cwd: string): ServiceCommand | undefined {
+export function serviceCommandOf(
+  f: { executorCmd?: string | undefined; readyPath?: string | undefined },
+  cwd: string,
+): ServiceCommand | undefined {
   if (f.executorCmd === undefined) {
-    if (f.readyPath !== undefined) throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
+    if (f.readyPath !== undefined)
+      throw new UsageError("--ready-path goes with --executor-cmd: the bundled executor's readiness is its /health");
     return undefined;
   }
-  if (!f.executorCmd.trim()) throw new UsageError('--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"');
+  if (!f.executorCmd.trim())
+    throw new UsageError(
+      '--executor-cmd is empty: expected the shell command that starts your service, e.g. "node server.js"',
+    );
   const readyPath = f.readyPath ?? "/health";
-  if (!readyPath.startsWith("/")) throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
+  if (!readyPath.startsWith("/"))
+    throw new UsageError(`--ready-path ${JSON.stringify(readyPath)} is not valid: expected a path such as /health`);
   return { cmd: f.executorCmd, cwd, readyPath };
 }
 
 /** The command that starts the system, when it is a user's service (this checkout's, or at a revision). */
-export const serviceCommand = (s: System | undefined): ServiceCommand | undefined => (s?.kind === "command" ? s : s?.kind === "revision" ? s.command : undefined);
+export const serviceCommand = (s: System | undefined): ServiceCommand | undefined =>
+  s?.kind === "command" ? s : s?.kind === "revision" ? s.command : undefined;
 
 /** The CLI whose `executor` command starts the system's executor. */
-export const executorCli = (s: System | undefined): string => (s?.kind === "revision" ? join(s.root, "dist", "harness", "cli.js") : cliPath());
+export const executorCli = (s: System | undefined): string =>
+  s?.kind === "revision" ? join(s.root, "dist", "harness", "cli.js") : cliPath();
 
 /** How results.json records a system: no local paths. */
 export const describeSystem = (s: System | undefined) =>
@@ -86,7 +96,8 @@ export function checkoutCommit(root: string): { commit: string; dirty: boolean }
 }
 
 /** Where built revisions are kept: $XDG_CACHE_HOME/perfpack/revisions, else ~/.cache/perfpack/revisions. */
-const revisionCache = (env: Readonly<NodeJS.ProcessEnv>): string => join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "perfpack", "revisions");
+const revisionCache = (env: Readonly<NodeJS.ProcessEnv>): string =>
+  join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "perfpack", "revisions");
 
 const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
@@ -96,11 +107,23 @@ const hash = (text: string) => createHash("sha256").update(text).digest("hex").s
  * not started). npm needs a PATH (the library API's callers may pass no environment): this node's
  * own folder and the system's.
  */
-async function step(command: string, args: string[], cwd: string, log: string, signal: AbortSignal, env: Readonly<NodeJS.ProcessEnv>): Promise<number | null> {
+async function step(
+  command: string,
+  args: string[],
+  cwd: string,
+  log: string,
+  signal: AbortSignal,
+  env: Readonly<NodeJS.ProcessEnv>,
+): Promise<number | null> {
   const r = await runGroup(command, args, {
     cwd,
     signal,
-    env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, ...env, npm_config_audit: "false", npm_config_fund: "false" },
+    env: {
+      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+      ...env,
+      npm_config_audit: "false",
+      npm_config_fund: "false",
+    },
     keep: 10_000_000,
   }).catch((err: Error) => ({ code: null, output: `${command} could not be started: ${err.message}\n` }));
   writeFileSync(log, r.output, { flag: "a" });
@@ -138,7 +161,10 @@ export async function prepareRevision(
   build: RevisionBuild = { kind: "perfpack" },
 ): Promise<System> {
   const parsed = git(root, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
-  if (parsed.status !== 0 || !parsed.stdout.trim()) throw new UsageError(`--baseline-ref ${JSON.stringify(ref)} is not a revision of this repository (git rev-parse found no commit)`);
+  if (parsed.status !== 0 || !parsed.stdout.trim())
+    throw new UsageError(
+      `--baseline-ref ${JSON.stringify(ref)} is not a revision of this repository (git rev-parse found no commit)`,
+    );
   const commit = parsed.stdout.trim();
   const sub = build.kind === "team" ? build.sub : "";
   const lockPath = sub ? `${sub}/package-lock.json` : "package-lock.json";
@@ -148,7 +174,13 @@ export async function prepareRevision(
   const dir = join(revisionCache(env), `${commit.slice(0, 12)}-${key}`);
   const pkgDir = join(dir, sub);
   const stamp = join(dir, ".perfpack-built");
-  const system: System = { kind: "revision", ref, commit, root: dir, ...(build.kind === "team" ? { command: { ...build.command, cwd: pkgDir } } : {}) };
+  const system: System = {
+    kind: "revision",
+    ref,
+    commit,
+    root: dir,
+    ...(build.kind === "team" ? { command: { ...build.command, cwd: pkgDir } } : {}),
+  };
   if (existsSync(stamp)) {
     log(`baseline ${ref} (${commit.slice(0, 10)}): built tree reused from ${dir}`);
     return system;
@@ -161,35 +193,70 @@ export async function prepareRevision(
     if (signal.aborted) {
       // Ctrl-C: nothing half-built stays in the cache
       rmSync(dir, { recursive: true, force: true });
-      throw new PerfpackError(`the build of the baseline revision ${ref} (${commit.slice(0, 10)}) was interrupted; its partial tree is removed`, EXIT.interrupted);
+      throw new PerfpackError(
+        `the build of the baseline revision ${ref} (${commit.slice(0, 10)}) was interrupted; its partial tree is removed`,
+        EXIT.interrupted,
+      );
     }
     const tail = existsSync(buildLog) ? readFileSync(buildLog, "utf8").split("\n").slice(-30).join("\n") : "";
-    throw new PerfpackError(`the baseline revision ${ref} (${commit.slice(0, 10)}) ${what}; its build is in ${dir}`, EXIT.runFailure, `--- last lines of the build log ---\n${tail}`);
+    throw new PerfpackError(
+      `the baseline revision ${ref} (${commit.slice(0, 10)}) ${what}; its build is in ${dir}`,
+      EXIT.runFailure,
+      `--- last lines of the build log ---\n${tail}`,
+    );
   };
-  log(`baseline ${ref} (${commit.slice(0, 10)}): building ${build.kind === "team" ? `${sub || "the repository"}` : "its executor"} in ${dir} …`);
-  const archive = await step("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, dir], dir, buildLog, signal, env);
+  log(
+    `baseline ${ref} (${commit.slice(0, 10)}): building ${build.kind === "team" ? `${sub || "the repository"}` : "its executor"} in ${dir} …`,
+  );
+  const archive = await step(
+    "sh",
+    ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, dir],
+    dir,
+    buildLog,
+    signal,
+    env,
+  );
   if (archive !== 0) fail("could not be checked out (git archive)");
   if (!existsSync(pkgDir)) fail(`has no folder ${sub} (where the working directory is now)`);
   if (build.kind === "team" && build.buildCmd !== undefined) {
-    if (build.buildCmd.trim() && (await step("sh", ["-c", build.buildCmd], pkgDir, buildLog, signal, env)) !== 0) fail(`failed its build command \`${build.buildCmd}\``);
+    if (build.buildCmd.trim() && (await step("sh", ["-c", build.buildCmd], pkgDir, buildLog, signal, env)) !== 0)
+      fail(`failed its build command \`${build.buildCmd}\``);
   } else {
     const here = join(root, sub);
     const hasLock = lockText !== "";
-    const sameLock = hasLock && existsSync(join(here, "package-lock.json")) && hash(readFileSync(join(here, "package-lock.json"), "utf8")) === hash(lockText) && existsSync(join(here, "node_modules"));
+    const sameLock =
+      hasLock &&
+      existsSync(join(here, "package-lock.json")) &&
+      hash(readFileSync(join(here, "package-lock.json"), "utf8")) === hash(lockText) &&
+      existsSync(join(here, "node_modules"));
     // the same lockfile: the working tree's dependencies, copied as hard links (fast, and kept when
     // it goes away, where a symlink would dangle), else copied, else installed with npm ci
     const deps = join(pkgDir, "node_modules");
-    const copy = async (flag: string) => (await step("cp", [flag, join(here, "node_modules"), deps], pkgDir, buildLog, signal, env)) === 0 || (rmSync(deps, { recursive: true, force: true }), false);
+    const copy = async (flag: string) =>
+      (await step("cp", [flag, join(here, "node_modules"), deps], pkgDir, buildLog, signal, env)) === 0 ||
+      (rmSync(deps, { recursive: true, force: true }), false);
     const copied = sameLock && ((await copy("-al")) || (await copy("-a")));
-    if (hasLock && !copied && (await step("npm", ["ci", "--no-audit", "--no-fund"], pkgDir, buildLog, signal, env)) !== 0) fail("failed `npm ci`");
+    if (
+      hasLock &&
+      !copied &&
+      (await step("npm", ["ci", "--no-audit", "--no-fund"], pkgDir, buildLog, signal, env)) !== 0
+    )
+      fail("failed `npm ci`");
     const scripts = (() => {
       try {
-        return (JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+        return (
+          (JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { scripts?: Record<string, string> })
+            .scripts ?? {}
+        );
       } catch {
         return {};
       }
     })();
-    if ((build.kind === "perfpack" || scripts.build) && (await step("npm", ["run", "build"], pkgDir, buildLog, signal, env)) !== 0) fail("failed `npm run build`");
+    if (
+      (build.kind === "perfpack" || scripts.build) &&
+      (await step("npm", ["run", "build"], pkgDir, buildLog, signal, env)) !== 0
+    )
+      fail("failed `npm run build`");
   }
   if (build.kind === "perfpack" && !existsSync(executorCli(system))) fail("built no dist/harness/cli.js");
   writeFileSync(stamp, `${commit}\n`);

@@ -93,7 +93,12 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       "--seed",
       String(o.seed),
     ],
-    executorEnv: { HTTP_KEEPALIVE: "true", BATCH_ENABLED: String(o.batching), BATCH_MODE: "adaptive", ...o.executorEnv },
+    executorEnv: {
+      HTTP_KEEPALIVE: "true",
+      BATCH_ENABLED: String(o.batching),
+      BATCH_MODE: "adaptive",
+      ...o.executorEnv,
+    },
     ...(o.baseEnv ? { baseEnv: o.baseEnv } : {}),
   });
   const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 1000 });
@@ -146,7 +151,10 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
     // a repeat goes out right beside its original: both workers pick them up back to back
     await Promise.all(Array.from({ length: o.concurrency }, worker));
 
-    const onBook = new Set(((await getJson(`${stack.exchange.url}/stats/orders`, 10_000)).body as { clientOrderIds: string[] }).clientOrderIds);
+    const onBook = new Set(
+      ((await getJson(`${stack.exchange.url}/stats/orders`, 10_000)).body as { clientOrderIds: string[] })
+        .clientOrderIds,
+    );
     const st = (await getJson(`${stack.exchange.url}/stats`)).body as {
       orders: number;
       duplicateClientOrderIds: number;
@@ -162,7 +170,8 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       statuses[out.status] = (statuses[out.status] ?? 0) + 1;
       byId.set(out.id, [...(byId.get(out.id) ?? []), out]);
       const ok = out.status === 200 && out.body?.clientOrderId === out.id && typeof out.body.orderId === "number";
-      const clearError = out.status >= 400 && typeof out.body?.error === "string" && typeof out.body.message === "string";
+      const clearError =
+        out.status >= 400 && typeof out.body?.error === "string" && typeof out.body.message === "string";
       if (!ok && !clearError) unclear++;
     }
 
@@ -175,7 +184,8 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       const anyOk = outs.some((x) => x.status === 200);
       const notPlaced = outs.some((x) => x.body?.orderStatus === "not_placed");
       const orderIds = new Set(outs.filter((x) => x.status === 200).map((x) => x.body?.orderId));
-      if (orderIds.size > 1) problems.push(`${id}: two answers name different exchange orders ${[...orderIds].join(", ")}`);
+      if (orderIds.size > 1)
+        problems.push(`${id}: two answers name different exchange orders ${[...orderIds].join(", ")}`);
       if (anyOk) placedOk++;
       else if (notPlaced) failedNotPlaced++;
       else failedUnknown++;
@@ -195,10 +205,14 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
     // The book refuses a second order with a clientOrderId it holds, so "placed twice" shows as the
     // exchange accepting more orders than there are distinct ids on it.
     const duplicatesPlaced = st.orders - ours + strangers.length;
-    if (st.orders !== ours) problems.push(`the exchange accepted ${st.orders} orders but holds ${ours} distinct clientOrderIds of this drill`);
+    if (st.orders !== ours)
+      problems.push(
+        `the exchange accepted ${st.orders} orders but holds ${ours} distinct clientOrderIds of this drill`,
+      );
     if (unanswered > 0) problems.push(`${unanswered} requests got no HTTP answer`);
     if (unclear > 0) problems.push(`${unclear} answers were neither an order nor a clear {error, message}`);
-    if (outcomes.some((x) => x.status >= 500 && x.status !== 502 && x.status !== 504)) problems.push("an answer was a 5xx other than 502/504");
+    if (outcomes.some((x) => x.status >= 500 && x.status !== 502 && x.status !== 504))
+      problems.push("an answer was a 5xx other than 502/504");
 
     return {
       batching: o.batching,
@@ -213,7 +227,12 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       lost,
       duplicatesPlaced,
       unclear,
-      exchange: { ordersAccepted: st.orders, duplicateClientOrderIdsRefused: st.duplicateClientOrderIds, faults: st.faults, queryCalls: st.queryCalls },
+      exchange: {
+        ordersAccepted: st.orders,
+        duplicateClientOrderIdsRefused: st.duplicateClientOrderIds,
+        faults: st.faults,
+        queryCalls: st.queryCalls,
+      },
       executor: {
         retries: sumOf(metrics, "spark_order_retries_total"),
         recovered: sumOf(metrics, "spark_order_recovered_total"),

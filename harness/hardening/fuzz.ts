@@ -53,7 +53,13 @@ const FIELDS = ["symbol", "side", "type", "quantity", "price", "clientOrderId"] 
 
 function request(path: string, body: Buffer | string, headers: Record<string, string> = {}, method = "POST"): Buffer {
   const b = typeof body === "string" ? Buffer.from(body) : body;
-  const h = { host: "127.0.0.1", "content-type": "application/json", connection: "close", ...headers, "content-length": String(b.length) };
+  const h = {
+    host: "127.0.0.1",
+    "content-type": "application/json",
+    connection: "close",
+    ...headers,
+    "content-length": String(b.length),
+  };
   const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(h)
     .map(([k, v]) => `${k}: ${v}`)
     .join("\r\n")}\r\n\r\n`;
@@ -92,7 +98,18 @@ export function fuzzCase(seed: number, index: number, bodyLimit: number): FuzzCa
       return { index, kind, bytes: request(ORDER_PATH, JSON.stringify(body)) };
     }
     case "huge-numbers": {
-      const huge = ["1e309", "-1e309", "99999999999999999999999999", "1e-400", "-0", "0", "NaN", "Infinity", "0x10", "1".repeat(400)];
+      const huge = [
+        "1e309",
+        "-1e309",
+        "99999999999999999999999999",
+        "1e-400",
+        "-0",
+        "0",
+        "NaN",
+        "Infinity",
+        "0x10",
+        "1".repeat(400),
+      ];
       const q = huge[int(huge.length)]!;
       const asString = int(2) === 0;
       const field = int(2) === 0 ? "quantity" : "price";
@@ -111,25 +128,55 @@ export function fuzzCase(seed: number, index: number, bodyLimit: number): FuzzCa
       // half of them lie about their length in a chunked body instead of a content-length
       if (int(2) === 0) return { index, kind, bytes: request(ORDER_PATH, body) };
       const head = `POST ${ORDER_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n`;
-      return { index, kind, bytes: Buffer.concat([Buffer.from(head), Buffer.from(`${size.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]) };
+      return {
+        index,
+        kind,
+        bytes: Buffer.concat([
+          Buffer.from(head),
+          Buffer.from(`${size.toString(16)}\r\n`),
+          body,
+          Buffer.from("\r\n0\r\n\r\n"),
+        ]),
+      };
     }
     case "oversized-headers": {
       const many = int(2) === 0;
-      const headers: Record<string, string> = many ? Object.fromEntries(Array.from({ length: 2000 + int(2000) }, (_, i) => [`x-h${i}`, "v".repeat(8)])) : { "x-big": "b".repeat(17_000 + int(40_000)) };
+      const headers: Record<string, string> = many
+        ? Object.fromEntries(Array.from({ length: 2000 + int(2000) }, (_, i) => [`x-h${i}`, "v".repeat(8)]))
+        : { "x-big": "b".repeat(17_000 + int(40_000)) };
       return { index, kind, bytes: request(ORDER_PATH, JSON.stringify(VALID), headers) };
     }
     case "bad-content-type": {
-      const types = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "", "json", "application/xml"];
+      const types = [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/jsonx",
+        "",
+        "json",
+        "application/xml",
+      ];
       const t = types[int(types.length)]!;
       return { index, kind, bytes: request(ORDER_PATH, JSON.stringify(VALID), { "content-type": t }) };
     }
     case "bad-route": {
       // unknown paths with any method, or the order path with a method it does not take
-      const paths = ["/api/private/order/../../etc", "/%zz", "/api/private/ORDER", "/" + "a".repeat(int(3000)), "//", "/api/private/order/x"];
+      const paths = [
+        "/api/private/order/../../etc",
+        "/%zz",
+        "/api/private/ORDER",
+        "/" + "a".repeat(int(3000)),
+        "//",
+        "/api/private/order/x",
+      ];
       const methods = ["GET", "PUT", "DELETE", "PATCH", "POST"];
       const m = methods[int(methods.length)]!;
       const p = int(3) === 0 ? ORDER_PATH : paths[int(paths.length)]!;
-      return { index, kind, bytes: request(p, JSON.stringify(VALID), {}, p === ORDER_PATH && m === "POST" ? "PUT" : m) };
+      return {
+        index,
+        kind,
+        bytes: request(p, JSON.stringify(VALID), {}, p === ORDER_PATH && m === "POST" ? "PUT" : m),
+      };
     }
   }
 }
@@ -156,7 +203,12 @@ function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs: number): 
       const m = /^HTTP\/1\.1 (\d{3})[^\r\n]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(text);
       if (!m) return resolve({ body: text, error: error ?? "no HTTP answer" });
       const ctype = /^content-type:\s*(.*)$/im.exec(m[2]!)?.[1]?.trim();
-      resolve({ status: Number(m[1]), ...(ctype ? { contentType: ctype } : {}), body: m[3]!, ...(error ? { error } : {}) });
+      resolve({
+        status: Number(m[1]),
+        ...(ctype ? { contentType: ctype } : {}),
+        body: m[3]!,
+        ...(error ? { error } : {}),
+      });
     };
     const timer = setTimeout(() => finish("timed out"), timeoutMs);
     sock.on("data", (c: Buffer) => {
@@ -164,7 +216,8 @@ function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs: number): 
       const text = Buffer.concat(chunks).toString("latin1");
       const headEnd = text.indexOf("\r\n\r\n");
       const len = /^content-length:\s*(\d+)/im.exec(text.slice(0, headEnd))?.[1];
-      if (headEnd >= 0 && len !== undefined && Buffer.byteLength(text.slice(headEnd + 4), "latin1") >= Number(len)) finish();
+      if (headEnd >= 0 && len !== undefined && Buffer.byteLength(text.slice(headEnd + 4), "latin1") >= Number(len))
+        finish();
     });
     sock.on("error", (e: NodeJS.ErrnoException) => {
       // the server may close while we still write a refused body: the answer already read counts
@@ -181,10 +234,12 @@ export function judge(a: RawAnswer): string | undefined {
   if (a.status === undefined) return `no answer (${a.error ?? "closed"})`;
   if (a.status >= 500) return `answered ${a.status}`;
   if (a.status < 400) return `answered ${a.status} to a malformed request`;
-  if (!/application\/json/i.test(a.contentType ?? "")) return `answered ${a.status} without a JSON body (${a.contentType ?? "no content-type"})`;
+  if (!/application\/json/i.test(a.contentType ?? ""))
+    return `answered ${a.status} without a JSON body (${a.contentType ?? "no content-type"})`;
   try {
     const b = JSON.parse(a.body) as { error?: unknown; message?: unknown };
-    if (typeof b.error !== "string" || typeof b.message !== "string" || b.message.length < 10) return `answered ${a.status} without a clear {error, message}`;
+    if (typeof b.error !== "string" || typeof b.message !== "string" || b.message.length < 10)
+      return `answered ${a.status} without a clear {error, message}`;
   } catch {
     return `answered ${a.status} with a body that is not JSON`;
   }
@@ -216,7 +271,14 @@ export async function fuzzExecutor(o: FuzzOptions): Promise<FuzzReport> {
       report.byStatus[a.status ?? "none"] = (report.byStatus[a.status ?? "none"] ?? 0) + 1;
       const why = judge(a);
       if (why === undefined) report.clearErrors++;
-      else report.failures.push({ index: c.index, kind: c.kind, why, ...(a.status ? { status: a.status } : {}), head: c.bytes.subarray(0, 120).toString("latin1") });
+      else
+        report.failures.push({
+          index: c.index,
+          kind: c.kind,
+          why,
+          ...(a.status ? { status: a.status } : {}),
+          head: c.bytes.subarray(0, 120).toString("latin1"),
+        });
       if (report.sent % 500 === 0) o.onProgress?.(report.sent);
     }
   };

@@ -9,8 +9,15 @@ export const FAILURE_BODY_BYTES = 512;
 export const transportKind = (err: unknown): TransportFailure => {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === "ECONNREFUSED") return "refused";
-  if (code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET" || code === "UND_ERR_CLOSED") return "reset";
-  if (code === "ETIMEDOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return "timeout";
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET" || code === "UND_ERR_CLOSED")
+    return "reset";
+  if (
+    code === "ETIMEDOUT" ||
+    code === "UND_ERR_HEADERS_TIMEOUT" ||
+    code === "UND_ERR_BODY_TIMEOUT" ||
+    code === "UND_ERR_CONNECT_TIMEOUT"
+  )
+    return "timeout";
   return "other";
 };
 
@@ -112,6 +119,11 @@ export function tooManyFailures(a: AnswersRecord, limit: number): string {
   // the body on one line, as it came (truncated): what the service said when it refused
   const body = a.first?.body?.replace(/\s*\n\s*/g, " ").trim();
   const shown = body ? ` ${body.length > 200 ? body.slice(0, 200) + "…" : body}` : "";
-  const first = a.first?.status !== undefined ? `; first failing answer: ${a.first.status}${shown}` : a.first?.error ? `; first failure: ${a.first.error}` : "";
+  const first =
+    a.first?.status !== undefined
+      ? `; first failing answer: ${a.first.status}${shown}`
+      : a.first?.error
+        ? `; first failure: ${a.first.error}`
+        : "";
   return `${total - a.ok} of ${total} requests failed (${(a.failureShare * 100).toFixed(1)}%, over --max-errors ${limit}): ${failureText(a)}${first}`;
 }

@@ -1,7 +1,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ARTILLERY_SKETCH_ACCURACY, ARTILLERY_VERSION, PROCESSOR_JS, artilleryScript, metricsFromReport, scriptText, type Exportable } from "./artillery.js";
+import {
+  ARTILLERY_SKETCH_ACCURACY,
+  ARTILLERY_VERSION,
+  PROCESSOR_JS,
+  artilleryScript,
+  metricsFromReport,
+  scriptText,
+  type Exportable,
+} from "./artillery.js";
 import type { ScenarioContext, ScenarioResult } from "../../scenarios/contract.js";
 import { runGroup } from "../../services/common/src/child-group.js";
 
@@ -10,7 +18,8 @@ import { runGroup } from "../../services/common/src/child-group.js";
  * ~/.cache/perfpack/artillery-<version>. It is fetched there on first use, not by `npm ci`:
  * it installs 590 MB (AWS and Azure SDKs, Playwright) that most users of perfpack never need.
  */
-export const artilleryHome = (env: Readonly<NodeJS.ProcessEnv>): string => join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "perfpack", `artillery-${ARTILLERY_VERSION}`);
+export const artilleryHome = (env: Readonly<NodeJS.ProcessEnv>): string =>
+  join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "perfpack", `artillery-${ARTILLERY_VERSION}`);
 
 export const artilleryBin = (home: string): string => join(home, "node_modules", ".bin", "artillery");
 
@@ -29,26 +38,44 @@ function processCpuS(pid: number): number | undefined {
 }
 
 /** Children perfpack starts never phone home: Artillery's telemetry is off in each. */
-const artilleryEnv = (env: Readonly<NodeJS.ProcessEnv>): NodeJS.ProcessEnv => ({ ...env, ARTILLERY_DISABLE_TELEMETRY: "true" });
+const artilleryEnv = (env: Readonly<NodeJS.ProcessEnv>): NodeJS.ProcessEnv => ({
+  ...env,
+  ARTILLERY_DISABLE_TELEMETRY: "true",
+});
 
 /**
  * The Artillery binary, fetched into the cache on first use with `npm install --ignore-scripts`
  * (its Playwright dependency's install script downloads a browser, which fails offline and
  * which `artillery run` does not need).
  */
-async function ensureArtillery(env: Readonly<NodeJS.ProcessEnv>, signal: AbortSignal, log: (line: string) => void): Promise<string> {
+async function ensureArtillery(
+  env: Readonly<NodeJS.ProcessEnv>,
+  signal: AbortSignal,
+  log: (line: string) => void,
+): Promise<string> {
   const home = artilleryHome(env);
   const bin = artilleryBin(home);
   if (existsSync(bin)) return bin;
   mkdirSync(home, { recursive: true });
   log(`fetching Artillery ${ARTILLERY_VERSION} into ${home} (about 590 MB, once; later runs reuse it)`);
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const r = await runGroup(npm, ["install", "--prefix", home, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", `artillery@${ARTILLERY_VERSION}`], { env, signal }).catch(
-    (err: Error) => ({
-      code: -1,
-      output: err.message,
-    }),
-  );
+  const r = await runGroup(
+    npm,
+    [
+      "install",
+      "--prefix",
+      home,
+      "--ignore-scripts",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      `artillery@${ARTILLERY_VERSION}`,
+    ],
+    { env, signal },
+  ).catch((err: Error) => ({
+    code: -1,
+    output: err.message,
+  }));
   if (r.code !== 0 || !existsSync(bin)) {
     throw new ArtilleryError(
       `Artillery ${ARTILLERY_VERSION} is not installed and could not be fetched into ${home} (npm exited ${r.code}): ${r.output.trim().split("\n").slice(-3).join(" ")}. ` +
@@ -63,7 +90,11 @@ async function ensureArtillery(env: Readonly<NodeJS.ProcessEnv>, signal: AbortSi
  * one. The measured window starts when Artillery says its phase started (its own start-up, ~15 s
  * here, stays out of the window); the metrics come from its report.
  */
-export async function runArtilleryTrial(scenario: Exportable, ctx: ScenarioContext, o: { env: Readonly<NodeJS.ProcessEnv>; workDir: string }): Promise<ScenarioResult> {
+export async function runArtilleryTrial(
+  scenario: Exportable,
+  ctx: ScenarioContext,
+  o: { env: Readonly<NodeJS.ProcessEnv>; workDir: string },
+): Promise<ScenarioResult> {
   const bin = await ensureArtillery(o.env, ctx.signal, ctx.log);
   mkdirSync(o.workDir, { recursive: true });
   writeFileSync(join(o.workDir, "perfpack-processor.js"), PROCESSOR_JS);
@@ -108,7 +139,8 @@ export async function runArtilleryTrial(scenario: Exportable, ctx: ScenarioConte
     });
     writeFileSync(join(o.workDir, `${scenario}.${phase}.log`), r.output);
     if (ctx.signal.aborted) throw new Error("trial aborted");
-    if (r.code !== 0) throw new ArtilleryError(`artillery run exited ${r.code}: ${r.output.trim().split("\n").slice(-3).join(" ")}`);
+    if (r.code !== 0)
+      throw new ArtilleryError(`artillery run exited ${r.code}: ${r.output.trim().split("\n").slice(-3).join(" ")}`);
     if (phase === "measure") {
       // a run too short to print the phase line still gets a (late) window
       await (marked ?? ctx.measureStart());

@@ -87,15 +87,22 @@ module.exports = { startWindow, withinWindow, recordWsLatency, perfpackNext, per
 const artilleryValue = (v: string): string => v.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, "{{ $env.$1 }}");
 
 /** The placeholders perfpackNext fills, in Artillery's template syntax. */
-const artilleryBody = (text: string): string => text.replace(/\{\{\s*seq\s*\}\}/g, "{{ perfpackSeq }}").replace(/\{\{\s*uuid\s*\}\}/g, "{{ perfpackUuid }}");
+const artilleryBody = (text: string): string =>
+  text.replace(/\{\{\s*seq\s*\}\}/g, "{{ perfpackSeq }}").replace(/\{\{\s*uuid\s*\}\}/g, "{{ perfpackUuid }}");
 
 /** One request as Artillery flow steps: the request, after perfpackNext when its body has placeholders. */
 function httpSteps(r: RequestSpec): unknown[] {
   const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, artilleryValue(v)]));
   const step = {
-    [r.method.toLowerCase()]: { url: r.path, ...(Object.keys(headers).length ? { headers } : {}), ...(r.body !== undefined ? { json: JSON.parse(artilleryBody(r.body)) as unknown } : {}) },
+    [r.method.toLowerCase()]: {
+      url: r.path,
+      ...(Object.keys(headers).length ? { headers } : {}),
+      ...(r.body !== undefined ? { json: JSON.parse(artilleryBody(r.body)) as unknown } : {}),
+    },
   };
-  return r.body !== undefined && /\{\{\s*(seq|uuid)\s*\}\}/.test(r.body) ? [{ function: "perfpackNext" }, step] : [step];
+  return r.body !== undefined && /\{\{\s*(seq|uuid)\s*\}\}/.test(r.body)
+    ? [{ function: "perfpackNext" }, step]
+    : [step];
 }
 
 type Script = { config: Record<string, unknown>; scenarios: Array<Record<string, unknown>> };
@@ -107,7 +114,13 @@ type Script = { config: Record<string, unknown>; scenarios: Array<Record<string,
 export function artilleryScript(scenario: Exportable, o: ExportOptions, phase: "measure" | "warmup"): Script {
   const seconds = phase === "measure" ? o.durationS : o.warmupS;
   const closed = (flow: unknown[]) => ({
-    phases: [{ name: `${phase}: ${o.connections} virtual users, each a closed loop for ${seconds} s`, duration: 1, arrivalCount: o.connections }],
+    phases: [
+      {
+        name: `${phase}: ${o.connections} virtual users, each a closed loop for ${seconds} s`,
+        duration: 1,
+        arrivalCount: o.connections,
+      },
+    ],
     variables: { perfpackWindowS: seconds },
     scenario: { beforeScenario: "startWindow", flow: [{ loop: flow, whileTrue: "withinWindow" }] },
   });
@@ -131,13 +144,27 @@ export function artilleryScript(scenario: Exportable, o: ExportOptions, phase: "
         headed ? { variables: { perfpackWsUrl: url + r.path, perfpackWsHeaders: r.headers } } : {},
       ),
       scenarios: [
-        { name: "market subscriber", engine: "ws", flow: [{ connect: headed ? { function: "perfpackWsConnect" } : `${url}${r.path}` }, { function: "recordWsLatency" }, { think: seconds }] },
+        {
+          name: "market subscriber",
+          engine: "ws",
+          flow: [
+            { connect: headed ? { function: "perfpackWsConnect" } : `${url}${r.path}` },
+            { function: "recordWsLatency" },
+            { think: seconds },
+          ],
+        },
       ],
     };
   }
   if (scenario === "latency" && o.rate !== undefined) {
     return {
-      config: base(o.target, [{ name: `${phase}: open model, ${o.rate} arrivals/s for ${seconds} s (each a new virtual user and connection)`, duration: seconds, arrivalRate: o.rate }]),
+      config: base(o.target, [
+        {
+          name: `${phase}: open model, ${o.rate} arrivals/s for ${seconds} s (each a new virtual user and connection)`,
+          duration: seconds,
+          arrivalRate: o.rate,
+        },
+      ]),
       scenarios: [{ name: "open-orders", flow: httpSteps(r) }],
     };
   }
@@ -169,12 +196,16 @@ interface Summary {
 }
 
 const num = (v: unknown, field: string): number => {
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new ArtilleryReportError(`${field} is ${v === undefined ? "missing" : JSON.stringify(v)}: expected a number`);
+  if (typeof v !== "number" || !Number.isFinite(v))
+    throw new ArtilleryReportError(`${field} is ${v === undefined ? "missing" : JSON.stringify(v)}: expected a number`);
   return v;
 };
 
 function summaryOf(x: unknown, field: string): Summary {
-  if (typeof x !== "object" || x === null) throw new ArtilleryReportError(`${field} is missing: expected Artillery's summary {min, max, count, mean, p50, p95, p99}`);
+  if (typeof x !== "object" || x === null)
+    throw new ArtilleryReportError(
+      `${field} is missing: expected Artillery's summary {min, max, count, mean, p50, p95, p99}`,
+    );
   const s = x as Record<string, unknown>;
   return {
     min: num(s.min, `${field}.min`),
@@ -211,7 +242,10 @@ export interface ImportedMetrics {
  */
 export function metricsFromReport(report: unknown, scenario: Exportable): ImportedMetrics {
   const agg = (report as { aggregate?: Record<string, unknown> } | null)?.aggregate;
-  if (typeof agg !== "object" || agg === null) throw new ArtilleryReportError("aggregate is missing: expected the JSON that `artillery run --output report.json` writes");
+  if (typeof agg !== "object" || agg === null)
+    throw new ArtilleryReportError(
+      "aggregate is missing: expected the JSON that `artillery run --output report.json` writes",
+    );
   const counters = (agg.counters ?? {}) as Record<string, number>;
   if (typeof counters !== "object") throw new ArtilleryReportError("aggregate.counters is not an object");
   const first = num(agg.firstCounterAt, "aggregate.firstCounterAt");
@@ -225,8 +259,21 @@ export function metricsFromReport(report: unknown, scenario: Exportable): Import
   const summaries = (agg.summaries ?? {}) as Record<string, unknown>;
   if (scenario === "ws") {
     const messages = count("perfpack.ws.messages");
-    const m: Record<string, number> = { ws_clients: count("vusers.created"), ws_messages: messages, ws_msgs_per_s: messages / windowS, ws_payload_bytes: count("perfpack.ws.payload_bytes"), errors };
-    if (summaries["perfpack.ws.latency_ms"] !== undefined) Object.assign(m, latency("ws_latency", summaryOf(summaries["perfpack.ws.latency_ms"], 'aggregate.summaries["perfpack.ws.latency_ms"]')));
+    const m: Record<string, number> = {
+      ws_clients: count("vusers.created"),
+      ws_messages: messages,
+      ws_msgs_per_s: messages / windowS,
+      ws_payload_bytes: count("perfpack.ws.payload_bytes"),
+      errors,
+    };
+    if (summaries["perfpack.ws.latency_ms"] !== undefined)
+      Object.assign(
+        m,
+        latency(
+          "ws_latency",
+          summaryOf(summaries["perfpack.ws.latency_ms"], 'aggregate.summaries["perfpack.ws.latency_ms"]'),
+        ),
+      );
     return { metrics: m, windowS, work: messages };
   }
   const responses = num(counters["http.responses"] ?? 0, 'aggregate.counters["http.responses"]');
@@ -242,14 +289,35 @@ export function metricsFromReport(report: unknown, scenario: Exportable): Import
   for (const [k, v] of Object.entries(counters)) {
     if (!k.startsWith("errors.")) continue;
     const e = k.slice(7);
-    transport[e === "ECONNREFUSED" ? "refused" : e === "ECONNRESET" || e === "EPIPE" ? "reset" : /TIMEDOUT|timeout/i.test(e) ? "timeout" : "other"] += v;
+    transport[
+      e === "ECONNREFUSED"
+        ? "refused"
+        : e === "ECONNRESET" || e === "EPIPE"
+          ? "reset"
+          : /TIMEDOUT|timeout/i.test(e)
+            ? "timeout"
+            : "other"
+    ] += v;
   }
   const failed = responses - ok + errors;
-  const answers: AnswersRecord = { ok, statuses, transport, failureShare: ok + failed === 0 ? 0 : failed / (ok + failed) };
+  const answers: AnswersRecord = {
+    ok,
+    statuses,
+    transport,
+    failureShare: ok + failed === 0 ? 0 : failed / (ok + failed),
+  };
   // the successes' response time when Artillery split it by class (2.x does: http.response_time.2xx)
   const rtKey = summaries["http.response_time.2xx"] !== undefined ? "http.response_time.2xx" : "http.response_time";
   const rt = summaryOf(summaries[rtKey], `aggregate.summaries["${rtKey}"]`);
-  const common = { errors, non_2xx: responses - ok, ok, failed, failure_share: answers.failureShare, ...latency("latency", rt) };
-  if (scenario === "batch") return { metrics: { orders_per_s: ok / windowS, orders: ok, ...common }, answers, windowS, work: ok };
+  const common = {
+    errors,
+    non_2xx: responses - ok,
+    ok,
+    failed,
+    failure_share: answers.failureShare,
+    ...latency("latency", rt),
+  };
+  if (scenario === "batch")
+    return { metrics: { orders_per_s: ok / windowS, orders: ok, ...common }, answers, windowS, work: ok };
   return { metrics: { rps: ok / windowS, requests: responses, ...common }, answers, windowS, work: responses };
 }

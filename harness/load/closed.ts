@@ -157,7 +157,13 @@ export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadRe
       ...(typeof o.body === "string"
         ? { body: o.body }
         : o.body !== undefined
-          ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: (o.body as { next(): string }).next() }) }] }
+          ? {
+              requests: [
+                {
+                  setupRequest: (req: autocannon.Request) => ({ ...req, body: (o.body as { next(): string }).next() }),
+                },
+              ],
+            }
           : {}),
       ...(o.headers ? { headers: o.headers } : {}),
       connections: o.connections,
@@ -178,7 +184,8 @@ export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadRe
     const r = await done;
     // autocannon counts its failures in the result: timeouts apart, the rest as errors
     for (let i = 0; i < r.timeouts; i++) answers.error("timeout");
-    for (let i = 0; i < r.errors; i++) answers.error(firstError ? transportKind(firstError) : "other", firstError?.message);
+    for (let i = 0; i < r.errors; i++)
+      answers.error(firstError ? transportKind(firstError) : "other", firstError?.message);
     return resultOf(answers, responses, (performance.now() - t0) / 1000);
   } finally {
     o.signal.removeEventListener("abort", stop);

@@ -38,7 +38,8 @@ export function flattenExposition(text: string): Scrape {
       while (LABEL.lastIndex < body.length) {
         const at = LABEL.lastIndex;
         const l = LABEL.exec(body);
-        if (!l) throw new ExpositionError(`metrics line ${i + 1}: bad label set at column ${at}: ${line.slice(0, 120)}`);
+        if (!l)
+          throw new ExpositionError(`metrics line ${i + 1}: bad label set at column ${at}: ${line.slice(0, 120)}`);
         labels.push([l[1]!, unescape(l[2]!)]);
         if (l[3] === "") break;
       }
@@ -48,7 +49,8 @@ export function flattenExposition(text: string): Scrape {
     const raw = m[3]!;
     const special = raw.toLowerCase().replace(/^\+/, "");
     const value = special === "inf" ? Infinity : special === "-inf" ? -Infinity : special === "nan" ? NaN : Number(raw);
-    if (Number.isNaN(value) && special !== "nan") throw new ExpositionError(`metrics line ${i + 1}: value ${JSON.stringify(raw)} is not a number`);
+    if (Number.isNaN(value) && special !== "nan")
+      throw new ExpositionError(`metrics line ${i + 1}: value ${JSON.stringify(raw)} is not a number`);
     const key = labels.length ? `${m[1]}{${labels.map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}` : m[1]!;
     out.set(key, value);
   }

@@ -18,7 +18,8 @@ export const LOAD_GENERATORS: Readonly<Record<Generator, LoadGenerator>> = {
   perfpack: { overheadS: () => 0, context: () => undefined },
   artillery: {
     // each `artillery run` starts up and reports for ~16 s besides its phases (measured: 22 s for a 5 s run)
-    overheadS: (scenario, warmupS) => ((EXPORTABLE as readonly string[]).includes(scenario) ? ARTILLERY_OVERHEAD_S * (warmupS > 0 ? 2 : 1) : 0),
+    overheadS: (scenario, warmupS) =>
+      (EXPORTABLE as readonly string[]).includes(scenario) ? ARTILLERY_OVERHEAD_S * (warmupS > 0 ? 2 : 1) : 0,
     context: (env, workDir) => ({ env, workDir }),
   },
 };

@@ -5,7 +5,11 @@ import * as hdr from "hdr-histogram-js";
  * so sub-millisecond latencies keep their digits (autocannon's own histogram works in whole ms).
  */
 export class LatencyRecorder {
-  private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  private readonly h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   /** The recorded values' sum (µs), for an exact mean: hdr's own walks every bucket, 4–9 ms a summary. */
   private sumUs = 0;
 
@@ -23,7 +27,14 @@ export class LatencyRecorder {
   summary(): LatencySummary | undefined {
     if (this.h.totalCount === 0) return undefined;
     const at = (p: number) => this.h.getValueAtPercentile(p) / 1000;
-    return { p50: at(50), p95: at(95), p99: at(99), max: this.h.maxValue / 1000, mean: this.sumUs / this.h.totalCount / 1000, count: this.h.totalCount };
+    return {
+      p50: at(50),
+      p95: at(95),
+      p99: at(99),
+      max: this.h.maxValue / 1000,
+      mean: this.sumUs / this.h.totalCount / 1000,
+      count: this.h.totalCount,
+    };
   }
 }
 

@@ -44,6 +44,8 @@ export function nsPerOp(fns: Record<string, () => string>, reps = 7, batchMs = 1
 }
 
 export function loadFixture(n: 50 | 500): OpenOrdersView {
-  const orders = (JSON.parse(readFileSync(fixturePath(`open-orders-${n}.json`), "utf8")) as ExchangeOrder[]).map(toOpenOrderView);
+  const orders = (JSON.parse(readFileSync(fixturePath(`open-orders-${n}.json`), "utf8")) as ExchangeOrder[]).map(
+    toOpenOrderView,
+  );
   return { count: orders.length, orders };
 }

@@ -31,7 +31,13 @@ export class WireOpenPool {
   responses = 0;
 
   constructor(
-    o: { url: string; method?: string; body?: string | RequestBody; headers?: Record<string, string>; timeoutMs?: number },
+    o: {
+      url: string;
+      method?: string;
+      body?: string | RequestBody;
+      headers?: Record<string, string>;
+      timeoutMs?: number;
+    },
     private readonly connections: number,
     private readonly tally: AnswerSink,
     private readonly uncorrected: { recordMs(ms: number): void },
@@ -78,7 +84,10 @@ export class WireOpenPool {
     return new Promise<void>((settle) => {
       if (this.closed) return settle();
       const method = request?.method.toUpperCase();
-      const own = request && { bytes: encodeRequest({ ...request, method: method!, host: this.t.hostHeader }), noBody: method === "HEAD" };
+      const own = request && {
+        bytes: encodeRequest({ ...request, method: method!, host: this.t.hostHeader }),
+        noBody: method === "HEAD",
+      };
       this.queue.push({ due, settle, ...(own ? { request: own } : {}) });
       this.dispatch();
     });

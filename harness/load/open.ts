@@ -105,7 +105,13 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
   const t0 = performance.now();
   const total = Math.max(1, Math.floor(o.rate * o.durationS));
   const pool = openPool(o, answers, uncorrected);
-  const { sent, sendMs } = await runSchedule({ rate: o.rate, total, signal: o.signal, maxInFlight: Infinity, fire: (_i, due) => pool.fire(due) });
+  const { sent, sendMs } = await runSchedule({
+    rate: o.rate,
+    total,
+    signal: o.signal,
+    maxInFlight: Infinity,
+    fire: (_i, due) => pool.fire(due),
+  });
   await pool.close();
   return {
     sent,
@@ -155,7 +161,12 @@ export function openPool(
 /** The open model's connections on undici's Pool (HTTPS targets). */
 function undiciOpenPool(o: PoolTarget, answers: AnswerSink, uncorrected: WriteLatency) {
   const u = new URL(o.url);
-  const pool = new Pool(u.origin, { connections: o.connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const pool = new Pool(u.origin, {
+    connections: o.connections,
+    pipelining: 1,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
   const path = u.pathname + u.search;
   const method = (o.method ?? "GET") as Dispatcher.HttpMethod;
   const out = { responses: 0, fire, close: () => pool.destroy() };
@@ -175,7 +186,8 @@ function undiciOpenPool(o: PoolTarget, answers: AnswerSink, uncorrected: WriteLa
           return true;
         },
         onData: (chunk) => {
-          if (sample !== undefined && sample.length < FAILURE_BODY_BYTES) sample += chunk.toString("utf8", 0, FAILURE_BODY_BYTES);
+          if (sample !== undefined && sample.length < FAILURE_BODY_BYTES)
+            sample += chunk.toString("utf8", 0, FAILURE_BODY_BYTES);
           return true;
         },
         onComplete: () => {

@@ -14,7 +14,9 @@ let seq = 0;
 
 /** Placeholders a body names that perfpack does not know ("{{foo}}"), for the usage error. */
 export function unknownPlaceholders(text: string): string[] {
-  return [...text.matchAll(TOKEN)].map((m) => m[1]!.trim()).filter((p) => !(PLACEHOLDERS as readonly string[]).includes(p));
+  return [...text.matchAll(TOKEN)]
+    .map((m) => m[1]!.trim())
+    .filter((p) => !(PLACEHOLDERS as readonly string[]).includes(p));
 }
 
 /**
@@ -48,7 +50,8 @@ export class BodyTemplate implements RequestBody {
   next(): string {
     if (this.holes.length === 0) return this.text;
     let out = this.parts[0]!;
-    for (let i = 0; i < this.holes.length; i++) out += (this.holes[i] === "seq" ? String(++seq) : randomUUID()) + this.parts[i + 1]!;
+    for (let i = 0; i < this.holes.length; i++)
+      out += (this.holes[i] === "seq" ? String(++seq) : randomUUID()) + this.parts[i + 1]!;
     return out;
   }
 }
@@ -69,7 +72,10 @@ export const missingEnv = (headers: Record<string, string>, env: Readonly<NodeJS
  * which is a secret from then on (scrubbed from results, logs and reports). Throws naming the
  * variable when it is not set (the run checked that before it started).
  */
-export function liveRequest(spec: RequestSpec, env: Readonly<NodeJS.ProcessEnv>): { request: LiveRequest; secrets: string[] } {
+export function liveRequest(
+  spec: RequestSpec,
+  env: Readonly<NodeJS.ProcessEnv>,
+): { request: LiveRequest; secrets: string[] } {
   const secrets: string[] = [];
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.headers)) {
@@ -81,16 +87,27 @@ export function liveRequest(spec: RequestSpec, env: Readonly<NodeJS.ProcessEnv>)
     });
   }
   return {
-    request: { protocol: spec.protocol, method: spec.method, path: spec.path, headers, ...(spec.body !== undefined ? { body: new BodyTemplate(spec.body) } : {}), spec },
+    request: {
+      protocol: spec.protocol,
+      method: spec.method,
+      path: spec.path,
+      headers,
+      ...(spec.body !== undefined ? { body: new BodyTemplate(spec.body) } : {}),
+      spec,
+    },
     secrets,
   };
 }
 
 /** "POST /api/private/order": how a message names a request. */
-export const routeOf = (r: Pick<RequestSpec, "protocol" | "method" | "path">): string => `${r.protocol === "ws" ? "WS" : r.method} ${r.path}`;
+export const routeOf = (r: Pick<RequestSpec, "protocol" | "method" | "path">): string =>
+  `${r.protocol === "ws" ? "WS" : r.method} ${r.path}`;
 
 /** What a closed- or open-model generator needs of a request against the service at `base`. */
-export const loadTarget = (base: string, r: LiveRequest): { url: string; method: string; headers: Record<string, string>; body?: RequestBody } => ({
+export const loadTarget = (
+  base: string,
+  r: LiveRequest,
+): { url: string; method: string; headers: Record<string, string>; body?: RequestBody } => ({
   url: base + r.path,
   method: r.method,
   headers: r.headers,
@@ -98,7 +115,10 @@ export const loadTarget = (base: string, r: LiveRequest): { url: string; method:
 });
 
 /** Every request of a run, live, and the secrets their headers resolved to. */
-export function liveRequests(specs: Readonly<Record<string, RequestSpec>>, env: Readonly<NodeJS.ProcessEnv>): { requests: Record<string, LiveRequest>; secrets: string[] } {
+export function liveRequests(
+  specs: Readonly<Record<string, RequestSpec>>,
+  env: Readonly<NodeJS.ProcessEnv>,
+): { requests: Record<string, LiveRequest>; secrets: string[] } {
   const requests: Record<string, LiveRequest> = {};
   const secrets: string[] = [];
   for (const [name, spec] of Object.entries(specs)) {

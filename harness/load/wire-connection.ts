@@ -19,7 +19,12 @@ export interface WireTarget {
   nextRequest: () => Buffer | string;
 }
 
-export function wireTarget(o: { url: string; method?: string; body?: string | RequestBody; headers?: Record<string, string> }): WireTarget {
+export function wireTarget(o: {
+  url: string;
+  method?: string;
+  body?: string | RequestBody;
+  headers?: Record<string, string>;
+}): WireTarget {
   const u = new URL(o.url);
   if (u.protocol !== "http:") throw new WireProtocolError(`the wire client speaks plain HTTP only, not ${u.protocol}`);
   const method = (o.method ?? "GET").toUpperCase();
@@ -28,7 +33,13 @@ export function wireTarget(o: { url: string; method?: string; body?: string | Re
     port: Number(u.port || 80),
     hostHeader: u.host,
     method,
-    nextRequest: requestSource({ method, path: `${u.pathname}${u.search}`, host: u.host, ...(o.headers ? { headers: o.headers } : {}), ...(o.body !== undefined ? { body: o.body } : {}) }),
+    nextRequest: requestSource({
+      method,
+      path: `${u.pathname}${u.search}`,
+      host: u.host,
+      ...(o.headers ? { headers: o.headers } : {}),
+      ...(o.body !== undefined ? { body: o.body } : {}),
+    }),
   };
 }
 
@@ -128,7 +139,8 @@ export function timeoutSweep(conns: Set<WireConnection>, timeoutMs: number): Nod
   return setInterval(
     () => {
       const now = performance.now();
-      for (const c of conns) if (c.busy && now - c.sentAt > timeoutMs) c.fail("timeout", `no answer within ${timeoutMs} ms`);
+      for (const c of conns)
+        if (c.busy && now - c.sentAt > timeoutMs) c.fail("timeout", `no answer within ${timeoutMs} ms`);
     },
     Math.min(1000, Math.max(10, timeoutMs / 4)),
   );

@@ -141,18 +141,21 @@ export class ResponseParser {
     }
     for (;;) {
       if (this.state === State.Done) {
-        if (i < end) throw new WireProtocolError(`${end - i} bytes past the end of a response (the client does not pipeline)`);
+        if (i < end)
+          throw new WireProtocolError(`${end - i} bytes past the end of a response (the client does not pipeline)`);
         return true;
       }
       if (i >= end) return false;
       switch (this.state) {
         case State.UntilClose:
-          if (this.sample !== undefined && this.sample.length < FAILURE_BODY_BYTES) this.sample += buf.toString("utf8", i, Math.min(end, i + FAILURE_BODY_BYTES));
+          if (this.sample !== undefined && this.sample.length < FAILURE_BODY_BYTES)
+            this.sample += buf.toString("utf8", i, Math.min(end, i + FAILURE_BODY_BYTES));
           return false;
         case State.Length:
         case State.ChunkData: {
           const take = Math.min(this.remaining, end - i);
-          if (this.sample !== undefined && this.sample.length < FAILURE_BODY_BYTES) this.sample += buf.toString("utf8", i, i + Math.min(take, FAILURE_BODY_BYTES));
+          if (this.sample !== undefined && this.sample.length < FAILURE_BODY_BYTES)
+            this.sample += buf.toString("utf8", i, i + Math.min(take, FAILURE_BODY_BYTES));
           this.remaining -= take;
           i += take;
           if (this.remaining === 0) this.state = this.state === State.Length ? State.Done : State.ChunkEnd;
@@ -212,9 +215,16 @@ export class ResponseParser {
     // "HTTP/1.x NNN", read by character code: no match array, no substring
     const minor = text.charCodeAt(7) - 48;
     const status = (text.charCodeAt(9) - 48) * 100 + (text.charCodeAt(10) - 48) * 10 + (text.charCodeAt(11) - 48);
-    if (!text.startsWith("HTTP/1.") || (minor !== 0 && minor !== 1) || text.charCodeAt(8) !== 32 || !isDigits(text, 9, 12)) {
+    if (
+      !text.startsWith("HTTP/1.") ||
+      (minor !== 0 && minor !== 1) ||
+      text.charCodeAt(8) !== 32 ||
+      !isDigits(text, 9, 12)
+    ) {
       const eol = text.indexOf("\r\n");
-      throw new WireProtocolError(`not an HTTP/1.x status line: ${JSON.stringify((eol < 0 ? text : text.slice(0, eol)).slice(0, 60))}`);
+      throw new WireProtocolError(
+        `not an HTTP/1.x status line: ${JSON.stringify((eol < 0 ? text : text.slice(0, eol)).slice(0, 60))}`,
+      );
     }
     this.status = status;
     this.keepAlive = minor === 1;
@@ -228,7 +238,8 @@ export class ResponseParser {
     const connection = lastHeader(text, lower, "\r\nconnection:")?.toLowerCase();
     if (connection === "close") this.keepAlive = false;
     else if (connection === "keep-alive") this.keepAlive = true;
-    if (status < 200 && status >= 100) throw new WireProtocolError(`interim answer ${status} (the client sends no Expect and no Upgrade)`);
+    if (status < 200 && status >= 100)
+      throw new WireProtocolError(`interim answer ${status} (the client sends no Expect and no Upgrade)`);
     if (this.noBody || status === 204 || status === 304) this.state = State.Done;
     else if (chunked) this.state = State.ChunkLine;
     else if (length !== undefined) {

@@ -11,7 +11,11 @@ export interface Subscriber {
  * Opens one subscriber on a WebSocket URL (permessage-deflate offered, as a browser would);
  * resolves once it is open. The trial's abort signal terminates it.
  */
-export async function subscribe(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Subscriber> {
+export async function subscribe(
+  url: string,
+  signal: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<Subscriber> {
   const ws = await connectWs(url, headers, signal);
   return { ws, bytesRead: () => ws.bytesRead };
 }

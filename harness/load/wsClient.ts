@@ -20,7 +20,15 @@ const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const HANDSHAKE_TIMEOUT_MS = 5000;
 
 interface RawHandle {
-  writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
+  writeSync(
+    flush: number,
+    input: Buffer,
+    inOff: number,
+    inLen: number,
+    out: Buffer,
+    outOff: number,
+    outLen: number,
+  ): void;
 }
 
 /** A raw inflate stream driven synchronously (the handle zlib's own sync path drives), keeping its window between messages. */
@@ -224,7 +232,8 @@ export class WsClient extends EventEmitter<WsClientEvents> {
  */
 export function connectWs(url: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<WsClient> {
   const u = new URL(url);
-  if (u.protocol !== "ws:" && u.protocol !== "wss:") return Promise.reject(new Error(`WebSocket ${url}: the URL must start with ws:// or wss://`));
+  if (u.protocol !== "ws:" && u.protocol !== "wss:")
+    return Promise.reject(new Error(`WebSocket ${url}: the URL must start with ws:// or wss://`));
   const secure = u.protocol === "wss:";
   const host = u.hostname.replace(/^\[|\]$/g, "");
   const port = Number(u.port || (secure ? 443 : 80));
@@ -240,14 +249,19 @@ export function connectWs(url: string, headers: Record<string, string> = {}, sig
       .join("") +
     "\r\n";
   return new Promise((resolve, reject) => {
-    const socket = secure ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
+    const socket = secure
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host })
+      : net.connect({ host, port });
     let got: Buffer = Buffer.alloc(0);
     const fail = (why: string) => {
       clearTimeout(timer);
       socket.destroy();
       reject(new Error(`WebSocket ${url}: ${why}`));
     };
-    const timer = setTimeout(() => fail(`Opening handshake has timed out (${HANDSHAKE_TIMEOUT_MS} ms)`), HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(`Opening handshake has timed out (${HANDSHAKE_TIMEOUT_MS} ms)`),
+      HANDSHAKE_TIMEOUT_MS,
+    );
     const onAbort = () => fail("aborted");
     signal?.addEventListener("abort", onAbort, { once: true });
     socket.once(secure ? "secureConnect" : "connect", () => socket.write(request));
@@ -262,7 +276,8 @@ export function connectWs(url: string, headers: Record<string, string> = {}, sig
       }
       const [status, ...lines] = got.subarray(0, end).toString("latin1").split("\r\n");
       const code = Number(/^HTTP\/1\.[01] (\d{3})/.exec(status ?? "")?.[1]);
-      if (code !== 101) return fail(`Unexpected server response: ${Number.isFinite(code) ? code : JSON.stringify(status)}`);
+      if (code !== 101)
+        return fail(`Unexpected server response: ${Number.isFinite(code) ? code : JSON.stringify(status)}`);
       const h = new Map<string, string>();
       for (const line of lines) {
         const colon = line.indexOf(":");
@@ -273,7 +288,8 @@ export function connectWs(url: string, headers: Record<string, string> = {}, sig
         .digest("base64");
       if (h.get("sec-websocket-accept") !== accept) return fail("Invalid Sec-WebSocket-Accept header");
       const extensions = h.get("sec-websocket-extensions") ?? "";
-      if (extensions && !parseDeflateAnswer(extensions)) return fail(`the server accepted an extension it was not offered: ${extensions}`);
+      if (extensions && !parseDeflateAnswer(extensions))
+        return fail(`the server accepted an extension it was not offered: ${extensions}`);
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       socket.pause();

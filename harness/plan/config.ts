@@ -2,7 +2,14 @@ import { join, resolve } from "node:path";
 import { isLoopbackHost } from "../../services/common/src/http-util.js";
 import { QUICK, RUN_DEFAULTS } from "./defaults.js";
 import { Given, type Sources } from "./file.js";
-import { flagOf, RUN_OPTIONS, type DESIGNS, type DUET_EXCHANGES, type PROFILE_TOOLS, type RunFlags } from "./options.js";
+import {
+  flagOf,
+  RUN_OPTIONS,
+  type DESIGNS,
+  type DUET_EXCHANGES,
+  type PROFILE_TOOLS,
+  type RunFlags,
+} from "./options.js";
 
 export type { RunFlags };
 import {
@@ -72,7 +79,11 @@ const list = (s: string) =>
 
 /** Several values of a harness variable multiply the variants, each named +label=value. */
 const axis = (variants: Variant[], values: readonly string[], key: string, label = key): Variant[] =>
-  values.length > 1 ? variants.flatMap((v) => values.map((x) => ({ ...v, name: `${v.name}+${label}=${x}`, env: { ...v.env, [key]: x } }))) : variants;
+  values.length > 1
+    ? variants.flatMap((v) =>
+        values.map((x) => ({ ...v, name: `${v.name}+${label}=${x}`, env: { ...v.env, [key]: x } })),
+      )
+    : variants;
 
 /** A flag that sets a harness variable: its comma-separated values, each checked (exit 2 naming what is accepted). */
 function harnessFlag(flag: string, raw: string | undefined, parse: (v: string) => unknown, expected: string): string[] {
@@ -84,13 +95,23 @@ function harnessFlag(flag: string, raw: string | undefined, parse: (v: string) =
   return values;
 }
 
-export const newRunId = (d = new Date()): string => d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15) + "-" + Math.random().toString(36).slice(2, 6);
+export const newRunId = (d = new Date()): string =>
+  d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15) + "-" + Math.random().toString(36).slice(2, 6);
 
 /** Scenarios that only their own flag selects (not part of "all"). */
 const SOAK = "soak";
 
 /** What --soak cannot combine with: it runs the optimized variant alone, for its own duration. */
-const SOAK_CLASHES = ["variants", "ablation", "matrix", "scenarios", "rounds", "duration", "target", "profile"] as const;
+const SOAK_CLASHES = [
+  "variants",
+  "ablation",
+  "matrix",
+  "scenarios",
+  "rounds",
+  "duration",
+  "target",
+  "profile",
+] as const;
 
 /** --soak: its seconds of steady load, or undefined without it. */
 function soakSeconds(g: Given<RunFlags>, allScenarioNames: readonly string[]): number | undefined {
@@ -99,7 +120,11 @@ function soakSeconds(g: Given<RunFlags>, allScenarioNames: readonly string[]): n
     const v = g.f[k];
     return Array.isArray(v) ? v.length > 0 : Boolean(v);
   }).map((k) => flagOf(RUN_OPTIONS[k]));
-  if (clash.length) throw g.error("soak", `--soak runs the optimized variant alone, for its own duration: it cannot combine with ${clash.join(", ")}`);
+  if (clash.length)
+    throw g.error(
+      "soak",
+      `--soak runs the optimized variant alone, for its own duration: it cannot combine with ${clash.join(", ")}`,
+    );
   if (!allScenarioNames.includes(SOAK)) throw g.error("soak", "this perfpack has no soak scenario");
   return g.duration("soak");
 }
@@ -114,12 +139,19 @@ function targetOrigin(g: Given<RunFlags>): string | undefined {
   } catch {
     throw g.error("target", `--target ${JSON.stringify(f.target)} is not a URL: expected e.g. http://127.0.0.1:4001`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw g.error("target", `--target ${f.target}: only http:// and https:// targets are supported`);
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw g.error("target", `--target ${f.target}: only http:// and https:// targets are supported`);
   if (!isLoopbackHost(u.hostname) && !f.allowRemote) {
-    throw g.error("target", `--target ${f.target} is not on loopback (127.0.0.0/8, ::1, localhost); perfpack refuses remote targets unless --allow-remote is given`);
+    throw g.error(
+      "target",
+      `--target ${f.target} is not on loopback (127.0.0.0/8, ::1, localhost); perfpack refuses remote targets unless --allow-remote is given`,
+    );
   }
   if (f.variants || f.ablation || (f.matrix?.length ?? 0) > 0 || (f.env?.length ?? 0) > 0) {
-    throw g.error("target", "--target drives an executor that is already running, with its own toggles: --variants, --ablation, --matrix and --env cannot apply to it");
+    throw g.error(
+      "target",
+      "--target drives an executor that is already running, with its own toggles: --variants, --ablation, --matrix and --env cannot apply to it",
+    );
   }
   return u.origin;
 }
@@ -130,12 +162,19 @@ function scenarioList(g: Given<RunFlags>, allScenarioNames: readonly string[], s
   const raw = g.f.scenarios;
   const names = allScenarioNames.filter((n) => n !== SOAK);
   const scenarios = raw === undefined || raw.trim() === "all" ? [...names] : list(raw);
-  if (scenarios.length === 0) throw g.error("scenarios", `--scenarios is empty: valid scenarios are ${names.join(", ")}`);
+  if (scenarios.length === 0)
+    throw g.error("scenarios", `--scenarios is empty: valid scenarios are ${names.join(", ")}`);
   for (const s of scenarios) {
-    if (s === SOAK) throw g.error("scenarios", "the soak scenario runs with --soak DURATION (e.g. --soak 10m), not through --scenarios");
-    if (!names.includes(s)) throw g.error("scenarios", `unknown scenario ${JSON.stringify(s)}: valid scenarios are ${names.join(", ")}`);
+    if (s === SOAK)
+      throw g.error(
+        "scenarios",
+        "the soak scenario runs with --soak DURATION (e.g. --soak 10m), not through --scenarios",
+      );
+    if (!names.includes(s))
+      throw g.error("scenarios", `unknown scenario ${JSON.stringify(s)}: valid scenarios are ${names.join(", ")}`);
   }
-  if (new Set(scenarios).size !== scenarios.length) throw g.error("scenarios", `--scenarios names a scenario twice: ${raw}`);
+  if (new Set(scenarios).size !== scenarios.length)
+    throw g.error("scenarios", `--scenarios names a scenario twice: ${raw}`);
   return scenarios;
 }
 
@@ -148,37 +187,74 @@ interface Additions {
 }
 
 /** --env, --upstream-rtt, --upstream-bandwidth, --generator: one value is part of every variant; several are an axis of their own. */
-function additions(g: Given<RunFlags>, target: string | undefined, scenarios: readonly string[], warnings: string[]): Additions {
+function additions(
+  g: Given<RunFlags>,
+  target: string | undefined,
+  scenarios: readonly string[],
+  warnings: string[],
+): Additions {
   const { f } = g;
   const env = Object.fromEntries(g.check("env", () => (f.env ?? []).map(parseEnvArg)));
-  const rtts = g.check("upstreamRtt", () => harnessFlag("--upstream-rtt", f.upstreamRtt, parseRtt, "MS or MS:JITTER, e.g. --upstream-rtt 50 or --upstream-rtt 0,10,50"));
-  const bandwidths = g.check("upstreamBandwidth", () => harnessFlag("--upstream-bandwidth", f.upstreamBandwidth, parseBandwidth, "megabits per second, e.g. --upstream-bandwidth 100"));
+  const rtts = g.check("upstreamRtt", () =>
+    harnessFlag(
+      "--upstream-rtt",
+      f.upstreamRtt,
+      parseRtt,
+      "MS or MS:JITTER, e.g. --upstream-rtt 50 or --upstream-rtt 0,10,50",
+    ),
+  );
+  const bandwidths = g.check("upstreamBandwidth", () =>
+    harnessFlag(
+      "--upstream-bandwidth",
+      f.upstreamBandwidth,
+      parseBandwidth,
+      "megabits per second, e.g. --upstream-bandwidth 100",
+    ),
+  );
   for (const [key, values] of [
     ["upstreamRtt", rtts],
     ["upstreamBandwidth", bandwidths],
   ] as const)
-    if (values.length > 0 && target !== undefined) throw g.error(key, `${flagOf(RUN_OPTIONS[key])} puts a link between the executor and the exchange perfpack launches; --target launches neither`);
+    if (values.length > 0 && target !== undefined)
+      throw g.error(
+        key,
+        `${flagOf(RUN_OPTIONS[key])} puts a link between the executor and the exchange perfpack launches; --target launches neither`,
+      );
   if (rtts.length === 1) env[UPSTREAM_RTT] = rtts[0]!;
   if (bandwidths.length === 1) env[UPSTREAM_BANDWIDTH] = bandwidths[0]!;
-  const gens = g.check("generator", () => harnessFlag("--generator", f.generator, parseGenerator, "perfpack or artillery").map(parseGenerator));
+  const gens = g.check("generator", () =>
+    harnessFlag("--generator", f.generator, parseGenerator, "perfpack or artillery").map(parseGenerator),
+  );
   if (gens.length === 1 && gens[0] !== "perfpack") env[LOAD_GENERATOR] = gens[0]!;
   const inProcess = scenarios.filter((s) => s === "json" || s === SOAK);
   if (gens.includes("artillery") && inProcess.length)
-    warnings.push(`--generator artillery: ${inProcess.join(", ")} run${inProcess.length > 1 ? "" : "s"} in perfpack's process as always (no load to hand to Artillery)`);
+    warnings.push(
+      `--generator artillery: ${inProcess.join(", ")} run${inProcess.length > 1 ? "" : "s"} in perfpack's process as always (no load to hand to Artillery)`,
+    );
   if (gens.includes("artillery") && target !== undefined)
-    throw g.error("generator", "--generator artillery drives the services perfpack launches; with --target, export the scripts instead (perfpack export artillery --target URL)");
+    throw g.error(
+      "generator",
+      "--generator artillery drives the services perfpack launches; with --target, export the scripts instead (perfpack export artillery --target URL)",
+    );
   const unknown = unknownKeys(env);
-  if (unknown.length) warnings.push(`--env ${unknown.join(", ")}: not an executor variable; passed through to the executor's environment unchecked`);
+  if (unknown.length)
+    warnings.push(
+      `--env ${unknown.join(", ")}: not an executor variable; passed through to the executor's environment unchecked`,
+    );
   return { env, rtts, bandwidths, gens };
 }
 
 /** --variants: names among the presets and the generated variants. */
 function pickVariants(raw: string, pool: readonly Variant[]): Variant[] {
   const names = list(raw);
-  if (names.length === 0) throw new UsageError(`--variants is empty: valid variants are ${pool.map((v) => v.name).join(", ")}`);
+  if (names.length === 0)
+    throw new UsageError(`--variants is empty: valid variants are ${pool.map((v) => v.name).join(", ")}`);
   const picked = names.map((n) => {
     const v = pool.find((p) => p.name === n);
-    if (!v) throw new UsageError(`unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`);
+    if (!v)
+      throw new UsageError(
+        `unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`,
+      );
     return v;
   });
   if (new Set(names).size !== names.length) throw new UsageError(`--variants names a variant twice: ${raw}`);
@@ -199,7 +275,10 @@ function checkEnv(g: Given<RunFlags>, variants: Variant[], env: Record<string, s
 /** The variants perfpack launches: picked or generated, each with the run's additions, checked as the executor checks its env. */
 function variantList(g: Given<RunFlags>, soak: boolean, add: Additions): Variant[] {
   const { f } = g;
-  const generated = [...(f.ablation ? ablation() : []), ...g.check("matrix", () => matrixVariants((f.matrix ?? []).map(parseMatrixArg)))];
+  const generated = [
+    ...(f.ablation ? ablation() : []),
+    ...g.check("matrix", () => matrixVariants((f.matrix ?? []).map(parseMatrixArg))),
+  ];
   const pool = [...presets(), ...generated.filter((v) => v.name !== "baseline" && v.name !== "optimized")];
   const picked =
     f.variants !== undefined
@@ -210,7 +289,12 @@ function variantList(g: Given<RunFlags>, soak: boolean, add: Additions): Variant
         : presets().filter((p) => !soak || p.name === "optimized");
   // --env is part of every variant: what is printed, recorded and launched is the same env
   const withEnv = picked.map((v) => ({ ...v, env: { ...v.env, ...add.env } }));
-  const variants = axis(axis(axis(withEnv, add.rtts, UPSTREAM_RTT), add.bandwidths, UPSTREAM_BANDWIDTH), add.gens, LOAD_GENERATOR, "generator");
+  const variants = axis(
+    axis(axis(withEnv, add.rtts, UPSTREAM_RTT), add.bandwidths, UPSTREAM_BANDWIDTH),
+    add.gens,
+    LOAD_GENERATOR,
+    "generator",
+  );
   checkEnv(g, variants, add.env);
   // perfpack's own variables, parsed once: the runner reads the link and the generator off the variant
   return variants.map(withHarness);
@@ -219,7 +303,11 @@ function variantList(g: Given<RunFlags>, soak: boolean, add: Additions): Variant
 /** --ws-clients: 0 is for a soak of a service that has no market stream; the ws scenario needs a subscriber. */
 function wsClients(g: Given<RunFlags>, fallback: number, scenarios: readonly string[]): number {
   const n = g.number("wsClients") ?? fallback;
-  if (n === 0 && scenarios.includes("ws")) throw g.error("wsClients", "--ws-clients 0 leaves the ws scenario no subscriber to measure: 0 is for a soak of a service without a WebSocket stream");
+  if (n === 0 && scenarios.includes("ws"))
+    throw g.error(
+      "wsClients",
+      "--ws-clients 0 leaves the ws scenario no subscriber to measure: 0 is for a soak of a service without a WebSocket stream",
+    );
   return n;
 }
 
@@ -231,15 +319,26 @@ function warm(g: Given<RunFlags>, target: string | undefined): boolean {
 
 function design(g: Given<RunFlags>, target: string | undefined, gens: readonly Generator[]): RunConfig["design"] {
   const v = g.choice<RunConfig["design"]>("design") ?? RUN_DEFAULTS.design;
-  if (v === "duet" && target) throw g.error("design", "--design duet starts every arm's executor on one exchange; --target drives one executor that is already running");
+  if (v === "duet" && target)
+    throw g.error(
+      "design",
+      "--design duet starts every arm's executor on one exchange; --target drives one executor that is already running",
+    );
   if (v === "duet" && gens.includes("artillery"))
-    throw g.error("design", "--design duet starts the arms' load together; --generator artillery starts a child per trial, whose start-up cannot be aligned: use --design alternate");
+    throw g.error(
+      "design",
+      "--design duet starts the arms' load together; --generator artillery starts a child per trial, whose start-up cannot be aligned: use --design alternate",
+    );
   return v;
 }
 
 function duetExchange(g: Given<RunFlags>): RunConfig["duetExchange"] {
   const v = g.choice<RunConfig["duetExchange"]>("duetExchange") ?? RUN_DEFAULTS.duetExchange;
-  if (g.f.duetExchange !== undefined && g.f.design !== "duet") throw g.error("duetExchange", "--duet-exchange goes with --design duet: it says whether the duet's arms share one mock exchange");
+  if (g.f.duetExchange !== undefined && g.f.design !== "duet")
+    throw g.error(
+      "duetExchange",
+      "--duet-exchange goes with --design duet: it says whether the duet's arms share one mock exchange",
+    );
   return v;
 }
 
@@ -256,7 +355,13 @@ function profileTool(g: Given<RunFlags>, target: string | undefined): RunConfig[
 export function resolveRunConfig(
   f: RunFlags,
   allScenarioNames: readonly string[],
-  o: { cwd?: string; now?: Date; env?: Readonly<NodeJS.ProcessEnv>; requestDefaults?: Readonly<Record<string, RequestSpec>>; from?: Sources } = {},
+  o: {
+    cwd?: string;
+    now?: Date;
+    env?: Readonly<NodeJS.ProcessEnv>;
+    requestDefaults?: Readonly<Record<string, RequestSpec>>;
+    from?: Sources;
+  } = {},
 ): RunConfig {
   const g = new Given(f, o.from);
   const d = f.quick ? { ...RUN_DEFAULTS, ...QUICK } : RUN_DEFAULTS;
@@ -266,7 +371,9 @@ export function resolveRunConfig(
   const scenarios = scenarioList(g, allScenarioNames, soakS !== undefined);
   const warnings: string[] = [];
   const add = additions(g, target, scenarios, warnings);
-  const variants: Variant[] = target ? [{ name: "target", kind: "target", env: {} }] : variantList(g, soakS !== undefined, add);
+  const variants: Variant[] = target
+    ? [{ name: "target", kind: "target", env: {} }]
+    : variantList(g, soakS !== undefined, add);
   const runId = newRunId(o.now);
   return {
     variants,
@@ -287,7 +394,9 @@ export function resolveRunConfig(
     outDir: resolve(o.cwd ?? ".", f.out ?? join(RUN_DEFAULTS.outRoot, runId)),
     updateLatest: f.out === undefined,
     readyTimeoutMs: (g.number("readyTimeout") ?? d.readyTimeoutMs / 1000) * 1000,
-    requests: g.check(["header", "requests"], () => resolveRequests(f.requests, f.header ?? [], o.requestDefaults ?? {}, o.env ?? process.env)),
+    requests: g.check(["header", "requests"], () =>
+      resolveRequests(f.requests, f.header ?? [], o.requestDefaults ?? {}, o.env ?? process.env),
+    ),
     maxErrors: g.number("maxErrors") ?? d.maxErrors,
     design: design(g, target, add.gens),
     duetExchange: duetExchange(g),

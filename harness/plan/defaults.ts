@@ -26,7 +26,16 @@ export const RUN_DEFAULTS = {
  * 3–6× lower for the duet than for alternating arms, at half the seconds per slice, and the same
  * SD at 3 s as at 5 s, so the shortest window that keeps it gives the most rounds per budget.
  */
-export const GATE_DEFAULTS = { variants: "optimized", scenarios: "latency", rounds: "6", duration: "3", warmup: "0.5", warm: true, design: "duet", skipAllocation: true } as const;
+export const GATE_DEFAULTS = {
+  variants: "optimized",
+  scenarios: "latency",
+  rounds: "6",
+  duration: "3",
+  warmup: "0.5",
+  warm: true,
+  design: "duet",
+  skipAllocation: true,
+} as const;
 
 /** The gate's line (--max-regression): against a revision (paired by round), or against a stored run (unpaired, with the drift between runs). */
 export const GATE_MAX_REGRESSION = { revision: 0.05, stored: 0.1 } as const;

@@ -1,7 +1,19 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { choiceValue, durationValue, FILE_OPTIONS, flagOf, GATE_OPTIONS, numberValue, type GateFlags, type GateOptionKey, type OptionSpec, type RunFlags, type RunOptionKey } from "./options.js";
+import {
+  choiceValue,
+  durationValue,
+  FILE_OPTIONS,
+  flagOf,
+  GATE_OPTIONS,
+  numberValue,
+  type GateFlags,
+  type GateOptionKey,
+  type OptionSpec,
+  type RunFlags,
+  type RunOptionKey,
+} from "./options.js";
 
 /** What a config file (or the library's options object) holds: run and gate options. */
 export type FileFlags = RunFlags & GateFlags;
@@ -65,7 +77,9 @@ export function readConfigFile(file: string): FileFlags {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new UsageError(`config file ${file}: ${e.code ? `cannot be read (${e.code})` : `is not valid JSON: ${e.message}`}`);
+    throw new UsageError(
+      `config file ${file}: ${e.code ? `cannot be read (${e.code})` : `is not valid JSON: ${e.message}`}`,
+    );
   }
   return flagsFromObject(raw, `config file ${file}`);
 }
@@ -75,15 +89,20 @@ export function readConfigFile(file: string): FileFlags {
  * stand for; an unknown key or a value of the wrong type is a usage error naming `where` and the key.
  */
 export function flagsFromObject(raw: unknown, where: string): FileFlags {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UsageError(`${where}: expected an object of run options`);
-  const keys = Object.keys(FILE_OPTIONS).filter((k) => (FILE_OPTIONS as Record<string, OptionSpec>)[k]!.inFile !== false);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new UsageError(`${where}: expected an object of run options`);
+  const keys = Object.keys(FILE_OPTIONS).filter(
+    (k) => (FILE_OPTIONS as Record<string, OptionSpec>)[k]!.inFile !== false,
+  );
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === "$schema") continue;
     const o = (FILE_OPTIONS as Record<string, OptionSpec>)[key];
-    if (!o || o.inFile === false) throw new UsageError(`${where}: unknown key ${JSON.stringify(key)}: valid keys are ${keys.join(", ")}`);
+    if (!o || o.inFile === false)
+      throw new UsageError(`${where}: unknown key ${JSON.stringify(key)}: valid keys are ${keys.join(", ")}`);
     const flag = asFlag(o, value);
-    if (flag === undefined) throw new UsageError(`${where}: ${JSON.stringify(key)} is ${JSON.stringify(value)}: it accepts ${accepts(o)}`);
+    if (flag === undefined)
+      throw new UsageError(`${where}: ${JSON.stringify(key)} is ${JSON.stringify(value)}: it accepts ${accepts(o)}`);
     flags[key] = flag;
   }
   return flags as FileFlags;
@@ -109,7 +128,11 @@ export function mergeFlags(file: FileFlags, cli: FileFlags): FileFlags {
  * The flags over the config file (--config, else perfpack.config.json in `cwd` when there is one)
  * over `defaults` (a client's own, such as the gate's), and the file each value that won came from.
  */
-export function layeredFlags(cwd: string, cli: FileFlags, defaults: FileFlags = {}): { flags: FileFlags; from: Sources } {
+export function layeredFlags(
+  cwd: string,
+  cli: FileFlags,
+  defaults: FileFlags = {},
+): { flags: FileFlags; from: Sources } {
   const file = findConfigFile(cwd, cli.config);
   if (!file) return { flags: mergeFlags(defaults, cli), from: {} };
   const fromFile = readConfigFile(file);
@@ -142,7 +165,9 @@ export class Given<F extends object> {
   error(key: FileKey, message: string): UsageError {
     const file = this.from[key];
     if (file === undefined) return new UsageError(message);
-    return new UsageError(`config file ${file}${flagOf(FILE_OPTIONS[key]) && about(key, message) ? `: ${JSON.stringify(key)}` : ""}: ${message}`);
+    return new UsageError(
+      `config file ${file}${flagOf(FILE_OPTIONS[key]) && about(key, message) ? `: ${JSON.stringify(key)}` : ""}: ${message}`,
+    );
   }
 
   /** `parse`'s usage error as one about `keys`: the key, or of several, the one its message begins with (none: the error as it is). */

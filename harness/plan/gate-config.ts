@@ -6,7 +6,16 @@ import { parseEnvArg } from "./variants.js";
 
 /** The gate, validated: against a revision (sequential, paired by round) or against a stored run. */
 export type GateConfig =
-  | { kind: "revision"; ref: string; maxRegression: number; seed: number; candidateEnv?: Record<string, string>; budgetS?: number; strict: boolean; buildCmd?: string }
+  | {
+      kind: "revision";
+      ref: string;
+      maxRegression: number;
+      seed: number;
+      candidateEnv?: Record<string, string>;
+      budgetS?: number;
+      strict: boolean;
+      buildCmd?: string;
+    }
   | { kind: "stored"; baseline: string; current?: string; maxRegression: number; strict: boolean };
 
 /**
@@ -17,21 +26,41 @@ export type GateConfig =
 export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number; from?: Sources } = {}): GateConfig {
   const g = new Given(f, o.from);
   if ((f.baseline === undefined) === (f.baselineRef === undefined))
-    throw new UsageError("the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)");
+    throw new UsageError(
+      "the gate needs one baseline: --baseline-ref REV (a git revision, run beside this checkout) or --baseline results.json (a stored run)",
+    );
   const max = g.number("maxRegression") ?? GATE_MAX_REGRESSION[f.baselineRef !== undefined ? "revision" : "stored"];
   if (o.soak !== undefined)
-    throw new UsageError("--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own");
+    throw new UsageError(
+      "--soak is not for the gate: the gate tests throughput, p95 and CPU of the scenarios, and a soak has none it gates; run `perfpack run --soak` on its own",
+    );
   const strict = f.strict === true;
   if (f.baseline !== undefined) {
-    if (f.budget !== undefined) throw g.error("budget", "--budget goes with --baseline-ref: it steers its sequential sampling");
-    if (f.candidateEnv?.length) throw g.error("candidateEnv", "--candidate-env goes with --baseline-ref: it changes this checkout's side of one run");
-    if (f.seed !== undefined) throw g.error("seed", "--seed goes with --baseline-ref: it orders the trials of the gate's own run");
-    if (f.buildCmd !== undefined) throw g.error("buildCmd", "--build-cmd goes with --baseline-ref: it builds your repository at that revision");
-    return { kind: "stored", baseline: f.baseline, ...(f.current !== undefined ? { current: f.current } : {}), maxRegression: max, strict };
+    if (f.budget !== undefined)
+      throw g.error("budget", "--budget goes with --baseline-ref: it steers its sequential sampling");
+    if (f.candidateEnv?.length)
+      throw g.error(
+        "candidateEnv",
+        "--candidate-env goes with --baseline-ref: it changes this checkout's side of one run",
+      );
+    if (f.seed !== undefined)
+      throw g.error("seed", "--seed goes with --baseline-ref: it orders the trials of the gate's own run");
+    if (f.buildCmd !== undefined)
+      throw g.error("buildCmd", "--build-cmd goes with --baseline-ref: it builds your repository at that revision");
+    return {
+      kind: "stored",
+      baseline: f.baseline,
+      ...(f.current !== undefined ? { current: f.current } : {}),
+      maxRegression: max,
+      strict,
+    };
   }
-  if (f.current !== undefined) throw g.error("current", "--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
+  if (f.current !== undefined)
+    throw g.error("current", "--current goes with --baseline; with --baseline-ref the gate runs both sides itself");
   const seed = g.number("seed") ?? (o.now ?? Date.now()) % 1_000_000;
-  const candidateEnv = f.candidateEnv?.length ? Object.fromEntries(g.check("candidateEnv", () => f.candidateEnv!.map(parseEnvArg))) : undefined;
+  const candidateEnv = f.candidateEnv?.length
+    ? Object.fromEntries(g.check("candidateEnv", () => f.candidateEnv!.map(parseEnvArg)))
+    : undefined;
   const budgetS = g.duration("budget");
   return {
     kind: "revision",

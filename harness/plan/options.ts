@@ -79,24 +79,73 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   variants: {
     flag: "--variants <names>",
     kind: "list",
-    description: "variants to run, comma-separated (presets: baseline, optimized; plus those --ablation/--matrix generate)",
+    description:
+      "variants to run, comma-separated (presets: baseline, optimized; plus those --ablation/--matrix generate)",
     default: "baseline,optimized",
   },
   ablation: { flag: "--ablation", kind: "boolean", description: "baseline plus one toggle at a time" },
-  matrix: { flag: "--matrix <KEY=v1,v2>", kind: "repeatable", description: "cross product of executor settings (repeatable)" },
-  env: { flag: "--env <KEY=VALUE>", kind: "repeatable", description: "added to every variant's executor environment (repeatable)" },
-  scenarios: { flag: "--scenarios <names>", kind: "list", description: "scenarios, comma-separated (all: every registered scenario but soak, which --soak runs)", default: "all" },
-  rounds: { flag: "--rounds <n>", kind: "integer", min: 1, max: 1000, description: "rounds; variants are interleaved and rotated each round", default: RUN_DEFAULTS.rounds },
-  duration: { flag: "--duration <s>", kind: "number", min: 0.2, max: 86_400, description: "measured seconds per trial", default: RUN_DEFAULTS.durationS },
-  warmup: { flag: "--warmup <s>", kind: "number", min: 0, max: 3600, description: "unmeasured warm-up seconds before each measurement", default: RUN_DEFAULTS.warmupS },
-  connections: { flag: "--connections <n>", kind: "integer", min: 1, max: 10_000, description: "concurrent HTTP connections of the load generator", default: RUN_DEFAULTS.connections },
-  rate: { flag: "--rate <r>", kind: "number", min: 0.1, max: 1_000_000, description: "latency scenario: open model at r requests/s, latency corrected for coordinated omission" },
+  matrix: {
+    flag: "--matrix <KEY=v1,v2>",
+    kind: "repeatable",
+    description: "cross product of executor settings (repeatable)",
+  },
+  env: {
+    flag: "--env <KEY=VALUE>",
+    kind: "repeatable",
+    description: "added to every variant's executor environment (repeatable)",
+  },
+  scenarios: {
+    flag: "--scenarios <names>",
+    kind: "list",
+    description: "scenarios, comma-separated (all: every registered scenario but soak, which --soak runs)",
+    default: "all",
+  },
+  rounds: {
+    flag: "--rounds <n>",
+    kind: "integer",
+    min: 1,
+    max: 1000,
+    description: "rounds; variants are interleaved and rotated each round",
+    default: RUN_DEFAULTS.rounds,
+  },
+  duration: {
+    flag: "--duration <s>",
+    kind: "number",
+    min: 0.2,
+    max: 86_400,
+    description: "measured seconds per trial",
+    default: RUN_DEFAULTS.durationS,
+  },
+  warmup: {
+    flag: "--warmup <s>",
+    kind: "number",
+    min: 0,
+    max: 3600,
+    description: "unmeasured warm-up seconds before each measurement",
+    default: RUN_DEFAULTS.warmupS,
+  },
+  connections: {
+    flag: "--connections <n>",
+    kind: "integer",
+    min: 1,
+    max: 10_000,
+    description: "concurrent HTTP connections of the load generator",
+    default: RUN_DEFAULTS.connections,
+  },
+  rate: {
+    flag: "--rate <r>",
+    kind: "number",
+    min: 0.1,
+    max: 1_000_000,
+    description: "latency scenario: open model at r requests/s, latency corrected for coordinated omission",
+  },
   wsClients: {
     flag: "--ws-clients <n>",
     kind: "integer",
     min: 0,
     max: 10_000,
-    description: "WebSocket subscribers in the ws scenario and the soak (0: a soak without WebSocket, for a service that has none)",
+    description:
+      "WebSocket subscribers in the ws scenario and the soak (0: a soak without WebSocket, for a service that has none)",
     default: RUN_DEFAULTS.wsClients,
   },
   wsRate: {
@@ -104,12 +153,25 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     kind: "integer",
     min: 1,
     max: 100_000,
-    description: "market messages per second the mock exchange feeds in the ws scenario; every subscriber gets each one",
+    description:
+      "market messages per second the mock exchange feeds in the ws scenario; every subscriber gets each one",
     default: 500,
   },
-  quick: { flag: "--quick", kind: "boolean", description: `CI smoke preset: ${QUICK.rounds} rounds of ${QUICK.durationS} s trials (about a minute)` },
-  out: { flag: "--out <dir>", kind: "string", description: "run folder (default reports/<run-id>; reports/latest then points at it)" },
-  target: { flag: "--target <url>", kind: "string", description: "drive an executor that is already running (loopback only); launch nothing" },
+  quick: {
+    flag: "--quick",
+    kind: "boolean",
+    description: `CI smoke preset: ${QUICK.rounds} rounds of ${QUICK.durationS} s trials (about a minute)`,
+  },
+  out: {
+    flag: "--out <dir>",
+    kind: "string",
+    description: "run folder (default reports/<run-id>; reports/latest then points at it)",
+  },
+  target: {
+    flag: "--target <url>",
+    kind: "string",
+    description: "drive an executor that is already running (loopback only); launch nothing",
+  },
   allowRemote: { flag: "--allow-remote", kind: "boolean", description: "let --target point off loopback" },
   upstreamRtt: {
     flag: "--upstream-rtt <ms>",
@@ -132,7 +194,8 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   warm: {
     flag: "--warm",
     kind: "boolean",
-    description: "keep each variant's services running from its first trial to the end of the run, and alternate load between them in slices (default: a fresh executor and exchange per trial)",
+    description:
+      "keep each variant's services running from its first trial to the end of the run, and alternate load between them in slices (default: a fresh executor and exchange per trial)",
   },
   skipAllocation: {
     flag: "--skip-allocation",
@@ -145,7 +208,8 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     kind: "duration",
     min: 2,
     max: 24 * 3600,
-    description: "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time",
+    description:
+      "soak: the optimized variant under steady open-model load for DURATION (10m, 1h …); reports RSS and GC share over time",
   },
   readyTimeout: {
     flag: "--ready-timeout <s>",
@@ -165,12 +229,14 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
   executorCmd: {
     flag: "--executor-cmd <cmd>",
     kind: "string",
-    description: "measure your own service: a shell command started per trial with PORT, HOST, EXCHANGE_URL, EXCHANGE_CA_FILE and the variant's env (docs/cli.md, 'Your own service')",
+    description:
+      "measure your own service: a shell command started per trial with PORT, HOST, EXCHANGE_URL, EXCHANGE_CA_FILE and the variant's env (docs/cli.md, 'Your own service')",
   },
   readyPath: {
     flag: "--ready-path <path>",
     kind: "string",
-    description: "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500",
+    description:
+      "with --executor-cmd: the service is ready when it prints `listening <url>` or this path answers below 500",
     default: "/health",
   },
   design: {
@@ -185,20 +251,23 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     flag: "--duet-exchange <how>",
     kind: "string",
     choices: DUET_EXCHANGES,
-    description: "with --design duet: the arms share one mock exchange (shared), or each has its own (each; the exchange's counters are then every arm's own)",
+    description:
+      "with --design duet: the arms share one mock exchange (shared), or each has its own (each; the exchange's counters are then every arm's own)",
     default: RUN_DEFAULTS.duetExchange,
   },
   header: {
     flag: "--header <Name: value>",
     kind: "repeatable",
-    description: 'a header on every HTTP request and WebSocket upgrade, e.g. --header "x-api-key: ${env:API_KEY}" (the variable\'s value is sent and redacted everywhere perfpack writes) (repeatable)',
+    description:
+      'a header on every HTTP request and WebSocket upgrade, e.g. --header "x-api-key: ${env:API_KEY}" (the variable\'s value is sent and redacted everywhere perfpack writes) (repeatable)',
   },
   maxErrors: {
     flag: "--max-errors <share>",
     kind: "number",
     min: 0,
     max: 1,
-    description: "a trial whose failed share of requests (non-2xx answers and transport errors) is over this fails, naming the status codes and the first failing answer; the run exits 3 (0–1)",
+    description:
+      "a trial whose failed share of requests (non-2xx answers and transport errors) is over this fails, naming the status codes and the first failing answer; the run exits 3 (0–1)",
     default: RUN_DEFAULTS.maxErrors,
   },
   requests: {
@@ -208,8 +277,19 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     description:
       'config file only: the request each scenario sends, by scenario name (latency, batch, json, ws): { "method", "path" (absolute, with its query), "headers", "body" (JSON; {{seq}} and {{uuid}} in a string are filled per request) }; the soak writes with batch\'s and reads with latency\'s',
   },
-  json: { flag: "--json", kind: "boolean", description: "print one JSON document to stdout (the summary: verdict, comparisons, targets); progress and tables go to stderr" },
-  config: { flag: "--config <file>", kind: "string", inFile: false, description: "options from a JSON file (default: perfpack.config.json in the working directory); flags win over the file" },
+  json: {
+    flag: "--json",
+    kind: "boolean",
+    description:
+      "print one JSON document to stdout (the summary: verdict, comparisons, targets); progress and tables go to stderr",
+  },
+  config: {
+    flag: "--config <file>",
+    kind: "string",
+    inFile: false,
+    description:
+      "options from a JSON file (default: perfpack.config.json in the working directory); flags win over the file",
+  },
 };
 
 export type RunOptionKey = keyof typeof RUN_OPTIONS;
@@ -232,21 +312,32 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
   baselineRef: {
     flag: "--baseline-ref <rev>",
     kind: "string",
-    description: "gate: a git revision (origin/main, a merge base …): its executor is built in a cached tree and run beside this checkout's, round by round",
+    description:
+      "gate: a git revision (origin/main, a merge base …): its executor is built in a cached tree and run beside this checkout's, round by round",
   },
-  baseline: { flag: "--baseline <results.json>", kind: "string", description: "gate: a stored baseline run (comparisons across runs carry the machine's drift between them)" },
-  current: { flag: "--current <results.json>", kind: "string", description: "gate, with --baseline: the current run (default: run one now, with the run options)" },
+  baseline: {
+    flag: "--baseline <results.json>",
+    kind: "string",
+    description: "gate: a stored baseline run (comparisons across runs carry the machine's drift between them)",
+  },
+  current: {
+    flag: "--current <results.json>",
+    kind: "string",
+    description: "gate, with --baseline: the current run (default: run one now, with the run options)",
+  },
   seed: {
     flag: "--seed <n>",
     kind: "integer",
     min: 0,
     invalid: "expected a whole number",
-    description: "gate, with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)",
+    description:
+      "gate, with --baseline-ref: seed of the trial order (default: from the clock; recorded in results.json)",
   },
   candidateEnv: {
     flag: "--candidate-env <KEY=VALUE>",
     kind: "repeatable",
-    description: "gate, with --baseline-ref: added to this checkout's side only, e.g. a calibrated EXECUTOR_CPU_BURN_US to measure the gate (repeatable)",
+    description:
+      "gate, with --baseline-ref: added to this checkout's side only, e.g. a calibrated EXECUTOR_CPU_BURN_US to measure the gate (repeatable)",
   },
   maxRegression: {
     flag: "--max-regression <share>",
@@ -256,7 +347,8 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
     max: 10,
     maxExclusive: true,
     invalid: "expected a share such as 0.05 for 5%",
-    description: "gate: the line; a gate metric whose interval lies wholly worse than this share fails the gate (default 0.05 = 5% with --baseline-ref, 0.10 with --baseline)",
+    description:
+      "gate: the line; a gate metric whose interval lies wholly worse than this share fails the gate (default 0.05 = 5% with --baseline-ref, 0.10 with --baseline)",
   },
   budget: {
     flag: "--budget <duration>",
@@ -275,22 +367,28 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
   strict: {
     flag: "--strict",
     kind: "boolean",
-    description: "gate: an inconclusive gate (with --baseline-ref: the budget ended first; with --baseline: an interval reaches across the line) exits 1 instead of 0",
+    description:
+      "gate: an inconclusive gate (with --baseline-ref: the budget ended first; with --baseline: an interval reaches across the line) exits 1 instead of 0",
   },
 };
 
 export type GateOptionKey = keyof typeof GATE_OPTIONS;
 
 /** Every option the config file may set: the run's and the gate's (a run ignores the gate's). */
-export const FILE_OPTIONS: Readonly<Record<RunOptionKey | GateOptionKey, OptionSpec>> = { ...RUN_OPTIONS, ...GATE_OPTIONS };
+export const FILE_OPTIONS: Readonly<Record<RunOptionKey | GateOptionKey, OptionSpec>> = {
+  ...RUN_OPTIONS,
+  ...GATE_OPTIONS,
+};
 
 /** The help line of an option: its description and default. */
-export const helpText = (o: OptionSpec): string => `${o.description}${o.choices ? ` (${o.choices.join(", ")})` : ""}${o.default !== undefined ? ` (default ${o.default})` : ""}`;
+export const helpText = (o: OptionSpec): string =>
+  `${o.description}${o.choices ? ` (${o.choices.join(", ")})` : ""}${o.default !== undefined ? ` (default ${o.default})` : ""}`;
 
 /** An option's flag without its argument: "--rounds". */
 export const flagOf = (o: OptionSpec): string => o.flag.split(" ")[0]!;
 
-const refused = (o: OptionSpec, raw: string, expected: string) => new UsageError(`${flagOf(o)} ${JSON.stringify(raw)} is not valid: ${o.invalid ?? expected}`);
+const refused = (o: OptionSpec, raw: string, expected: string) =>
+  new UsageError(`${flagOf(o)} ${JSON.stringify(raw)} is not valid: ${o.invalid ?? expected}`);
 
 /** A number or integer option's value, checked against its entry: its kind and range. */
 export function numberValue(o: OptionSpec, raw: string): number {
@@ -311,9 +409,13 @@ export function choiceValue<T extends string>(o: OptionSpec, raw: string): T {
 /** `90s`, `10m`, `1h`, `1500ms` or plain seconds. */
 export function parseDuration(flag: string, raw: string, minS: number, maxS: number): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"] : NaN;
+  const n = m
+    ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(m[2] ?? "s") as "ms" | "s" | "m" | "h"]
+    : NaN;
   if (!(n >= minS && n <= maxS)) {
-    throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected a duration from ${minS} s to ${maxS / 3600} h, such as 90s, 10m or 1h (plain numbers are seconds)`);
+    throw new UsageError(
+      `${flag} ${JSON.stringify(raw)} is not valid: expected a duration from ${minS} s to ${maxS / 3600} h, such as 90s, 10m or 1h (plain numbers are seconds)`,
+    );
   }
   return n;
 }
@@ -333,16 +435,25 @@ const REQUEST_ENTRY_SCHEMA = {
   additionalProperties: false,
   properties: {
     method: { type: "string", enum: [...HTTP_METHODS], description: "the HTTP method (a ws entry is always GET)" },
-    path: { type: "string", pattern: "^/(?!/)", description: "an absolute path with its query string, e.g. /api/v2/orders?symbol=BTCUSDT" },
+    path: {
+      type: "string",
+      pattern: "^/(?!/)",
+      description: "an absolute path with its query string, e.g. /api/v2/orders?symbol=BTCUSDT",
+    },
     headers: {
       type: "object",
       additionalProperties: { type: "string" },
-      description: "header names to values; ${env:NAME} reads a value from the environment (redacted in everything perfpack writes)",
+      description:
+        "header names to values; ${env:NAME} reads a value from the environment (redacted in everything perfpack writes)",
     },
     body: { description: "a JSON value; {{seq}} or {{uuid}} inside a string is filled per request" },
   },
 };
-const REQUESTS_SCHEMA = { type: "object", propertyNames: { enum: ["latency", "batch", "json", "ws"] }, additionalProperties: REQUEST_ENTRY_SCHEMA };
+const REQUESTS_SCHEMA = {
+  type: "object",
+  propertyNames: { enum: ["latency", "batch", "json", "ws"] },
+  additionalProperties: REQUEST_ENTRY_SCHEMA,
+};
 
 /** The JSON Schema of perfpack.config.json, from the table. */
 export function configSchema(): object {
@@ -372,7 +483,8 @@ export function configSchema(): object {
     $schema: "http://json-schema.org/draft-07/schema#",
     $id: "https://perfpack.dev/perfpack.schema.json",
     title: "perfpack.config.json",
-    description: "Options of `perfpack run` (and `perfpack gate`). Flags win over this file; the file wins over the defaults.",
+    description:
+      "Options of `perfpack run` (and `perfpack gate`). Flags win over this file; the file wins over the defaults.",
     type: "object",
     additionalProperties: false,
     properties: { $schema: { type: "string" }, ...properties },

@@ -31,9 +31,14 @@ export function buildPlan(variants: Variant[], scenarios: string[], rounds: numb
   for (let round = 1; round <= rounds; round++) {
     // seeded (the gate): a random order in odd rounds, its reverse in the next, so each arm goes
     // first equally often and no fixed pattern lines up with anything periodic on the machine
-    const order = !rand ? rotate(variants, round - 1) : round % 2 === 1 ? shuffle(variants, rand) : [...previous].reverse();
+    const order = !rand
+      ? rotate(variants, round - 1)
+      : round % 2 === 1
+        ? shuffle(variants, rand)
+        : [...previous].reverse();
     previous = order;
-    for (const scenario of scenarios) for (const variant of order) trials.push({ index: trials.length, variant, scenario, round });
+    for (const scenario of scenarios)
+      for (const variant of order) trials.push({ index: trials.length, variant, scenario, round });
   }
   return { variants, scenarios, rounds, trials };
 }

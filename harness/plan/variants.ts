@@ -75,14 +75,21 @@ export function ablation(): Variant[] {
   return Object.entries(TOGGLES).map(([key, v]) => ({
     name: `baseline+${key}=${v.on}`,
     kind: "ablation" as const,
-    env: { ...BASELINE_ENV, [key]: OPTIMIZED_ENV[key]!, ...(key === "BATCH_ENABLED" ? { BATCH_MAX_SIZE: "8", BATCH_FLUSH_MS: "40" } : {}) },
+    env: {
+      ...BASELINE_ENV,
+      [key]: OPTIMIZED_ENV[key]!,
+      ...(key === "BATCH_ENABLED" ? { BATCH_MAX_SIZE: "8", BATCH_FLUSH_MS: "40" } : {}),
+    },
   }));
 }
 
 /** Parses one `--matrix KEY=v1,v2` argument. */
 export function parseMatrixArg(arg: string): [string, string[]] {
   const m = /^([A-Z][A-Z0-9_]*)=(.+)$/.exec(arg.trim());
-  if (!m) throw new UsageError(`--matrix ${JSON.stringify(arg)} is not valid: expected KEY=v1,v2 (e.g. --matrix BATCH_FLUSH_MS=10,40)`);
+  if (!m)
+    throw new UsageError(
+      `--matrix ${JSON.stringify(arg)} is not valid: expected KEY=v1,v2 (e.g. --matrix BATCH_FLUSH_MS=10,40)`,
+    );
   const values = m[2]!.split(",").map((v) => v.trim());
   if (values.some((v) => v === "")) throw new UsageError(`--matrix ${JSON.stringify(arg)} has an empty value`);
   if (new Set(values).size !== values.length) throw new UsageError(`--matrix ${JSON.stringify(arg)} repeats a value`);
@@ -96,11 +103,13 @@ export function parseMatrixArg(arg: string): [string, string[]] {
 export function crossProduct(axes: Array<[string, string[]]>): Array<Array<[string, string]>> {
   const seen = new Set<string>();
   for (const [k] of axes) {
-    if (seen.has(k)) throw new UsageError(`--matrix ${k} is given twice; give all its values in one --matrix ${k}=v1,v2`);
+    if (seen.has(k))
+      throw new UsageError(`--matrix ${k} is given twice; give all its values in one --matrix ${k}=v1,v2`);
     seen.add(k);
   }
   let points: Array<Array<[string, string]>> = [[]];
-  for (const [key, values] of axes) points = points.flatMap((p) => values.map((v) => [...p, [key, v] as [string, string]]));
+  for (const [key, values] of axes)
+    points = points.flatMap((p) => values.map((v) => [...p, [key, v] as [string, string]]));
   return axes.length === 0 ? [] : points;
 }
 
@@ -126,7 +135,10 @@ export function matrixVariants(axes: Array<[string, string[]]>): Variant[] {
 export function parseEnvArg(arg: string): [string, string] {
   const i = arg.indexOf("=");
   const key = i > 0 ? arg.slice(0, i) : "";
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--env ${JSON.stringify(arg)} is not valid: expected KEY=VALUE (e.g. --env EXECUTOR_CPU_BURN_US=200)`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+    throw new UsageError(
+      `--env ${JSON.stringify(arg)} is not valid: expected KEY=VALUE (e.g. --env EXECUTOR_CPU_BURN_US=200)`,
+    );
   return [key, arg.slice(i + 1)];
 }
 
@@ -149,7 +161,8 @@ export function validateVariants(variants: Variant[]): void {
 }
 
 /** Keys in `env` that the executor does not read (passed through, but worth a warning). */
-export const unknownKeys = (env: Record<string, string>): string[] => Object.keys(env).filter((k) => !KNOWN.has(k) && !(k in HARNESS_VARIABLES));
+export const unknownKeys = (env: Record<string, string>): string[] =>
+  Object.keys(env).filter((k) => !KNOWN.has(k) && !(k in HARNESS_VARIABLES));
 
 /**
  * The variant variable that names the load generator: `--generator artillery` sets it on every
@@ -161,7 +174,9 @@ const GENERATORS = ["perfpack", "artillery"] as const;
 export function parseGenerator(raw: string): (typeof GENERATORS)[number] {
   const g = raw.trim();
   if (!(GENERATORS as readonly string[]).includes(g))
-    throw new UsageError(`--generator ${JSON.stringify(raw)} is not valid: expected ${GENERATORS.join(" or ")} (several, comma-separated, run each side by side)`);
+    throw new UsageError(
+      `--generator ${JSON.stringify(raw)} is not valid: expected ${GENERATORS.join(" or ")} (several, comma-separated, run each side by side)`,
+    );
   return g as (typeof GENERATORS)[number];
 }
 
@@ -177,7 +192,9 @@ export function parseRtt(raw: string, flag = "--upstream-rtt"): { rttMs: number;
   const rttMs = m ? Number(m[1]) : NaN;
   const jitterMs = m?.[2] !== undefined ? Number(m[2]) : 0;
   if (!m || rttMs > 10_000 || jitterMs > rttMs)
-    throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`);
+    throw new UsageError(
+      `${flag} ${JSON.stringify(raw)} is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000, with the jitter at most the RTT (e.g. 50 or 50:10)`,
+    );
   return { rttMs, jitterMs };
 }
 
@@ -190,7 +207,10 @@ export const UPSTREAM_BANDWIDTH = "UPSTREAM_BANDWIDTH_MBPS";
 /** `--upstream-bandwidth MBPS`: megabits per second each way, more than 0 and at most 100,000. */
 export function parseBandwidth(raw: string, flag = "--upstream-bandwidth"): number {
   const mbps = /^\d+(?:\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!(mbps > 0 && mbps <= 100_000)) throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected megabits per second each way, more than 0 and at most 100000 (e.g. 100 or 1.5)`);
+  if (!(mbps > 0 && mbps <= 100_000))
+    throw new UsageError(
+      `${flag} ${JSON.stringify(raw)} is not valid: expected megabits per second each way, more than 0 and at most 100000 (e.g. 100 or 1.5)`,
+    );
   return mbps;
 }
 
@@ -210,6 +230,15 @@ export function harnessEnv(env: Record<string, string>): Harness {
   const rtt = env[UPSTREAM_RTT];
   const bw = env[UPSTREAM_BANDWIDTH];
   const link =
-    rtt === undefined && bw === undefined ? undefined : { ...(rtt !== undefined ? parseRtt(rtt) : { rttMs: 0, jitterMs: 0 }), ...(bw !== undefined ? { bandwidthMbps: parseBandwidth(bw) } : {}) };
-  return { executorEnv, ...(link ? { link } : {}), generator: env[LOAD_GENERATOR] === undefined ? "perfpack" : parseGenerator(env[LOAD_GENERATOR]) };
+    rtt === undefined && bw === undefined
+      ? undefined
+      : {
+          ...(rtt !== undefined ? parseRtt(rtt) : { rttMs: 0, jitterMs: 0 }),
+          ...(bw !== undefined ? { bandwidthMbps: parseBandwidth(bw) } : {}),
+        };
+  return {
+    executorEnv,
+    ...(link ? { link } : {}),
+    generator: env[LOAD_GENERATOR] === undefined ? "perfpack" : parseGenerator(env[LOAD_GENERATOR]),
+  };
 }

@@ -54,7 +54,12 @@ interface Snapshot {
 function countAllocations(s: Snapshot) {
   const nf = s.snapshot.meta.trace_node_fields;
   const ff = s.snapshot.meta.trace_function_info_fields;
-  const [fi, cnt, sz, ch] = ["function_info_index", "count", "size", "children"].map((k) => nf.indexOf(k)) as [number, number, number, number];
+  const [fi, cnt, sz, ch] = ["function_info_index", "count", "size", "children"].map((k) => nf.indexOf(k)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   const byFn = new Map<number, { objects: number; bytes: number }>();
   let objects = 0;
   let bytes = 0;

@@ -54,8 +54,14 @@ async function waitForFile(file: string, service: Service, timeoutMs: number): P
         // still being written
       }
     }
-    if (exited) throw new Error(`the service exited before the allocation agent wrote its count; its log ends:\n${service.logTail(10)}`);
-    if (Date.now() > deadline) throw new Error(`the allocation agent wrote no ${file} within ${timeoutMs / 1000} s of the second SIGUSR2; the service's log ends:\n${service.logTail(10)}`);
+    if (exited)
+      throw new Error(
+        `the service exited before the allocation agent wrote its count; its log ends:\n${service.logTail(10)}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(
+        `the allocation agent wrote no ${file} within ${timeoutMs / 1000} s of the second SIGUSR2; the service's log ends:\n${service.logTail(10)}`,
+      );
     await setTimeout(100);
   }
 }
@@ -81,9 +87,19 @@ async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): P
   const env = serviceEnv(p.baseEnv);
   // the agent comes in through NODE_OPTIONS, which reaches a team's service however it is started
   const options = [env.NODE_OPTIONS, `--import ${agentUrl()}`].filter(Boolean).join(" ");
-  const arm = { name: v.name, toggles: v.env, executorEnv: harnessOf(v).executorEnv, ...(v.system ? { system: v.system } : {}) };
+  const arm = {
+    name: v.name,
+    toggles: v.env,
+    executorEnv: harnessOf(v).executorEnv,
+    ...(v.system ? { system: v.system } : {}),
+  };
   const rig = await startRig({
-    arms: [{ ...arm, wrap: (start) => ({ ...start, env: { ...start.env, NODE_OPTIONS: options, PERFPACK_ALLOC_FILE: base } }) }],
+    arms: [
+      {
+        ...arm,
+        wrap: (start) => ({ ...start, env: { ...start.env, NODE_OPTIONS: options, PERFPACK_ALLOC_FILE: base } }),
+      },
+    ],
     exchangeArgs: p.scenario.exchangeArgs({ durationS: p.durationS, wsClients: 0 }),
     baseEnv: env,
     readyTimeoutMs: p.readyTimeoutMs,
@@ -134,9 +150,20 @@ async function idleWindow(p: AllocationPassPlan, t: Tracked): Promise<AgentFile 
 }
 
 /** What it allocates under the latency scenario's load: the tracker runs over the measured window. */
-async function loadedWindow(p: AllocationPassPlan, arm: LoadedArm, t: Tracked): Promise<AgentFile & { seconds: number; work: number }> {
+async function loadedWindow(
+  p: AllocationPassPlan,
+  arm: LoadedArm,
+  t: Tracked,
+): Promise<AgentFile & { seconds: number; work: number }> {
   let t0 = 0;
-  const load = { durationS: p.durationS, warmupS: p.warmupS, connections: p.connections, rate: undefined, wsClients: 0, requests: p.requests };
+  const load = {
+    durationS: p.durationS,
+    warmupS: p.warmupS,
+    connections: p.connections,
+    rate: undefined,
+    wsClients: 0,
+    requests: p.requests,
+  };
   const measureStart = async () => {
     process.kill(t.exe.servicePid, "SIGUSR2");
     t0 = performance.now();
@@ -152,7 +179,11 @@ async function loadedWindow(p: AllocationPassPlan, arm: LoadedArm, t: Tracked): 
 }
 
 /** Objects per request beyond the background, and per second at the trials' req/s (and their range). */
-function allocationOf(idle: AgentFile & { seconds: number }, got: AgentFile & { seconds: number; work: number }, trialRps: number[]): AllocationVariant {
+function allocationOf(
+  idle: AgentFile & { seconds: number },
+  got: AgentFile & { seconds: number; work: number },
+  trialRps: number[],
+): AllocationVariant {
   const idleS = idle.windowMs / 1000 || idle.seconds;
   const backgroundPerS = idle.objects / idleS;
   const windowS = got.windowMs / 1000;
@@ -169,7 +200,13 @@ function allocationOf(idle: AgentFile & { seconds: number }, got: AgentFile & { 
     backgroundObjectsPerS: backgroundPerS,
     objectsPerRequest,
     bytesPerRequest,
-    ...(rps !== undefined ? { trialRps: rps, objectsPerS: at(rps), objectsPerSRange: [at(Math.min(...trialRps)), at(Math.max(...trialRps))] as [number, number] } : {}),
+    ...(rps !== undefined
+      ? {
+          trialRps: rps,
+          objectsPerS: at(rps),
+          objectsPerSRange: [at(Math.min(...trialRps)), at(Math.max(...trialRps))] as [number, number],
+        }
+      : {}),
     top: got.top,
   };
 }
@@ -182,8 +219,12 @@ export async function allocationPass(p: AllocationPassPlan, ran: Results): Promi
   const variants: AllocationRecord["variants"] = {};
   for (const v of p.variants) {
     if (p.signal?.aborted) break;
-    const rps = ran.trials.filter((t) => t.variant === v.name && t.scenario === p.scenario.name && t.status === "ok").map((t) => t.metrics.rps!);
-    p.log(`allocation pass: ${v.name} under the ${p.scenario.name} scenario's load for ${p.durationS} s, V8's allocation tracker on …`);
+    const rps = ran.trials
+      .filter((t) => t.variant === v.name && t.scenario === p.scenario.name && t.status === "ok")
+      .map((t) => t.metrics.rps!);
+    p.log(
+      `allocation pass: ${v.name} under the ${p.scenario.name} scenario's load for ${p.durationS} s, V8's allocation tracker on …`,
+    );
     try {
       const a = await passOne(
         p,
@@ -193,7 +234,9 @@ export async function allocationPass(p: AllocationPassPlan, ran: Results): Promi
       variants[v.name] = a;
       p.log(
         `  idle ${n(a.backgroundObjectsPerS)} objects/s; under load ${n(a.objectsPerRequest)} objects/request beyond that (${n(a.requests)} requests at ${n(a.passRps)} req/s under the tracker)` +
-          (a.objectsPerS !== undefined ? `; at the trials' ${n(a.trialRps!)} req/s: ${n(a.objectsPerS)} objects/s` : ""),
+          (a.objectsPerS !== undefined
+            ? `; at the trials' ${n(a.trialRps!)} req/s: ${n(a.objectsPerS)} objects/s`
+            : ""),
       );
     } catch (err) {
       variants[v.name] = { error: (err as Error).message };

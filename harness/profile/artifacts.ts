@@ -20,10 +20,17 @@ export function profileArtifacts(runDir: string): Pick<ReportContext, "links" | 
   for (const variant of readdirSync(flame, { withFileTypes: true }).filter((e) => e.isDirectory())) {
     const c = checks.get(variant.name);
     // what the flamegraph holds, so an empty one cannot pass for a real one
-    const held = c ? ` — ${c.samples.toLocaleString("en-US")} samples, ${(c.coverage * 100).toFixed(0)}% of expected${c.ok ? "" : ": ⚠ too few, the graph shows almost nothing"}` : "";
+    const held = c
+      ? ` — ${c.samples.toLocaleString("en-US")} samples, ${(c.coverage * 100).toFixed(0)}% of expected${c.ok ? "" : ": ⚠ too few, the graph shows almost nothing"}`
+      : "";
     for (const f of readdirSync(join(flame, variant.name))) {
-      if (f.endsWith(".html")) links.push({ label: `${variant.name}: ${f}${held}`, href: relative(runDir, join(flame, variant.name, f)) });
-      else if (f.endsWith(".cpuprofile")) links.push({ label: `${variant.name}: ${f} (open in Chrome DevTools → Performance)${held}`, href: relative(runDir, join(flame, variant.name, f)) });
+      if (f.endsWith(".html"))
+        links.push({ label: `${variant.name}: ${f}${held}`, href: relative(runDir, join(flame, variant.name, f)) });
+      else if (f.endsWith(".cpuprofile"))
+        links.push({
+          label: `${variant.name}: ${f} (open in Chrome DevTools → Performance)${held}`,
+          href: relative(runDir, join(flame, variant.name, f)),
+        });
     }
   }
   const diff = join(flame, "hot-path-diff.md");

@@ -1,7 +1,11 @@
 /** Hot-path tables from V8 .cpuprofile files: self time per function, and its change between arms. Pure. */
 
 export interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }>;
   samples: number[];
   timeDeltas: number[];
 }
@@ -64,7 +68,14 @@ export function hotPathDiff(base: SelfTimes, cand: SelfTimes, top = 20): HotRow[
   return rows.slice(0, top);
 }
 
-export function hotPathMarkdown(rows: readonly HotRow[], baseName: string, candName: string, base: SelfTimes, cand: SelfTimes, source?: string): string {
+export function hotPathMarkdown(
+  rows: readonly HotRow[],
+  baseName: string,
+  candName: string,
+  base: SelfTimes,
+  cand: SelfTimes,
+  source?: string,
+): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const esc = (s: string) => s.replace(/\|/g, "\\|");
   return [
@@ -76,7 +87,8 @@ export function hotPathMarkdown(rows: readonly HotRow[], baseName: string, candN
     `| function | ${baseName} self | ${candName} self | change | ${baseName} ms | ${candName} ms |`,
     "|---|---|---|---|---|---|",
     ...rows.map(
-      (r) => `| \`${esc(r.fn)}\` | ${pct(r.base.share)} | ${pct(r.cand.share)} | ${r.deltaPp >= 0 ? "+" : ""}${r.deltaPp.toFixed(1)} pp | ${r.base.ms.toFixed(0)} | ${r.cand.ms.toFixed(0)} |`,
+      (r) =>
+        `| \`${esc(r.fn)}\` | ${pct(r.base.share)} | ${pct(r.cand.share)} | ${r.deltaPp >= 0 ? "+" : ""}${r.deltaPp.toFixed(1)} pp | ${r.base.ms.toFixed(0)} | ${r.cand.ms.toFixed(0)} |`,
     ),
     "",
   ].join("\n");

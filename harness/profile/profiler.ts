@@ -13,7 +13,15 @@ import type { Variant } from "../plan/variants.js";
 import type { PROFILE_TOOLS } from "../plan/options.js";
 import { liveRequests, type RequestSpec } from "../load/request.js";
 import { hotPathDiff, hotPathMarkdown } from "./hotpath.js";
-import { checkSamples, countSamples, DOCTOR_SAMPLE_MS, MIN_COVERAGE, selfTimesOf, V8_SAMPLE_MS, type SampleCheck } from "./samples.js";
+import {
+  checkSamples,
+  countSamples,
+  DOCTOR_SAMPLE_MS,
+  MIN_COVERAGE,
+  selfTimesOf,
+  V8_SAMPLE_MS,
+  type SampleCheck,
+} from "./samples.js";
 
 export type ProfileTool = (typeof PROFILE_TOOLS)[number];
 
@@ -49,7 +57,10 @@ function bin(pkg: string, args: string[]): { command: string; args: string[] } {
   const require = createRequire(import.meta.url);
   const manifest = require.resolve(`${pkg}/package.json`);
   const field = (JSON.parse(readFileSync(manifest, "utf8")) as { bin: string | Record<string, string> }).bin;
-  return { command: process.execPath, args: [join(dirname(manifest), typeof field === "string" ? field : field[pkg]!), ...args] };
+  return {
+    command: process.execPath,
+    args: [join(dirname(manifest), typeof field === "string" ? field : field[pkg]!), ...args],
+  };
 }
 
 interface ToolSpec {
@@ -76,7 +87,14 @@ function toolCommand(tool: ProfileTool, dir: string, node: readonly string[] = [
   const stack = { basis: "cpu", intervalMs: V8_SAMPLE_MS, stacks: true } as const;
   switch (tool) {
     case "cpuprof":
-      return { command: node[0]!, args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...node.slice(1)], env: {}, artifact: /\.cpuprofile$/, samples: /\.cpuprofile$/, ...stack };
+      return {
+        command: node[0]!,
+        args: ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...node.slice(1)],
+        env: {},
+        artifact: /\.cpuprofile$/,
+        samples: /\.cpuprofile$/,
+        ...stack,
+      };
     case "0x":
       // --write-ticks keeps the samples behind the flamegraph, for the sample check and the hot-path table
       return {
@@ -94,7 +112,9 @@ function toolCommand(tool: ProfileTool, dir: string, node: readonly string[] = [
         ...bin("clinic", [tool.slice("clinic-".length), "--dest", dir, "--", ...node]),
         env: { NO_INSIGHT: "1" },
         artifact: /\.html$/,
-        ...(doctor ? { samples: /\.clinic-doctor-processstat$/, basis: "wall", intervalMs: DOCTOR_SAMPLE_MS, stacks: false } : { samples: /\.clinic-flame-samples$/, ...stack }),
+        ...(doctor
+          ? { samples: /\.clinic-doctor-processstat$/, basis: "wall", intervalMs: DOCTOR_SAMPLE_MS, stacks: false }
+          : { samples: /\.clinic-flame-samples$/, ...stack }),
       };
     }
   }
@@ -177,14 +197,20 @@ function userToolCommand(tool: ProfileTool, dir: string, command: ServiceCommand
   // the tool's own arguments up to its "--", then the service's node command
   const t = toolCommand(tool, dir);
   const own = t.args.slice(0, t.args.indexOf("--") + 1);
-  return { command: "sh", args: ["-c", `exec "$0" "$@" ${command.cmd.trim()}`, t.command, ...own], env: { ...start.env, ...t.env } };
+  return {
+    command: "sh",
+    args: ["-c", `exec "$0" "$@" ${command.cmd.trim()}`, t.command, ...own],
+    env: { ...start.env, ...t.env },
+  };
 }
 
 /** The executor's start under the tool: the bundled executor's node behind it, or a team's service by the tool's own means. */
 function toolWrap(tool: ProfileTool, dir: string): ExecutorWrap {
   return (start, service) => {
     const t = toolCommand(tool, dir, [start.command, ...start.args]);
-    const under = service ? userToolCommand(tool, dir, service, start) : { command: t.command, args: t.args, env: { ...start.env, ...t.env } };
+    const under = service
+      ? userToolCommand(tool, dir, service, start)
+      : { command: t.command, args: t.args, env: { ...start.env, ...t.env } };
     return { ...under, name: `${service ? "service" : "executor"} under ${tool}`, readyTimeoutMs: 30_000 };
   };
 }
@@ -203,7 +229,11 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
         scenario: plan.scenario.name,
         durationS: plan.durationS,
         minCoverage: MIN_COVERAGE,
-        variants: done.map((d) => ({ ...d, artifacts: d.artifacts.map((x) => relative(flame, x)), samplesFile: d.samplesFile && relative(flame, d.samplesFile) })),
+        variants: done.map((d) => ({
+          ...d,
+          artifacts: d.artifacts.map((x) => relative(flame, x)),
+          samplesFile: d.samplesFile && relative(flame, d.samplesFile),
+        })),
       },
       null,
       2,
@@ -221,15 +251,38 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
   io.events({ type: "profile-start", variant: v.name, tool, scenario: scenario.name, durationS });
   const t0 = performance.now();
   const rig = await startRig({
-    arms: [{ name: v.name, toggles: v.env, executorEnv: v.env, wrap: toolWrap(tool, dir), ...(plan.command ? { system: { kind: "command", ...plan.command } } : {}) }],
+    arms: [
+      {
+        name: v.name,
+        toggles: v.env,
+        executorEnv: v.env,
+        wrap: toolWrap(tool, dir),
+        ...(plan.command ? { system: { kind: "command", ...plan.command } } : {}),
+      },
+    ],
     exchangeArgs: scenario.exchangeArgs({ durationS, wsClients: 10 }),
     baseEnv: { ...io.env, NO_INSIGHT: "1" },
-  }).catch((err: unknown) => Promise.reject(err instanceof LaunchError ? new ToolError(err.message, err.logTail) : err));
+  }).catch((err: unknown) =>
+    Promise.reject(err instanceof LaunchError ? new ToolError(err.message, err.logTail) : err),
+  );
   try {
     const exe = rig.arms[0]!.stack!.executor;
     const ready = performance.now();
-    const load = { durationS, warmupS: 0, connections: 32, rate: undefined, wsClients: 10, requests: liveRequests(plan.requests, io.env).requests };
-    await scenario.run(scenarioContext(rig.arms[0]!, load, { signal: new AbortController().signal, measureStart: async () => {}, log: () => {} }));
+    const load = {
+      durationS,
+      warmupS: 0,
+      connections: 32,
+      rate: undefined,
+      wsClients: 10,
+      requests: liveRequests(plan.requests, io.env).requests,
+    };
+    await scenario.run(
+      scenarioContext(rig.arms[0]!, load, {
+        signal: new AbortController().signal,
+        measureStart: async () => {},
+        log: () => {},
+      }),
+    );
     // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
     // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
     const end = performance.now();
@@ -237,7 +290,11 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     const exit = await toolFinished(exe, tool);
     const t = toolCommand(tool, dir);
     const artifacts = findFiles(dir, t.artifact);
-    if (artifacts.length === 0) throw new ToolError(`${tool} produced no ${t.artifact.source} in ${dir} (exit code ${exit.code}, signal ${exit.signal})`, exe.logTail(30));
+    if (artifacts.length === 0)
+      throw new ToolError(
+        `${tool} produced no ${t.artifact.source} in ${dir} (exit code ${exit.code}, signal ${exit.signal})`,
+        exe.logTail(30),
+      );
     writeFileSync(join(dir, `${tool}.log`), exe.log());
     // the agent writes a profile per Node process (npm's too): keep the service's
     if (plan.command && tool === "cpuprof") {
@@ -264,7 +321,10 @@ async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> 
     // already gone (it crashed or was killed): what the tool left is checked next
   }
   let timer: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([exe.exited, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 180_000)))]);
+  const exit = await Promise.race([
+    exe.exited,
+    new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 180_000))),
+  ]);
   clearTimeout(timer);
   if (exit !== "timeout") return exit;
   await exe.stop(2000);
@@ -272,15 +332,26 @@ async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> 
 }
 
 /** The hot-path diff of the first two variants, when the tool records stacks and both have samples. */
-function writeHotPath(tool: ProfileTool, flame: string, done: readonly VariantProfile[], io: ProfileIO): string | undefined {
+function writeHotPath(
+  tool: ProfileTool,
+  flame: string,
+  done: readonly VariantProfile[],
+  io: ProfileIO,
+): string | undefined {
   const [a, b] = done;
   if (!a || !b) return undefined;
   if (!toolCommand(tool, flame).stacks) {
-    io.events({ type: "profile-no-hot-path", reason: `no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)` });
+    io.events({
+      type: "profile-no-hot-path",
+      reason: `no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)`,
+    });
     return undefined;
   }
   if (!a.samplesFile || !b.samplesFile) {
-    io.events({ type: "profile-no-hot-path", reason: `no samples for ${a.samplesFile ? b.variant : a.variant}: no hot-path diff` });
+    io.events({
+      type: "profile-no-hot-path",
+      reason: `no samples for ${a.samplesFile ? b.variant : a.variant}: no hot-path diff`,
+    });
     return undefined;
   }
   const sa = selfTimesOf(a.samplesFile);
@@ -294,13 +365,20 @@ function writeHotPath(tool: ProfileTool, flame: string, done: readonly VariantPr
 const SOURCE: Record<ProfileTool, string> = {
   cpuprof: "V8's CPU profiler (--cpu-prof), the .cpuprofile beside each flamegraph",
   "0x": "0x's own samples (V8 --prof ticks, ticks.json), the same samples its flamegraphs draw",
-  "clinic-flame": "clinic flame's own samples (V8 --prof ticks, *.clinic-flame-samples), the same samples its flamegraphs draw",
+  "clinic-flame":
+    "clinic flame's own samples (V8 --prof ticks, *.clinic-flame-samples), the same samples its flamegraphs draw",
   "clinic-doctor": "",
 };
 
 /** A variant's sample check in words: what it recorded against what its basis promises. */
 export function describeCheck(c: SampleCheck): string {
-  const basis = c.basis === "cpu" ? `the executor's ${(c.basisMs / 1000).toFixed(2)} s of main-thread CPU time` : `${(c.basisMs / 1000).toFixed(2)} s profiled`;
-  const spacing = c.delayMs !== undefined ? `${(c.intervalMs - c.delayMs).toFixed(0)} ms plus the ${c.delayMs.toFixed(1)} ms mean event-loop delay it measured` : `${c.intervalMs} ms`;
+  const basis =
+    c.basis === "cpu"
+      ? `the executor's ${(c.basisMs / 1000).toFixed(2)} s of main-thread CPU time`
+      : `${(c.basisMs / 1000).toFixed(2)} s profiled`;
+  const spacing =
+    c.delayMs !== undefined
+      ? `${(c.intervalMs - c.delayMs).toFixed(0)} ms plus the ${c.delayMs.toFixed(1)} ms mean event-loop delay it measured`
+      : `${c.intervalMs} ms`;
   return `${c.samples} samples, ${(c.coverage * 100).toFixed(0)}% of the ${c.expected} that one per ${spacing} promises for ${basis} (at least ${MIN_COVERAGE * 100}% expected)`;
 }

@@ -45,7 +45,13 @@ export interface SampleCheck {
  * grows and the samples thin out, which is the finding, not a fault; so its expectation rests on
  * the spacing it measured itself (`delayMs`), and a floor that holds on any machine remains.
  */
-export function checkSamples(samples: number, basis: SampleCheck["basis"], basisMs: number, intervalMs: number, delayMs?: number): SampleCheck {
+export function checkSamples(
+  samples: number,
+  basis: SampleCheck["basis"],
+  basisMs: number,
+  intervalMs: number,
+  delayMs?: number,
+): SampleCheck {
   const spacing = intervalMs + (delayMs ?? 0);
   const expected = basisMs / spacing;
   const coverage = expected > 0 ? samples / expected : samples > 0 ? Infinity : 0;
@@ -108,11 +114,15 @@ export async function countSamples(file: string): Promise<{ count: number; delay
 }
 
 /** clinic doctor's process-stat samples (protobuf), decoded with clinic's own decoder. */
-export async function readDoctorSamples(file: string): Promise<Array<{ timestamp: number; cpu: number; delay: number }>> {
+export async function readDoctorSamples(
+  file: string,
+): Promise<Array<{ timestamp: number; cpu: number; delay: number }>> {
   // the decoder ships inside clinic (a dependency of ours), not as a package of its own
   const require = createRequire(join(projectRoot(), "package.json"));
   const doctorDir = require.resolve("@clinic/doctor/package.json", { paths: [require.resolve("clinic/package.json")] });
-  const Decoder = require(join(doctorDir, "..", "format", "process-stat-decoder.js")) as new () => NodeJS.ReadWriteStream;
+  const Decoder = require(
+    join(doctorDir, "..", "format", "process-stat-decoder.js"),
+  ) as new () => NodeJS.ReadWriteStream;
   return new Promise((resolve, reject) => {
     const out: Array<{ timestamp: number; cpu: number; delay: number }> = [];
     createReadStream(file)

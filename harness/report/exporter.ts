@@ -24,7 +24,13 @@ export interface Exporter {
  * Writes every format into `dir` (hyperfine's ExportManager). One failing exporter does not
  * stop the others; its error is returned.
  */
-export function exportAll(results: Results, ctx: ReportContext, dir: string, exporters: readonly Exporter[], env: { GITHUB_STEP_SUMMARY?: string } = {}): { written: string[]; errors: string[] } {
+export function exportAll(
+  results: Results,
+  ctx: ReportContext,
+  dir: string,
+  exporters: readonly Exporter[],
+  env: { GITHUB_STEP_SUMMARY?: string } = {},
+): { written: string[]; errors: string[] } {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const errors: string[] = [];

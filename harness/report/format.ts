@@ -1,4 +1,13 @@
-import { gateMetricKey, type AllocationVariant, type Comparison, type GateReport, type LookRecord, type Results, type TargetStatus, type TargetVerdict } from "../results/schema.js";
+import {
+  gateMetricKey,
+  type AllocationVariant,
+  type Comparison,
+  type GateReport,
+  type LookRecord,
+  type Results,
+  type TargetStatus,
+  type TargetVerdict,
+} from "../results/schema.js";
 
 /** Formats a number for a table cell: 3 significant digits, no exponent for everyday sizes. */
 export function fmt(v: number | undefined): string {
@@ -19,20 +28,26 @@ export interface Dimension<T> {
 }
 
 export const ratioText = (r: number) => `${r.toFixed(2)}×`;
-const intervalText = (c: Comparison) => (Number.isFinite(c.estimate.hi) ? `${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×` : "needs ≥ 2 rounds");
+const intervalText = (c: Comparison) =>
+  Number.isFinite(c.estimate.hi) ? `${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×` : "needs ≥ 2 rounds";
 
 /** A share (0–1) as a percentage: "0%", "0.35%", "12.5%". */
-const shareText = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? "–" : v === 0 ? "0%" : `${(v * 100).toFixed(v < 0.1 ? 2 : 1)}%`);
+const shareText = (v: number | undefined): string =>
+  v === undefined || !Number.isFinite(v) ? "–" : v === 0 ? "0%" : `${(v * 100).toFixed(v < 0.1 ? 2 : 1)}%`;
 
 /** A metric's value in a cell: shares as percentages, other numbers by fmt. */
-export const metricText = (h: { unit?: "share" } | undefined, v: number | undefined): string => (h?.unit === "share" ? shareText(v) : fmt(v));
+export const metricText = (h: { unit?: "share" } | undefined, v: number | undefined): string =>
+  h?.unit === "share" ? shareText(v) : fmt(v);
 
 /** The arms failed differently: shown instead of a ratio. */
-const failuresText = (f: NonNullable<Comparison["failuresDiffer"]>): string => `⚠ failed ${shareText(f.reference)} vs ${shareText(f.candidate)}`;
+const failuresText = (f: NonNullable<Comparison["failuresDiffer"]>): string =>
+  `⚠ failed ${shareText(f.reference)} vs ${shareText(f.candidate)}`;
 
 /** A ratio with its mark: ≈ when it is not significant (Holm), which is what decides; no ratio where the arms failed differently. */
 export const markedRatio = (c: Pick<Comparison, "direction" | "estimate" | "failuresDiffer">): string =>
-  c.failuresDiffer ? failuresText(c.failuresDiffer) : `${c.direction === "same" ? "≈ " : ""}${ratioText(c.estimate.ratio)}`;
+  c.failuresDiffer
+    ? failuresText(c.failuresDiffer)
+    : `${c.direction === "same" ? "≈ " : ""}${ratioText(c.estimate.ratio)}`;
 
 /**
  * The comparison table. The ratio is the geometric mean of the per-round ratios, not the ratio of
@@ -75,7 +90,10 @@ export const STATUS_TEXT: Record<TargetStatus, string> = {
 
 export const targetDimensions: Dimension<TargetVerdict>[] = [
   { label: "target", format: (t) => t.label },
-  { label: "measured", format: (t) => (t.measured === undefined ? "–" : t.kind === "headline" ? ratioText(t.measured) : fmt(t.measured)) },
+  {
+    label: "measured",
+    format: (t) => (t.measured === undefined ? "–" : t.kind === "headline" ? ratioText(t.measured) : fmt(t.measured)),
+  },
   { label: "needs", format: (t) => t.requirement },
   { label: "status", format: (t) => STATUS_TEXT[t.status] + (t.gate ? " (gates)" : "") },
   { label: "on", format: (t) => t.variant },
@@ -90,7 +108,10 @@ export const methodNote = (cs: readonly Comparison[]): string => {
 };
 
 /** The soak's samples (the first trial that kept a series), thinned to at most `max` rows, last kept. */
-export function soakSeries(r: import("../results/schema.js").Results, max = Infinity): import("../../scenarios/contract.js").SeriesPoint[] {
+export function soakSeries(
+  r: import("../results/schema.js").Results,
+  max = Infinity,
+): import("../../scenarios/contract.js").SeriesPoint[] {
   const series = r.trials.find((t) => t.status === "ok" && t.series?.length)?.series ?? [];
   if (series.length <= max) return series;
   const step = Math.ceil(series.length / max);
@@ -119,7 +140,9 @@ export function soakSummary(r: import("../results/schema.js").Results): string |
   // the limits are the targets' own (fixtures/targets.json), as the analysis evaluated them
   const needs = (id: string) => {
     const target = r.summary.targets?.find((x) => x.id === id && x.variant === t.variant);
-    return target ? ` (target: ${target.label.replace(/ \(.*\)$/, "")} ${target.requirement}: ${STATUS_TEXT[target.status]})` : "";
+    return target
+      ? ` (target: ${target.label.replace(/ \(.*\)$/, "")} ${target.requirement}: ${STATUS_TEXT[target.status]})`
+      : "";
   };
   return (
     `${t.variant}, ${fmt(m.soak_duration_s)} s at ${fmt(m.soak_target_rate)} req/s offered (${fmt(m.soak_rps)} answered/s, ${fmt(m.soak_errors)} errors, p95 ${fmt(m.soak_p95_ms)} ms), ` +
@@ -146,7 +169,11 @@ export interface TargetRow {
 }
 
 const targetCell = (t: TargetVerdict | undefined): string =>
-  !t ? "–" : t.status === "not-measured" ? STATUS_TEXT[t.status] : `${t.kind === "headline" ? ratioText(t.measured!) : fmt(t.measured)} ${STATUS_TEXT[t.status]}`;
+  !t
+    ? "–"
+    : t.status === "not-measured"
+      ? STATUS_TEXT[t.status]
+      : `${t.kind === "headline" ? ratioText(t.measured!) : fmt(t.measured)} ${STATUS_TEXT[t.status]}`;
 
 /**
  * The targets table as data: one row per target and one column per variant it was evaluated on
@@ -215,19 +242,31 @@ function linkText(variants: ReadonlyArray<{ name: string; env: Record<string, st
 /** A scenario's medians as table columns: the variant, then each headline (shares as percentages, beside the throughput). */
 export const medianDimensions = (r: Results, scenario: string): Dimension<string>[] => [
   { label: "variant", format: (v) => v },
-  ...(r.plan.headlines?.[scenario] ?? []).map((h) => ({ label: h.label, format: (v: string) => metricText(h, r.summary.medians[v]?.[scenario]?.[h.metric]) })),
+  ...(r.plan.headlines?.[scenario] ?? []).map((h) => ({
+    label: h.label,
+    format: (v: string) => metricText(h, r.summary.medians[v]?.[scenario]?.[h.metric]),
+  })),
 ];
 
 /** One failed trial, for a list: where, and why (the status codes and first failing answer, or the crash). */
 export const failedTrialText = (t: import("../results/schema.js").TrialRecord): string =>
-  t.status === "failed" ? `${t.variant} · ${t.scenario} · round ${t.round}: ${t.error}${t.exit ? ` (exit ${t.exit.code}, signal ${t.exit.signal})` : ""}` : "";
+  t.status === "failed"
+    ? `${t.variant} · ${t.scenario} · round ${t.round}: ${t.error}${t.exit ? ` (exit ${t.exit.code}, signal ${t.exit.signal})` : ""}`
+    : "";
 
 /** The gate's outcome as a reviewer reads it. */
 export const gateOutcomeText = (g: Pick<GateReport, "outcome" | "strict">): string =>
-  g.outcome === "pass" ? "PASS" : g.outcome === "regression" ? "FAIL (regression)" : g.strict ? "FAIL (inconclusive, --strict)" : "INCONCLUSIVE (exit 0; --strict makes it fail)";
+  g.outcome === "pass"
+    ? "PASS"
+    : g.outcome === "regression"
+      ? "FAIL (regression)"
+      : g.strict
+        ? "FAIL (inconclusive, --strict)"
+        : "INCONCLUSIVE (exit 0; --strict makes it fail)";
 
 /** The line as a ratio (candidate / reference) in a metric's own direction: below it (higher is better) or above it (lower is better) is worse than the line. */
-export const lineRatio = (better: Comparison["better"], line: number): number => (better === "higher" ? 1 - line : 1 / (1 - line));
+export const lineRatio = (better: Comparison["better"], line: number): number =>
+  better === "higher" ? 1 - line : 1 / (1 - line);
 
 const CALL_TEXT = { regression: "✗ regression", clear: "✓ clear", undecided: "… undecided" } as const;
 
@@ -271,19 +310,29 @@ export const gateNote = (g: GateReport): string =>
 /** One variant's row of the allocation pass (results.allocation). */
 export type AllocationRow = { variant: string } & (AllocationVariant | { error: string });
 
-export const allocationRows = (r: Results): AllocationRow[] => Object.entries(r.allocation?.variants ?? {}).map(([variant, a]) => ({ variant, ...a }));
+export const allocationRows = (r: Results): AllocationRow[] =>
+  Object.entries(r.allocation?.variants ?? {}).map(([variant, a]) => ({ variant, ...a }));
 
 const ok = (row: AllocationRow): AllocationVariant | undefined => ("error" in row ? undefined : row);
 const whole = (x: number | undefined) => (x === undefined ? "–" : Math.round(x).toLocaleString("en-US"));
 
 export const allocationDimensions: Dimension<AllocationRow>[] = [
   { label: "variant", format: (row) => row.variant },
-  { label: "objects/s", format: (row) => (ok(row) ? whole(ok(row)!.objectsPerS) : `failed: ${(row as { error: string }).error}`) },
-  { label: "range over rounds", format: (row) => (ok(row)?.objectsPerSRange ? ok(row)!.objectsPerSRange!.map(whole).join("–") : "–") },
+  {
+    label: "objects/s",
+    format: (row) => (ok(row) ? whole(ok(row)!.objectsPerS) : `failed: ${(row as { error: string }).error}`),
+  },
+  {
+    label: "range over rounds",
+    format: (row) => (ok(row)?.objectsPerSRange ? ok(row)!.objectsPerSRange!.map(whole).join("–") : "–"),
+  },
   { label: "objects/request", format: (row) => whole(ok(row)?.objectsPerRequest) },
   { label: "bytes/request", format: (row) => whole(ok(row)?.bytesPerRequest) },
   { label: "idle objects/s", format: (row) => whole(ok(row)?.backgroundObjectsPerS) },
-  { label: "req/s: trials · pass", format: (row) => (ok(row) ? `${whole(ok(row)!.trialRps)} · ${whole(ok(row)!.passRps)}` : "–") },
+  {
+    label: "req/s: trials · pass",
+    format: (row) => (ok(row) ? `${whole(ok(row)!.trialRps)} · ${whole(ok(row)!.passRps)}` : "–"),
+  },
 ];
 
 /** The functions that allocated the most objects in the loaded window, per variant: "fn (script:line) 41%". */
@@ -292,6 +341,9 @@ export const allocationTopText = (row: AllocationRow): string => {
   if (!a) return "";
   return a.top
     .slice(0, 5)
-    .map((t) => `${t.fn}${t.script ? ` (${t.script.replace(/^.*\/node_modules\//, "").replace(/^file:\/\//, "")}${t.line ? `:${t.line}` : ""})` : ""} ${((t.objects / a.objects) * 100).toFixed(0)}%`)
+    .map(
+      (t) =>
+        `${t.fn}${t.script ? ` (${t.script.replace(/^.*\/node_modules\//, "").replace(/^file:\/\//, "")}${t.line ? `:${t.line}` : ""})` : ""} ${((t.objects / a.objects) * 100).toFixed(0)}%`,
+    )
     .join(", ");
 };

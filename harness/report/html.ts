@@ -31,9 +31,11 @@ const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
 /** Chart.js's UMD build, inlined so the report works offline as one file. */
 // (chart.js's "exports" hide dist/ files, so the UMD build is found beside its main entry, dist/chart.cjs)
-const chartLibrary = () => (chartJs ??= readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.min.js"), "utf8"));
+const chartLibrary = () =>
+  (chartJs ??= readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.min.js"), "utf8"));
 
-const h = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const h = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 function table<T>(rows: readonly T[], dims: readonly Dimension<T>[], cls: (r: T) => string = () => ""): string {
   return `<table><thead><tr>${dims.map((d) => `<th>${h(d.label)}</th>`).join("")}</tr></thead><tbody>${rows
@@ -50,7 +52,10 @@ function gateCharts(g: GateReport | undefined) {
     return {
       title: `gate: ${c.scenario} · ${c.label}, candidate / reference per look`,
       labels: looks.map((l) => `look ${l.look} (${l.rounds} rounds, ${(l.level * 100).toFixed(1)}%)`),
-      intervals: looks.map((l) => [l.intervals[key]!.lo, Number.isFinite(l.intervals[key]!.hi) ? l.intervals[key]!.hi : null]),
+      intervals: looks.map((l) => [
+        l.intervals[key]!.lo,
+        Number.isFinite(l.intervals[key]!.hi) ? l.intervals[key]!.hi : null,
+      ]),
       ratios: looks.map((l) => l.intervals[key]!.ratio),
       calls: looks.map((l) => l.calls[key] ?? "undecided"),
       line: lineRatio(c.better, g.maxRegression),
@@ -70,7 +75,9 @@ function chartData(r: Results, g?: GateReport) {
     return x !== null && d ? x / d : null;
   };
   // the charts each scenario declared (results.json records them): the report names no scenario
-  const charts = r.plan.scenarios.flatMap((scenario) => (r.plan.charts?.[scenario] ?? []).map((c) => ({ scenario, c })));
+  const charts = r.plan.scenarios.flatMap((scenario) =>
+    (r.plan.charts?.[scenario] ?? []).map((c) => ({ scenario, c })),
+  );
   const throughput = charts.flatMap(({ scenario, c }) =>
     c.kind !== "throughput"
       ? []
@@ -78,10 +85,18 @@ function chartData(r: Results, g?: GateReport) {
           {
             title: `${scenario}: ${c.label}`,
             medians: variants.map((v) => med(v, scenario, c.metric)),
-            rounds: variants.map((v) => r.trials.filter((t) => t.status === "ok" && t.variant === v && t.scenario === scenario).map((t) => t.metrics[c.metric] ?? null)),
+            rounds: variants.map((v) =>
+              r.trials
+                .filter((t) => t.status === "ok" && t.variant === v && t.scenario === scenario)
+                .map((t) => t.metrics[c.metric] ?? null),
+            ),
             intervals: variants.map((v) => {
-              const x = r.summary.comparisons?.find((k) => k.candidate === v && k.scenario === scenario && k.metric === c.metric);
-              return x && Number.isFinite(x.estimate.hi) ? [x.referenceMedian * x.estimate.lo, x.referenceMedian * x.estimate.hi] : null;
+              const x = r.summary.comparisons?.find(
+                (k) => k.candidate === v && k.scenario === scenario && k.metric === c.metric,
+              );
+              return x && Number.isFinite(x.estimate.hi)
+                ? [x.referenceMedian * x.estimate.lo, x.referenceMedian * x.estimate.hi]
+                : null;
             }),
           },
         ],
@@ -89,10 +104,23 @@ function chartData(r: Results, g?: GateReport) {
   const lines = charts.flatMap(({ scenario, c }) =>
     c.kind !== "percentiles"
       ? []
-      : [{ title: `${scenario}: ${c.title}`, labels: c.series.map((x) => x.label), series: variants.map((v) => ({ name: v, values: c.series.map((x) => value(v, scenario, x)) })) }],
+      : [
+          {
+            title: `${scenario}: ${c.title}`,
+            labels: c.series.map((x) => x.label),
+            series: variants.map((v) => ({ name: v, values: c.series.map((x) => value(v, scenario, x)) })),
+          },
+        ],
   );
   const bars = charts.flatMap(({ scenario, c }) =>
-    c.kind !== "bars" ? [] : [{ title: `${scenario}: ${c.title}`, datasets: c.series.map((x) => ({ label: x.label, data: variants.map((v) => value(v, scenario, x)) })) }],
+    c.kind !== "bars"
+      ? []
+      : [
+          {
+            title: `${scenario}: ${c.title}`,
+            datasets: c.series.map((x) => ({ label: x.label, data: variants.map((v) => value(v, scenario, x)) })),
+          },
+        ],
   );
   const soak = soakSeries(r);
   return {
@@ -195,7 +223,8 @@ export const html: Exporter = {
     const d = chartData(r, ctx.gate);
     const data = JSON.stringify(d).replace(/</g, "\\u003c");
     let n = 0;
-    const fig = (title: string) => `<figure><figcaption>${h(title)}</figcaption><canvas id="chart-${n++}" role="img" aria-label="${h(title)}"></canvas></figure>`;
+    const fig = (title: string) =>
+      `<figure><figcaption>${h(title)}</figcaption><canvas id="chart-${n++}" role="img" aria-label="${h(title)}"></canvas></figure>`;
     // the gate's charts are drawn first, so their canvases come first
     const gateFigs = d.gate.map((g) => fig(g.title)).join("");
     const g = ctx.gate;
@@ -207,7 +236,9 @@ export const html: Exporter = {
     const throughputFigs = d.throughput.map((t) => fig(t.title)).join("");
     const lineFigs = d.lines.map((l) => fig(l.title)).join("");
     const barFigs = d.bars.map((b) => fig(b.title)).join("");
-    const soakFigs = d.soak ? fig("soak: RSS, heap and GC time share over time") + fig("soak: p95 latency per interval") : "";
+    const soakFigs = d.soak
+      ? fig("soak: RSS, heap and GC time share over time") + fig("soak: p95 latency per interval")
+      : "";
     const soakText = soakSummary(r);
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     const targets = (s.targets ?? []).filter((t) => t.kind === "table");

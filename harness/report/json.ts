@@ -8,11 +8,26 @@ export const summaryDocument = (r: Results): string =>
       schema: "perfpack/summary@1",
       runId: r.runId,
       machine: r.machine,
-      plan: { variants: r.plan.variants, scenarios: r.plan.scenarios, rounds: r.plan.rounds, maxErrors: r.plan.maxErrors },
+      plan: {
+        variants: r.plan.variants,
+        scenarios: r.plan.scenarios,
+        rounds: r.plan.rounds,
+        maxErrors: r.plan.maxErrors,
+      },
       summary: r.summary,
       // each failed trial with why (a crash, or too many failed answers: their codes and the first body)
       failedTrials: r.trials.flatMap((t) =>
-        t.status === "failed" ? [{ variant: t.variant, scenario: t.scenario, round: t.round, error: t.error, ...(t.answers ? { answers: t.answers } : {}) }] : [],
+        t.status === "failed"
+          ? [
+              {
+                variant: t.variant,
+                scenario: t.scenario,
+                round: t.round,
+                error: t.error,
+                ...(t.answers ? { answers: t.answers } : {}),
+              },
+            ]
+          : [],
       ),
     },
     null,

@@ -35,7 +35,11 @@ export const markdown: Exporter = {
     const verdict = s.verdict;
     lines.push(`# perfpack run ${r.runId}`, "");
     // a gate run's verdict is the gate's decision (below); the run's own would contradict it
-    if (verdict && !ctx.gate) lines.push(`**Verdict: ${verdict.pass ? "PASS" : "FAIL"}**${verdict.reasons.length ? ` — ${verdict.reasons.join("; ")}` : ""}`, "");
+    if (verdict && !ctx.gate)
+      lines.push(
+        `**Verdict: ${verdict.pass ? "PASS" : "FAIL"}**${verdict.reasons.length ? ` — ${verdict.reasons.join("; ")}` : ""}`,
+        "",
+      );
     if (ctx.gate) {
       const g = ctx.gate;
       const looks = gateLookTable(g);
@@ -48,7 +52,12 @@ export const markdown: Exporter = {
     const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
     // the pack's headline (against baseline) says nothing of two revisions of one variant
     if (headline.length && !ctx.gate) {
-      lines.push("## Headline: the guide's >2× throughput and lower p95", "", markdownTable(headline, targetDimensions), "");
+      lines.push(
+        "## Headline: the guide's >2× throughput and lower p95",
+        "",
+        markdownTable(headline, targetDimensions),
+        "",
+      );
       for (const t of headline) if (t.note) lines.push(`- ${t.variant}, ${t.label}: ${t.note}`);
       lines.push("", claimNote(headline), "");
     }
@@ -62,18 +71,36 @@ export const markdown: Exporter = {
     if (table.length) {
       const pivot = targetTable(table);
       lines.push("## The guide's targets table", "", markdownTable(pivot.rows, pivot.dims), "");
-      for (const r of pivot.rows) if (r.note && [...r.byVariant.values()].some((t) => t.status === "not-measured")) lines.push(`- ${r.label}: ${r.note}`);
+      for (const r of pivot.rows)
+        if (r.note && [...r.byVariant.values()].some((t) => t.status === "not-measured"))
+          lines.push(`- ${r.label}: ${r.note}`);
       lines.push("");
     }
     const alloc = allocationRows(r);
     if (alloc.length) {
-      lines.push(`## Allocation pass (${r.allocation!.scenario} scenario's load, ${r.allocation!.durationS} s)`, "", markdownTable(alloc, allocationDimensions), "", r.allocation!.method, "");
-      for (const row of alloc) if (allocationTopText(row)) lines.push(`- ${row.variant}, most objects allocated by: ${allocationTopText(row)}`);
+      lines.push(
+        `## Allocation pass (${r.allocation!.scenario} scenario's load, ${r.allocation!.durationS} s)`,
+        "",
+        markdownTable(alloc, allocationDimensions),
+        "",
+        r.allocation!.method,
+        "",
+      );
+      for (const row of alloc)
+        if (allocationTopText(row))
+          lines.push(`- ${row.variant}, most objects allocated by: ${allocationTopText(row)}`);
       lines.push("");
     }
     const soakText = soakSummary(r);
     if (soakText) {
-      lines.push("## Soak: memory and GC over time", "", soakText, "", markdownTable(soakSeries(r, 30), soakDimensions), "");
+      lines.push(
+        "## Soak: memory and GC over time",
+        "",
+        soakText,
+        "",
+        markdownTable(soakSeries(r, 30), soakDimensions),
+        "",
+      );
     }
     lines.push("## Medians per variant", "");
     for (const scenario of r.plan.scenarios) {
@@ -90,7 +117,10 @@ export const markdown: Exporter = {
         `| variant |${linked ? " upstream link |" : ""} ${heads.map((h) => esc(h.label)).join(" | ")} |`,
         `|---|${linked ? "---|" : ""}${heads.map(() => "---").join("|")}|`,
       );
-      for (const v of rows) lines.push(`| ${esc(v)} |${rttCell(v)} ${heads.map((h) => metricText(h, s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`);
+      for (const v of rows)
+        lines.push(
+          `| ${esc(v)} |${rttCell(v)} ${heads.map((h) => metricText(h, s.medians[v]?.[scenario]?.[h.metric])).join(" | ")} |`,
+        );
       lines.push("");
     }
     const failed = r.trials.filter((t) => t.status === "failed");
@@ -100,7 +130,11 @@ export const markdown: Exporter = {
       lines.push("");
     }
     const bound = r.trials.filter((t) => t.generatorBound);
-    if (bound.length) lines.push(`⚠ ${bound.length} trial(s) were generator-bound (the load generator used ≥ 0.9 cores): their figures understate the executor.`, "");
+    if (bound.length)
+      lines.push(
+        `⚠ ${bound.length} trial(s) were generator-bound (the load generator used ≥ 0.9 cores): their figures understate the executor.`,
+        "",
+      );
     if (ctx.links?.length) lines.push("## Profiles", "", ...ctx.links.map((l) => `- [${l.label}](${l.href})`), "");
     if (ctx.hotPath) lines.push(ctx.hotPath.replace(/^# /, "## "), "");
     lines.push(

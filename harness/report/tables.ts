@@ -8,7 +8,9 @@ type Colour = (better: boolean, text: string) => string;
 /** The ratio cell of `variant` against the run's reference: the comparison's estimate, ≈ when not significant. */
 function ratioCell(results: Results, variant: string, scenario: string, h: Headline, colour: Colour): string {
   if (h.unit === "share") return shareDelta(results, variant, scenario, h.metric);
-  const c = results.summary.comparisons?.find((x) => x.candidate === variant && x.scenario === scenario && x.metric === h.metric);
+  const c = results.summary.comparisons?.find(
+    (x) => x.candidate === variant && x.scenario === scenario && x.metric === h.metric,
+  );
   if (!c) return "–";
   return c.direction === "same" ? markedRatio(c) : colour(c.direction === "better", markedRatio(c));
 }
@@ -22,7 +24,8 @@ function shareDelta(results: Results, variant: string, scenario: string, metric:
   return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)} pp`;
 }
 
-const referenceOf = (results: Results): string => results.summary.comparisons?.[0]?.reference ?? results.plan.variants[0]?.name ?? "";
+const referenceOf = (results: Results): string =>
+  results.summary.comparisons?.[0]?.reference ?? results.plan.variants[0]?.name ?? "";
 
 /** Printed under the tables: what the ratio is and what ≈ means. */
 const RATIO_LEGEND =
@@ -39,9 +42,14 @@ export function mediansTables(results: Results, colour: Colour = (_b, t) => t): 
   const ref = referenceOf(results);
   const parts: string[] = [];
   for (const scenarioName of results.plan.scenarios) {
-    const heads = (results.plan.headlines?.[scenarioName] ?? []).filter((h) => variants.some((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric] !== undefined));
+    const heads = (results.plan.headlines?.[scenarioName] ?? []).filter((h) =>
+      variants.some((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric] !== undefined),
+    );
     if (heads.length === 0) continue;
-    const table = new Table({ head: [`${scenarioName}: median (ratio vs ${shortName(ref)})`, ...heads.map((h) => h.label)], style: { head: [], border: [], compact: true } });
+    const table = new Table({
+      head: [`${scenarioName}: median (ratio vs ${shortName(ref)})`, ...heads.map((h) => h.label)],
+      style: { head: [], border: [], compact: true },
+    });
     for (const v of variants) {
       table.push([
         v,
@@ -66,14 +74,24 @@ function mediansTable(results: Results, colour: Colour = (_b, t) => t): string {
   const ref = referenceOf(results);
   const others = variants.filter((v) => v !== ref);
   const table = new Table({
-    head: ["scenario", "metric", ...variants.map((v) => `${shortName(v)} (median)`), ...others.map((v) => `${shortName(v)} / ${shortName(ref)}`)],
+    head: [
+      "scenario",
+      "metric",
+      ...variants.map((v) => `${shortName(v)} (median)`),
+      ...others.map((v) => `${shortName(v)} / ${shortName(ref)}`),
+    ],
     style: { head: [], border: [], compact: true },
   });
   for (const scenarioName of results.plan.scenarios) {
     for (const h of results.plan.headlines?.[scenarioName] ?? []) {
       const values = variants.map((v) => results.summary.medians[v]?.[scenarioName]?.[h.metric]);
       if (values.every((v) => v === undefined)) continue;
-      table.push([scenarioName, h.label, ...values.map((x) => metricText(h, x)), ...others.map((v) => ratioCell(results, v, scenarioName, h, colour))]);
+      table.push([
+        scenarioName,
+        h.label,
+        ...values.map((x) => metricText(h, x)),
+        ...others.map((v) => ratioCell(results, v, scenarioName, h, colour)),
+      ]);
     }
   }
   return table.toString() + (others.length ? "\n" + RATIO_LEGEND : "");

@@ -9,7 +9,8 @@ export function verdictText(r: Results, chalk: ChalkInstance): string {
   const headline = (s.targets ?? []).filter((x) => x.kind === "headline");
   const several = new Set(headline.map((t) => t.variant)).size > 1;
   for (const t of headline) {
-    const colour = t.status === "fail" ? (t.gate ? chalk.red : chalk.yellow) : t.status === "not-measured" ? chalk.dim : chalk.green;
+    const colour =
+      t.status === "fail" ? (t.gate ? chalk.red : chalk.yellow) : t.status === "not-measured" ? chalk.dim : chalk.green;
     out.push(
       colour(
         `${STATUS_TEXT[t.status]}  ${several ? `${t.variant}: ` : ""}${t.label}: ${t.measured === undefined ? "–" : ratioText(t.measured)} (needs ${t.requirement}${t.note ? `; ${t.note}` : ""})`,
@@ -21,9 +22,17 @@ export function verdictText(r: Results, chalk: ChalkInstance): string {
   for (const variant of new Set(table.map((t) => t.variant))) {
     const rows = table.filter((t) => t.variant === variant);
     const counts = (st: string) => rows.filter((t) => t.status === st).length;
-    out.push(`guide's targets on ${variant}: ${counts("stretch-met")} stretch met, ${counts("pass")} pass, ${counts("fail")} fail, ${counts("not-measured")} not measured`);
-    for (const t of rows.filter((x) => x.status === "fail")) out.push(chalk.red(`  ✗ ${t.label}: ${t.measured?.toPrecision(3)} (needs ${t.requirement})`));
+    out.push(
+      `guide's targets on ${variant}: ${counts("stretch-met")} stretch met, ${counts("pass")} pass, ${counts("fail")} fail, ${counts("not-measured")} not measured`,
+    );
+    for (const t of rows.filter((x) => x.status === "fail"))
+      out.push(chalk.red(`  ✗ ${t.label}: ${t.measured?.toPrecision(3)} (needs ${t.requirement})`));
   }
-  if (s.verdict) out.push(s.verdict.pass ? chalk.green.bold("verdict: PASS") : chalk.red.bold(`verdict: FAIL — ${s.verdict.reasons.join("; ")}`));
+  if (s.verdict)
+    out.push(
+      s.verdict.pass
+        ? chalk.green.bold("verdict: PASS")
+        : chalk.red.bold(`verdict: FAIL — ${s.verdict.reasons.join("; ")}`),
+    );
   return out.join("\n");
 }

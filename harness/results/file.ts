@@ -10,7 +10,9 @@ export function readResultsFile(file: string, what = "results file"): Results {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new UsageError(`${what} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `${what} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let r: Results;
   try {
@@ -18,8 +20,12 @@ export function readResultsFile(file: string, what = "results file"): Results {
   } catch (err) {
     throw new UsageError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  if (r?.schema !== RESULTS_SCHEMA) throw new UsageError(`${what} ${file} is not a perfpack results file: schema is ${JSON.stringify(r?.schema)}, expected "${RESULTS_SCHEMA}"`);
-  if (!Array.isArray(r.trials) || !r.plan || !Array.isArray(r.plan.variants)) throw new UsageError(`${what} ${file} lacks trials[] or plan`);
+  if (r?.schema !== RESULTS_SCHEMA)
+    throw new UsageError(
+      `${what} ${file} is not a perfpack results file: schema is ${JSON.stringify(r?.schema)}, expected "${RESULTS_SCHEMA}"`,
+    );
+  if (!Array.isArray(r.trials) || !r.plan || !Array.isArray(r.plan.variants))
+    throw new UsageError(`${what} ${file} lacks trials[] or plan`);
   return r;
 }
 

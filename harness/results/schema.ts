@@ -34,14 +34,26 @@ export type TrialRecord = {
   duet?: { arms: string[]; first: boolean; connections: number };
   /** The window's answers, counted apart (HTTP scenarios): successes, non-2xx by code, transport failures, the first failing answer. */
   answers?: AnswersRecord;
-} & ({ status: "ok" } | { status: "failed"; error: string; service?: string; exit?: { code: number | null; signal: string | null }; logTail?: string });
+} & (
+  | { status: "ok" }
+  | {
+      status: "failed";
+      error: string;
+      service?: string;
+      exit?: { code: number | null; signal: string | null };
+      logTail?: string;
+    }
+);
 
 export interface PlanRecord {
   variants: Array<{
     name: string;
     kind: string;
     env: Record<string, string>;
-    system?: { kind: "reference" } | { kind: "revision"; ref: string; commit: string; cmd?: string } | { kind: "command"; cmd: string };
+    system?:
+      | { kind: "reference" }
+      | { kind: "revision"; ref: string; commit: string; cmd?: string }
+      | { kind: "command"; cmd: string };
   }>;
   /** The checkout perfpack ran from (the reference system): its commit, and whether it had uncommitted changes. */
   checkout?: { commit: string; dirty: boolean };
@@ -72,7 +84,10 @@ export interface PlanRecord {
   target: string | null;
   order: Array<{ variant: string; scenario: string; round: number }>;
   /** Each scenario's headline metrics and which way is better, so the file explains itself. */
-  headlines?: Record<string, Array<{ metric: string; label: string; better: "higher" | "lower"; gate?: true; unit?: "share" }>>;
+  headlines?: Record<
+    string,
+    Array<{ metric: string; label: string; better: "higher" | "lower"; gate?: true; unit?: "share" }>
+  >;
   /** Each scenario's charts, as it declared them, so the reports draw them without knowing the scenario. */
   charts?: Record<string, readonly Chart[]>;
 }
@@ -209,7 +224,8 @@ export interface GateReport {
 }
 
 /** The key of a gate metric in a look's calls and intervals. */
-export const gateMetricKey = (c: Pick<Comparison, "candidate" | "scenario" | "metric">): string => `${c.candidate} · ${c.scenario} · ${c.metric}`;
+export const gateMetricKey = (c: Pick<Comparison, "candidate" | "scenario" | "metric">): string =>
+  `${c.candidate} · ${c.scenario} · ${c.metric}`;
 
 export type TargetStatus = "pass" | "stretch-met" | "fail" | "not-measured";
 

@@ -26,14 +26,23 @@ function pooledFailureShare(trials: readonly TrialRecord[], variant: string, sce
 }
 
 /** The arms' failure shares when they differ by more than `limit`: their ratio is not a speed change. */
-function failuresDiffer(ref: number | undefined, cand: number | undefined, limit: number): Comparison["failuresDiffer"] {
+function failuresDiffer(
+  ref: number | undefined,
+  cand: number | undefined,
+  limit: number,
+): Comparison["failuresDiffer"] {
   const r = ref ?? 0;
   const c = cand ?? 0;
   return Math.abs(c - r) > limit ? { reference: r, candidate: c } : undefined;
 }
 
 const okValues = (trials: readonly TrialRecord[], variant: string, scenario: string, metric: string) =>
-  trials.filter((t) => t.status === "ok" && t.variant === variant && t.scenario === scenario && Number.isFinite(t.metrics[metric])).map((t) => ({ round: t.round, v: t.metrics[metric]! }));
+  trials
+    .filter(
+      (t) =>
+        t.status === "ok" && t.variant === variant && t.scenario === scenario && Number.isFinite(t.metrics[metric]),
+    )
+    .map((t) => ({ round: t.round, v: t.metrics[metric]! }));
 
 /** The arms the verdict is about: baseline → optimized when present, else first → last. */
 export function arms(variants: readonly string[]): { reference: string; candidate: string } | undefined {
@@ -47,7 +56,10 @@ export function arms(variants: readonly string[]): { reference: string; candidat
  * Holm over the rows' p-values. `worse`: one-sided, for the gate, which only asks whether a
  * metric got worse (half the two-sided p in the worse direction, 1 − p/2 otherwise).
  */
-function finish(rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">>, sided: "two" | "worse" = "two"): Comparison[] {
+function finish(
+  rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "direction">>,
+  sided: "two" | "worse" = "two",
+): Comparison[] {
   const isWorse = (r: (typeof rows)[number]) => (r.better === "higher" ? r.estimate.ratio < 1 : r.estimate.ratio > 1);
   const ps = rows.map((r) => (sided === "two" ? r.estimate.p : isWorse(r) ? r.estimate.p / 2 : 1 - r.estimate.p / 2));
   const adjusted = holm(ps);
@@ -56,7 +68,12 @@ function finish(rows: Array<Omit<Comparison, "pAdjusted" | "significant" | "dire
     const significant = adjusted[i]! < ALPHA && !r.failuresDiffer;
     const up = r.estimate.ratio > 1;
     const good = r.better === "higher" ? up : !up;
-    return { ...r, pAdjusted: adjusted[i]!, significant, direction: significant ? (good ? "better" : "worse") : "same" };
+    return {
+      ...r,
+      pAdjusted: adjusted[i]!,
+      significant,
+      direction: significant ? (good ? "better" : "worse") : "same",
+    };
   });
 }
 
@@ -68,13 +85,23 @@ export function compareWithinRun(results: Results, headlines: Record<string, rea
   const variants = results.plan.variants.map((v) => v.name);
   const a = arms(variants);
   if (!a) return [];
-  return finish(variants.filter((v) => v !== a.reference).flatMap((candidate) => pairedRows(results, headlines, a.reference, candidate, "all")));
+  return finish(
+    variants
+      .filter((v) => v !== a.reference)
+      .flatMap((candidate) => pairedRows(results, headlines, a.reference, candidate, "all")),
+  );
 }
 
 type Row = Omit<Comparison, "pAdjusted" | "significant" | "direction">;
 
 /** One comparison row: the arms' names and values (medians for reading) and the estimate. */
-const row = (scenario: string, h: Headline, [reference, candidate]: [string, string], [ref, cand]: [number[], number[]], estimate: Row["estimate"]): Row => ({
+const row = (
+  scenario: string,
+  h: Headline,
+  [reference, candidate]: [string, string],
+  [ref, cand]: [number[], number[]],
+  estimate: Row["estimate"],
+): Row => ({
   scenario,
   metric: h.metric,
   label: h.label,
@@ -88,7 +115,14 @@ const row = (scenario: string, h: Headline, [reference, candidate]: [string, str
 });
 
 /** One arm against another in the same run, paired by round, on every headline metric (or the gate's). */
-function pairedRows(results: Results, headlines: Record<string, readonly Headline[]>, reference: string, candidate: string, only: "all" | "gate", level = 0.95): Row[] {
+function pairedRows(
+  results: Results,
+  headlines: Record<string, readonly Headline[]>,
+  reference: string,
+  candidate: string,
+  only: "all" | "gate",
+  level = 0.95,
+): Row[] {
   const rows: Row[] = [];
   for (const scenario of results.plan.scenarios) {
     for (const h of headlines[scenario] ?? []) {
@@ -99,8 +133,15 @@ function pairedRows(results: Results, headlines: Record<string, readonly Headlin
       // at another level than 95% (the sequential gate's looks): Student's t, whose tails a few rounds can carry
       const estimate = pairedRatio(pairs, level === 0.95 ? { seed: 1 } : { level, method: "t" });
       if (!estimate) continue;
-      const differ = failuresDiffer(pooledFailureShare(results.trials, reference, scenario), pooledFailureShare(results.trials, candidate, scenario), results.plan.maxErrors ?? DEFAULT_MAX_ERRORS);
-      rows.push({ ...row(scenario, h, [reference, candidate], [ref.map((x) => x.v), cand.map((x) => x.v)], estimate), ...(differ ? { failuresDiffer: differ } : {}) });
+      const differ = failuresDiffer(
+        pooledFailureShare(results.trials, reference, scenario),
+        pooledFailureShare(results.trials, candidate, scenario),
+        results.plan.maxErrors ?? DEFAULT_MAX_ERRORS,
+      );
+      rows.push({
+        ...row(scenario, h, [reference, candidate], [ref.map((x) => x.v), cand.map((x) => x.v)], estimate),
+        ...(differ ? { failuresDiffer: differ } : {}),
+      });
     }
   }
   return rows;
@@ -112,7 +153,11 @@ function pairedRows(results: Results, headlines: Record<string, readonly Headlin
  * (does it get worse?), Holm over all of them. `level`: the intervals' confidence (the sequential
  * gate's per-look level).
  */
-export function compareRevisions(results: Results, headlines: Record<string, readonly Headline[]>, level = 0.95): Comparison[] {
+export function compareRevisions(
+  results: Results,
+  headlines: Record<string, readonly Headline[]>,
+  level = 0.95,
+): Comparison[] {
   const vs = results.plan.variants;
   const rows = vs
     .filter((b) => b.system?.kind === "revision")
@@ -152,9 +197,19 @@ export function compareRuns(
   const lv = typeof level === "function" ? level(found.length) : level;
   const limit = Math.min(base.plan.maxErrors ?? DEFAULT_MAX_ERRORS, current.plan.maxErrors ?? DEFAULT_MAX_ERRORS);
   const rows = found.map(({ variant, scenario, h, b, c }) => {
-    const differ = failuresDiffer(pooledFailureShare(base.trials, variant, scenario), pooledFailureShare(current.trials, variant, scenario), limit);
+    const differ = failuresDiffer(
+      pooledFailureShare(base.trials, variant, scenario),
+      pooledFailureShare(current.trials, variant, scenario),
+      limit,
+    );
     return {
-      ...row(scenario, h, [`${variant} (baseline run)`, `${variant} (current run)`], [b, c], unpairedRatio(b, c, lv === 0.95 ? { seed: 1 } : { level: lv, method: "t" })!),
+      ...row(
+        scenario,
+        h,
+        [`${variant} (baseline run)`, `${variant} (current run)`],
+        [b, c],
+        unpairedRatio(b, c, lv === 0.95 ? { seed: 1 } : { level: lv, method: "t" })!,
+      ),
       ...(differ ? { failuresDiffer: differ } : {}),
     };
   });

@@ -26,13 +26,23 @@ const STORED_GATE_ALPHA = 0.05;
  * Any undecided metric makes the gate inconclusive: too few rounds, or too much noise, to say
  * either way. A gating target (the headline) that fails in the current run fails the gate.
  */
-export function decideGate(base: Results, current: Results, headlines: Record<string, readonly Headline[]>, maxRegression: number, alpha = STORED_GATE_ALPHA): GateDecision {
+export function decideGate(
+  base: Results,
+  current: Results,
+  headlines: Record<string, readonly Headline[]>,
+  maxRegression: number,
+  alpha = STORED_GATE_ALPHA,
+): GateDecision {
   const comparisons = compareRuns(base, current, headlines, "gate", (m) => 1 - (2 * alpha) / Math.max(1, m));
   const calls = comparisons.map((c) => callMetric(c, maxRegression));
   const regressions = comparisons.filter((_, i) => calls[i] === "regression");
-  const reasons = regressions.map((c) => `${nameOf(c)}: ${pct(-improvement(c))} worse (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)}, wholly beyond the ${pct(maxRegression)} line)`);
+  const reasons = regressions.map(
+    (c) =>
+      `${nameOf(c)}: ${pct(-improvement(c))} worse (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)}, wholly beyond the ${pct(maxRegression)} line)`,
+  );
   for (const t of current.summary.targets ?? []) {
-    if (t.gate && t.status === "fail") reasons.push(`target failed in the current run: ${t.label}: ${t.measured?.toFixed(2)} (needs ${t.requirement})`);
+    if (t.gate && t.status === "fail")
+      reasons.push(`target failed in the current run: ${t.label}: ${t.measured?.toFixed(2)} (needs ${t.requirement})`);
   }
   let outcome: GateOutcome = reasons.length > 0 ? "regression" : (outcomeOf(calls, true) as GateOutcome);
   if (comparisons.length === 0) {
@@ -44,10 +54,16 @@ export function decideGate(base: Results, current: Results, headlines: Record<st
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const intervalOf = (c: Comparison) => `${((c.estimate.level ?? 0.95) * 100).toFixed(2)}% interval ${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}`;
+const intervalOf = (c: Comparison) =>
+  `${((c.estimate.level ?? 0.95) * 100).toFixed(2)}% interval ${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}`;
 const nameOf = (c: Comparison) => `${c.candidate.replace(" (current run)", "")} · ${c.scenario} · ${c.label}`;
 const undecidedReasons = (comparisons: readonly Comparison[], calls: readonly MetricCall[], line: number): string[] =>
-  comparisons.filter((_, i) => calls[i] === "undecided").map((c) => `${nameOf(c)}: undecided (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)} reaches across the ${pct(line)} line)`);
+  comparisons
+    .filter((_, i) => calls[i] === "undecided")
+    .map(
+      (c) =>
+        `${nameOf(c)}: undecided (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)} reaches across the ${pct(line)} line)`,
+    );
 
 export type RevisionGateDecision = GateDecision;
 
@@ -58,7 +74,12 @@ export type RevisionGateDecision = GateDecision;
  * `level` (the look's level under alpha spending, harness/verdict/sequential.ts): a regression
  * when the interval is wholly worse than the line, clear when wholly better.
  */
-export function decideRevisionGate(results: Results, headlines: Record<string, readonly Headline[]>, maxRegression: number, o: { level?: number; lastLook?: boolean } = {}): RevisionGateDecision {
+export function decideRevisionGate(
+  results: Results,
+  headlines: Record<string, readonly Headline[]>,
+  maxRegression: number,
+  o: { level?: number; lastLook?: boolean } = {},
+): RevisionGateDecision {
   const comparisons = compareRevisions(results, headlines, o.level ?? 0.95);
   const calls = comparisons.map((c) => callMetric(c, maxRegression));
   const state = outcomeOf(calls, o.lastLook ?? true);
@@ -66,7 +87,10 @@ export function decideRevisionGate(results: Results, headlines: Record<string, r
   const regressions = comparisons.filter((_, i) => calls[i] === "regression");
   const reasons =
     outcome === "regression"
-      ? regressions.map((c) => `${nameOf(c)}: ${pct(-improvement(c))} worse than ${c.reference} (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)}, wholly beyond the ${pct(maxRegression)} line)`)
+      ? regressions.map(
+          (c) =>
+            `${nameOf(c)}: ${pct(-improvement(c))} worse than ${c.reference} (ratio ${c.estimate.ratio.toFixed(3)}, ${intervalOf(c)}, wholly beyond the ${pct(maxRegression)} line)`,
+        )
       : outcome === "inconclusive"
         ? undecidedReasons(comparisons, calls, maxRegression)
         : [];

@@ -41,7 +41,8 @@ export interface SequentialDesign {
 const SPENDING_POWER = 2;
 
 /** Rounds at look k (1-based). */
-export const roundsAtLook = (d: Pick<SequentialDesign, "minRounds" | "batchRounds">, k: number): number => d.minRounds + (k - 1) * d.batchRounds;
+export const roundsAtLook = (d: Pick<SequentialDesign, "minRounds" | "batchRounds">, k: number): number =>
+  d.minRounds + (k - 1) * d.batchRounds;
 
 /** α spent up to look k (0 before the first). */
 export function spent(d: SequentialDesign, k: number): number {
@@ -70,7 +71,8 @@ export function exactBoundaries(fractions: readonly number[], spend: readonly nu
     const dt = t - prevT;
     const sd = Math.sqrt(dt);
     // P(first crossing at this look | boundary b on S): from the first look's normal, else the carried density
-    const crossing = (b: number): number => (k === 0 ? 1 - normalCdf(b / sd) : xs.reduce((a, x, i) => a + w[i]! * f[i]! * (1 - normalCdf((b - x) / sd)), 0));
+    const crossing = (b: number): number =>
+      k === 0 ? 1 - normalCdf(b / sd) : xs.reduce((a, x, i) => a + w[i]! * f[i]! * (1 - normalCdf((b - x) / sd)), 0);
     const target = spend[k]!;
     // bisection on the boundary for S (the crossing probability falls as it rises)
     let lo = -10;
@@ -88,7 +90,9 @@ export function exactBoundaries(fractions: readonly number[], spend: readonly nu
     const step = (b - bottom) / (grid - 1);
     const nx = Array.from({ length: grid }, (_, i) => bottom + i * step);
     const nw = nx.map((_, i) => (i === 0 || i === grid - 1 ? step / 2 : step));
-    const nf = nx.map((s) => (k === 0 ? normalPdf(s / sd) / sd : xs.reduce((a, x, i) => a + w[i]! * f[i]! * (normalPdf((s - x) / sd) / sd), 0)));
+    const nf = nx.map((s) =>
+      k === 0 ? normalPdf(s / sd) / sd : xs.reduce((a, x, i) => a + w[i]! * f[i]! * (normalPdf((s - x) / sd) / sd), 0),
+    );
     xs = nx;
     w = nw;
     f = nf;
@@ -133,7 +137,10 @@ export function callMetric(c: Pick<Comparison, "better" | "estimate" | "failures
   if (c.failuresDiffer) return c.failuresDiffer.candidate > c.failuresDiffer.reference ? "regression" : "undecided";
   const { lo, hi } = c.estimate;
   // the change as "how much better" at each end of the interval
-  const ends = [improvement({ better: c.better, estimate: { ...c.estimate, ratio: lo } }), improvement({ better: c.better, estimate: { ...c.estimate, ratio: hi } })];
+  const ends = [
+    improvement({ better: c.better, estimate: { ...c.estimate, ratio: lo } }),
+    improvement({ better: c.better, estimate: { ...c.estimate, ratio: hi } }),
+  ];
   const best = Math.max(...ends);
   const worst = Math.min(...ends);
   if (best < -line) return "regression";

@@ -49,10 +49,29 @@ export const BOOTSTRAP_MIN_N = 10;
  */
 function tSummary(stat: number, se: number, df: number, n: number, paired: boolean, level: number): RatioEstimate {
   const lv = level === 0.95 ? {} : { level };
-  if (!(se > 0)) return { ratio: Math.exp(stat), lo: Math.exp(stat), hi: Math.exp(stat), p: stat === 0 ? 1 : 0, n, paired, method: "t", ...lv };
+  if (!(se > 0))
+    return {
+      ratio: Math.exp(stat),
+      lo: Math.exp(stat),
+      hi: Math.exp(stat),
+      p: stat === 0 ? 1 : 0,
+      n,
+      paired,
+      method: "t",
+      ...lv,
+    };
   const half = tInv(1 - (1 - level) / 2, df) * se;
   const p = 2 * (1 - jStat.studentt.cdf(Math.abs(stat / se), df));
-  return { ratio: Math.exp(stat), lo: Math.exp(stat - half), hi: Math.exp(stat + half), p, n, paired, method: "t", ...lv };
+  return {
+    ratio: Math.exp(stat),
+    lo: Math.exp(stat - half),
+    hi: Math.exp(stat + half),
+    p,
+    n,
+    paired,
+    method: "t",
+    ...lv,
+  };
 }
 
 const variance = (xs: readonly number[]): number => {
@@ -80,7 +99,16 @@ function bootstrapSummary(stat: number, boots: number[], n: number, paired: bool
   const hi = percentileSorted(boots, 1 - a);
   const below = boots.filter((b) => b <= 0).length / boots.length;
   const above = boots.filter((b) => b >= 0).length / boots.length;
-  return { ratio: Math.exp(stat), lo: Math.exp(lo), hi: Math.exp(hi), p: Math.min(1, 2 * Math.min(below, above)), n, paired, method: "bootstrap", ...(level === 0.95 ? {} : { level }) };
+  return {
+    ratio: Math.exp(stat),
+    lo: Math.exp(lo),
+    hi: Math.exp(hi),
+    p: Math.min(1, 2 * Math.min(below, above)),
+    n,
+    paired,
+    method: "bootstrap",
+    ...(level === 0.95 ? {} : { level }),
+  };
 }
 
 export interface IntervalOptions {
@@ -97,7 +125,8 @@ export interface IntervalOptions {
 }
 
 /** Enough resamples that each tail of the interval holds at least ~25 of them. */
-const resamplesFor = (o: IntervalOptions): number => o.resamples ?? Math.max(2000, Math.ceil(50 / (1 - (o.level ?? 0.95))));
+const resamplesFor = (o: IntervalOptions): number =>
+  o.resamples ?? Math.max(2000, Math.ceil(50 / (1 - (o.level ?? 0.95))));
 
 /**
  * Ratio candidate/baseline with a 95% interval, by a bootstrap over rounds paired by round:
@@ -105,14 +134,18 @@ const resamplesFor = (o: IntervalOptions): number => o.resamples ?? Math.max(200
  * Pairing takes out what a round shares (machine drift hits both arms of a round alike).
  * `pairs` holds [baseline, candidate] for each round where both arms have a value.
  */
-export function pairedRatio(pairs: ReadonlyArray<readonly [number, number]>, o: IntervalOptions = {}): RatioEstimate | undefined {
+export function pairedRatio(
+  pairs: ReadonlyArray<readonly [number, number]>,
+  o: IntervalOptions = {},
+): RatioEstimate | undefined {
   const level = o.level ?? 0.95;
   const logs = pairs.filter(([b, c]) => b > 0 && c > 0).map(([b, c]) => Math.log(c / b));
   const n = logs.length;
   if (n === 0) return undefined;
   const stat = mean(logs);
   if (n === 1) return { ratio: Math.exp(stat), lo: 0, hi: Infinity, p: 1, n, paired: true, method: "t" };
-  if (n < BOOTSTRAP_MIN_N || o.method === "t") return tSummary(stat, Math.sqrt(variance(logs) / n), n - 1, n, true, level);
+  if (n < BOOTSTRAP_MIN_N || o.method === "t")
+    return tSummary(stat, Math.sqrt(variance(logs) / n), n - 1, n, true, level);
   const rand = rng(o.seed ?? 1);
   const B = resamplesFor(o);
   const boots: number[] = new Array(B);
@@ -128,20 +161,32 @@ export function pairedRatio(pairs: ReadonlyArray<readonly [number, number]>, o: 
  * The same for two arms that share no rounds (two separate runs): each arm's log values are
  * resampled on its own, and the statistic is the difference of their means.
  */
-export function unpairedRatio(baseline: readonly number[], candidate: readonly number[], o: IntervalOptions = {}): RatioEstimate | undefined {
+export function unpairedRatio(
+  baseline: readonly number[],
+  candidate: readonly number[],
+  o: IntervalOptions = {},
+): RatioEstimate | undefined {
   const level = o.level ?? 0.95;
   const lb = baseline.filter((x) => x > 0).map(Math.log);
   const lc = candidate.filter((x) => x > 0).map(Math.log);
   if (lb.length === 0 || lc.length === 0) return undefined;
   const stat = mean(lc) - mean(lb);
   const n = Math.min(lb.length, lc.length);
-  if (lb.length < 2 || lc.length < 2) return { ratio: Math.exp(stat), lo: 0, hi: Infinity, p: 1, n, paired: false, method: "t" };
+  if (lb.length < 2 || lc.length < 2)
+    return { ratio: Math.exp(stat), lo: 0, hi: Infinity, p: 1, n, paired: false, method: "t" };
   if (n < BOOTSTRAP_MIN_N || o.method === "t") {
     // Welch: unequal variances, Welch–Satterthwaite degrees of freedom
     const vb = variance(lb) / lb.length;
     const vc = variance(lc) / lc.length;
     const df = (vb + vc) ** 2 / ((vb * vb) / (lb.length - 1) + (vc * vc) / (lc.length - 1));
-    return tSummary(stat, Math.sqrt(vb + vc), Number.isFinite(df) ? df : Math.min(lb.length, lc.length) - 1, n, false, level);
+    return tSummary(
+      stat,
+      Math.sqrt(vb + vc),
+      Number.isFinite(df) ? df : Math.min(lb.length, lc.length) - 1,
+      n,
+      false,
+      level,
+    );
   }
   const rand = rng(o.seed ?? 1);
   const B = resamplesFor(o);

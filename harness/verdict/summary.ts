@@ -10,7 +10,8 @@ export function summarize(trials: readonly TrialRecord[]): Summary {
     groups.set(t.variant, byScenario);
     const byMetric = byScenario.get(t.scenario) ?? new Map<string, number[]>();
     byScenario.set(t.scenario, byMetric);
-    for (const [k, v] of Object.entries(t.metrics)) if (Number.isFinite(v)) (byMetric.get(k) ?? byMetric.set(k, []).get(k)!).push(v);
+    for (const [k, v] of Object.entries(t.metrics))
+      if (Number.isFinite(v)) (byMetric.get(k) ?? byMetric.set(k, []).get(k)!).push(v);
   }
   const medians: Summary["medians"] = {};
   for (const [variant, byScenario] of groups) {

@@ -42,22 +42,60 @@ const CLAIM = "optimized";
  */
 function setByThePlan(results: Results, t: { scenario: string; metric: string }): string | undefined {
   const rate = results.plan.rate;
-  if (t.scenario !== "latency" || t.metric !== "rps" || rate === null || rate === undefined || !results.plan.scenarios.includes("latency")) return undefined;
+  if (
+    t.scenario !== "latency" ||
+    t.metric !== "rps" ||
+    rate === null ||
+    rate === undefined ||
+    !results.plan.scenarios.includes("latency")
+  )
+    return undefined;
   return `an open-model run (--rate ${rate}) offers every variant ${rate} req/s, so its req/s is the rate, not what the service can do; throughput needs the closed model (no --rate)`;
 }
 
 /** One headline target for one variant against the reference, from the paired comparison. */
-function headlineVerdict(results: Results, h: HeadlineTarget, variant: string, a: { reference: string } | undefined, comparisons: readonly Comparison[], gate: boolean): TargetVerdict {
-  const requirement = h.min !== undefined ? `≥ ${h.min}× ${a?.reference ?? "reference"}` : `${h.exclusive ? "<" : "≤"} ${h.max}× ${a?.reference ?? "reference"}`;
+function headlineVerdict(
+  results: Results,
+  h: HeadlineTarget,
+  variant: string,
+  a: { reference: string } | undefined,
+  comparisons: readonly Comparison[],
+  gate: boolean,
+): TargetVerdict {
+  const requirement =
+    h.min !== undefined
+      ? `≥ ${h.min}× ${a?.reference ?? "reference"}`
+      : `${h.exclusive ? "<" : "≤"} ${h.max}× ${a?.reference ?? "reference"}`;
   // the pair's name, as a measured row gives it, wherever there is a reference
   const pair = a ? `${variant} vs ${a.reference}` : variant;
   const fixed = setByThePlan(results, h);
-  if (fixed) return { id: h.id, label: h.label, kind: "headline", status: "not-measured", requirement, variant: pair, gate, note: fixed };
+  if (fixed)
+    return {
+      id: h.id,
+      label: h.label,
+      kind: "headline",
+      status: "not-measured",
+      requirement,
+      variant: pair,
+      gate,
+      note: fixed,
+    };
   const c = comparisons.find((x) => x.scenario === h.scenario && x.metric === h.metric && x.candidate === variant);
-  if (!a || !c) return { id: h.id, label: h.label, kind: "headline", status: "not-measured", requirement, variant: pair, gate, note: a ? "the scenario was not run" : "needs two variants" };
+  if (!a || !c)
+    return {
+      id: h.id,
+      label: h.label,
+      kind: "headline",
+      status: "not-measured",
+      requirement,
+      variant: pair,
+      gate,
+      note: a ? "the scenario was not run" : "needs two variants",
+    };
   const r = c.estimate.ratio;
   const ok = h.min !== undefined ? r >= h.min : h.exclusive ? r < h.max! : r <= h.max!;
-  const sure = h.min !== undefined ? c.estimate.lo >= h.min : h.exclusive ? c.estimate.hi < h.max! : c.estimate.hi <= h.max!;
+  const sure =
+    h.min !== undefined ? c.estimate.lo >= h.min : h.exclusive ? c.estimate.hi < h.max! : c.estimate.hi <= h.max!;
   return {
     id: h.id,
     label: h.label,
@@ -80,12 +118,18 @@ export function targetVariants(variants: readonly string[]): string[] {
 /** The allocation pass's figure for a variant, with what it rests on; or why there is none. */
 function allocationValue(results: Results, variant: string): { value?: number; note: string } {
   const rec = results.allocation;
-  if (!rec) return { note: "the allocation pass did not run (it needs the latency scenario and a service perfpack launches; --skip-allocation skips it)" };
+  if (!rec)
+    return {
+      note: "the allocation pass did not run (it needs the latency scenario and a service perfpack launches; --skip-allocation skips it)",
+    };
   const a = rec.variants[variant];
   if (!a) return { note: "the allocation pass did not reach this variant" };
   if ("error" in a) return { note: `the allocation pass failed: ${a.error}` };
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
-  if (a.objectsPerS === undefined) return { note: `${n(a.objectsPerRequest)} objects/request, but no ok ${rec.scenario} trial gave a req/s to scale it by` };
+  if (a.objectsPerS === undefined)
+    return {
+      note: `${n(a.objectsPerRequest)} objects/request, but no ok ${rec.scenario} trial gave a req/s to scale it by`,
+    };
   const [lo, hi] = a.objectsPerSRange ?? [a.objectsPerS, a.objectsPerS];
   return {
     value: a.objectsPerS,
@@ -103,7 +147,12 @@ function tableVerdict(results: Results, t: TableTarget, variant: string): Target
   if (fixed) return { ...base, status: "not-measured", note: fixed };
   const alloc = t.scenario === "allocation" ? allocationValue(results, variant) : undefined;
   const v = alloc ? alloc.value : measuredValue(results, variant, t);
-  if (v === undefined) return { ...base, status: "not-measured", note: alloc?.note ?? t.definition ?? `${t.scenario} scenario not in this run` };
+  if (v === undefined)
+    return {
+      ...base,
+      status: "not-measured",
+      note: alloc?.note ?? t.definition ?? `${t.scenario} scenario not in this run`,
+    };
   const meets = (x: number) => (t.below !== undefined ? v < x : v > x);
   const status: TargetStatus = meets(t.stretch) ? "stretch-met" : meets(limit) ? "pass" : "fail";
   const note = alloc?.note ?? t.definition;
@@ -126,7 +175,11 @@ function measuredValue(results: Results, variant: string, t: TableTarget): numbe
  * Evaluates the guide's targets on a run: the headline (candidate against reference, from the
  * paired comparison) and every row of the table (the candidate's medians).
  */
-export function evaluateTargets(results: Results, targets: TargetsFile, comparisons: readonly Comparison[]): TargetVerdict[] {
+export function evaluateTargets(
+  results: Results,
+  targets: TargetsFile,
+  comparisons: readonly Comparison[],
+): TargetVerdict[] {
   const variants = results.plan.variants.map((v) => v.name);
   const a = arms(variants);
   // The claim a run can test is optimized against the reference. An ablation or a matrix asks which
@@ -135,7 +188,8 @@ export function evaluateTargets(results: Results, targets: TargetsFile, comparis
   const out: TargetVerdict[] = [];
   const candidates = targetVariants(variants);
   for (const variant of candidates) {
-    for (const h of targets.headline) out.push(headlineVerdict(results, h, variant, a, comparisons, h.gate === true && variant === claim));
+    for (const h of targets.headline)
+      out.push(headlineVerdict(results, h, variant, a, comparisons, h.gate === true && variant === claim));
   }
   // the table's absolute targets, on every variant the headline is about
   for (const variant of candidates) for (const t of targets.targets) out.push(tableVerdict(results, t, variant));

@@ -33,7 +33,15 @@ export async function withPage(t: TestContext, fn: (page: Page, errors: string[]
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     // as root without a sandbox, and without the background traffic a closed network refuses
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -41,7 +49,11 @@ export async function withPage(t: TestContext, fn: (page: Page, errors: string[]
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     page.on("pageerror", (e) => errors.push(String(e)));
     // offline: a request leaving the file is a missing inline asset (or, in a tool's page, one it fetches)
-    await page.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : (errors.push(`network: ${route.request().url()}`), route.abort())));
+    await page.route("**/*", (route) =>
+      route.request().url().startsWith("file:")
+        ? route.continue()
+        : (errors.push(`network: ${route.request().url()}`), route.abort()),
+    );
     await fn(page, errors);
   } finally {
     await browser.close();

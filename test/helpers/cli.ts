@@ -31,7 +31,8 @@ export function perfpack(args: string[], env: NodeJS.ProcessEnv = process.env, c
 export async function waitForOutput(run: CliRun, re: RegExp, timeoutMs = 60_000): Promise<void> {
   const t0 = Date.now();
   while (!re.test(run.output())) {
-    if (run.child.exitCode !== null) throw new Error(`perfpack exited (${run.child.exitCode}) before printing ${re}:\n${run.output()}`);
+    if (run.child.exitCode !== null)
+      throw new Error(`perfpack exited (${run.child.exitCode}) before printing ${re}:\n${run.output()}`);
     if (Date.now() - t0 > timeoutMs) throw new Error(`no ${re} within ${timeoutMs} ms:\n${run.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -24,7 +24,12 @@ export function alive(pid: number): boolean {
 }
 
 /** Polls `find` until it returns a value; fails after `timeoutMs` or once `owner` has exited. */
-export async function waitFor<T>(find: () => T | undefined, owner: { exitCode: number | null }, what: string, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  find: () => T | undefined,
+  owner: { exitCode: number | null },
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = find();

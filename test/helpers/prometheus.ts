@@ -43,9 +43,13 @@ export async function startPrometheus(target: string, metricsPath: string): Prom
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    PROMETHEUS,
+    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let log = "";
   child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
@@ -63,7 +67,8 @@ export async function startPrometheus(target: string, metricsPath: string): Prom
   const t0 = Date.now();
   for (;;) {
     const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))]);
-    if (failed) throw new Error(`cannot start prometheus (${failed.message}); .ci/run installs Debian's prometheus package`);
+    if (failed)
+      throw new Error(`cannot start prometheus (${failed.message}); .ci/run installs Debian's prometheus package`);
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${log.slice(-2000)}`);
     try {
       const r = await request(`${url}/-/ready`);
@@ -83,9 +88,14 @@ export async function startPrometheus(target: string, metricsPath: string): Prom
     stop,
     query: async (expr) => {
       const r = await request(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-      const body = (await r.body.json()) as { status: string; error?: string; data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      const body = (await r.body.json()) as {
+        status: string;
+        error?: string;
+        data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      };
       if (body.status !== "success") throw new Error(`prometheus refused ${expr}: ${body.error}`);
-      if (body.data!.resultType !== "vector") throw new Error(`${expr}: a ${body.data!.resultType}, not an instant vector`);
+      if (body.data!.resultType !== "vector")
+        throw new Error(`${expr}: a ${body.data!.resultType}, not an instant vector`);
       return body.data!.result;
     },
   };

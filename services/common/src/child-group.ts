@@ -17,11 +17,20 @@ export interface GroupOptions {
  * interleaved). A command that cannot start (not found) rejects. Already aborted: nothing starts,
  * and it resolves with code null.
  */
-export function runGroup(command: string, args: readonly string[], o: GroupOptions): Promise<{ code: number | null; output: string }> {
+export function runGroup(
+  command: string,
+  args: readonly string[],
+  o: GroupOptions,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     if (o.signal.aborted) return resolve({ code: null, output: "" });
     const keep = o.keep ?? 20_000;
-    const child = spawn(command, args, { env: o.env, ...(o.cwd !== undefined ? { cwd: o.cwd } : {}), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command, args, {
+      env: o.env,
+      ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let output = "";
     let partial = "";
     const onData = (d: Buffer) => {

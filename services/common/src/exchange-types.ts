@@ -57,7 +57,11 @@ export interface ExchangeError {
   msg: string;
 }
 
-export const isExchangeError = (v: unknown): v is ExchangeError => typeof v === "object" && v !== null && typeof (v as ExchangeError).code === "number" && typeof (v as ExchangeError).msg === "string";
+export const isExchangeError = (v: unknown): v is ExchangeError =>
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as ExchangeError).code === "number" &&
+  typeof (v as ExchangeError).msg === "string";
 
 /** The counters the exchange shows on GET /stats. */
 export interface ExchangeStats {

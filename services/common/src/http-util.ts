@@ -45,7 +45,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * walk a 20 KB answer twice (and flatten a concatenated string first), 7% of the executor's busy
  * time on open-orders before (issue 13).
  */
-export function sendJsonText(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): void {
   const bytes = typeof body === "string" ? Buffer.from(body) : body;
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",

@@ -24,7 +24,8 @@ export function projectRoot(): string {
 }
 
 /** perfpack's version: package.json's, the one place it is written. */
-export const packageVersion = (): string => (JSON.parse(readFileSync(join(projectRoot(), "package.json"), "utf8")) as { version: string }).version;
+export const packageVersion = (): string =>
+  (JSON.parse(readFileSync(join(projectRoot(), "package.json"), "utf8")) as { version: string }).version;
 
 export const fixturePath = (...parts: string[]): string => join(projectRoot(), "fixtures", ...parts);
 

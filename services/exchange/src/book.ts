@@ -1,4 +1,10 @@
-import { REFERENCE_PRICES, SYMBOLS, type ExchangeError, type ExchangeOrder, type NewOrder } from "../../common/src/exchange-types.js";
+import {
+  REFERENCE_PRICES,
+  SYMBOLS,
+  type ExchangeError,
+  type ExchangeOrder,
+  type NewOrder,
+} from "../../common/src/exchange-types.js";
 import { seededRandom } from "../../common/src/rng.js";
 
 /** The mock exchange's order book: accepts orders, keeps LIMIT orders open, rejects duplicates. */
@@ -31,7 +37,12 @@ export class OrderBook {
       const ref = REFERENCE_PRICES[symbol];
       const price = (ref * (side === "BUY" ? 0.95 + rand() * 0.04 : 1.01 + rand() * 0.04)).toFixed(ref < 10 ? 4 : 2);
       const qty = (0.001 + rand() * 2).toFixed(3);
-      this.add(this.make({ symbol, side, type: "LIMIT", quantity: qty, price, timeInForce: "GTC", newClientOrderId: `seed-${i}` }, t0 + i * 1000));
+      this.add(
+        this.make(
+          { symbol, side, type: "LIMIT", quantity: qty, price, timeInForce: "GTC", newClientOrderId: `seed-${i}` },
+          t0 + i * 1000,
+        ),
+      );
     }
   }
 
@@ -53,7 +64,8 @@ export class OrderBook {
   }
 
   cancel(symbol: string, ref: { orderId?: number; clientOrderId?: string }): ExchangeOrder | ExchangeError {
-    const id = ref.orderId ?? (ref.clientOrderId !== undefined ? this.byClientId.get(ref.clientOrderId)?.orderId : undefined);
+    const id =
+      ref.orderId ?? (ref.clientOrderId !== undefined ? this.byClientId.get(ref.clientOrderId)?.orderId : undefined);
     const order = id === undefined ? undefined : this.open.get(id);
     if (!order || order.symbol !== symbol) return { code: -2011, msg: "Unknown order sent." };
     this.open.delete(order.orderId);
@@ -102,7 +114,8 @@ export class OrderBook {
 
   private remember(order: ExchangeOrder): void {
     this.byClientId.set(order.clientOrderId, order);
-    if (this.byClientId.size > OrderBook.REMEMBERED_ORDERS) this.byClientId.delete(this.byClientId.keys().next().value as string);
+    if (this.byClientId.size > OrderBook.REMEMBERED_ORDERS)
+      this.byClientId.delete(this.byClientId.keys().next().value as string);
   }
 
   private add(order: ExchangeOrder): void {

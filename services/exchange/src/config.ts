@@ -46,12 +46,21 @@ export class OptionError extends Error {}
 
 type Raw = Partial<Record<keyof ExchangeOptions, string | boolean | undefined>>;
 
-function num(name: string, raw: string | boolean | undefined, fallback: number, min: number, max: number, integer: boolean): number {
+function num(
+  name: string,
+  raw: string | boolean | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean,
+): number {
   if (raw === undefined) return fallback;
   const text = String(raw).trim();
   const n = Number(text);
   if (text === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new OptionError(`--${name}=${JSON.stringify(raw)} is not valid: expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+    throw new OptionError(
+      `--${name}=${JSON.stringify(raw)} is not valid: expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
+    );
   }
   return n;
 }

@@ -10,10 +10,12 @@ export function parseNewOrder(v: unknown): NewOrder | ExchangeError {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return bad("order must be a JSON object");
   const o = v as Record<string, unknown>;
   if (!SYMBOLS.includes(o.symbol as never)) return { code: -1121, msg: "Invalid symbol." };
-  if (!SIDES.includes(o.side as never)) return bad("Mandatory parameter 'side' was not sent, was empty/null, or malformed.");
+  if (!SIDES.includes(o.side as never))
+    return bad("Mandatory parameter 'side' was not sent, was empty/null, or malformed.");
   if (!ORDER_TYPES.includes(o.type as never)) return { code: -1116, msg: "Invalid orderType." };
   const qty = typeof o.quantity === "number" ? String(o.quantity) : o.quantity;
-  if (typeof qty !== "string" || !DECIMAL.test(qty) || Number(qty) <= 0) return bad("Parameter 'quantity' was malformed.");
+  if (typeof qty !== "string" || !DECIMAL.test(qty) || Number(qty) <= 0)
+    return bad("Parameter 'quantity' was malformed.");
   const price = typeof o.price === "number" ? String(o.price) : o.price;
   if (o.type === "LIMIT" && (typeof price !== "string" || !DECIMAL.test(price) || Number(price) <= 0)) {
     return bad("Mandatory parameter 'price' was not sent, was empty/null, or malformed.");

@@ -87,7 +87,12 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
   }
 
   /** Runs an order-path handler under latency and the injected faults. A body of JsonText is sent as it is. */
-  async function faultable(req: IncomingMessage, res: ServerResponse, orders: number, work: () => [number, unknown]): Promise<void> {
+  async function faultable(
+    req: IncomingMessage,
+    res: ServerResponse,
+    orders: number,
+    work: () => [number, unknown],
+  ): Promise<void> {
     const fault = nextFault();
     await sleep(delayFor(req, orders));
     if (fault === "5xx") {
@@ -164,10 +169,16 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
         if (body === undefined) return;
         const list = body?.batchOrders;
         if (!Array.isArray(list) || list.length === 0) {
-          return error(res, 400, { code: -1102, msg: "Mandatory parameter 'batchOrders' was not sent, was empty/null, or malformed." });
+          return error(res, 400, {
+            code: -1102,
+            msg: "Mandatory parameter 'batchOrders' was not sent, was empty/null, or malformed.",
+          });
         }
         if (list.length > opts.batchCap) {
-          return error(res, 400, { code: -1130, msg: `batchOrders carries ${list.length} orders; at most ${opts.batchCap} are allowed.` });
+          return error(res, 400, {
+            code: -1130,
+            msg: `batchOrders carries ${list.length} orders; at most ${opts.batchCap} are allowed.`,
+          });
         }
         return faultable(req, res, list.length, () => [200, list.map(placeOne)]);
       }
@@ -180,7 +191,8 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
         stats.queryCalls++;
         const symbol = query.get("symbol") ?? "";
         const clientOrderId = query.get("origClientOrderId");
-        if (!clientOrderId) return error(res, 400, { code: -1102, msg: "Mandatory parameter 'origClientOrderId' was not sent." });
+        if (!clientOrderId)
+          return error(res, 400, { code: -1102, msg: "Mandatory parameter 'origClientOrderId' was not sent." });
         return faultable(req, res, 0, () => {
           const r = book.query(symbol, clientOrderId);
           return [isExchangeError(r) ? 400 : 200, r];

@@ -15,7 +15,13 @@ export interface ExecutorConfig {
   /** Orders per batchOrders call that the exchange accepts. */
   exchangeBatchCap: number;
   keepAlive: { enabled: boolean; maxSockets: number; timeoutMs: number };
-  batch: { enabled: boolean; maxSize: number; flushMs: number; mode: "fixed" | "adaptive"; adaptiveMaxInFlight: number };
+  batch: {
+    enabled: boolean;
+    maxSize: number;
+    flushMs: number;
+    mode: "fixed" | "adaptive";
+    adaptiveMaxInFlight: number;
+  };
   json: { stringifier: "fast" | "native" };
   ws: { compress: boolean; deflateLevel: number; pingIntervalMs: number; fanout: WsFanout; coalesce: boolean };
   cpuProfiling: { enabled: boolean; dir: string };
@@ -65,7 +71,12 @@ const oneOf = <T extends string>(name: string, def: T, values: readonly T[]): Sp
   parse: (r) => (values.includes(r.trim() as T) ? (r.trim() as T) : undefined),
 });
 
-const text = (name: string, def: string, accepts: string, check: (r: string) => boolean = (r) => r.length > 0): Spec<string> => ({
+const text = (
+  name: string,
+  def: string,
+  accepts: string,
+  check: (r: string) => boolean = (r) => r.length > 0,
+): Spec<string> => ({
   name,
   default: def,
   accepts,
@@ -98,7 +109,11 @@ export const ENV_SPECS = {
   WS_FANOUT: oneOf("WS_FANOUT", "shared", WS_FANOUTS),
   WS_COALESCE: bool("WS_COALESCE", false),
   CPU_PROFILING: bool("CPU_PROFILING", false),
-  CPU_PROFILE_DIR: text("CPU_PROFILE_DIR", "runtime/perf", "a directory path (relative paths are taken from the project root)"),
+  CPU_PROFILE_DIR: text(
+    "CPU_PROFILE_DIR",
+    "runtime/perf",
+    "a directory path (relative paths are taken from the project root)",
+  ),
   PORT: int("PORT", 4001, 0, 65535),
   HOST: text("HOST", "127.0.0.1", "an address to bind, such as 127.0.0.1 or ::1"),
   EXCHANGE_URL: text("EXCHANGE_URL", "https://127.0.0.1:4002", "an http:// or https:// URL", httpUrl),
@@ -139,7 +154,9 @@ export function loadExecutorConfig(env: Env, overrides: { port?: number; host?: 
     }
     const v = spec.parse(raw);
     if (v === undefined) {
-      problems.push(`${key}=${JSON.stringify(raw)} is not valid: ${key} accepts ${spec.accepts} (default ${spec.default || "unset"})`);
+      problems.push(
+        `${key}=${JSON.stringify(raw)} is not valid: ${key} accepts ${spec.accepts} (default ${spec.default || "unset"})`,
+      );
     }
     return v as SpecValue<(typeof ENV_SPECS)[K]> | undefined;
   };
@@ -155,7 +172,11 @@ export function loadExecutorConfig(env: Env, overrides: { port?: number; host?: 
     upstreamTimeoutMs: get("UPSTREAM_TIMEOUT_MS"),
     retry: { retries: get("UPSTREAM_RETRIES"), backoffMs: get("UPSTREAM_RETRY_BACKOFF_MS") },
     exchangeBatchCap: get("EXCHANGE_BATCH_CAP"),
-    keepAlive: { enabled: get("HTTP_KEEPALIVE"), maxSockets: get("HTTP_KEEPALIVE_MAX_SOCKETS"), timeoutMs: get("HTTP_KEEPALIVE_TIMEOUT_MS") },
+    keepAlive: {
+      enabled: get("HTTP_KEEPALIVE"),
+      maxSockets: get("HTTP_KEEPALIVE_MAX_SOCKETS"),
+      timeoutMs: get("HTTP_KEEPALIVE_TIMEOUT_MS"),
+    },
     batch: {
       enabled: get("BATCH_ENABLED"),
       maxSize: get("BATCH_MAX_SIZE"),
@@ -164,7 +185,13 @@ export function loadExecutorConfig(env: Env, overrides: { port?: number; host?: 
       adaptiveMaxInFlight: get("BATCH_ADAPTIVE_MAX_INFLIGHT"),
     },
     json: { stringifier: get("JSON_STRINGIFIER") },
-    ws: { compress: get("WS_COMPRESS"), deflateLevel: get("WS_DEFLATE_LEVEL"), pingIntervalMs: get("WS_PING_INTERVAL_MS"), fanout: get("WS_FANOUT"), coalesce: get("WS_COALESCE") },
+    ws: {
+      compress: get("WS_COMPRESS"),
+      deflateLevel: get("WS_DEFLATE_LEVEL"),
+      pingIntervalMs: get("WS_PING_INTERVAL_MS"),
+      fanout: get("WS_FANOUT"),
+      coalesce: get("WS_COALESCE"),
+    },
     cpuProfiling: { enabled: get("CPU_PROFILING"), dir: fromRoot(get("CPU_PROFILE_DIR") ?? "runtime/perf") },
     cpuBurnUs: get("EXECUTOR_CPU_BURN_US"),
     startDelayMs: get("EXECUTOR_START_DELAY_MS"),

@@ -17,9 +17,14 @@ export async function executorMain(args: ExecutorArgs): Promise<void> {
   try {
     const port = args.port === undefined ? undefined : Number(args.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-      throw new ConfigError([`--port=${JSON.stringify(args.port)} is not valid: --port accepts an integer from 0 to 65535 (0 picks a free port)`]);
+      throw new ConfigError([
+        `--port=${JSON.stringify(args.port)} is not valid: --port accepts an integer from 0 to 65535 (0 picks a free port)`,
+      ]);
     }
-    cfg = loadExecutorConfig(process.env, { ...(port !== undefined ? { port } : {}), ...(args.host ? { host: args.host } : {}) });
+    cfg = loadExecutorConfig(process.env, {
+      ...(port !== undefined ? { port } : {}),
+      ...(args.host ? { host: args.host } : {}),
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       log(`perfpack executor: invalid configuration, not starting:\n${err.problems.map((p) => `  - ${p}`).join("\n")}`);

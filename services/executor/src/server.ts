@@ -63,30 +63,55 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
   }
 
   const batcher = cfg.batch.enabled
-    ? new Batcher<NewOrder, ExchangeOrder>({ maxSize: cfg.batch.maxSize, flushMs: cfg.batch.flushMs, mode: cfg.batch.mode, maxInFlight: cfg.batch.adaptiveMaxInFlight }, flushBatch, (e) => {
-        metrics.batchFlush.labels(e.key).inc();
-        metrics.batchFlushReason.labels(e.reason).inc();
-        metrics.batchSize.observe(e.size);
-        metrics.batchLatency.observe(e.latencyMs);
-      })
+    ? new Batcher<NewOrder, ExchangeOrder>(
+        {
+          maxSize: cfg.batch.maxSize,
+          flushMs: cfg.batch.flushMs,
+          mode: cfg.batch.mode,
+          maxInFlight: cfg.batch.adaptiveMaxInFlight,
+        },
+        flushBatch,
+        (e) => {
+          metrics.batchFlush.labels(e.key).inc();
+          metrics.batchFlushReason.labels(e.reason).inc();
+          metrics.batchSize.observe(e.size);
+          metrics.batchLatency.observe(e.latencyMs);
+        },
+      )
     : undefined;
 
   const ws = new WebSocketManager(cfg, metrics);
 
-  const fail = (res: ServerResponse, status: number, error: string, message: string, extra: Record<string, unknown> = {}) => sendJson(res, status, { error, message, ...extra });
+  const fail = (
+    res: ServerResponse,
+    status: number,
+    error: string,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ) => sendJson(res, status, { error, message, ...extra });
 
   function failFor(res: ServerResponse, err: unknown): void {
     if (err instanceof ValidationError) return fail(res, 400, "invalid_order", err.message);
     if (err instanceof UnsettledOrderError) {
-      const extra = { upstream: err.last.upstream, clientOrderId: err.clientOrderId, orderStatus: err.orderStatus, attempts: err.attempts };
-      return err.last.kind === "timeout" ? fail(res, 504, "upstream_timeout", err.message, extra) : fail(res, 502, "upstream_error", err.message, extra);
+      const extra = {
+        upstream: err.last.upstream,
+        clientOrderId: err.clientOrderId,
+        orderStatus: err.orderStatus,
+        attempts: err.attempts,
+      };
+      return err.last.kind === "timeout"
+        ? fail(res, 504, "upstream_timeout", err.message, extra)
+        : fail(res, 502, "upstream_error", err.message, extra);
     }
     if (err instanceof DuplicateClientOrderIdError) {
       return fail(res, 409, "duplicate_client_order_id", err.message, { clientOrderId: err.clientOrderId });
     }
-    if (err instanceof ExchangeRejection) return fail(res, 422, "exchange_rejected", err.message, { exchangeCode: err.body.code });
+    if (err instanceof ExchangeRejection)
+      return fail(res, 422, "exchange_rejected", err.message, { exchangeCode: err.body.code });
     if (err instanceof UpstreamError) {
-      return err.kind === "timeout" ? fail(res, 504, "upstream_timeout", err.message, { upstream: err.upstream }) : fail(res, 502, "upstream_error", err.message, { upstream: err.upstream });
+      return err.kind === "timeout"
+        ? fail(res, 504, "upstream_timeout", err.message, { upstream: err.upstream })
+        : fail(res, 502, "upstream_error", err.message, { upstream: err.upstream });
     }
     if (err instanceof MalformedOrderError) return fail(res, 502, "upstream_error", err.message, { upstream });
     if (err instanceof BatcherClosedError) return fail(res, 503, "shutting_down", err.message);
@@ -97,7 +122,12 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
     const ctype = String(req.headers["content-type"] ?? "");
     if (!/^application\/json\b/i.test(ctype)) {
       req.resume();
-      return fail(res, 415, "unsupported_media_type", `Content-Type must be application/json (got ${ctype ? JSON.stringify(ctype) : "none"})`);
+      return fail(
+        res,
+        415,
+        "unsupported_media_type",
+        `Content-Type must be application/json (got ${ctype ? JSON.stringify(ctype) : "none"})`,
+      );
     }
     let body: unknown;
     try {
@@ -194,7 +224,9 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
 
   const authorized = (req: IncomingMessage): boolean => {
     if (!cfg.apiKey) return true;
-    const given = String(req.headers["x-api-key"] ?? String(req.headers.authorization ?? "").replace(/^Bearer\s+/i, ""));
+    const given = String(
+      req.headers["x-api-key"] ?? String(req.headers.authorization ?? "").replace(/^Bearer\s+/i, ""),
+    );
     const a = Buffer.from(given);
     const b = Buffer.from(cfg.apiKey);
     return a.length === b.length && timingSafeEqual(a, b);
@@ -224,8 +256,14 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
     if (closing) res.setHeader("connection", "close");
     if (!handler) {
       req.resume();
-      if (knownPaths.has(url.pathname)) return fail(res, 405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);
-      return fail(res, 404, "not_found", `no route ${req.method} ${url.pathname}; see the README for the executor's endpoints`);
+      if (knownPaths.has(url.pathname))
+        return fail(res, 405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}`);
+      return fail(
+        res,
+        404,
+        "not_found",
+        `no route ${req.method} ${url.pathname}; see the README for the executor's endpoints`,
+      );
     }
     if (url.pathname.startsWith(PRIVATE) && !authorized(req)) {
       req.resume();
@@ -240,8 +278,13 @@ export async function startExecutor(cfg: ExecutorConfig, deps: ExecutorDeps): Pr
     // malformed HTTP (bad headers, oversized headers): answer 400/431 instead of dropping silently
     if (!socket.writable) return socket.destroy();
     const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-    const body = JSON.stringify({ error: "bad_request", message: `malformed HTTP request: ${err.code ?? err.message}` });
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const body = JSON.stringify({
+      error: "bad_request",
+      message: `malformed HTTP request: ${err.code ?? err.message}`,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   ws.attach(server);
 

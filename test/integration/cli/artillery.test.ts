@@ -9,7 +9,16 @@ import { perfpack } from "../../helpers/cli.js";
 
 test("export artillery writes a script and a warm-up per scenario and variant, the processor and a README; json is named as not exported", async () => {
   const out = mkdtempSync(join(tmpdir(), "perfpack-art-export-"));
-  const run = perfpack(["export", "artillery", "--scenarios", "latency,batch,json,ws", "--target", "https://staging.example:8443", "--out", out]);
+  const run = perfpack([
+    "export",
+    "artillery",
+    "--scenarios",
+    "latency,batch,json,ws",
+    "--target",
+    "https://staging.example:8443",
+    "--out",
+    out,
+  ]);
   assert.equal(await run.exit, 0, run.output());
   for (const v of ["baseline", "optimized"]) {
     for (const s of ["latency", "batch", "ws"]) {
@@ -17,7 +26,10 @@ test("export artillery writes a script and a warm-up per scenario and variant, t
       const script = JSON.parse(readFileSync(join(out, v, `${s}.yml`), "utf8"));
       assert.equal(script.config.target, s === "ws" ? "wss://staging.example:8443" : "https://staging.example:8443");
       assert.equal(script.config.variables.perfpackVariant, v);
-      assert.ok(script.config.phases.length > 0 && script.config.phases.every((p: { name: string }) => p.name.startsWith("measure: ")));
+      assert.ok(
+        script.config.phases.length > 0 &&
+          script.config.phases.every((p: { name: string }) => p.name.startsWith("measure: ")),
+      );
       const warmup = JSON.parse(readFileSync(join(out, v, `${s}.warmup.yml`), "utf8"));
       assert.ok(warmup.config.phases.every((p: { name: string }) => p.name.startsWith("warmup: ")));
     }
@@ -32,9 +44,29 @@ test("export artillery writes a script and a warm-up per scenario and variant, t
 
 test("import artillery: reports become trials of one results.json, with a verdict; a malformed report or a repeated trial exits 2 naming what is wrong", async () => {
   const out = mkdtempSync(join(tmpdir(), "perfpack-art-import-"));
-  const a = perfpack(["import", "artillery", fixturePath("artillery/latency-open-report.json"), "--variant", "baseline", "--scenario", "latency", "--out", out]);
+  const a = perfpack([
+    "import",
+    "artillery",
+    fixturePath("artillery/latency-open-report.json"),
+    "--variant",
+    "baseline",
+    "--scenario",
+    "latency",
+    "--out",
+    out,
+  ]);
   assert.equal(await a.exit, 0, a.output());
-  const b = perfpack(["import", "artillery", fixturePath("artillery/latency-report.json"), "--variant", "optimized", "--scenario", "latency", "--out", out]);
+  const b = perfpack([
+    "import",
+    "artillery",
+    fixturePath("artillery/latency-report.json"),
+    "--variant",
+    "optimized",
+    "--scenario",
+    "latency",
+    "--out",
+    out,
+  ]);
   assert.equal(await b.exit, 0, b.output());
   assert.match(b.output(), /verdict: /);
   const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
@@ -51,11 +83,24 @@ test("import artillery: reports become trials of one results.json, with a verdic
   // the reports say where the load came from instead of "0 cores, 0 connections"
   const md = readFileSync(join(out, "report.md"), "utf8");
   assert.match(md, /optimized/);
-  assert.match(md, /^Load: imported from Artillery reports made elsewhere \(their machine, connections and warm-up are not recorded here/m);
+  assert.match(
+    md,
+    /^Load: imported from Artillery reports made elsewhere \(their machine, connections and warm-up are not recorded here/m,
+  );
   assert.doesNotMatch(md, /0 cores|0 connections/);
   assert.match(readFileSync(join(out, "report.html"), "utf8"), /Load: imported from Artillery reports made elsewhere/);
 
-  const again = perfpack(["import", "artillery", fixturePath("artillery/latency-report.json"), "--variant", "optimized", "--scenario", "latency", "--out", out]);
+  const again = perfpack([
+    "import",
+    "artillery",
+    fixturePath("artillery/latency-report.json"),
+    "--variant",
+    "optimized",
+    "--scenario",
+    "latency",
+    "--out",
+    out,
+  ]);
   assert.equal(await again.exit, 2, again.output());
   assert.match(again.output(), /already has optimized · latency · round 1: give another --round/);
 
@@ -64,7 +109,19 @@ test("import artillery: reports become trials of one results.json, with a verdic
   // the successes' response time (Artillery 2 splits it by class): what perfpack reads
   broken.aggregate.summaries["http.response_time.2xx"].p95 = null;
   writeFileSync(bad, JSON.stringify(broken));
-  const c = perfpack(["import", "artillery", bad, "--variant", "optimized", "--scenario", "latency", "--round", "2", "--out", out]);
+  const c = perfpack([
+    "import",
+    "artillery",
+    bad,
+    "--variant",
+    "optimized",
+    "--scenario",
+    "latency",
+    "--round",
+    "2",
+    "--out",
+    out,
+  ]);
   assert.equal(await c.exit, 2, c.output());
   assert.match(c.output(), /aggregate\.summaries\["http\.response_time\.2xx"\]\.p95 is null: expected a number/);
   const d = perfpack(["import", "artillery", bad, "--variant", "optimized", "--scenario", "json", "--out", out]);

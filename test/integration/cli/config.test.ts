@@ -20,7 +20,10 @@ const COMMANDS: Array<[string, string[]]> = [
 
 describe("every command that reads perfpack.config.json takes --config", () => {
   // a bad value for each: the run's requests (run, profile, export) and the gate's line (gate, before its run)
-  writeFileSync(join(dir, "other.json"), JSON.stringify({ requests: { orders: { path: "/v2/orders" } }, maxRegression: 20 }));
+  writeFileSync(
+    join(dir, "other.json"),
+    JSON.stringify({ requests: { orders: { path: "/v2/orders" } }, maxRegression: 20 }),
+  );
 
   for (const [command, extra] of COMMANDS) {
     test(`${command} --config: its help shows it; a missing file is exit 2 naming it; a bad value in the file names the file`, async () => {
@@ -34,7 +37,9 @@ describe("every command that reads perfpack.config.json takes --config", () => {
       assert.equal(await bad.exit, 2, bad.output());
       assert.match(
         bad.output(),
-        command === "gate" ? /config file .*other\.json: "maxRegression": --max-regression "20" is not valid/ : /config file .*other\.json: requests: unknown scenario "orders"/,
+        command === "gate"
+          ? /config file .*other\.json: "maxRegression": --max-regression "20" is not valid/
+          : /config file .*other\.json: requests: unknown scenario "orders"/,
       );
     });
   }

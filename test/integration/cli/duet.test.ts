@@ -12,7 +12,18 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("--design duet: the variants of a round run at once on one exchange, the connections split evenly, the start order recorded; json runs alone", async () => {
   const out = join(dir, "run");
-  const run = perfpack(["run", "--design", "duet", "--quick", "--scenarios", "latency,json", "--connections", "31", "--out", out]);
+  const run = perfpack([
+    "run",
+    "--design",
+    "duet",
+    "--quick",
+    "--scenarios",
+    "latency,json",
+    "--connections",
+    "31",
+    "--out",
+    out,
+  ]);
   assert.equal(await run.exit, 0, run.output());
   const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
   assert.equal(r.plan.design, "duet");
@@ -46,7 +57,10 @@ test("--design duet: the variants of a round run at once on one exchange, the co
 
 test("--design duet refuses what it cannot align, exit 2 naming why", async () => {
   for (const [args, re] of [
-    [["--design", "duet", "--target", "http://127.0.0.1:9"], /--design duet starts every arm's executor on one exchange; --target/],
+    [
+      ["--design", "duet", "--target", "http://127.0.0.1:9"],
+      /--design duet starts every arm's executor on one exchange; --target/,
+    ],
     [["--design", "duet", "--generator", "artillery"], /--generator artillery starts a child per trial/],
     [["--design", "pairs"], /--design "pairs" is not valid: expected alternate or duet/],
   ] as const) {

@@ -16,7 +16,21 @@ const FASTIFY = `node ${join(projectRoot(), "examples", "fastify-executor", "ser
 describe("run --executor-cmd: a user's own service as the system under test", () => {
   test("the Fastify example runs the latency scenario; the ws route it lacks fails those trials by name; no metrics endpoint means not measured", async () => {
     const out = join(tmp, "fastify");
-    const run = perfpack(["run", "--executor-cmd", FASTIFY, "--scenarios", "latency,ws", "--rounds", "1", "--duration", "1", "--warmup", "0.2", "--out", out]);
+    const run = perfpack([
+      "run",
+      "--executor-cmd",
+      FASTIFY,
+      "--scenarios",
+      "latency,ws",
+      "--rounds",
+      "1",
+      "--duration",
+      "1",
+      "--warmup",
+      "0.2",
+      "--out",
+      out,
+    ]);
     assert.equal(await run.exit, 3, run.output());
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
     assert.deepEqual(r.plan.variants[0]!.system, { kind: "command", cmd: FASTIFY });
@@ -30,10 +44,16 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
     }
     // the variant's env reached the service: keep-alive on means no new upstream connection per request
     const conns = (v: string) => latency.find((t) => t.variant === v)!.metrics.upstream_conns_per_request!;
-    assert.ok(conns("baseline") >= 0.9 && conns("optimized") < 0.1, `upstream connections per request: baseline ${conns("baseline")}, optimized ${conns("optimized")}`);
+    assert.ok(
+      conns("baseline") >= 0.9 && conns("optimized") < 0.1,
+      `upstream connections per request: baseline ${conns("baseline")}, optimized ${conns("optimized")}`,
+    );
     for (const t of r.trials.filter((x) => x.scenario === "ws")) {
       assert.equal(t.status, "failed");
-      assert.match(t.status === "failed" ? t.error : "", /the service does not serve WS \/ws\/market \(.*404\), set by requests\.ws, which the ws scenario needs/);
+      assert.match(
+        t.status === "failed" ? t.error : "",
+        /the service does not serve WS \/ws\/market \(.*404\), set by requests\.ws, which the ws scenario needs/,
+      );
     }
     // the allocation pass counted the team's own service: the agent came in through NODE_OPTIONS
     const a = r.allocation?.variants.optimized;
@@ -44,7 +64,21 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
 
   test("a soak of a service with no WebSocket stream: --ws-clients 0 sends HTTP only, and the ws scenario refuses 0 (exit 2)", async () => {
     const out = join(tmp, "soak-no-ws");
-    const run = perfpack(["run", "--executor-cmd", FASTIFY, "--soak", "3s", "--warmup", "0.3", "--rate", "50", "--ws-clients", "0", "--out", out]);
+    const run = perfpack([
+      "run",
+      "--executor-cmd",
+      FASTIFY,
+      "--soak",
+      "3s",
+      "--warmup",
+      "0.3",
+      "--rate",
+      "50",
+      "--ws-clients",
+      "0",
+      "--out",
+      out,
+    ]);
     assert.equal(await run.exit, 0, run.output());
     const t = (JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results).trials[0]!;
     assert.equal(t.status, "ok", JSON.stringify(t));
@@ -52,12 +86,25 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
     assert.equal(t.metrics.ws_msgs_per_s, 0);
     // the example serves no metrics: RSS and CPU per interval come from the OS, heap and GC share from nowhere
     const series = t.status === "ok" ? (t.series ?? []) : [];
-    assert.ok(series.length >= 2 && series.every((p) => p.rss_mb! > 10 && p.heap_mb === undefined && p.gc_share === undefined), JSON.stringify(series));
+    assert.ok(
+      series.length >= 2 && series.every((p) => p.rss_mb! > 10 && p.heap_mb === undefined && p.gc_share === undefined),
+      JSON.stringify(series),
+    );
     assert.ok(
       series.slice(1).every((p) => p.cpu_cores! > 0),
       JSON.stringify(series),
     );
-    const ws = perfpack(["run", "--executor-cmd", FASTIFY, "--scenarios", "ws", "--ws-clients", "0", "--out", join(tmp, "ws-0")]);
+    const ws = perfpack([
+      "run",
+      "--executor-cmd",
+      FASTIFY,
+      "--scenarios",
+      "ws",
+      "--ws-clients",
+      "0",
+      "--out",
+      join(tmp, "ws-0"),
+    ]);
     assert.equal(await ws.exit, 2);
     assert.match(ws.output(), /--ws-clients 0 leaves the ws scenario no subscriber to measure/);
     assert.deepEqual(descendants(run.child.pid!), []);
@@ -87,7 +134,10 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
     const a = r.allocation?.variants.optimized;
     assert.ok(a && "error" in a);
-    assert.match(a.error, /did not load the allocation agent: it is not a Node\.js process, or its start command does not pass NODE_OPTIONS on/);
+    assert.match(
+      a.error,
+      /did not load the allocation agent: it is not a Node\.js process, or its start command does not pass NODE_OPTIONS on/,
+    );
     const row = r.summary.targets!.find((t) => t.id === "object_allocation")!;
     assert.equal(row.status, "not-measured");
     assert.match(row.note!, /the allocation pass failed: the service \(pid \d+\) did not load the allocation agent/);
@@ -97,19 +147,41 @@ describe("run --executor-cmd: a user's own service as the system under test", ()
   test("a service that never becomes ready fails its trial with the ready timeout and its log tail", async () => {
     const out = join(tmp, "silent");
     const cmd = `node -e "console.log('starting, never listening'); setInterval(() => {}, 1000)"`;
-    const run = perfpack(["run", "--executor-cmd", cmd, "--variants", "optimized", "--scenarios", "latency", "--rounds", "1", "--duration", "0.5", "--ready-timeout", "1", "--out", out]);
+    const run = perfpack([
+      "run",
+      "--executor-cmd",
+      cmd,
+      "--variants",
+      "optimized",
+      "--scenarios",
+      "latency",
+      "--rounds",
+      "1",
+      "--duration",
+      "0.5",
+      "--ready-timeout",
+      "1",
+      "--out",
+      out,
+    ]);
     assert.equal(await run.exit, 3, run.output());
     const t = (JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results).trials[0]!;
     assert.equal(t.status, "failed");
     if (t.status === "failed") {
-      assert.match(t.error, /printed no 'listening <url>' line and http:\/\/127\.0\.0\.1:\d+\/health did not answer below 500 within 1000 ms/);
+      assert.match(
+        t.error,
+        /printed no 'listening <url>' line and http:\/\/127\.0\.0\.1:\d+\/health did not answer below 500 within 1000 ms/,
+      );
       assert.match(t.logTail ?? "", /starting, never listening/);
     }
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
   for (const [args, pattern] of [
-    [["--executor-cmd", FASTIFY, "--target", "http://127.0.0.1:4001"], /--executor-cmd launches your service per trial; --target drives one/],
+    [
+      ["--executor-cmd", FASTIFY, "--target", "http://127.0.0.1:4001"],
+      /--executor-cmd launches your service per trial; --target drives one/,
+    ],
     [["--ready-path", "/ready"], /--ready-path goes with --executor-cmd/],
     [["--executor-cmd", FASTIFY, "--ready-path", "ready"], /--ready-path "ready" is not valid/],
   ] as const) {

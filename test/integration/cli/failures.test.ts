@@ -73,7 +73,24 @@ const filesUnder = (d: string): string[] =>
 describe("failed answers and the service's own requests", () => {
   test("a service that refuses every order fails its trials, naming 400 and the answer's body; the run exits 3", async () => {
     const out = join(dir, "refusing-run");
-    const run = perfpack(["run", "--executor-cmd", "node refusing.mjs", "--scenarios", "batch", "--variants", "optimized", "--quick", "--rounds", "1", "--out", out], process.env, dir);
+    const run = perfpack(
+      [
+        "run",
+        "--executor-cmd",
+        "node refusing.mjs",
+        "--scenarios",
+        "batch",
+        "--variants",
+        "optimized",
+        "--quick",
+        "--rounds",
+        "1",
+        "--out",
+        out,
+      ],
+      process.env,
+      dir,
+    );
     assert.equal(await run.exit, 3, run.output());
     assert.match(
       run.output(),
@@ -85,8 +102,14 @@ describe("failed answers and the service's own requests", () => {
     assert.ok(t.answers!.statuses["400"]! > 0 && t.answers!.ok === 0, JSON.stringify(t.answers));
     assert.equal(t.answers!.first?.status, 400);
     assert.equal(r.summary.verdict?.pass, false);
-    assert.match(readFileSync(join(out, "report.md"), "utf8"), /## Failed trials\n\n- optimized · batch · round 1: \d+ of \d+ requests failed .*400 ×/);
-    assert.match(readFileSync(join(out, "report.html"), "utf8"), /<h2>Failed trials<\/h2><ul><li>optimized · batch · round 1: \d+ of \d+ requests failed/);
+    assert.match(
+      readFileSync(join(out, "report.md"), "utf8"),
+      /## Failed trials\n\n- optimized · batch · round 1: \d+ of \d+ requests failed .*400 ×/,
+    );
+    assert.match(
+      readFileSync(join(out, "report.html"), "utf8"),
+      /<h2>Failed trials<\/h2><ul><li>optimized · batch · round 1: \d+ of \d+ requests failed/,
+    );
   });
 
   test("own paths, methods and an API key from the environment; each order its own id; a 1-in-4 failure share within --max-errors shows beside the throughput; the key is written nowhere", async () => {
@@ -104,7 +127,24 @@ describe("failed answers and the service's own requests", () => {
       }),
     );
     try {
-      const run = perfpack(["run", "--scenarios", "latency,batch", "--variants", "optimized", "--quick", "--rounds", "1", "--max-errors", "0.5", "--out", out], { ...process.env, TEAM_KEY: KEY }, dir);
+      const run = perfpack(
+        [
+          "run",
+          "--scenarios",
+          "latency,batch",
+          "--variants",
+          "optimized",
+          "--quick",
+          "--rounds",
+          "1",
+          "--max-errors",
+          "0.5",
+          "--out",
+          out,
+        ],
+        { ...process.env, TEAM_KEY: KEY },
+        dir,
+      );
       assert.equal(await run.exit, 0, run.output());
       assert.match(run.output(), /optimized · batch · round 1 [\d.]+ s: orders\/s [\d,.]+, failed 2\d\.\d%/);
       const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
@@ -113,7 +153,11 @@ describe("failed answers and the service's own requests", () => {
         const a = t.answers!;
         // the service's rule: every 4th request it sees (the route check's one included) is a 503
         assert.ok(a.failureShare > 0.2 && a.failureShare < 0.3, `${t.scenario}: ${JSON.stringify(a)}`);
-        assert.deepEqual(Object.keys(a.statuses), ["503"], "no 401 (the key was sent), no 409 (no clientId repeated), no 404 (the paths were the service's)");
+        assert.deepEqual(
+          Object.keys(a.statuses),
+          ["503"],
+          "no 401 (the key was sent), no 409 (no clientId repeated), no 404 (the paths were the service's)",
+        );
         assert.equal(a.first?.body, '{"busy":true,"key":"[redacted]"}');
         assert.ok(t.metrics.failure_share! > 0.2);
       }
@@ -126,7 +170,9 @@ describe("failed answers and the service's own requests", () => {
       const leaks = filesUnder(out).filter((f) => readFileSync(f, "utf8").includes(KEY));
       assert.deepEqual(leaks, [], "the key appears in none of the run's files");
       assert.ok(
-        filesUnder(out).some((f) => f.endsWith(".executor.log") && readFileSync(f, "utf8").includes("first request with key [redacted]")),
+        filesUnder(out).some(
+          (f) => f.endsWith(".executor.log") && readFileSync(f, "utf8").includes("first request with key [redacted]"),
+        ),
         "the service's log line is kept, the key scrubbed",
       );
     } finally {
@@ -139,6 +185,9 @@ describe("failed answers and the service's own requests", () => {
     writeFileSync(bad, JSON.stringify({ requests: { orders: { path: "/v2/orders" } } }));
     const run = perfpack(["run", "--config", bad, "--quick"], process.env, dir);
     assert.equal(await run.exit, 2, run.output());
-    assert.match(run.output(), /config file .*bad\.json: requests: unknown scenario "orders": requests can be given for latency, batch, json, ws/);
+    assert.match(
+      run.output(),
+      /config file .*bad\.json: requests: unknown scenario "orders": requests can be given for latency, batch, json, ws/,
+    );
   });
 });

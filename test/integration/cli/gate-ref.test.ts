@@ -14,7 +14,8 @@ const tmp = mkdtempSync(join(tmpdir(), "perfpack-gate-ref-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 // a cache of its own, so the test builds the revision as a first run in CI does
 const env = { ...process.env, XDG_CACHE_HOME: join(tmp, "cache") };
-const worktrees = () => spawnSync("git", ["worktree", "list"], { cwd: projectRoot(), encoding: "utf8" }).stdout.trim().split("\n").length;
+const worktrees = () =>
+  spawnSync("git", ["worktree", "list"], { cwd: projectRoot(), encoding: "utf8" }).stdout.trim().split("\n").length;
 
 /** What the gate prints for each outcome (without --strict). */
 const OUTCOME_LINE = {
@@ -30,24 +31,57 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     // two rounds, and a 15 s budget that leaves no batch after them: one look. Its outcome is a
     // measurement (beside a busy neighbour, 2 warm rounds once showed req/s 0.82×, 0.749–0.904), so
     // the test checks that the decision, the printed outcome and the exit code agree, not which it is
-    const args = ["gate", "--baseline-ref", "HEAD", "--rounds", "2", "--duration", "1", "--warmup", "0.5", "--budget", "15s", "--seed", "7", "--out", out, "--json"];
+    const args = [
+      "gate",
+      "--baseline-ref",
+      "HEAD",
+      "--rounds",
+      "2",
+      "--duration",
+      "1",
+      "--warmup",
+      "0.5",
+      "--budget",
+      "15s",
+      "--seed",
+      "7",
+      "--out",
+      out,
+      "--json",
+    ];
     const summary = join(tmp, "step-summary.md");
     const run = perfpack(args, { ...env, GITHUB_STEP_SUMMARY: summary });
     const code = await run.exit;
-    const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n  "schema": "perfpack/gate@1"'))) as RevisionGateDocument;
+    const doc = JSON.parse(
+      run.output().slice(run.output().indexOf('{\n  "schema": "perfpack/gate@1"')),
+    ) as RevisionGateDocument;
     t.diagnostic(
       `A/A outcome ${doc.outcome}: ${doc.comparisons.map((c, i) => `${c.label} ${c.estimate.ratio.toFixed(3)} (${c.estimate.lo.toFixed(3)}–${c.estimate.hi.toFixed(3)}) ${doc.calls[i]}`).join("; ")}`,
     );
     assert.equal(code, doc.outcome === "regression" ? 1 : 0, run.output());
     assert.match(run.output(), OUTCOME_LINE[doc.outcome]);
-    assert.equal(doc.outcome, doc.calls.includes("regression") ? "regression" : doc.calls.every((c) => c === "clear") ? "pass" : "inconclusive");
+    assert.equal(
+      doc.outcome,
+      doc.calls.includes("regression") ? "regression" : doc.calls.every((c) => c === "clear") ? "pass" : "inconclusive",
+    );
     assert.equal(doc.seed, 7);
-    assert.deepEqual([...new Set(doc.comparisons.map((c) => `${c.candidate} vs ${c.reference}`))], ["optimized vs optimized@HEAD"]);
-    assert.deepEqual(doc.comparisons.map((c) => c.metric).sort(), ["executor_cpu_us_per_request", "latency_p95_ms", "rps"]);
+    assert.deepEqual(
+      [...new Set(doc.comparisons.map((c) => `${c.candidate} vs ${c.reference}`))],
+      ["optimized vs optimized@HEAD"],
+    );
+    assert.deepEqual(doc.comparisons.map((c) => c.metric).sort(), [
+      "executor_cpu_us_per_request",
+      "latency_p95_ms",
+      "rps",
+    ]);
     assert.equal(doc.looks.length, 1);
     assert.equal(doc.looks[0]!.rounds, 2);
     assert.ok(doc.looks[0]!.level > 0.95 && doc.looks[0]!.level < 1, `level ${doc.looks[0]!.level}`);
-    assert.deepEqual(JSON.parse(readFileSync(join(out, "gate.json"), "utf8")), doc, "gate.json beside results.json holds the same decision");
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(out, "gate.json"), "utf8")),
+      doc,
+      "gate.json beside results.json holds the same decision",
+    );
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
     const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: projectRoot(), encoding: "utf8" }).stdout.trim();
     assert.deepEqual(r.plan.variants[0]!.system, { kind: "revision", ref: "HEAD", commit: head });
@@ -60,8 +94,14 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     const md = readFileSync(join(out, "report.md"), "utf8");
     const outcomeText = { pass: "PASS", regression: "FAIL (regression)", inconclusive: "INCONCLUSIVE" }[doc.outcome];
     assert.ok(md.includes(`## Gate against HEAD (${head.slice(0, 10)}): ${outcomeText}`), md);
-    assert.match(md, /\| look \| rounds \| s \| level \| latency · req\/s \(line 0\.950\) \| latency · p95 ms \(line 1\.053\) \| latency · CPU µs\/req \(line 1\.053\) \|/);
-    assert.match(md, /\| 1\/1 \| 2 \| \d+ \| \d+\.\d\d% \| [\d.]+ \([\d.]+–[\d.]+\) (✓ clear|✗ regression|… undecided) \|/);
+    assert.match(
+      md,
+      /\| look \| rounds \| s \| level \| latency · req\/s \(line 0\.950\) \| latency · p95 ms \(line 1\.053\) \| latency · CPU µs\/req \(line 1\.053\) \|/,
+    );
+    assert.match(
+      md,
+      /\| 1\/1 \| 2 \| \d+ \| \d+\.\d\d% \| [\d.]+ \([\d.]+–[\d.]+\) (✓ clear|✗ regression|… undecided) \|/,
+    );
     const step = readFileSync(summary, "utf8");
     assert.equal(step.split("## Gate against HEAD").length, 2, "the job summary holds the gate's report once");
     assert.equal(worktrees(), before, "no worktree registered in the repository");
@@ -75,13 +115,33 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     assert.match(again.output(), /built tree reused/);
     const strictDoc = JSON.parse(readFileSync(join(tmp, "aa2", "gate.json"), "utf8")) as RevisionGateDocument;
     assert.equal(strictCode, strictDoc.outcome === "pass" ? 0 : 1, again.output());
-    assert.match(again.output(), strictDoc.outcome === "inconclusive" ? /gate: FAIL \(inconclusive, --strict\)/ : OUTCOME_LINE[strictDoc.outcome]);
+    assert.match(
+      again.output(),
+      strictDoc.outcome === "inconclusive" ? /gate: FAIL \(inconclusive, --strict\)/ : OUTCOME_LINE[strictDoc.outcome],
+    );
   });
 
   test("sequential: a gross regression on this checkout's side is called at an early look and exits 1, naming the metric and its interval", async (t) => {
     const out = join(tmp, "burn");
     const run = perfpack(
-      ["gate", "--baseline-ref", "HEAD", "--rounds", "3", "--duration", "1", "--warmup", "0.3", "--candidate-env", "EXECUTOR_CPU_BURN_US=3000", "--seed", "3", "--out", out, "--json"],
+      [
+        "gate",
+        "--baseline-ref",
+        "HEAD",
+        "--rounds",
+        "3",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.3",
+        "--candidate-env",
+        "EXECUTOR_CPU_BURN_US=3000",
+        "--seed",
+        "3",
+        "--out",
+        out,
+        "--json",
+      ],
       env,
     );
     assert.equal(await run.exit, 1, run.output());
@@ -102,7 +162,22 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
   });
 
   test("Ctrl-C during the gate's run stops every child, keeps the finished trials and exits 130", async () => {
-    const run = perfpack(["gate", "--baseline-ref", "HEAD", "--rounds", "3", "--duration", "1", "--warmup", "0.2", "--out", join(tmp, "int")], env);
+    const run = perfpack(
+      [
+        "gate",
+        "--baseline-ref",
+        "HEAD",
+        "--rounds",
+        "3",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--out",
+        join(tmp, "int"),
+      ],
+      env,
+    );
     await waitForOutput(run, /✓ \[1\/6\]/, 120_000);
     run.child.kill("SIGINT");
     assert.equal(await run.exit, 130, run.output());
@@ -113,7 +188,10 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
 
   test("Ctrl-C while the baseline revision builds stops the build and everything it started, removes the half-built tree and exits 130", async () => {
     const cache = join(tmp, "cold-cache");
-    const run = perfpack(["gate", "--baseline-ref", "HEAD", "--out", join(tmp, "build-int")], { ...env, XDG_CACHE_HOME: cache });
+    const run = perfpack(["gate", "--baseline-ref", "HEAD", "--out", join(tmp, "build-int")], {
+      ...env,
+      XDG_CACHE_HOME: cache,
+    });
     await waitForOutput(run, /building its executor in /, 60_000);
     // inside the build: the hard-linked copy of node_modules, or npm run build
     await new Promise((r) => setTimeout(r, 2000));

@@ -8,7 +8,15 @@ test("perfpack link: a TCP proxy in front of a loopback server that delays a kep
   const echo = createServer((s) => (socks.add(s), s.pipe(s)));
   await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
   const rtt = 30;
-  const run = perfpack(["link", "--to", `127.0.0.1:${(echo.address() as AddressInfo).port}`, "--rtt", String(rtt), "--bandwidth", "1000"]);
+  const run = perfpack([
+    "link",
+    "--to",
+    `127.0.0.1:${(echo.address() as AddressInfo).port}`,
+    "--rtt",
+    String(rtt),
+    "--bandwidth",
+    "1000",
+  ]);
   try {
     await waitForOutput(run, /listening tcp:\/\/127\.0\.0\.1:\d+/);
     const port = Number(/listening tcp:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
@@ -39,10 +47,19 @@ test("perfpack link: a TCP proxy in front of a loopback server that delays a kep
 
 test("perfpack link: a bad flag exits 2 naming what it accepts; it forwards to loopback only", async () => {
   for (const [args, re] of [
-    [["--to", "10.1.2.3:443", "--rtt", "5"], /--to 10\.1\.2\.3:443: the link forwards to loopback only \(127\.0\.0\.1, ::1, localhost\)/],
+    [
+      ["--to", "10.1.2.3:443", "--rtt", "5"],
+      /--to 10\.1\.2\.3:443: the link forwards to loopback only \(127\.0\.0\.1, ::1, localhost\)/,
+    ],
     [["--to", "127.0.0.1"], /--to "127\.0\.0\.1" is not valid: expected HOST:PORT/],
-    [["--to", "127.0.0.1:9", "--rtt", "fast"], /--rtt "fast" is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000/],
-    [["--to", "127.0.0.1:9", "--bandwidth", "-1"], /--bandwidth "-1" is not valid: expected megabits per second each way/],
+    [
+      ["--to", "127.0.0.1:9", "--rtt", "fast"],
+      /--rtt "fast" is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000/,
+    ],
+    [
+      ["--to", "127.0.0.1:9", "--bandwidth", "-1"],
+      /--bandwidth "-1" is not valid: expected megabits per second each way/,
+    ],
     [["--to", "127.0.0.1:9", "--port", "70000"], /--port "70000" is not valid: expected an integer from 0 to 65535/],
   ] as const) {
     const run = perfpack(["link", ...args]);

@@ -49,7 +49,10 @@ before(() => {
   git("config", "user.email", "team@example.invalid");
   git("config", "user.name", "team");
   writeFileSync(join(repo, "svc.mjs"), service(0));
-  writeFileSync(join(repo, "package.json"), JSON.stringify({ name: "team", version: "1.0.0", private: true, type: "module" }) + "\n");
+  writeFileSync(
+    join(repo, "package.json"),
+    JSON.stringify({ name: "team", version: "1.0.0", private: true, type: "module" }) + "\n",
+  );
   writeFileSync(join(repo, ".gitignore"), "reports/\n");
 });
 
@@ -58,16 +61,29 @@ describe("perfpack in a team's own repository", () => {
     const run = inRepo(["init", "--executor-cmd", "node svc.mjs"]);
     assert.equal(await run.exit, 0, run.output());
     const config = JSON.parse(readFileSync(join(repo, "perfpack.config.json"), "utf8")) as Record<string, unknown>;
-    assert.deepEqual(config, { $schema: "./node_modules/perfpack/perfpack.schema.json", executorCmd: "node svc.mjs", scenarios: ["latency", "batch"] });
+    assert.deepEqual(config, {
+      $schema: "./node_modules/perfpack/perfpack.schema.json",
+      executorCmd: "node svc.mjs",
+      scenarios: ["latency", "batch"],
+    });
     const workflow = readFileSync(join(repo, ".github", "workflows", "perfpack.yml"), "utf8");
     assert.match(workflow, /^on:\n {2}pull_request:/m);
-    assert.match(workflow, /npx perfpack gate --baseline-ref "\$\(git merge-base HEAD origin\/\$\{\{ github\.base_ref \}\}\)"/);
+    assert.match(
+      workflow,
+      /npx perfpack gate --baseline-ref "\$\(git merge-base HEAD origin\/\$\{\{ github\.base_ref \}\}\)"/,
+    );
     assert.match(workflow, /fetch-depth: 0/);
     const again = inRepo(["init"]);
     assert.equal(await again.exit, 2, again.output());
-    assert.match(again.output(), /perfpack init never overwrites a file, and .*perfpack\.config\.json and .*perfpack\.yml exist already/);
+    assert.match(
+      again.output(),
+      /perfpack init never overwrites a file, and .*perfpack\.config\.json and .*perfpack\.yml exist already/,
+    );
     // the service serves latency only: the config names what it serves
-    writeFileSync(join(repo, "perfpack.config.json"), JSON.stringify({ ...config, scenarios: ["latency"] }, null, 2) + "\n");
+    writeFileSync(
+      join(repo, "perfpack.config.json"),
+      JSON.stringify({ ...config, scenarios: ["latency"] }, null, 2) + "\n",
+    );
     git("add", "-A");
     git("commit", "-qm", "service");
   });
@@ -87,14 +103,36 @@ describe("perfpack in a team's own repository", () => {
 
   test("gate --baseline-ref HEAD (A/A) builds the team's repository at HEAD and runs both arms; decision and exit code agree", async (t) => {
     const out = join(tmp, "aa");
-    const run = inRepo(["gate", "--baseline-ref", "HEAD", "--rounds", "2", "--duration", "1", "--warmup", "0.3", "--budget", "15s", "--out", out, "--json"]);
+    const run = inRepo([
+      "gate",
+      "--baseline-ref",
+      "HEAD",
+      "--rounds",
+      "2",
+      "--duration",
+      "1",
+      "--warmup",
+      "0.3",
+      "--budget",
+      "15s",
+      "--out",
+      out,
+      "--json",
+    ]);
     const code = await run.exit;
     const doc = JSON.parse(readFileSync(join(out, "gate.json"), "utf8")) as RevisionGateDocument;
-    t.diagnostic(`A/A outcome ${doc.outcome}: ${doc.comparisons.map((c) => `${c.label} ${c.estimate.ratio.toFixed(3)}`).join(", ")}`);
+    t.diagnostic(
+      `A/A outcome ${doc.outcome}: ${doc.comparisons.map((c) => `${c.label} ${c.estimate.ratio.toFixed(3)}`).join(", ")}`,
+    );
     assert.equal(code, doc.outcome === "regression" ? 1 : 0, run.output());
     assert.match(run.output(), /baseline HEAD \([0-9a-f]{10}\): building the repository in /);
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
-    assert.deepEqual(r.plan.variants[0]!.system, { kind: "revision", ref: "HEAD", commit: git("rev-parse", "HEAD"), cmd: "node svc.mjs" });
+    assert.deepEqual(r.plan.variants[0]!.system, {
+      kind: "revision",
+      ref: "HEAD",
+      commit: git("rev-parse", "HEAD"),
+      cmd: "node svc.mjs",
+    });
     assert.deepEqual(r.plan.variants[1]!.system, { kind: "command", cmd: "node svc.mjs" });
     assert.ok(r.trials.every((x) => x.status === "ok"));
     assert.deepEqual(descendants(run.child.pid!), []);
@@ -104,12 +142,30 @@ describe("perfpack in a team's own repository", () => {
     writeFileSync(join(repo, "svc.mjs"), service(20_000));
     git("commit", "-qam", "slower");
     const out = join(tmp, "slow");
-    const run = inRepo(["gate", "--baseline-ref", "HEAD~1", "--rounds", "3", "--duration", "1", "--warmup", "0.3", "--out", out]);
+    const run = inRepo([
+      "gate",
+      "--baseline-ref",
+      "HEAD~1",
+      "--rounds",
+      "3",
+      "--duration",
+      "1",
+      "--warmup",
+      "0.3",
+      "--out",
+      out,
+    ]);
     assert.equal(await run.exit, 1, run.output());
     assert.match(run.output(), /gate: FAIL \(regression\)/);
-    assert.match(run.output(), /optimized · latency · (req\/s|p95 ms|CPU µs\/req): [\d.]+% worse than optimized@HEAD~1/);
+    assert.match(
+      run.output(),
+      /optimized · latency · (req\/s|p95 ms|CPU µs\/req): [\d.]+% worse than optimized@HEAD~1/,
+    );
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
-    assert.equal(r.plan.variants[0]!.system?.kind === "revision" && r.plan.variants[0]!.system.commit, git("rev-parse", "HEAD~1"));
+    assert.equal(
+      r.plan.variants[0]!.system?.kind === "revision" && r.plan.variants[0]!.system.commit,
+      git("rev-parse", "HEAD~1"),
+    );
     assert.equal(r.plan.checkout?.commit, git("rev-parse", "HEAD"));
   });
 
@@ -126,14 +182,30 @@ describe("perfpack in a team's own repository", () => {
   test("profile the team's service: cpuprof through the preloaded agent, 0x in front of its node; a command 0x cannot wrap names cpuprof", async () => {
     for (const tool of ["cpuprof", "0x"]) {
       const out = join(tmp, `prof-${tool}`);
-      const run = inRepo(["profile", "--tool", tool, "--variants", "optimized", "--duration", "2", "--executor-cmd", "node svc.mjs", "--out", out]);
+      const run = inRepo([
+        "profile",
+        "--tool",
+        tool,
+        "--variants",
+        "optimized",
+        "--duration",
+        "2",
+        "--executor-cmd",
+        "node svc.mjs",
+        "--out",
+        out,
+      ]);
       assert.equal(await run.exit, 0, run.output());
-      const p = JSON.parse(readFileSync(join(out, "flame", "profile.json"), "utf8")) as { variants: Array<{ artifacts: string[]; check: { ok: boolean; samples: number } }> };
+      const p = JSON.parse(readFileSync(join(out, "flame", "profile.json"), "utf8")) as {
+        variants: Array<{ artifacts: string[]; check: { ok: boolean; samples: number } }>;
+      };
       assert.equal(p.variants[0]!.check.ok, true, run.output());
       // one profile: the process that served the port (the agent writes one per Node process)
       assert.equal(p.variants[0]!.artifacts.length, 1, p.variants[0]!.artifacts.join(", "));
       if (tool === "cpuprof") {
-        const prof = JSON.parse(readFileSync(join(out, "flame", p.variants[0]!.artifacts[0]!), "utf8")) as { nodes: Array<{ callFrame: { url: string } }> };
+        const prof = JSON.parse(readFileSync(join(out, "flame", p.variants[0]!.artifacts[0]!), "utf8")) as {
+          nodes: Array<{ callFrame: { url: string } }>;
+        };
         assert.ok(
           prof.nodes.some((n) => n.callFrame.url.endsWith("/svc.mjs")),
           "the profile holds the team's own code",
@@ -143,6 +215,9 @@ describe("perfpack in a team's own repository", () => {
     }
     const npm = inRepo(["profile", "--tool", "0x", "--executor-cmd", "npm start"]);
     assert.equal(await npm.exit, 2, npm.output());
-    assert.match(npm.output(), /--tool 0x runs the service's node under itself, so it needs a command that starts node itself .* cpuprof works for any Node service/);
+    assert.match(
+      npm.output(),
+      /--tool 0x runs the service's node under itself, so it needs a command that starts node itself .* cpuprof works for any Node service/,
+    );
   });
 });

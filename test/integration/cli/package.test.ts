@@ -5,9 +5,16 @@ import { projectRoot } from "../../../services/common/src/project.js";
 
 test("the package a team installs: what perfpack needs at run time, and no tests", () => {
   // --ignore-scripts: what `files` selects from the tree as built (npm pack itself builds first, prepack)
-  const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: projectRoot(), encoding: "utf8" });
+  const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+    cwd: projectRoot(),
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
-  const [pack] = JSON.parse(r.stdout) as Array<{ entryCount: number; unpackedSize: number; files: Array<{ path: string }> }>;
+  const [pack] = JSON.parse(r.stdout) as Array<{
+    entryCount: number;
+    unpackedSize: number;
+    files: Array<{ path: string }>;
+  }>;
   const paths = pack!.files.map((f) => f.path);
   for (const need of [
     "package.json",

@@ -46,7 +46,10 @@ describe("report, compare, gate on results files", () => {
     assert.equal(await run.exit, 0, run.output());
     assert.match(run.output(), /intervals at 99\.38% \(Bonferroni over them\), line 10% worse/);
     assert.match(run.output(), /gate: INCONCLUSIVE — too few rounds or too much noise to decide every metric/);
-    assert.match(run.output(), /optimized · latency · req\/s: undecided \(ratio 1\.000, 99\.38% interval [\d.]+–[\d.]+ reaches across the 10\.0% line\)/);
+    assert.match(
+      run.output(),
+      /optimized · latency · req\/s: undecided \(ratio 1\.000, 99\.38% interval [\d.]+–[\d.]+ reaches across the 10\.0% line\)/,
+    );
     const strict = perfpack(["gate", "--baseline", SAMPLE, "--current", SAMPLE, "--strict", "--json"]);
     assert.equal(await strict.exit, 1, strict.output());
     assert.match(strict.output(), /gate: FAIL \(inconclusive, --strict\)/);
@@ -62,7 +65,10 @@ describe("report, compare, gate on results files", () => {
     writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ maxRegression: 20, baseline: SAMPLE }));
     const bad = perfpack(["gate", "--current", SAMPLE], process.env, dir);
     assert.equal(await bad.exit, 2, bad.output());
-    assert.match(bad.output(), /config file .*perfpack\.config\.json: "maxRegression": --max-regression "20" is not valid/);
+    assert.match(
+      bad.output(),
+      /config file .*perfpack\.config\.json: "maxRegression": --max-regression "20" is not valid/,
+    );
   });
 
   test("a missing or invalid baseline exits 2 with a message", async () => {
@@ -84,7 +90,21 @@ describe("report, compare, gate on results files", () => {
 
 describe("the gate on real runs", () => {
   // small runs: one variant, the latency scenario, 5 rounds of 1 s (a few seconds each)
-  const small = (out: string, extra: string[] = []) => ["--variants", "optimized", "--scenarios", "latency", "--rounds", "5", "--duration", "1", "--warmup", "0.3", "--out", out, ...extra];
+  const small = (out: string, extra: string[] = []) => [
+    "--variants",
+    "optimized",
+    "--scenarios",
+    "latency",
+    "--rounds",
+    "5",
+    "--duration",
+    "1",
+    "--warmup",
+    "0.3",
+    "--out",
+    out,
+    ...extra,
+  ];
 
   test("a gross CPU burn (20 ms per request) fails the gate; the same run against itself is never a regression", async (t) => {
     const base = join(tmp, "base");
@@ -96,7 +116,12 @@ describe("the gate on real runs", () => {
     assert.match(aa.output(), /gate: (PASS|INCONCLUSIVE)/);
     // optimized spends about 0.4-1.4 ms of CPU per request on 2-core machines: 20 ms more caps the
     // executor near 50 req/s against its 500-2,000, a 10-40× drop that no machine's noise can hide
-    const slow = perfpack(["gate", "--baseline", join(base, "results.json"), ...small(join(tmp, "slow"), ["--env", "EXECUTOR_CPU_BURN_US=20000"])]);
+    const slow = perfpack([
+      "gate",
+      "--baseline",
+      join(base, "results.json"),
+      ...small(join(tmp, "slow"), ["--env", "EXECUTOR_CPU_BURN_US=20000"]),
+    ]);
     const code = await slow.exit;
     // the margin, for the record: each gate metric's ratio and interval
     t.diagnostic(
@@ -108,7 +133,10 @@ describe("the gate on real runs", () => {
     );
     assert.equal(code, 1, slow.output());
     assert.match(slow.output(), /gate: FAIL \(regression\)/);
-    assert.match(slow.output(), /optimized · latency · req\/s: [\d.]+% worse \(ratio 0\.\d+, 96\.67% interval .* wholly beyond the 10\.0% line\)/);
+    assert.match(
+      slow.output(),
+      /optimized · latency · req\/s: [\d.]+% worse \(ratio 0\.\d+, 96\.67% interval .* wholly beyond the 10\.0% line\)/,
+    );
     assert.ok(existsSync(join(tmp, "slow", "results.json")), "the gate's own run is kept");
   });
 });

@@ -28,8 +28,22 @@ const EXPECTED: Record<string, string[]> = {
     "upstream_conns_per_request",
     "executor_cpu_us_per_request",
   ],
-  batch: ["orders_per_s", "latency_p95_ms", "batch_flushes", "batch_flush_btcusdt", "upstream_calls_per_order", "executor_cpu_us_per_order"],
-  json: ["json_fast_ns_per_op_50", "json_native_ns_per_op_50", "json_fast_ns_per_op_500", "json_native_ns_per_op_500", "json_serialization_p95_ms", "rps"],
+  batch: [
+    "orders_per_s",
+    "latency_p95_ms",
+    "batch_flushes",
+    "batch_flush_btcusdt",
+    "upstream_calls_per_order",
+    "executor_cpu_us_per_order",
+  ],
+  json: [
+    "json_fast_ns_per_op_50",
+    "json_native_ns_per_op_50",
+    "json_fast_ns_per_op_500",
+    "json_native_ns_per_op_500",
+    "json_serialization_p95_ms",
+    "rps",
+  ],
   ws: [
     "ws_msgs_per_s",
     "ws_latency_p50_ms",
@@ -42,7 +56,14 @@ const EXPECTED: Record<string, string[]> = {
     "ws_ping_ok",
   ],
 };
-const COMMON = ["window_s", "generator_cpu_cores", "executor_cpu_cores", "executor_rss_max_mb", "executor_gc_share", "generator_bound"];
+const COMMON = [
+  "window_s",
+  "generator_cpu_cores",
+  "executor_cpu_cores",
+  "executor_rss_max_mb",
+  "executor_gc_share",
+  "generator_bound",
+];
 
 describe("perfpack run", () => {
   test("--quick: every trial ok, results.json complete, nothing left running", async () => {
@@ -71,7 +92,8 @@ describe("perfpack run", () => {
       assert.equal(t.status, "ok", `${t.variant}/${t.scenario}/${t.round}: ${t.status === "failed" ? t.error : ""}`);
       assert.equal(typeof t.generatorBound, "boolean");
       assert.equal(t.env.HTTP_KEEPALIVE, t.variant === "optimized" ? "true" : "false");
-      for (const m of [...EXPECTED[t.scenario]!, ...COMMON]) assert.equal(typeof t.metrics[m], "number", `${t.variant}/${t.scenario} lacks ${m}`);
+      for (const m of [...EXPECTED[t.scenario]!, ...COMMON])
+        assert.equal(typeof t.metrics[m], "number", `${t.variant}/${t.scenario} lacks ${m}`);
       for (const v of Object.values(t.metrics)) assert.ok(Number.isFinite(v));
     }
     const opt = r.trials.find((t) => t.variant === "optimized" && t.scenario === "batch")!;
@@ -84,7 +106,9 @@ describe("perfpack run", () => {
     // the allocation pass, on the candidate: its counts, and the targets table measured in full
     const a = r.allocation?.variants.optimized;
     assert.ok(a && !("error" in a), JSON.stringify(r.allocation));
-    assert.ok(a.objects > 0 && a.requests > 0 && a.objectsPerRequest > 0 && a.backgroundObjectsPerS > 0 && a.top.length > 0);
+    assert.ok(
+      a.objects > 0 && a.requests > 0 && a.objectsPerRequest > 0 && a.backgroundObjectsPerS > 0 && a.top.length > 0,
+    );
     assert.equal(a.trialRps, r.summary.medians.optimized?.latency?.rps);
     assert.equal(r.allocation?.variants.baseline, undefined, "the reference is not a candidate");
     const table = r.summary.targets!.filter((t) => t.kind === "table");
@@ -105,7 +129,21 @@ describe("perfpack run", () => {
 
   test("a service that dies mid-trial fails that trial with its exit and log tail; the run goes on and exits 3", async () => {
     const out = join(tmp, "crash");
-    const run = perfpack(["run", "--variants", "baseline", "--scenarios", "latency", "--rounds", "2", "--duration", "4", "--warmup", "0", "--out", out]);
+    const run = perfpack([
+      "run",
+      "--variants",
+      "baseline",
+      "--scenarios",
+      "latency",
+      "--rounds",
+      "2",
+      "--duration",
+      "4",
+      "--warmup",
+      "0",
+      "--out",
+      out,
+    ]);
     await waitForOutput(run, /baseline · latency · round 1|results: /);
     // find the executor among perfpack's children once the trial is under way, and kill it
     const victim = await waitFor(() => descendantWith(run.child.pid!, "executor"), run.child, "the executor");
@@ -129,7 +167,19 @@ describe("perfpack run", () => {
 
   test("SIGINT mid-run stops every child, keeps the finished trials in a valid results.json, exits 130", async () => {
     const out = join(tmp, "sigint");
-    const run = perfpack(["run", "--scenarios", "latency", "--rounds", "5", "--duration", "1", "--warmup", "0", "--out", out]);
+    const run = perfpack([
+      "run",
+      "--scenarios",
+      "latency",
+      "--rounds",
+      "5",
+      "--duration",
+      "1",
+      "--warmup",
+      "0",
+      "--out",
+      out,
+    ]);
     await waitForOutput(run, /✓ \[1\/10\]/);
     const kids = await waitFor(
       () => {
@@ -153,7 +203,21 @@ describe("perfpack run", () => {
     const stack = await startStack();
     try {
       const out = join(tmp, "target");
-      const run = perfpack(["run", "--target", stack.executor.url, "--scenarios", "latency,batch", "--rounds", "1", "--duration", "0.5", "--warmup", "0", "--out", out]);
+      const run = perfpack([
+        "run",
+        "--target",
+        stack.executor.url,
+        "--scenarios",
+        "latency,batch",
+        "--rounds",
+        "1",
+        "--duration",
+        "0.5",
+        "--warmup",
+        "0",
+        "--out",
+        out,
+      ]);
       const code = await run.exit;
       assert.equal(code, 0, run.output());
       const r = read(out);
@@ -192,9 +256,16 @@ describe("perfpack run", () => {
     writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ rounds: 0 }));
     const bad = perfpack(["run", "--out", join(tmp, "never")], process.env, dir);
     assert.equal(await bad.exit, 2, bad.output());
-    assert.match(bad.output(), /perfpack: config file .*perfpack\.config\.json: "rounds": --rounds "0" is not valid: expected an integer from 1 to 1000\n/);
+    assert.match(
+      bad.output(),
+      /perfpack: config file .*perfpack\.config\.json: "rounds": --rounds "0" is not valid: expected an integer from 1 to 1000\n/,
+    );
     // the flag's value is the one resolved (the file's is never used): the error is the flag's next one
-    const over = perfpack(["run", "--rounds", "2", "--scenarios", "nope", "--out", join(tmp, "never")], process.env, dir);
+    const over = perfpack(
+      ["run", "--rounds", "2", "--scenarios", "nope", "--out", join(tmp, "never")],
+      process.env,
+      dir,
+    );
     assert.equal(await over.exit, 2, over.output());
     assert.match(over.output(), /perfpack: unknown scenario "nope": valid scenarios are/);
     assert.doesNotMatch(over.output(), /--rounds/);

@@ -5,11 +5,17 @@ import { perfpack, waitForOutput, type CliRun } from "../../helpers/cli.js";
 import { alive } from "../../helpers/procs.js";
 
 /** perfpack up on free ports, once it says how to stop it: its services' URLs and pids. */
-async function started(): Promise<{ run: CliRun; executor: { url: string; pid: number }; exchange: { url: string; pid: number } }> {
+async function started(): Promise<{
+  run: CliRun;
+  executor: { url: string; pid: number };
+  exchange: { url: string; pid: number };
+}> {
   const run = perfpack(["up", "--executor-port", "0", "--exchange-port", "0"]);
   await waitForOutput(run, /^Ctrl-C stops both\.$/m);
   const ex = /^executor {2}(http:\/\/127\.0\.0\.1:\d+) {3}\(pid (\d+)\)$/m.exec(run.output());
-  const xc = /^exchange {2}(https:\/\/127\.0\.0\.1:\d+) {3}\(pid (\d+); stats: curl -sk \1\/stats\)$/m.exec(run.output());
+  const xc = /^exchange {2}(https:\/\/127\.0\.0\.1:\d+) {3}\(pid (\d+); stats: curl -sk \1\/stats\)$/m.exec(
+    run.output(),
+  );
   assert.ok(ex && xc, run.output());
   return { run, executor: { url: ex[1]!, pid: Number(ex[2]) }, exchange: { url: xc[1]!, pid: Number(xc[2]) } };
 }

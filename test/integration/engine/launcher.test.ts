@@ -111,7 +111,10 @@ test("secrets (env keys with KEY, SECRET or TOKEN) never reach results, reports 
   const code = await run.exit;
   assert.ok(code === 0 || code === 1, run.output());
   const files = readdirSync(out, { recursive: true, encoding: "utf8" }).filter((f) => /\.(json|md|html|log)$/.test(f));
-  assert.ok(files.includes("results.json") && files.includes("report.md") && files.includes("report.html"), files.join(", "));
+  assert.ok(
+    files.includes("results.json") && files.includes("report.md") && files.includes("report.html"),
+    files.join(", "),
+  );
   for (const f of files) {
     const text = readFileSync(join(out, f), "utf8");
     for (const s of secrets) assert.ok(!text.includes(s), `${f} contains a secret`);
@@ -145,7 +148,11 @@ test("--warm: each variant's services start once and serve every round's slice; 
   // one executor and one exchange per variant, for all three rounds: their logs, under each variant's first trial
   const logs = readdirSync(join(out, "logs")).sort();
   const executorLogs = logs.filter((f) => f.endsWith(".executor.log"));
-  assert.deepEqual(executorLogs.map((f) => f.replace(/^\d+-/, "").replace(/-r\d\.executor\.log$/, "")).sort(), ["baseline-latency", "optimized-latency"]);
-  for (const f of executorLogs) assert.equal(readFileSync(join(out, "logs", f), "utf8").match(/listening /g)?.length, 1, f);
+  assert.deepEqual(executorLogs.map((f) => f.replace(/^\d+-/, "").replace(/-r\d\.executor\.log$/, "")).sort(), [
+    "baseline-latency",
+    "optimized-latency",
+  ]);
+  for (const f of executorLogs)
+    assert.equal(readFileSync(join(out, "logs", f), "utf8").match(/listening /g)?.length, 1, f);
   assert.deepEqual(descendants(run.child.pid!), []);
 });

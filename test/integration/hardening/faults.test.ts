@@ -21,11 +21,17 @@ describe("upstream faults: 10% 5xx, 5% resets, 1% 2 s stalls", () => {
       // the faults did happen, and the retries went through the idempotent path
       assert.ok(r.exchange.faults.http5xx > 0 && r.exchange.faults.resets > 0 && r.exchange.faults.stalls > 0, show(r));
       assert.ok(r.executor.retries > 0, show(r));
-      assert.ok(r.executor.recovered > 0, "a reset after placing must be recovered by a query, not placed again\n" + show(r));
+      assert.ok(
+        r.executor.recovered > 0,
+        "a reset after placing must be recovered by a query, not placed again\n" + show(r),
+      );
       assert.ok(r.exchange.duplicateClientOrderIdsRefused > 0, show(r));
       assert.ok(r.executor.deduplicated > 0, "a repeat sent beside its original must join it\n" + show(r));
       // on the exchange: every order that was answered 200 once, plus any whose fate the executor reported unknown
-      assert.ok(r.exchange.ordersAccepted >= r.placedOk && r.exchange.ordersAccepted <= r.placedOk + r.failedUnknown, show(r));
+      assert.ok(
+        r.exchange.ordersAccepted >= r.placedOk && r.exchange.ordersAccepted <= r.placedOk + r.failedUnknown,
+        show(r),
+      );
     });
   }
 
@@ -50,7 +56,12 @@ describe("shutdown: SIGTERM during a burst of orders", () => {
     test(`batching ${batching ? "on (40 ms window)" : "off"}: every accepted order is answered or on the exchange, none is lost`, async (t) => {
       stack = await startStack({
         exchangeArgs: ["--latency-ms", "5"],
-        executorEnv: { HTTP_KEEPALIVE: "true", BATCH_ENABLED: String(batching), BATCH_FLUSH_MS: "40", BATCH_MODE: "fixed" },
+        executorEnv: {
+          HTTP_KEEPALIVE: "true",
+          BATCH_ENABLED: String(batching),
+          BATCH_FLUSH_MS: "40",
+          BATCH_MODE: "fixed",
+        },
       });
       const st = stack;
       const agent = new Agent({ connections: 64 });
@@ -70,7 +81,13 @@ describe("shutdown: SIGTERM during a burst of orders", () => {
               method: "POST",
               dispatcher: agent,
               headers: { "content-type": "application/json" },
-              body: JSON.stringify({ symbol: "ETHUSDT", side: "BUY", type: "MARKET", quantity: "0.01", clientOrderId: id }),
+              body: JSON.stringify({
+                symbol: "ETHUSDT",
+                side: "BUY",
+                type: "MARKET",
+                quantity: "0.01",
+                clientOrderId: id,
+              }),
             });
             const text = await res.body.text();
             outcomes.push({ id, status: res.statusCode, body: JSON.parse(text) as Record<string, unknown> });
@@ -85,7 +102,10 @@ describe("shutdown: SIGTERM during a burst of orders", () => {
       assert.equal(exit.code, 0, `the executor must drain and exit 0 on SIGTERM\n${st.executor.logTail()}`);
       assert.match(st.executor.log(), /executor: stopped/);
 
-      const onBook = new Set(((await getJson(`${st.exchange.url}/stats/orders`, 10_000)).body as { clientOrderIds: string[] }).clientOrderIds);
+      const onBook = new Set(
+        ((await getJson(`${st.exchange.url}/stats/orders`, 10_000)).body as { clientOrderIds: string[] })
+          .clientOrderIds,
+      );
       const lost: string[] = [];
       let ok = 0;
       let refused = 0;
@@ -103,7 +123,9 @@ describe("shutdown: SIGTERM during a burst of orders", () => {
         } else lost.push(`${o.id}: unexpected status ${o.status}`);
       }
       const n503 = outcomes.filter((o) => o.status === 503).length;
-      t.diagnostic(`answered before SIGTERM ${termAt}; 200: ${ok}, 503: ${n503}, no answer (not accepted): ${refused}; on the exchange: ${onBook.size}`);
+      t.diagnostic(
+        `answered before SIGTERM ${termAt}; 200: ${ok}, 503: ${n503}, no answer (not accepted): ${refused}; on the exchange: ${onBook.size}`,
+      );
       assert.deepEqual(lost, [], `answered before SIGTERM: ${termAt}`);
       assert.ok(ok >= 100, `orders answered 200: ${ok}`);
       assert.ok(refused > 0 || outcomes.some((o) => o.status === 503), "the burst must outlast the executor");

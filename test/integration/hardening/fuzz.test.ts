@@ -37,7 +37,8 @@ test(`perfpack harden: ${CI_FUZZ} malformed requests, no crash, no 5xx, every an
   ]) {
     assert.ok((fuzz.byKind[kind] ?? 0) > 0, `no ${kind} case was sent`);
   }
-  for (const status of ["400", "404", "405", "413", "415", "431"]) assert.ok((fuzz.byStatus[status] ?? 0) > 0, `no ${status} answer: ${JSON.stringify(fuzz.byStatus)}`);
+  for (const status of ["400", "404", "405", "413", "415", "431"])
+    assert.ok((fuzz.byStatus[status] ?? 0) > 0, `no ${status} answer: ${JSON.stringify(fuzz.byStatus)}`);
   assert.ok(
     Object.keys(fuzz.byStatus).every((s) => Number(s) >= 400 && Number(s) < 500),
     JSON.stringify(fuzz.byStatus),

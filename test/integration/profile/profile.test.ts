@@ -24,7 +24,8 @@ async function rawSamples(tool: string, dir: string): Promise<number> {
     case "clinic-doctor":
       return (await readDoctorSamples(files(dir, /\.clinic-doctor-processstat$/)[0]!)).length;
     default:
-      return (JSON.parse(readFileSync(files(dir, /\.cpuprofile$/)[0]!, "utf8")) as { samples: unknown[] }).samples.length;
+      return (JSON.parse(readFileSync(files(dir, /\.cpuprofile$/)[0]!, "utf8")) as { samples: unknown[] }).samples
+        .length;
   }
 }
 
@@ -35,15 +36,23 @@ async function rawSamples(tool: string, dir: string): Promise<number> {
  */
 function assertSamples(flame: string, variant: string, raw: number, t?: TestContext): void {
   const p = JSON.parse(readFileSync(join(flame, "profile.json"), "utf8")) as {
-    variants: Array<{ variant: string; check: { ok: boolean; basisMs: number; expected: number; samples: number; coverage: number; delayMs?: number } }>;
+    variants: Array<{
+      variant: string;
+      check: { ok: boolean; basisMs: number; expected: number; samples: number; coverage: number; delayMs?: number };
+    }>;
   };
   const c = p.variants.find((v) => v.variant === variant)?.check;
   assert.ok(c, `no sample check for ${variant} in profile.json`);
   // the margin, for the record: coverage against the 50% floor
-  t?.diagnostic(`${variant}: ${c.samples} samples, coverage ${(c.coverage * 100).toFixed(0)}% of ${c.expected}${c.delayMs !== undefined ? ` (mean loop delay ${c.delayMs.toFixed(1)} ms)` : ""}`);
+  t?.diagnostic(
+    `${variant}: ${c.samples} samples, coverage ${(c.coverage * 100).toFixed(0)}% of ${c.expected}${c.delayMs !== undefined ? ` (mean loop delay ${c.delayMs.toFixed(1)} ms)` : ""}`,
+  );
   // the window is real: at least half a second of executor time under load
   assert.ok(c.basisMs >= 500, `${variant}: the basis is ${c.basisMs} ms`);
-  assert.ok(raw >= MIN_COVERAGE * c.expected, `${variant}: ${raw} samples in the tool's output, expected at least ${MIN_COVERAGE} × ${c.expected}`);
+  assert.ok(
+    raw >= MIN_COVERAGE * c.expected,
+    `${variant}: ${raw} samples in the tool's output, expected at least ${MIN_COVERAGE} × ${c.expected}`,
+  );
   assert.equal(c.ok, true);
 }
 
@@ -58,7 +67,17 @@ const files = (dir: string, re: RegExp): string[] =>
 describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
   test("cpuprof: a .cpuprofile per variant and a hot-path diff of self time", async (t) => {
     const out = join(tmp, "cpuprof");
-    const run = perfpack(["profile", "--tool", "cpuprof", "--variants", "baseline,optimized", "--duration", "1", "--out", out]);
+    const run = perfpack([
+      "profile",
+      "--tool",
+      "cpuprof",
+      "--variants",
+      "baseline,optimized",
+      "--duration",
+      "1",
+      "--out",
+      out,
+    ]);
     assert.equal(await run.exit, 0, run.output());
     for (const v of ["baseline", "optimized"]) {
       assert.equal(files(join(out, "flame", v), /\.cpuprofile$/).length, 1, v);
@@ -78,7 +97,17 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
   ] as const) {
     test(`${tool}: its HTML under <out>/flame/<variant>/, drawn from samples that cover the profiled window`, async (t) => {
       const out = join(tmp, tool);
-      const run = perfpack(["profile", "--tool", tool, "--variants", "optimized", "--duration", duration, "--out", out]);
+      const run = perfpack([
+        "profile",
+        "--tool",
+        tool,
+        "--variants",
+        "optimized",
+        "--duration",
+        duration,
+        "--out",
+        out,
+      ]);
       assert.equal(await run.exit, 0, run.output());
       const html = files(join(out, "flame", "optimized"), artifact);
       assert.equal(html.length, 1, run.output());
@@ -88,7 +117,10 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
       await withPage(t, async (page) => {
         await page.goto(`file://${html[0]}`);
         const rows = await flameRows(page);
-        assert.ok(rows >= ROOT_ROWS * 5, `${tool}: ${rows} painted pixel rows in the flamegraph; the root bar alone paints about ${ROOT_ROWS}`);
+        assert.ok(
+          rows >= ROOT_ROWS * 5,
+          `${tool}: ${rows} painted pixel rows in the flamegraph; the root bar alone paints about ${ROOT_ROWS}`,
+        );
         if (tool === "0x") {
           const shot = screenshotPath("flamegraph-0x.png");
           await page.screenshot({ path: shot });
@@ -101,13 +133,24 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
   test("a profiler starved of samples is reported with its count, and profile exits 3", async () => {
     // an agent running V8's CPU profiler inside the executor (as an APM's profiler does) takes --prof's sampler
     const agent = join(tmp, "agent.cjs");
-    writeFileSync(agent, 'if (process.argv.includes("executor")) { const s = new (require("node:inspector").Session)(); s.connect(); s.post("Profiler.enable", () => s.post("Profiler.start")); }\n');
+    writeFileSync(
+      agent,
+      'if (process.argv.includes("executor")) { const s = new (require("node:inspector").Session)(); s.connect(); s.post("Profiler.enable", () => s.post("Profiler.start")); }\n',
+    );
     const out = join(tmp, "starved");
-    const run = perfpack(["profile", "--tool", "0x", "--variants", "optimized", "--duration", "1", "--out", out], { ...process.env, NODE_OPTIONS: `--require ${agent}` });
+    const run = perfpack(["profile", "--tool", "0x", "--variants", "optimized", "--duration", "1", "--out", out], {
+      ...process.env,
+      NODE_OPTIONS: `--require ${agent}`,
+    });
     assert.equal(await run.exit, 3, run.output());
-    assert.match(run.output(), /⚠ optimized: 0x recorded too few samples: \d+ samples, \d+% of the \d+ that one per 1 ms promises/);
+    assert.match(
+      run.output(),
+      /⚠ optimized: 0x recorded too few samples: \d+ samples, \d+% of the \d+ that one per 1 ms promises/,
+    );
     assert.match(run.output(), /profile\.json has the counts/);
-    const p = JSON.parse(readFileSync(join(out, "flame", "profile.json"), "utf8")) as { variants: Array<{ check: { ok: boolean; coverage: number } }> };
+    const p = JSON.parse(readFileSync(join(out, "flame", "profile.json"), "utf8")) as {
+      variants: Array<{ check: { ok: boolean; coverage: number } }>;
+    };
     assert.equal(p.variants[0]!.check.ok, false);
     assert.ok(p.variants[0]!.check.coverage < MIN_COVERAGE);
     assert.deepEqual(descendants(run.child.pid!), []);
@@ -115,11 +158,28 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
 
   test("run --profile 0x: flamegraphs after the trials, linked from the reports with their sample counts, hot path in the Markdown", async (t) => {
     const out = join(tmp, "run-profile");
-    const run = perfpack(["run", "--scenarios", "latency", "--rounds", "1", "--duration", "1", "--warmup", "0", "--profile", "0x", "--out", out]);
+    const run = perfpack([
+      "run",
+      "--scenarios",
+      "latency",
+      "--rounds",
+      "1",
+      "--duration",
+      "1",
+      "--warmup",
+      "0",
+      "--profile",
+      "0x",
+      "--out",
+      out,
+    ]);
     assert.ok([0, 1].includes((await run.exit)!), run.output());
     const html = readFileSync(join(out, "report.html"), "utf8");
     for (const v of ["baseline", "optimized"]) {
-      assert.match(html, new RegExp(`href="flame/${v}/flamegraph\\.html">${v}: flamegraph\\.html — [\\d,]+ samples, \\d+% of expected<`));
+      assert.match(
+        html,
+        new RegExp(`href="flame/${v}/flamegraph\\.html">${v}: flamegraph\\.html — [\\d,]+ samples, \\d+% of expected<`),
+      );
       assertSamples(join(out, "flame"), v, await rawSamples("0x", join(out, "flame", v)), t);
     }
     const md = readFileSync(join(out, "report.md"), "utf8");
@@ -131,7 +191,11 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
     const out = join(tmp, "killed");
     const run = perfpack(["profile", "--tool", "cpuprof", "--variants", "optimized", "--duration", "3", "--out", out]);
     // kill the profiled executor before it can write its .cpuprofile
-    const victim = await waitFor(() => descendantWith(run.child.pid!, "--cpu-prof", "executor"), run.child, "the profiled executor");
+    const victim = await waitFor(
+      () => descendantWith(run.child.pid!, "--cpu-prof", "executor"),
+      run.child,
+      "the profiled executor",
+    );
     await new Promise((r) => setTimeout(r, 1000));
     process.kill(victim, "SIGKILL");
     assert.equal(await run.exit, 3, run.output());
@@ -191,7 +255,10 @@ describe("runtime scripts print the guide's lines", () => {
     assert.ok(m, r.stdout);
     assert.ok(statSync(m[1]!).size > 20_000);
     assertSamples(join(m[1]!, "..", ".."), "optimized", await rawSamples("0x", join(m[1]!, "..")));
-    assert.ok(m[1]!.startsWith(join(tmp, "guide-perf_profile_http")), `the flamegraph is where PERF_PROFILE_OUT says: ${m[1]}`);
+    assert.ok(
+      m[1]!.startsWith(join(tmp, "guide-perf_profile_http")),
+      `the flamegraph is where PERF_PROFILE_OUT says: ${m[1]}`,
+    );
   });
   test("every script has a .cmd twin for Windows", () => {
     for (const n of ["perf_latency_test", "perf_batch_test", "perf_json_test", "perf_profile_http"]) {

@@ -14,7 +14,12 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const CASES = [
   { fixture: "sample-baseline.json", what: "a baseline-vs-optimized run", minCharts: 6, shot: "report-html.png" },
-  { fixture: "sample-soak.json", what: "a soak (RSS, heap, GC share and p95 over time)", minCharts: 2, shot: "report-soak-html.png" },
+  {
+    fixture: "sample-soak.json",
+    what: "a soak (RSS, heap, GC share and p95 over time)",
+    minCharts: 2,
+    shot: "report-soak-html.png",
+  },
 ];
 
 for (const c of CASES) {
@@ -27,7 +32,11 @@ for (const c of CASES) {
       await page.waitForFunction(() => document.body.dataset.charts !== undefined, null, { timeout: 10_000 });
       const canvases = await page.locator("canvas").count();
       assert.ok(canvases >= c.minCharts, `${canvases} canvases`);
-      assert.equal(Number(await page.evaluate(() => document.body.dataset.charts)), canvases, "one Chart.js chart per canvas");
+      assert.equal(
+        Number(await page.evaluate(() => document.body.dataset.charts)),
+        canvases,
+        "one Chart.js chart per canvas",
+      );
       // a drawn canvas has coloured pixels; a blank one is all transparent
       const painted = await page.evaluate(() =>
         [...document.querySelectorAll("canvas")].map((el) => {
@@ -61,21 +70,43 @@ test("a gate run's HTML report shows the decision look by look: a chart per gate
     // the three gate metrics, each drawn from the looks in gate.json: bars from lo to hi, the ratio, the dashed line
     const charts = await page.evaluate(() => {
       const all = Object.values(
-        (window as unknown as { Chart: { instances: Record<string, { canvas: HTMLCanvasElement; data: { labels: string[]; datasets: Array<{ label: string; data: unknown[] }> } }> } }).Chart.instances,
+        (
+          window as unknown as {
+            Chart: {
+              instances: Record<
+                string,
+                {
+                  canvas: HTMLCanvasElement;
+                  data: { labels: string[]; datasets: Array<{ label: string; data: unknown[] }> };
+                }
+              >;
+            };
+          }
+        ).Chart.instances,
       );
       return all
         .filter((c) => c.canvas.getAttribute("aria-label")!.startsWith("gate: "))
-        .map((c) => ({ title: c.canvas.getAttribute("aria-label"), labels: c.data.labels, sets: c.data.datasets.map((d) => ({ label: d.label, data: d.data })) }));
+        .map((c) => ({
+          title: c.canvas.getAttribute("aria-label"),
+          labels: c.data.labels,
+          sets: c.data.datasets.map((d) => ({ label: d.label, data: d.data })),
+        }));
     });
     assert.deepEqual(
       charts.map((c) => c.title),
-      ["gate: latency · req/s, candidate / reference per look", "gate: latency · p95 ms, candidate / reference per look", "gate: latency · CPU µs/req, candidate / reference per look"],
+      [
+        "gate: latency · req/s, candidate / reference per look",
+        "gate: latency · p95 ms, candidate / reference per look",
+        "gate: latency · CPU µs/req, candidate / reference per look",
+      ],
     );
     for (const c of charts) {
       assert.equal(c.labels.length, 2, "one bar per look");
       const [bars, ratios, line] = c.sets;
       assert.ok(
-        (bars!.data as number[][]).every(([lo, hi], i) => lo! < (ratios!.data[i] as number) && (ratios!.data[i] as number) < hi!),
+        (bars!.data as number[][]).every(
+          ([lo, hi], i) => lo! < (ratios!.data[i] as number) && (ratios!.data[i] as number) < hi!,
+        ),
         JSON.stringify(c.sets),
       );
       // req/s is worse below 0.95; p95 and CPU per request above 1/0.95

@@ -14,7 +14,9 @@ interface Panel {
   targets?: Array<{ expr: string }>;
 }
 
-const dashboard = JSON.parse(readFileSync(join(projectRoot(), "runtime", "grafana", "perfpack-executor.json"), "utf8")) as { panels: Panel[] };
+const dashboard = JSON.parse(
+  readFileSync(join(projectRoot(), "runtime", "grafana", "perfpack-executor.json"), "utf8"),
+) as { panels: Panel[] };
 const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 
 let stack: Stack | undefined;
@@ -32,7 +34,10 @@ test("a real Prometheus scrapes the executor under load, and every dashboard que
 
   // a short mixed load: orders, open orders and market-stream subscribers, for 12 s
   const agent = new Agent({ connections: 8 });
-  const sockets = Array.from({ length: 3 }, () => new WebSocket(`${stack!.executor.url.replace("http", "ws")}/ws/market`));
+  const sockets = Array.from(
+    { length: 3 },
+    () => new WebSocket(`${stack!.executor.url.replace("http", "ws")}/ws/market`),
+  );
   const until = Date.now() + 12_000;
   let n = 0;
   await Promise.all(
@@ -42,7 +47,12 @@ test("a real Prometheus scrapes the executor under load, and every dashboard que
         const r = await request(`${stack!.executor.url}/api/private/${order ? "order" : "open-orders"}`, {
           method: order ? "POST" : "GET",
           dispatcher: agent,
-          ...(order ? { headers: { "content-type": "application/json" }, body: JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" }) } : {}),
+          ...(order
+            ? {
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" }),
+              }
+            : {}),
         });
         await r.body.text();
         n++;
@@ -62,7 +72,8 @@ test("a real Prometheus scrapes the executor under load, and every dashboard que
     const result = await prom.query(q.expr);
     if (result.length === 0) bad.push(`${q.panel}: ${q.expr} → empty`);
     for (const s of result) {
-      if (!Number.isFinite(Number(s.value[1]))) bad.push(`${q.panel}: ${q.expr} → ${s.value[1]} for ${JSON.stringify(s.metric)}`);
+      if (!Number.isFinite(Number(s.value[1])))
+        bad.push(`${q.panel}: ${q.expr} → ${s.value[1]} for ${JSON.stringify(s.metric)}`);
     }
   }
   assert.deepEqual(bad, []);
@@ -70,5 +81,7 @@ test("a real Prometheus scrapes the executor under load, and every dashboard que
   // why the dashboard aggregates the guide's HTTP query: as written, idle routes give NaN
   const verbatim = await prom.query("histogram_quantile(0.95, rate(spark_perf_http_duration_ms_bucket[5m]))");
   const nan = verbatim.filter((s) => !Number.isFinite(Number(s.value[1])));
-  t.diagnostic(`the guide's HTTP query as written: ${verbatim.length} series, ${nan.length} NaN (${nan.map((s) => s.metric.route).join(", ")})`);
+  t.diagnostic(
+    `the guide's HTTP query as written: ${verbatim.length} series, ${nan.length} NaN (${nan.map((s) => s.metric.route).join(", ")})`,
+  );
 });

@@ -28,19 +28,30 @@ test("perfpack run --soak: the optimized variant under steady load; RSS and GC s
   const series = t.series ?? [];
   assert.ok(series.length >= 4, `samples: ${series.length}`);
   for (const p of series) {
-    for (const k of ["t_s", "rss_mb", "heap_mb", "gc_share", "rps", "errors"]) assert.ok(Number.isFinite(p[k]), `sample at ${p.t_s} s lacks ${k}`);
+    for (const k of ["t_s", "rss_mb", "heap_mb", "gc_share", "rps", "errors"])
+      assert.ok(Number.isFinite(p[k]), `sample at ${p.t_s} s lacks ${k}`);
   }
   assert.ok(
     series.every((p, i) => i === 0 || p.t_s > series[i - 1]!.t_s),
     "samples in time order",
   );
-  for (const k of ["soak_rps", "soak_rss_max_mb", "soak_rss_growth_mb_per_min", "soak_gc_share", "soak_gc_share_max", "soak_p95_ms", "executor_rss_max_mb", "executor_gc_share"]) {
+  for (const k of [
+    "soak_rps",
+    "soak_rss_max_mb",
+    "soak_rss_growth_mb_per_min",
+    "soak_gc_share",
+    "soak_gc_share_max",
+    "soak_p95_ms",
+    "executor_rss_max_mb",
+    "executor_gc_share",
+  ]) {
     assert.ok(Number.isFinite(t.metrics[k]), `no ${k}`);
   }
   assert.equal(t.metrics.soak_errors, 0);
   // the guide's memory rows are evaluated on the soak
   const rows = r.summary.targets ?? [];
-  for (const id of ["memory", "gc_pressure"]) assert.notEqual(rows.find((x) => x.id === id)?.status, "not-measured", id);
+  for (const id of ["memory", "gc_pressure"])
+    assert.notEqual(rows.find((x) => x.id === id)?.status, "not-measured", id);
 
   const md = readFileSync(join(out, "report.md"), "utf8");
   assert.match(md, /## Soak: memory and GC over time/);
@@ -53,7 +64,10 @@ test("perfpack run --soak: the optimized variant under steady load; RSS and GC s
 test("perfpack run --soak refuses flags it cannot honour (exit 2)", async () => {
   const run = perfpack(["run", "--soak", "10m", "--variants", "baseline"]);
   assert.equal(await run.exit, 2);
-  assert.match(run.output(), /--soak runs the optimized variant alone, for its own duration: it cannot combine with --variants/);
+  assert.match(
+    run.output(),
+    /--soak runs the optimized variant alone, for its own duration: it cannot combine with --variants/,
+  );
   const gate = perfpack(["gate", "--baseline", fixturePath("sample-baseline.json"), "--soak", "10s"]);
   assert.equal(await gate.exit, 2);
   assert.match(gate.output(), /--soak is not for the gate/);

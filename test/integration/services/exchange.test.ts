@@ -8,7 +8,14 @@ import type { Service } from "../../../harness/engine/launcher.js";
 import { tlsFixture } from "../../../services/common/src/project.js";
 import { call, closeHttp, postJson } from "../../helpers/http.js";
 
-const order = (id: string, extra: Record<string, unknown> = {}) => ({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.01", newClientOrderId: id, ...extra });
+const order = (id: string, extra: Record<string, unknown> = {}) => ({
+  symbol: "BTCUSDT",
+  side: "BUY",
+  type: "MARKET",
+  quantity: "0.01",
+  newClientOrderId: id,
+  ...extra,
+});
 
 describe("mock exchange over HTTPS", () => {
   let ex: Service;
@@ -24,10 +31,13 @@ describe("mock exchange over HTTPS", () => {
     assert.match(ex.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     const { port } = new URL(ex.url);
     const proto = await new Promise<string | null>((resolve, reject) => {
-      const s = tls.connect({ host: "127.0.0.1", port: Number(port), ca: readFileSync(tlsFixture.ca()), servername: "localhost" }, () => {
-        resolve(s.getProtocol());
-        s.end();
-      });
+      const s = tls.connect(
+        { host: "127.0.0.1", port: Number(port), ca: readFileSync(tlsFixture.ca()), servername: "localhost" },
+        () => {
+          resolve(s.getProtocol());
+          s.end();
+        },
+      );
       s.on("error", reject);
     });
     assert.equal(proto, "TLSv1.3");
@@ -38,13 +48,17 @@ describe("mock exchange over HTTPS", () => {
     const one = await postJson(`${ex.url}/fapi/v1/order`, order("a1"));
     assert.equal(one.status, 200);
     assert.equal(one.json().status, "FILLED");
-    const batch = await postJson(`${ex.url}/fapi/v1/batchOrders`, { batchOrders: [order("b1"), order("b2"), order("b1")] });
+    const batch = await postJson(`${ex.url}/fapi/v1/batchOrders`, {
+      batchOrders: [order("b1"), order("b2"), order("b1")],
+    });
     assert.equal(batch.status, 200);
     const results = batch.json();
     assert.equal(results.length, 3);
     assert.equal(results[0].clientOrderId, "b1");
     assert.equal(results[2].code, -4116, "a duplicate clientOrderId is refused per order");
-    const over = await postJson(`${ex.url}/fapi/v1/batchOrders`, { batchOrders: [1, 2, 3, 4, 5, 6].map((i) => order(`c${i}`)) });
+    const over = await postJson(`${ex.url}/fapi/v1/batchOrders`, {
+      batchOrders: [1, 2, 3, 4, 5, 6].map((i) => order(`c${i}`)),
+    });
     assert.equal(over.status, 400);
     assert.equal(over.json().code, -1130);
     const limit = await postJson(`${ex.url}/fapi/v1/order`, order("l1", { type: "LIMIT", price: "40000.5" }));
@@ -124,10 +138,13 @@ describe("mock exchange faults and plain HTTP", () => {
   });
 
   test("a bad option exits 2 and names the flag", async () => {
-    await assert.rejects(startExchangeService(["--batch-cap", "zero"]), (e: Error & { exit?: { code: number }; logTail?: string }) => {
-      assert.equal(e.exit?.code, 2);
-      assert.match(e.logTail ?? "", /--batch-cap/);
-      return true;
-    });
+    await assert.rejects(
+      startExchangeService(["--batch-cap", "zero"]),
+      (e: Error & { exit?: { code: number }; logTail?: string }) => {
+        assert.equal(e.exit?.code, 2);
+        assert.match(e.logTail ?? "", /--batch-cap/);
+        return true;
+      },
+    );
   });
 });

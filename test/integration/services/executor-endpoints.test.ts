@@ -87,7 +87,10 @@ describe("executor endpoints (all toggles off)", () => {
     const text = (await call("GET", `${u}/api/public/metrics/prom`)).text;
     for (const m of GUIDE_METRICS) assert.match(text, new RegExp(`^${m}`, "m"), m);
     assert.match(text, /^spark_batch_flush_total\{key="BTCUSDT"\} \d+/m);
-    assert.match(text, /^spark_perf_http_duration_ms_bucket\{le="[^"]+",method="GET",route="\/api\/private\/open-orders",status="200"\}/m);
+    assert.match(
+      text,
+      /^spark_perf_http_duration_ms_bucket\{le="[^"]+",method="GET",route="\/api\/private\/open-orders",status="200"\}/m,
+    );
     assert.match(text, /^spark_json_serialization_ms_bucket/m);
     assert.match(text, /^process_cpu_seconds_total/m);
     assert.match(text, /^nodejs_gc_duration_seconds_bucket/m);
@@ -95,15 +98,39 @@ describe("executor endpoints (all toggles off)", () => {
 
   for (const [what, send, status, error] of [
     ["invalid JSON", () => postJson(`${u}/api/private/order`, '{"symbol":"BTCUSDT",'), 400, "invalid_json"],
-    ["a missing field", () => postJson(`${u}/api/private/order`, { symbol: "BTCUSDT", side: "BUY" }), 400, "invalid_order"],
+    [
+      "a missing field",
+      () => postJson(`${u}/api/private/order`, { symbol: "BTCUSDT", side: "BUY" }),
+      400,
+      "invalid_order",
+    ],
     ["a wrong type", () => postJson(`${u}/api/private/order`, { ...ORDER, quantity: [1] }), 400, "invalid_order"],
-    ["an unknown symbol", () => postJson(`${u}/api/private/order`, { ...ORDER, symbol: "FOOBAR" }), 400, "invalid_order"],
+    [
+      "an unknown symbol",
+      () => postJson(`${u}/api/private/order`, { ...ORDER, symbol: "FOOBAR" }),
+      400,
+      "invalid_order",
+    ],
     ["an unknown side", () => postJson(`${u}/api/private/order`, { ...ORDER, side: "SIDEWAYS" }), 400, "invalid_order"],
-    ["a non-positive quantity", () => postJson(`${u}/api/private/order`, { ...ORDER, quantity: "0" }), 400, "invalid_order"],
-    ["a body over the limit", () => postJson(`${u}/api/private/order`, JSON.stringify({ ...ORDER, pad: "x".repeat(100_000) })), 413, "body_too_large"],
+    [
+      "a non-positive quantity",
+      () => postJson(`${u}/api/private/order`, { ...ORDER, quantity: "0" }),
+      400,
+      "invalid_order",
+    ],
+    [
+      "a body over the limit",
+      () => postJson(`${u}/api/private/order`, JSON.stringify({ ...ORDER, pad: "x".repeat(100_000) })),
+      413,
+      "body_too_large",
+    ],
     [
       "a non-JSON content type",
-      () => call("POST", `${u}/api/private/order`, { body: "symbol=BTCUSDT", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      () =>
+        call("POST", `${u}/api/private/order`, {
+          body: "symbol=BTCUSDT",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+        }),
       415,
       "unsupported_media_type",
     ],
@@ -133,8 +160,14 @@ describe("executor API key", () => {
       const denied = await call("GET", `${u}/api/private/open-orders`);
       assert.equal(denied.status, 401);
       assert.equal(denied.json().error, "unauthorized");
-      assert.equal((await call("GET", `${u}/api/private/open-orders`, { headers: { "x-api-key": "wrong" } })).status, 401);
-      assert.equal((await call("GET", `${u}/api/private/open-orders`, { headers: { "x-api-key": "sesame" } })).status, 200);
+      assert.equal(
+        (await call("GET", `${u}/api/private/open-orders`, { headers: { "x-api-key": "wrong" } })).status,
+        401,
+      );
+      assert.equal(
+        (await call("GET", `${u}/api/private/open-orders`, { headers: { "x-api-key": "sesame" } })).status,
+        200,
+      );
       assert.equal((await postJson(`${u}/api/private/order`, ORDER, { authorization: "Bearer sesame" })).status, 200);
       assert.equal((await call("GET", `${u}/api/public/metrics/prom`)).status, 200);
     } finally {

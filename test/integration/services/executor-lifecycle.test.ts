@@ -37,8 +37,19 @@ describe("upstream faults", () => {
   for (const batch of ["false", "true"]) {
     test(`an exchange that only answers 5xx: retried, then 502 naming the upstream and the order's state (batching ${batch})`, async () => {
       const ex = track(await startExchangeService(["--latency-ms", "0", "--fault-5xx", "1"]));
-      const exe = track(await startExecutorService(ex.url, { BATCH_ENABLED: batch, BATCH_FLUSH_MS: "5", UPSTREAM_RETRIES: "2", UPSTREAM_RETRY_BACKOFF_MS: "1" }));
-      const replies = await Promise.all([1, 2, 3].map((i) => postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `all5xx-${batch}-${i}` })));
+      const exe = track(
+        await startExecutorService(ex.url, {
+          BATCH_ENABLED: batch,
+          BATCH_FLUSH_MS: "5",
+          UPSTREAM_RETRIES: "2",
+          UPSTREAM_RETRY_BACKOFF_MS: "1",
+        }),
+      );
+      const replies = await Promise.all(
+        [1, 2, 3].map((i) =>
+          postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `all5xx-${batch}-${i}` }),
+        ),
+      );
       for (const [i, r] of replies.entries()) {
         assert.equal(r.status, 502);
         assert.equal(r.json().error, "upstream_error");
@@ -76,8 +87,14 @@ describe("upstream faults", () => {
 describe("shutdown", () => {
   test("SIGTERM drains pending batches: every accepted order is flushed upstream and answered", async () => {
     const ex = track(await startExchangeService(["--latency-ms", "1"]));
-    const exe = await startExecutorService(ex.url, { BATCH_ENABLED: "true", BATCH_MAX_SIZE: "100", BATCH_FLUSH_MS: "60000" });
-    const replies = Array.from({ length: 7 }, (_, i) => postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `drain-${i}` }));
+    const exe = await startExecutorService(ex.url, {
+      BATCH_ENABLED: "true",
+      BATCH_MAX_SIZE: "100",
+      BATCH_FLUSH_MS: "60000",
+    });
+    const replies = Array.from({ length: 7 }, (_, i) =>
+      postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `drain-${i}` }),
+    );
     // wait (by probing, not sleeping) until all 7 sit in the batcher's window
     while ((await call("GET", `${exe.url}/health`)).json().batchPending < 7) await new Promise((r) => setImmediate(r));
     const exit = exe.stop(10_000);
@@ -124,6 +141,9 @@ describe("profiling and the guide's bundle", () => {
     const r = await call("GET", `${exe.url}/api/private/open-orders`);
     assert.equal(r.status, 200);
     assert.equal(r.json().count, 50);
-    assert.equal(sample((await call("GET", `${exe.url}/api/public/metrics/prom`)).text, "spark_json_stringifier_cache_hits"), 1);
+    assert.equal(
+      sample((await call("GET", `${exe.url}/api/public/metrics/prom`)).text, "spark_json_stringifier_cache_hits"),
+      1,
+    );
   });
 });

@@ -49,7 +49,9 @@ describe("BATCH_ENABLED", () => {
     const ex = await exchange();
     const exe = await executor(ex, { BATCH_ENABLED: "false" });
     await call("POST", `${ex.url}/stats/reset`);
-    const replies = await Promise.all(Array.from({ length: 12 }, () => postJson(`${exe.url}/api/private/order`, ORDER)));
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, () => postJson(`${exe.url}/api/private/order`, ORDER)),
+    );
     assert.ok(replies.every((r) => r.status === 200 && r.json().batched === false));
     const st = await stats(ex);
     assert.equal(st.orderCalls, 12);
@@ -70,7 +72,11 @@ describe("BATCH_ENABLED", () => {
         BATCH_ADAPTIVE_MAX_INFLIGHT: "1",
       });
       await call("POST", `${ex.url}/stats/reset`);
-      const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `b-${mode}-${i}` })));
+      const replies = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          postJson(`${exe.url}/api/private/order`, { ...ORDER, clientOrderId: `b-${mode}-${i}` }),
+        ),
+      );
       assert.ok(replies.every((r) => r.status === 200));
       const bodies = replies.map((r) => r.json());
       assert.deepEqual(
@@ -82,7 +88,10 @@ describe("BATCH_ENABLED", () => {
       const st = await stats(ex);
       assert.equal(st.orders, 16, "every order reached the exchange exactly once");
       assert.equal(st.duplicateClientOrderIds, 0);
-      assert.ok(st.orderCalls + st.batchCalls < 16, `calls ${st.orderCalls}+${st.batchCalls}: batching saved round trips`);
+      assert.ok(
+        st.orderCalls + st.batchCalls < 16,
+        `calls ${st.orderCalls}+${st.batchCalls}: batching saved round trips`,
+      );
       const text = await metrics(exe);
       assert.ok(sample(text, 'spark_batch_flush_total{key="BTCUSDT"}')! >= 1);
       assert.equal(sample(text, "spark_batch_size_sum"), 16);
@@ -180,7 +189,12 @@ describe("WS_COMPRESS", () => {
 describe("WS_FANOUT and WS_COALESCE", () => {
   const status = async (exe: Service) => (await call("GET", `${exe.url}/api/private/websocket/status`)).json();
   const tsOf = (frame: string) => frame.split("\n").map((m) => JSON.parse(m).data.ts as number);
-  const expected: Record<string, string> = { shared: "stream", "shared-stateless": "stateless", "per-client-sync": "own", "per-client": "ws" };
+  const expected: Record<string, string> = {
+    shared: "stream",
+    "shared-stateless": "stateless",
+    "per-client-sync": "own",
+    "per-client": "ws",
+  };
   for (const fanout of Object.keys(expected)) {
     test(`${fanout}: a first subscriber, one that joins mid-stream and the harness's own client all decode every message; pings still answered`, async () => {
       const ex = await exchange("--ws-rate", "200");
@@ -229,7 +243,8 @@ describe("WS_FANOUT and WS_COALESCE", () => {
     const stateless = await executor(ex, { WS_COMPRESS: "true", WS_FANOUT: "shared-stateless" });
     const a = await open(stateless, { serverNoContextTakeover: true });
     const b = await open(stateless, {});
-    for (const msgs of await Promise.all([nextMessages(a, 20), nextMessages(b, 20)])) assert.ok(msgs.every((m) => tsOf(m).length === 1));
+    for (const msgs of await Promise.all([nextMessages(a, 20), nextMessages(b, 20)]))
+      assert.ok(msgs.every((m) => tsOf(m).length === 1));
     assert.equal((await status(stateless)).deliveries.stateless, 2);
     a.close();
     b.close();
@@ -245,7 +260,10 @@ describe("WS_FANOUT and WS_COALESCE", () => {
     assert.ok(Math.max(...perFrame) > 1, `messages per frame ${perFrame}`);
     const st = await status(exe);
     assert.equal(st.coalesce, true);
-    assert.ok(st.relayedMessages > st.compressedFrames, `messages ${st.relayedMessages}, frames ${st.compressedFrames}`);
+    assert.ok(
+      st.relayedMessages > st.compressedFrames,
+      `messages ${st.relayedMessages}, frames ${st.compressedFrames}`,
+    );
     ws.close();
   });
 });

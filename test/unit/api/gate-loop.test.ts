@@ -42,7 +42,10 @@ function results(trials: TrialRecord[], rounds: number): Results {
 }
 
 /** One simulated duet gate: the candidate's CPU per request is `burn` times the baseline's. */
-function gate(burn: number, r: () => number): { outcome: string; rounds: number; looks: number; maxLooks: number; elapsed: number } {
+function gate(
+  burn: number,
+  r: () => number,
+): { outcome: string; rounds: number; looks: number; maxLooks: number; elapsed: number } {
   let slices = 0;
   const trials: TrialRecord[] = [];
   const slice = (round: number) => {
@@ -64,11 +67,19 @@ function gate(burn: number, r: () => number): { outcome: string; rounds: number;
         status: "ok",
         wallS: SLICE_S,
         duet: { arms: ["optimized@base", "optimized"], first: arm === 0, connections: 16 },
-        metrics: { rps, latency_p95_ms: 20 * Math.exp(0.5 * Math.log(cost[arm]!) + 0.035 * gauss(r)), executor_cpu_us_per_request: 550 * cost[arm]! },
+        metrics: {
+          rps,
+          latency_p95_ms: 20 * Math.exp(0.5 * Math.log(cost[arm]!) + 0.035 * gauss(r)),
+          executor_cpu_us_per_request: 550 * cost[arm]!,
+        },
       } as unknown as TrialRecord);
     });
   };
-  const loop = new SequentialGate({ maxRegression: 0.05, budgetS: GATE_SEQUENTIAL.budgetS, elapsedS: () => BUILD_S + slices * SLICE_S });
+  const loop = new SequentialGate({
+    maxRegression: 0.05,
+    budgetS: GATE_SEQUENTIAL.budgetS,
+    elapsedS: () => BUILD_S + slices * SLICE_S,
+  });
   let rounds = 6;
   for (let k = 1; k <= rounds; k++) slice(k);
   for (;;) {
@@ -78,7 +89,13 @@ function gate(burn: number, r: () => number): { outcome: string; rounds: number;
     rounds += more;
   }
   const { decision, design } = loop.decision(results(trials, rounds));
-  return { outcome: decision.outcome, rounds, looks: loop.looks.length, maxLooks: design.maxLooks, elapsed: BUILD_S + slices * SLICE_S };
+  return {
+    outcome: decision.outcome,
+    rounds,
+    looks: loop.looks.length,
+    maxLooks: design.maxLooks,
+    elapsed: BUILD_S + slices * SLICE_S,
+  };
 }
 
 test("duet gates: the look plan counts a slice's wall time once, and the gate stays within its budget", () => {

@@ -12,10 +12,17 @@ test("guide json: the guide's two lines as its document, the commentary as a not
   assert.equal(doc.lines.length, 2);
   assert.match(doc.lines[0]!, /^fast_json=\d+\.\d{3}s$/);
   assert.match(doc.lines[1]!, /^native_json=\d+\.\d{3}s$/);
-  assert.deepEqual(events, [{ type: "note", text: "# seconds for 1,000 serializations of 50 open orders (median of 7 interleaved timed batches)" }]);
+  assert.deepEqual(events, [
+    {
+      type: "note",
+      text: "# seconds for 1,000 serializations of 50 open orders (median of 7 interleaved timed batches)",
+    },
+  ]);
   for (const name of ["nope", "constructor"])
     await assert.rejects(
       guide(name, SCENARIOS, { cwd: ".", env: {} }),
-      (e: Error) => e instanceof UsageError && e.message === `unknown guide check "${name}": valid checks are latency, batch, json, profile-http`,
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message === `unknown guide check "${name}": valid checks are latency, batch, json, profile-http`,
     );
 });

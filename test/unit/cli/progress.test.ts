@@ -9,7 +9,11 @@ test("a duet slice's trials start together on a TTY: one live line at a time, an
   const before = timers();
   let text = "";
   const listen = progressListener({ write: (t) => (text += t), isTTY: true }, new Chalk({ level: 0 }));
-  const spec = (name: string, index: number) => ({ index, variant: { name, kind: "preset", env: {} }, scenario: "latency", round: 1 }) as unknown as Extract<JobEvent, { type: "trial-start" }>["spec"];
+  const spec = (name: string, index: number) =>
+    ({ index, variant: { name, kind: "preset", env: {} }, scenario: "latency", round: 1 }) as unknown as Extract<
+      JobEvent,
+      { type: "trial-start" }
+    >["spec"];
   listen({ type: "trial-start", spec: spec("baseline", 0), total: 2, estimateS: 2 });
   listen({ type: "trial-start", spec: spec("optimized", 1), total: 2, estimateS: 2 });
   assert.equal(timers(), before + 1, "one live line");

@@ -14,7 +14,10 @@ async function echo(): Promise<{ port: number; close: () => Promise<void> }> {
     s.pipe(s);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => (socks.forEach((s) => s.destroy()), server.close(() => r()))) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((r) => (socks.forEach((s) => s.destroy()), server.close(() => r()))),
+  };
 }
 
 /** Sends `data` and resolves when as many bytes came back, with the milliseconds it took. */
@@ -58,7 +61,14 @@ test("the link's physics: a new connection's first exchange pays the handshake's
 
 test("with jitter and a bandwidth, every byte arrives, in order", async () => {
   const server = await echo();
-  const link = await startLink({ host: "127.0.0.1", port: server.port, rttMs: 10, jitterMs: 8, bandwidthMbps: 200, random: seededRandom(3) });
+  const link = await startLink({
+    host: "127.0.0.1",
+    port: server.port,
+    rttMs: 10,
+    jitterMs: 8,
+    bandwidthMbps: 200,
+    random: seededRandom(3),
+  });
   try {
     const s = connect({ host: "127.0.0.1", port: link.port });
     await new Promise((r) => s.once("connect", r));
@@ -78,7 +88,12 @@ test("--upstream-rtt values: MS or MS:JITTER, 0 to 10,000 ms; anything else name
   assert.deepEqual(parseRtt("50"), { rttMs: 50, jitterMs: 0 });
   assert.deepEqual(parseRtt("50:10"), { rttMs: 50, jitterMs: 10 });
   assert.deepEqual(parseRtt("0"), { rttMs: 0, jitterMs: 0 });
-  for (const bad of ["-1", "abc", "20000", "10:20", "5ms", ""]) assert.throws(() => parseRtt(bad), /--upstream-rtt .* is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000/, bad);
+  for (const bad of ["-1", "abc", "20000", "10:20", "5ms", ""])
+    assert.throws(
+      () => parseRtt(bad),
+      /--upstream-rtt .* is not valid: expected MS or MS:JITTER in milliseconds, 0 to 10000/,
+      bad,
+    );
 });
 
 test("connections share the link's bandwidth: two carrying 500 kB each at once take as long as one carrying 1 MB", async () => {

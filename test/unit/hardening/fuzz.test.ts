@@ -15,7 +15,10 @@ test("fuzz cases are replayable from (seed, index) and cycle through every kind"
 
 test("judge: only a 4xx with a JSON {error, message} counts as a clear error", () => {
   const json = "application/json; charset=utf-8";
-  assert.equal(judge({ status: 400, contentType: json, body: '{"error":"invalid_json","message":"the body is not valid JSON"}' }), undefined);
+  assert.equal(
+    judge({ status: 400, contentType: json, body: '{"error":"invalid_json","message":"the body is not valid JSON"}' }),
+    undefined,
+  );
   assert.match(judge({ status: 502, contentType: json, body: '{"error":"x","message":"upstream went away"}' })!, /502/);
   assert.match(judge({ status: 200, contentType: json, body: "{}" })!, /200 to a malformed request/);
   assert.match(judge({ status: 400, contentType: "text/plain", body: "Bad Request" })!, /without a JSON body/);

@@ -39,10 +39,16 @@ test("a trial over --max-errors says why: the share, the codes with their counts
   t.answer(400, 0.1, '{"code":-1102,\n  "msg":"no clientOrderId"}');
   t.answer(400, 0.1);
   t.error("reset", "socket hang up");
-  assert.equal(tooManyFailures(t.record(), 0.01), '3 of 10 requests failed (30.0%, over --max-errors 0.01): 400 ×2, reset ×1; first failing answer: 400 {"code":-1102, "msg":"no clientOrderId"}');
+  assert.equal(
+    tooManyFailures(t.record(), 0.01),
+    '3 of 10 requests failed (30.0%, over --max-errors 0.01): 400 ×2, reset ×1; first failing answer: 400 {"code":-1102, "msg":"no clientOrderId"}',
+  );
   const refused = new AnswerTally();
   refused.error("refused", "connect ECONNREFUSED 127.0.0.1:9");
-  assert.equal(tooManyFailures(refused.record(), 0.05), "1 of 1 requests failed (100.0%, over --max-errors 0.05): refused ×1; first failure: connect ECONNREFUSED 127.0.0.1:9");
+  assert.equal(
+    tooManyFailures(refused.record(), 0.05),
+    "1 of 1 requests failed (100.0%, over --max-errors 0.05): refused ×1; first failure: connect ECONNREFUSED 127.0.0.1:9",
+  );
   const long = new AnswerTally();
   long.answer(503, 1, "x".repeat(300));
   assert.match(tooManyFailures(long.record(), 0), /; first failing answer: 503 x{200}…$/);
@@ -65,7 +71,12 @@ test("a body template fills {{seq}} and {{uuid}} per request and leaves a fixed 
 });
 
 test("header values that name the environment are resolved, and become secrets; a missing one names itself", () => {
-  const spec = { protocol: "http" as const, method: "GET", path: "/x", headers: { "x-api-key": "${env:K}", authorization: "Bearer ${env:T}", accept: "json" } };
+  const spec = {
+    protocol: "http" as const,
+    method: "GET",
+    path: "/x",
+    headers: { "x-api-key": "${env:K}", authorization: "Bearer ${env:T}", accept: "json" },
+  };
   const { request, secrets } = liveRequest(spec, { K: "k-123", T: "t-456" });
   assert.deepEqual(request.headers, { "x-api-key": "k-123", authorization: "Bearer t-456", accept: "json" });
   assert.deepEqual(secrets.sort(), ["k-123", "t-456"]);
@@ -90,7 +101,11 @@ async function server(): Promise<{ url: string; bodies: string[]; close(): Promi
     });
   });
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, bodies, close: () => new Promise((r) => s.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    bodies,
+    close: () => new Promise((r) => s.close(() => r())),
+  };
 }
 
 for (const [name, load] of [
@@ -126,7 +141,13 @@ for (const [name, load] of [
 test("the open model counts failures apart and samples the first failing body", async () => {
   const s = await server();
   try {
-    const r = await openLoad({ url: s.url, rate: 200, durationS: 0.3, connections: 2, signal: new AbortController().signal });
+    const r = await openLoad({
+      url: s.url,
+      rate: 200,
+      durationS: 0.3,
+      connections: 2,
+      signal: new AbortController().signal,
+    });
     const a = r.answers.record();
     assert.equal(a.ok + (a.statuses["503"] ?? 0), r.responses);
     assert.ok((a.statuses["503"] ?? 0) >= 10, JSON.stringify(a));

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { ArtilleryReportError, artilleryScript, metricsFromReport, scriptText, type ExportOptions } from "../../../harness/load/artillery.js";
+import {
+  ArtilleryReportError,
+  artilleryScript,
+  metricsFromReport,
+  scriptText,
+  type ExportOptions,
+} from "../../../harness/load/artillery.js";
 import { fixturePath } from "../../../services/common/src/project.js";
 import { defaultRequests } from "../../../harness/plan/requests.js";
 import { SCENARIOS } from "../../../scenarios/index.js";
@@ -19,7 +25,10 @@ test("an Artillery report's aggregate becomes perfpack's metrics: latency from h
     assert.equal(m.windowS, windowS);
     assert.equal(m.metrics.requests, r.aggregate.counters["http.responses"]);
     assert.equal(m.metrics.rps, r.aggregate.counters["http.responses"] / windowS);
-    assert.deepEqual([m.metrics.latency_p50_ms, m.metrics.latency_p95_ms, m.metrics.latency_p99_ms, m.metrics.latency_max_ms], [rt.p50, rt.p95, rt.p99, rt.max]);
+    assert.deepEqual(
+      [m.metrics.latency_p50_ms, m.metrics.latency_p95_ms, m.metrics.latency_p99_ms, m.metrics.latency_max_ms],
+      [rt.p50, rt.p95, rt.p99, rt.max],
+    );
     assert.equal(m.metrics.non_2xx, 0);
     assert.equal(m.metrics.errors, 0);
   }
@@ -45,9 +54,19 @@ test("a malformed report is refused by the field that is wrong", () => {
   const cases: Array<[(r: any) => unknown, RegExp]> = [
     [() => ({}), /aggregate is missing/],
     [() => null, /aggregate is missing/],
-    [(r) => (delete r.aggregate.summaries["http.response_time"], delete r.aggregate.summaries["http.response_time.2xx"], r), /aggregate\.summaries\["http\.response_time"\] is missing/],
+    [
+      (r) => (
+        delete r.aggregate.summaries["http.response_time"],
+        delete r.aggregate.summaries["http.response_time.2xx"],
+        r
+      ),
+      /aggregate\.summaries\["http\.response_time"\] is missing/,
+    ],
     // the successes' response time when Artillery splits it by class, as 2.x does
-    [(r) => ((r.aggregate.summaries["http.response_time.2xx"].p95 = "fast"), r), /http\.response_time\.2xx"\]\.p95 is "fast": expected a number/],
+    [
+      (r) => ((r.aggregate.summaries["http.response_time.2xx"].p95 = "fast"), r),
+      /http\.response_time\.2xx"\]\.p95 is "fast": expected a number/,
+    ],
     [(r) => (delete r.aggregate.firstCounterAt, r), /aggregate\.firstCounterAt is missing/],
   ];
   for (const [mutate, re] of cases)
@@ -96,14 +115,25 @@ test("exported scripts: a closed loop of --connections users for the window, the
 
 test("scripts are written as JSON (which is YAML, as Artillery reads them): the same script back, every string still a string", () => {
   for (const phase of ["measure", "warmup"] as const) {
-    for (const script of [artilleryScript("latency", O, phase), artilleryScript("latency", { ...O, rate: 200 }, phase), artilleryScript("batch", O, phase), artilleryScript("ws", O, phase)]) {
+    for (const script of [
+      artilleryScript("latency", O, phase),
+      artilleryScript("latency", { ...O, rate: 200 }, phase),
+      artilleryScript("batch", O, phase),
+      artilleryScript("ws", O, phase),
+    ]) {
       const text = scriptText(script);
       assert.deepEqual(JSON.parse(text), script);
       assert.ok(text.startsWith("{\n") && text.endsWith("}\n"), "one JSON document per file, nothing around it");
     }
   }
   // what a YAML emitter has to quote by hand is just a JSON string here
-  const tricky = { config: { target: "http://h", variables: { colon: "x: y", hash: "# not a comment", yes: "yes", empty: "", nul: null } }, scenarios: [] };
+  const tricky = {
+    config: {
+      target: "http://h",
+      variables: { colon: "x: y", hash: "# not a comment", yes: "yes", empty: "", nul: null },
+    },
+    scenarios: [],
+  };
   assert.deepEqual(JSON.parse(scriptText(tricky)), tricky);
 });
 
@@ -121,7 +151,9 @@ test("exported scripts carry the run's requests: own paths and methods, ${env:â€
   );
   const o = { ...O, requests };
   const latency = artilleryScript("latency", o, "measure") as any;
-  assert.deepEqual(latency.scenarios[0].flow[0].loop, [{ get: { url: "/v2/book?symbol=BTCUSDT", headers: { "x-api-key": "{{ $env.API_KEY }}" } } }]);
+  assert.deepEqual(latency.scenarios[0].flow[0].loop, [
+    { get: { url: "/v2/book?symbol=BTCUSDT", headers: { "x-api-key": "{{ $env.API_KEY }}" } } },
+  ]);
   const batch = artilleryScript("batch", o, "measure") as any;
   const [next, put] = batch.scenarios[0].flow[0].loop;
   assert.deepEqual(next, { function: "perfpackNext" });
@@ -151,7 +183,11 @@ test("exported scripts carry the run's requests: own paths and methods, ${env:â€
   assert.equal(seen.size, 200);
   process.env.PERFPACK_TEST_WS_KEY = "from-env";
   const wsArgs: { target?: string; options?: { headers?: Record<string, string> } } = {};
-  proc.perfpackWsConnect!(wsArgs, { vars: { perfpackWsUrl: "ws://h/p", perfpackWsHeaders: { "x-api-key": "${env:PERFPACK_TEST_WS_KEY}" } } }, () => {});
+  proc.perfpackWsConnect!(
+    wsArgs,
+    { vars: { perfpackWsUrl: "ws://h/p", perfpackWsHeaders: { "x-api-key": "${env:PERFPACK_TEST_WS_KEY}" } } },
+    () => {},
+  );
   delete process.env.PERFPACK_TEST_WS_KEY;
   assert.deepEqual(wsArgs, { target: "ws://h/p", options: { headers: { "x-api-key": "from-env" } } });
 });

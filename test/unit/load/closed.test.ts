@@ -4,7 +4,9 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { closedLoad, closedLoadAutocannon, closedLoadWire } from "../../../harness/load/closed.js";
 
-async function serve(handler: http.RequestListener): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
+async function serve(
+  handler: http.RequestListener,
+): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
   const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
@@ -55,7 +57,10 @@ test("closedLoad takes the wire client for plain HTTP, and the wire client's ans
   try {
     const r = await closedLoad({ url: s.url, connections: 3, durationS: 0.3, signal: new AbortController().signal });
     // answers in flight at the end are dropped, at most one per connection
-    assert.ok(served - r.responses >= 0 && served - r.responses <= 3, `server answered ${served}, client counted ${r.responses}`);
+    assert.ok(
+      served - r.responses >= 0 && served - r.responses <= 3,
+      `server answered ${served}, client counted ${r.responses}`,
+    );
     assert.equal(sockets.size, 3, "kept alive: one connection each");
   } finally {
     await s.close();
@@ -75,7 +80,13 @@ test("the wire client: POST bodies and headers arrive intact, chunked and Connec
     req.on("data", (d) => (body += d));
     req.on("end", () => {
       posts++;
-      if (req.method !== "POST" || body !== ORDER || req.headers["content-type"] !== "application/json" || req.headers["x-api-key"] !== "k") bad++;
+      if (
+        req.method !== "POST" ||
+        body !== ORDER ||
+        req.headers["content-type"] !== "application/json" ||
+        req.headers["x-api-key"] !== "k"
+      )
+        bad++;
       const i = n++;
       if (i === 7) return; // never answered: the client's timeout replaces the connection
       if (i % 3 === 0) {
@@ -134,7 +145,13 @@ test("the wire client's drain: at the end it sends nothing more and waits for ev
     } else held.push(res);
   });
   try {
-    const draining = closedLoadWire({ url: s.url, connections: 3, durationS: 0.1, drain: true, signal: new AbortController().signal });
+    const draining = closedLoadWire({
+      url: s.url,
+      connections: 3,
+      durationS: 0.1,
+      drain: true,
+      signal: new AbortController().signal,
+    });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(held.length, 3, "one request in flight per connection");
     release = true;
@@ -148,7 +165,12 @@ test("the wire client's drain: at the end it sends nothing more and waits for ev
     assert.equal(r.errors, 0);
     // without drain, the same requests are dropped at the end
     release = false;
-    const cut = await closedLoadWire({ url: s.url, connections: 3, durationS: 0.1, signal: new AbortController().signal });
+    const cut = await closedLoadWire({
+      url: s.url,
+      connections: 3,
+      durationS: 0.1,
+      signal: new AbortController().signal,
+    });
     assert.equal(cut.responses, 0);
     // an abort while draining does not wait
     const ac = new AbortController();

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
 import { Counter, Histogram, Registry } from "prom-client";
-import { delta, flattenExposition, hasMetric, histogramQuantile, scrape, sumOf } from "../../../harness/load/exposition.js";
+import {
+  delta,
+  flattenExposition,
+  hasMetric,
+  histogramQuantile,
+  scrape,
+  sumOf,
+} from "../../../harness/load/exposition.js";
 
 async function exposition(observe: (h: Histogram, c: Counter) => void): Promise<string> {
   const registry = new Registry();
@@ -41,7 +48,17 @@ test("labelled histograms keep their series apart, with _sum and _count (what pa
 });
 
 test("the text format's corners: escapes, +Inf/NaN, timestamps, trailing commas; malformed lines are errors", () => {
-  const s = flattenExposition(["# HELP x a help line", "# TYPE x gauge", 'x{path="C:\\dir",msg="say \\"hi\\"\\n",} 1.5e3 1700000000000', "up +Inf", "nan NaN", "nan2 Nan", ""].join("\n"));
+  const s = flattenExposition(
+    [
+      "# HELP x a help line",
+      "# TYPE x gauge",
+      'x{path="C:\\dir",msg="say \\"hi\\"\\n",} 1.5e3 1700000000000',
+      "up +Inf",
+      "nan NaN",
+      "nan2 Nan",
+      "",
+    ].join("\n"),
+  );
   assert.equal(s.get('x{msg="say \\"hi\\"\\n",path="C:\\\\dir"}'), 1500);
   assert.equal(s.get("up"), Infinity);
   assert.ok(Number.isNaN(s.get("nan")));
@@ -94,7 +111,9 @@ test("a failed metrics scrape names the URL it asked, not only undici's message"
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   try {
-    await assert.rejects(scrape(base), (e: Error) => e.message.startsWith(`metrics scrape of ${base}/api/public/metrics/prom failed: `));
+    await assert.rejects(scrape(base), (e: Error) =>
+      e.message.startsWith(`metrics scrape of ${base}/api/public/metrics/prom failed: `),
+    );
   } finally {
     server.close();
   }

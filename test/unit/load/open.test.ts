@@ -18,7 +18,13 @@ test("the open model keeps its schedule through a stall, and counts the stall ag
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   try {
-    const r = await openLoad({ url: `http://127.0.0.1:${port}/`, rate: 100, durationS: 1, connections: 1, signal: new AbortController().signal });
+    const r = await openLoad({
+      url: `http://127.0.0.1:${port}/`,
+      rate: 100,
+      durationS: 1,
+      connections: 1,
+      signal: new AbortController().signal,
+    });
     assert.equal(r.sent, 100);
     assert.equal(r.responses, 100);
     assert.equal(r.ok, 100);
@@ -78,7 +84,13 @@ test("a refused target: every request that fell due fails as refused, and none i
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((r) => server.close(() => r()));
-  const r = await openLoad({ url: `http://127.0.0.1:${port}/`, rate: 50, durationS: 0.2, connections: 2, signal: new AbortController().signal });
+  const r = await openLoad({
+    url: `http://127.0.0.1:${port}/`,
+    rate: 50,
+    durationS: 0.2,
+    connections: 2,
+    signal: new AbortController().signal,
+  });
   assert.equal(r.sent, 10);
   assert.equal(r.responses, 0);
   assert.equal(r.answers.record().transport.refused, 10);
@@ -93,7 +105,13 @@ test("aborting the open model settles what is queued and in flight at once", asy
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 200);
   try {
-    const r = await openLoad({ url: `http://127.0.0.1:${port}/`, rate: 100, durationS: 5, connections: 2, signal: ac.signal });
+    const r = await openLoad({
+      url: `http://127.0.0.1:${port}/`,
+      rate: 100,
+      durationS: 5,
+      connections: 2,
+      signal: ac.signal,
+    });
     assert.ok(r.sent > 0 && r.sent < 500, `sent ${r.sent}: the schedule stopped at the abort`);
     assert.equal(r.responses, 0);
   } finally {
@@ -113,7 +131,8 @@ test("one wire pool carries a mix of requests (the soak's orders and reads): eac
       seen.push(`${req.method} ${req.url} ${req.headers.host} ${req.headers["x-k"] ?? "-"} ${body || "-"}`);
       // HEAD: the length of the body a GET would get, and no body
       if (req.method === "HEAD") res.writeHead(200, { "content-length": "1000" }).end();
-      else res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "text/plain" }).end(`${req.method} answer`);
+      else
+        res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "text/plain" }).end(`${req.method} answer`);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

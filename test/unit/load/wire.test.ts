@@ -17,12 +17,27 @@ function feedCut(text: string, cuts: number[], noBody = false): { doneAt: number
 }
 
 const CASES: Array<[string, string, number, boolean]> = [
-  ["content-length", 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a":12345}', 200, true],
-  ["chunked with extension and trailer", "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: chunked\r\n\r\n5;x=y\r\nhello\r\nA\r\n0123456789\r\n0\r\nx-trailer: 1\r\n\r\n", 503, true],
+  [
+    "content-length",
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a":12345}',
+    200,
+    true,
+  ],
+  [
+    "chunked with extension and trailer",
+    "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: chunked\r\n\r\n5;x=y\r\nhello\r\nA\r\n0123456789\r\n0\r\nx-trailer: 1\r\n\r\n",
+    503,
+    true,
+  ],
   ["no body: 204", "HTTP/1.1 204 No Content\r\ndate: x\r\n\r\n", 204, true],
   ["connection: close", "HTTP/1.1 404 Not Found\r\nConnection: close\r\ncontent-length: 2\r\n\r\n{}", 404, false],
   ["HTTP/1.0 without keep-alive", "HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", 200, false],
-  ["HTTP/1.0 with keep-alive; a repeated header, the last wins", "HTTP/1.0 200 OK\r\nCONNECTION: close\r\nConnection:  Keep-Alive \r\ncontent-length: 9\r\ncontent-length: 2\r\n\r\nok", 200, true],
+  [
+    "HTTP/1.0 with keep-alive; a repeated header, the last wins",
+    "HTTP/1.0 200 OK\r\nCONNECTION: close\r\nConnection:  Keep-Alive \r\ncontent-length: 9\r\ncontent-length: 2\r\n\r\nok",
+    200,
+    true,
+  ],
 ];
 
 test("the response parser frames each kind of answer however the bytes are cut", () => {
@@ -80,7 +95,19 @@ test("the response parser refuses what it cannot frame, by name", () => {
 });
 
 test("a request is encoded once with Host, the caller's headers and the body's length; line breaks in headers are refused", () => {
-  const b = encodeRequest({ method: "POST", path: "/api/x?y=1", host: "127.0.0.1:8080", headers: { "content-type": "application/json", "Content-Length": "999" }, body: '{"é":1}' });
-  assert.equal(b.toString(), 'POST /api/x?y=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"é":1}');
-  assert.throws(() => encodeRequest({ method: "GET", path: "/", host: "h", headers: { x: "a\r\nInjected: 1" } }), /line break/);
+  const b = encodeRequest({
+    method: "POST",
+    path: "/api/x?y=1",
+    host: "127.0.0.1:8080",
+    headers: { "content-type": "application/json", "Content-Length": "999" },
+    body: '{"é":1}',
+  });
+  assert.equal(
+    b.toString(),
+    'POST /api/x?y=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"é":1}',
+  );
+  assert.throws(
+    () => encodeRequest({ method: "GET", path: "/", host: "h", headers: { x: "a\r\nInjected: 1" } }),
+    /line break/,
+  );
 });

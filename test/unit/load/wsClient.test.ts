@@ -13,7 +13,10 @@ after(() => {
   for (const s of servers) (s.closeAllConnections(), s.close());
 });
 
-async function serve(perMessageDeflate: PerMessageDeflateOptions | false, onConnection: (ws: WebSocket) => void = () => {}) {
+async function serve(
+  perMessageDeflate: PerMessageDeflateOptions | false,
+  onConnection: (ws: WebSocket) => void = () => {},
+) {
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, perMessageDeflate });
   wss.on("connection", onConnection);
@@ -30,7 +33,9 @@ const messages = (ws: { on(e: "message", f: (d: Buffer) => void): unknown }, n: 
     });
   });
 
-const payloads = Array.from({ length: 40 }, (_, i) => JSON.stringify({ type: "ticker", data: { symbol: "BTC-USD", price: 100 + i, seq: i } }));
+const payloads = Array.from({ length: 40 }, (_, i) =>
+  JSON.stringify({ type: "ticker", data: { symbol: "BTC-USD", price: 100 + i, seq: i } }),
+);
 
 for (const [name, pmd] of [
   ["uncompressed", false],
@@ -100,6 +105,10 @@ test("a thousand subscribers open against a server with the default accept backl
 test("the extension answer is read for permessage-deflate and its context takeover", () => {
   assert.equal(parseDeflateAnswer(undefined), undefined);
   assert.equal(parseDeflateAnswer("x-other"), undefined);
-  assert.deepEqual(parseDeflateAnswer("permessage-deflate; client_max_window_bits=15"), { serverNoContextTakeover: false });
-  assert.deepEqual(parseDeflateAnswer("permessage-deflate; server_no_context_takeover; client_no_context_takeover"), { serverNoContextTakeover: true });
+  assert.deepEqual(parseDeflateAnswer("permessage-deflate; client_max_window_bits=15"), {
+    serverNoContextTakeover: false,
+  });
+  assert.deepEqual(parseDeflateAnswer("permessage-deflate; server_no_context_takeover; client_no_context_takeover"), {
+    serverNoContextTakeover: true,
+  });
 });

@@ -32,7 +32,10 @@ test("defaults: baseline against optimized, every scenario, 3 rounds", () => {
 test("the run folder belongs to the user: reports/<run-id> and a relative --out resolve against their directory", () => {
   const at = resolveRunConfig({}, NAMES, { cwd: "/home/team/repo" });
   assert.match(at.outDir, /^\/home\/team\/repo\/reports\/\d{8}-\d{6}-[a-z0-9]+$/);
-  assert.equal(resolveRunConfig({ out: "perf/run1" }, NAMES, { cwd: "/home/team/repo" }).outDir, "/home/team/repo/perf/run1");
+  assert.equal(
+    resolveRunConfig({ out: "perf/run1" }, NAMES, { cwd: "/home/team/repo" }).outDir,
+    "/home/team/repo/perf/run1",
+  );
   assert.equal(resolveRunConfig({ out: "/tmp/abs" }, NAMES, { cwd: "/home/team/repo" }).outDir, "/tmp/abs");
 });
 
@@ -53,7 +56,10 @@ test("unknown scenario, variant or matrix syntax is refused with the valid value
 
 test("a bad value in --matrix or --env names the variant and the variable", () => {
   refuses({ matrix: ["BATCH_MAX_SIZE=abc,8"] }, /variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
-  refuses({ env: ["JSON_STRINGIFIER=turbo"] }, /JSON_STRINGIFIER="turbo" is not valid: JSON_STRINGIFIER accepts fast, native/);
+  refuses(
+    { env: ["JSON_STRINGIFIER=turbo"] },
+    /JSON_STRINGIFIER="turbo" is not valid: JSON_STRINGIFIER accepts fast, native/,
+  );
   refuses({ env: ["no-equals"] }, /expected KEY=VALUE/);
 });
 
@@ -120,9 +126,15 @@ test("--soak: the optimized variant alone, one trial of the soak scenario, for t
   // soak is not part of "all scenarios", nor reachable through --scenarios
   assert.deepEqual(resolveRunConfig({}, names).scenarios, ["latency", "batch", "json", "ws"]);
   assert.throws(() => resolveRunConfig({ scenarios: "soak" }, names), /--soak DURATION/);
-  assert.throws(() => resolveRunConfig({ soak: "10m", ablation: true, rounds: "3" }, names), /cannot combine with --ablation, --rounds/);
+  assert.throws(
+    () => resolveRunConfig({ soak: "10m", ablation: true, rounds: "3" }, names),
+    /cannot combine with --ablation, --rounds/,
+  );
   for (const bad of ["10x", "", "-5s", "1s", "25h"])
-    assert.throws(() => resolveRunConfig({ soak: bad }, names), /--soak .* is not valid: expected a duration from 2 s to 24 h, such as 90s, 10m or 1h/);
+    assert.throws(
+      () => resolveRunConfig({ soak: bad }, names),
+      /--soak .* is not valid: expected a duration from 2 s to 24 h, such as 90s, 10m or 1h/,
+    );
 });
 
 test("durations: ms, s, m, h and plain seconds", () => {
@@ -152,9 +164,18 @@ test("--upstream-rtt, --upstream-bandwidth and --generator: one value is part of
       ["optimized", "10", "100"],
     ],
   );
-  const axes = resolve({ variants: "optimized", upstreamRtt: "0,50:5", upstreamBandwidth: "1,1000", generator: "perfpack,artillery", scenarios: "latency" });
+  const axes = resolve({
+    variants: "optimized",
+    upstreamRtt: "0,50:5",
+    upstreamBandwidth: "1,1000",
+    generator: "perfpack,artillery",
+    scenarios: "latency",
+  });
   assert.equal(axes.variants.length, 8);
-  assert.equal(axes.variants[7]!.name, "optimized+UPSTREAM_RTT_MS=50:5+UPSTREAM_BANDWIDTH_MBPS=1000+generator=artillery");
+  assert.equal(
+    axes.variants[7]!.name,
+    "optimized+UPSTREAM_RTT_MS=50:5+UPSTREAM_BANDWIDTH_MBPS=1000+generator=artillery",
+  );
   const split = harnessEnv(axes.variants[7]!.env);
   assert.deepEqual(split.link, { rttMs: 50, jitterMs: 5, bandwidthMbps: 1000 });
   assert.equal(split.generator, "artillery");
@@ -170,11 +191,17 @@ test("--upstream-rtt, --upstream-bandwidth and --generator: one value is part of
 
 test("a bad --upstream-bandwidth, or one with --target, is refused naming what is accepted", () => {
   for (const bad of ["0", "-5", "fast", "100001", "1e3"])
-    refuses({ upstreamBandwidth: bad }, /--upstream-bandwidth ".*" is not valid: expected megabits per second each way, more than 0 and at most 100000/);
+    refuses(
+      { upstreamBandwidth: bad },
+      /--upstream-bandwidth ".*" is not valid: expected megabits per second each way, more than 0 and at most 100000/,
+    );
   refuses({ upstreamBandwidth: "," }, /--upstream-bandwidth is empty/);
   refuses({ upstreamBandwidth: "10,10" }, /--upstream-bandwidth names a value twice/);
   refuses({ matrix: ["UPSTREAM_BANDWIDTH_MBPS=10,slow"] }, /--upstream-bandwidth "slow" is not valid/);
-  refuses({ upstreamBandwidth: "10", target: "http://127.0.0.1:9" }, /--upstream-bandwidth puts a link between the executor and the exchange perfpack launches; --target launches neither/);
+  refuses(
+    { upstreamBandwidth: "10", target: "http://127.0.0.1:9" },
+    /--upstream-bandwidth puts a link between the executor and the exchange perfpack launches; --target launches neither/,
+  );
 });
 
 test("--design: alternate by default, duet on request; --duet-exchange goes with duet, and names what it accepts", () => {
@@ -184,7 +211,10 @@ test("--design: alternate by default, duet on request; --duet-exchange goes with
   refuses({ design: "trio" }, /^--design "trio" is not valid: expected alternate or duet$/);
   refuses({ design: "duet", duetExchange: "some" }, /^--duet-exchange "some" is not valid: expected shared or each$/);
   refuses({ duetExchange: "each" }, /^--duet-exchange goes with --design duet/);
-  refuses({ design: "duet", target: "http://127.0.0.1:4001" }, /--design duet starts every arm's executor on one exchange; --target/);
+  refuses(
+    { design: "duet", target: "http://127.0.0.1:4001" },
+    /--design duet starts every arm's executor on one exchange; --target/,
+  );
 });
 
 test("a number option's range is its entry in the table: its bounds pass, a step past either is refused naming the flag and the range", () => {
@@ -194,24 +224,39 @@ test("a number option's range is its entry in the table: its bounds pass, a step
     const at = (v: number) => ({ scenarios: "latency", [key]: String(v) }) as RunFlags;
     for (const ok of [o.min!, o.max!]) assert.doesNotThrow(() => resolve(at(ok)), `${key} ${ok}`);
     const expected = `expected ${o.kind === "integer" ? "an integer" : "a number"} from ${o.min} to ${o.max}`;
-    for (const bad of [o.min! - 1, o.max! + 1, ...(o.kind === "integer" ? [o.min! + 0.5] : [])]) refuses(at(bad), new RegExp(`^${flagOf(o)} "${bad}" is not valid: ${expected}$`));
+    for (const bad of [o.min! - 1, o.max! + 1, ...(o.kind === "integer" ? [o.min! + 0.5] : [])])
+      refuses(at(bad), new RegExp(`^${flagOf(o)} "${bad}" is not valid: ${expected}$`));
   }
   refuses({ profile: "perf" }, /^--profile "perf" is not valid: tools are 0x, clinic-flame, clinic-doctor, cpuprof$/);
 });
 
 test("each value carries its source: a bad one from the config file names the file and the key, from a flag the flag", () => {
-  const from = { rounds: "/repo/perfpack.config.json", soak: "/repo/perfpack.config.json", scenarios: "/repo/perfpack.config.json", requests: "/repo/perfpack.config.json" };
+  const from = {
+    rounds: "/repo/perfpack.config.json",
+    soak: "/repo/perfpack.config.json",
+    scenarios: "/repo/perfpack.config.json",
+    requests: "/repo/perfpack.config.json",
+  };
   const at = (f: RunFlags, message: RegExp) =>
     assert.throws(
       () => resolveRunConfig(f, [...NAMES, "soak"], { from }),
       (e: unknown) => e instanceof UsageError && message.test(e.message),
     );
-  at({ rounds: "0" }, /^config file \/repo\/perfpack\.config\.json: "rounds": --rounds "0" is not valid: expected an integer from 1 to 1000$/);
+  at(
+    { rounds: "0" },
+    /^config file \/repo\/perfpack\.config\.json: "rounds": --rounds "0" is not valid: expected an integer from 1 to 1000$/,
+  );
   at({ duration: "0" }, /^--duration "0" is not valid/);
   // a rule across options names the source of the option it is about
-  at({ soak: "10m", duration: "5" }, /^config file \/repo\/perfpack\.config\.json: "soak": --soak runs the optimized variant alone, for its own duration: it cannot combine with --duration$/);
+  at(
+    { soak: "10m", duration: "5" },
+    /^config file \/repo\/perfpack\.config\.json: "soak": --soak runs the optimized variant alone, for its own duration: it cannot combine with --duration$/,
+  );
   // a message that does not start with the flag names the file alone, as it always did
-  at({ scenarios: "latency,foo" }, /^config file \/repo\/perfpack\.config\.json: unknown scenario "foo": valid scenarios are latency, batch, json, ws$/);
+  at(
+    { scenarios: "latency,foo" },
+    /^config file \/repo\/perfpack\.config\.json: unknown scenario "foo": valid scenarios are latency, batch, json, ws$/,
+  );
   at({ requests: { orders: {} } }, /^config file \/repo\/perfpack\.config\.json: requests: unknown scenario "orders"/);
   at({ header: ["no colon"] }, /^--header "no colon" is not valid/);
 });
@@ -223,8 +268,24 @@ test("a bad value that --env sets is --env's, one that --matrix sets is --matrix
       () => resolveRunConfig(f, NAMES, { from }),
       (e: unknown) => e instanceof UsageError && message.test(e.message),
     );
-  at({ env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] }, { env: file }, /^config file .*: variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/);
-  at({ env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] }, { matrix: file }, /^variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/);
-  at({ env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] }, { matrix: file }, /^config file .*: variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
-  at({ env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] }, { env: file }, /^variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/);
+  at(
+    { env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] },
+    { env: file },
+    /^config file .*: variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/,
+  );
+  at(
+    { env: ["JSON_STRINGIFIER=turbo"], matrix: ["BATCH_FLUSH_MS=10,40"] },
+    { matrix: file },
+    /^variant BATCH_FLUSH_MS=10: JSON_STRINGIFIER="turbo" is not valid/,
+  );
+  at(
+    { env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] },
+    { matrix: file },
+    /^config file .*: variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/,
+  );
+  at(
+    { env: ["BATCH_FLUSH_MS=20"], matrix: ["BATCH_MAX_SIZE=abc,8"] },
+    { env: file },
+    /^variant BATCH_MAX_SIZE=abc: BATCH_MAX_SIZE="abc" is not valid/,
+  );
 });

@@ -42,14 +42,20 @@ test("matrix variants are named from their settings and sit on top of baseline",
 });
 
 test("matrix syntax errors say what is expected", () => {
-  for (const bad of ["BATCH_FLUSH_MS", "=1,2", "batch=1", "A=1,,2", "A=1,1"]) assert.throws(() => parseMatrixArg(bad), UsageError, bad);
+  for (const bad of ["BATCH_FLUSH_MS", "=1,2", "batch=1", "A=1,,2", "A=1,1"])
+    assert.throws(() => parseMatrixArg(bad), UsageError, bad);
 });
 
 test("ablation is baseline plus one toggle at a time", () => {
   const vs = ablation();
   assert.deepEqual(
     vs.map((v) => v.name),
-    ["baseline+HTTP_KEEPALIVE=true", "baseline+BATCH_ENABLED=true", "baseline+JSON_STRINGIFIER=fast", "baseline+WS_COMPRESS=true"],
+    [
+      "baseline+HTTP_KEEPALIVE=true",
+      "baseline+BATCH_ENABLED=true",
+      "baseline+JSON_STRINGIFIER=fast",
+      "baseline+WS_COMPRESS=true",
+    ],
   );
   const base = presets()[0]!.env;
   for (const v of vs) {
@@ -104,6 +110,8 @@ test("a seeded plan (the gate): each round a random order, the next its reverse,
     buildPlan([a!, b!], ["latency"], 6, 42).trials.map((t) => t.variant.name),
     plan.trials.map((t) => t.variant.name),
   );
-  const orders = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => buildPlan([a!, b!], ["latency"], 2, seed).trials[0]!.variant.name));
+  const orders = new Set(
+    [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => buildPlan([a!, b!], ["latency"], 2, seed).trials[0]!.variant.name),
+  );
   assert.equal(orders.size, 2, "across seeds either arm can go first");
 });

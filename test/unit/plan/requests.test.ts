@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../../../harness/errors.js";
-import { defaultRequests, literalHeaderSecrets, parseHeaderArg, recordedRequests, resolveRequests } from "../../../harness/plan/requests.js";
+import {
+  defaultRequests,
+  literalHeaderSecrets,
+  parseHeaderArg,
+  recordedRequests,
+  resolveRequests,
+} from "../../../harness/plan/requests.js";
 import { SCENARIOS } from "../../../scenarios/index.js";
 
 const D = defaultRequests(SCENARIOS.values());
@@ -13,7 +19,10 @@ test("the defaults are today's routes and bodies; an entry replaces the fields i
   assert.equal(JSON.parse(D.batch!.body!).symbol, "BTCUSDT");
   assert.deepEqual(D.ws, { protocol: "ws", method: "GET", path: "/ws/market", headers: {} });
   const r = resolveRequests(
-    { batch: { path: "/v2/orders?account=main", body: { id: "{{uuid}}" }, headers: { "X-Trace": "perf" } }, latency: { method: "post", path: "/q" } },
+    {
+      batch: { path: "/v2/orders?account=main", body: { id: "{{uuid}}" }, headers: { "X-Trace": "perf" } },
+      latency: { method: "post", path: "/q" },
+    },
     ["x-api-key: ${env:API_KEY}"],
     D,
     { API_KEY: "abc" },
@@ -40,7 +49,10 @@ test("bad entries are usage errors that name the key and what is accepted", () =
     [{ batch: { path: 3 } }, /requests\.batch\.path is 3: expected an absolute path/],
     [{ batch: { path: "/a b" } }, /white space/],
     [{ latency: { body: { a: 1 } } }, /requests\.latency: a GET request carries no body/],
-    [{ batch: { body: { id: "{{nonce}}" } } }, /requests\.batch\.body holds \{\{nonce\}\}: the placeholders are \{\{seq\}\} and \{\{uuid\}\}/],
+    [
+      { batch: { body: { id: "{{nonce}}" } } },
+      /requests\.batch\.body holds \{\{nonce\}\}: the placeholders are \{\{seq\}\} and \{\{uuid\}\}/,
+    ],
     [{ batch: { url: "/x" } }, /requests\.batch: unknown key "url": an entry takes method, path, headers, body/],
     [{ batch: { headers: { "content-length": "3" } } }, /content-length is written by perfpack's clients/],
     [{ batch: { headers: { "x-a": 1 } } }, /requests\.batch\.headers\.x-a is 1: expected a string/],
@@ -57,16 +69,36 @@ test("bad entries are usage errors that name the key and what is accepted", () =
       (e: Error) => e instanceof UsageError && re.test(e.message),
       `${JSON.stringify(raw)} → ${re}`,
     );
-  assert.throws(() => resolveRequests({ batch: { headers: { "x-api-key": "${env:NOPE}" } } }, [], D, {}), /requests\.batch\.headers x-api-key names \$\{env:NOPE\}, which is not set/);
-  assert.throws(() => resolveRequests(undefined, ["x-api-key: ${env:NOPE}"], D, {}), /--header x-api-key names \$\{env:NOPE\}/);
+  assert.throws(
+    () => resolveRequests({ batch: { headers: { "x-api-key": "${env:NOPE}" } } }, [], D, {}),
+    /requests\.batch\.headers x-api-key names \$\{env:NOPE\}, which is not set/,
+  );
+  assert.throws(
+    () => resolveRequests(undefined, ["x-api-key: ${env:NOPE}"], D, {}),
+    /--header x-api-key names \$\{env:NOPE\}/,
+  );
   assert.throws(() => parseHeaderArg("nocolon"), /--header "nocolon" is not valid: expected "Name: value"/);
   assert.throws(() => parseHeaderArg("host: x"), /host is written by perfpack's clients/);
   assert.deepEqual(parseHeaderArg("X-Api-Key:  v:1 "), ["x-api-key", "v:1"]);
 });
 
 test("what results.json records: env references kept, secret-looking literal values redacted", () => {
-  const r = resolveRequests({ batch: { headers: { authorization: "Bearer literal-token", "x-api-key": "${env:K}", accept: "application/json" } } }, [], D, { K: "v" });
+  const r = resolveRequests(
+    {
+      batch: {
+        headers: { authorization: "Bearer literal-token", "x-api-key": "${env:K}", accept: "application/json" },
+      },
+    },
+    [],
+    D,
+    { K: "v" },
+  );
   const rec = recordedRequests(r);
-  assert.deepEqual(rec.batch!.headers, { "content-type": "application/json", authorization: "[redacted]", "x-api-key": "${env:K}", accept: "application/json" });
+  assert.deepEqual(rec.batch!.headers, {
+    "content-type": "application/json",
+    authorization: "[redacted]",
+    "x-api-key": "${env:K}",
+    accept: "application/json",
+  });
   assert.deepEqual(literalHeaderSecrets(r), ["Bearer literal-token"]);
 });

@@ -2,11 +2,19 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { hotPathDiff, hotPathMarkdown, selfTimes, type CpuProfile } from "../../../harness/profile/hotpath.js";
 
-const frame = (id: number, functionName: string, url = "", lineNumber = 0) => ({ id, callFrame: { functionName, url, lineNumber } });
+const frame = (id: number, functionName: string, url = "", lineNumber = 0) => ({
+  id,
+  callFrame: { functionName, url, lineNumber },
+});
 
 /** 10 samples of 1 ms: serialize 5, parse 3, (idle) 2. */
 const A: CpuProfile = {
-  nodes: [frame(1, "(root)"), frame(2, "serialize", "file:///app/dist/lib/fastJson.js", 9), frame(3, "parse", "file:///app/node_modules/undici/lib/x.js", 19), frame(4, "(idle)")],
+  nodes: [
+    frame(1, "(root)"),
+    frame(2, "serialize", "file:///app/dist/lib/fastJson.js", 9),
+    frame(3, "parse", "file:///app/node_modules/undici/lib/x.js", 19),
+    frame(4, "(idle)"),
+  ],
   samples: [2, 2, 2, 2, 2, 3, 3, 3, 4, 4],
   timeDeltas: Array(10).fill(1000),
 };

@@ -5,7 +5,10 @@ import { checkSamples, MIN_COVERAGE, selfTimesFromTicks, type TickStack } from "
 test("sample check: the count against what the rate promises over the basis, with MIN_COVERAGE as the bar", () => {
   // the issue's case: 35 ticks where 5 s busy at 1 ms promise 5,000
   const starved = checkSamples(35, "cpu", 5000, 1);
-  assert.deepEqual({ ...starved, coverage: Number(starved.coverage.toFixed(3)) }, { samples: 35, expected: 5000, basis: "cpu", basisMs: 5000, intervalMs: 1, coverage: 0.007, ok: false });
+  assert.deepEqual(
+    { ...starved, coverage: Number(starved.coverage.toFixed(3)) },
+    { samples: 35, expected: 5000, basis: "cpu", basisMs: 5000, intervalMs: 1, coverage: 0.007, ok: false },
+  );
   assert.equal(MIN_COVERAGE, 0.5);
   assert.equal(checkSamples(2500, "cpu", 5000, 1).ok, true);
   assert.equal(checkSamples(2499, "cpu", 5000, 1).ok, false);
@@ -29,7 +32,11 @@ test("self time from tick stacks (root first): the top frame takes the tick; emp
   const js = (name: string) => ({ name, type: "JS" });
   const root = js("processTicksAndRejections node:internal/process/task_queues:67:35");
   const ticks: TickStack[] = [
-    [root, js("getOpenOrders file:///app/dist/services/executor/src/server.js:128:27"), js("toOpenOrderView file:///app/dist/services/executor/src/lib/fastJson.js:58:32")],
+    [
+      root,
+      js("getOpenOrders file:///app/dist/services/executor/src/server.js:128:27"),
+      js("toOpenOrderView file:///app/dist/services/executor/src/lib/fastJson.js:58:32"),
+    ],
     [root, js("toOpenOrderView file:///app/dist/services/executor/src/lib/fastJson.js:58:32")],
     [root, js(" /app/node_modules/undici/lib/api/readable.js:450:39")],
     [root, js("anonymous2 :34:27")],

@@ -15,7 +15,9 @@ interface Panel {
   targets?: Array<{ expr: string }>;
 }
 
-const dashboard = JSON.parse(readFileSync(join(projectRoot(), "runtime", "grafana", "perfpack-executor.json"), "utf8")) as { panels: Panel[] };
+const dashboard = JSON.parse(
+  readFileSync(join(projectRoot(), "runtime", "grafana", "perfpack-executor.json"), "utf8"),
+) as { panels: Panel[] };
 const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 
 /** Series names the executor's registry exposes: histograms as _bucket, _sum and _count. */
@@ -49,7 +51,12 @@ function parse(expr: string): { metrics: string[]; errors: number[] } {
 
 test("the dashboard holds the guide's four queries and a panel group for every metric group", () => {
   const exprs = queries.map((q) => q.expr).join("\n");
-  for (const metric of ["spark_perf_http_duration_ms_bucket", "spark_batch_flush_total", "spark_json_serialization_ms_bucket", "spark_ws_compressed_frames_total"]) {
+  for (const metric of [
+    "spark_perf_http_duration_ms_bucket",
+    "spark_batch_flush_total",
+    "spark_json_serialization_ms_bucket",
+    "spark_ws_compressed_frames_total",
+  ]) {
     assert.ok(exprs.includes(metric), `no query on ${metric}`);
   }
   assert.ok(exprs.includes("rate(spark_batch_flush_total[1m])"));

@@ -19,11 +19,21 @@ async function service(body: string | undefined): Promise<{ url: string; close()
 test("processSource: the service's own metrics when it serves them, else the OS's figures of its process, else none", async () => {
   const MB = 2 ** 20;
   const metrics = await service(
-    [`process_resident_memory_bytes ${64 * MB}`, `nodejs_heap_size_used_bytes{space="all"} ${8 * MB}`, 'nodejs_gc_duration_seconds_sum{kind="minor"} 0.5', "process_cpu_seconds_total 3"].join("\n"),
+    [
+      `process_resident_memory_bytes ${64 * MB}`,
+      `nodejs_heap_size_used_bytes{space="all"} ${8 * MB}`,
+      'nodejs_gc_duration_seconds_sum{kind="minor"} 0.5',
+      "process_cpu_seconds_total 3",
+    ].join("\n"),
   );
   const none = await service(undefined);
   try {
-    assert.deepEqual(await (await processSource(metrics.url, process.pid))!(), { rss: 64 * MB, heap: 8 * MB, gc: 0.5, cpu: 3 });
+    assert.deepEqual(await (await processSource(metrics.url, process.pid))!(), {
+      rss: 64 * MB,
+      heap: 8 * MB,
+      gc: 0.5,
+      cpu: 3,
+    });
     const os = await (await processSource(none.url, process.pid))!();
     assert.ok(os && os.rss > 0 && os.cpu > 0 && !("heap" in os) && !("gc" in os), JSON.stringify(os));
     assert.equal(await processSource(none.url, undefined), undefined);
@@ -35,7 +45,11 @@ test("processSource: the service's own metrics when it serves them, else the OS'
 });
 
 test("SoakSeries: a point per interval; GC and CPU over the interval since the previous sample; a last point only for a tail", async () => {
-  const samples = [{ rss: 100 * 2 ** 20, heap: 10 * 2 ** 20, gc: 1, cpu: 10 }, { rss: 110 * 2 ** 20, heap: 12 * 2 ** 20, gc: 1.5, cpu: 12 }, undefined];
+  const samples = [
+    { rss: 100 * 2 ** 20, heap: 10 * 2 ** 20, gc: 1, cpu: 10 },
+    { rss: 110 * 2 ** 20, heap: 12 * 2 ** 20, gc: 1.5, cpu: 12 },
+    undefined,
+  ];
   const latency = new LatencyRecorder();
   latency.recordMs(2);
   const lines: string[] = [];
@@ -64,5 +78,9 @@ test("SoakSeries: a point per interval; GC and CPU over the interval since the p
   await series.last();
   assert.equal(series.points.length, 1, "no tail right after a point");
   await series.sample();
-  assert.deepEqual(Object.keys(series.points[1]!), ["t_s", "rps", "errors", "ws_msgs_per_s", "p50_ms", "p95_ms", "p99_ms"], "a sample the process did not give has no process figures");
+  assert.deepEqual(
+    Object.keys(series.points[1]!),
+    ["t_s", "rps", "errors", "ws_msgs_per_s", "p50_ms", "p95_ms", "p99_ms"],
+    "a sample the process did not give has no process figures",
+  );
 });

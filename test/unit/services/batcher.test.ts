@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Batcher, BatcherClosedError, type BatcherOptions, type FlushEvent } from "../../../services/executor/src/lib/batcher.js";
+import {
+  Batcher,
+  BatcherClosedError,
+  type BatcherOptions,
+  type FlushEvent,
+} from "../../../services/executor/src/lib/batcher.js";
 
 interface Harness {
   batcher: Batcher<number, string>;
@@ -11,7 +16,11 @@ interface Harness {
 }
 
 /** A batcher whose flushes stay in flight until released, so tests control concurrency. */
-function harness(opts: Partial<BatcherOptions>, answer: (items: number[]) => Array<string | Error> | Error = (i) => i.map((n) => `ok${n}`), hold = false): Harness {
+function harness(
+  opts: Partial<BatcherOptions>,
+  answer: (items: number[]) => Array<string | Error> | Error = (i) => i.map((n) => `ok${n}`),
+  hold = false,
+): Harness {
   const calls: Harness["calls"] = [];
   const events: FlushEvent[] = [];
   const waiting: Array<() => void> = [];
@@ -53,7 +62,12 @@ test("fixed: a partial batch flushes when the window ends, on time", async () =>
 
 test("orders are batched per key", async () => {
   const h = harness({ maxSize: 2, flushMs: 10_000 });
-  await Promise.all([h.batcher.submit("A", 1), h.batcher.submit("B", 2), h.batcher.submit("A", 3), h.batcher.submit("B", 4)]);
+  await Promise.all([
+    h.batcher.submit("A", 1),
+    h.batcher.submit("B", 2),
+    h.batcher.submit("A", 3),
+    h.batcher.submit("B", 4),
+  ]);
   assert.deepEqual(h.calls, [
     { key: "A", items: [1, 3] },
     { key: "B", items: [2, 4] },
@@ -62,7 +76,9 @@ test("orders are batched per key", async () => {
 });
 
 test("each caller gets its own result or its own error", async () => {
-  const h = harness({ maxSize: 3, flushMs: 10_000 }, (items) => items.map((n) => (n === 2 ? new Error(`rejected ${n}`) : `ok${n}`)));
+  const h = harness({ maxSize: 3, flushMs: 10_000 }, (items) =>
+    items.map((n) => (n === 2 ? new Error(`rejected ${n}`) : `ok${n}`)),
+  );
   const settled = await Promise.allSettled([1, 2, 3].map((n) => h.batcher.submit("K", n)));
   assert.deepEqual(settled[0], { status: "fulfilled", value: "ok1" });
   assert.equal(settled[1]!.status, "rejected");

@@ -34,8 +34,14 @@ test("runGroup: an abort ends the command and what it started; a command that ca
   for (let i = 0; i < 50 && alive(grandchild); i++) await new Promise((res) => setTimeout(res, 20));
   assert.equal(alive(grandchild), false, "the sleep the shell started is gone too");
 
-  await assert.rejects(runGroup("/nonexistent/perfpack-no-such-command", [], { env: process.env, signal: new AbortController().signal }), /ENOENT/);
+  await assert.rejects(
+    runGroup("/nonexistent/perfpack-no-such-command", [], { env: process.env, signal: new AbortController().signal }),
+    /ENOENT/,
+  );
   const before = new AbortController();
   before.abort();
-  assert.deepEqual(await runGroup("sh", ["-c", "exit 0"], { env: process.env, signal: before.signal }), { code: null, output: "" });
+  assert.deepEqual(await runGroup("sh", ["-c", "exit 0"], { env: process.env, signal: before.signal }), {
+    code: null,
+    output: "",
+  });
 });

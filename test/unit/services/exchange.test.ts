@@ -24,7 +24,14 @@ test("the seeded generator replays exactly, and different seeds differ", () => {
 
 test("the book refuses a duplicate clientOrderId and keeps LIMIT orders open", () => {
   const book = new OrderBook(10);
-  const o = { symbol: "BTCUSDT", side: "BUY", type: "LIMIT", quantity: "1", price: "40000", newClientOrderId: "c1" } as const;
+  const o = {
+    symbol: "BTCUSDT",
+    side: "BUY",
+    type: "LIMIT",
+    quantity: "1",
+    price: "40000",
+    newClientOrderId: "c1",
+  } as const;
   const first = book.place(o);
   assert.ok(!isExchangeError(first));
   const again = book.place(o);
@@ -67,12 +74,21 @@ test("exchange options are validated with the flag's name", () => {
 test("the open-orders answer is serialized once per change of the book, and always equals the book", () => {
   const book = new OrderBook(4);
   book.seed(3, 1);
-  const same = (symbol?: string) => assert.equal(book.openOrdersJson(symbol).toString(), JSON.stringify(book.openOrders(symbol)));
+  const same = (symbol?: string) =>
+    assert.equal(book.openOrdersJson(symbol).toString(), JSON.stringify(book.openOrders(symbol)));
   same();
   same("BTCUSDT");
   const first = book.openOrdersJson();
   assert.equal(book.openOrdersJson(), first, "unchanged book: the same bytes, not serialized again");
-  const placed = book.place({ symbol: "BTCUSDT", side: "BUY", type: "LIMIT", quantity: "0.010", price: "90000", timeInForce: "GTC", newClientOrderId: "c-1" });
+  const placed = book.place({
+    symbol: "BTCUSDT",
+    side: "BUY",
+    type: "LIMIT",
+    quantity: "0.010",
+    price: "90000",
+    timeInForce: "GTC",
+    newClientOrderId: "c-1",
+  });
   assert.ok(!isExchangeError(placed));
   assert.notEqual(book.openOrdersJson().toString(), first.toString(), "a new LIMIT order is in the next answer");
   same();
@@ -82,7 +98,15 @@ test("the open-orders answer is serialized once per change of the book, and alwa
   book.place({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.010", newClientOrderId: "c-2" });
   assert.equal(book.openOrdersJson(), before, "the same bytes");
   // a cancel, and the bound (5 orders in a book of 4: the oldest left)
-  book.place({ symbol: "ETHUSDT", side: "SELL", type: "LIMIT", quantity: "1.000", price: "4000", timeInForce: "GTC", newClientOrderId: "c-3" });
+  book.place({
+    symbol: "ETHUSDT",
+    side: "SELL",
+    type: "LIMIT",
+    quantity: "1.000",
+    price: "4000",
+    timeInForce: "GTC",
+    newClientOrderId: "c-3",
+  });
   same();
   assert.ok(!isExchangeError(book.cancel("BTCUSDT", { clientOrderId: "c-1" })));
   same();

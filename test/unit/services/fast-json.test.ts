@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ExchangeOrder } from "../../../services/common/src/exchange-types.js";
 import { seededRandom } from "../../../services/common/src/rng.js";
-import { MalformedOrderError, OPEN_ORDER_SCHEMA, compileSerializers, createSerializer, toOpenOrderView, toOrderView } from "../../../services/executor/src/lib/fastJson.js";
+import {
+  MalformedOrderError,
+  OPEN_ORDER_SCHEMA,
+  compileSerializers,
+  createSerializer,
+  toOpenOrderView,
+  toOrderView,
+} from "../../../services/executor/src/lib/fastJson.js";
 import { createMetrics } from "../../../services/executor/src/lib/metrics.js";
 
 const fast = compileSerializers("fast");
@@ -10,7 +17,25 @@ const native = compileSerializers("native");
 
 /** Strings that stress escaping: quotes, backslashes, control characters, astral and separator code points. */
 function nastyString(rand: () => number): string {
-  const pool = ['"', "\\", "\n", "\t", "\u0000", "\u001f", "\u2028", "\u2029", "é", "😀", "\ud800", "/", "<", "a", "Z", "0", " "];
+  const pool = [
+    '"',
+    "\\",
+    "\n",
+    "\t",
+    "\u0000",
+    "\u001f",
+    "\u2028",
+    "\u2029",
+    "é",
+    "😀",
+    "\ud800",
+    "/",
+    "<",
+    "a",
+    "Z",
+    "0",
+    " ",
+  ];
   let s = "";
   const n = Math.floor(rand() * 12);
   for (let i = 0; i < n; i++) s += pool[Math.floor(rand() * pool.length)];
@@ -19,7 +44,12 @@ function nastyString(rand: () => number): string {
 
 function randomOrder(rand: () => number): ExchangeOrder {
   const s = () => (rand() < 0.3 ? nastyString(rand) : (rand() * 1e6).toFixed(Math.floor(rand() * 8)));
-  const n = () => (rand() < 0.2 ? Number.MAX_SAFE_INTEGER - Math.floor(rand() * 10) : rand() < 0.5 ? Math.floor(rand() * 1e13) : rand() * 1e3 - 500);
+  const n = () =>
+    rand() < 0.2
+      ? Number.MAX_SAFE_INTEGER - Math.floor(rand() * 10)
+      : rand() < 0.5
+        ? Math.floor(rand() * 1e13)
+        : rand() * 1e3 - 500;
   return {
     orderId: n(),
     symbol: s(),
@@ -74,7 +104,8 @@ test("the written-out open-order view is the schema-driven copy: same keys, same
   // the loop the view replaced (issue 13), kept here as its reference
   const bySchema = (o: Record<string, unknown>) => {
     const out: Record<string, unknown> = {};
-    for (const [k, t] of OPEN_ORDER_SCHEMA) out[k] = t === "number" ? Number(o[k] ?? 0) : t === "boolean" ? Boolean(o[k]) : String(o[k] ?? "");
+    for (const [k, t] of OPEN_ORDER_SCHEMA)
+      out[k] = t === "number" ? Number(o[k] ?? 0) : t === "boolean" ? Boolean(o[k]) : String(o[k] ?? "");
     return out;
   };
   const rand = seededRandom(11);

@@ -1,20 +1,47 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ExchangeError, ExchangeOrder, NewOrder } from "../../../services/common/src/exchange-types.js";
-import { ExchangeRejection, UpstreamError, type ExchangeClient } from "../../../services/executor/src/lib/httpClient.js";
+import {
+  ExchangeRejection,
+  UpstreamError,
+  type ExchangeClient,
+} from "../../../services/executor/src/lib/httpClient.js";
 import { createMetrics } from "../../../services/executor/src/lib/metrics.js";
-import { DuplicateClientOrderIdError, OrderSubmitter, UnsettledOrderError } from "../../../services/executor/src/lib/submit.js";
+import {
+  DuplicateClientOrderIdError,
+  OrderSubmitter,
+  UnsettledOrderError,
+} from "../../../services/executor/src/lib/submit.js";
 
-const order = (id: string, quantity = "0.001"): NewOrder => ({ symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity, newClientOrderId: id });
+const order = (id: string, quantity = "0.001"): NewOrder => ({
+  symbol: "BTCUSDT",
+  side: "BUY",
+  type: "MARKET",
+  quantity,
+  newClientOrderId: id,
+});
 const placed = (o: NewOrder, orderId = 1): ExchangeOrder =>
-  ({ orderId, symbol: o.symbol, side: o.side, type: o.type, origQty: o.quantity, price: "0", clientOrderId: o.newClientOrderId, status: "FILLED" }) as ExchangeOrder;
+  ({
+    orderId,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    origQty: o.quantity,
+    price: "0",
+    clientOrderId: o.newClientOrderId,
+    status: "FILLED",
+  }) as ExchangeOrder;
 const http5xx = () => new UpstreamError("http", "https://x", "answered 503");
 const reset = () => new UpstreamError("reset", "https://x", "connection failed: other side closed");
 const timeout = () => new UpstreamError("timeout", "https://x", "timed out (UND_ERR_HEADERS_TIMEOUT)");
 const DUP: ExchangeError = { code: -4116, msg: "ClientOrderId is duplicated." };
 
 /** A scripted exchange: each call takes the next step; the book is what queries see. */
-function fakeClient(steps: Array<(orders: NewOrder[]) => Array<ExchangeOrder | ExchangeError>>, book = new Map<string, ExchangeOrder>(), queryFails: () => Error | undefined = () => undefined) {
+function fakeClient(
+  steps: Array<(orders: NewOrder[]) => Array<ExchangeOrder | ExchangeError>>,
+  book = new Map<string, ExchangeOrder>(),
+  queryFails: () => Error | undefined = () => undefined,
+) {
   const calls: string[] = [];
   const client: ExchangeClient = {
     batchCap: 5,
@@ -74,7 +101,9 @@ test("a reset after the order was placed: the retry gets -4116 and the order is 
 
 test("-4116 for a different order under the same clientOrderId is a conflict, not a success", async () => {
   const { client } = fakeClient([() => [DUP]], new Map([["a", placed(order("a", "5"))]]));
-  const [r] = await new OrderSubmitter(client, { retries: 3, backoffMs: 0 }, createMetrics()).place([order("a", "0.001")]);
+  const [r] = await new OrderSubmitter(client, { retries: 3, backoffMs: 0 }, createMetrics()).place([
+    order("a", "0.001"),
+  ]);
   assert.ok(r instanceof DuplicateClientOrderIdError);
 });
 
@@ -96,7 +125,9 @@ test("out of retries: a last query says not_placed when the order is absent, unk
 test("a refusal other than -4116 goes to its own order only, unretried", async () => {
   const a = order("a");
   const b = order("b");
-  const { client, calls } = fakeClient([(os) => [placed(os[0]!), { code: -1111, msg: "Precision is over the maximum defined for this asset." }]]);
+  const { client, calls } = fakeClient([
+    (os) => [placed(os[0]!), { code: -1111, msg: "Precision is over the maximum defined for this asset." }],
+  ]);
   const [ra, rb] = await new OrderSubmitter(client, { retries: 3, backoffMs: 0 }, createMetrics()).place([a, b]);
   assert.equal((ra as ExchangeOrder).clientOrderId, "a");
   assert.ok(rb instanceof ExchangeRejection);

@@ -13,23 +13,35 @@ const sample = (): Results => JSON.parse(readFileSync(fixturePath("sample-baseli
 function crafted(rounds: number, value: (metric: string, round: number) => number): Results {
   const r = sample();
   const template = r.trials.find((t) => t.variant === "optimized" && t.scenario === "latency")!;
-  r.plan = { ...r.plan, variants: r.plan.variants.filter((v) => v.name === "optimized"), scenarios: ["latency"], rounds };
+  r.plan = {
+    ...r.plan,
+    variants: r.plan.variants.filter((v) => v.name === "optimized"),
+    scenarios: ["latency"],
+    rounds,
+  };
   // the gate metrics as the latency scenario declares them today: throughput, p95 and CPU per request
-  r.plan.headlines!.latency = r.plan.headlines!.latency!.map((h) => (h.metric === "executor_cpu_us_per_request" ? { ...h, gate: true as const } : h));
+  r.plan.headlines!.latency = r.plan.headlines!.latency!.map((h) =>
+    h.metric === "executor_cpu_us_per_request" ? { ...h, gate: true as const } : h,
+  );
   r.trials = Array.from({ length: rounds }, (_, i) => ({
     ...template,
     round: i + 1,
-    metrics: { ...template.metrics, ...Object.fromEntries(["rps", "latency_p95_ms", "executor_cpu_us_per_request"].map((m) => [m, value(m, i + 1)])) },
+    metrics: {
+      ...template.metrics,
+      ...Object.fromEntries(["rps", "latency_p95_ms", "executor_cpu_us_per_request"].map((m) => [m, value(m, i + 1)])),
+    },
   }));
   r.summary = analyze(r, headlinesOf(r), loadTargets());
   return r;
 }
 /** ±spread around `centre`, alternating by round: a known, symmetric noise. */
-const around = (centre: number, spread: number) => (round: number) => centre * (1 + (round % 2 === 0 ? spread : -spread));
+const around = (centre: number, spread: number) => (round: number) =>
+  centre * (1 + (round % 2 === 0 ? spread : -spread));
 const BASE = { rps: 1500, latency_p95_ms: 30, executor_cpu_us_per_request: 600 } as Record<string, number>;
 const base = (spread: number, rounds = 6) => crafted(rounds, (m, i) => around(BASE[m]!, spread)(i));
 /** The current run: every metric `f` times worse (throughput ÷ f, latency and CPU × f). */
-const worse = (f: number, spread: number, rounds = 6) => crafted(rounds, (m, i) => around(m === "rps" ? BASE[m]! / f : BASE[m]! * f, spread)(i));
+const worse = (f: number, spread: number, rounds = 6) =>
+  crafted(rounds, (m, i) => around(m === "rps" ? BASE[m]! / f : BASE[m]! * f, spread)(i));
 
 test("A/A: a run against itself never fails the gate; with tight rounds it passes, every metric clear of the line", () => {
   const r = base(0.01);
@@ -47,7 +59,10 @@ test("too little evidence is inconclusive, not a pass: intervals wider than the 
   assert.equal(d.outcome, "inconclusive", d.reasons.join("; "));
   assert.equal(d.pass, false);
   assert.ok(d.calls.includes("undecided") && !d.calls.includes("regression"), d.calls.join(", "));
-  assert.match(d.reasons.join("\n"), /optimized · latency · req\/s: undecided \(ratio 0\.830, 96\.67% interval [\d.]+–[\d.]+ reaches across the 10\.0% line\)/);
+  assert.match(
+    d.reasons.join("\n"),
+    /optimized · latency · req\/s: undecided \(ratio 0\.830, 96\.67% interval [\d.]+–[\d.]+ reaches across the 10\.0% line\)/,
+  );
   // and a run against itself with the same noise is inconclusive too: nothing shows it is clear of the line
   assert.equal(decideGate(base(0.15, 5), base(0.15, 5), headlinesOf(base(0.15, 5)), 0.1).outcome, "inconclusive");
 });
@@ -57,7 +72,10 @@ test("a consistent 40% slowdown is a regression, naming each metric wholly beyon
   assert.equal(d.outcome, "regression");
   assert.deepEqual(d.calls, ["regression", "regression", "regression"]);
   assert.equal(d.regressions.length, 3);
-  assert.match(d.reasons[0]!, /optimized · latency · req\/s: 40\.0% worse \(ratio 0\.600, 96\.67% interval [\d.]+–[\d.]+, wholly beyond the 10\.0% line\)/);
+  assert.match(
+    d.reasons[0]!,
+    /optimized · latency · req\/s: 40\.0% worse \(ratio 0\.600, 96\.67% interval [\d.]+–[\d.]+, wholly beyond the 10\.0% line\)/,
+  );
 });
 
 test("a change smaller than --max-regression, measured tightly, passes", () => {
@@ -77,7 +95,9 @@ test("a failed headline target in the current run fails the gate", () => {
   const base = sample();
   const cur: Results = JSON.parse(JSON.stringify(base));
   // make optimized no faster than baseline on the latency scenario
-  for (const t of cur.trials) if (t.variant === "optimized" && t.scenario === "latency") t.metrics.rps = cur.trials.find((x) => x.variant === "baseline" && x.scenario === "latency")!.metrics.rps!;
+  for (const t of cur.trials)
+    if (t.variant === "optimized" && t.scenario === "latency")
+      t.metrics.rps = cur.trials.find((x) => x.variant === "baseline" && x.scenario === "latency")!.metrics.rps!;
   cur.summary = analyze(cur, headlinesOf(cur), loadTargets());
   const d = decideGate(base, cur, headlinesOf(cur), 10);
   assert.equal(d.pass, false);
@@ -140,16 +160,27 @@ function revisionRun(burn: number): Results {
   const r = sample();
   const base = "optimized@main";
   r.plan.variants = [
-    { ...r.plan.variants.find((v) => v.name === "optimized")!, name: base, system: { kind: "revision", ref: "main", commit: "0123456789" } },
+    {
+      ...r.plan.variants.find((v) => v.name === "optimized")!,
+      name: base,
+      system: { kind: "revision", ref: "main", commit: "0123456789" },
+    },
     r.plan.variants.find((v) => v.name === "optimized")!,
   ];
   const optimized = r.trials.filter((t) => t.variant === "optimized");
   // both arms get the same trials, paired by round; this checkout's CPU per request is `burn` times the baseline's
   r.trials = [
     ...optimized.map((t) => ({ ...t, variant: base })),
-    ...optimized.map((t) => ({ ...t, metrics: Object.fromEntries(Object.entries(t.metrics).map(([k, v]) => [k, k.startsWith("executor_cpu_us_per") ? v * burn : v])) })),
+    ...optimized.map((t) => ({
+      ...t,
+      metrics: Object.fromEntries(
+        Object.entries(t.metrics).map(([k, v]) => [k, k.startsWith("executor_cpu_us_per") ? v * burn : v]),
+      ),
+    })),
   ];
-  r.plan.headlines!.latency = r.plan.headlines!.latency!.map((h) => (h.metric === "executor_cpu_us_per_request" ? { ...h, gate: true as const } : h));
+  r.plan.headlines!.latency = r.plan.headlines!.latency!.map((h) =>
+    h.metric === "executor_cpu_us_per_request" ? { ...h, gate: true as const } : h,
+  );
   return r;
 }
 
@@ -181,17 +212,24 @@ test("arms that failed differently are never a speed change: marked, not signifi
   );
   b.plan.maxErrors = c.plan.maxErrors = 0.05;
   const d = decideGate(b, c, headlinesOf(b), 0.1);
-  assert.ok(d.comparisons.length > 0 && d.comparisons.every((x) => x.failuresDiffer?.candidate === 0.08 && !x.significant && x.direction === "same"));
+  assert.ok(
+    d.comparisons.length > 0 &&
+      d.comparisons.every((x) => x.failuresDiffer?.candidate === 0.08 && !x.significant && x.direction === "same"),
+  );
   assert.equal(d.outcome, "regression");
   assert.equal(markedRatio(d.comparisons[0]!), "⚠ failed 0% vs 8.00%");
 
   // within one run: the sample's two variants, the optimized arm failing 30% in one of its rounds
   const r = sample();
   r.plan.maxErrors = 0.05;
-  for (const t of r.trials) t.answers = answers(t.variant === "optimized" && t.scenario === "latency" && t.round === 1 ? 300 : 0);
+  for (const t of r.trials)
+    t.answers = answers(t.variant === "optimized" && t.scenario === "latency" && t.round === 1 ? 300 : 0);
   const s = analyze(r, headlinesOf(r), loadTargets());
   const latency = s.comparisons!.filter((x) => x.scenario === "latency");
-  assert.ok(latency.length > 0 && latency.every((x) => x.failuresDiffer && x.direction === "same"), JSON.stringify(latency.map((x) => x.failuresDiffer)));
+  assert.ok(
+    latency.length > 0 && latency.every((x) => x.failuresDiffer && x.direction === "same"),
+    JSON.stringify(latency.map((x) => x.failuresDiffer)),
+  );
   assert.ok(s.comparisons!.filter((x) => x.scenario !== "latency").every((x) => !x.failuresDiffer));
   assert.ok(!s.comparisons!.some((x) => x.metric === "failure_share"), "a share is not compared as a ratio");
   const table = mediansTables({ ...r, summary: s });
@@ -200,7 +238,17 @@ test("arms that failed differently are never a speed change: marked, not signifi
 
 test("the allocation row reads the allocation pass: its objects/s with how it was got, or why there is none", () => {
   const r = sample();
-  const figures = { objects: 5e5, bytes: 4e7, requests: 100, windowS: 3, passRps: 33, backgroundObjectsPerS: 9000, objectsPerRequest: 4000, bytesPerRequest: 3e5, top: [] };
+  const figures = {
+    objects: 5e5,
+    bytes: 4e7,
+    requests: 100,
+    windowS: 3,
+    passRps: 33,
+    backgroundObjectsPerS: 9000,
+    objectsPerRequest: 4000,
+    bytesPerRequest: 3e5,
+    top: [],
+  };
   const row = (allocation: Results["allocation"]) => {
     const s = analyze({ ...r, ...(allocation ? { allocation } : {}) }, headlinesOf(r), loadTargets());
     return s.targets!.find((t) => t.id === "object_allocation")!;
@@ -209,12 +257,22 @@ test("the allocation row reads the allocation pass: its objects/s with how it wa
     method: "the method",
     scenario: "latency",
     durationS: 3,
-    variants: { optimized: { ...figures, trialRps: 1000, objectsPerS: 4_009_000, objectsPerSRange: [3_609_000, 4_409_000] } },
+    variants: {
+      optimized: { ...figures, trialRps: 1000, objectsPerS: 4_009_000, objectsPerSRange: [3_609_000, 4_409_000] },
+    },
   });
   assert.equal(measured.status, "fail");
   assert.equal(measured.measured, 4_009_000);
-  assert.match(measured.note!, /^4,000 objects\/request × 1,000 req\/s \(the trials' median\) \+ 9,000 objects\/s idle; 3,609,000–4,409,000 over the trials' rounds\. the method$/);
-  const failed = row({ method: "m", scenario: "latency", durationS: 3, variants: { optimized: { error: "no request was answered during the allocation pass" } } });
+  assert.match(
+    measured.note!,
+    /^4,000 objects\/request × 1,000 req\/s \(the trials' median\) \+ 9,000 objects\/s idle; 3,609,000–4,409,000 over the trials' rounds\. the method$/,
+  );
+  const failed = row({
+    method: "m",
+    scenario: "latency",
+    durationS: 3,
+    variants: { optimized: { error: "no request was answered during the allocation pass" } },
+  });
   assert.equal(failed.status, "not-measured");
   assert.match(failed.note!, /failed: no request was answered/);
   const unscaled = row({ method: "m", scenario: "latency", durationS: 3, variants: { optimized: figures } });

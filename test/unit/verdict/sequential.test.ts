@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pairedRatio, rng } from "../../../harness/verdict/stats.js";
-import { callMetric, exactBoundaries, lookLevel, looksWithin, outcomeOf, roundsAtLook, spent, unionLevel, type GateOutcome, type SequentialDesign } from "../../../harness/verdict/sequential.js";
+import {
+  callMetric,
+  exactBoundaries,
+  lookLevel,
+  looksWithin,
+  outcomeOf,
+  roundsAtLook,
+  spent,
+  unionLevel,
+  type GateOutcome,
+  type SequentialDesign,
+} from "../../../harness/verdict/sequential.js";
 
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 
@@ -48,7 +59,12 @@ test("the exact boundary's crossing probabilities are the spends: 200,000 simula
   const total = crossed.reduce((a, x) => a + x, 0) / paths;
   // in all: α/m = 0.0167 (Monte Carlo SE 0.0003)
   assert.ok(Math.abs(total - 0.05 / 3) < 0.0012, `crossed ${total}`);
-  crossed.forEach((c, k) => assert.ok(Math.abs(c / paths - spend[k]!) < 4 * Math.sqrt(spend[k]! / paths) + 1e-4, `look ${k + 1}: ${c / paths} vs ${spend[k]}`));
+  crossed.forEach((c, k) =>
+    assert.ok(
+      Math.abs(c / paths - spend[k]!) < 4 * Math.sqrt(spend[k]! / paths) + 1e-4,
+      `look ${k + 1}: ${c / paths} vs ${spend[k]}`,
+    ),
+  );
 });
 
 test("alpha spending: the first look's level is the union bound's, every later one narrower; all wider than 95%", () => {
@@ -56,7 +72,11 @@ test("alpha spending: the first look's level is the union bound's, every later o
   for (let k = 1; k <= design.maxLooks; k++) {
     levels.push(lookLevel(design, k));
     if (k === 1) assert.ok(Math.abs(lookLevel(design, 1) - unionLevel(design, 1)) < 1e-9);
-    else assert.ok(lookLevel(design, k) < unionLevel(design, k), `look ${k}: ${lookLevel(design, k)} vs ${unionLevel(design, k)}`);
+    else
+      assert.ok(
+        lookLevel(design, k) < unionLevel(design, k),
+        `look ${k}: ${lookLevel(design, k)} vs ${unionLevel(design, k)}`,
+      );
   }
   // the union bound's tails add up to alpha per side
   let tails = 0;
@@ -70,7 +90,15 @@ test("alpha spending: the first look's level is the union bound's, every later o
 });
 
 test("a metric is called against the line from its interval, in the metric's own direction", () => {
-  const est = (lo: number, hi: number) => ({ ratio: (lo + hi) / 2, lo, hi, p: 0.5, n: 6, paired: true, method: "t" as const });
+  const est = (lo: number, hi: number) => ({
+    ratio: (lo + hi) / 2,
+    lo,
+    hi,
+    p: 0.5,
+    n: 6,
+    paired: true,
+    method: "t" as const,
+  });
   // throughput (higher is better): 0.80–0.90 is wholly more than 5% worse
   assert.equal(callMetric({ better: "higher", estimate: est(0.8, 0.9) }, 0.05), "regression");
   assert.equal(callMetric({ better: "higher", estimate: est(0.97, 1.1) }, 0.05), "clear");
@@ -101,7 +129,12 @@ test("looks within the budget: the first look always, then one per batch that en
  * direction); looks as the gate takes them. Returns the outcomes and how often the intervals at
  * the stopping look held the true ratios.
  */
-function simulate(worse: number, sims: number, seed: number, levelAt: (k: number) => number): { outcomes: Record<GateOutcome, number>; covered: number } {
+function simulate(
+  worse: number,
+  sims: number,
+  seed: number,
+  levelAt: (k: number) => number,
+): { outcomes: Record<GateOutcome, number>; covered: number } {
   const r = rng(seed);
   const outcomes: Record<GateOutcome, number> = { pass: 0, regression: 0, inconclusive: 0 };
   let covered = 0;

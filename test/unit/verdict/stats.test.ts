@@ -70,7 +70,9 @@ function coverage(rounds: number, paired: boolean, sims: number, seed: number): 
       a.push(1000 * Math.exp(0.12 * gauss(r)));
       b.push(1000 * trueRatio * Math.exp(0.12 * gauss(r)));
     }
-    const e = paired ? pairedRatio(pairs, { resamples: 400, seed: s }) : unpairedRatio(a, b, { resamples: 400, seed: s });
+    const e = paired
+      ? pairedRatio(pairs, { resamples: 400, seed: s })
+      : unpairedRatio(a, b, { resamples: 400, seed: s });
     if (e && e.lo <= trueRatio && trueRatio <= e.hi) hits++;
   }
   return hits / sims;

@@ -130,7 +130,8 @@ export class Batcher<I, R> {
       st.inFlight--;
       this.running.delete(done);
       // adaptive: a batch came back, so the queue that built up behind it may go now
-      if (this.opts.mode === "adaptive" && st.entries.length > 0 && st.inFlight < this.opts.maxInFlight) this.flush(key, st, "idle");
+      if (this.opts.mode === "adaptive" && st.entries.length > 0 && st.inFlight < this.opts.maxInFlight)
+        this.flush(key, st, "idle");
     });
     this.running.add(done);
   }
@@ -155,7 +156,8 @@ export class Batcher<I, R> {
     this.onFlushed({ key, size: batch.length, reason, latencyMs: this.now() - firstAt, failed: false });
     batch.forEach((entry, i) => {
       const r = results[i];
-      if (r === undefined) entry.reject(new Error(`batch answered ${results.length} results for ${batch.length} orders`));
+      if (r === undefined)
+        entry.reject(new Error(`batch answered ${results.length} results for ${batch.length} orders`));
       else if (r instanceof Error) entry.reject(r);
       else entry.resolve(r);
     });

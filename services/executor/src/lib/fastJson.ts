@@ -16,7 +16,20 @@ const str = { type: "string" } as const;
 const num = { type: "number" } as const;
 const bool = { type: "boolean" } as const;
 
-const ORDER_VIEW_KEYS = ["orderId", "clientOrderId", "symbol", "side", "type", "quantity", "price", "status", "executedQty", "avgPrice", "batched", "updateTime"] as const;
+const ORDER_VIEW_KEYS = [
+  "orderId",
+  "clientOrderId",
+  "symbol",
+  "side",
+  "type",
+  "quantity",
+  "price",
+  "status",
+  "executedQty",
+  "avgPrice",
+  "batched",
+  "updateTime",
+] as const;
 export interface OrderView {
   orderId: number;
   clientOrderId: string;
@@ -180,7 +193,9 @@ export function toOpenOrderView(o: ExchangeOrder): ExchangeOrder {
 }
 
 /** The open-order schema's keys and types, in order (the view and its test follow them). */
-export const OPEN_ORDER_SCHEMA: ReadonlyArray<readonly [string, "number" | "string" | "boolean"]> = OPEN_ORDER_KEYS.map((k) => [k, openOrderProps[k].type] as const);
+export const OPEN_ORDER_SCHEMA: ReadonlyArray<readonly [string, "number" | "string" | "boolean"]> = OPEN_ORDER_KEYS.map(
+  (k) => [k, openOrderProps[k].type] as const,
+);
 
 export type Stringifier = "fast" | "native";
 

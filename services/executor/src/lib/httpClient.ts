@@ -37,7 +37,12 @@ export interface ExchangeClient {
   close(): Promise<void>;
 }
 
-const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"]);
+const TIMEOUT_CODES = new Set([
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ETIMEDOUT",
+]);
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
 
 function classify(err: unknown, upstream: string): UpstreamError {
@@ -45,7 +50,11 @@ function classify(err: unknown, upstream: string): UpstreamError {
   const code = e.code ?? "";
   if (TIMEOUT_CODES.has(code)) return new UpstreamError("timeout", upstream, `timed out (${code})`);
   if (UNREACHABLE_CODES.has(code)) return new UpstreamError("unreachable", upstream, `unreachable (${code})`);
-  return new UpstreamError("reset", upstream, `connection failed: ${e.message ?? String(err)}${code ? ` (${code})` : ""}`);
+  return new UpstreamError(
+    "reset",
+    upstream,
+    `connection failed: ${e.message ?? String(err)}${code ? ` (${code})` : ""}`,
+  );
 }
 
 /**
@@ -58,8 +67,14 @@ export function createExchangeClient(cfg: ExecutorConfig, metrics: Metrics, batc
   const origin = cfg.exchangeUrl.origin;
   // One TLS context for all connections: passing `ca` per connection makes Node rebuild the
   // context on every handshake (~1.5 ms each on this machine).
-  const secureContext = cfg.exchangeUrl.protocol === "https:" ? tls.createSecureContext({ ca: readFileSync(cfg.exchangeCaFile) }) : undefined;
-  const base = buildConnector({ timeout: cfg.upstreamTimeoutMs, ...(secureContext ? { secureContext } : {}) } as buildConnector.BuildOptions);
+  const secureContext =
+    cfg.exchangeUrl.protocol === "https:"
+      ? tls.createSecureContext({ ca: readFileSync(cfg.exchangeCaFile) })
+      : undefined;
+  const base = buildConnector({
+    timeout: cfg.upstreamTimeoutMs,
+    ...(secureContext ? { secureContext } : {}),
+  } as buildConnector.BuildOptions);
 
   // Connection accounting: our connector marks its sockets; the sendHeaders channel tells us
   // which socket carried each request, so reuse is counted per request, not estimated.
@@ -114,7 +129,8 @@ export function createExchangeClient(cfg: ExecutorConfig, metrics: Metrics, batc
     try {
       parsed = await res.body.json();
     } catch (err) {
-      const e = res.statusCode >= 500 ? new UpstreamError("http", origin, `answered ${res.statusCode}`) : classify(err, origin);
+      const e =
+        res.statusCode >= 500 ? new UpstreamError("http", origin, `answered ${res.statusCode}`) : classify(err, origin);
       metrics.upstreamRequests.labels(route, e.kind).inc();
       throw e;
     }
@@ -137,13 +153,26 @@ export function createExchangeClient(cfg: ExecutorConfig, metrics: Metrics, batc
     placeBatch: async (orders) => {
       const r = await call("batchOrders", "POST", "/fapi/v1/batchOrders", { batchOrders: orders });
       if (!Array.isArray(r) || r.length !== orders.length) {
-        throw new UpstreamError("http", origin, `batchOrders answered ${Array.isArray(r) ? r.length : "no"} results for ${orders.length} orders`);
+        throw new UpstreamError(
+          "http",
+          origin,
+          `batchOrders answered ${Array.isArray(r) ? r.length : "no"} results for ${orders.length} orders`,
+        );
       }
       return r as Array<ExchangeOrder | ExchangeError>;
     },
-    openOrders: (symbol) => call("openOrders", "GET", `/fapi/v1/openOrders${symbol ? `?symbol=${encodeURIComponent(symbol)}` : ""}`) as Promise<ExchangeOrder[]>,
+    openOrders: (symbol) =>
+      call(
+        "openOrders",
+        "GET",
+        `/fapi/v1/openOrders${symbol ? `?symbol=${encodeURIComponent(symbol)}` : ""}`,
+      ) as Promise<ExchangeOrder[]>,
     queryOrder: (symbol, clientOrderId) =>
-      call("queryOrder", "GET", `/fapi/v1/order?symbol=${encodeURIComponent(symbol)}&origClientOrderId=${encodeURIComponent(clientOrderId)}`) as Promise<ExchangeOrder>,
+      call(
+        "queryOrder",
+        "GET",
+        `/fapi/v1/order?symbol=${encodeURIComponent(symbol)}&origClientOrderId=${encodeURIComponent(clientOrderId)}`,
+      ) as Promise<ExchangeOrder>,
     close: async () => {
       diagnostics.unsubscribe("undici:client:sendHeaders", onSend);
       await agent.close();

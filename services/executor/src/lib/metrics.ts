@@ -7,7 +7,10 @@ import { SYMBOLS } from "../../../common/src/exchange-types.js";
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, gcDurationBuckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5] });
+  collectDefaultMetrics({
+    register: registry,
+    gcDurationBuckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+  });
   const msBuckets = [0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 75, 100, 250, 500, 1000, 2500, 5000];
   const registers = [registry];
 

@@ -8,7 +8,9 @@ const CLIENT_ID = /^[\w.:/-]{1,36}$/;
 function decimal(name: string, v: unknown): string {
   const s = typeof v === "number" && Number.isFinite(v) ? String(v) : v;
   if (typeof s !== "string" || !DECIMAL.test(s)) {
-    throw new ValidationError(`${name} must be a positive decimal such as "0.001" (a string or a number, at most 12 digits before the point and 8 after)`);
+    throw new ValidationError(
+      `${name} must be a positive decimal such as "0.001" (a string or a number, at most 12 digits before the point and 8 after)`,
+    );
   }
   if (!(Number(s) > 0)) throw new ValidationError(`${name} must be greater than 0`);
   return s;
@@ -17,7 +19,9 @@ function decimal(name: string, v: unknown): string {
 /** Checks a client's order body; the message names the bad field and what it accepts. */
 export function parseOrderRequest(body: unknown, makeClientId: () => string): NewOrder {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ValidationError('the body must be a JSON object such as {"symbol":"BTCUSDT","side":"BUY","type":"MARKET","quantity":"0.001"}');
+    throw new ValidationError(
+      'the body must be a JSON object such as {"symbol":"BTCUSDT","side":"BUY","type":"MARKET","quantity":"0.001"}',
+    );
   }
   const o = body as Record<string, unknown>;
   if (!SYMBOLS.includes(o.symbol as never)) throw new ValidationError(`symbol must be one of ${SYMBOLS.join(", ")}`);

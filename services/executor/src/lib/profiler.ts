@@ -10,7 +10,11 @@ export class CpuProfiler {
 
   start(): Promise<void> {
     this.session.connect();
-    return new Promise((resolve, reject) => this.session.post("Profiler.enable", (e) => (e ? reject(e) : this.session.post("Profiler.start", (e2) => (e2 ? reject(e2) : resolve())))));
+    return new Promise((resolve, reject) =>
+      this.session.post("Profiler.enable", (e) =>
+        e ? reject(e) : this.session.post("Profiler.start", (e2) => (e2 ? reject(e2) : resolve())),
+      ),
+    );
   }
 
   /** Stops profiling and writes the .cpuprofile; returns its path. */

@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { isExchangeError, type ExchangeError, type ExchangeOrder, type NewOrder } from "../../../common/src/exchange-types.js";
+import {
+  isExchangeError,
+  type ExchangeError,
+  type ExchangeOrder,
+  type NewOrder,
+} from "../../../common/src/exchange-types.js";
 import { ExchangeRejection, UpstreamError, type ExchangeClient } from "./httpClient.js";
 import type { Metrics } from "./metrics.js";
 
@@ -18,7 +23,9 @@ import type { Metrics } from "./metrics.js";
 /** The clientOrderId is already on the exchange, for a different order. */
 export class DuplicateClientOrderIdError extends Error {
   constructor(readonly clientOrderId: string) {
-    super(`clientOrderId ${JSON.stringify(clientOrderId)} is already used by a different order; use a new clientOrderId for a new order`);
+    super(
+      `clientOrderId ${JSON.stringify(clientOrderId)} is already used by a different order; use a new clientOrderId for a new order`,
+    );
   }
 }
 
@@ -32,7 +39,9 @@ export class UnsettledOrderError extends Error {
   ) {
     super(
       `${last.message}, after ${attempts} attempt${attempts === 1 ? "" : "s"}; ` +
-        (orderStatus === "not_placed" ? "the order was not placed" : "the order may have been placed: retry with the same clientOrderId, which is never placed twice"),
+        (orderStatus === "not_placed"
+          ? "the order was not placed"
+          : "the order may have been placed: retry with the same clientOrderId, which is never placed twice"),
     );
   }
 }
@@ -139,7 +148,12 @@ export class OrderSubmitter {
       return this.recovered(order, await this.query(order));
     } catch (err) {
       const absent = err instanceof ExchangeRejection && err.body.code === -2013;
-      return new UnsettledOrderError(last, order.newClientOrderId, absent && !mayStillLand ? "not_placed" : "unknown", failures.length);
+      return new UnsettledOrderError(
+        last,
+        order.newClientOrderId,
+        absent && !mayStillLand ? "not_placed" : "unknown",
+        failures.length,
+      );
     }
   }
 }

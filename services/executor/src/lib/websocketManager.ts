@@ -129,7 +129,9 @@ export class WebSocketManager {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = new URL(req.url ?? "/", "http://x").pathname;
       if (path !== WS_PATH || this.closing) {
-        socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"not_found","message":"WebSocket endpoint is ${WS_PATH}"}`);
+        socket.end(
+          `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"not_found","message":"WebSocket endpoint is ${WS_PATH}"}`,
+        );
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.add(ws));
@@ -139,7 +141,14 @@ export class WebSocketManager {
   private add(ws: WebSocket): void {
     const sock = (ws as unknown as { _socket: Socket })._socket;
     const compressed = ws.extensions.includes("permessage-deflate");
-    const c: Client = { ws, sock, alive: true, compressed, delivery: this.deliveryOf(compressed), baseBytes: sock.bytesWritten };
+    const c: Client = {
+      ws,
+      sock,
+      alive: true,
+      compressed,
+      delivery: this.deliveryOf(compressed),
+      baseBytes: sock.bytesWritten,
+    };
     if (c.delivery === "own") c.deflate = new SyncDeflate(this.cfg.ws.deflateLevel);
     if (c.delivery === "joining") this.joining.add(c);
     this.clients.add(c);

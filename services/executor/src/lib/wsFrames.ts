@@ -30,7 +30,15 @@ export function frame(payload: Buffer, binary: boolean, compressed: boolean): Bu
 }
 
 interface RawHandle {
-  writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
+  writeSync(
+    flush: number,
+    input: Buffer,
+    inOff: number,
+    inLen: number,
+    out: Buffer,
+    outOff: number,
+    outLen: number,
+  ): void;
 }
 
 /**
@@ -50,7 +58,9 @@ export class SyncDeflate {
     this.z = zlib.createDeflateRaw({ level, memLevel: 8, windowBits });
     const internals = this.z as unknown as { _handle?: RawHandle; _writeState?: Uint32Array };
     if (typeof internals._handle?.writeSync !== "function" || !(internals._writeState instanceof Uint32Array)) {
-      throw new Error(`this Node.js (${process.version}) has no synchronous zlib stream handle; use WS_FANOUT=per-client`);
+      throw new Error(
+        `this Node.js (${process.version}) has no synchronous zlib stream handle; use WS_FANOUT=per-client`,
+      );
     }
     this.handle = internals._handle;
     this.state = internals._writeState;
