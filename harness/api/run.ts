@@ -163,43 +163,13 @@ export async function executeRun(
   steer: RunSteering = {},
 ): Promise<RunDocument> {
   for (const w of cfg.warnings) tell(ctx, { type: "warning", text: w });
-  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, steer.seed);
   // header values that name the environment (${env:API_KEY}) are resolved now, and scrubbed from everything written
   const live = liveRequests(cfg.requests, ctx.env);
-  // the checkout under test: the team's repository when it runs its own service, else perfpack's
-  const checkout = checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? ctx.cwd : projectRoot());
-  const runner = new Runner(
-    {
-      cfg,
-      plan,
-      planRecord: {
-        ...planRecord(cfg, plan, scenarios, checkout),
-        ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
-      },
-      scenarios,
-      requests: live.requests,
-      secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
-      env: ctx.env,
-      version: ctx.version,
-      generators: LOAD_GENERATORS,
-    },
-    {
-      ...(steer.seed !== undefined ? { seed: steer.seed } : {}),
-      ...(steer.moreRounds ? { more: moreTrials(cfg, steer.moreRounds, steer.seed) } : {}),
-    },
-  );
+  const runner = newRunner(cfg, scenarios, ctx, steer, live);
   const writer = new ResultsWriter(cfg.outDir);
   runner.on("event", writer.listener);
   runner.on("event", (e: RunnerEvent) => tell(ctx, e));
-  const onAbort = () => runner.abort();
-  if (ctx.signal?.aborted) onAbort();
-  ctx.signal?.addEventListener("abort", onAbort, { once: true });
-  let ran: Results;
-  try {
-    ran = await runner.run();
-  } finally {
-    ctx.signal?.removeEventListener("abort", onAbort);
-  }
+  let ran = await untilAborted(runner, ctx.signal);
   if (cfg.allocation && !runner.wasAborted)
     ran = { ...ran, allocation: await runAllocationPass(cfg, ran, scenarios, live.requests, ctx) };
   // the analysis, once: from the trials, with the headlines the results file records
@@ -207,54 +177,91 @@ export async function executeRun(
   writer.finish(results);
   const latest = cfg.updateLatest ? pointLatest(cfg.outDir) : undefined;
   tell(ctx, { type: "analyzed", results });
-  let profileError: RunDocument["profileError"];
-  if (cfg.profile && !runner.wasAborted) {
-    const { profile } = await import("../profile/profiler.js");
-    const command = serviceCommand(cfg.variants[0]?.system);
-    tell(ctx, {
-      type: "note",
-      text: `profiling each variant with ${cfg.profile} (${cfg.scenarios[0]}, ${cfg.durationS} s), after the measured trials …`,
-    });
-    try {
-      await profile(
-        {
-          tool: cfg.profile,
-          variants: cfg.variants,
-          scenario: scenarios.get(cfg.scenarios[0]!)!,
-          durationS: cfg.durationS,
-          out: cfg.outDir,
-          requests: cfg.requests,
-          ...(command ? { command } : {}),
-        },
-        { events: (e) => tell(ctx, e), env: ctx.env },
-      );
-    } catch (err) {
-      profileError = {
-        message: (err as Error).message,
-        ...((err as { output?: string }).output ? { output: (err as { output?: string }).output } : {}),
-      };
-    }
-  }
+  const profileError =
+    cfg.profile && !runner.wasAborted ? await runProfile(cfg, cfg.profile, scenarios, ctx) : undefined;
   const gate = steer.gateReport?.(results);
-  const { written, errors } = exportAll(
-    results,
-    { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), ...(gate ? { gate } : {}) },
-    cfg.outDir,
-    EXPORTERS,
-    {
-      GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY,
-    },
-  );
+  const extra = { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), gate };
+  const summaryFile = { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY };
+  const { written, errors } = exportAll(results, extra, cfg.outDir, EXPORTERS, summaryFile);
   return {
     results,
     outDir: cfg.outDir,
     resultsFile: writer.file,
-    ...(latest ? { latest } : {}),
+    latest,
     written,
     exportErrors: errors,
-    ...(profileError ? { profileError } : {}),
+    profileError,
     interrupted: runner.wasAborted,
   };
+}
+
+/** The Runner of a prepared config: its plan (seeded by the steering), what results.json records of it, the live requests. */
+function newRunner(
+  cfg: RunConfig,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+  steer: RunSteering,
+  live: ReturnType<typeof liveRequests>,
+): Runner {
+  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, steer.seed);
+  // the checkout under test: the team's repository when it runs its own service, else perfpack's
+  const checkout = checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? ctx.cwd : projectRoot());
+  return new Runner(
+    {
+      cfg,
+      plan,
+      planRecord: { ...planRecord(cfg, plan, scenarios, checkout), seed: steer.seed },
+      scenarios,
+      requests: live.requests,
+      secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
+      env: ctx.env,
+      version: ctx.version,
+      generators: LOAD_GENERATORS,
+    },
+    { seed: steer.seed, more: steer.moreRounds && moreTrials(cfg, steer.moreRounds, steer.seed) },
+  );
+}
+
+/** The runner's trials; the job's signal aborts it (the finished trials are kept). */
+async function untilAborted(runner: Runner, signal: AbortSignal | undefined): Promise<Results> {
+  const onAbort = () => runner.abort();
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await runner.run();
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** --profile: each variant's flamegraph after the measured trials; a failure is reported, and the run's results stand. */
+async function runProfile(
+  cfg: RunConfig,
+  tool: NonNullable<RunConfig["profile"]>,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+): Promise<RunDocument["profileError"]> {
+  const { profile } = await import("../profile/profiler.js");
+  const scenario = cfg.scenarios[0]!;
+  tell(ctx, {
+    type: "note",
+    text: `profiling each variant with ${tool} (${scenario}, ${cfg.durationS} s), after the measured trials …`,
+  });
+  try {
+    const plan = {
+      tool,
+      variants: cfg.variants,
+      scenario: scenarios.get(scenario)!,
+      durationS: cfg.durationS,
+      out: cfg.outDir,
+      requests: cfg.requests,
+      command: serviceCommand(cfg.variants[0]?.system),
+    };
+    await profile(plan, { events: (e) => tell(ctx, e), env: ctx.env });
+    return undefined;
+  } catch (err) {
+    return { message: (err as Error).message, output: (err as { output?: string }).output };
+  }
 }
 
 /** The allocation pass on the variants the targets table is about, after the trials (a profiler's distortion stays out of them). */
