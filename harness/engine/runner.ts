@@ -12,10 +12,10 @@ import { serviceEnv, startRig, targetRig, type Death, type Rig, type RigArm } fr
 import { measure, type MeasureArm, type MeasureResult } from "./measure.js";
 import { seededRandom } from "../../services/common/src/rng.js";
 import { serviceCommand } from "./systems.js";
-import { harnessOf, type Generator } from "../plan/variants.js";
+import { harnessOf } from "../plan/variants.js";
 import type { RunConfig } from "../plan/config.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
-import type { LoadGenerator } from "../load/generators.js";
+import type { Generator, LoadGenerator } from "../load/generators.js";
 import { tooManyFailures, type AnswersRecord } from "../load/answers.js";
 import type { LiveRequest } from "../load/request.js";
 

@@ -4,8 +4,11 @@
  * imports a generator itself.
  */
 import type { ScenarioContext } from "../../scenarios/contract.js";
-import type { Generator } from "../plan/variants.js";
 import { ARTILLERY_OVERHEAD_S, EXPORTABLE } from "./artillery.js";
+
+/** The load generators a variant may name (--generator, LOAD_GENERATOR). */
+export const GENERATORS = ["perfpack", "artillery"] as const;
+export type Generator = (typeof GENERATORS)[number];
 
 export interface LoadGenerator {
   /** Seconds a trial of `scenario` costs beyond the scenario's own estimate. */

@@ -27,9 +27,9 @@ import {
   UPSTREAM_RTT,
   validateVariants,
   withHarness,
-  type Generator,
   type Variant,
 } from "./variants.js";
+import type { Generator } from "../load/generators.js";
 import { UsageError } from "../errors.js";
 import { resolveRequests } from "./requests.js";
 import type { RequestSpec } from "../load/request.js";

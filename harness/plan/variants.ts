@@ -1,6 +1,7 @@
 import { UsageError } from "../errors.js";
 import type { System } from "../engine/systems.js";
 import { isSecretName } from "../results/redact.js";
+import { GENERATORS, type Generator } from "../load/generators.js";
 import { ConfigError, ENV_SPECS, loadExecutorConfig } from "../../services/executor/src/config.js";
 
 /** A set of executor settings to measure, named from those settings. */
@@ -18,8 +19,6 @@ export interface Variant {
    */
   harness?: Harness;
 }
-
-export type Generator = (typeof GENERATORS)[number];
 
 export interface Harness {
   /** The variant's env without perfpack's variables: the executor sees only these. */
@@ -169,15 +168,14 @@ export const unknownKeys = (env: Record<string, string>): string[] =>
  * variant, several values make it an axis (the cross-check). The runner takes it off the executor's env.
  */
 export const LOAD_GENERATOR = "LOAD_GENERATOR";
-const GENERATORS = ["perfpack", "artillery"] as const;
 
-export function parseGenerator(raw: string): (typeof GENERATORS)[number] {
+export function parseGenerator(raw: string): Generator {
   const g = raw.trim();
   if (!(GENERATORS as readonly string[]).includes(g))
     throw new UsageError(
       `--generator ${JSON.stringify(raw)} is not valid: expected ${GENERATORS.join(" or ")} (several, comma-separated, run each side by side)`,
     );
-  return g as (typeof GENERATORS)[number];
+  return g as Generator;
 }
 
 /**
