@@ -235,12 +235,17 @@ export interface ImportedMetrics {
   work: number;
 }
 
-/**
- * Artillery's report (`artillery run --output report.json`) as perfpack's metrics for one
- * scenario: `aggregate.summaries["http.response_time"]` → latency_*_ms, the counters → rps or
- * orders/s, errors and non-2xx. The window is from the first to the last counter.
- */
-export function metricsFromReport(report: unknown, scenario: Exportable): ImportedMetrics {
+/** What every scenario reads of Artillery's aggregate. */
+interface Aggregate {
+  counters: Record<string, number>;
+  summaries: Record<string, unknown>;
+  /** The measured window the counters cover, seconds. */
+  windowS: number;
+  /** errors.* summed: the requests that got no answer. */
+  errors: number;
+}
+
+function aggregateOf(report: unknown): Aggregate {
   const agg = (report as { aggregate?: Record<string, unknown> } | null)?.aggregate;
   if (typeof agg !== "object" || agg === null)
     throw new ArtilleryReportError(
@@ -250,33 +255,38 @@ export function metricsFromReport(report: unknown, scenario: Exportable): Import
   if (typeof counters !== "object") throw new ArtilleryReportError("aggregate.counters is not an object");
   const first = num(agg.firstCounterAt, "aggregate.firstCounterAt");
   const last = num(agg.lastCounterAt, "aggregate.lastCounterAt");
-  // counters are stamped per 1 s period; a window shorter than one period still spans one
-  const windowS = Math.max(1, (last - first) / 1000);
-  const count = (k: string) => (typeof counters[k] === "number" ? counters[k] : 0);
-  const errors = Object.entries(counters)
-    .filter(([k]) => k.startsWith("errors."))
-    .reduce((a, [, v]) => a + v, 0);
-  const summaries = (agg.summaries ?? {}) as Record<string, unknown>;
-  if (scenario === "ws") {
-    const messages = count("perfpack.ws.messages");
-    const m: Record<string, number> = {
-      ws_clients: count("vusers.created"),
-      ws_messages: messages,
-      ws_msgs_per_s: messages / windowS,
-      ws_payload_bytes: count("perfpack.ws.payload_bytes"),
-      errors,
-    };
-    if (summaries["perfpack.ws.latency_ms"] !== undefined)
-      Object.assign(
-        m,
-        latency(
-          "ws_latency",
-          summaryOf(summaries["perfpack.ws.latency_ms"], 'aggregate.summaries["perfpack.ws.latency_ms"]'),
-        ),
-      );
-    return { metrics: m, windowS, work: messages };
-  }
-  const responses = num(counters["http.responses"] ?? 0, 'aggregate.counters["http.responses"]');
+  return {
+    counters,
+    summaries: (agg.summaries ?? {}) as Record<string, unknown>,
+    // counters are stamped per 1 s period; a window shorter than one period still spans one
+    windowS: Math.max(1, (last - first) / 1000),
+    errors: Object.entries(counters)
+      .filter(([k]) => k.startsWith("errors."))
+      .reduce((a, [, v]) => a + v, 0),
+  };
+}
+
+const count = (counters: Record<string, number>, k: string) => (typeof counters[k] === "number" ? counters[k] : 0);
+
+/** The ws scenario: messages and their latency, as perfpack's processor counts and records them. */
+function wsMetrics({ counters, summaries, windowS, errors }: Aggregate): ImportedMetrics {
+  const messages = count(counters, "perfpack.ws.messages");
+  const latencies = summaries["perfpack.ws.latency_ms"];
+  const metrics: Record<string, number> = {
+    ws_clients: count(counters, "vusers.created"),
+    ws_messages: messages,
+    ws_msgs_per_s: messages / windowS,
+    ws_payload_bytes: count(counters, "perfpack.ws.payload_bytes"),
+    errors,
+    ...(latencies !== undefined
+      ? latency("ws_latency", summaryOf(latencies, 'aggregate.summaries["perfpack.ws.latency_ms"]'))
+      : {}),
+  };
+  return { metrics, windowS, work: messages };
+}
+
+/** http.codes.*: the 2xx answers, and the others by status. */
+function statusesOf(counters: Record<string, number>): { ok: number; statuses: Record<string, number> } {
   const statuses: Record<string, number> = {};
   let ok = 0;
   for (const [k, v] of Object.entries(counters)) {
@@ -285,25 +295,36 @@ export function metricsFromReport(report: unknown, scenario: Exportable): Import
     if (code.startsWith("2")) ok += v;
     else statuses[code] = v;
   }
+  return { ok, statuses };
+}
+
+/** An Artillery error code (errors.<code>) as perfpack's kind of transport failure. */
+const transportKind = (code: string): TransportFailure =>
+  code === "ECONNREFUSED"
+    ? "refused"
+    : code === "ECONNRESET" || code === "EPIPE"
+      ? "reset"
+      : /TIMEDOUT|timeout/i.test(code)
+        ? "timeout"
+        : "other";
+
+/** errors.*: the requests that got no answer, by how they failed. */
+function transportOf(counters: Record<string, number>): Record<TransportFailure, number> {
   const transport: Record<TransportFailure, number> = { refused: 0, reset: 0, timeout: 0, other: 0 };
-  for (const [k, v] of Object.entries(counters)) {
-    if (!k.startsWith("errors.")) continue;
-    const e = k.slice(7);
-    transport[
-      e === "ECONNREFUSED"
-        ? "refused"
-        : e === "ECONNRESET" || e === "EPIPE"
-          ? "reset"
-          : /TIMEDOUT|timeout/i.test(e)
-            ? "timeout"
-            : "other"
-    ] += v;
-  }
+  for (const [k, v] of Object.entries(counters)) if (k.startsWith("errors.")) transport[transportKind(k.slice(7))] += v;
+  return transport;
+}
+
+/** The HTTP scenarios: the successes' latency and rate, the failures counted apart. */
+function httpMetrics(a: Aggregate, scenario: Exclude<Exportable, "ws">): ImportedMetrics {
+  const { counters, summaries, windowS, errors } = a;
+  const responses = num(counters["http.responses"] ?? 0, 'aggregate.counters["http.responses"]');
+  const { ok, statuses } = statusesOf(counters);
   const failed = responses - ok + errors;
   const answers: AnswersRecord = {
     ok,
     statuses,
-    transport,
+    transport: transportOf(counters),
     failureShare: ok + failed === 0 ? 0 : failed / (ok + failed),
   };
   // the successes' response time when Artillery split it by class (2.x does: http.response_time.2xx)
@@ -320,4 +341,14 @@ export function metricsFromReport(report: unknown, scenario: Exportable): Import
   if (scenario === "batch")
     return { metrics: { orders_per_s: ok / windowS, orders: ok, ...common }, answers, windowS, work: ok };
   return { metrics: { rps: ok / windowS, requests: responses, ...common }, answers, windowS, work: responses };
+}
+
+/**
+ * Artillery's report (`artillery run --output report.json`) as perfpack's metrics for one
+ * scenario: `aggregate.summaries["http.response_time"]` → latency_*_ms, the counters → rps or
+ * orders/s, errors and non-2xx. The window is from the first to the last counter.
+ */
+export function metricsFromReport(report: unknown, scenario: Exportable): ImportedMetrics {
+  const a = aggregateOf(report);
+  return scenario === "ws" ? wsMetrics(a) : httpMetrics(a, scenario);
 }

@@ -146,32 +146,7 @@ export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadRe
   const answers = new AnswerTally();
   let responses = 0;
   const t0 = performance.now();
-  let finish!: (r: autocannon.Result) => void;
-  let fail!: (e: Error) => void;
-  const done = new Promise<autocannon.Result>((resolve, reject) => ((finish = resolve), (fail = reject)));
-  const inst = autocannon(
-    {
-      url: o.url,
-      method: (o.method ?? "GET") as NonNullable<autocannon.Options["method"]>,
-      // a template's placeholders: a fresh body per request (autocannon's setupRequest)
-      ...(typeof o.body === "string"
-        ? { body: o.body }
-        : o.body !== undefined
-          ? {
-              requests: [
-                {
-                  setupRequest: (req: autocannon.Request) => ({ ...req, body: (o.body as { next(): string }).next() }),
-                },
-              ],
-            }
-          : {}),
-      ...(o.headers ? { headers: o.headers } : {}),
-      connections: o.connections,
-      duration: o.durationS,
-      timeout: (o.timeoutMs ?? 10_000) / 1000,
-    },
-    (err, result) => (err ? fail(err) : finish(result)),
-  );
+  const { inst, done } = started(autocannonOptions(o));
   inst.on("response", (_client, status, _bytes, ms) => {
     responses++;
     answers.answer(status, ms);
@@ -190,4 +165,35 @@ export async function closedLoadAutocannon(o: ClosedLoadOptions): Promise<LoadRe
   } finally {
     o.signal.removeEventListener("abort", stop);
   }
+}
+
+// absent keys stay absent: autocannon lays the options over its defaults with Object.assign
+const autocannonOptions = (o: ClosedLoadOptions): autocannon.Options => ({
+  url: o.url,
+  method: (o.method ?? "GET") as NonNullable<autocannon.Options["method"]>,
+  // a template's placeholders: a fresh body per request (autocannon's setupRequest)
+  ...(typeof o.body === "string"
+    ? { body: o.body }
+    : o.body !== undefined
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.Request) => ({ ...req, body: (o.body as { next(): string }).next() }),
+            },
+          ],
+        }
+      : {}),
+  ...(o.headers ? { headers: o.headers } : {}),
+  connections: o.connections,
+  duration: o.durationS,
+  timeout: (o.timeoutMs ?? 10_000) / 1000,
+});
+
+/** autocannon started, and its result as a promise (its callback may come before anyone awaits). */
+function started(options: autocannon.Options): { inst: autocannon.Instance; done: Promise<autocannon.Result> } {
+  let settle!: (err: Error | null, result: autocannon.Result) => void;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    settle = (err, result) => (err ? reject(err) : resolve(result));
+  });
+  return { inst: autocannon(options, settle), done };
 }

@@ -213,45 +213,30 @@ if (D.soak) {
 document.body.dataset.charts = String(Chart.instances ? Object.keys(Chart.instances).length : 0);
 `;
 
-/** One self-contained HTML file: tables, and charts drawn by Chart.js (inlined), offline. */
-export const html: Exporter = {
-  format: "html",
-  file: "report.html",
-  render(r: Results, ctx: ReportContext) {
-    const s = r.summary;
-    const v = s.verdict;
-    const d = chartData(r, ctx.gate);
-    const data = JSON.stringify(d).replace(/</g, "\\u003c");
-    let n = 0;
-    const fig = (title: string) =>
-      `<figure><figcaption>${h(title)}</figcaption><canvas id="chart-${n++}" role="img" aria-label="${h(title)}"></canvas></figure>`;
-    // the gate's charts are drawn first, so their canvases come first
-    const gateFigs = d.gate.map((g) => fig(g.title)).join("");
-    const g = ctx.gate;
-    const gateSection = g
-      ? `<h2>Gate against ${h(g.baseline)}</h2><p class="verdict ${g.outcome === "pass" ? "pass" : g.outcome === "regression" || g.strict ? "fail" : "undecided"}">Gate: ${h(gateOutcomeText(g))}</p>${
-          g.reasons.length ? `<ul>${g.reasons.map((x) => `<li>${h(x)}</li>`).join("")}</ul>` : ""
-        }<div class="grid">${gateFigs}</div>${table(gateLookTable(g).rows, gateLookTable(g).dims)}<p class="muted">${h(gateNote(g))}</p>`
-      : "";
-    const throughputFigs = d.throughput.map((t) => fig(t.title)).join("");
-    const lineFigs = d.lines.map((l) => fig(l.title)).join("");
-    const barFigs = d.bars.map((b) => fig(b.title)).join("");
-    const soakFigs = d.soak
-      ? fig("soak: RSS, heap and GC time share over time") + fig("soak: p95 latency per interval")
-      : "";
-    const soakText = soakSummary(r);
-    const headline = (s.targets ?? []).filter((t) => t.kind === "headline");
-    const targets = (s.targets ?? []).filter((t) => t.kind === "table");
-    const pivot = targetTable(targets);
-    const alloc = allocationRows(r);
-    const cs = s.comparisons ?? [];
-    const variantNames = r.plan.variants.map((x) => x.name);
-    const medianTables = r.plan.scenarios
-      .filter((sc) => (r.plan.headlines?.[sc] ?? []).length > 0)
-      .map((sc) => `<h3>${h(sc)}</h3>${table(variantNames, medianDimensions(r, sc))}`)
+/** Each group's <figure>s, their canvases numbered in the order PAGE_SCRIPT draws them. */
+function figures(d: ReturnType<typeof chartData>) {
+  let n = 0;
+  const figs = (titles: readonly string[]) =>
+    titles
+      .map(
+        (title) =>
+          `<figure><figcaption>${h(title)}</figcaption><canvas id="chart-${n++}" role="img" aria-label="${h(title)}"></canvas></figure>`,
+      )
       .join("");
-    const failedTrials = r.trials.filter((t) => t.status === "failed");
-    return `<!doctype html>
+  // an object literal's properties are evaluated in order: this is the drawing order
+  return {
+    gate: figs(d.gate.map((g) => g.title)),
+    throughput: figs(d.throughput.map((t) => t.title)),
+    lines: figs(d.lines.map((l) => l.title)),
+    bars: figs(d.bars.map((b) => b.title)),
+    soak: figs(d.soak ? ["soak: RSS, heap and GC time share over time", "soak: p95 latency per interval"] : []),
+  };
+}
+
+/** One line of the page's body; empty when the section has nothing to say. */
+type Section = (r: Results, ctx: ReportContext, figs: ReturnType<typeof figures>) => string;
+
+const head = (r: Results) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>perfpack ${h(r.runId)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -264,40 +249,136 @@ tr.worse td{color:#9b1c1c}tr.better td{color:#1e6b1e}tr.st-fail td{color:#9b1c1c
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}figure{margin:0}figcaption{font-weight:600;margin-bottom:.3rem}
 .muted{color:#666}
 </style></head><body>
-<h1>perfpack run ${h(r.runId)}</h1>
-${v && !g ? `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>` : ""}
-${gateSection}
-<p class="muted">${h(`${planText(r).replace(/\*\*/g, "")} Started ${r.startedAt}.`)}</p>
-${headline.length && !g ? `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(headline, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(headline))}</p>` : ""}
-${throughputFigs ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${throughputFigs}</div>` : ""}
-${lineFigs ? `<h2>Latency percentiles</h2><div class="grid">${lineFigs}</div>` : ""}
-${barFigs ? `<h2>More per variant</h2><div class="grid">${barFigs}</div>` : ""}
-${soakText ? `<h2>Soak: memory and GC over time</h2><p>${h(soakText)}</p><div class="grid">${soakFigs}</div>${table(soakSeries(r, 60), soakDimensions)}` : ""}
-${medianTables ? `<h2>Medians per variant</h2>${medianTables}<p class="muted">failed: the share of requests that got no 2xx answer (non-2xx and transport errors); latency is of the successful answers.</p>` : ""}
-${failedTrials.length ? `<h2>Failed trials</h2><ul>${failedTrials.map((t) => `<li>${h(failedTrialText(t))}</li>`).join("")}</ul>` : ""}
-${cs.length ? `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} ${h(readingNote(cs))} ◆ = tested by the gate.</p>` : ""}
-${
-  targets.length
-    ? `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, (r) => ([...r.byVariant.values()].some((t) => t.status === "fail") ? "st-fail" : ""))}${pivot.rows
-        .filter((r) => r.note && [...r.byVariant.values()].some((t) => t.status === "not-measured"))
-        .map((r) => `<p class="muted">${h(r.label)}: ${h(r.note!)}</p>`)
-        .join("")}`
-    : ""
-}
-${
-  alloc.length
-    ? `<h2>Allocation pass (${h(r.allocation!.scenario)} scenario's load, ${r.allocation!.durationS} s)</h2>${table(alloc, allocationDimensions, () => "")}<p class="muted">${h(r.allocation!.method)}</p>${alloc
-        .filter((row) => allocationTopText(row))
-        .map((row) => `<p>${h(row.variant)}, most objects allocated by: ${h(allocationTopText(row))}</p>`)
-        .join("")}`
-    : ""
-}
-${ctx.hotPath ? `<h2>Hot path (self time)</h2><pre>${h(ctx.hotPath)}</pre>` : ""}
-${ctx.links?.length ? `<h2>Flamegraphs and profiles</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>` : ""}
-<script id="perfpack-data" type="application/json">${data}</script>
+<h1>perfpack run ${h(r.runId)}</h1>`;
+
+// a gate run's verdict is the gate's decision (below); the run's own would contradict it
+const verdict: Section = (r, ctx) => {
+  const v = r.summary.verdict;
+  if (!v || ctx.gate) return "";
+  return `<p class="verdict ${v.pass ? "pass" : "fail"}">Verdict: ${v.pass ? "PASS" : "FAIL"}${v.reasons.length ? ` — ${h(v.reasons.join("; "))}` : ""}</p>`;
+};
+
+const gate: Section = (_r, { gate: g }, figs) => {
+  if (!g) return "";
+  const cls = g.outcome === "pass" ? "pass" : g.outcome === "regression" || g.strict ? "fail" : "undecided";
+  const reasons = g.reasons.length ? `<ul>${g.reasons.map((x) => `<li>${h(x)}</li>`).join("")}</ul>` : "";
+  const looks = gateLookTable(g);
+  return `<h2>Gate against ${h(g.baseline)}</h2><p class="verdict ${cls}">Gate: ${h(gateOutcomeText(g))}</p>${reasons}<div class="grid">${figs.gate}</div>${table(looks.rows, looks.dims)}<p class="muted">${h(gateNote(g))}</p>`;
+};
+
+const plan: Section = (r) => `<p class="muted">${h(`${planText(r).replace(/\*\*/g, "")} Started ${r.startedAt}.`)}</p>`;
+
+// the pack's headline (against baseline) says nothing of two revisions of one variant
+const headline: Section = (r, ctx) => {
+  const rows = (r.summary.targets ?? []).filter((t) => t.kind === "headline");
+  if (!rows.length || ctx.gate) return "";
+  return `<h2>Headline: the guide's &gt;2× throughput and lower p95</h2>${table(rows, targetDimensions, (t) => `st-${t.status}`)}<p class="muted">${h(claimNote(rows))}</p>`;
+};
+
+const throughput: Section = (_r, _ctx, figs) =>
+  figs.throughput
+    ? `<h2>Throughput per variant (median bars, rounds as dots, 95% intervals)</h2><div class="grid">${figs.throughput}</div>`
+    : "";
+
+const percentiles: Section = (_r, _ctx, figs) =>
+  figs.lines ? `<h2>Latency percentiles</h2><div class="grid">${figs.lines}</div>` : "";
+
+const bars: Section = (_r, _ctx, figs) =>
+  figs.bars ? `<h2>More per variant</h2><div class="grid">${figs.bars}</div>` : "";
+
+const soak: Section = (r, _ctx, figs) => {
+  const text = soakSummary(r);
+  if (!text) return "";
+  return `<h2>Soak: memory and GC over time</h2><p>${h(text)}</p><div class="grid">${figs.soak}</div>${table(soakSeries(r, 60), soakDimensions)}`;
+};
+
+const medians: Section = (r) => {
+  const variants = r.plan.variants.map((x) => x.name);
+  const tables = r.plan.scenarios
+    .filter((sc) => (r.plan.headlines?.[sc] ?? []).length > 0)
+    .map((sc) => `<h3>${h(sc)}</h3>${table(variants, medianDimensions(r, sc))}`)
+    .join("");
+  if (!tables) return "";
+  return `<h2>Medians per variant</h2>${tables}<p class="muted">failed: the share of requests that got no 2xx answer (non-2xx and transport errors); latency is of the successful answers.</p>`;
+};
+
+const failedTrials: Section = (r) => {
+  const failed = r.trials.filter((t) => t.status === "failed");
+  if (!failed.length) return "";
+  return `<h2>Failed trials</h2><ul>${failed.map((t) => `<li>${h(failedTrialText(t))}</li>`).join("")}</ul>`;
+};
+
+const comparisons: Section = (r) => {
+  const cs = r.summary.comparisons ?? [];
+  if (!cs.length) return "";
+  return `<h2>Comparisons</h2>${table(cs, comparisonDimensions, (c) => c.direction)}<p class="muted">${h(methodNote(cs))} ${h(readingNote(cs))} ◆ = tested by the gate.</p>`;
+};
+
+const targets: Section = (r) => {
+  const rows = (r.summary.targets ?? []).filter((t) => t.kind === "table");
+  if (!rows.length) return "";
+  const pivot = targetTable(rows);
+  const failing = (row: (typeof pivot.rows)[number]) =>
+    [...row.byVariant.values()].some((t) => t.status === "fail") ? "st-fail" : "";
+  const notes = pivot.rows
+    .filter((row) => row.note && [...row.byVariant.values()].some((t) => t.status === "not-measured"))
+    .map((row) => `<p class="muted">${h(row.label)}: ${h(row.note!)}</p>`)
+    .join("");
+  return `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, failing)}${notes}`;
+};
+
+const allocation: Section = (r) => {
+  const rows = allocationRows(r);
+  if (!rows.length) return "";
+  const a = r.allocation!;
+  const tops = rows
+    .filter((row) => allocationTopText(row))
+    .map((row) => `<p>${h(row.variant)}, most objects allocated by: ${h(allocationTopText(row))}</p>`)
+    .join("");
+  return `<h2>Allocation pass (${h(a.scenario)} scenario's load, ${a.durationS} s)</h2>${table(rows, allocationDimensions, () => "")}<p class="muted">${h(a.method)}</p>${tops}`;
+};
+
+const hotPath: Section = (_r, ctx) => (ctx.hotPath ? `<h2>Hot path (self time)</h2><pre>${h(ctx.hotPath)}</pre>` : "");
+
+const profiles: Section = (_r, ctx) =>
+  ctx.links?.length
+    ? `<h2>Flamegraphs and profiles</h2><ul>${ctx.links.map((l) => `<li><a href="${h(l.href)}">${h(l.label)}</a></li>`).join("")}</ul>`
+    : "";
+
+const SECTIONS: readonly Section[] = [
+  verdict,
+  gate,
+  plan,
+  headline,
+  throughput,
+  percentiles,
+  bars,
+  soak,
+  medians,
+  failedTrials,
+  comparisons,
+  targets,
+  allocation,
+  hotPath,
+  profiles,
+];
+
+/** The chart data for the page's script (with `<` escaped, so it cannot close its script tag), Chart.js, and the script. */
+const scripts = (
+  d: ReturnType<typeof chartData>,
+) => `<script id="perfpack-data" type="application/json">${JSON.stringify(d).replace(/</g, "\\u003c")}</script>
 <script>${chartLibrary()}</script>
 <script>${PAGE_SCRIPT}</script>
 </body></html>
 `;
+
+/** One self-contained HTML file: tables, and charts drawn by Chart.js (inlined), offline. */
+export const html: Exporter = {
+  format: "html",
+  file: "report.html",
+  render(r: Results, ctx: ReportContext) {
+    const d = chartData(r, ctx.gate);
+    const figs = figures(d);
+    return [head(r), ...SECTIONS.map((section) => section(r, ctx, figs)), scripts(d)].join("\n");
   },
 };

@@ -59,46 +59,61 @@ export function spent(d: SequentialDesign, k: number): number {
  * grid (trapezoid rule), and each boundary is found by bisection on the crossing probability.
  */
 export function exactBoundaries(fractions: readonly number[], spend: readonly number[]): number[] {
-  const grid = 801;
   const out: number[] = [];
-  // the sub-density of S at the previous look, on points xs (with weights for the trapezoid rule)
-  let xs: number[] = [];
-  let f: number[] = [];
-  let w: number[] = [];
-  let prevT = 0;
-  for (let k = 0; k < fractions.length; k++) {
-    const t = fractions[k]!;
-    const dt = t - prevT;
-    const sd = Math.sqrt(dt);
-    // P(first crossing at this look | boundary b on S): from the first look's normal, else the carried density
-    const crossing = (b: number): number =>
-      k === 0 ? 1 - normalCdf(b / sd) : xs.reduce((a, x, i) => a + w[i]! * f[i]! * (1 - normalCdf((b - x) / sd)), 0);
-    const target = spend[k]!;
-    // bisection on the boundary for S (the crossing probability falls as it rises)
-    let lo = -10;
-    let hi = 10 + (xs.at(-1) ?? 0);
-    for (let i = 0; i < 100 && hi - lo > 1e-10; i++) {
-      const mid = (lo + hi) / 2;
-      if (crossing(mid) > target) lo = mid;
-      else hi = mid;
-    }
-    const b = (lo + hi) / 2;
+  let carried = START;
+  for (const [k, t] of fractions.entries()) {
+    const b = boundaryOnS(carried, t, spend[k]!);
     out.push(b / Math.sqrt(t));
-    if (k === fractions.length - 1) break;
-    // the sub-density at this look below its boundary: the previous one convolved with the increment
-    const bottom = -8 * Math.sqrt(t);
-    const step = (b - bottom) / (grid - 1);
-    const nx = Array.from({ length: grid }, (_, i) => bottom + i * step);
-    const nw = nx.map((_, i) => (i === 0 || i === grid - 1 ? step / 2 : step));
-    const nf = nx.map((s) =>
-      k === 0 ? normalPdf(s / sd) / sd : xs.reduce((a, x, i) => a + w[i]! * f[i]! * (normalPdf((s - x) / sd) / sd), 0),
-    );
-    xs = nx;
-    w = nw;
-    f = nf;
-    prevT = t;
+    if (k < fractions.length - 1) carried = carry(carried, t, b);
   }
   return out;
+}
+
+/** S's sub-density at a look on the not-yet-crossed region: masses (density × trapezoid weight) at points. */
+interface Density {
+  t: number;
+  xs: number[];
+  mass: number[];
+}
+
+/** S(0) = 0: all the mass at one point, so the first look's sums are the plain normal's. */
+const START: Density = { t: 0, xs: [0], mass: [1] };
+
+const GRID = 801;
+
+/**
+ * Σ mass·g(x) over the density's points. A loop, not reduce: START's arrays hold small integers, the
+ * grids' doubles, and reduce's callback seeing both ran 1.6× slower.
+ */
+function integrate(d: Density, g: (x: number) => number): number {
+  let sum = 0;
+  for (let i = 0; i < d.xs.length; i++) sum += d.mass[i]! * g(d.xs[i]!);
+  return sum;
+}
+
+/** The boundary b on S at time t where P(first crossing) is `target`, by bisection (it falls as b rises). */
+function boundaryOnS(d: Density, t: number, target: number): number {
+  const sd = Math.sqrt(t - d.t);
+  const crossing = (b: number): number => integrate(d, (x) => 1 - normalCdf((b - x) / sd));
+  let lo = -10;
+  let hi = 10 + d.xs.at(-1)!;
+  for (let i = 0; i < 100 && hi - lo > 1e-10; i++) {
+    const mid = (lo + hi) / 2;
+    if (crossing(mid) > target) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** The sub-density at time t below boundary b: d convolved with the increment, on a grid from −8√t up to b. */
+function carry(d: Density, t: number, b: number): Density {
+  const sd = Math.sqrt(t - d.t);
+  const bottom = -8 * Math.sqrt(t);
+  const step = (b - bottom) / (GRID - 1);
+  const xs = Array.from({ length: GRID }, (_, i) => bottom + i * step);
+  const density = (s: number) => integrate(d, (x) => normalPdf((s - x) / sd) / sd);
+  const mass = xs.map((s, i) => (i === 0 || i === GRID - 1 ? step / 2 : step) * density(s));
+  return { t, xs, mass };
 }
 
 const normalPdf = (z: number): number => Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
