@@ -65,7 +65,7 @@ export const executorCli = (s: System | undefined): string =>
 /** How results.json records a system: no local paths. */
 export const describeSystem = (s: System | undefined) =>
   s?.kind === "revision"
-    ? { kind: s.kind, ref: s.ref, commit: s.commit, ...(s.command ? { cmd: s.command.cmd } : {}) }
+    ? { kind: s.kind, ref: s.ref, commit: s.commit, cmd: s.command?.cmd }
     : s?.kind === "command"
       ? { kind: s.kind, cmd: s.cmd }
       : { kind: "reference" as const };
@@ -160,69 +160,136 @@ export async function prepareRevision(
   signal: AbortSignal,
   build: RevisionBuild = { kind: "perfpack" },
 ): Promise<System> {
+  const commit = resolveRef(root, ref);
+  const tree = revisionTree(root, commit, env, build);
+  const system: System = { kind: "revision", ref, commit, root: tree.dir, command: teamCommand(build, tree.pkgDir) };
+  if (existsSync(tree.stamp)) {
+    log(`baseline ${ref} (${commit.slice(0, 10)}): built tree reused from ${tree.dir}`);
+    return system;
+  }
+  const b = new TreeBuild(ref, commit, tree, signal, env);
+  b.startAfresh();
+  log(
+    `baseline ${ref} (${commit.slice(0, 10)}): building ${build.kind === "team" ? `${tree.sub || "the repository"}` : "its executor"} in ${tree.dir} …`,
+  );
+  await b.checkout(root);
+  if (build.kind === "team" && build.buildCmd !== undefined) await b.buildCommand(build.buildCmd);
+  else {
+    await b.dependencies(join(root, tree.sub), tree.lockText);
+    await b.buildScript(build.kind === "perfpack");
+  }
+  if (build.kind === "perfpack" && !existsSync(executorCli(system))) b.fail("built no dist/harness/cli.js");
+  writeFileSync(tree.stamp, `${commit}\n`);
+  return system;
+}
+
+/** The commit `ref` names in the repository at `root`; an unknown ref is a usage error. */
+function resolveRef(root: string, ref: string): string {
   const parsed = git(root, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   if (parsed.status !== 0 || !parsed.stdout.trim())
     throw new UsageError(
       `--baseline-ref ${JSON.stringify(ref)} is not a revision of this repository (git rev-parse found no commit)`,
     );
-  const commit = parsed.stdout.trim();
+  return parsed.stdout.trim();
+}
+
+/** Where a revision's build lives in the cache, and what its key is made of. */
+interface RevisionTree {
+  /** The package's place in the repository ("" at its top). */
+  sub: string;
+  /** The revision's lockfile ("" without one). */
+  lockText: string;
+  dir: string;
+  pkgDir: string;
+  /** Written last: a tree without it is a build that did not finish. */
+  stamp: string;
+}
+
+function revisionTree(
+  root: string,
+  commit: string,
+  env: Readonly<NodeJS.ProcessEnv>,
+  build: RevisionBuild,
+): RevisionTree {
   const sub = build.kind === "team" ? build.sub : "";
   const lockPath = sub ? `${sub}/package-lock.json` : "package-lock.json";
   const lock = git(root, ["show", `${commit}:${lockPath}`]);
   const lockText = lock.status === 0 ? lock.stdout : "";
+  // the same commit with another lockfile or build is another tree
   const key = hash(build.kind === "team" ? `${lockText}\0${sub}\0${build.buildCmd ?? "(default)"}` : lockText);
   const dir = join(revisionCache(env), `${commit.slice(0, 12)}-${key}`);
-  const pkgDir = join(dir, sub);
-  const stamp = join(dir, ".perfpack-built");
-  const system: System = {
-    kind: "revision",
-    ref,
-    commit,
-    root: dir,
-    ...(build.kind === "team" ? { command: { ...build.command, cwd: pkgDir } } : {}),
-  };
-  if (existsSync(stamp)) {
-    log(`baseline ${ref} (${commit.slice(0, 10)}): built tree reused from ${dir}`);
-    return system;
+  return { sub, lockText, dir, pkgDir: join(dir, sub), stamp: join(dir, ".perfpack-built") };
+}
+
+/** A team's service command, run in its package's folder of the built tree (none for perfpack's own). */
+const teamCommand = (build: RevisionBuild, pkgDir: string): ServiceCommand | undefined =>
+  build.kind === "team" ? { ...build.command, cwd: pkgDir } : undefined;
+
+/** One build of a revision's tree: its steps share the tree, the build log, the signal and how a failure reads. */
+class TreeBuild {
+  private readonly buildLog: string;
+
+  constructor(
+    private readonly ref: string,
+    private readonly commit: string,
+    private readonly tree: RevisionTree,
+    private readonly signal: AbortSignal,
+    private readonly env: Readonly<NodeJS.ProcessEnv>,
+  ) {
+    this.buildLog = join(tree.dir, ".perfpack-build.log");
   }
-  // a tree without the stamp is a build that did not finish: start it again from nothing
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const buildLog = join(dir, ".perfpack-build.log");
-  const fail = (what: string): never => {
-    if (signal.aborted) {
+
+  /** An empty tree: one without the stamp is a build that did not finish, so it starts again from nothing. */
+  startAfresh(): void {
+    rmSync(this.tree.dir, { recursive: true, force: true });
+    mkdirSync(this.tree.dir, { recursive: true });
+  }
+
+  /** A build step in the package's folder (or `cwd`); its exit code (null: interrupted or not started). */
+  private run(command: string, args: string[], cwd = this.tree.pkgDir): Promise<number | null> {
+    return step(command, args, cwd, this.buildLog, this.signal, this.env);
+  }
+
+  /** Throws: interrupted (the partial tree removed), or a run failure with the build log's tail. */
+  fail(what: string): never {
+    const { dir } = this.tree;
+    const at = `${this.ref} (${this.commit.slice(0, 10)})`;
+    if (this.signal.aborted) {
       // Ctrl-C: nothing half-built stays in the cache
       rmSync(dir, { recursive: true, force: true });
       throw new PerfpackError(
-        `the build of the baseline revision ${ref} (${commit.slice(0, 10)}) was interrupted; its partial tree is removed`,
+        `the build of the baseline revision ${at} was interrupted; its partial tree is removed`,
         EXIT.interrupted,
       );
     }
-    const tail = existsSync(buildLog) ? readFileSync(buildLog, "utf8").split("\n").slice(-30).join("\n") : "";
+    const log = this.buildLog;
+    const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-30).join("\n") : "";
     throw new PerfpackError(
-      `the baseline revision ${ref} (${commit.slice(0, 10)}) ${what}; its build is in ${dir}`,
+      `the baseline revision ${at} ${what}; its build is in ${dir}`,
       EXIT.runFailure,
       `--- last lines of the build log ---\n${tail}`,
     );
-  };
-  log(
-    `baseline ${ref} (${commit.slice(0, 10)}): building ${build.kind === "team" ? `${sub || "the repository"}` : "its executor"} in ${dir} …`,
-  );
-  const archive = await step(
-    "sh",
-    ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, dir],
-    dir,
-    buildLog,
-    signal,
-    env,
-  );
-  if (archive !== 0) fail("could not be checked out (git archive)");
-  if (!existsSync(pkgDir)) fail(`has no folder ${sub} (where the working directory is now)`);
-  if (build.kind === "team" && build.buildCmd !== undefined) {
-    if (build.buildCmd.trim() && (await step("sh", ["-c", build.buildCmd], pkgDir, buildLog, signal, env)) !== 0)
-      fail(`failed its build command \`${build.buildCmd}\``);
-  } else {
-    const here = join(root, sub);
+  }
+
+  /** The commit's files, by `git archive` (nothing is registered in the repository). */
+  async checkout(root: string): Promise<void> {
+    const { dir, pkgDir, sub } = this.tree;
+    const archive = await this.run(
+      "sh",
+      ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, this.commit, dir],
+      dir,
+    );
+    if (archive !== 0) this.fail("could not be checked out (git archive)");
+    if (!existsSync(pkgDir)) this.fail(`has no folder ${sub} (where the working directory is now)`);
+  }
+
+  /** A team's --build-cmd ("": none). */
+  async buildCommand(cmd: string): Promise<void> {
+    if (cmd.trim() && (await this.run("sh", ["-c", cmd])) !== 0) this.fail(`failed its build command \`${cmd}\``);
+  }
+
+  /** The dependencies, when the revision has a lockfile: `here`'s node_modules when its lockfile is the same, else npm ci. */
+  async dependencies(here: string, lockText: string): Promise<void> {
     const hasLock = lockText !== "";
     const sameLock =
       hasLock &&
@@ -231,34 +298,32 @@ export async function prepareRevision(
       existsSync(join(here, "node_modules"));
     // the same lockfile: the working tree's dependencies, copied as hard links (fast, and kept when
     // it goes away, where a symlink would dangle), else copied, else installed with npm ci
-    const deps = join(pkgDir, "node_modules");
+    const deps = join(this.tree.pkgDir, "node_modules");
     const copy = async (flag: string) =>
-      (await step("cp", [flag, join(here, "node_modules"), deps], pkgDir, buildLog, signal, env)) === 0 ||
+      (await this.run("cp", [flag, join(here, "node_modules"), deps])) === 0 ||
       (rmSync(deps, { recursive: true, force: true }), false);
     const copied = sameLock && ((await copy("-al")) || (await copy("-a")));
-    if (
-      hasLock &&
-      !copied &&
-      (await step("npm", ["ci", "--no-audit", "--no-fund"], pkgDir, buildLog, signal, env)) !== 0
-    )
-      fail("failed `npm ci`");
-    const scripts = (() => {
-      try {
-        return (
-          (JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { scripts?: Record<string, string> })
-            .scripts ?? {}
-        );
-      } catch {
-        return {};
-      }
-    })();
-    if (
-      (build.kind === "perfpack" || scripts.build) &&
-      (await step("npm", ["run", "build"], pkgDir, buildLog, signal, env)) !== 0
-    )
-      fail("failed `npm run build`");
+    if (hasLock && !copied && (await this.run("npm", ["ci", "--no-audit", "--no-fund"])) !== 0)
+      this.fail("failed `npm ci`");
   }
-  if (build.kind === "perfpack" && !existsSync(executorCli(system))) fail("built no dist/harness/cli.js");
-  writeFileSync(stamp, `${commit}\n`);
-  return system;
+
+  /** `npm run build`: always for perfpack's own (`required`), for a team's when its package.json has a build script. */
+  async buildScript(required: boolean): Promise<void> {
+    if ((required || this.scripts().build) && (await this.run("npm", ["run", "build"])) !== 0)
+      this.fail("failed `npm run build`");
+  }
+
+  private scripts(): Record<string, string> {
+    try {
+      return (
+        (
+          JSON.parse(readFileSync(join(this.tree.pkgDir, "package.json"), "utf8")) as {
+            scripts?: Record<string, string>;
+          }
+        ).scripts ?? {}
+      );
+    } catch {
+      return {};
+    }
+  }
 }

@@ -2,8 +2,8 @@ import { Agent, request } from "undici";
 import { SYMBOLS } from "../../services/common/src/exchange-types.js";
 import { seededRandom } from "../../services/common/src/rng.js";
 import { getJson } from "../engine/launcher.js";
-import { scrape, sumOf } from "../load/exposition.js";
-import { startStack } from "../engine/rig.js";
+import { scrape, sumOf, type Scrape } from "../load/exposition.js";
+import { startStack, type Stack } from "../engine/rig.js";
 
 /**
  * The upstream-fault drill: a real exchange that fails on purpose, a real executor, and a client
@@ -76,9 +76,46 @@ interface Outcome {
   body: Record<string, unknown> | undefined;
 }
 
+interface Job {
+  id: string;
+  body: string;
+}
+
+/** What the exchange says after the drill: its book, its counters, and the executor's. */
+interface Aftermath {
+  onBook: Set<string>;
+  st: {
+    orders: number;
+    duplicateClientOrderIds: number;
+    queryCalls: number;
+    faults: { http5xx: number; resets: number; stalls: number };
+  };
+  metrics: Scrape;
+}
+
 export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): Promise<FaultDrillReport> {
   const o = { ...FAULT_DRILL_DEFAULTS, ...partial };
-  const stack = await startStack({
+  const stack = await startFaultyStack(o);
+  const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 1000 });
+  try {
+    const tag = `fd${o.batching ? "b" : "s"}${Date.now().toString(36)}`;
+    const jobs = drillJobs(o, tag);
+    const sent = await sendAll(jobs, `${stack.executor.url}/api/private/order`, agent, o.concurrency);
+    const after = await readAftermath(stack.exchange.url, stack.executor.url);
+    const tally = new Tally(sent);
+    tally.judgeOrders(after.onBook);
+    tally.auditBook(after, tag, jobs);
+    tally.checkAnswers();
+    return report(o, jobs, tally, after);
+  } finally {
+    await agent.close();
+    await stack.stop();
+  }
+}
+
+/** An exchange that fails on purpose (seeded), and an executor on it. */
+function startFaultyStack(o: FaultDrillOptions): Promise<Stack> {
+  return startStack({
     exchangeArgs: [
       "--latency-ms",
       "1",
@@ -99,149 +136,180 @@ export async function runFaultDrill(partial: Partial<FaultDrillOptions> = {}): P
       BATCH_MODE: "adaptive",
       ...o.executorEnv,
     },
-    ...(o.baseEnv ? { baseEnv: o.baseEnv } : {}),
+    baseEnv: o.baseEnv,
   });
-  const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 1000 });
-  try {
-    const rand = seededRandom(o.seed);
-    const tag = `fd${o.batching ? "b" : "s"}${Date.now().toString(36)}`;
-    const jobs: Array<{ id: string; body: string }> = [];
-    for (let i = 0; i < o.orders; i++) {
-      const id = `${tag}-${i}`;
-      const body = JSON.stringify({
-        symbol: SYMBOLS[Math.floor(rand() * SYMBOLS.length)],
-        side: rand() < 0.5 ? "BUY" : "SELL",
-        type: "MARKET",
-        quantity: (0.001 + Math.floor(rand() * 1000) / 1000).toFixed(3),
-        clientOrderId: id,
-      });
-      jobs.push({ id, body });
-      if (o.duplicateEvery > 0 && i % o.duplicateEvery === 0) jobs.push({ id, body });
-    }
+}
 
-    const outcomes: Outcome[] = [];
-    let unanswered = 0;
-    let next = 0;
-    const url = `${stack.executor.url}/api/private/order`;
-    const worker = async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++]!;
-        try {
-          const res = await request(url, {
-            method: "POST",
-            dispatcher: agent,
-            headers: { "content-type": "application/json" },
-            body: job.body,
-            headersTimeout: 60_000,
-            bodyTimeout: 60_000,
-          });
-          const text = await res.body.text();
-          let body: Record<string, unknown> | undefined;
-          try {
-            body = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            body = undefined;
-          }
-          outcomes.push({ id: job.id, status: res.statusCode, body });
-        } catch {
-          unanswered++;
-        }
+/** Every order once, each duplicateEvery-th right after itself again (a client's retry). */
+function drillJobs(o: FaultDrillOptions, tag: string): Job[] {
+  const rand = seededRandom(o.seed);
+  const jobs: Job[] = [];
+  for (let i = 0; i < o.orders; i++) {
+    const id = `${tag}-${i}`;
+    const body = JSON.stringify({
+      symbol: SYMBOLS[Math.floor(rand() * SYMBOLS.length)],
+      side: rand() < 0.5 ? "BUY" : "SELL",
+      type: "MARKET",
+      quantity: (0.001 + Math.floor(rand() * 1000) / 1000).toFixed(3),
+      clientOrderId: id,
+    });
+    jobs.push({ id, body });
+    if (o.duplicateEvery > 0 && i % o.duplicateEvery === 0) jobs.push({ id, body });
+  }
+  return jobs;
+}
+
+/** What the client saw: the answers, and how many requests got none. */
+interface Sent {
+  outcomes: Outcome[];
+  unanswered: number;
+}
+
+/** Every job posted by `concurrency` workers in turn; a request that errors has no answer. */
+async function sendAll(jobs: readonly Job[], url: string, agent: Agent, concurrency: number): Promise<Sent> {
+  const outcomes: Outcome[] = [];
+  let unanswered = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        const res = await request(url, {
+          method: "POST",
+          dispatcher: agent,
+          headers: { "content-type": "application/json" },
+          body: job.body,
+          headersTimeout: 60_000,
+          bodyTimeout: 60_000,
+        });
+        const text = await res.body.text();
+        outcomes.push({ id: job.id, status: res.statusCode, body: parseBody(text) });
+      } catch {
+        unanswered++;
       }
-    };
-    // a repeat goes out right beside its original: both workers pick them up back to back
-    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    }
+  };
+  // a repeat goes out right beside its original: both workers pick them up back to back
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { outcomes, unanswered };
+}
 
-    const onBook = new Set(
-      ((await getJson(`${stack.exchange.url}/stats/orders`, 10_000)).body as { clientOrderIds: string[] })
-        .clientOrderIds,
-    );
-    const st = (await getJson(`${stack.exchange.url}/stats`)).body as {
-      orders: number;
-      duplicateClientOrderIds: number;
-      queryCalls: number;
-      faults: { http5xx: number; resets: number; stalls: number };
-    };
-    const metrics = await scrape(stack.executor.url);
+/** An answer's JSON body, or undefined when it is not JSON (an unclear answer). */
+function parseBody(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
 
-    const statuses: Record<string, number> = {};
-    const byId = new Map<string, Outcome[]>();
-    let unclear = 0;
-    for (const out of outcomes) {
-      statuses[out.status] = (statuses[out.status] ?? 0) + 1;
-      byId.set(out.id, [...(byId.get(out.id) ?? []), out]);
+/** The judge's evidence, read once the client is done: the exchange's book and counters, the executor's metrics. */
+async function readAftermath(exchangeUrl: string, executorUrl: string): Promise<Aftermath> {
+  const onBook = new Set(
+    ((await getJson(`${exchangeUrl}/stats/orders`, 10_000)).body as { clientOrderIds: string[] }).clientOrderIds,
+  );
+  const st = (await getJson(`${exchangeUrl}/stats`)).body as Aftermath["st"];
+  const metrics = await scrape(executorUrl);
+  return { onBook, st, metrics };
+}
+
+/** The drill's counts and problems, filled in by the judging steps in turn. */
+class Tally {
+  readonly statuses: Record<string, number> = {};
+  readonly byId = new Map<string, Outcome[]>();
+  readonly problems: string[] = [];
+  unclear = 0;
+  placedOk = 0;
+  failedNotPlaced = 0;
+  failedUnknown = 0;
+  lost = 0;
+  duplicatesPlaced = 0;
+
+  constructor(readonly sent: Sent) {
+    for (const out of sent.outcomes) {
+      this.statuses[out.status] = (this.statuses[out.status] ?? 0) + 1;
+      this.byId.set(out.id, [...(this.byId.get(out.id) ?? []), out]);
       const ok = out.status === 200 && out.body?.clientOrderId === out.id && typeof out.body.orderId === "number";
       const clearError =
         out.status >= 400 && typeof out.body?.error === "string" && typeof out.body.message === "string";
-      if (!ok && !clearError) unclear++;
+      if (!ok && !clearError) this.unclear++;
     }
+  }
 
-    const problems: string[] = [];
-    let placedOk = 0;
-    let failedNotPlaced = 0;
-    let failedUnknown = 0;
-    let lost = 0;
-    for (const [id, outs] of byId) {
+  /** Each order's answers against the book: placed, not placed, or unknown, and whether the book agrees. */
+  judgeOrders(onBook: ReadonlySet<string>): void {
+    for (const [id, outs] of this.byId) {
       const anyOk = outs.some((x) => x.status === 200);
       const notPlaced = outs.some((x) => x.body?.orderStatus === "not_placed");
       const orderIds = new Set(outs.filter((x) => x.status === 200).map((x) => x.body?.orderId));
       if (orderIds.size > 1)
-        problems.push(`${id}: two answers name different exchange orders ${[...orderIds].join(", ")}`);
-      if (anyOk) placedOk++;
-      else if (notPlaced) failedNotPlaced++;
-      else failedUnknown++;
+        this.problems.push(`${id}: two answers name different exchange orders ${[...orderIds].join(", ")}`);
+      if (anyOk) this.placedOk++;
+      else if (notPlaced) this.failedNotPlaced++;
+      else this.failedUnknown++;
       if (anyOk && !onBook.has(id)) {
-        lost++;
-        problems.push(`${id}: answered 200 but is not on the exchange`);
+        this.lost++;
+        this.problems.push(`${id}: answered 200 but is not on the exchange`);
       }
       if (!anyOk && notPlaced && onBook.has(id)) {
-        lost++;
-        problems.push(`${id}: answered "not placed" but is on the exchange`);
+        this.lost++;
+        this.problems.push(`${id}: answered "not placed" but is on the exchange`);
       }
     }
+  }
+
+  /** The book against what was sent: orders no client sent, and orders placed twice. */
+  auditBook(after: Aftermath, tag: string, jobs: readonly Job[]): void {
+    const { onBook, st } = after;
     const asked = new Set(jobs.map((j) => j.id));
     const strangers = [...onBook].filter((id) => id.startsWith(tag) && !asked.has(id));
-    for (const id of strangers) problems.push(`${id}: on the exchange but no client sent it`);
+    for (const id of strangers) this.problems.push(`${id}: on the exchange but no client sent it`);
     const ours = [...onBook].filter((id) => id.startsWith(tag)).length;
     // The book refuses a second order with a clientOrderId it holds, so "placed twice" shows as the
     // exchange accepting more orders than there are distinct ids on it.
-    const duplicatesPlaced = st.orders - ours + strangers.length;
+    this.duplicatesPlaced = st.orders - ours + strangers.length;
     if (st.orders !== ours)
-      problems.push(
+      this.problems.push(
         `the exchange accepted ${st.orders} orders but holds ${ours} distinct clientOrderIds of this drill`,
       );
-    if (unanswered > 0) problems.push(`${unanswered} requests got no HTTP answer`);
-    if (unclear > 0) problems.push(`${unclear} answers were neither an order nor a clear {error, message}`);
-    if (outcomes.some((x) => x.status >= 500 && x.status !== 502 && x.status !== 504))
-      problems.push("an answer was a 5xx other than 502/504");
-
-    return {
-      batching: o.batching,
-      requests: jobs.length,
-      answered: outcomes.length,
-      unanswered,
-      statuses,
-      orders: byId.size,
-      placedOk,
-      failedNotPlaced,
-      failedUnknown,
-      lost,
-      duplicatesPlaced,
-      unclear,
-      exchange: {
-        ordersAccepted: st.orders,
-        duplicateClientOrderIdsRefused: st.duplicateClientOrderIds,
-        faults: st.faults,
-        queryCalls: st.queryCalls,
-      },
-      executor: {
-        retries: sumOf(metrics, "spark_order_retries_total"),
-        recovered: sumOf(metrics, "spark_order_recovered_total"),
-        deduplicated: sumOf(metrics, "spark_order_deduplicated_total"),
-      },
-      problems,
-    };
-  } finally {
-    await agent.close();
-    await stack.stop();
   }
+
+  /** Every request must get an answer, and every answer must be clear and no 5xx but 502/504. */
+  checkAnswers(): void {
+    const { outcomes, unanswered } = this.sent;
+    if (unanswered > 0) this.problems.push(`${unanswered} requests got no HTTP answer`);
+    if (this.unclear > 0)
+      this.problems.push(`${this.unclear} answers were neither an order nor a clear {error, message}`);
+    if (outcomes.some((x) => x.status >= 500 && x.status !== 502 && x.status !== 504))
+      this.problems.push("an answer was a 5xx other than 502/504");
+  }
+}
+
+function report(o: FaultDrillOptions, jobs: readonly Job[], t: Tally, { st, metrics }: Aftermath): FaultDrillReport {
+  return {
+    batching: o.batching,
+    requests: jobs.length,
+    answered: t.sent.outcomes.length,
+    unanswered: t.sent.unanswered,
+    statuses: t.statuses,
+    orders: t.byId.size,
+    placedOk: t.placedOk,
+    failedNotPlaced: t.failedNotPlaced,
+    failedUnknown: t.failedUnknown,
+    lost: t.lost,
+    duplicatesPlaced: t.duplicatesPlaced,
+    unclear: t.unclear,
+    exchange: {
+      ordersAccepted: st.orders,
+      duplicateClientOrderIdsRefused: st.duplicateClientOrderIds,
+      faults: st.faults,
+      queryCalls: st.queryCalls,
+    },
+    executor: {
+      retries: sumOf(metrics, "spark_order_retries_total"),
+      recovered: sumOf(metrics, "spark_order_recovered_total"),
+      deduplicated: sumOf(metrics, "spark_order_deduplicated_total"),
+    },
+    problems: t.problems,
+  };
 }

@@ -70,115 +70,142 @@ const ORDER_PATH = "/api/private/order";
 
 /** The `index`-th case of the stream for `seed` (kinds in turn, contents random). */
 export function fuzzCase(seed: number, index: number, bodyLimit: number): FuzzCase {
+  const kind = FUZZ_KINDS[index % FUZZ_KINDS.length]!;
+  return { index, kind, bytes: BUILD[kind](caseDraw(seed, index, bodyLimit)) };
+}
+
+/** One case's seeded random source, and what any kind may build from. */
+interface Draw {
+  index: number;
+  bodyLimit: number;
+  int: (n: number) => number;
+  bytes: (n: number) => Buffer;
+  /** Values an order field cannot take. */
+  wrong: readonly unknown[];
+}
+
+function caseDraw(seed: number, index: number, bodyLimit: number): Draw {
   const rand = seededRandom((seed * 1_000_003 + index) >>> 0);
   const int = (n: number) => Math.floor(rand() * n);
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
-  const kind = FUZZ_KINDS[index % FUZZ_KINDS.length]!;
+  // drawn for every kind, not only wrong-types: each case's later draws, and so its bytes, follow it
   const wrong = [null, true, 42, -1, [], {}, [1, 2], { a: 1 }, "", "x".repeat(int(100)), 1.5e300];
-  switch (kind) {
-    case "random-bytes-body":
-      return { index, kind, bytes: request(ORDER_PATH, bytes(1 + int(2000))) };
-    case "random-bytes-request": {
-      // garbage where the request line and headers go, ended so the parser must decide
-      const junk = bytes(1 + int(300)).map((b) => (b === 13 || b === 10 ? 32 : b));
-      return { index, kind, bytes: Buffer.concat([junk, Buffer.from("\r\n\r\n")]) };
-    }
-    case "truncated-json": {
-      const full = JSON.stringify({ ...VALID, clientOrderId: `fz-${index}` });
-      return { index, kind, bytes: request(ORDER_PATH, full.slice(0, int(full.length - 1))) };
-    }
-    case "wrong-types": {
-      const o: Record<string, unknown> = { ...VALID };
-      // symbol or side always gets a value it cannot take, so the case is never a valid order
-      o[int(2) === 0 ? "symbol" : "side"] = wrong[int(wrong.length)];
-      const more = int(3);
-      for (let i = 0; i < more; i++) o[FIELDS[int(FIELDS.length)]!] = wrong[int(wrong.length)];
-      // and now and then a whole body of the wrong type
-      const body = int(5) === 0 ? wrong[int(wrong.length)] : o;
-      return { index, kind, bytes: request(ORDER_PATH, JSON.stringify(body)) };
-    }
-    case "huge-numbers": {
-      const huge = [
-        "1e309",
-        "-1e309",
-        "99999999999999999999999999",
-        "1e-400",
-        "-0",
-        "0",
-        "NaN",
-        "Infinity",
-        "0x10",
-        "1".repeat(400),
-      ];
-      const q = huge[int(huge.length)]!;
-      const asString = int(2) === 0;
-      const field = int(2) === 0 ? "quantity" : "price";
-      const text = `{"symbol":"BTCUSDT","side":"BUY","type":"${field === "price" ? "LIMIT" : "MARKET"}","quantity":${field === "quantity" ? (asString ? `"${q}"` : q) : '"0.001"'}${field === "price" ? `,"price":${asString ? `"${q}"` : q}` : ""}}`;
-      return { index, kind, bytes: request(ORDER_PATH, text) };
-    }
-    case "deep-nesting": {
-      const depth = 500 + int(Math.max(1, bodyLimit / 2 - 600));
-      const open = int(2) === 0 ? "[" : '{"a":';
-      const close = open === "[" ? "]" : "}";
-      return { index, kind, bytes: request(ORDER_PATH, open.repeat(depth) + close.repeat(depth)) };
-    }
-    case "huge-body": {
-      const size = bodyLimit + 1 + int(bodyLimit * 8);
-      const body = Buffer.alloc(size, int(2) === 0 ? 0x20 : 0x61);
-      // half of them lie about their length in a chunked body instead of a content-length
-      if (int(2) === 0) return { index, kind, bytes: request(ORDER_PATH, body) };
-      const head = `POST ${ORDER_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n`;
-      return {
-        index,
-        kind,
-        bytes: Buffer.concat([
-          Buffer.from(head),
-          Buffer.from(`${size.toString(16)}\r\n`),
-          body,
-          Buffer.from("\r\n0\r\n\r\n"),
-        ]),
-      };
-    }
-    case "oversized-headers": {
-      const many = int(2) === 0;
-      const headers: Record<string, string> = many
-        ? Object.fromEntries(Array.from({ length: 2000 + int(2000) }, (_, i) => [`x-h${i}`, "v".repeat(8)]))
-        : { "x-big": "b".repeat(17_000 + int(40_000)) };
-      return { index, kind, bytes: request(ORDER_PATH, JSON.stringify(VALID), headers) };
-    }
-    case "bad-content-type": {
-      const types = [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-        "application/jsonx",
-        "",
-        "json",
-        "application/xml",
-      ];
-      const t = types[int(types.length)]!;
-      return { index, kind, bytes: request(ORDER_PATH, JSON.stringify(VALID), { "content-type": t }) };
-    }
-    case "bad-route": {
-      // unknown paths with any method, or the order path with a method it does not take
-      const paths = [
-        "/api/private/order/../../etc",
-        "/%zz",
-        "/api/private/ORDER",
-        "/" + "a".repeat(int(3000)),
-        "//",
-        "/api/private/order/x",
-      ];
-      const methods = ["GET", "PUT", "DELETE", "PATCH", "POST"];
-      const m = methods[int(methods.length)]!;
-      const p = int(3) === 0 ? ORDER_PATH : paths[int(paths.length)]!;
-      return {
-        index,
-        kind,
-        bytes: request(p, JSON.stringify(VALID), {}, p === ORDER_PATH && m === "POST" ? "PUT" : m),
-      };
-    }
-  }
+  return { index, bodyLimit, int, bytes, wrong };
+}
+
+/** Each kind's request bytes. */
+const BUILD: Record<FuzzKind, (d: Draw) => Buffer> = {
+  "random-bytes-body": ({ int, bytes }) => request(ORDER_PATH, bytes(1 + int(2000))),
+  "random-bytes-request": randomBytesRequest,
+  "truncated-json": truncatedJson,
+  "wrong-types": wrongTypes,
+  "huge-numbers": hugeNumbers,
+  "deep-nesting": deepNesting,
+  "huge-body": hugeBody,
+  "oversized-headers": oversizedHeaders,
+  "bad-content-type": badContentType,
+  "bad-route": badRoute,
+};
+
+function randomBytesRequest({ int, bytes }: Draw): Buffer {
+  // garbage where the request line and headers go, ended so the parser must decide
+  const junk = bytes(1 + int(300)).map((b) => (b === 13 || b === 10 ? 32 : b));
+  return Buffer.concat([junk, Buffer.from("\r\n\r\n")]);
+}
+
+function truncatedJson({ index, int }: Draw): Buffer {
+  const full = JSON.stringify({ ...VALID, clientOrderId: `fz-${index}` });
+  return request(ORDER_PATH, full.slice(0, int(full.length - 1)));
+}
+
+function wrongTypes({ int, wrong }: Draw): Buffer {
+  const o: Record<string, unknown> = { ...VALID };
+  // symbol or side always gets a value it cannot take, so the case is never a valid order
+  o[int(2) === 0 ? "symbol" : "side"] = wrong[int(wrong.length)];
+  const more = int(3);
+  for (let i = 0; i < more; i++) o[FIELDS[int(FIELDS.length)]!] = wrong[int(wrong.length)];
+  // and now and then a whole body of the wrong type
+  const body = int(5) === 0 ? wrong[int(wrong.length)] : o;
+  return request(ORDER_PATH, JSON.stringify(body));
+}
+
+function hugeNumbers({ int }: Draw): Buffer {
+  const huge = [
+    "1e309",
+    "-1e309",
+    "99999999999999999999999999",
+    "1e-400",
+    "-0",
+    "0",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "1".repeat(400),
+  ];
+  const q = huge[int(huge.length)]!;
+  const asString = int(2) === 0;
+  const field = int(2) === 0 ? "quantity" : "price";
+  const text = `{"symbol":"BTCUSDT","side":"BUY","type":"${field === "price" ? "LIMIT" : "MARKET"}","quantity":${field === "quantity" ? (asString ? `"${q}"` : q) : '"0.001"'}${field === "price" ? `,"price":${asString ? `"${q}"` : q}` : ""}}`;
+  return request(ORDER_PATH, text);
+}
+
+function deepNesting({ int, bodyLimit }: Draw): Buffer {
+  const depth = 500 + int(Math.max(1, bodyLimit / 2 - 600));
+  const open = int(2) === 0 ? "[" : '{"a":';
+  const close = open === "[" ? "]" : "}";
+  return request(ORDER_PATH, open.repeat(depth) + close.repeat(depth));
+}
+
+function hugeBody({ int, bodyLimit }: Draw): Buffer {
+  const size = bodyLimit + 1 + int(bodyLimit * 8);
+  const body = Buffer.alloc(size, int(2) === 0 ? 0x20 : 0x61);
+  // half of them lie about their length in a chunked body instead of a content-length
+  if (int(2) === 0) return request(ORDER_PATH, body);
+  const head = `POST ${ORDER_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n`;
+  return Buffer.concat([
+    Buffer.from(head),
+    Buffer.from(`${size.toString(16)}\r\n`),
+    body,
+    Buffer.from("\r\n0\r\n\r\n"),
+  ]);
+}
+
+function oversizedHeaders({ int }: Draw): Buffer {
+  const many = int(2) === 0;
+  const headers: Record<string, string> = many
+    ? Object.fromEntries(Array.from({ length: 2000 + int(2000) }, (_, i) => [`x-h${i}`, "v".repeat(8)]))
+    : { "x-big": "b".repeat(17_000 + int(40_000)) };
+  return request(ORDER_PATH, JSON.stringify(VALID), headers);
+}
+
+function badContentType({ int }: Draw): Buffer {
+  const types = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/jsonx",
+    "",
+    "json",
+    "application/xml",
+  ];
+  const t = types[int(types.length)]!;
+  return request(ORDER_PATH, JSON.stringify(VALID), { "content-type": t });
+}
+
+function badRoute({ int }: Draw): Buffer {
+  // unknown paths with any method, or the order path with a method it does not take
+  const paths = [
+    "/api/private/order/../../etc",
+    "/%zz",
+    "/api/private/ORDER",
+    "/" + "a".repeat(int(3000)),
+    "//",
+    "/api/private/order/x",
+  ];
+  const methods = ["GET", "PUT", "DELETE", "PATCH", "POST"];
+  const m = methods[int(methods.length)]!;
+  const p = int(3) === 0 ? ORDER_PATH : paths[int(paths.length)]!;
+  return request(p, JSON.stringify(VALID), {}, p === ORDER_PATH && m === "POST" ? "PUT" : m);
 }
 
 interface RawAnswer {
@@ -202,13 +229,9 @@ function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs: number): 
       const text = Buffer.concat(chunks).toString("latin1");
       const m = /^HTTP\/1\.1 (\d{3})[^\r\n]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(text);
       if (!m) return resolve({ body: text, error: error ?? "no HTTP answer" });
-      const ctype = /^content-type:\s*(.*)$/im.exec(m[2]!)?.[1]?.trim();
-      resolve({
-        status: Number(m[1]),
-        ...(ctype ? { contentType: ctype } : {}),
-        body: m[3]!,
-        ...(error ? { error } : {}),
-      });
+      // an empty content-type is none
+      const contentType = /^content-type:\s*(.*)$/im.exec(m[2]!)?.[1]?.trim() || undefined;
+      resolve({ status: Number(m[1]), contentType, body: m[3]!, error });
     };
     const timer = setTimeout(() => finish("timed out"), timeoutMs);
     sock.on("data", (c: Buffer) => {
@@ -276,7 +299,7 @@ export async function fuzzExecutor(o: FuzzOptions): Promise<FuzzReport> {
           index: c.index,
           kind: c.kind,
           why,
-          ...(a.status ? { status: a.status } : {}),
+          status: a.status,
           head: c.bytes.subarray(0, 120).toString("latin1"),
         });
       if (report.sent % 500 === 0) o.onProgress?.(report.sent);
