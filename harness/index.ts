@@ -43,8 +43,8 @@ export interface CallOptions {
 const contextOf = (o: CallOptions): JobContext => ({
   cwd: o.cwd ?? process.cwd(),
   env: o.env ?? {},
-  ...(o.signal ? { signal: o.signal } : {}),
-  ...(o.onEvent ? { events: o.onEvent } : {}),
+  signal: o.signal,
+  events: o.onEvent,
   version: packageVersion(),
 });
 
@@ -98,8 +98,8 @@ export async function gateRevision(
       maxRegression: o.maxRegression ?? 0.05,
       seed: o.seed ?? Date.now() % 1_000_000,
       strict: o.strict === true,
-      ...(o.budgetS !== undefined ? { budgetS: o.budgetS } : {}),
-      ...(o.candidateEnv ? { candidateEnv: o.candidateEnv } : {}),
+      budgetS: o.budgetS,
+      candidateEnv: o.candidateEnv,
     },
     SCENARIOS,
     contextOf(call),

@@ -41,7 +41,7 @@ export const latency = {
       const r = await request(target.url, {
         method: target.method as Dispatcher.HttpMethod,
         headers: target.headers,
-        ...(target.body ? { body: target.body.next() } : {}),
+        body: target.body?.next(),
         reset: true,
         headersTimeout: 10_000,
         bodyTimeout: 10_000,

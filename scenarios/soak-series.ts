@@ -32,8 +32,8 @@ export async function processSource(url: string, pid: number | undefined): Promi
       if (!hasMetric(m, "process_resident_memory_bytes")) return undefined;
       return {
         rss: sumOf(m, "process_resident_memory_bytes"),
-        ...(hasMetric(m, "nodejs_heap_size_used_bytes") ? { heap: sumOf(m, "nodejs_heap_size_used_bytes") } : {}),
-        ...(hasMetric(m, "nodejs_gc_duration_seconds_sum") ? { gc: sumOf(m, "nodejs_gc_duration_seconds_sum") } : {}),
+        heap: hasMetric(m, "nodejs_heap_size_used_bytes") ? sumOf(m, "nodejs_heap_size_used_bytes") : undefined,
+        gc: hasMetric(m, "nodejs_gc_duration_seconds_sum") ? sumOf(m, "nodejs_gc_duration_seconds_sum") : undefined,
         cpu: sumOf(m, "process_cpu_seconds_total"),
       };
     } catch {

@@ -142,7 +142,7 @@ function soakLoad(ctx: ScenarioContext, tally: SoakTally, rate: number, interval
       method: r.method,
       path: r.path,
       headers: r.headers,
-      ...(body !== undefined ? { body } : {}),
+      body,
     });
   };
   return {
@@ -154,7 +154,7 @@ function soakLoad(ctx: ScenarioContext, tally: SoakTally, rate: number, interval
         signal: ctx.signal,
         maxInFlight: MAX_IN_FLIGHT,
         fire,
-        ...(tick ? { tick: { everyMs: intervalS * 1000, fn: tick } } : {}),
+        tick: tick ? { everyMs: intervalS * 1000, fn: tick } : undefined,
       });
       return r.late;
     },

@@ -289,7 +289,7 @@ function addTrial(
       latency_sketch_relative_accuracy: ARTILLERY_SKETCH_ACCURACY,
     },
     generatorBound: false,
-    ...(imported.answers ? { answers: imported.answers } : {}),
+    answers: imported.answers,
   };
   // a report whose requests mostly failed is a failed trial here too (the file's --max-errors, else the default)
   const trial: TrialRecord =

@@ -170,7 +170,7 @@ export async function gateRevision(
         maxLooks,
         undecided: d.calls.filter((c) => c === "undecided").length,
         batchRounds: GATE_SEQUENTIAL.batchRounds,
-        ...(last ? { outcome: d.outcome } : {}),
+        outcome: last ? d.outcome : undefined,
       }),
   });
   const events = (e: Parameters<NonNullable<JobContext["events"]>>[0]) => {

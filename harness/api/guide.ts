@@ -99,14 +99,14 @@ async function profileHttpCheck(ctx: GuideContext, scenarios: ReadonlyMap<string
     import("../profile/profiler.js"),
     import("./profile.js"),
   ]);
-  const out = ctx.env.PERF_PROFILE_OUT;
+  const out = ctx.env.PERF_PROFILE_OUT || undefined;
   const plan = resolveProfilePlan(
     {
       tool: "0x",
       variants: "optimized",
       scenario: "latency",
       duration: ctx.env.PERF_PROFILE_SECONDS ?? "5",
-      ...(out ? { out } : {}),
+      out,
     },
     scenarios,
     ctx.cwd,

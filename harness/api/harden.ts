@@ -112,5 +112,5 @@ export async function harden(
   }
   const jsonFile = o.json ? resolve(ctx.cwd, o.json) : undefined;
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify(report, null, 2) + "\n");
-  return { report, held, ...(jsonFile ? { jsonFile } : {}) };
+  return { report, held, jsonFile };
 }

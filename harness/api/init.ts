@@ -20,7 +20,7 @@ const WORKFLOW = join(".github", "workflows", "perfpack.yml");
 function configText(executorCmd: string | undefined): string {
   const config = {
     $schema: "./node_modules/perfpack/perfpack.schema.json",
-    ...(executorCmd !== undefined ? { executorCmd } : {}),
+    executorCmd,
     scenarios: ["latency", "batch"],
   };
   return JSON.stringify(config, null, 2) + "\n";

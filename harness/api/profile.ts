@@ -78,7 +78,7 @@ export function resolveProfilePlan(
     durationS,
     out: resolve(cwd, f.out ?? join("reports", `profile-${newRunId()}`)),
     requests,
-    ...(command ? { command } : {}),
+    command,
   };
 }
 
@@ -96,6 +96,7 @@ function withConfigFile(flags: ProfileFlags, cwd: string): { flags: ProfileFlags
   const { executorCmd, readyPath, requests, header } = readConfigFile(file);
   const own = flags.executorCmd !== undefined;
   // a readyPath in the file belongs to the file's executorCmd, not to one given as a flag
+  // absent, not undefined: taken goes over the flags, and its keys name what came from the file
   const taken = {
     ...(executorCmd !== undefined && !own ? { executorCmd } : {}),
     ...(readyPath !== undefined && !own && flags.readyPath === undefined ? { readyPath } : {}),

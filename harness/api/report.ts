@@ -31,7 +31,7 @@ export function renderReports(
     results,
     ...exportAll(
       results,
-      { headlines: headlinesOf(results), ...profileArtifacts(dirname(path)), ...(gate ? { gate } : {}) },
+      { headlines: headlinesOf(results), ...profileArtifacts(dirname(path)), gate },
       dir,
       EXPORTERS,
       { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY },

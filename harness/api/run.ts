@@ -115,9 +115,9 @@ const planRecord = (
     name: v.name,
     kind: v.kind,
     env: redactEnv(v.env),
-    ...(v.system ? { system: describeSystem(v.system) } : {}),
+    system: v.system ? describeSystem(v.system) : undefined,
   })),
-  ...(checkout ? { checkout } : {}),
+  checkout,
   scenarios: cfg.scenarios,
   rounds: cfg.rounds,
   durationS: cfg.durationS,
@@ -125,9 +125,9 @@ const planRecord = (
   connections: cfg.connections,
   rate: cfg.rate ?? null,
   wsClients: cfg.wsClients,
-  ...(cfg.wsRate !== undefined ? { wsRate: cfg.wsRate } : {}),
+  wsRate: cfg.wsRate,
   quick: cfg.quick,
-  ...(cfg.warm ? { warm: true } : {}),
+  warm: cfg.warm || undefined,
   target: cfg.target ?? null,
   requests: recordedRequests(
     Object.fromEntries(
@@ -137,9 +137,8 @@ const planRecord = (
     ),
   ),
   maxErrors: cfg.maxErrors,
-  ...(cfg.design === "duet"
-    ? { design: "duet" as const, ...(cfg.duetExchange === "each" ? { duetExchange: "each" as const } : {}) }
-    : {}),
+  design: cfg.design === "duet" ? "duet" : undefined,
+  duetExchange: cfg.design === "duet" && cfg.duetExchange === "each" ? "each" : undefined,
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
   headlines: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.headline ?? [])]])),
   charts: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.charts ?? [])]])),

@@ -114,10 +114,7 @@ export async function gateCommand(flags: FileFlags, scenarios: ReadonlyMap<strin
   // the gate's own options may come from the config file too (the run's are read by the run)
   const { flags: layered, from } = layeredFlags(io.cwd, flags);
   const { run } = splitGateFlags(flags);
-  const g = resolveGateConfig(splitGateFlags(layered).gate, {
-    ...(run.soak !== undefined ? { soak: run.soak } : {}),
-    from,
-  });
+  const g = resolveGateConfig(splitGateFlags(layered).gate, { soak: run.soak, from });
   const json = run.json === true;
   if (g.kind === "revision") return revisionGate(run, g, json, scenarios, io);
   const base = readResultsFile(resolve(io.cwd, g.baseline), "baseline");

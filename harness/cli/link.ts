@@ -25,8 +25,5 @@ export async function linkCommand(
     );
   const { rttMs, jitterMs } = parseRtt(o.rtt ?? "0", "--rtt");
   const bandwidthMbps = o.bandwidth === undefined ? undefined : parseBandwidth(o.bandwidth, "--bandwidth");
-  await linkMain(
-    { host, port, rttMs, jitterMs, listenPort, ...(bandwidthMbps !== undefined ? { bandwidthMbps } : {}) },
-    (l) => io.out.write(l + "\n"),
-  );
+  await linkMain({ host, port, rttMs, jitterMs, listenPort, bandwidthMbps }, (l) => io.out.write(l + "\n"));
 }

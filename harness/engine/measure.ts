@@ -165,10 +165,10 @@ export async function measure(
       },
       {
         signal,
-        ...(arm.artillery ? { artillery: arm.artillery } : {}),
+        artillery: arm.artillery,
         log: (line) => s.log(n > 1 ? `${arm.name}: ${line}` : line),
         measureStart: () => window.arrive(),
-        ...(n === 1 ? { measureEnd: () => window.close() } : {}),
+        measureEnd: n === 1 ? () => window.close() : undefined,
       },
     ),
   );
@@ -254,8 +254,8 @@ function armMetrics(scenario: Scenario, arm: MeasureArm, result: ScenarioResult,
   return {
     metrics: m,
     generatorBound,
-    ...(sparkDelta ? { executorDelta: sparkDelta } : {}),
-    ...(result.series ? { series: result.series } : {}),
-    ...(result.answers ? { answers: result.answers } : {}),
+    executorDelta: sparkDelta,
+    series: result.series,
+    answers: result.answers,
   };
 }

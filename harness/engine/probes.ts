@@ -90,7 +90,7 @@ export async function missingRoutes(base: string, requests: readonly LiveRequest
         headersTimeout: 5000,
         bodyTimeout: 5000,
         headers: r.headers,
-        ...(r.body ? { body: r.body.next() } : {}),
+        body: r.body?.next(),
       });
       await res.body.dump();
       if (res.statusCode === 404 || res.statusCode === 405) missing.push(`${route} (answered ${res.statusCode})`);

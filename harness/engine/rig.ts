@@ -92,7 +92,7 @@ async function startSharedStack(o: ExchangeOptions & { arms: readonly ArmOptions
     return {
       exchange: exchange!,
       executor,
-      ...(link ? { link } : {}),
+      link,
       services: [executor, ...(link ? [link] : [])],
       stop: async (graceMs) => {
         await executor.stop(graceMs);
@@ -186,7 +186,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
         toggles: a.toggles,
         executorPid: st.executor.pid,
       },
-      pids: { executor: st.executor.pid, exchange: st.exchange.pid, ...(st.link ? { link: st.link.pid } : {}) },
+      pids: { executor: st.executor.pid, exchange: st.exchange.pid, link: st.link?.pid },
       stack: st,
     };
   });

@@ -313,11 +313,9 @@ export class Runner extends EventEmitter {
         round: spec.round,
         env: redactEnv(spec.variant.env),
         startedAt,
-        ...(duet
-          ? {
-              duet: { arms: duet.order, first: duet.order[0] === spec.variant.name, connections: duet.connections[i]! },
-            }
-          : {}),
+        duet: duet
+          ? { arms: duet.order, first: duet.order[0] === spec.variant.name, connections: duet.connections[i]! }
+          : undefined,
       })),
       logBases: specs.map((spec) =>
         join(
@@ -342,8 +340,8 @@ export class Runner extends EventEmitter {
         name: spec.variant.name,
         toggles: spec.variant.env,
         executorEnv,
-        ...(link ? { link } : {}),
-        ...(spec.variant.system ? { system: spec.variant.system } : {}),
+        link,
+        system: spec.variant.system,
       };
     });
     const start = () =>
@@ -353,7 +351,7 @@ export class Runner extends EventEmitter {
         exchangeArgs: t.scenario.exchangeArgs({
           durationS: this.cfg.durationS,
           wsClients: this.cfg.wsClients,
-          ...(this.cfg.wsRate !== undefined ? { wsRate: this.cfg.wsRate } : {}),
+          wsRate: this.cfg.wsRate,
         }),
         baseEnv: this.childEnv(t.specs[0]!),
         readyTimeoutMs: this.cfg.readyTimeoutMs,
@@ -429,7 +427,7 @@ export class Runner extends EventEmitter {
       // the speed of failing answers is not a result: the trial failed, and keeps what it measured
       if (answers && answers.failureShare > max)
         return { ...base, status: "failed", error: tooManyFailures(answers, max), wallS, ...result, answers };
-      return { ...base, status: "ok", wallS, ...result, ...(answers ? { answers } : {}) };
+      return { ...base, status: "ok", wallS, ...result, answers };
     });
   }
 
@@ -450,9 +448,9 @@ export class Runner extends EventEmitter {
         ...base,
         status: "failed" as const,
         error: this.aborted ? "interrupted" : scrub(e.message, this.secrets),
-        ...(failedService ? { service: failedService } : {}),
-        ...(exit ? { exit: { code: exit.code, signal: exit.signal } } : {}),
-        ...(tail ? { logTail: scrub(tail, this.secrets) } : {}),
+        service: failedService,
+        exit: exit ? { code: exit.code, signal: exit.signal } : undefined,
+        logTail: tail ? scrub(tail, this.secrets) : undefined,
         wallS: (performance.now() - t.t0) / 1000,
         metrics: {},
         generatorBound: false,

@@ -91,7 +91,7 @@ export function startExchangeService(
     command: process.execPath,
     args: [cliPath(), "exchange", "--port", String(port), ...args],
     env,
-    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+    readyTimeoutMs,
   });
 }
 
@@ -119,7 +119,7 @@ export function startLinkService(
     ],
     env,
     tcp: true,
-    ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+    readyTimeoutMs,
   });
 }
 
@@ -146,9 +146,9 @@ export async function startExecutorService(
     command: w.command,
     args: w.args,
     env: w.env,
-    ...(timeout ? { readyTimeoutMs: timeout } : {}),
+    readyTimeoutMs: timeout,
     // a profiler runs the executor as its own child: the pid that answers /health descends from ours
-    ...(wrap ? { acceptPid: (pid: number, child: number) => isDescendant(pid, child) } : {}),
+    acceptPid: wrap ? (pid, child) => isDescendant(pid, child) : undefined,
   });
 }
 
@@ -189,7 +189,7 @@ async function startCommandService(
     env: w.env,
     readyUrl: `http://127.0.0.1:${p}${system.readyPath}`,
     group: true,
-    ...(timeout ? { readyTimeoutMs: timeout } : {}),
+    readyTimeoutMs: timeout,
   });
   if (!wrap) return service;
   // under a tool the process that serves the port is not the one started (a shell, npm, the tool): it is the one to signal

@@ -50,7 +50,7 @@ export class AnswerTally {
     }
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
     this.failedLatency.recordMs(ms);
-    this.first ??= { status, ...(body !== undefined ? { body: body.slice(0, FAILURE_BODY_BYTES) } : {}) };
+    this.first ??= { status, body: body?.slice(0, FAILURE_BODY_BYTES) };
   }
 
   error(kind: TransportFailure, message?: string): void {
@@ -84,7 +84,7 @@ export class AnswerTally {
       statuses: Object.fromEntries([...this.statuses].sort(([a], [b]) => a - b).map(([k, v]) => [String(k), v])),
       transport: { ...this.transport },
       failureShare: this.failureShare,
-      ...(this.first ? { first: this.first } : {}),
+      first: this.first,
     };
   }
 

@@ -154,7 +154,7 @@ export async function runArtilleryTrial(
     metrics: { ...m.metrics, latency_sketch_relative_accuracy: ARTILLERY_SKETCH_ACCURACY },
     work: m.work,
     workUnit: scenario === "ws" ? "message" : scenario === "batch" ? "order" : "request",
-    ...(generatorCpuS !== undefined ? { generatorCpuS } : {}),
-    ...(m.answers ? { answers: m.answers } : {}),
+    generatorCpuS,
+    answers: m.answers,
   };
 }

@@ -88,7 +88,7 @@ export class WireOpenPool {
         bytes: encodeRequest({ ...request, method: method!, host: this.t.hostHeader }),
         noBody: method === "HEAD",
       };
-      this.queue.push({ due, settle, ...(own ? { request: own } : {}) });
+      this.queue.push({ due, settle, request: own });
       this.dispatch();
     });
   }

@@ -209,8 +209,8 @@ function undiciOpenPool(o: PoolTarget, answers: AnswerSink, uncorrected: WriteLa
           origin: u.origin,
           path: request?.path ?? path,
           method: (request?.method.toUpperCase() as Dispatcher.HttpMethod) ?? method,
-          ...(headers ? { headers } : {}),
-          ...(body !== undefined ? { body } : {}),
+          headers,
+          body,
         },
         handler,
       );

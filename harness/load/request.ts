@@ -92,7 +92,7 @@ export function liveRequest(
       method: spec.method,
       path: spec.path,
       headers,
-      ...(spec.body !== undefined ? { body: new BodyTemplate(spec.body) } : {}),
+      body: spec.body !== undefined ? new BodyTemplate(spec.body) : undefined,
       spec,
     },
     secrets,
@@ -111,7 +111,7 @@ export const loadTarget = (
   url: base + r.path,
   method: r.method,
   headers: r.headers,
-  ...(r.body ? { body: r.body } : {}),
+  body: r.body,
 });
 
 /** Every request of a run, live, and the secrets their headers resolved to. */

@@ -37,8 +37,8 @@ export function wireTarget(o: {
       method,
       path: `${u.pathname}${u.search}`,
       host: u.host,
-      ...(o.headers ? { headers: o.headers } : {}),
-      ...(o.body !== undefined ? { body: o.body } : {}),
+      headers: o.headers,
+      body: o.body,
     }),
   };
 }

@@ -51,7 +51,7 @@ export function encodeRequest(r: WireRequest): Buffer {
  */
 export function requestSource(r: Omit<WireRequest, "body"> & { body?: string | RequestBody }): () => Buffer | string {
   if (r.body === undefined || typeof r.body === "string") {
-    const bytes = encodeRequest({ ...r, ...(r.body !== undefined ? { body: r.body } : {}) } as WireRequest);
+    const bytes = encodeRequest({ ...r, body: r.body });
     return () => bytes;
   }
   const tpl = r.body;

@@ -50,7 +50,7 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
     return {
       kind: "stored",
       baseline: f.baseline,
-      ...(f.current !== undefined ? { current: f.current } : {}),
+      current: f.current,
       maxRegression: max,
       strict,
     };
@@ -68,6 +68,7 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
     maxRegression: max,
     seed,
     strict,
+    // absent, not undefined: unit tests compare this config with deepStrictEqual
     ...(candidateEnv ? { candidateEnv } : {}),
     ...(budgetS !== undefined ? { budgetS } : {}),
     ...(f.buildCmd !== undefined ? { buildCmd: f.buildCmd } : {}),

@@ -232,11 +232,11 @@ export function harnessEnv(env: Record<string, string>): Harness {
       ? undefined
       : {
           ...(rtt !== undefined ? parseRtt(rtt) : { rttMs: 0, jitterMs: 0 }),
-          ...(bw !== undefined ? { bandwidthMbps: parseBandwidth(bw) } : {}),
+          bandwidthMbps: bw !== undefined ? parseBandwidth(bw) : undefined,
         };
   return {
     executorEnv,
-    ...(link ? { link } : {}),
+    link,
     generator: env[LOAD_GENERATOR] === undefined ? "perfpack" : parseGenerator(env[LOAD_GENERATOR]),
   };
 }

@@ -91,7 +91,7 @@ async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): P
     name: v.name,
     toggles: v.env,
     executorEnv: harnessOf(v).executorEnv,
-    ...(v.system ? { system: v.system } : {}),
+    system: v.system,
   };
   const rig = await startRig({
     arms: [

@@ -34,5 +34,5 @@ export function profileArtifacts(runDir: string): Pick<ReportContext, "links" | 
     }
   }
   const diff = join(flame, "hot-path-diff.md");
-  return { links, ...(existsSync(diff) ? { hotPath: readFileSync(diff, "utf8") } : {}) };
+  return { links, hotPath: existsSync(diff) ? readFileSync(diff, "utf8") : undefined };
 }

@@ -257,7 +257,7 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
         toggles: v.env,
         executorEnv: v.env,
         wrap: toolWrap(tool, dir),
-        ...(plan.command ? { system: { kind: "command", ...plan.command } } : {}),
+        system: plan.command ? { kind: "command", ...plan.command } : undefined,
       },
     ],
     exchangeArgs: scenario.exchangeArgs({ durationS, wsClients: 10 }),

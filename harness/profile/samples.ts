@@ -61,6 +61,7 @@ export function checkSamples(
     basis,
     basisMs: Math.round(basisMs),
     intervalMs: spacing,
+    // absent, not undefined: a unit test compares the check with deepStrictEqual
     ...(delayMs !== undefined ? { delayMs } : {}),
     coverage,
     ok: coverage >= MIN_COVERAGE && samples > 0,

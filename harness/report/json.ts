@@ -24,7 +24,7 @@ export const summaryDocument = (r: Results): string =>
                 scenario: t.scenario,
                 round: t.round,
                 error: t.error,
-                ...(t.answers ? { answers: t.answers } : {}),
+                answers: t.answers,
               },
             ]
           : [],

@@ -140,7 +140,7 @@ function pairedRows(
       );
       rows.push({
         ...row(scenario, h, [reference, candidate], [ref.map((x) => x.v), cand.map((x) => x.v)], estimate),
-        ...(differ ? { failuresDiffer: differ } : {}),
+        failuresDiffer: differ,
       });
     }
   }
@@ -210,7 +210,7 @@ export function compareRuns(
         [b, c],
         unpairedRatio(b, c, lv === 0.95 ? { seed: 1 } : { level: lv, method: "t" })!,
       ),
-      ...(differ ? { failuresDiffer: differ } : {}),
+      failuresDiffer: differ,
     };
   });
   return finish(rows, only === "gate" ? "worse" : "two");

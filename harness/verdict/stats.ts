@@ -107,7 +107,7 @@ function bootstrapSummary(stat: number, boots: number[], n: number, paired: bool
     n,
     paired,
     method: "bootstrap",
-    ...(level === 0.95 ? {} : { level }),
+    level: level === 0.95 ? undefined : level,
   };
 }
 

@@ -155,8 +155,7 @@ function tableVerdict(results: Results, t: TableTarget, variant: string): Target
     };
   const meets = (x: number) => (t.below !== undefined ? v < x : v > x);
   const status: TargetStatus = meets(t.stretch) ? "stretch-met" : meets(limit) ? "pass" : "fail";
-  const note = alloc?.note ?? t.definition;
-  return { ...base, status, measured: v, ...(note ? { note } : {}) };
+  return { ...base, status, measured: v, note: alloc?.note ?? t.definition };
 }
 
 /** The candidate's median of a metric in a scenario ("*" with aggregate max: the worst scenario). */

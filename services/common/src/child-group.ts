@@ -27,7 +27,7 @@ export function runGroup(
     const keep = o.keep ?? 20_000;
     const child = spawn(command, args, {
       env: o.env,
-      ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+      cwd: o.cwd,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

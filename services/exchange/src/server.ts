@@ -204,7 +204,7 @@ export async function startExchange(opts: ExchangeOptions): Promise<RunningExcha
         const orderId = query.get("orderId");
         const clientOrderId = query.get("origClientOrderId") ?? undefined;
         return faultable(req, res, 1, () => {
-          const r = book.cancel(symbol, { ...(orderId ? { orderId: Number(orderId) } : {}), clientOrderId });
+          const r = book.cancel(symbol, { orderId: orderId ? Number(orderId) : undefined, clientOrderId });
           return [isExchangeError(r) ? 400 : 200, r];
         });
       }

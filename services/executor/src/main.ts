@@ -21,10 +21,7 @@ export async function executorMain(args: ExecutorArgs): Promise<void> {
         `--port=${JSON.stringify(args.port)} is not valid: --port accepts an integer from 0 to 65535 (0 picks a free port)`,
       ]);
     }
-    cfg = loadExecutorConfig(process.env, {
-      ...(port !== undefined ? { port } : {}),
-      ...(args.host ? { host: args.host } : {}),
-    });
+    cfg = loadExecutorConfig(process.env, { port, host: args.host || undefined });
   } catch (err) {
     if (err instanceof ConfigError) {
       log(`perfpack executor: invalid configuration, not starting:\n${err.problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -73,7 +73,7 @@ export function createExchangeClient(cfg: ExecutorConfig, metrics: Metrics, batc
       : undefined;
   const base = buildConnector({
     timeout: cfg.upstreamTimeoutMs,
-    ...(secureContext ? { secureContext } : {}),
+    secureContext,
   } as buildConnector.BuildOptions);
 
   // Connection accounting: our connector marks its sockets; the sendHeaders channel tells us
@@ -118,7 +118,7 @@ export function createExchangeClient(cfg: ExecutorConfig, metrics: Metrics, batc
         method,
         reset: !keepAlive,
         headers: body === undefined ? {} : { "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
       const e = classify(err, origin);

@@ -193,7 +193,7 @@ export class WebSocketManager {
   private connectUpstream(): void {
     if (this.closing) return;
     const ws = new WebSocket(this.upstreamUrl, {
-      ...(this.upstreamUrl.startsWith("wss:") ? { ca: readFileSync(this.cfg.exchangeCaFile) } : {}),
+      ca: this.upstreamUrl.startsWith("wss:") ? readFileSync(this.cfg.exchangeCaFile) : undefined,
       perMessageDeflate: false,
     });
     this.upstream = ws;
