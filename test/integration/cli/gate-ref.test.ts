@@ -28,7 +28,8 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
   test("A/A: HEAD against this checkout; its decision and exit code agree; both commits, the seeded order and the looks are recorded; the built tree is cached", async (t) => {
     const before = worktrees();
     const out = join(tmp, "aa");
-    // two rounds, and a 15 s budget that leaves no batch after them: one look. Its outcome is a
+    // two rounds, and a 15 s budget that leaves room for a batch more at most when the built tree is
+    // cached (how many looks fit is a timing, so the test counts none). Its outcome is a
     // measurement (beside a busy neighbour, 2 warm rounds once showed req/s 0.82×, 0.749–0.904), so
     // the test checks that the decision, the printed outcome and the exit code agree, not which it is
     const args = [
@@ -74,8 +75,9 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
       "latency_p95_ms",
       "rps",
     ]);
-    assert.equal(doc.looks.length, 1);
+    assert.ok(doc.looks.length >= 1 && doc.looks.length <= doc.design.maxLooks, `${doc.looks.length} looks`);
     assert.equal(doc.looks[0]!.rounds, 2);
+    for (const [i, look] of doc.looks.entries()) if (i > 0) assert.ok(look.rounds > doc.looks[i - 1]!.rounds);
     assert.ok(doc.looks[0]!.level > 0.95 && doc.looks[0]!.level < 1, `level ${doc.looks[0]!.level}`);
     assert.deepEqual(
       JSON.parse(readFileSync(join(out, "gate.json"), "utf8")),
