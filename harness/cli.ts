@@ -32,7 +32,7 @@ function processIO(): IO {
       if (handlers.push(handler) > 1) return;
       const on = () => {
         if (++interrupted > 1)
-          void import("./engine/launcher.js")
+          void import("./api/children.js")
             .then(({ stopAll }) => stopAll(500))
             .then(() => process.exit(EXIT.interrupted));
         else for (const h of handlers) h();
@@ -381,6 +381,6 @@ try {
     );
     process.exitCode = exitCodeOf(err);
   }
-  const { stopAll } = await import("./engine/launcher.js");
+  const { stopAll } = await import("./api/children.js");
   await stopAll();
 }

@@ -13,6 +13,7 @@ import { compareFiles, renderReports, type CompareDocument } from "./api/report.
 import { run as runJob, type RunDocument } from "./api/run.js";
 import { flagsFromObject } from "./plan/file.js";
 import type { RunOptionKey } from "./plan/options.js";
+import { GATE_MAX_REGRESSION } from "./plan/defaults.js";
 import type { ProfileResult } from "./profile/profiler.js";
 import type { ProfileFlags } from "./api/profile.js";
 import { readResultsFile } from "./results/file.js";
@@ -69,7 +70,7 @@ export function gate(o: {
   return gateRuns(
     load(o.baseline, "baseline"),
     load(o.current, "current run"),
-    o.maxRegression ?? 0.1,
+    o.maxRegression ?? GATE_MAX_REGRESSION.stored,
     o.strict === true,
   );
 }
@@ -95,7 +96,7 @@ export async function gateRevision(
     flagsFromObject(o.options ?? {}, "run options"),
     {
       ref: o.ref,
-      maxRegression: o.maxRegression ?? 0.05,
+      maxRegression: o.maxRegression ?? GATE_MAX_REGRESSION.revision,
       seed: o.seed ?? Date.now() % 1_000_000,
       strict: o.strict === true,
       budgetS: o.budgetS,

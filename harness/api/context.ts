@@ -14,6 +14,8 @@ export type JobEvent =
   | ProfileEvent
   /** Something the user should know that does not stop the job (a setting passed through unchecked, a budget overrun). */
   | { type: "warning"; text: string }
+  /** A line of a job's own result as it is measured (the guide's lines, which the CLI prints on stdout). */
+  | { type: "line"; text: string }
   /** A line of a step's own account: the revision build, the allocation pass. */
   | { type: "note"; text: string }
   /** The run's trials are analysed: the verdict is in; profiling and the reports follow. */

@@ -30,6 +30,12 @@ function toggles(env: Readonly<NodeJS.ProcessEnv>, defaults: Record<string, stri
 
 const note = (ctx: GuideContext, text: string) => tell(ctx, { type: "note", text });
 
+/** The guide's lines as they are measured: told at once (a check that fails later loses none), and returned. */
+function measured(ctx: GuideContext, ...texts: string[]): string[] {
+  for (const text of texts) tell(ctx, { type: "line", text });
+  return texts;
+}
+
 /**
  * perf_latency_test: the first three open-orders requests of a fresh executor, each on a new
  * connection as three curl calls; with keep-alive the second should beat the first.
@@ -45,7 +51,7 @@ async function latencyCheck(ctx: GuideContext): Promise<GuideDocument> {
       const r = await request(`${stack.executor.url}/api/private/open-orders`, { reset: true });
       await r.body.dump();
       if (r.statusCode !== 200) throw new Error(`open-orders answered ${r.statusCode}`);
-      lines.push(`open_orders_${i}=${((performance.now() - t0) / 1000).toFixed(3)}s`);
+      lines.push(...measured(ctx, `open_orders_${i}=${((performance.now() - t0) / 1000).toFixed(3)}s`));
     }
   } finally {
     await stack.stop();
@@ -71,7 +77,7 @@ async function batchCheck(ctx: GuideContext): Promise<GuideDocument> {
     const text = await (await request(`${stack.executor.url}/api/public/metrics/prom`)).body.text();
     const line = text.split("\n").find((l) => l.startsWith('spark_batch_flush_total{key="BTCUSDT"}'));
     if (!line) throw new Error('the executor exposes no spark_batch_flush_total{key="BTCUSDT"}');
-    return { lines: [line], ok: true };
+    return { lines: measured(ctx, line), ok: true };
   } finally {
     await stack.stop();
   }
@@ -84,13 +90,12 @@ async function jsonCheck(ctx: GuideContext): Promise<GuideDocument> {
   const native = compileSerializers("native");
   const ns = nsPerOp({ fast: () => fast.openOrders(view), native: () => native.openOrders(view) });
   note(ctx, "# seconds for 1,000 serializations of 50 open orders (median of 7 interleaved timed batches)");
-  return {
-    lines: [
-      `fast_json=${((ns.fast! * 1000) / 1e9).toFixed(3)}s`,
-      `native_json=${((ns.native! * 1000) / 1e9).toFixed(3)}s`,
-    ],
-    ok: true,
-  };
+  const lines = measured(
+    ctx,
+    `fast_json=${((ns.fast! * 1000) / 1e9).toFixed(3)}s`,
+    `native_json=${((ns.native! * 1000) / 1e9).toFixed(3)}s`,
+  );
+  return { lines, ok: true };
 }
 
 /** perf_profile_http: a 0x flamegraph of the executor under HTTP load (PERF_PROFILE_OUT, PERF_PROFILE_SECONDS). */
@@ -110,10 +115,11 @@ async function profileHttpCheck(ctx: GuideContext, scenarios: ReadonlyMap<string
     },
     scenarios,
     ctx.cwd,
+    ctx.env,
   );
   const r = await profile(plan, { events: (e) => tell(ctx, e), env: { ...ctx.env } });
   const flame = r.variants[0]?.artifacts[0];
-  return { lines: flame ? [`flamegraph=${flame}`] : [], ok: flame !== undefined && r.ok };
+  return { lines: flame ? measured(ctx, `flamegraph=${flame}`) : [], ok: flame !== undefined && r.ok };
 }
 
 const CHECKS = {

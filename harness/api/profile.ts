@@ -33,13 +33,16 @@ export interface ProfileFlags {
   config?: string;
 }
 
-/** `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. */
-/** `cwd`: where a relative --out, and the default reports/profile-<id>, resolve (the user's directory). */
+/**
+ * `perfpack profile`'s flags → a plan; every message names the flag and what it accepts. `cwd`: where
+ * a relative --out, and the default reports/profile-<id>, resolve (the user's directory); `env`:
+ * where the headers' `${env:…}` values come from.
+ */
 export function resolveProfilePlan(
   f: ProfileFlags,
   scenarios: ReadonlyMap<string, Scenario>,
-  cwd = ".",
-  env: Readonly<NodeJS.ProcessEnv> = process.env,
+  cwd: string,
+  env: Readonly<NodeJS.ProcessEnv>,
 ): ProfilePlan {
   const tool = (f.tool ?? "cpuprof") as ProfileTool;
   if (!PROFILE_TOOLS.includes(tool))

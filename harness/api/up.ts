@@ -30,7 +30,9 @@ export interface UpHandle {
 
 export async function up(o: UpOptions, ctx: Pick<JobContext, "env">): Promise<UpHandle> {
   const stack = await startStack({
-    exchangeArgs: o.exchangeArgs,
+    // the exchange's own --http: the executor's upstream URL must say http too
+    exchangeArgs: o.exchangeArgs.filter((a) => a !== "--http"),
+    plainHttp: o.exchangeArgs.includes("--http"),
     // the whole environment, executor variables included: they are the toggles of the executor it starts
     baseEnv: ctx.env,
     readyTimeoutMs: 20_000,

@@ -11,6 +11,8 @@ export async function guideCommand(check: string, scenarios: ReadonlyMap<string,
     cwd: io.cwd,
     env: io.env,
     events: (e) => {
+      // the guide's lines as they are measured, so a check that fails later has printed what it measured
+      if (e.type === "line") io.out.write(e.text + "\n");
       if (e.type === "note" || e.type === "warning") io.err.write(e.text + "\n");
       if (!isProfileEvent(e)) return;
       // the profiler's account as commentary, as the runtime scripts print theirs
@@ -19,6 +21,5 @@ export async function guideCommand(check: string, scenarios: ReadonlyMap<string,
       if (warning) io.err.write(warning + "\n");
     },
   });
-  for (const l of doc.lines) io.out.write(l + "\n");
   return doc.ok ? EXIT.ok : EXIT.runFailure;
 }

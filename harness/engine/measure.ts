@@ -110,10 +110,6 @@ class MeasureWindow {
     await this.closed;
   }
 
-  get isOpen(): boolean {
-    return this.opened !== undefined;
-  }
-
   /** The readings of a closed window. */
   readings(scenario: string): Promise<Closed> {
     if (!this.closed) throw new Error(`scenario ${scenario} never started its measured window`);

@@ -6,8 +6,6 @@ import { subscribe } from "../load/ws.js";
 import { routeOf, type LiveRequest } from "../load/request.js";
 import { forgetProcessUsage, processUsage } from "../load/process-usage.js";
 
-// the runner and the fault drill take the metrics helpers from here
-
 /** CPU seconds and resident memory of processes, sampled at an interval over a window. */
 export class ProcessSampler {
   private readonly first = new Map<number, number>();

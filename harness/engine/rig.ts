@@ -104,9 +104,10 @@ async function startSharedStack(o: ExchangeOptions & { arms: readonly ArmOptions
     exchange: exchange!,
     arms,
     services: [...arms.flatMap((a) => a.services), exchange!],
+    // the caller's grace is for its executors (a profiler's short one); the exchange keeps the default
     stop: async (graceMs) => {
       await Promise.all(arms.map((a) => a.stop(graceMs)));
-      await exchange!.stop(graceMs);
+      await exchange!.stop();
     },
   };
 }
@@ -134,7 +135,7 @@ export class Rig {
     return this.groups.length === 1 && this.arms.length > 1;
   }
 
-  /** Stops every service: executors first (so they drain), then links, then exchanges. */
+  /** Stops every service: executors first (so they drain), then links, then exchanges; `graceMs` is the executors' and links'. */
   async stop(graceMs?: number): Promise<void> {
     await Promise.all(this.groups.map((g) => g.stop(graceMs)));
   }
@@ -184,9 +185,10 @@ export async function startRig(o: RigOptions): Promise<Rig> {
         executorUrl: st.executor.url,
         exchangeUrl: st.exchange.url,
         toggles: a.toggles,
-        executorPid: st.executor.pid,
+        executorPid: st.executor.servicePid,
       },
-      pids: { executor: st.executor.pid, exchange: st.exchange.pid, link: st.link?.pid },
+      // the service's own process: under a profiler, not the tool in front of it
+      pids: { executor: st.executor.servicePid, exchange: st.exchange.pid, link: st.link?.pid },
       stack: st,
     };
   });

@@ -65,9 +65,12 @@ export interface Stack {
   executor: Service;
   /** The link between them, a process of its own, when the run emulates a round trip. */
   link?: Service;
-  /** Every process of the stack: executor, exchange, and the link when there is one. */
+  /** Its processes: executor, exchange and link (an arm's view of a shared stack: its executor and link only). */
   services: Service[];
-  /** Stops the executor first (so it drains), then the link, then the exchange; SIGKILL after `graceMs` each. */
+  /**
+   * Stops the executor first (so it drains), then the link, then the exchange (an arm's view leaves the shared
+   * exchange running); SIGKILL after `graceMs` for the executor and the link, the default for the exchange.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 

@@ -85,8 +85,6 @@ async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): P
   const dir = mkdtempSync(join(tmpdir(), "perfpack-alloc-"));
   const base = join(dir, "alloc");
   const env = serviceEnv(p.baseEnv);
-  // the agent comes in through NODE_OPTIONS, which reaches a team's service however it is started
-  const options = [env.NODE_OPTIONS, `--import ${agentUrl()}`].filter(Boolean).join(" ");
   const arm = {
     name: v.name,
     toggles: v.env,
@@ -97,7 +95,11 @@ async function passOne(p: AllocationPassPlan, v: Variant, trialRps: number[]): P
     arms: [
       {
         ...arm,
-        wrap: (start) => ({ ...start, env: { ...start.env, NODE_OPTIONS: options, PERFPACK_ALLOC_FILE: base } }),
+        // the agent comes in through NODE_OPTIONS (after the variant's own), which reaches a team's service however it starts
+        wrap: (start) => {
+          const options = [start.env.NODE_OPTIONS, `--import ${agentUrl()}`].filter(Boolean).join(" ");
+          return { ...start, env: { ...start.env, NODE_OPTIONS: options, PERFPACK_ALLOC_FILE: base } };
+        },
       },
     ],
     exchangeArgs: p.scenario.exchangeArgs({ durationS: p.durationS, wsClients: 0 }),

@@ -263,7 +263,10 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     exchangeArgs: scenario.exchangeArgs({ durationS, wsClients: 10 }),
     baseEnv: { ...io.env, NO_INSIGHT: "1" },
   }).catch((err: unknown) =>
-    Promise.reject(err instanceof LaunchError ? new ToolError(err.message, err.logTail) : err),
+    // the service under the tool failed to start: the tool's output says why (the exchange's own failure stays its own)
+    Promise.reject(
+      err instanceof LaunchError && err.service !== "exchange" ? new ToolError(err.message, err.logTail) : err,
+    ),
   );
   try {
     const exe = rig.arms[0]!.stack!.executor;

@@ -90,7 +90,7 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     assert.equal(r.plan.checkout?.commit, head);
     assert.equal(r.plan.seed, 7);
     assert.equal(r.plan.warm, true, "the gate keeps both arms' services warm");
-    assert.equal(r.trials.length, 4);
+    assert.equal(r.trials.length, 2 * doc.looks.at(-1)!.rounds, "a trial per arm and round, up to the last look");
     assert.equal(r.plan.design, "duet", "the gate runs its arms as a duet by default");
     // the decision where a reviewer reads it: report.md (the PR comment) and the job summary, look by look
     const md = readFileSync(join(out, "report.md"), "utf8");
@@ -102,7 +102,9 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
     );
     assert.match(
       md,
-      /\| 1\/1 \| 2 \| \d+ \| \d+\.\d\d% \| [\d.]+ \([\d.]+–[\d.]+\) (✓ clear|✗ regression|… undecided) \|/,
+      new RegExp(
+        `\\| 1/${doc.design.maxLooks} \\| 2 \\| \\d+ \\| \\d+\\.\\d\\d% \\| [\\d.]+ \\([\\d.]+–[\\d.]+\\) (✓ clear|✗ regression|… undecided) \\|`,
+      ),
     );
     const step = readFileSync(summary, "utf8");
     assert.equal(step.split("## Gate against HEAD").length, 2, "the job summary holds the gate's report once");

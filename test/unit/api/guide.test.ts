@@ -5,7 +5,7 @@ import type { JobEvent } from "../../../harness/api/context.js";
 import { UsageError } from "../../../harness/errors.js";
 import { SCENARIOS } from "../../../scenarios/index.js";
 
-test("guide json: the guide's two lines as its document, the commentary as a note; an unknown check is a usage error naming the four", async () => {
+test("guide json: the guide's two lines as its document and as line events when measured, the commentary as a note; an unknown check is a usage error naming the four", async () => {
   const events: JobEvent[] = [];
   const doc = await guide("json", SCENARIOS, { cwd: ".", env: {}, events: (e) => events.push(e) });
   assert.equal(doc.ok, true);
@@ -17,6 +17,7 @@ test("guide json: the guide's two lines as its document, the commentary as a not
       type: "note",
       text: "# seconds for 1,000 serializations of 50 open orders (median of 7 interleaved timed batches)",
     },
+    ...doc.lines.map((text) => ({ type: "line", text })),
   ]);
   for (const name of ["nope", "constructor"])
     await assert.rejects(
