@@ -8,7 +8,7 @@ import {
 } from "../profile/profiler.js";
 import { serviceCommandOf, unwrappable } from "../engine/systems.js";
 import { UsageError } from "../errors.js";
-import { newRunId } from "../plan/config.js";
+import { newRunId, pickVariants } from "../plan/config.js";
 import { PROFILE_TOOLS } from "../plan/options.js";
 import { defaultRequests, resolveRequests } from "../plan/requests.js";
 import { ablation, presets } from "../plan/variants.js";
@@ -49,19 +49,7 @@ export function resolveProfilePlan(
     throw new UsageError(
       `unknown profiling tool ${JSON.stringify(f.tool)}: valid tools are ${PROFILE_TOOLS.join(", ")}`,
     );
-  const pool = [...presets(), ...ablation()];
-  const names = (f.variants ?? "baseline,optimized")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const variants = names.map((n) => {
-    const v = pool.find((p) => p.name === n);
-    if (!v)
-      throw new UsageError(
-        `unknown variant ${JSON.stringify(n)}: valid variants are ${pool.map((p) => p.name).join(", ")}`,
-      );
-    return v;
-  });
+  const variants = pickVariants(f.variants ?? "baseline,optimized", [...presets(), ...ablation()]);
   const scenario = scenarios.get(f.scenario ?? "latency");
   if (!scenario)
     throw new UsageError(

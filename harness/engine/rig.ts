@@ -19,7 +19,7 @@ import {
   type Stack,
   type StackOptions,
 } from "./stack.js";
-import type { LiveRequest, ScenarioContext, ScenarioTarget } from "../../scenarios/contract.js";
+import type { ScenarioContext, ScenarioTarget } from "../../scenarios/contract.js";
 
 export { serviceEnv, type ExecutorWrap, type Stack, type StartCommand } from "./stack.js";
 
@@ -54,14 +54,10 @@ export interface Death {
 }
 
 /** The load a scenario puts on one arm: the run's settings, with the arm's share of connections and subscribers. */
-export interface LoadShape {
-  durationS: number;
-  warmupS: number;
-  connections: number;
-  rate: number | undefined;
-  wsClients: number;
-  requests: Readonly<Record<string, LiveRequest>>;
-}
+export type LoadShape = Pick<
+  ScenarioContext,
+  "durationS" | "warmupS" | "connections" | "rate" | "wsClients" | "requests"
+>;
 
 /** What the caller of a scenario hears from it: the measured window's marks, its log lines, and its abort. */
 export type WindowHooks = Pick<ScenarioContext, "signal" | "log" | "measureStart" | "measureEnd" | "artillery">;

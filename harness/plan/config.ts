@@ -244,8 +244,8 @@ function additions(
   return { env, rtts, bandwidths, gens };
 }
 
-/** --variants: names among the presets and the generated variants. */
-function pickVariants(raw: string, pool: readonly Variant[]): Variant[] {
+/** --variants: names among the presets and the generated variants (run's, or profile's presets and ablation). */
+export function pickVariants(raw: string, pool: readonly Variant[]): Variant[] {
   const names = list(raw);
   if (names.length === 0)
     throw new UsageError(`--variants is empty: valid variants are ${pool.map((v) => v.name).join(", ")}`);
