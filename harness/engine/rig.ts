@@ -162,6 +162,41 @@ export class Rig {
   }
 }
 
+/**
+ * --warm: a rig per key (a slice's variants and scenario), started on first use and kept from slice
+ * to slice until one of its services dies or it is stopped; its logs go under its first trial's names.
+ */
+export class WarmRigs {
+  private readonly rigs = new Map<string, { rig: Rig; logBases: readonly string[]; dead: boolean }>();
+
+  constructor(
+    private readonly graceMs: number,
+    private readonly scrub: (log: string) => string,
+  ) {}
+
+  /** The key's rig, or a fresh one when it has none or its rig lost a service. */
+  async get(key: string, logBases: readonly string[], start: () => Promise<Rig>): Promise<Rig> {
+    const have = this.rigs.get(key);
+    if (have && !have.dead) return have.rig;
+    if (have) await this.stop(key);
+    const rig = await start();
+    const entry = { rig, logBases, dead: false };
+    for (const s of rig.services) void s.exited.then(() => (entry.dead = true));
+    this.rigs.set(key, entry);
+    return rig;
+  }
+
+  /** Stops one key's rig, or every rig, and writes their logs. */
+  async stop(key?: string): Promise<void> {
+    for (const [k, { rig, logBases }] of [...this.rigs]) {
+      if (key !== undefined && k !== key) continue;
+      this.rigs.delete(k);
+      await rig.stop(this.graceMs);
+      rig.writeLogs(logBases, this.scrub);
+    }
+  }
+}
+
 /** Starts every arm's services: on one exchange, or with `exchange: "each"` a whole stack per arm. */
 export async function startRig(o: RigOptions): Promise<Rig> {
   const { arms, exchange, ...shared } = o;

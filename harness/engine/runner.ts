@@ -2,13 +2,14 @@ import { redactEnv, scrub, secretValues } from "../results/redact.js";
 import { EventEmitter, setMaxListeners } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { getJson, LaunchError } from "./launcher.js";
-import { shuffle, type Plan, type TrialSpec } from "../plan/order.js";
-import { describeMachine, missingRoutes } from "./probes.js";
+import { LaunchError } from "./launcher.js";
+import { duetSplit, type DuetSplit, type Plan, type TrialSpec } from "../plan/order.js";
+import { describeMachine } from "./probes.js";
+import { checkHealth, checkRoutes } from "./preflight.js";
 import type { PlanRecord, Results, TrialRecord } from "../results/schema.js";
 import { newResults } from "../results/create.js";
 import type { Scenario } from "../../scenarios/contract.js";
-import { serviceEnv, startRig, targetRig, type Death, type Rig, type RigArm } from "./rig.js";
+import { serviceEnv, startRig, targetRig, WarmRigs, type Death, type Rig, type RigArm } from "./rig.js";
 import { measure, type MeasureArm, type MeasureResult } from "./measure.js";
 import { seededRandom } from "../../services/common/src/rng.js";
 import { serviceCommand } from "./systems.js";
@@ -78,13 +79,6 @@ export type RunnerEvent =
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._=+-]/g, "_");
 const warmKey = (spec: TrialSpec) => `${spec.variant.name}\u0000${spec.scenario}`;
 
-/** A duet slice's randomization: the order its arms' load starts in, and each arm's share of the load. */
-interface DuetSplit {
-  order: string[];
-  connections: number[];
-  wsClients: number[];
-}
-
 /** One slice as it runs: its trials' records so far, where their logs go, and its abort. */
 interface SliceTrials {
   specs: readonly TrialSpec[];
@@ -108,7 +102,7 @@ export class Runner extends EventEmitter {
   /** Values of the variants' secret variables, scrubbed from anything the results record. */
   private readonly secrets: string[];
   /** --warm: the running services of each variant and scenario. */
-  private readonly warmRigs = new Map<string, { rig: Rig; logBases: string[]; dead: boolean }>();
+  private readonly warm: WarmRigs;
   private readonly cfg: RunnerConfig;
 
   /** The duet's randomization (start order, the split's remainder). */
@@ -121,6 +115,7 @@ export class Runner extends EventEmitter {
     super();
     this.cfg = o.cfg;
     this.rand = seededRandom(steer.seed ?? Date.now() % 2 ** 31);
+    this.warm = new WarmRigs(RUN_DEFAULTS.stopGraceMs, (log) => scrub(log, this.secrets));
     this.secrets = [...new Set([...secretValues(o.plan.trials.map((t) => t.variant.env)), ...o.secrets])].sort(
       (a, b) => b.length - a.length,
     );
@@ -178,7 +173,14 @@ export class Runner extends EventEmitter {
             total: trials.length,
             estimateS: this.estimateTrialS(spec) / group.length,
           });
-        const records = await this.slice(group, group.length > 1 ? this.duetSplit(group) : undefined);
+        const split = () =>
+          duetSplit(
+            group.map((s) => s.variant.name),
+            this.cfg.connections,
+            this.cfg.wsClients,
+            this.rand,
+          );
+        const records = await this.slice(group, group.length > 1 ? split() : undefined);
         if (this.aborted) break; // torn down mid-way: not a finished trial
         for (const record of records) {
           results.trials.push(record);
@@ -187,7 +189,7 @@ export class Runner extends EventEmitter {
         }
       }
     } finally {
-      await this.stopWarm();
+      await this.warm.stop();
     }
     results.interrupted = this.aborted;
     results.finishedAt = new Date().toISOString();
@@ -231,27 +233,6 @@ export class Runner extends EventEmitter {
     )
       group.push(trials[j]!);
     return group;
-  }
-
-  /**
-   * A duet slice's randomization, recorded in each trial: which arm's load starts first (a random
-   * order), and the even split of the connections and WebSocket clients (a remainder goes to
-   * randomly chosen arms).
-   */
-  private duetSplit(group: readonly TrialSpec[]): DuetSplit {
-    const rand = this.rand;
-    const order = shuffle(
-      group.map((s) => s.variant.name),
-      rand,
-    );
-    const split = (total: number): number[] => {
-      const n = group.length;
-      const out = group.map(() => Math.floor(total / n));
-      const extra = shuffle([...out.keys()], rand).slice(0, total % n);
-      for (const k of extra) out[k]!++;
-      return out.map((x) => Math.max(1, x));
-    };
-    return { order, connections: split(this.cfg.connections), wsClients: split(this.cfg.wsClients) };
   }
 
   /**
@@ -356,7 +337,7 @@ export class Runner extends EventEmitter {
         baseEnv: this.childEnv(t.specs[0]!),
         readyTimeoutMs: this.cfg.readyTimeoutMs,
       });
-    return this.cfg.warm ? this.warmRig(t, start) : start();
+    return this.cfg.warm ? this.warm.get(t.key, t.logBases, start) : start();
   }
 
   /** What every arm's load shares: the run's settings (each arm's connections and subscribers are its own). */
@@ -364,11 +345,7 @@ export class Runner extends EventEmitter {
     return { durationS: this.cfg.durationS, warmupS: this.cfg.warmupS, rate: this.cfg.rate, requests: this.o.requests };
   }
 
-  /**
-   * An arm checked before its load: the bundled executor's health gives its toggles (and, under
-   * --target, its exchange and pid); a user's own service (--executor-cmd) owes no /health of
-   * ours and no metrics, and must serve every route the scenario sends to.
-   */
+  /** An arm checked before its load (preflight.ts), with its share of the load and its generator's hand-over. */
   private async preflight(t: SliceTrials, i: number, arm: Rig["arms"][number]): Promise<MeasureArm> {
     const spec = t.specs[i]!;
     const share = {
@@ -377,44 +354,13 @@ export class Runner extends EventEmitter {
     };
     const checked =
       serviceCommand(spec.variant.system) !== undefined
-        ? await this.checkRoutes(t.scenario, { ...arm, ...share })
-        : await this.checkHealth({ ...arm, ...share });
+        ? await checkRoutes({ ...arm, ...share }, t.scenario, this.o.requests)
+        : await checkHealth({ ...arm, ...share }, !this.cfg.target);
     const artillery = this.o.generators[harnessOf(spec.variant).generator].context(
       this.childEnv(spec),
       `${t.logBases[i]}.artillery`,
     );
     return artillery ? { ...checked, artillery } : checked;
-  }
-
-  /**
-   * Each missing route named with the config entry that sets it (the soak sends three scenarios'
-   * requests); a soak with no subscribers (--ws-clients 0) sends nothing to the WebSocket route.
-   */
-  private async checkRoutes(scenario: Scenario, arm: Omit<MeasureArm, "metricsOptional">): Promise<MeasureArm> {
-    const missing: string[] = [];
-    const uses = scenario.uses.filter((u) => !(u === "ws" && arm.wsClients === 0));
-    for (const u of uses)
-      for (const m of await missingRoutes(arm.target.executorUrl, [this.o.requests[u]!]))
-        missing.push(`${m}, set by requests.${u}`);
-    if (missing.length)
-      throw new Error(
-        `the service does not serve ${missing.join("; ")}, which the ${scenario.name} scenario needs (the config file's requests key sets each)`,
-      );
-    return { ...arm, metricsOptional: true };
-  }
-
-  private async checkHealth(arm: Omit<MeasureArm, "metricsOptional">): Promise<MeasureArm> {
-    const health = await getJson(`${arm.target.executorUrl}/health`);
-    if (health.status !== 200) throw new Error(`executor health answered ${health.status}`);
-    const h = health.body as { toggles?: Record<string, unknown>; pid?: number; upstream?: string };
-    const toggles = h.toggles ?? {};
-    if (!this.cfg.target) return { ...arm, target: { ...arm.target, toggles }, metricsOptional: false };
-    return {
-      ...arm,
-      target: { ...arm.target, toggles, exchangeUrl: h.upstream },
-      pids: h.pid ? { executor: h.pid } : {},
-      metricsOptional: false,
-    };
   }
 
   /** The slice's records from its measurements (in spec order): ok, or failed on too many failed answers. */
@@ -461,33 +407,11 @@ export class Runner extends EventEmitter {
   /** Warm services outlive their slice, unless it failed (the next one starts afresh); others stop, and their logs are kept. */
   private async teardown(t: SliceTrials, rig: Rig, died: Death | undefined): Promise<void> {
     if (this.cfg.warm) {
-      if (died || this.aborted) await this.stopWarm(t.key);
+      if (died || this.aborted) await this.warm.stop(t.key);
       return;
     }
     await rig.stop(RUN_DEFAULTS.stopGraceMs);
     rig.writeLogs(t.logBases, (log) => scrub(log, this.secrets));
-  }
-
-  /** --warm: the running services of this slice's variants and scenario, started on first use. */
-  private async warmRig(t: SliceTrials, start: () => Promise<Rig>): Promise<Rig> {
-    const have = this.warmRigs.get(t.key);
-    if (have && !have.dead) return have.rig;
-    if (have) await this.stopWarm(t.key);
-    const rig = await start();
-    const entry = { rig, logBases: t.logBases, dead: false };
-    for (const s of rig.services) void s.exited.then(() => (entry.dead = true));
-    this.warmRigs.set(t.key, entry);
-    return rig;
-  }
-
-  /** Stops warm services (one slice's, or all) and writes their logs under the names of their first trials. */
-  private async stopWarm(key?: string): Promise<void> {
-    for (const [k, { rig, logBases }] of [...this.warmRigs]) {
-      if (key !== undefined && k !== key) continue;
-      this.warmRigs.delete(k);
-      await rig.stop(RUN_DEFAULTS.stopGraceMs);
-      rig.writeLogs(logBases, (log) => scrub(log, this.secrets));
-    }
   }
 
   /** A failing answer's body may echo what was sent (a key): scrubbed like any log. */

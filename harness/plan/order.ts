@@ -44,11 +44,40 @@ export function buildPlan(variants: Variant[], scenarios: string[], rounds: numb
 }
 
 /** Fisher–Yates with the given generator. */
-export function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
+function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;
+}
+
+/** A duet slice's randomization: the order its arms' load starts in, and each arm's share of the load. */
+export interface DuetSplit {
+  order: string[];
+  connections: number[];
+  wsClients: number[];
+}
+
+/**
+ * A duet slice's randomization, recorded in each trial: which arm's load starts first (a random
+ * order), and the even split of the connections and WebSocket clients (a remainder goes to
+ * randomly chosen arms; every arm gets at least one).
+ */
+export function duetSplit(
+  arms: readonly string[],
+  connections: number,
+  wsClients: number,
+  rand: () => number,
+): DuetSplit {
+  const order = shuffle(arms, rand);
+  const split = (total: number): number[] => {
+    const n = arms.length;
+    const out = arms.map(() => Math.floor(total / n));
+    const extra = shuffle([...out.keys()], rand).slice(0, total % n);
+    for (const k of extra) out[k]!++;
+    return out.map((x) => Math.max(1, x));
+  };
+  return { order, connections: split(connections), wsClients: split(wsClients) };
 }

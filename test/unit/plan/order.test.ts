@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildPlan, rotate } from "../../../harness/plan/order.js";
+import { buildPlan, duetSplit, rotate } from "../../../harness/plan/order.js";
+import { seededRandom } from "../../../services/common/src/rng.js";
 import { ablation, crossProduct, matrixVariants, parseMatrixArg, presets } from "../../../harness/plan/variants.js";
 import { UsageError } from "../../../harness/errors.js";
 
@@ -114,4 +115,30 @@ test("a seeded plan (the gate): each round a random order, the next its reverse,
     [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => buildPlan([a!, b!], ["latency"], 2, seed).trials[0]!.variant.name),
   );
   assert.equal(orders.size, 2, "across seeds either arm can go first");
+});
+
+test("a duet slice's split: the start order is a permutation of the arms, the load splits evenly with the remainder on random arms, each arm at least one", () => {
+  const rand = seededRandom(11);
+  for (let i = 0; i < 200; i++) {
+    const arms = ["baseline", "optimized", "a", "b"].slice(0, 2 + (i % 3));
+    const connections = 1 + (i % 37);
+    const s = duetSplit(arms, connections, 20, rand);
+    assert.deepEqual([...s.order].sort(), [...arms].sort());
+    assert.equal(s.connections.length, arms.length);
+    const even = Math.floor(connections / arms.length);
+    assert.ok(
+      s.connections.every((c) => c >= Math.max(1, even) && c <= Math.max(1, even + 1)),
+      `${s.connections}`,
+    );
+    if (connections >= arms.length)
+      assert.equal(
+        s.connections.reduce((a, b) => a + b, 0),
+        connections,
+      );
+    assert.equal(
+      s.wsClients.reduce((a, b) => a + b, 0),
+      20,
+    );
+  }
+  assert.deepEqual(duetSplit(["x", "y"], 7, 3, seededRandom(5)), duetSplit(["x", "y"], 7, 3, seededRandom(5)));
 });
