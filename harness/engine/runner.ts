@@ -173,14 +173,10 @@ export class Runner extends EventEmitter {
             total: trials.length,
             estimateS: this.estimateTrialS(spec) / group.length,
           });
-        const split = () =>
-          duetSplit(
-            group.map((s) => s.variant.name),
-            this.cfg.connections,
-            this.cfg.wsClients,
-            this.rand,
-          );
-        const records = await this.slice(group, group.length > 1 ? split() : undefined);
+        const names = group.map((s) => s.variant.name);
+        const duet =
+          names.length > 1 ? duetSplit(names, this.cfg.connections, this.cfg.wsClients, this.rand) : undefined;
+        const records = await this.slice(group, duet);
         if (this.aborted) break; // torn down mid-way: not a finished trial
         for (const record of records) {
           results.trials.push(record);
