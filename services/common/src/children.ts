@@ -1,0 +1,115 @@
+/**
+ * Every process perfpack starts, in one place: each runs in a process group of its own (so that
+ * what it starts in turn, a shell's or npm's children, a profiler's service, is stopped with it),
+ * and each group is told to a watchdog, a small process that outlives perfpack for as long as it
+ * takes to kill them. The watchdog holds the read end of a pipe; the kernel closes the write end
+ * when perfpack dies, whatever kills it (SIGKILL included), and the watchdog then ends every group
+ * it was told of and every descendant of perfpack it saw (docs/interruption.md says why a watchdog
+ * and not the kernel's parent-death signal).
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import type { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const live = new Set<ChildProcess>();
+
+/** The watchdog's pipe (null: it could not start; perfpack then stops its children itself, as before). */
+let dog: Socket | null | undefined;
+let dogExited: Promise<void> | undefined;
+
+function watchdog(): Socket | null {
+  if (dog !== undefined) return dog;
+  try {
+    const w = spawn(process.execPath, [fileURLToPath(new URL("./watchdog.js", import.meta.url)), String(process.pid)], {
+      stdio: ["pipe", "ignore", "ignore"],
+      detached: true,
+    });
+    w.on("error", () => (dog = null));
+    dogExited = new Promise((resolve) => w.once("exit", () => resolve()));
+    w.unref();
+    const pipe = w.stdin as Socket;
+    pipe.on("error", () => (dog = null));
+    pipe.unref();
+    dog = pipe;
+  } catch {
+    dog = null;
+  }
+  return dog;
+}
+
+const tell = (line: string): void => {
+  watchdog()?.write(line + "\n");
+};
+
+/** The child's exit (already over, or when it comes), without another listener per call once it is gone. */
+const gone = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null;
+
+/**
+ * Starts a command in a process group of its own and tracks it until it exits: `stopAll` and the
+ * watchdog know of it. Spawn errors come as the child's "error" event, as with `spawn`.
+ */
+export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  if (child.pid === undefined) return child; // it did not start: the "error" event says why
+  live.add(child);
+  tell(`+${child.pid}`);
+  child.once("exit", () => {
+    live.delete(child);
+    // the leader is gone; whatever it started in its group goes too
+    signalGroup(child, "SIGKILL");
+    tell(`-${child.pid}`);
+  });
+  return child;
+}
+
+/** Sends `sig` to the child's whole process group. */
+export function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, sig);
+  } catch {
+    // the group is gone
+  }
+}
+
+/** SIGTERM to the child's group, SIGKILL after `graceMs`; resolves once the child has exited. */
+export function terminate(child: ChildProcess, graceMs: number): Promise<ExitInfo> {
+  return new Promise((resolve) => {
+    if (gone(child)) {
+      signalGroup(child, "SIGKILL");
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), graceMs);
+    child.once("exit", (code, sig) => {
+      clearTimeout(timer);
+      resolve({ code, signal: sig });
+    });
+    signalGroup(child, "SIGTERM");
+  });
+}
+
+/** Stops every child this process started and still runs, all at once: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopAll(graceMs: number): Promise<void> {
+  await Promise.all([...live].map((c) => terminate(c, graceMs)));
+}
+
+/**
+ * Before perfpack exits on its own: closes the watchdog's pipe and waits (at most `waitMs`) for it
+ * to end what is left, so that it does not outlive perfpack either. Children still running are ended by it.
+ */
+export async function releaseWatchdog(waitMs = 1500): Promise<void> {
+  if (!dog || !dogExited) return;
+  dog.end();
+  dog = null;
+  await Promise.race([dogExited, new Promise((r) => setTimeout(r, waitMs).unref())]);
+}
+
+/** SIGKILL to every child's group at once (a second Ctrl-C). */
+export function killAll(): void {
+  for (const c of live) signalGroup(c, "SIGKILL");
+}
