@@ -394,7 +394,10 @@ export class Runner extends EventEmitter {
       return {
         ...base,
         status: "failed" as const,
-        error: this.aborted || t.ac.signal.reason?.message === "interrupted" ? "interrupted" : scrub(e.message, this.secrets),
+        error:
+          this.aborted || t.ac.signal.reason?.message === "interrupted"
+            ? "interrupted"
+            : scrub(e.message, this.secrets),
         service: failedService,
         exit: exit ? { code: exit.code, signal: exit.signal } : undefined,
         logTail: tail ? scrub(tail, this.secrets) : undefined,
