@@ -21,6 +21,10 @@ const live = new Set<ChildProcess>();
 /** The watchdog's pipe (null: it could not start; perfpack then stops its children itself, as before). */
 let dog: Socket | null | undefined;
 let dogExited: Promise<void> | undefined;
+let dogPid: number | undefined;
+
+/** The watchdog's pid, once it runs (it is a child of perfpack, but not one perfpack stops). */
+export const watchdogPid = (): number | undefined => dogPid;
 
 function watchdog(): Socket | null {
   if (dog !== undefined) return dog;
@@ -30,6 +34,7 @@ function watchdog(): Socket | null {
       detached: true,
     });
     w.on("error", () => (dog = null));
+    dogPid = w.pid;
     dogExited = new Promise((resolve) => w.once("exit", () => resolve()));
     w.unref();
     const pipe = w.stdin as Socket;
