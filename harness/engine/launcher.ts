@@ -1,6 +1,7 @@
 import { EXIT, PerfpackError } from "../errors.js";
 import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { descendantsIn, procEntry, processTable } from "../../services/common/src/proc.js";
 import { Agent, request } from "undici";
 import { tlsFixture } from "../../services/common/src/project.js";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -234,51 +235,18 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
   return service(url, h.pid);
 }
 
-/**
- * A process's state, parent and CPU time from /proc/<pid>/stat (the one parser of it), or undefined
- * when it is gone (or not Linux). `thread`: the same fields of one of its threads
- * (/proc/<pid>/task/<thread>/stat). The command name may hold spaces and parentheses, so the fields
- * start after the last ")"; utime and stime are in clock ticks (10 ms).
- */
-export function procStat(
-  pid: number,
-  thread?: number,
-): { state: string; ppid: number; utime: number; stime: number } | undefined {
-  try {
-    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: f[0]!, ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]) };
-  } catch {
-    return undefined;
-  }
-}
+/** A process's state, parent and CPU time (utime, stime in clock ticks), from /proc (services/common/src/proc.ts). */
+export { procEntry as procStat };
 
 /** true when `pid` descends from `ancestor` (per /proc). */
 export function isDescendant(pid: number, ancestor: number): boolean {
   for (let p = pid, hops = 0; p > 1 && hops < 16; hops++) {
     if (p === ancestor) return true;
-    const s = procStat(p);
+    const s = procEntry(p);
     if (!s) return false;
     p = s.ppid;
   }
   return false;
-}
-
-/** Every live descendant of `root` (per /proc), nearest first. */
-function descendantsOf(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync("/proc")) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    const s = procStat(pid);
-    if (s) parent.set(pid, s.ppid);
-  }
-  const out: number[] = [];
-  for (let frontier = [root]; frontier.length;) {
-    frontier = [...parent].filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
-    out.push(...frontier);
-  }
-  return out;
 }
 
 /**
@@ -300,7 +268,7 @@ export function listenerPid(port: number, root: number): number | undefined {
       if (f.length > 9 && f[3] === "0A" && Number.parseInt(f[1]!.split(":")[1]!, 16) === port) inodes.add(f[9]!);
     }
   }
-  for (const pid of [root, ...descendantsOf(root)]) {
+  for (const pid of [root, ...descendantsIn(processTable(), root)]) {
     try {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));

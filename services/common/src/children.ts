@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { descendantsIn, procEntry, processTable } from "./proc.js";
 
 export interface ExitInfo {
   code: number | null;
@@ -81,20 +82,51 @@ export function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM to the child's group, SIGKILL after `graceMs`; resolves once the child has exited. */
+/**
+ * The child's descendants that left its process group (a daemon that called setsid): the group's
+ * signal misses them, so they are signalled one by one (as pid and start time, so that a reused pid is not).
+ */
+function strays(child: ChildProcess): Array<[number, string]> {
+  const t = processTable();
+  return descendantsIn(t, child.pid!)
+    .filter((pid) => t.get(pid)!.pgrp !== child.pid)
+    .map((pid) => [pid, t.get(pid)!.start]);
+}
+
+function signalStrays(list: ReadonlyArray<[number, string]>, sig: NodeJS.Signals): void {
+  for (const [pid, start] of list)
+    if (procEntry(pid)?.start === start)
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone
+      }
+}
+
+/**
+ * SIGTERM to the child's group (and to its descendants that left it), SIGKILL after `graceMs`;
+ * resolves once the child has exited, and what it left is killed.
+ */
 export function terminate(child: ChildProcess, graceMs: number): Promise<ExitInfo> {
   return new Promise((resolve) => {
-    if (gone(child)) {
+    const left = strays(child);
+    const kill = () => {
       signalGroup(child, "SIGKILL");
+      signalStrays(left, "SIGKILL");
+    };
+    if (gone(child)) {
+      kill();
       resolve({ code: child.exitCode, signal: child.signalCode });
       return;
     }
-    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), graceMs);
+    const timer = setTimeout(kill, graceMs);
     child.once("exit", (code, sig) => {
       clearTimeout(timer);
+      kill();
       resolve({ code, signal: sig });
     });
     signalGroup(child, "SIGTERM");
+    signalStrays(left, "SIGTERM");
   });
 }
 

@@ -9,58 +9,31 @@
  * group and every noted descendant still alive as the same process, SIGKILL to what remains after
  * 1 s, and exits. It never signals a process it did not see descend from perfpack.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { appendFileSync } from "node:fs";
+import { descendantsIn, procEntry, processTable } from "./proc.js";
 
 const parent = Number(process.argv[2]);
+/** PERFPACK_WATCHDOG_LOG: a file where it notes each descendant it sees (tests wait for that event). */
+const logFile = process.env.PERFPACK_WATCHDOG_LOG;
 /** Open groups: leader pid → the leader's start time (a reused pid has another). */
 const groups = new Map<number, string | undefined>();
 /** perfpack's descendants seen: pid → start time. */
 const seen = new Map<number, string>();
 
-/** pid → [ppid, start time, process group] of every live process (/proc/<pid>/stat: fields after the last ")"); zombies are not. */
-function table(): Map<number, [number, string, number]> {
-  const t = new Map<number, [number, string, number]>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const s = readFileSync(`/proc/${name}/stat`, "utf8");
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      if (f[0] !== "Z") t.set(Number(name), [Number(f[1]), f[19]!, Number(f[2])]);
-    } catch {
-      // gone while we looked
-    }
-  }
-  return t;
-}
-
-/** A process's start time, or undefined when it is gone. */
-function startOf(pid: number): string | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return s.slice(s.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
 function note(): void {
-  const t = table();
+  const t = processTable();
   // forget the ones that ended (a long gate starts many builds)
-  for (const [pid, start] of seen) if (t.get(pid)?.[1] !== start) seen.delete(pid);
-  for (let frontier = [parent]; frontier.length;) {
-    const next: number[] = [];
-    for (const [pid, [ppid, start]] of t)
-      if (frontier.includes(ppid) && pid !== process.pid && !seen.has(pid)) {
-        seen.set(pid, start);
-        next.push(pid);
-      }
-    frontier = next;
+  for (const [pid, start] of seen) if (t.get(pid)?.start !== start) seen.delete(pid);
+  for (const pid of descendantsIn(t, parent)) {
+    if (pid === process.pid || seen.has(pid)) continue;
+    seen.set(pid, t.get(pid)!.start);
+    if (logFile) appendFileSync(logFile, `seen ${pid}\n`);
   }
 }
 
 /** Sends `sig` (0: only asks whether they live) to every open group and every noted descendant; how many got it. */
 function send(sig: NodeJS.Signals | 0): number {
-  const t = table();
+  const t = processTable();
   let sent = 0;
   const kill = (target: number) => {
     try {
@@ -70,14 +43,14 @@ function send(sig: NodeJS.Signals | 0): number {
       // gone
     }
   };
-  const members = new Set([...t.values()].map((p) => p[2]));
+  const members = new Set([...t.values()].map((p) => p.pgrp));
   for (const [pgid, start] of groups) {
     const leader = t.get(pgid);
     // the leader's pid now names another process: its group is over (Linux does not reuse a live group's id)
-    if (leader && start !== undefined && leader[1] !== start) continue;
+    if (leader && start !== undefined && leader.start !== start) continue;
     if (members.has(pgid)) kill(-pgid);
   }
-  for (const [pid, start] of seen) if (t.get(pid)?.[1] === start) kill(pid);
+  for (const [pid, start] of seen) if (t.get(pid)?.start === start) kill(pid);
   return sent;
 }
 
@@ -104,7 +77,7 @@ process.stdin.on("data", (chunk: Buffer) => {
   for (const line of lines) {
     const pgid = Number(line.slice(1));
     if (!Number.isInteger(pgid) || pgid <= 1) continue;
-    if (line[0] === "+") groups.set(pgid, startOf(pgid));
+    if (line[0] === "+") groups.set(pgid, procEntry(pgid)?.start);
     else if (line[0] === "-") groups.delete(pgid);
   }
 });
