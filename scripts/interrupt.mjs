@@ -10,6 +10,7 @@
 //   node scripts/interrupt.mjs                    # SIGINT at 12 moments, SIGKILL at 6
 //   SIGNALS=SIGINT MOMENTS=2,8 node scripts/interrupt.mjs
 //   ARGS="run --quick --scenarios ws" node scripts/interrupt.mjs
+//   ARGS="gate --baseline-ref HEAD~1 --out {out}" CWD=. node scripts/interrupt.mjs
 //
 // Run from the project root after `npm run build`. Loopback only; every run is bounded.
 import { spawn } from "node:child_process";
@@ -87,7 +88,12 @@ function finishedTrials(dir) {
 /** One interrupted run: perfpack started in a scratch folder, `sig` sent at `atS` seconds. */
 async function once(sig, atS) {
   const dir = mkdtempSync(join(tmpdir(), "perfpack-interrupt-"));
-  const child = spawn(process.execPath, [cli, ...args], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  // ARGS may name the run folder as {out} (a gate run in the checkout of CWD writes there)
+  const argv = args.map((a) => a.replace("{out}", join(dir, "reports", "run")));
+  const child = spawn(process.execPath, [cli, ...argv], {
+    cwd: process.env.CWD ?? dir,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let err = "";
   child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
   const exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal, at: performance.now() })));

@@ -74,7 +74,7 @@ export function spawnTracked(command: string, args: readonly string[], options: 
 }
 
 /** Sends `sig` to the child's whole process group. */
-export function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
   try {
     process.kill(-child.pid!, sig);
   } catch {
