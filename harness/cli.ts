@@ -174,6 +174,13 @@ program
         if (warning) io.err.write(io.paint.yellow(warning + "\n"));
       },
     });
+    if (r.interrupted) {
+      io.err.write(
+        `perfpack profile: interrupted; ${r.variants.length} finished variant(s) kept in ${r.dir}/profile.json\n`,
+      );
+      process.exitCode = EXIT.interrupted;
+      return;
+    }
     if (!r.ok)
       io.err.write(
         `perfpack profile: a profiler recorded too few samples (see the ⚠ lines above; ${r.dir}/profile.json has the counts)\n`,
@@ -387,6 +394,10 @@ try {
   if (err instanceof CommanderError) {
     // commander printed it; --help and --version end here with 0, usage errors with the documented 2
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (interrupted > 0) {
+    // what failed after Ctrl-C failed because of it (a service stopped under its job)
+    io.err.write(`perfpack: interrupted\n`);
+    process.exitCode = EXIT.interrupted;
   } else {
     const known = err instanceof PerfpackError;
     io.err.write(
@@ -404,5 +415,5 @@ try {
   await releaseWatchdog();
   // after Ctrl-C the job has kept what finished and written its reports; a timer or socket a
   // scenario left behind does not hold the prompt
-  if (interrupted > 0) process.exit(process.exitCode ?? EXIT.interrupted);
+  if (interrupted > 0) process.exit(EXIT.interrupted);
 }

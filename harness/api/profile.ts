@@ -105,5 +105,5 @@ export async function profile(
   const { flags: f, from } = withConfigFile(flags, ctx.cwd);
   // a bad value taken from the file names the file and the key
   const plan = new Given(f, from).check(FROM_FILE, () => resolveProfilePlan(f, scenarios, ctx.cwd, ctx.env));
-  return profileVariants(plan, { events: (e) => tell(ctx, e), env: { ...ctx.env } });
+  return profileVariants(plan, { events: (e) => tell(ctx, e), env: { ...ctx.env }, signal: ctx.signal });
 }

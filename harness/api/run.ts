@@ -258,7 +258,7 @@ async function runProfile(
       requests: cfg.requests,
       command: serviceCommand(cfg.variants[0]?.system),
     };
-    await profile(plan, { events: (e) => tell(ctx, e), env: ctx.env });
+    await profile(plan, { events: (e) => tell(ctx, e), env: ctx.env, signal: ctx.signal });
     return undefined;
   } catch (err) {
     return { message: (err as Error).message, output: (err as { output?: string }).output };

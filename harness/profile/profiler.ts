@@ -5,6 +5,7 @@ import { dirname, join, relative } from "node:path";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError } from "../errors.js";
+import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { forgetProcessUsage, processUsage } from "../load/process-usage.js";
@@ -145,6 +146,8 @@ export type ProfileEvent =
 export interface ProfileIO {
   events(e: ProfileEvent): void;
   env: NodeJS.ProcessEnv;
+  /** Ends the profiling: the variant under way is dropped, the finished ones are kept (profile.json lists them). */
+  signal?: AbortSignal;
 }
 
 export interface VariantProfile {
@@ -165,6 +168,8 @@ export interface ProfileResult {
   variants: VariantProfile[];
   /** the hot-path diff (Markdown), when the tool records stacks and there are two variants */
   hotPath: string | undefined;
+  /** Ctrl-C ended it: `variants` are the finished ones. */
+  interrupted?: boolean;
 }
 
 /**
@@ -220,7 +225,17 @@ function toolWrap(tool: ProfileTool, dir: string): ExecutorWrap {
 export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<ProfileResult> {
   const flame = join(plan.out, "flame");
   const done: VariantProfile[] = [];
-  for (const v of plan.variants) done.push(await profileVariant(plan, v, io));
+  const stopped = (): boolean => io.signal?.aborted === true;
+  for (const v of plan.variants) {
+    if (stopped()) break;
+    try {
+      done.push(await profileVariant(plan, v, io));
+    } catch (err) {
+      // the variant under way when Ctrl-C came is not a profile; the finished ones are kept
+      if (!stopped()) throw err;
+    }
+  }
+  const interrupted = stopped();
   const hotPath = writeHotPath(plan.tool, flame, done, io);
   // the sample checks the reports read back (profile/artifacts.ts): rewritten atomically, as every document
   writeFileAtomic(
@@ -231,6 +246,7 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
         scenario: plan.scenario.name,
         durationS: plan.durationS,
         minCoverage: MIN_COVERAGE,
+        ...(interrupted ? { interrupted } : {}),
         variants: done.map((d) => ({
           ...d,
           artifacts: d.artifacts.map((x) => relative(flame, x)),
@@ -242,7 +258,7 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
     ) + "\n",
   );
   io.events({ type: "profile-done", dir: flame });
-  return { ok: done.every((d) => d.check.ok), tool: plan.tool, dir: flame, variants: done, hotPath };
+  return { ok: done.every((d) => d.check.ok), tool: plan.tool, dir: flame, variants: done, hotPath, interrupted };
 }
 
 /** One variant: its service under the tool on a rig of its own, the scenario's load, then the tool's artifacts and their sample check. */
@@ -283,11 +299,12 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     };
     await scenario.run(
       scenarioContext(rig.arms[0]!, load, {
-        signal: new AbortController().signal,
+        signal: io.signal ?? new AbortController().signal,
         measureStart: async () => {},
         log: () => {},
       }),
     );
+    io.signal?.throwIfAborted();
     // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
     // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
     const end = performance.now();
@@ -314,7 +331,7 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     io.events({ type: "profile-variant", tool, profile });
     return profile;
   } finally {
-    await rig.stop(2000);
+    await rig.stop(io.signal?.aborted ? RUN_DEFAULTS.interruptGraceMs : 2000);
   }
 }
 
