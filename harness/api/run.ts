@@ -207,7 +207,7 @@ export async function executeRun(
 }
 
 /** The plan record of a prepared config: what results.json records of its plan, seeds included. */
-function planRecordOf(
+export function planRecordOf(
   cfg: RunConfig,
   plan: ReturnType<typeof buildPlan>,
   scenarios: ReadonlyMap<string, Scenario>,
