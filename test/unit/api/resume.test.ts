@@ -8,6 +8,7 @@ import { prepareResume } from "../../../harness/api/resume.js";
 import { planRecordOf, prepareRun } from "../../../harness/api/run.js";
 import { describeMachine } from "../../../harness/engine/probes.js";
 import { UsageError } from "../../../harness/errors.js";
+import { resume } from "../../../harness/index.js";
 import type { RunConfig, RunFlags } from "../../../harness/plan/config.js";
 import { buildPlan } from "../../../harness/plan/order.js";
 import { newResults } from "../../../harness/results/create.js";
@@ -189,4 +190,12 @@ test("a folder without a perfpack results file is refused, naming it", () => {
   writeFileSync(join(dir, "results.json"), "{ half");
   assert.throws(() => prepareResume(dir, {}, SCENARIOS, ctx), /its results file .* is not valid JSON/);
   assert.throws(() => prepareResume("nowhere", {}, SCENARIOS, ctx), /--resume nowhere: no such run folder/);
+});
+
+test("the library's resume(folder) is the same job: a folder it cannot resume rejects with the UsageError", async () => {
+  const { cfg } = recorded({ quick: true, scenarios: "latency", out: "lib" }, 1);
+  await assert.rejects(
+    resume(cfg.outDir, { cwd: tmp }),
+    (e: unknown) => e instanceof UsageError && /perfpack 0\.0\.0-test, and this is perfpack \d/.test(e.message),
+  );
 });
