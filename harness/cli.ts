@@ -5,6 +5,7 @@ import { Chalk } from "chalk";
 import { EXIT, exitCodeOf, PerfpackError, UsageError } from "./errors.js";
 import { colourLevel, type IO } from "./cli/io.js";
 import { GATE_OPTIONS, helpText, RUN_ONLY_OPTIONS, RUN_OPTIONS, type OptionSpec } from "./plan/options.js";
+import { RUN_DEFAULTS } from "./plan/defaults.js";
 import { exchangeDefaults as XD } from "../services/exchange/src/config.js";
 import { packageVersion } from "../services/common/src/project.js";
 
@@ -14,9 +15,28 @@ import { packageVersion } from "../services/common/src/project.js";
 const VERSION = packageVersion();
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** How many times perfpack got SIGINT/SIGTERM through `onInterrupt`. */
+let interrupted = 0;
+
+/**
+ * The first Ctrl-C (or SIGTERM): every job that registered hears it, and every process perfpack
+ * started gets SIGTERM at once (SIGKILL after the interrupt grace). A second one kills them all and exits.
+ */
+function onSignal(handlers: ReadonlyArray<() => void>): void {
+  const children = import("./api/children.js");
+  if (++interrupted > 1) {
+    void children.then(({ killAll }) => {
+      killAll();
+      process.exit(EXIT.interrupted);
+    });
+    return;
+  }
+  for (const h of handlers) h();
+  void children.then(({ stopAll }) => stopAll(RUN_DEFAULTS.interruptGraceMs));
+}
+
 /** The process, gathered once (k6's GlobalState): the only place perfpack reads env, streams and signals. */
 function processIO(): IO {
-  let interrupted = 0;
   const handlers: Array<() => void> = [];
   const tty = process.stderr.isTTY === true || process.stdout.isTTY === true;
   return {
@@ -30,15 +50,8 @@ function processIO(): IO {
       // one listener for every handler (the gate registers its build's and its run's), so that the
       // first Ctrl-C reaches them all and only a second one skips the teardown
       if (handlers.push(handler) > 1) return;
-      const on = () => {
-        if (++interrupted > 1)
-          void import("./api/children.js")
-            .then(({ stopAll }) => stopAll(500))
-            .then(() => process.exit(EXIT.interrupted));
-        else for (const h of handlers) h();
-      };
-      process.on("SIGINT", on);
-      process.on("SIGTERM", on);
+      process.on("SIGINT", () => onSignal(handlers));
+      process.on("SIGTERM", () => onSignal(handlers));
     },
   };
 }
@@ -388,5 +401,14 @@ try {
     process.exitCode = exitCodeOf(err);
   }
   const { stopAll } = await import("./api/children.js");
-  await stopAll();
+  await stopAll(RUN_DEFAULTS.interruptGraceMs);
+}
+{
+  // the watchdog (children.ts) ends with perfpack, not after it
+  const { releaseWatchdog, stopAll } = await import("./api/children.js");
+  if (interrupted > 0) await stopAll(RUN_DEFAULTS.interruptGraceMs);
+  await releaseWatchdog();
+  // after Ctrl-C the job has kept what finished and written its reports; a timer or socket a
+  // scenario left behind does not hold the prompt
+  if (interrupted > 0) process.exit(process.exitCode ?? EXIT.interrupted);
 }

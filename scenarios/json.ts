@@ -31,7 +31,10 @@ export const json = {
     const native = compileSerializers("native");
     for (const n of [50, 500] as const) {
       const view = loadFixture(n);
-      const ns = nsPerOp({ fast: () => fast.openOrders(view), native: () => native.openOrders(view) });
+      const ns = await nsPerOp(
+        { fast: () => fast.openOrders(view), native: () => native.openOrders(view) },
+        { signal: ctx.signal },
+      );
       metrics[`json_fast_ns_per_op_${n}`] = ns.fast!;
       metrics[`json_native_ns_per_op_${n}`] = ns.native!;
       metrics[`json_fast_speedup_${n}`] = metrics[`json_native_ns_per_op_${n}`]! / metrics[`json_fast_ns_per_op_${n}`]!;

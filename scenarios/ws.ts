@@ -81,9 +81,11 @@ export const ws = {
         });
       }
       const noFeed = setTimeout(() => first(), 5000);
+      ctx.signal.addEventListener("abort", () => first(), { once: true });
       await firstMessage;
       clearTimeout(noFeed);
-      if (ctx.warmupS > 0) await sleep(ctx.warmupS * 1000);
+      if (ctx.warmupS > 0) await sleep(ctx.warmupS * 1000, undefined, { signal: ctx.signal }).catch(() => {});
+      ctx.signal.throwIfAborted();
       await ctx.measureStart();
       const bytes0 = subs.reduce((a, s) => a + s.bytesRead(), 0);
       const t0 = performance.now();
@@ -93,6 +95,7 @@ export const ws = {
         ctx.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
       });
       measuring = false;
+      ctx.signal.throwIfAborted();
       const windowS = (performance.now() - t0) / 1000;
       const wire = subs.reduce((a, s) => a + s.bytesRead(), 0) - bytes0;
       if (messages === 0)

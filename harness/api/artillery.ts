@@ -3,7 +3,7 @@
  * variants as Artillery scripts to run elsewhere; `import artillery` turns the report of such a run
  * into a trial of a results.json and renders the reports. They return what they wrote.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { hostname, platform } from "node:os";
 import { join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
@@ -28,6 +28,7 @@ import type { PlanRecord, Results, TrialRecord } from "../results/schema.js";
 import { DEFAULT_MAX_ERRORS } from "../verdict/compare.js";
 import { summarize } from "../verdict/summary.js";
 import type { Scenario } from "../../scenarios/contract.js";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import type { JobContext } from "./context.js";
 import { renderReports } from "./report.js";
 import { prepareRun } from "./run.js";
@@ -137,7 +138,8 @@ export function exportArtillery(
   for (const v of cfg.variants) {
     const dir = join(out, v.name);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "perfpack-processor.js"), PROCESSOR_JS);
+    // each file atomically: a script exported again over an old one is never left half-written
+    writeFileAtomic(join(dir, "perfpack-processor.js"), PROCESSOR_JS);
     for (const s of scenarios) {
       const o = {
         target,
@@ -152,13 +154,13 @@ export function exportArtillery(
       for (const phase of ["measure", "warmup"] as const) {
         if (phase === "warmup" && cfg.warmupS <= 0) continue;
         const file = join(dir, phase === "measure" ? `${s}.yml` : `${s}.warmup.yml`);
-        writeFileSync(file, scriptText(artilleryScript(s, o, phase)));
+        writeFileAtomic(file, scriptText(artilleryScript(s, o, phase)));
         scripts.push(file);
       }
     }
   }
   const readme = join(out, "README.md");
-  writeFileSync(readme, readmeText(target, cfg.variants, scenarios, skipped));
+  writeFileAtomic(readme, readmeText(target, cfg.variants, scenarios, skipped));
   return { scripts, readme, skipped };
 }
 

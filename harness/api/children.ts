@@ -1,5 +1,5 @@
 /**
- * The services perfpack started, for the CLI's process edge, which may not reach into the engine:
- * a second Ctrl-C, or an error no job caught, stops them all (SIGTERM, then SIGKILL after the grace).
+ * The processes perfpack started, for the CLI's process edge, which may not reach into the engine:
+ * a Ctrl-C stops them all at once (SIGTERM, then SIGKILL after the grace), a second one kills them.
  */
-export { stopAll } from "../engine/launcher.js";
+export { killAll, releaseWatchdog, stopAll } from "../../services/common/src/children.js";

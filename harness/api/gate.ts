@@ -4,7 +4,6 @@
  * sequential loop (gate-loop.ts) adds rounds until it decides. Against a stored run: one decision
  * on two results files.
  */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gitTop, prepareRevision, serviceCommand, type RevisionBuild, type System } from "../engine/systems.js";
 import { UsageError } from "../errors.js";
@@ -15,6 +14,7 @@ import { withHarness } from "../plan/variants.js";
 import type { Results } from "../results/schema.js";
 import { decideGate, type GateDecision, type RevisionGateDecision } from "../verdict/gate.js";
 import type { SequentialDesign } from "../verdict/sequential.js";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
@@ -199,8 +199,8 @@ export async function gateRevision(
       wallS: elapsedS(),
       ...decision,
     };
-    // beside results.json: what the gate decided, look by look
-    writeFileSync(join(cfg.outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
+    // beside results.json: what the gate decided, look by look (atomic: never half a decision)
+    writeFileAtomic(join(cfg.outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
     return doc;
   };
   const run = await executeRun(

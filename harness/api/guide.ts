@@ -88,7 +88,7 @@ async function jsonCheck(ctx: GuideContext): Promise<GuideDocument> {
   const view = loadFixture(50);
   const fast = compileSerializers("fast");
   const native = compileSerializers("native");
-  const ns = nsPerOp({ fast: () => fast.openOrders(view), native: () => native.openOrders(view) });
+  const ns = await nsPerOp({ fast: () => fast.openOrders(view), native: () => native.openOrders(view) });
   note(ctx, "# seconds for 1,000 serializations of 50 open orders (median of 7 interleaved timed batches)");
   const lines = measured(
     ctx,

@@ -3,12 +3,12 @@
  * with batching off and on. It tells each step as it starts and ends (a drill takes a while), and
  * returns the report and whether every check held; the CLI prints the steps and picks the exit code.
  */
-import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { getJson } from "../engine/launcher.js";
 import { serviceEnv, startStack } from "../engine/rig.js";
 import { FAULT_DRILL_DEFAULTS, runFaultDrill, type FaultDrillReport } from "../hardening/faults.js";
 import { fuzzExecutor, type FuzzReport } from "../hardening/fuzz.js";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import type { JobContext } from "./context.js";
 
 export interface HardenOptions {
@@ -111,6 +111,6 @@ export async function harden(
     }
   }
   const jsonFile = o.json ? resolve(ctx.cwd, o.json) : undefined;
-  if (jsonFile) writeFileSync(jsonFile, JSON.stringify(report, null, 2) + "\n");
+  if (jsonFile) writeFileAtomic(jsonFile, JSON.stringify(report, null, 2) + "\n");
   return { report, held, jsonFile };
 }

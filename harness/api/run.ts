@@ -3,7 +3,6 @@
  * plan → the Runner, with results.json kept current → the analysis → profiles → the reports.
  * It returns what it made and tells what happens as it goes; the CLI prints it and picks the exit code.
  */
-import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Runner, type RunnerEvent } from "../engine/runner.js";
 import {
@@ -30,6 +29,7 @@ import type { GateReport, PlanRecord, Results } from "../results/schema.js";
 import { ResultsWriter } from "../results/writer.js";
 import { analyze, headlinesOf } from "../verdict/analysis.js";
 import { targetVariants } from "../verdict/targets.js";
+import { symlinkAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import type { LiveRequest, Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
@@ -57,13 +57,14 @@ export interface RunDocument {
   interrupted: boolean;
 }
 
-/** reports/latest → the newest run folder (a relative symlink). */
+/**
+ * reports/latest → the newest run folder (a relative symlink), swapped atomically (a new link
+ * renamed over the old): it always resolves to a run folder, the previous one or this one.
+ */
 function pointLatest(outDir: string): string {
   const latest = join(dirname(outDir), "latest");
   try {
-    if (existsSync(latest) || lstatSync(latest, { throwIfNoEntry: false }))
-      rmSync(latest, { recursive: true, force: true });
-    symlinkSync(basename(outDir), latest, "dir");
+    symlinkAtomic(basename(outDir), latest);
   } catch {
     // a file system without symlinks: the run folder is still complete; only the shortcut is missing
   }
@@ -140,6 +141,7 @@ const planRecord = (
   maxErrors: cfg.maxErrors,
   // what a resumed run needs besides: the options that are not their defaults
   readyTimeoutS: cfg.readyTimeoutMs !== RUN_DEFAULTS.readyTimeoutMs ? cfg.readyTimeoutMs / 1000 : undefined,
+  stopGraceS: cfg.stopGraceMs !== RUN_DEFAULTS.stopGraceMs ? cfg.stopGraceMs / 1000 : undefined,
   skipAllocation:
     !cfg.allocation && cfg.scenarios.includes("latency") && !cfg.target && !cfg.scenarios.includes("soak")
       ? true
@@ -186,7 +188,6 @@ export async function executeRun(
   // the analysis, once: from the trials, with the headlines the results file records
   const results: Results = { ...ran, summary: analyze(ran, headlinesOf(ran), loadTargets()) };
   writer.finish(results);
-  const latest = cfg.updateLatest ? pointLatest(cfg.outDir) : undefined;
   tell(ctx, { type: "analyzed", results });
   const profileError =
     cfg.profile && !runner.wasAborted ? await runProfile(cfg, cfg.profile, scenarios, ctx) : undefined;
@@ -194,6 +195,8 @@ export async function executeRun(
   const extra = { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), gate };
   const summaryFile = { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY };
   const { written, errors } = exportAll(results, extra, cfg.outDir, EXPORTERS, summaryFile);
+  // moved once the folder holds the final results and its reports
+  const latest = cfg.updateLatest ? pointLatest(cfg.outDir) : undefined;
   return {
     results,
     outDir: cfg.outDir,

@@ -1,9 +1,14 @@
 import { EXIT, PerfpackError } from "../errors.js";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { descendantsIn, procEntry, processTable } from "../../services/common/src/proc.js";
 import { Agent, request } from "undici";
 import { tlsFixture } from "../../services/common/src/project.js";
 import { setTimeout as sleep } from "node:timers/promises";
+import { spawnTracked, terminate, type ExitInfo } from "../../services/common/src/children.js";
+import { RUN_DEFAULTS } from "../plan/defaults.js";
+
+export type { ExitInfo };
 
 /** How to start one service process. */
 export interface ServiceSpec {
@@ -26,15 +31,8 @@ export interface ServiceSpec {
    * this URL answers below 500, whichever comes first; no pid check, since its health says nothing of it.
    */
   readyUrl?: string;
-  /** Start it in a process group of its own and signal the whole group (a shell command may fork). */
-  group?: boolean;
   /** A TCP service (the link): ready at its `listening tcp://…` line; it has no health endpoint to ask. */
   tcp?: boolean;
-}
-
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
 }
 
 export interface Service {
@@ -48,7 +46,7 @@ export interface Service {
   log(): string;
   /** Resolves when the process has exited. */
   readonly exited: Promise<ExitInfo>;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  /** SIGTERM to its process group, then SIGKILL after `graceMs` (default: the run's stop grace); resolves once it is gone. */
   stop(graceMs?: number): Promise<ExitInfo>;
 }
 
@@ -69,8 +67,6 @@ export class LaunchError extends PerfpackError {
 }
 
 const LOG_LIMIT = 256 * 1024;
-const live = new Set<ChildProcess>();
-
 /** Polls `url` until it answers below 500 (true), or `go()` turns false (false). */
 async function pollReady(url: string, go: () => boolean): Promise<boolean> {
   for (let attempt = 0; go(); attempt++) {
@@ -82,44 +78,6 @@ async function pollReady(url: string, go: () => boolean): Promise<boolean> {
     await sleep(Math.min(10 * 2 ** attempt, 200));
   }
   return false;
-}
-
-/** Kills every child this process started and still runs: SIGTERM, then SIGKILL after graceMs. */
-export async function stopAll(graceMs = 3000): Promise<void> {
-  await Promise.all([...live].map((c) => terminate(c, graceMs)));
-}
-
-/** Children started in a process group of their own (a user's shell command): signalled as a group. */
-const groups = new WeakSet<ChildProcess>();
-
-function signal(child: ChildProcess, sig: NodeJS.Signals): void {
-  if (!groups.has(child)) {
-    child.kill(sig);
-    return;
-  }
-  try {
-    process.kill(-child.pid!, sig);
-  } catch {
-    // the group is gone
-  }
-}
-
-function terminate(child: ChildProcess, graceMs: number): Promise<ExitInfo> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      // the leader is gone; whatever it started in its group goes too
-      if (groups.has(child)) signal(child, "SIGKILL");
-      resolve({ code: child.exitCode, signal: child.signalCode });
-      return;
-    }
-    const timer = setTimeout(() => signal(child, "SIGKILL"), graceMs);
-    child.once("exit", (code, sig) => {
-      clearTimeout(timer);
-      if (groups.has(child)) signal(child, "SIGKILL");
-      resolve({ code, signal: sig });
-    });
-    signal(child, "SIGTERM");
-  });
 }
 
 let probeAgent: Agent | undefined;
@@ -148,23 +106,18 @@ class Child {
   private text = "";
 
   constructor(spec: ServiceSpec) {
-    // a user's command runs in a process group of its own, so that stopping it stops what it started
-    const child = spawn(spec.command, spec.args, {
+    // a process group of its own, so that stopping it stops what it started (a shell's, npm's or a
+    // profiler's children), and a watchdog that ends the group if perfpack dies
+    const child = spawnTracked(spec.command, spec.args, {
       env: spec.env,
       cwd: spec.cwd,
       stdio: ["ignore", "pipe", "pipe"],
-      detached: spec.group === true,
     });
     this.process = child;
-    if (spec.group) groups.add(child);
-    live.add(child);
     child.stdout!.on("data", (c: Buffer) => this.append(c));
     child.stderr!.on("data", (c: Buffer) => this.append(c));
     this.exited = new Promise<ExitInfo>((resolve) => {
-      child.once("exit", (code, signal) => {
-        live.delete(child);
-        resolve({ code, signal });
-      });
+      child.once("exit", (code, signal) => resolve({ code, signal }));
     });
     child.once("error", (err) => this.append(Buffer.from(`spawn failed: ${err.message}\n`)));
   }
@@ -260,7 +213,7 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
     logTail: c.tail,
     log: () => c.log,
     exited: c.exited,
-    stop: (graceMs = 5000) => terminate(c.process, graceMs),
+    stop: (graceMs = RUN_DEFAULTS.stopGraceMs) => terminate(c.process, graceMs),
   });
   const timeout = "(the ready timeout; perfpack run --ready-timeout sets it)";
 
@@ -282,51 +235,18 @@ export async function launch(spec: ServiceSpec): Promise<Service> {
   return service(url, h.pid);
 }
 
-/**
- * A process's state, parent and CPU time from /proc/<pid>/stat (the one parser of it), or undefined
- * when it is gone (or not Linux). `thread`: the same fields of one of its threads
- * (/proc/<pid>/task/<thread>/stat). The command name may hold spaces and parentheses, so the fields
- * start after the last ")"; utime and stime are in clock ticks (10 ms).
- */
-export function procStat(
-  pid: number,
-  thread?: number,
-): { state: string; ppid: number; utime: number; stime: number } | undefined {
-  try {
-    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: f[0]!, ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]) };
-  } catch {
-    return undefined;
-  }
-}
+/** A process's state, parent and CPU time (utime, stime in clock ticks), from /proc (services/common/src/proc.ts). */
+export { procEntry as procStat };
 
 /** true when `pid` descends from `ancestor` (per /proc). */
 export function isDescendant(pid: number, ancestor: number): boolean {
   for (let p = pid, hops = 0; p > 1 && hops < 16; hops++) {
     if (p === ancestor) return true;
-    const s = procStat(p);
+    const s = procEntry(p);
     if (!s) return false;
     p = s.ppid;
   }
   return false;
-}
-
-/** Every live descendant of `root` (per /proc), nearest first. */
-function descendantsOf(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync("/proc")) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    const s = procStat(pid);
-    if (s) parent.set(pid, s.ppid);
-  }
-  const out: number[] = [];
-  for (let frontier = [root]; frontier.length;) {
-    frontier = [...parent].filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
-    out.push(...frontier);
-  }
-  return out;
 }
 
 /**
@@ -348,7 +268,7 @@ export function listenerPid(port: number, root: number): number | undefined {
       if (f.length > 9 && f[3] === "0A" && Number.parseInt(f[1]!.split(":")[1]!, 16) === port) inodes.add(f[9]!);
     }
   }
-  for (const pid of [root, ...descendantsOf(root)]) {
+  for (const pid of [root, ...descendantsIn(processTable(), root)]) {
     try {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));

@@ -61,7 +61,8 @@ class MeasureWindow {
   private closed: Promise<Closed> | undefined;
   private release!: (opening: Promise<Opened>) => void;
   private readonly opening = new Promise<Opened>((resolve) => (this.release = resolve));
-  private readonly aborted: Promise<never>;
+  /** Rejects when the slice is aborted: nothing waits for a scenario's own teardown after that. */
+  readonly aborted: Promise<never>;
 
   constructor(
     private readonly arms: readonly MeasureArm[],
@@ -170,7 +171,11 @@ export async function measure(
   );
   let results: ScenarioResult[];
   try {
-    results = await Promise.all(contexts.map((ctx) => scenario.run(ctx)));
+    // an abort ends the wait at once: a scenario's teardown (subscribers closing, a warm-up's
+    // timer) finishes on its own, with its services already stopping
+    const runs = Promise.all(contexts.map((ctx) => scenario.run(ctx)));
+    runs.catch(() => {});
+    results = await Promise.race([runs, window.aborted]);
     if (!signal.aborted) await window.close();
   } finally {
     await window.sampler.stop();

@@ -6,6 +6,7 @@
  * pass all start services here; capacity search and run history will too.
  */
 import { writeFileSync } from "node:fs";
+import { RUN_DEFAULTS } from "../plan/defaults.js";
 import type { Service } from "./launcher.js";
 import {
   freePort,
@@ -136,6 +137,15 @@ export class Rig {
     await Promise.all(this.groups.map((g) => g.stop(graceMs)));
   }
 
+  /**
+   * After Ctrl-C: every service at once, SIGKILL after the interrupt grace (or `graceMs` when
+   * shorter); nobody waits for a drain.
+   */
+  async interrupt(graceMs: number): Promise<void> {
+    const grace = Math.min(graceMs, RUN_DEFAULTS.interruptGraceMs);
+    await Promise.all(this.services.map((s) => s.stop(grace)));
+  }
+
   /** Each service's log beside its arm's trial (<base>.executor.log, .link.log); an exchange's beside the first arm on it. */
   writeLogs(bases: readonly string[], scrub: (log: string) => string): void {
     let i = 0;
@@ -186,14 +196,16 @@ export class WarmRigs {
     return rig;
   }
 
-  /** Stops one key's rig, or every rig, and writes their logs. */
-  async stop(key?: string): Promise<void> {
-    for (const [k, { rig, logBases }] of [...this.rigs]) {
-      if (key !== undefined && k !== key) continue;
-      this.rigs.delete(k);
-      await rig.stop(this.graceMs);
-      rig.writeLogs(logBases, this.scrub);
-    }
+  /** Stops one key's rig, or every rig (`interrupt`: all at once, as Rig.interrupt), and writes their logs. */
+  async stop(key?: string, interrupt = false): Promise<void> {
+    const stopping = [...this.rigs].filter(([k]) => key === undefined || k === key);
+    for (const [k] of stopping) this.rigs.delete(k);
+    await Promise.all(
+      stopping.map(async ([, { rig, logBases }]) => {
+        await (interrupt ? rig.interrupt(this.graceMs) : rig.stop(this.graceMs));
+        rig.writeLogs(logBases, this.scrub);
+      }),
+    );
   }
 }
 

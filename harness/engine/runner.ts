@@ -33,6 +33,7 @@ export type RunnerConfig = Pick<
   | "wsRate"
   | "target"
   | "readyTimeoutMs"
+  | "stopGraceMs"
   | "warm"
   | "design"
   | "duetExchange"
@@ -120,7 +121,7 @@ export class Runner extends EventEmitter {
     super();
     this.cfg = o.cfg;
     this.rand = seededRandom(steer.seed ?? Date.now() % 2 ** 31);
-    this.warm = new WarmRigs(RUN_DEFAULTS.stopGraceMs, (log) => scrub(log, this.secrets));
+    this.warm = new WarmRigs(o.cfg.stopGraceMs, (log) => scrub(log, this.secrets));
     this.secrets = [...new Set([...secretValues(o.plan.trials.map((t) => t.variant.env)), ...o.secrets])].sort(
       (a, b) => b.length - a.length,
     );
@@ -130,7 +131,10 @@ export class Runner extends EventEmitter {
     this.emit("event", e);
   }
 
-  /** Stops after the current trial is torn down; the interrupted trial is not recorded. */
+  /**
+   * Stops at once: the current slice's load ends, its services get SIGTERM together and SIGKILL
+   * after the interrupt grace; a trial whose measurement the abort cut short is not recorded.
+   */
   abort(): void {
     this.aborted = true;
     this.current?.abort(new Error("interrupted"));
@@ -177,7 +181,8 @@ export class Runner extends EventEmitter {
         if (todo.length === 0) continue;
         // (a slice recorded in part, by a perfpack that wrote a duet's records one by one: its other arms run alone)
         const records = await this.runSlice(todo, todo.length === group.length ? duet : undefined, trials.length);
-        if (this.aborted) break; // torn down mid-way: not a finished trial
+        // cut short by the abort: not a finished trial (one measured before it is kept)
+        if (this.aborted && records.some((r) => r.status === "failed" && r.error === "interrupted")) break;
         // every record of the slice is in the document before the first trial-end rewrites the file
         for (const record of records) {
           results.trials.push(record);
@@ -186,7 +191,7 @@ export class Runner extends EventEmitter {
         for (const record of records) this.emitEvent({ type: "trial-end", record, total: trials.length });
       }
     } finally {
-      await this.warm.stop();
+      await this.warm.stop(undefined, this.aborted);
     }
     results.interrupted = this.aborted;
     results.finishedAt = new Date().toISOString();
@@ -412,7 +417,10 @@ export class Runner extends EventEmitter {
       return {
         ...base,
         status: "failed" as const,
-        error: this.aborted ? "interrupted" : scrub(e.message, this.secrets),
+        error:
+          this.aborted || t.ac.signal.reason?.message === "interrupted"
+            ? "interrupted"
+            : scrub(e.message, this.secrets),
         service: failedService,
         exit: exit ? { code: exit.code, signal: exit.signal } : undefined,
         logTail: tail ? scrub(tail, this.secrets) : undefined,
@@ -426,10 +434,10 @@ export class Runner extends EventEmitter {
   /** Warm services outlive their slice, unless it failed (the next one starts afresh); others stop, and their logs are kept. */
   private async teardown(t: SliceTrials, rig: Rig, died: Death | undefined): Promise<void> {
     if (this.cfg.warm) {
-      if (died || this.aborted) await this.warm.stop(t.key);
+      if (died || this.aborted) await this.warm.stop(t.key, this.aborted);
       return;
     }
-    await rig.stop(RUN_DEFAULTS.stopGraceMs);
+    await (this.aborted ? rig.interrupt(this.cfg.stopGraceMs) : rig.stop(this.cfg.stopGraceMs));
     rig.writeLogs(t.logBases, (log) => scrub(log, this.secrets));
   }
 

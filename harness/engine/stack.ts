@@ -191,7 +191,6 @@ async function startCommandService(
     cwd: system.cwd,
     env: w.env,
     readyUrl: `http://127.0.0.1:${p}${system.readyPath}`,
-    group: true,
     readyTimeoutMs: timeout,
   });
   if (!wrap) return service;

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { EXIT, PerfpackError, UsageError } from "../errors.js";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import { runGroup } from "../../services/common/src/child-group.js";
 
@@ -163,7 +164,7 @@ export async function prepareRevision(
   const commit = resolveRef(root, ref);
   const tree = revisionTree(root, commit, env, build);
   const system: System = { kind: "revision", ref, commit, root: tree.dir, command: teamCommand(build, tree.pkgDir) };
-  if (existsSync(tree.stamp)) {
+  if (builtAt(tree) === commit) {
     log(`baseline ${ref} (${commit.slice(0, 10)}): built tree reused from ${tree.dir}`);
     return system;
   }
@@ -179,7 +180,7 @@ export async function prepareRevision(
     await b.buildScript(build.kind === "perfpack");
   }
   if (build.kind === "perfpack" && !existsSync(executorCli(system))) b.fail("built no dist/harness/cli.js");
-  writeFileSync(tree.stamp, `${commit}\n`);
+  await b.seal();
   return system;
 }
 
@@ -201,8 +202,17 @@ interface RevisionTree {
   lockText: string;
   dir: string;
   pkgDir: string;
-  /** Written last: a tree without it is a build that did not finish. */
+  /** The commit, written last (atomically, once the tree is on disk): a tree without it is a build that did not finish. */
   stamp: string;
+}
+
+/** The commit the tree's stamp names; undefined without one (an unfinished build), so that only a whole stamp counts. */
+function builtAt(tree: RevisionTree): string | undefined {
+  try {
+    return readFileSync(tree.stamp, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function revisionTree(
@@ -281,6 +291,19 @@ class TreeBuild {
     );
     if (archive !== 0) this.fail("could not be checked out (git archive)");
     if (!existsSync(pkgDir)) this.fail(`has no folder ${sub} (where the working directory is now)`);
+  }
+
+  /**
+   * The stamp, last: the build's files are flushed to disk first (`sync` of their file system: tar,
+   * npm and tsc wrote them without fsync), then the stamp is written atomically, so that even after
+   * a crash or a power cut a stamped tree is a whole one. A failed sync is not a failed build: the
+   * tree is complete, only less sure to survive a power cut.
+   */
+  async seal(): Promise<void> {
+    const { dir, stamp } = this.tree;
+    const code = await this.run("sync", process.platform === "linux" ? ["-f", dir] : [], dir);
+    if (code === null && this.signal.aborted) this.fail("was interrupted");
+    writeFileAtomic(stamp, `${this.commit}\n`);
   }
 
   /** A team's --build-cmd ("": none). */

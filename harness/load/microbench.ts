@@ -25,11 +25,20 @@ function calibrate(fn: () => string, batchMs: number): number {
 /**
  * ns per call of each function: timed batches of ~15 ms, the functions taking turns batch by
  * batch (A B A B …) so that whatever else the machine does hits them alike; the median batch
- * counts. The perfpack process shares the machine with the services it launched.
+ * counts. The perfpack process shares the machine with the services it launched. Between batches
+ * it yields to the event loop, so that a Ctrl-C is heard within a batch; `signal` ends it there.
  */
-export function nsPerOp(fns: Record<string, () => string>, reps = 7, batchMs = 15): Record<string, number> {
+export async function nsPerOp(
+  fns: Record<string, () => string>,
+  o: { signal?: AbortSignal; reps?: number; batchMs?: number } = {},
+): Promise<Record<string, number>> {
+  const { reps = 7, batchMs = 15, signal } = o;
   const names = Object.keys(fns);
-  const n = Object.fromEntries(names.map((k) => [k, calibrate(fns[k]!, batchMs)]));
+  const n: Record<string, number> = {};
+  for (const k of names) {
+    n[k] = calibrate(fns[k]!, batchMs);
+    await between(signal);
+  }
   const samples: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
   for (let r = 0; r < reps; r++) {
     for (const k of r % 2 ? [...names].reverse() : names) {
@@ -38,9 +47,16 @@ export function nsPerOp(fns: Record<string, () => string>, reps = 7, batchMs = 1
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < count; i++) fn();
       samples[k]!.push(Number(process.hrtime.bigint() - t0) / count);
+      await between(signal);
     }
   }
   return Object.fromEntries(names.map((k) => [k, median(samples[k]!)]));
+}
+
+/** A turn of the event loop between batches; throws the abort's reason once `signal` has fired. */
+async function between(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((r) => setImmediate(r));
+  signal?.throwIfAborted();
 }
 
 export function loadFixture(n: 50 | 500): OpenOrdersView {

@@ -57,6 +57,8 @@ export interface RunConfig {
   profile: (typeof PROFILE_TOOLS)[number] | undefined;
   /** A service that is not ready (listening, and /health answering with its pid) by then fails its trial. */
   readyTimeoutMs: number;
+  /** --stop-grace, in ms. */
+  stopGraceMs: number;
   /** --warm: each variant's services run from its first trial to the end; trials are slices of load on them. */
   warm: boolean;
   /** The allocation pass runs after the trials: the latency scenario is in the run, perfpack launches the services, no --skip-allocation. */
@@ -394,6 +396,7 @@ export function resolveRunConfig(
     outDir: resolve(o.cwd ?? ".", f.out ?? join(RUN_DEFAULTS.outRoot, runId)),
     updateLatest: f.out === undefined,
     readyTimeoutMs: (g.number("readyTimeout") ?? d.readyTimeoutMs / 1000) * 1000,
+    stopGraceMs: (g.number("stopGrace") ?? d.stopGraceMs / 1000) * 1000,
     requests: g.check(["header", "requests"], () =>
       resolveRequests(f.requests, f.header ?? [], o.requestDefaults ?? {}, o.env ?? process.env),
     ),

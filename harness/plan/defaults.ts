@@ -7,8 +7,13 @@ export const RUN_DEFAULTS = {
   wsClients: 20,
   /** Readiness timeout of a launched service (docs/cli.md, "A trial"). */
   readyTimeoutMs: 15_000,
-  /** SIGTERM → SIGKILL grace when stopping a service. */
+  /** --stop-grace: SIGTERM → SIGKILL grace when stopping a service at the end of its trial. */
   stopGraceMs: 5_000,
+  /**
+   * The grace after Ctrl-C (or when the stop grace is shorter, that one): every child gets SIGTERM at
+   * once and SIGKILL this long after, so that the prompt is back within a second; nobody waits for a drain.
+   */
+  interruptGraceMs: 500,
   /** Generator CPU (cores) at or above which a trial is flagged as generator-bound. */
   generatorBoundCores: 0.9,
   /** --max-errors: the failed share of requests over which a trial fails. */

@@ -27,6 +27,7 @@ export interface RunFlags {
   allowRemote?: boolean;
   profile?: string;
   readyTimeout?: string;
+  stopGrace?: string;
   soak?: string;
   executorCmd?: string;
   readyPath?: string;
@@ -218,6 +219,14 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     max: 600,
     description: "seconds a service may take to become ready before its trial fails with its log tail",
     default: RUN_DEFAULTS.readyTimeoutMs / 1000,
+  },
+  stopGrace: {
+    flag: "--stop-grace <s>",
+    kind: "number",
+    min: 0,
+    max: 600,
+    description: `seconds a service gets to exit after SIGTERM when its trial ends, before SIGKILL (after Ctrl-C at most ${RUN_DEFAULTS.interruptGraceMs / 1000})`,
+    default: RUN_DEFAULTS.stopGraceMs / 1000,
   },
   profile: {
     flag: "--profile <tool>",

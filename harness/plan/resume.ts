@@ -116,6 +116,7 @@ export function recordedConfig(
     warnings: [],
     profile: p.profile as (typeof PROFILE_TOOLS)[number] | undefined,
     readyTimeoutMs: (p.readyTimeoutS ?? RUN_DEFAULTS.readyTimeoutMs / 1000) * 1000,
+    stopGraceMs: (p.stopGraceS ?? RUN_DEFAULTS.stopGraceMs / 1000) * 1000,
     warm: p.warm === true,
     allocation: p.skipAllocation !== true && p.scenarios.includes("latency") && !p.target && !soak,
     requests: { ...o.requestDefaults, ...(p.requests ?? {}) },

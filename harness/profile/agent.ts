@@ -6,9 +6,9 @@
  * and the exit hook still writes). Every Node process under that NODE_OPTIONS gets one (npm, the
  * service); the profiler keeps the one of the process that served the load.
  */
-import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 
 const dir = process.env.PERFPACK_CPUPROF_DIR;
 if (dir) {
@@ -22,9 +22,10 @@ if (dir) {
   const write = () => {
     if (written) return;
     written = true;
-    // the inspector answers a session of the same thread synchronously, so this works in an exit hook
+    // the inspector answers a session of the same thread synchronously, so this works in an exit hook;
+    // atomic, so that a process killed while it writes leaves no torn .cpuprofile for the profiler to take
     session.post("Profiler.stop", (err, r) => {
-      if (!err && r) writeFileSync(join(dir, `CPU.${process.pid}.cpuprofile`), JSON.stringify(r.profile));
+      if (!err && r) writeFileAtomic(join(dir, `CPU.${process.pid}.cpuprofile`), JSON.stringify(r.profile));
     });
   };
   process.on("exit", write);

@@ -10,6 +10,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 
 const file = process.env.PERFPACK_ALLOC_FILE;
 if (file) {
@@ -36,8 +37,9 @@ if (file) {
     session.post("HeapProfiler.stopTrackingHeapObjects", { reportProgress: false }, (err) => {
       session.off("HeapProfiler.addHeapSnapshotChunk", onChunk);
       const out = `${file}.${process.pid}.${++windows}.json`;
-      if (err) return writeFileSync(out, JSON.stringify({ error: err.message }));
-      writeFileSync(out, JSON.stringify({ windowMs, ...countAllocations(JSON.parse(chunks.join(""))) }));
+      // atomic: perfpack polls for this file, and must never read half of it
+      if (err) return writeFileAtomic(out, JSON.stringify({ error: err.message }));
+      writeFileAtomic(out, JSON.stringify({ windowMs, ...countAllocations(JSON.parse(chunks.join(""))) }));
       session.post("HeapProfiler.disable");
     });
   });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { dirname, join, relative } from "node:path";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError } from "../errors.js";
 import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
@@ -221,7 +222,8 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
   const done: VariantProfile[] = [];
   for (const v of plan.variants) done.push(await profileVariant(plan, v, io));
   const hotPath = writeHotPath(plan.tool, flame, done, io);
-  writeFileSync(
+  // the sample checks the reports read back (profile/artifacts.ts): rewritten atomically, as every document
+  writeFileAtomic(
     join(flame, "profile.json"),
     JSON.stringify(
       {
@@ -360,7 +362,7 @@ function writeHotPath(
   const sa = selfTimesOf(a.samplesFile);
   const sb = selfTimesOf(b.samplesFile);
   const hotPath = join(flame, "hot-path-diff.md");
-  writeFileSync(hotPath, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, SOURCE[tool]));
+  writeFileAtomic(hotPath, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, SOURCE[tool]));
   io.events({ type: "profile-hot-path", file: hotPath });
   return hotPath;
 }

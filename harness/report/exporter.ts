@@ -1,7 +1,8 @@
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { GateReport, Results } from "../results/schema.js";
 import type { Headline } from "../../scenarios/contract.js";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 
 export interface ReportContext {
   headlines: Record<string, readonly Headline[]>;
@@ -21,8 +22,9 @@ export interface Exporter {
 }
 
 /**
- * Writes every format into `dir` (hyperfine's ExportManager). One failing exporter does not
- * stop the others; its error is returned.
+ * Writes every format into `dir` (hyperfine's ExportManager), each atomically (temp file, fsync,
+ * rename): a report rewritten by `perfpack report` is the old one or the new one, never half of
+ * either. One failing exporter does not stop the others; its error is returned.
  */
 export function exportAll(
   results: Results,
@@ -38,9 +40,9 @@ export function exportAll(
     try {
       const text = e.render(results, ctx);
       const file = join(dir, e.file);
-      writeFileSync(file, text);
+      writeFileAtomic(file, text);
       written.push(file);
-      // in GitHub Actions the Markdown report also goes to the job's summary page
+      // in GitHub Actions the Markdown report also goes to the job's summary page (GitHub's file: appended to, as it asks)
       if (e.format === "markdown" && env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, text + "\n");
     } catch (err) {
       errors.push(`${e.format}: ${(err as Error).message}`);

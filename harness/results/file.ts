@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { RESULTS_SCHEMA, type GateReport, type Results } from "./schema.js";
 
 import { UsageError } from "../errors.js";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 
 /** Reads and checks a results.json; a missing or invalid file is a usage error (exit 2). */
 export function readResultsFile(file: string, what = "results file"): Results {
@@ -45,10 +46,11 @@ export function readGateReport(runDir: string): GateReport | undefined {
   return g.schema === "perfpack/gate@1" && Array.isArray(g.looks) && Array.isArray(g.comparisons) ? g : undefined;
 }
 
-/** Writes results.json atomically (temp file + rename), so a reader never sees half a file. */
+/**
+ * Writes results.json atomically and durably (temp file, fsync, rename, fsync of the folder), so
+ * that neither a reader nor a kill or crash mid-write ever leaves half a file as the only copy.
+ */
 export function writeResults(file: string, results: Results): void {
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.results.json.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(results, null, 2) + "\n");
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(results, null, 2) + "\n");
 }

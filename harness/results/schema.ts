@@ -76,6 +76,8 @@ export interface PlanRecord {
   maxErrors?: number;
   /** --ready-timeout, when not the default 15 s. */
   readyTimeoutS?: number;
+  /** --stop-grace, when not the default 5 s. */
+  stopGraceS?: number;
   /** --skip-allocation was given. */
   skipAllocation?: true;
   /** --profile: the tool that profiled each variant after the trials. */

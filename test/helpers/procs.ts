@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { procStat } from "../../harness/engine/launcher.js";
+import { watchdogPid } from "../../services/common/src/children.js";
 
-/** Every live descendant of `pid`, from the process table (/proc). */
+/** Every live descendant of `pid`, from the process table (/proc); of this process, not its watchdog (children.ts), which lives as long as it does. */
 export function descendants(pid: number): number[] {
   const parent = new Map<number, number>();
   for (const d of readdirSync("/proc")) {
@@ -14,7 +15,7 @@ export function descendants(pid: number): number[] {
     for (const [c, pp] of parent) if (pp === p) (out.push(c), walk(c));
   };
   walk(pid);
-  return out;
+  return pid === process.pid ? out.filter((p) => p !== watchdogPid()) : out;
 }
 
 /** true while `pid` is in the process table and not a zombie. */

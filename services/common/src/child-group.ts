@@ -1,10 +1,12 @@
-import { spawn } from "node:child_process";
+import { spawnTracked, terminate } from "./children.js";
 
 export interface GroupOptions {
   env: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Aborting ends the whole group with SIGTERM: the command and whatever it started (npm's scripts, Artillery's workers). */
+  /** Aborting ends the whole group: the command and whatever it started (npm's scripts, Artillery's workers). */
   signal: AbortSignal;
+  /** SIGTERM → SIGKILL grace once aborted (default 500 ms: nobody waits for an aborted build). */
+  graceMs?: number;
   /** Each complete line of stdout and stderr, as it comes, with the child's pid. */
   onLine?: (line: string, pid: number) => void;
   /** Characters of output kept for the result (the tail); default 20,000. */
@@ -25,11 +27,10 @@ export function runGroup(
   return new Promise((resolve, reject) => {
     if (o.signal.aborted) return resolve({ code: null, output: "" });
     const keep = o.keep ?? 20_000;
-    const child = spawn(command, args, {
+    const child = spawnTracked(command, args, {
       env: o.env,
       cwd: o.cwd,
       stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
     });
     let output = "";
     let partial = "";
@@ -42,15 +43,9 @@ export function runGroup(
       partial = lines.pop()!;
       for (const l of lines) o.onLine(l, child.pid!);
     };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    const stop = () => {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // the group is gone already
-      }
-    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    const stop = () => void terminate(child, o.graceMs ?? 500);
     o.signal.addEventListener("abort", stop, { once: true });
     child.on("error", (err) => {
       o.signal.removeEventListener("abort", stop);

@@ -73,6 +73,7 @@ const RUNS: Array<[string, RunFlags, number?]> = [
       rounds: "3",
       rate: "200",
       readyTimeout: "40",
+      stopGrace: "1",
       skipAllocation: true,
       maxErrors: "0.05",
       upstreamRtt: "10",

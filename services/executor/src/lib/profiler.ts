@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { Session } from "node:inspector";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../../common/src/atomic-file.js";
 
 /** CPU_PROFILING=true: a V8 CPU profile of the whole process life, written on stop. */
 export class CpuProfiler {
@@ -25,7 +26,8 @@ export class CpuProfiler {
         mkdirSync(this.dir, { recursive: true });
         const stamp = new Date().toISOString().replace(/[:.]/g, "-");
         const file = join(this.dir, `executor-${stamp}-${process.pid}.cpuprofile`);
-        writeFileSync(file, JSON.stringify(res.profile));
+        // atomic: never a torn profile, even if the process is killed while it writes
+        writeFileAtomic(file, JSON.stringify(res.profile));
         this.session.disconnect();
         resolve(file);
       });
