@@ -1,5 +1,5 @@
 /**
- * perfpack as a library: `import { run, compare, gate, gateRevision, report, profile, init } from "perfpack"`.
+ * perfpack as a library: `import { run, resume, compare, gate, gateRevision, report, profile, init } from "perfpack"`.
  * Each function is its command's job (harness/api/) without the process: no exit, no signal
  * handlers, no printing. It returns documents; progress comes as events to `onEvent`, and an
  * AbortSignal cancels. Errors are PerfpackError with the command's exit code (UsageError: 2,
@@ -11,6 +11,7 @@ import { profile as profileJob } from "./api/profile.js";
 import { init as initJob, type InitDocument } from "./api/init.js";
 import { compareFiles, renderReports, type CompareDocument } from "./api/report.js";
 import { run as runJob, type RunDocument } from "./api/run.js";
+import { prepareResume, resumeRun } from "./api/resume.js";
 import { flagsFromObject } from "./plan/file.js";
 import type { RunOptionKey } from "./plan/options.js";
 import { GATE_MAX_REGRESSION } from "./plan/defaults.js";
@@ -52,6 +53,16 @@ const contextOf = (o: CallOptions): JobContext => ({
 /** `perfpack run`: the plan's trials, results.json and the reports. */
 export async function run(options: RunOptions = {}, call: CallOptions = {}): Promise<RunDocument> {
   return runJob(flagsFromObject(options, "run options"), SCENARIOS, contextOf(call));
+}
+
+/**
+ * `perfpack run --resume FOLDER`: an interrupted run continued where it stopped, with its own plan
+ * and options; its recorded trials are kept and only the missing ones run. A folder that cannot be
+ * resumed (another version, a gate, changed code …) is a UsageError saying why, and is left as it is.
+ */
+export async function resume(folder: string, call: CallOptions = {}): Promise<RunDocument> {
+  const ctx = contextOf(call);
+  return resumeRun(prepareResume(folder, {}, SCENARIOS, ctx), SCENARIOS, ctx);
 }
 
 /** `perfpack compare a.json b.json`: B against A for every variant and scenario in both. */

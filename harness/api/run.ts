@@ -20,6 +20,7 @@ import { buildPlan } from "../plan/order.js";
 import { defaultRequests, literalHeaderSecrets, recordedRequests } from "../plan/requests.js";
 import { liveRequests } from "../load/request.js";
 import { loadTargets } from "../plan/targets.js";
+import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { LOAD_GENERATORS } from "../load/generators.js";
 import { exportAll } from "../report/exporter.js";
 import { EXPORTERS } from "../report/index.js";
@@ -138,6 +139,14 @@ const planRecord = (
     ),
   ),
   maxErrors: cfg.maxErrors,
+  // what a resumed run needs besides: the options that are not their defaults
+  readyTimeoutS: cfg.readyTimeoutMs !== RUN_DEFAULTS.readyTimeoutMs ? cfg.readyTimeoutMs / 1000 : undefined,
+  stopGraceS: cfg.stopGraceMs !== RUN_DEFAULTS.stopGraceMs ? cfg.stopGraceMs / 1000 : undefined,
+  skipAllocation:
+    !cfg.allocation && cfg.scenarios.includes("latency") && !cfg.target && !cfg.scenarios.includes("soak")
+      ? true
+      : undefined,
+  profile: cfg.profile,
   design: cfg.design === "duet" ? "duet" : undefined,
   duetExchange: cfg.design === "duet" && cfg.duetExchange === "each" ? "each" : undefined,
   order: plan.trials.map((t) => ({ variant: t.variant.name, scenario: t.scenario, round: t.round })),
@@ -145,10 +154,14 @@ const planRecord = (
   charts: Object.fromEntries(cfg.scenarios.map((s) => [s, [...(scenariosRegistry.get(s)?.charts ?? [])]])),
 });
 
-/** How a client steers a run it builds on (the gate): a seeded order, and more rounds on demand. */
+/** How a client steers a run it builds on (the gate, a resume): a seeded order, more rounds on demand, the trials so far. */
 export interface RunSteering {
   /** Seed of the trial order (recorded in results.json); without it, rounds rotate. */
   seed?: number;
+  /** --design duet: seed of the slices' randomization (default: the order's seed, else from the clock; recorded). */
+  duetSeed?: number;
+  /** `run --resume`: the recorded results the run continues (api/resume.ts checked that they are this plan's). */
+  resumed?: Results;
   /** Asked when the planned rounds are done: how many more rounds to run (0: finish). It sees the trials so far. */
   moreRounds?: (sofar: Results) => number;
   /** Called with the analysed results before the reports are written: the gate's decision (it writes gate.json), which they show. */
@@ -196,6 +209,19 @@ export async function executeRun(
   };
 }
 
+/** The plan record of a prepared config: what results.json records of its plan, seeds included. */
+export function planRecordOf(
+  cfg: RunConfig,
+  plan: ReturnType<typeof buildPlan>,
+  scenarios: ReadonlyMap<string, Scenario>,
+  cwd: string,
+  seeds: Pick<RunSteering, "seed" | "duetSeed">,
+): PlanRecord {
+  // the checkout under test: the team's repository when it runs its own service, else perfpack's
+  const checkout = checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? cwd : projectRoot());
+  return { ...planRecord(cfg, plan, scenarios, checkout), seed: seeds.seed, duetSeed: seeds.duetSeed };
+}
+
 /** The Runner of a prepared config: its plan (seeded by the steering), what results.json records of it, the live requests. */
 function newRunner(
   cfg: RunConfig,
@@ -205,21 +231,22 @@ function newRunner(
   live: ReturnType<typeof liveRequests>,
 ): Runner {
   const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds, steer.seed);
-  // the checkout under test: the team's repository when it runs its own service, else perfpack's
-  const checkout = checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? ctx.cwd : projectRoot());
+  // a duet's slices are randomized from a seed that results.json keeps, so a resumed run draws the same
+  const duetSeed = cfg.design === "duet" ? (steer.duetSeed ?? steer.seed ?? Date.now() % 2 ** 31) : undefined;
   return new Runner(
     {
       cfg,
       plan,
-      planRecord: { ...planRecord(cfg, plan, scenarios, checkout), seed: steer.seed },
+      planRecord: planRecordOf(cfg, plan, scenarios, ctx.cwd, { seed: steer.seed, duetSeed }),
       scenarios,
       requests: live.requests,
       secrets: [...live.secrets, ...literalHeaderSecrets(cfg.requests)],
       env: ctx.env,
       version: ctx.version,
       generators: LOAD_GENERATORS,
+      resumed: steer.resumed,
     },
-    { seed: steer.seed, more: steer.moreRounds && moreTrials(cfg, steer.moreRounds, steer.seed) },
+    { seed: duetSeed ?? steer.seed, more: steer.moreRounds && moreTrials(cfg, steer.moreRounds, steer.seed) },
   );
 }
 

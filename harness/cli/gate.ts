@@ -1,6 +1,6 @@
 /** `perfpack gate`: its flags (over the config file's) → its config → the job (api/gate.ts) → its decision printed and its exit code. */
 import { resolve } from "node:path";
-import { EXIT } from "../errors.js";
+import { EXIT, UsageError } from "../errors.js";
 import { gateRevision, gateRuns } from "../api/gate.js";
 import type { JobEvent } from "../api/context.js";
 import { layeredFlags, splitGateFlags, type FileFlags } from "../plan/file.js";
@@ -110,7 +110,15 @@ async function revisionGate(
 }
 
 /** `perfpack gate`: against a revision, or a stored run. */
-export async function gateCommand(flags: FileFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
+export async function gateCommand(
+  { resume, ...flags }: FileFlags & { resume?: string },
+  scenarios: ReadonlyMap<string, Scenario>,
+  io: IO,
+): Promise<number> {
+  if (resume !== undefined)
+    throw new UsageError(
+      `gate --resume: a sequential gate's looks cannot be resumed (it spends its error rate look by look within its --budget, and the machine has moved on since): rerun the gate; the finished rounds are in ${resolve(io.cwd, resume, "results.json")}`,
+    );
   // the gate's own options may come from the config file too (the run's are read by the run)
   const { flags: layered, from } = layeredFlags(io.cwd, flags);
   const { run } = splitGateFlags(flags);

@@ -63,6 +63,11 @@ class ProgressView {
             .join(" ") || "(the target's own settings)"
         }\n`,
       );
+    const kept = e.results.trials.length;
+    if (e.results.resumed?.length)
+      out.write(
+        `  resumed: ${kept} of the ${p.trials.length} trials are recorded and kept; the other ${p.trials.length - kept} run now (the estimate is theirs)\n`,
+      );
     out.write(`  results: ${e.resultsFile} (rewritten after every trial)\n`);
     this.headlines = e.results.plan.headlines ?? {};
   }

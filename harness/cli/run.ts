@@ -1,11 +1,13 @@
 /** `perfpack run`: the job (api/run.ts), shown as it goes, its summary printed, its exit code picked. */
 import { EXIT } from "../errors.js";
 import { executeRun, prepareRun, type RunDocument } from "../api/run.js";
+import { prepareResume, resumeRun } from "../api/resume.js";
 import type { JobContext, JobEvent } from "../api/context.js";
 import { summaryDocument } from "../report/json.js";
 import { mediansTables } from "../report/tables.js";
 import { verdictText } from "../report/terminal.js";
 import type { RunFlags } from "../plan/config.js";
+import type { RunOnlyFlags } from "../plan/options.js";
 import type { Results } from "../results/schema.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import type { IO, Output } from "./io.js";
@@ -101,22 +103,30 @@ export const INTERRUPTED =
 
 /** A run shown as it goes, its summary on `human` (stdout, or stderr when stdout carries a JSON document). */
 export async function shownRun(
-  flags: RunFlags,
+  { resume, ...flags }: RunFlags & RunOnlyFlags,
   scenarios: ReadonlyMap<string, Scenario>,
   io: IO,
   human?: Output,
 ): Promise<{ doc: RunDocument; json: boolean; human: Output }> {
   const ctx = jobContext(io, INTERRUPTED);
-  const { cfg, json } = prepareRun(flags, scenarios, ctx);
-  const to = human ?? (json ? io.err : io.out);
-  const doc = await executeRun(cfg, scenarios, { ...ctx, events: runView(io, to, { verdict: true }) });
+  // --resume: the plan and options are the run folder's, checked before anything runs
+  const resumed = resume !== undefined ? prepareResume(resume, flags, scenarios, ctx) : undefined;
+  const prepared = resumed ?? prepareRun(flags, scenarios, ctx);
+  const to = human ?? (prepared.json ? io.err : io.out);
+  const job = { ...ctx, events: runView(io, to, { verdict: true }) };
+  const doc = resumed ? await resumeRun(resumed, scenarios, job) : await executeRun(prepared.cfg, scenarios, job);
   runPaths(doc, io, to);
-  return { doc, json, human: to };
+  return { doc, json: prepared.json, human: to };
 }
 
 /** `perfpack run`: flags → config → plan → runner → stats → exporters. Returns the exit code. */
-export async function runCommand(flags: RunFlags, scenarios: ReadonlyMap<string, Scenario>, io: IO): Promise<number> {
+export async function runCommand(
+  flags: RunFlags & RunOnlyFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  io: IO,
+): Promise<number> {
   const { doc, json } = await shownRun(flags, scenarios, io);
   if (json) io.out.write(summaryDocument(doc.results));
+  if (doc.interrupted) io.err.write(`perfpack run: continue it with: perfpack run --resume ${doc.outDir}\n`);
   return runExit(doc, io);
 }

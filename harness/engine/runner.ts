@@ -7,7 +7,7 @@ import { duetSplit, type DuetSplit, type Plan, type TrialSpec } from "../plan/or
 import { describeMachine } from "./probes.js";
 import { checkHealth, checkRoutes } from "./preflight.js";
 import type { PlanRecord, Results, TrialRecord } from "../results/schema.js";
-import { newResults } from "../results/create.js";
+import { newResults, resumedResults } from "../results/create.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { serviceEnv, startRig, targetRig, WarmRigs, type Death, type Rig, type RigArm } from "./rig.js";
 import { measure, type MeasureArm, type MeasureResult } from "./measure.js";
@@ -57,6 +57,11 @@ export interface RunnerOptions {
   version: string;
   /** The load generators a variant may name (its `harness.generator`). */
   generators: Readonly<Record<Generator, LoadGenerator>>;
+  /**
+   * `run --resume`: the recorded results this run continues. Their trials are kept (the first
+   * write of results.json holds them) and the plan's trials they hold are not run again.
+   */
+  resumed?: Results;
 }
 
 /** How a client steers a run it builds on (the gate). */
@@ -150,18 +155,16 @@ export class Runner extends EventEmitter {
 
   async run(): Promise<Results> {
     const { plan } = this.o;
-    const results = newResults({
-      runId: this.cfg.runId,
-      startedAt: new Date().toISOString(),
-      version: this.o.version,
-      machine: describeMachine(),
-      plan: this.o.planRecord,
-    });
+    const results = this.startResults();
+    // a resumed run: the plan's trials that results.json holds are kept, and not run again
+    const done = new Set(results.trials.map((t) => t.index));
     mkdirSync(join(this.cfg.outDir, "logs"), { recursive: true });
     // a duet slice runs its arms' trials at once: each costs its share of the slice
     const share = (t: TrialSpec) =>
       this.cfg.design === "duet" && this.o.scenarios.get(t.scenario)!.duet === undefined ? 1 / plan.variants.length : 1;
-    const estimateS = plan.trials.reduce((a, t) => a + this.estimateTrialS(t) * share(t), 0);
+    const estimateS = plan.trials
+      .filter((t) => !done.has(t.index))
+      .reduce((a, t) => a + this.estimateTrialS(t) * share(t), 0);
     this.emitEvent({ type: "start", plan, estimateS, results, resultsFile: join(this.cfg.outDir, "results.json") });
     const trials = [...plan.trials];
     try {
@@ -170,24 +173,22 @@ export class Runner extends EventEmitter {
         // a duet slice: the variants of one round and scenario (adjacent in the plan) run at once
         const group = this.duetGroup(trials, i);
         i += group.length;
-        for (const spec of group)
-          this.emitEvent({
-            type: "trial-start",
-            spec,
-            total: trials.length,
-            estimateS: this.estimateTrialS(spec) / group.length,
-          });
         const names = group.map((s) => s.variant.name);
+        // drawn for every slice, run or kept, so that a resumed run makes the same choices for the slices it runs
         const duet =
           names.length > 1 ? duetSplit(names, this.cfg.connections, this.cfg.wsClients, this.rand) : undefined;
-        const records = await this.slice(group, duet);
+        const todo = group.filter((s) => !done.has(s.index));
+        if (todo.length === 0) continue;
+        // (a slice recorded in part, by a perfpack that wrote a duet's records one by one: its other arms run alone)
+        const records = await this.runSlice(todo, todo.length === group.length ? duet : undefined, trials.length);
         // cut short by the abort: not a finished trial (one measured before it is kept)
         if (this.aborted && records.some((r) => r.status === "failed" && r.error === "interrupted")) break;
+        // every record of the slice is in the document before the first trial-end rewrites the file
         for (const record of records) {
           results.trials.push(record);
           results.summary.failedTrials += record.status === "failed" ? 1 : 0;
-          this.emitEvent({ type: "trial-end", record, total: trials.length });
         }
+        for (const record of records) this.emitEvent({ type: "trial-end", record, total: trials.length });
       }
     } finally {
       await this.warm.stop(undefined, this.aborted);
@@ -196,6 +197,28 @@ export class Runner extends EventEmitter {
     results.finishedAt = new Date().toISOString();
     this.emitEvent({ type: "done", results });
     return results;
+  }
+
+  /** The run's document: a new one, or (a resumed run) the recorded one with its trials. */
+  private startResults(): Results {
+    const at = new Date().toISOString();
+    const machine = describeMachine();
+    if (this.o.resumed) return resumedResults(this.o.resumed, { at, hostname: machine.hostname, pid: process.pid });
+    return newResults({
+      runId: this.cfg.runId,
+      startedAt: at,
+      version: this.o.version,
+      machine,
+      plan: this.o.planRecord,
+      pid: process.pid,
+    });
+  }
+
+  /** One slice's trials, told as they start. */
+  private runSlice(specs: readonly TrialSpec[], duet: DuetSplit | undefined, total: number): Promise<TrialRecord[]> {
+    for (const spec of specs)
+      this.emitEvent({ type: "trial-start", spec, total, estimateS: this.estimateTrialS(spec) / specs.length });
+    return this.slice(specs, duet);
   }
 
   /** Sequential sampling: the plan is done, and the caller decides whether to add a batch (false: finish). */

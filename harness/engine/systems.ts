@@ -63,12 +63,12 @@ export const serviceCommand = (s: System | undefined): ServiceCommand | undefine
 export const executorCli = (s: System | undefined): string =>
   s?.kind === "revision" ? join(s.root, "dist", "harness", "cli.js") : cliPath();
 
-/** How results.json records a system: no local paths. */
+/** How results.json records a system: no local paths (a team's readiness path when it is not the default, for a resume). */
 export const describeSystem = (s: System | undefined) =>
   s?.kind === "revision"
     ? { kind: s.kind, ref: s.ref, commit: s.commit, cmd: s.command?.cmd }
     : s?.kind === "command"
-      ? { kind: s.kind, cmd: s.cmd }
+      ? { kind: s.kind, cmd: s.cmd, ...(s.readyPath !== "/health" ? { readyPath: s.readyPath } : {}) }
       : { kind: "reference" as const };
 
 /**

@@ -303,6 +303,22 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
 
 export type RunOptionKey = keyof typeof RUN_OPTIONS;
 
+/** `perfpack run`'s own flag, beside the run options: neither the gate's nor the config file's. */
+export interface RunOnlyFlags {
+  resume?: string;
+}
+
+/** The flags of `perfpack run` alone: a flag each, no config key (a file cannot say which run to continue). */
+export const RUN_ONLY_OPTIONS: { readonly [K in keyof Required<RunOnlyFlags>]: OptionSpec } = {
+  resume: {
+    flag: "--resume <dir>",
+    kind: "string",
+    inFile: false,
+    description:
+      "continue an interrupted run in its folder (reports/<run-id>): the same plan, seeds and order; its recorded trials are kept and only the missing ones run. Its options are the folder's: no other run option may be given beside it, but --json",
+  },
+};
+
 /** `perfpack gate`'s own flags, beside the run options, as commander hands them over. */
 export interface GateFlags {
   baselineRef?: string;

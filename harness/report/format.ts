@@ -203,7 +203,7 @@ export function targetTable(verdicts: readonly TargetVerdict[]): { rows: TargetR
  */
 export function planText(r: Results): string {
   const p = r.plan;
-  const interrupted = r.interrupted ? ". **Interrupted**: only finished trials are counted" : "";
+  const interrupted = (r.interrupted ? ". **Interrupted**: only finished trials are counted" : "") + resumeText(r);
   const variants = `Plan: ${p.variants.map((v) => v.name).join(" vs ")}; scenarios ${p.scenarios.join(", ")}`;
   if (p.imported === "artillery")
     return `Load: imported from Artillery reports made elsewhere (their machine, connections and warm-up are not recorded here; each trial's window is its report's). ${variants}; ${p.rounds} round(s)${interrupted}.`;
@@ -212,6 +212,35 @@ export function planText(r: Results): string {
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}. ` +
     `${variants}; ${p.rounds} round(s) of ${p.durationS} s (warm-up ${p.warmupS} s), ${p.connections} connections${p.rate ? `, open model at ${p.rate} req/s` : ""}${designText(p)}${linkText(p.variants)}${interrupted}.`
   );
+}
+
+/** 1-based trial numbers as ranges: "#3–#5, #8". */
+function trialRanges(indices: readonly number[]): string {
+  const n = [...indices].sort((a, b) => a - b).map((i) => i + 1);
+  const parts: string[] = [];
+  for (let i = 0; i < n.length; i++) {
+    let j = i;
+    while (j + 1 < n.length && n[j + 1] === n[j]! + 1) j++;
+    parts.push(j > i ? `#${n[i]}–#${n[j]}` : `#${n[i]}`);
+    i = j;
+  }
+  return parts.join(", ");
+}
+
+/**
+ * A resumed run, said where its plan is: when each resume came and which trials were measured
+ * after it. They ran later than the ones before, so the machine's drift between the two stretches
+ * is in the comparisons, not balanced by the interleaving.
+ */
+function resumeText(r: Results): string {
+  const resumes = r.resumed ?? [];
+  if (resumes.length === 0) return "";
+  const parts = resumes.map((x, k) => {
+    const after = r.trials.slice(x.kept, resumes[k + 1]?.kept ?? r.trials.length).map((t) => t.index);
+    const host = x.hostname ? ` on ${x.hostname}` : "";
+    return `${x.at}${host} (trials measured after it: ${after.length ? trialRanges(after) : "none"})`;
+  });
+  return `. **Resumed** ${parts.join("; ")}: those trials ran later than the ones before, so the machine's drift between the two stretches is not balanced by the interleaving`;
 }
 
 /** How the arms shared the machine, when they ran as a duet. */

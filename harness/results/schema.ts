@@ -53,7 +53,8 @@ export interface PlanRecord {
     system?:
       | { kind: "reference" }
       | { kind: "revision"; ref: string; commit: string; cmd?: string }
-      | { kind: "command"; cmd: string };
+      /** readyPath: --ready-path, when not /health. */
+      | { kind: "command"; cmd: string; readyPath?: string };
   }>;
   /** The checkout perfpack ran from (the reference system): its commit, and whether it had uncommitted changes. */
   checkout?: { commit: string; dirty: boolean };
@@ -63,6 +64,8 @@ export interface PlanRecord {
   imported?: "artillery";
   /** Seed of the trial order, when it was random (the gate against a revision). */
   seed?: number;
+  /** --design duet: seed of the slices' randomization (start order, the split's remainder), so a resumed run makes the same choices. */
+  duetSeed?: number;
   /** The requests the scenarios sent (`${env:…}` references kept, secret-looking literal header values redacted). */
   requests?: Record<string, RequestSpec>;
   /** --design duet: the variants of a round and scenario ran at once on one exchange (absent: alternate). */
@@ -71,6 +74,14 @@ export interface PlanRecord {
   duetExchange?: "each";
   /** --max-errors: the failure share over which a trial failed (absent in older files: 0.01). */
   maxErrors?: number;
+  /** --ready-timeout, when not the default 15 s. */
+  readyTimeoutS?: number;
+  /** --stop-grace, when not the default 5 s. */
+  stopGraceS?: number;
+  /** --skip-allocation was given. */
+  skipAllocation?: true;
+  /** --profile: the tool that profiled each variant after the trials. */
+  profile?: string;
   scenarios: string[];
   rounds: number;
   durationS: number;
@@ -99,6 +110,13 @@ export interface Results {
   finishedAt: string | null;
   /** true when the run was interrupted (SIGINT/SIGTERM): the trials here are the finished ones. */
   interrupted: boolean;
+  /**
+   * `run --resume`: each time the run was continued, when, and how many trials were recorded then
+   * (the trials after them in `trials` were measured after that resume, later than the ones before).
+   */
+  resumed?: ResumeRecord[];
+  /** The perfpack process writing this file while it runs (a resume refuses a run that is still alive). */
+  pid?: number;
   perfpack: string;
   machine: Machine;
   plan: PlanRecord;
@@ -106,6 +124,15 @@ export interface Results {
   /** The allocation pass after the trials (objects allocated per request and per second), when it ran. */
   allocation?: AllocationRecord;
   summary: Summary;
+}
+
+/** One `run --resume` of a run. */
+export interface ResumeRecord {
+  at: string;
+  /** Trials recorded when it resumed: the first `kept` of `trials`. */
+  kept: number;
+  /** The host it resumed on, when another than the run's (machine.hostname). */
+  hostname?: string;
 }
 
 export interface AllocationRecord {

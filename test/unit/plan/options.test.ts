@@ -11,7 +11,7 @@ import {
   mergeFlags,
   readConfigFile,
 } from "../../../harness/plan/file.js";
-import { configSchema, FILE_OPTIONS } from "../../../harness/plan/options.js";
+import { configSchema, FILE_OPTIONS, RUN_ONLY_OPTIONS } from "../../../harness/plan/options.js";
 import { projectRoot } from "../../../services/common/src/project.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-config-"));
@@ -42,6 +42,8 @@ test("every run and gate option is documented in docs/cli.md with its flag and c
     if (!o.fileOnly) assert.ok(doc.includes(`\`${flag}`), `docs/cli.md does not show ${flag}`);
     if (o.inFile !== false) assert.ok(doc.includes(`\`${key}\``), `docs/cli.md does not show the config key ${key}`);
   }
+  for (const o of Object.values(RUN_ONLY_OPTIONS))
+    assert.ok(doc.includes(`\`${o.flag.split(" ")[0]}`), `docs/cli.md does not show ${o.flag}`);
 });
 
 test("a config file becomes the flags it stands for; flags win over it", () => {
