@@ -31,12 +31,5 @@ export class UsageError extends PerfpackError {
   }
 }
 
-/** perfpack was interrupted (Ctrl-C, SIGTERM, an aborted job): exit 130, with what finished kept. */
-export class InterruptedError extends PerfpackError {
-  constructor(what = "interrupted") {
-    super(what, EXIT.interrupted);
-  }
-}
-
 /** The exit code an error asks for; anything unexpected is a run failure. */
 export const exitCodeOf = (err: unknown): ExitCode => (err instanceof PerfpackError ? err.exitCode : EXIT.runFailure);

@@ -56,64 +56,24 @@ export const ws = {
     if (ctx.artillery) return runArtilleryTrial("ws", ctx, ctx.artillery);
     const subs = await subscribeMarket(ctx.target.executorUrl, ctx.wsClients, ctx.signal, ctx.requests.ws);
     try {
-      const rec = new LatencyRecorder();
-      let measuring = false;
-      let messages = 0;
-      let payload = 0;
-      let first!: () => void;
-      const firstMessage = new Promise<void>((r) => (first = r));
-      for (const s of subs) {
-        s.ws.on("message", (data: Buffer) => {
-          first();
-          if (!measuring) return;
-          payload += data.length;
-          const now = monotonicMs();
-          if (data.indexOf(10) === -1) {
-            messages++;
-            const m = TS.exec(data.toString("latin1", Math.max(0, data.length - 40)));
-            if (m) rec.recordMs(now - Number(m[1]));
-            return;
-          }
-          for (const m of data.toString("latin1").matchAll(TS_EACH)) {
-            messages++;
-            rec.recordMs(now - Number(m[1]));
-          }
-        });
-      }
-      const noFeed = setTimeout(() => first(), 5000);
-      ctx.signal.addEventListener("abort", () => first(), { once: true });
-      await firstMessage;
-      clearTimeout(noFeed);
+      const tally = new Tally(subs);
+      await tally.firstMessage(ctx.signal);
       if (ctx.warmupS > 0) await sleep(ctx.warmupS * 1000, undefined, { signal: ctx.signal }).catch(() => {});
       ctx.signal.throwIfAborted();
       await ctx.measureStart();
       const bytes0 = subs.reduce((a, s) => a + s.bytesRead(), 0);
       const t0 = performance.now();
-      measuring = true;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, ctx.durationS * 1000);
-        ctx.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-      });
-      measuring = false;
+      tally.measuring = true;
+      await sleep(ctx.durationS * 1000, undefined, { signal: ctx.signal }).catch(() => {});
+      tally.measuring = false;
       ctx.signal.throwIfAborted();
       const windowS = (performance.now() - t0) / 1000;
       const wire = subs.reduce((a, s) => a + s.bytesRead(), 0) - bytes0;
+      const { messages, payload } = tally;
       if (messages === 0)
         throw new Error(
           `no market message reached ${ctx.wsClients} subscribers in ${windowS.toFixed(1)} s (is the executor's upstream stream connected?)`,
         );
-
-      // ping/pong must keep working with compression on: every subscriber pings, every one must hear back
-      const pongs = await Promise.all(
-        subs.map(
-          (s) =>
-            new Promise<number>((resolve) => {
-              const t = setTimeout(() => resolve(0), 2000);
-              s.ws.once("pong", () => (clearTimeout(t), resolve(1)));
-              s.ws.ping();
-            }),
-        ),
-      );
       const metrics: Record<string, number> = {
         ws_clients: subs.length,
         ws_compressed: subs.every((s) => s.ws.extensions.includes("permessage-deflate")) ? 1 : 0,
@@ -125,8 +85,8 @@ export const ws = {
         ws_compression_ratio: wire > 0 ? payload / wire : 0,
         ws_bandwidth_saved_bytes: payload - wire,
         ws_bandwidth_saved_share: payload > 0 ? 1 - wire / payload : 0,
-        ws_ping_ok: pongs.reduce((a, b) => a + b, 0) / subs.length,
-        ...latencyMetrics("ws_latency", rec.summary()),
+        ws_ping_ok: await pingShare(subs),
+        ...latencyMetrics("ws_latency", tally.rec.summary()),
       };
       return { metrics, work: messages, workUnit: "message" };
     } finally {
@@ -134,3 +94,59 @@ export const ws = {
     }
   },
 } satisfies Scenario;
+
+type Subscriber = Awaited<ReturnType<typeof subscribeMarket>>[number];
+
+/** What the subscribers receive: every message's latency from its send stamp, and the payload bytes, while measuring. */
+class Tally {
+  readonly rec = new LatencyRecorder();
+  measuring = false;
+  messages = 0;
+  payload = 0;
+  private first!: () => void;
+  private readonly arrived = new Promise<void>((r) => (this.first = r));
+
+  constructor(subs: readonly Subscriber[]) {
+    for (const s of subs) s.ws.on("message", (data: Buffer) => this.receive(data));
+  }
+
+  /** The first message (or 5 s without one: the measured window then says none came, or the abort). */
+  async firstMessage(signal: AbortSignal): Promise<void> {
+    const noFeed = setTimeout(() => this.first(), 5000);
+    signal.addEventListener("abort", () => this.first(), { once: true });
+    await this.arrived;
+    clearTimeout(noFeed);
+  }
+
+  private receive(data: Buffer): void {
+    this.first();
+    if (!this.measuring) return;
+    this.payload += data.length;
+    const now = monotonicMs();
+    if (data.indexOf(10) === -1) {
+      this.messages++;
+      const m = TS.exec(data.toString("latin1", Math.max(0, data.length - 40)));
+      if (m) this.rec.recordMs(now - Number(m[1]));
+      return;
+    }
+    for (const m of data.toString("latin1").matchAll(TS_EACH)) {
+      this.messages++;
+      this.rec.recordMs(now - Number(m[1]));
+    }
+  }
+}
+
+/** ping/pong must keep working with compression on: the share of subscribers that hear back within 2 s. */
+async function pingShare(subs: readonly Subscriber[]): Promise<number> {
+  const pongs = await Promise.all(
+    subs.map(
+      (s) =>
+        new Promise<number>((resolve) => {
+          const t = setTimeout(() => resolve(0), 2000);
+          s.ws.once("pong", () => (clearTimeout(t), resolve(1)));
+          s.ws.ping();
+        }),
+    ),
+  );
+  return pongs.reduce((a, b) => a + b, 0) / subs.length;
+}

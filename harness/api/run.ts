@@ -185,12 +185,14 @@ export async function executeRun(
   let ran = await untilAborted(runner, ctx.signal);
   if (cfg.allocation && !runner.wasAborted)
     ran = { ...ran, allocation: await runAllocationPass(cfg, ran, scenarios, live.requests, ctx) };
+  // Ctrl-C during the allocation pass: the trials are whole, the run is not
+  if (ctx.signal?.aborted) ran = { ...ran, interrupted: true };
   // the analysis, once: from the trials, with the headlines the results file records
   const results: Results = { ...ran, summary: analyze(ran, headlinesOf(ran), loadTargets()) };
   writer.finish(results);
   tell(ctx, { type: "analyzed", results });
   const profileError =
-    cfg.profile && !runner.wasAborted ? await runProfile(cfg, cfg.profile, scenarios, ctx) : undefined;
+    cfg.profile && !ctx.signal?.aborted ? await runProfile(cfg, cfg.profile, scenarios, ctx) : undefined;
   const gate = steer.gateReport?.(results);
   const extra = { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), gate };
   const summaryFile = { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY };
@@ -205,7 +207,7 @@ export async function executeRun(
     written,
     exportErrors: errors,
     profileError,
-    interrupted: runner.wasAborted,
+    interrupted: runner.wasAborted || ctx.signal?.aborted === true,
   };
 }
 

@@ -5,13 +5,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { EXIT, PerfpackError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import { runGroup } from "../../services/common/src/child-group.js";
+import { procEntry } from "../../services/common/src/proc.js";
 
 /** The perfpack CLI as built (dist/harness/cli.js), run by this very node binary. */
 export const cliPath = (): string => join(projectRoot(), "dist", "harness", "cli.js");
@@ -249,8 +250,16 @@ class TreeBuild {
     this.buildLog = join(tree.dir, ".perfpack-build.log");
   }
 
-  /** An empty tree: one without the stamp is a build that did not finish, so it starts again from nothing. */
+  /**
+   * An empty tree: one without the stamp is a build that did not finish, so it starts again from
+   * nothing. The partial trees interrupted builds set aside (of processes that are gone) go now.
+   */
   startAfresh(): void {
+    const cache = dirname(this.tree.dir);
+    for (const name of existsSync(cache) ? readdirSync(cache) : []) {
+      const pid = Number(/\.partial-(\d+)$/.exec(name)?.[1]);
+      if (pid && !procEntry(pid)) rmSync(join(cache, name), { recursive: true, force: true });
+    }
     rmSync(this.tree.dir, { recursive: true, force: true });
     mkdirSync(this.tree.dir, { recursive: true });
   }
@@ -265,10 +274,15 @@ class TreeBuild {
     const { dir } = this.tree;
     const at = `${this.ref} (${this.commit.slice(0, 10)})`;
     if (this.signal.aborted) {
-      // Ctrl-C: nothing half-built stays in the cache
-      rmSync(dir, { recursive: true, force: true });
+      // Ctrl-C: nothing half-built stays in the cache under its name; removing a half-installed
+      // node_modules takes seconds, so it is set aside (at once) and removed by the next build
+      try {
+        renameSync(dir, `${dir}.partial-${process.pid}`);
+      } catch {
+        rmSync(dir, { recursive: true, force: true });
+      }
       throw new PerfpackError(
-        `the build of the baseline revision ${at} was interrupted; its partial tree is removed`,
+        `the build of the baseline revision ${at} was interrupted; its partial tree is set aside, and the next build removes it`,
         EXIT.interrupted,
       );
     }
