@@ -401,8 +401,10 @@ try {
     // commander printed it; --help and --version end here with 0, usage errors with the documented 2
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else if (interrupted > 0) {
-    // what failed after Ctrl-C failed because of it (a service stopped under its job)
-    io.err.write(`perfpack: interrupted\n`);
+    // what failed after Ctrl-C failed because of it (a service stopped under its job); an error
+    // that says what the interruption did (a revision build set aside) is printed as it is
+    const own = err instanceof PerfpackError && err.exitCode === EXIT.interrupted;
+    io.err.write(`perfpack: ${own ? err.message : "interrupted"}\n`);
     process.exitCode = EXIT.interrupted;
   } else {
     const known = err instanceof PerfpackError;

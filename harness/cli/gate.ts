@@ -12,7 +12,7 @@ import type { RunFlags } from "../plan/options.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import type { IO } from "./io.js";
 import { callTable } from "./report.js";
-import { INTERRUPTED, jobContext, runExit, runPaths, runView, shownRun } from "./run.js";
+import { interruptedLine, jobContext, runExit, runPaths, runView, shownRun } from "./run.js";
 
 /** The exit code of a gate's outcome: 1 for a regression, and for inconclusive under --strict. */
 const gateExit = (d: Pick<GateDecision, "outcome">, strict: boolean): number =>
@@ -95,7 +95,7 @@ async function revisionGate(
   const human = json ? io.err : io.out;
   const view = runView(io, human, { verdict: false, warningPrefix: "perfpack gate" });
   const events = (e: JobEvent) => (e.type === "look" ? io.err.write(lookLine(e)) : view(e));
-  const { run, doc } = await gateRevision(flags, g, scenarios, { ...jobContext(io, INTERRUPTED), events });
+  const { run, doc } = await gateRevision(flags, g, scenarios, { ...jobContext(io, interruptedLine("gate")), events });
   if (!run) return EXIT.interrupted;
   runPaths(run, io, human);
   if (!doc) return runExit(run, io);

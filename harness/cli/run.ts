@@ -98,8 +98,9 @@ export function runExit(doc: RunDocument, io: IO): number {
   return doc.results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok;
 }
 
-export const INTERRUPTED =
-  "\nperfpack run: interrupted; stopping the current trial's services and keeping the finished trials\n";
+/** What Ctrl-C prints at once, for the job it stops. */
+export const interruptedLine = (job: "run" | "gate") =>
+  `\nperfpack ${job}: interrupted; stopping what it started and keeping the finished trials\n`;
 
 /** A run shown as it goes, its summary on `human` (stdout, or stderr when stdout carries a JSON document). */
 export async function shownRun(
@@ -108,7 +109,7 @@ export async function shownRun(
   io: IO,
   human?: Output,
 ): Promise<{ doc: RunDocument; json: boolean; human: Output }> {
-  const ctx = jobContext(io, INTERRUPTED);
+  const ctx = jobContext(io, interruptedLine("run"));
   // --resume: the plan and options are the run folder's, checked before anything runs
   const resumed = resume !== undefined ? prepareResume(resume, flags, scenarios, ctx) : undefined;
   const prepared = resumed ?? prepareRun(flags, scenarios, ctx);

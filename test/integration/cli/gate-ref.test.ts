@@ -8,7 +8,7 @@ import type { Results } from "../../../harness/results/schema.js";
 import type { RevisionGateDocument } from "../../../harness/api/gate.js";
 import { projectRoot } from "../../../services/common/src/project.js";
 import { perfpack, waitForOutput } from "../../helpers/cli.js";
-import { descendants } from "../../helpers/procs.js";
+import { descendantWith, descendants, waitFor } from "../../helpers/procs.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-gate-ref-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -197,8 +197,14 @@ describe("gate --baseline-ref: the baseline revision beside this checkout, in on
       XDG_CACHE_HOME: cache,
     });
     await waitForOutput(run, /building its executor in /, 60_000);
-    // inside the build: the hard-linked copy of node_modules, or npm run build
-    await new Promise((r) => setTimeout(r, 2000));
+    // inside the build: Ctrl-C once its `npm run build` step is running (the event, not a time:
+    // on a fast machine the copy and the build can end within two seconds)
+    await waitFor(
+      () => descendantWith(run.child.pid!, "npm", "run", "build"),
+      run.child,
+      "the build's npm step",
+      120_000,
+    );
     run.child.kill("SIGINT");
     assert.equal(await run.exit, 130, run.output());
     assert.match(run.output(), /was interrupted; its partial tree is set aside, and the next build removes it/);
