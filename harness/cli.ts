@@ -17,6 +17,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** How many times perfpack got SIGINT/SIGTERM through `onInterrupt`. */
 let interrupted = 0;
+/** true once a service command (executor, exchange, link) is listening: it lives on after its action returns. */
+let serving = false;
 
 /**
  * The first Ctrl-C (or SIGTERM): every job that registered hears it, and every process perfpack
@@ -291,9 +293,10 @@ program
   )
   .option("--port <n>", "port to listen on (0 picks a free one); overrides PORT", undefined)
   .option("--host <addr>", "address to bind; overrides HOST")
-  .action(async (o: { port?: string; host?: string }) =>
-    (await import("../services/executor/src/main.js")).executorMain(o),
-  );
+  .action(async (o: { port?: string; host?: string }) => {
+    serving = true;
+    await (await import("../services/executor/src/main.js")).executorMain(o);
+  });
 
 const share = (v: string) => {
   const n = Number(v);
@@ -335,8 +338,11 @@ program
     "--max-open-orders <n>",
     `most open orders the book keeps; the oldest go first (default: ${XD.maxOpenOrders})`,
   )
-  .action(async (o: Record<string, string | boolean | undefined>) =>
-    (await import("../services/exchange/src/main.js")).exchangeMain({
+  .action(async (o: Record<string, string | boolean | undefined>) => {
+    serving = true;
+    await (
+      await import("../services/exchange/src/main.js")
+    ).exchangeMain({
       port: o.port,
       host: o.host,
       tls: o.http ? false : true,
@@ -351,8 +357,8 @@ program
       wsRate: o.wsRate,
       openOrders: o.openOrders,
       maxOpenOrders: o.maxOpenOrders,
-    }),
-  );
+    });
+  });
 
 program
   .command("link")
@@ -363,9 +369,10 @@ program
   .option("--rtt <ms>", "round-trip time, MS or MS:JITTER, 0 to 10000 (default: 0)")
   .option("--bandwidth <mbps>", "megabits per second each way, shared by all connections (default: unlimited)")
   .option("--port <n>", "port to listen on, on 127.0.0.1 (default: 0, a free one)")
-  .action(async (o: { to?: string; rtt?: string; bandwidth?: string; port?: string }) =>
-    (await import("./cli/link.js")).linkCommand(o, io),
-  );
+  .action(async (o: { to?: string; rtt?: string; bandwidth?: string; port?: string }) => {
+    serving = true;
+    await (await import("./cli/link.js")).linkCommand(o, io);
+  });
 
 program
   .command("up")
@@ -421,7 +428,10 @@ try {
   const { releaseWatchdog, stopAll } = await import("./api/children.js");
   if (interrupted > 0) await stopAll(RUN_DEFAULTS.interruptGraceMs);
   await releaseWatchdog();
-  // after Ctrl-C the job has kept what finished and written its reports; a timer or socket a
-  // scenario left behind does not hold the prompt
-  if (interrupted > 0) process.exit(EXIT.interrupted);
+  // the job has ended (after Ctrl-C: kept what finished and written its reports): a timer or
+  // socket left behind does not hold the prompt, nor leave a process that only a second
+  // SIGTERM would end; what was written is flushed first (pipes are asynchronous on macOS)
+  for (const s of [process.stdout, process.stderr]) await new Promise<void>((r) => s.write("", () => r()));
+  if (interrupted > 0 || !serving)
+    process.exit(interrupted > 0 ? EXIT.interrupted : Number(process.exitCode ?? EXIT.ok));
 }
