@@ -11,6 +11,7 @@
 //   SIGNALS=SIGINT MOMENTS=2,8 node scripts/interrupt.mjs
 //   ARGS="run --quick --scenarios ws" node scripts/interrupt.mjs
 //   ARGS="gate --baseline-ref HEAD~1 --out {out}" CWD=. node scripts/interrupt.mjs
+//   CLI=team/node_modules/perfpack/dist/harness/cli.js CWD=team ARGS="run --quick --out {out}" …
 //
 // Run from the project root after `npm run build`. Loopback only; every run is bounded.
 import { spawn } from "node:child_process";
@@ -18,7 +19,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const cli = resolve("dist/harness/cli.js");
+const cli = resolve(process.env.CLI ?? "dist/harness/cli.js");
 if (!existsSync(cli)) {
   console.error("interrupt: dist/harness/cli.js is missing: run `npm run build` first");
   process.exit(2);
