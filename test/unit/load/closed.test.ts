@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import { closedLoad, closedLoadAutocannon, closedLoadWire } from "../../../harness/load/closed.js";
 
 async function serve(
@@ -39,8 +39,9 @@ for (const [name, load] of [
     } finally {
       await s.close();
     }
-    // nobody listening: errors, no responses, and still done
-    const dead = await load({ url: s.url, connections: 2, durationS: 0.2, signal: new AbortController().signal });
+    // nobody listening: errors, no responses, and still done (a second: time enough for a refusal,
+    // however busy the machine, to arrive before the duration ends)
+    const dead = await load({ url: s.url, connections: 2, durationS: 1, signal: new AbortController().signal });
     assert.equal(dead.responses, 0);
     assert.ok(dead.errors > 0);
   });
@@ -88,7 +89,7 @@ test("the wire client: POST bodies and headers arrive intact, chunked and Connec
       )
         bad++;
       const i = n++;
-      if (i === 7) return; // never answered: the client's timeout replaces the connection
+      if (i === 7) return; // never answered: the client's timeout (1 s) replaces the connection
       if (i % 3 === 0) {
         // chunked, in several writes
         res.writeHead(200, { "content-type": "application/json" });
@@ -105,9 +106,11 @@ test("the wire client: POST bodies and headers arrive intact, chunked and Connec
       body: ORDER,
       headers: { "content-type": "application/json", "x-api-key": "k" },
       connections: 2,
-      durationS: 0.6,
+      // the timeout well past any answer's time on a busy machine (a stall past it would time out
+      // an answered request too), and the duration well past the timeout
+      durationS: 2.5,
       signal: new AbortController().signal,
-      timeoutMs: 150,
+      timeoutMs: 1000,
     });
     assert.equal(bad, 0, "every request as sent");
     assert.ok(r.responses > 10, `${r.responses} responses`);
@@ -121,41 +124,65 @@ test("the wire client: POST bodies and headers arrive intact, chunked and Connec
 });
 
 test("the wire client stops at once on abort", async () => {
-  const s = await serve((_req, res) => res.end("ok"));
   const ac = new AbortController();
-  setTimeout(() => ac.abort(), 100);
+  let n = 0;
+  // the abort comes once answers flow (the event), never at a time a busy machine's load may not have reached
+  const s = await serve((_req, res) => {
+    res.end("ok");
+    if (++n === 10) ac.abort();
+  });
+  // the duration's timer is mocked and never ticks: only the abort can end the load, so that its
+  // ending at all is the proof, without a bound on how long it took
+  mock.timers.enable({ apis: ["setTimeout"] });
   try {
     const r = await closedLoadWire({ url: s.url, connections: 2, durationS: 30, signal: ac.signal });
-    assert.ok(r.elapsedS < 5, `aborted run took ${r.elapsedS} s`);
     assert.ok(r.responses > 0);
   } finally {
+    mock.timers.reset();
     await s.close();
   }
 });
 
 test("the wire client's drain: at the end it sends nothing more and waits for every answer in flight; abort still ends it at once", async () => {
   let served = 0;
-  const held: http.ServerResponse[] = [];
   let release = false;
-  // each answer waits until the test releases it, so all 3 connections are mid-request when the duration ends
-  const s = await serve((_req, res) => {
+  // each answer waits until the test releases it, so that the connections are mid-request when the duration ends
+  const held = new Map<string, http.ServerResponse[]>();
+  const waiters: Array<{ path: string; n: number; resolve: () => void }> = [];
+  const s = await serve((req, res) => {
     if (release) {
       served++;
-      res.end("ok");
-    } else held.push(res);
+      return void res.end("ok");
+    }
+    const list = held.get(req.url!) ?? [];
+    held.set(req.url!, list);
+    list.push(res);
+    for (const w of waiters) if (w.path === req.url && list.length >= w.n) w.resolve();
   });
+  /**
+   * Starts a load on `path` whose duration ends (its timer, mocked, ticked) once `n` of its requests
+   * are held by the server: the event, not a time, so that a busy machine, slower to connect, cannot
+   * let the duration end before the requests are in flight.
+   */
+  const endWhenInFlight = async (path: string, n: number, o: { connections: number; signal: AbortSignal }) => {
+    const inFlight = new Promise<void>((resolve) => waiters.push({ path: new URL(s.url + path).pathname, n, resolve }));
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const load = closedLoadWire({ url: s.url + path, durationS: 0.1, drain: true, ...o });
+      await inFlight;
+      mock.timers.tick(100);
+      return { load };
+    } finally {
+      mock.timers.reset();
+    }
+  };
   try {
-    const draining = closedLoadWire({
-      url: s.url,
+    const { load: draining } = await endWhenInFlight("/drain", 3, {
       connections: 3,
-      durationS: 0.1,
-      drain: true,
       signal: new AbortController().signal,
     });
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(held.length, 3, "one request in flight per connection");
     release = true;
-    for (const res of held.splice(0)) {
+    for (const res of held.get("/api/drain")!.splice(0)) {
       served++;
       res.end("ok");
     }
@@ -166,7 +193,7 @@ test("the wire client's drain: at the end it sends nothing more and waits for ev
     // without drain, the same requests are dropped at the end
     release = false;
     const cut = await closedLoadWire({
-      url: s.url,
+      url: s.url + "/cut",
       connections: 3,
       durationS: 0.1,
       signal: new AbortController().signal,
@@ -174,11 +201,11 @@ test("the wire client's drain: at the end it sends nothing more and waits for ev
     assert.equal(cut.responses, 0);
     // an abort while draining does not wait
     const ac = new AbortController();
-    const aborted = closedLoadWire({ url: s.url, connections: 2, durationS: 0.1, drain: true, signal: ac.signal });
-    setTimeout(() => ac.abort(), 200);
+    const { load: aborted } = await endWhenInFlight("/abort", 2, { connections: 2, signal: ac.signal });
+    ac.abort();
     assert.equal((await aborted).responses, 0);
   } finally {
-    for (const res of held) res.destroy();
+    for (const list of held.values()) for (const res of list) res.destroy();
     await s.close();
   }
 });
