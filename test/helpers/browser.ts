@@ -63,12 +63,13 @@ export async function withPage(t: TestContext, fn: (page: Page, errors: string[]
 /**
  * Pixel rows of the page's flamegraph canvas (d3-fg, as 0x and clinic flame draw it) that hold
  * something other than background. Only the root bar ("all stacks") paints about one frame's height.
+ * d3-fg draws on later animation frames, and a busy machine draws them later: the rows are counted
+ * again until at least `atLeast` are painted (the event), never once after a fixed wait. When they
+ * never are within `timeoutMs` (a bound), the last count is returned for the caller's assertion to show.
  */
-export async function flameRows(page: Page): Promise<number> {
-  await page.waitForSelector("canvas.d3-flame-graph", { timeout: 15_000 });
-  // d3-fg draws on the next animation frames
-  await page.waitForTimeout(1000);
-  return page.evaluate(() => {
+export async function flameRows(page: Page, atLeast: number, timeoutMs = 60_000): Promise<number> {
+  await page.waitForSelector("canvas.d3-flame-graph", { timeout: timeoutMs });
+  const painted = (min: number): number => {
     const c = document.querySelector("canvas.d3-flame-graph") as HTMLCanvasElement;
     const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
     let rows = 0;
@@ -81,6 +82,14 @@ export async function flameRows(page: Page): Promise<number> {
         }
       }
     }
-    return rows;
-  });
+    // falsy until enough rows are painted, for waitForFunction to ask again
+    return rows >= min ? rows : 0;
+  };
+  try {
+    const rows = await page.waitForFunction(painted, atLeast, { polling: 100, timeout: timeoutMs });
+    return (await rows.jsonValue()) as number;
+  } catch (err) {
+    if (!/Timeout/i.test(String(err))) throw err;
+    return page.evaluate(painted, 0);
+  }
 }

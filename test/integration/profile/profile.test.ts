@@ -8,6 +8,7 @@ import { projectRoot } from "../../../services/common/src/project.js";
 import { MIN_COVERAGE, readDoctorSamples } from "../../../harness/profile/samples.js";
 import { flameRows, screenshotPath, withPage } from "../../helpers/browser.js";
 import { perfpack } from "../../helpers/cli.js";
+import { waitForLoad } from "../../helpers/load.js";
 import { descendants, descendantWith, waitFor } from "../../helpers/procs.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-prof-"));
@@ -45,10 +46,11 @@ function assertSamples(flame: string, variant: string, raw: number, t?: TestCont
   assert.ok(c, `no sample check for ${variant} in profile.json`);
   // the margin, for the record: coverage against the 50% floor
   t?.diagnostic(
-    `${variant}: ${c.samples} samples, coverage ${(c.coverage * 100).toFixed(0)}% of ${c.expected}${c.delayMs !== undefined ? ` (mean loop delay ${c.delayMs.toFixed(1)} ms)` : ""}`,
+    `${variant}: basis ${c.basisMs} ms; ${c.samples} samples, coverage ${(c.coverage * 100).toFixed(0)}% of ${c.expected}${c.delayMs !== undefined ? ` (mean loop delay ${c.delayMs.toFixed(1)} ms)` : ""}`,
   );
-  // the window is real: at least half a second of executor time under load
-  assert.ok(c.basisMs >= 500, `${variant}: the basis is ${c.basisMs} ms`);
+  // the window is real: a tenth of a second at least (the executor's CPU time, for the stack
+  // samplers, is its share of a busy machine's cores: half a second of it from a 1 s load was a bet)
+  assert.ok(c.basisMs >= 100, `${variant}: the basis is ${c.basisMs} ms`);
   assert.ok(
     raw >= MIN_COVERAGE * c.expected,
     `${variant}: ${raw} samples in the tool's output, expected at least ${MIN_COVERAGE} × ${c.expected}`,
@@ -116,7 +118,7 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
       // what a user sees: frames stacked above the root bar, not the root alone
       await withPage(t, async (page) => {
         await page.goto(`file://${html[0]}`);
-        const rows = await flameRows(page);
+        const rows = await flameRows(page, ROOT_ROWS * 5);
         assert.ok(
           rows >= ROOT_ROWS * 5,
           `${tool}: ${rows} painted pixel rows in the flamegraph; the root bar alone paints about ${ROOT_ROWS}`,
@@ -190,13 +192,15 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
   test("a tool that leaves no artifact is an error (exit 3) that shows the tool's output, never silence", async () => {
     const out = join(tmp, "killed");
     const run = perfpack(["profile", "--tool", "cpuprof", "--variants", "optimized", "--duration", "3", "--out", out]);
-    // kill the profiled executor before it can write its .cpuprofile
+    // kill the profiled executor before it can write its .cpuprofile: once the load is under way
+    // (the event: it is ready and serving), never a fixed time after it appeared, when a busy
+    // machine may not have it ready yet ("exited before it was ready" instead of this error)
     const victim = await waitFor(
       () => descendantWith(run.child.pid!, "--cpu-prof", "executor"),
       run.child,
       "the profiled executor",
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitForLoad(victim, run.child);
     process.kill(victim, "SIGKILL");
     assert.equal(await run.exit, 3, run.output());
     assert.match(run.output(), /cpuprof produced no .*cpuprofile.*signal SIGKILL/);
