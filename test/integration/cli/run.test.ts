@@ -6,6 +6,7 @@ import { after, describe, test } from "node:test";
 import { startStack } from "../../../harness/engine/rig.js";
 import type { Results } from "../../../harness/results/schema.js";
 import { perfpack, waitForOutput } from "../../helpers/cli.js";
+import { waitForLoad } from "../../helpers/load.js";
 import { alive, descendants, descendantWith, waitFor } from "../../helpers/procs.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-run-"));
@@ -145,9 +146,10 @@ describe("perfpack run", () => {
       out,
     ]);
     await waitForOutput(run, /baseline · latency · round 1|results: /);
-    // find the executor among perfpack's children once the trial is under way, and kill it
+    // find the executor among perfpack's children, and kill it once the trial's load is under way
+    // (the event), never a fixed time after it appeared: a busy machine may not have it ready by then
     const victim = await waitFor(() => descendantWith(run.child.pid!, "executor"), run.child, "the executor");
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitForLoad(victim, run.child);
     process.kill(victim, "SIGKILL");
     const code = await run.exit;
     assert.equal(code, 3, run.output());
