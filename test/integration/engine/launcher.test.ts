@@ -58,21 +58,25 @@ test("an executor that never becomes ready fails its trial after --ready-timeout
     "1",
     "--env",
     "EXECUTOR_START_DELAY_MS=600000",
+    // small, so that the test does not wait out the default; the exchange starts under the same
+    // timeout, so not so small that a busy machine's exchange misses it and fails the trial instead
     "--ready-timeout",
-    "1.5",
+    "5",
+    // the allocation pass would wait out the same timeout again
+    "--skip-allocation",
     "--out",
     out,
   ]);
   const code = await run.exit;
   assert.equal(code, 3, run.output());
-  assert.match(run.output(), /within 1500 ms \(the ready timeout/);
+  assert.match(run.output(), /within 5000 ms \(the ready timeout/);
   const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
   assert.equal(r.trials.length, 2);
   for (const trial of r.trials) {
     assert.equal(trial.status, "failed");
     if (trial.status !== "failed") continue;
     assert.equal(trial.service, "executor");
-    assert.match(trial.error, /no 'listening <url>' line within 1500 ms/);
+    assert.match(trial.error, /no 'listening <url>' line within 5000 ms/);
     assert.match(trial.logTail ?? "", /EXECUTOR_START_DELAY_MS=600000/);
   }
   assert.deepEqual(descendants(run.child.pid!), []);
