@@ -43,8 +43,8 @@ const describePids = (pids: readonly number[]) =>
     })
     .join("; ");
 
-async function killMidTrial(run: CliRun, want: (d: number[]) => boolean): Promise<number[]> {
-  await waitForOutput(run, /✓ \[1\//);
+/** SIGKILLs perfpack once its descendants are what `want` waits for (the trial's services); returns them. */
+async function killWhen(run: CliRun, want: (d: number[]) => boolean): Promise<number[]> {
   const kids = await waitFor(
     () => {
       const d = descendants(run.child.pid!);
@@ -75,7 +75,8 @@ describe("SIGKILL of perfpack", () => {
       join(tmp, "bundled"),
     ]);
     // the watchdog and both services of the second trial
-    const kids = await killMidTrial(run, (d) => d.length >= 3);
+    await waitForOutput(run, /✓ \[1\//);
+    const kids = await killWhen(run, (d) => d.length >= 3);
     const left = await gone(kids);
     assert.deepEqual(left, [], `outlived perfpack: ${describePids(left)}`);
   });
@@ -84,15 +85,22 @@ describe("SIGKILL of perfpack", () => {
     const dir = join(tmp, "team");
     const log = join(tmp, "watchdog.log");
     const svc = join(tmp, "svc.mjs");
-    // a service that starts a worker (same process group) and a daemon in a session of its own
+    const loaded = join(tmp, "team-loaded");
+    // a service that starts a worker (same process group) and a daemon in a session of its own, and
+    // notes when the trial's load reaches it (its 10th request past the ready probe on /)
     writeFileSync(
       svc,
       `import http from "node:http";
+import { writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 const idle = "setInterval(() => {}, 1000)";
 spawn(process.execPath, ["-e", idle, "perfpack-test-worker"], { stdio: "ignore" });
 spawn(process.execPath, ["-e", idle, "perfpack-test-daemon"], { stdio: "ignore", detached: true }).unref();
-const server = http.createServer((req, res) => res.end(JSON.stringify({ ok: true })));
+let load = 0;
+const server = http.createServer((req, res) => {
+  if (req.url !== "/" && ++load === 10) writeFileSync(${JSON.stringify(loaded)}, String(process.pid));
+  res.end(JSON.stringify({ ok: true }));
+});
 server.listen(Number(process.env.PORT), process.env.HOST, () => console.log("listening http://" + process.env.HOST + ":" + server.address().port));
 `,
     );
@@ -105,10 +113,13 @@ server.listen(Number(process.env.PORT), process.env.HOST, () => console.log("lis
         "/",
         "--scenarios",
         "latency",
+        // one long trial, which the test kills long before it ends: everything it waits for (the
+        // load, the daemon, the watchdog's note of it, which comes within a second) happens within
+        // it however busy the machine (with 1 s trials, a trial could end first and take its daemon along)
         "--rounds",
-        "10",
-        "--duration",
         "1",
+        "--duration",
+        "300",
         "--warmup",
         "0",
         "--out",
@@ -116,7 +127,10 @@ server.listen(Number(process.env.PORT), process.env.HOST, () => console.log("lis
       ],
       { ...process.env, PERFPACK_WATCHDOG_LOG: log },
     );
-    await waitForOutput(run, /✓ \[1\//);
+    // ended here if the test fails before it kills it (the watchdog then ends the rest)
+    started.push(run.child.pid!);
+    // mid-trial: the load under way (the service's note of it), never a fixed time
+    await waitFor(() => (existsSync(loaded) ? true : undefined), run.child, "the trial's load on the service", 120_000);
     const daemon = await waitFor(
       () => descendantWith(run.child.pid!, "perfpack-test-daemon"),
       run.child,
@@ -129,7 +143,7 @@ server.listen(Number(process.env.PORT), process.env.HOST, () => console.log("lis
       run.child,
       "the watchdog's note of the daemon",
     );
-    const kids = await killMidTrial(
+    const kids = await killWhen(
       run,
       (d) => d.some((p) => descendantWith(run.child.pid!, "perfpack-test-worker") === p) && d.includes(daemon),
     );
