@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, test } from "node:test";
 import { tempPathOf, writeFileAtomic } from "../../../services/common/src/atomic-file.js";
+import { procEntry } from "../../../services/common/src/proc.js";
 import { seededRandom } from "../../../services/common/src/rng.js";
 
 // A kill in the middle of a rewrite: a child rewrites a results-like document of a few MB through
@@ -115,11 +116,26 @@ async function killAnywhere(w: Writer, random: () => number): Promise<void> {
   w.child.kill("SIGKILL");
 }
 
+/**
+ * Resolves once `pid` is stopped (state T): SIGSTOP is delivered when the process next runs, and
+ * until then (on a busy machine, a while) it may still pass its rename. A bound, not a measurement.
+ */
+async function stopped(pid: number, boundMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (procEntry(pid)?.state !== "T") {
+    assert.ok(procEntry(pid) !== undefined, `the writer ${pid} is gone`);
+    assert.ok(Date.now() - t0 < boundMs, `the writer ${pid} did not stop within ${boundMs} ms`);
+    await pause(1);
+  }
+}
+
 /** Kills the child inside a write: stopped, it holds its temp file open; else it goes on and is stopped again. */
 async function killInsideWrite(w: Writer, tmp: string, random: () => number): Promise<void> {
   for (let tries = 0; ; tries++) {
     assert.ok(tries < 2000, "never caught the writer inside a write");
     w.child.kill("SIGSTOP");
+    // the event: stopped, it cannot close or rename while its open files are read
+    await stopped(w.child.pid!);
     if (w.insideWrite(tmp)) return void w.child.kill("SIGKILL");
     w.child.kill("SIGCONT");
     await pause(random() * 5);
