@@ -1,0 +1,389 @@
+/**
+ * `perfpack capacity`: for each scenario and variant, the highest offered level (a rate, or a
+ * number of subscribers) at which the SLO holds. Each variant's search is the pure state machine
+ * of verdict/capacity.ts: double from half a closed-model probe's throughput until a step fails,
+ * then bisect to the resolution. The variants' steps interleave (one each in turn, the order
+ * recorded), so that drift hits every variant alike. capacity.json is rewritten after every step:
+ * Ctrl-C keeps every finished one.
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CapacityRigs } from "../engine/capacity.js";
+import { describeMachine } from "../engine/probes.js";
+import { describeSystem } from "../engine/systems.js";
+import { UsageError } from "../errors.js";
+import { resolveCapacityConfig, type CapacityConfig } from "../plan/capacity-config.js";
+import { CAPACITY_DEFAULTS } from "../plan/defaults.js";
+import { layeredFlags } from "../plan/file.js";
+import type { CapacityFlags, RunFlags } from "../plan/options.js";
+import { parseSlo, sloText, type Slo } from "../plan/slo.js";
+import type { RunConfig } from "../plan/config.js";
+import { liveRequests } from "../load/request.js";
+import { redactEnv } from "../results/redact.js";
+import type {
+  CapacityDocument,
+  CapacitySearchRecord,
+  CapacityStepRecord,
+  Interval,
+  StepCall,
+  WindowRecord,
+} from "../results/capacity.js";
+import { callStep, capacityOf, capacityRatio, nextRate, STEP_RULE } from "../verdict/capacity.js";
+import { fitUsl } from "../verdict/usl.js";
+import { median } from "../verdict/stats.js";
+import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
+import type { Scenario } from "../../scenarios/contract.js";
+import { tell, type JobContext } from "./context.js";
+import { prepareRun } from "./run.js";
+
+export type { CapacityDocument };
+
+/** What a capacity job made: its document, and where it is. */
+export interface CapacityJob {
+  doc: CapacityDocument;
+  outDir: string;
+  file: string;
+}
+
+/** Run options capacity takes; the others (rounds, duration, designs, profiling …) are a run's. */
+const APPLIES: ReadonlyArray<keyof RunFlags> = [
+  "variants",
+  "ablation",
+  "matrix",
+  "env",
+  "scenarios",
+  "connections",
+  "wsRate",
+  "out",
+  "readyTimeout",
+  "stopGrace",
+  "executorCmd",
+  "readyPath",
+  "upstreamRtt",
+  "upstreamBandwidth",
+  "header",
+  "requests",
+  "maxErrors",
+  "json",
+  "config",
+];
+
+/** The capacity job's flags → the run's config (variants, requests, a team's command) and the search's. */
+export function prepareCapacity(
+  flags: RunFlags & CapacityFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: Pick<JobContext, "cwd" | "env">,
+): { cfg: RunConfig; cap: CapacityConfig; json: boolean } {
+  const { slo, resolution, budget, window, maxRate, ...run } = flags;
+  for (const k of Object.keys(run) as Array<keyof RunFlags>)
+    if (!APPLIES.includes(k) && run[k] !== undefined && !(Array.isArray(run[k]) && run[k].length === 0))
+      throw new UsageError(
+        `--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} is a run option capacity does not take: it takes ${APPLIES.map((a) => "--" + a.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())).join(", ")}`,
+      );
+  const { cfg, json } = prepareRun(run, scenarios, ctx, { scenarios: CAPACITY_DEFAULTS.scenarios });
+  const none = cfg.scenarios.filter((s) => !scenarios.get(s)?.capacity);
+  if (none.length)
+    throw new UsageError(
+      `--scenarios: ${none.join(", ")} has no capacity search; capacity searches ${[...scenarios.values()]
+        .filter((s) => s.capacity)
+        .map((s) => s.name)
+        .join(", ")}`,
+    );
+  const { flags: merged, from } = layeredFlags(ctx.cwd, { slo, resolution });
+  return { cfg, cap: resolveCapacityConfig({ ...merged, budget, window, maxRate }, from), json };
+}
+
+/** The job: every scenario's search in turn, its variants' steps interleaved. */
+export async function capacity(
+  flags: RunFlags & CapacityFlags,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+): Promise<CapacityJob> {
+  const { cfg, cap } = prepareCapacity(flags, scenarios, ctx);
+  const outDir = resolve(ctx.cwd, cfg.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, "capacity.json");
+  const doc = newDocument(cfg, cap, ctx.version);
+  const save = () => writeFileAtomic(file, JSON.stringify(doc, null, 2) + "\n");
+  save();
+  tell(ctx, { type: "note", text: `perfpack capacity: results in ${file} (rewritten after every step)` });
+  const signal = ctx.signal ?? new AbortController().signal;
+  for (const name of cfg.scenarios) {
+    if (signal.aborted) break;
+    const scenario = scenarios.get(name)!;
+    const search = new ScenarioSearch(scenario, cfg, cap, ctx, doc, save);
+    await search.run(signal);
+  }
+  doc.interrupted = signal.aborted;
+  doc.ratios = ratiosOf(doc);
+  doc.finishedAt = new Date().toISOString();
+  save();
+  return { doc, outDir, file };
+}
+
+function newDocument(cfg: RunConfig, cap: CapacityConfig, version: string): CapacityDocument {
+  return {
+    schema: "perfpack/capacity@1",
+    runId: cfg.runId,
+    startedAt: new Date().toISOString(),
+    perfpack: version,
+    pid: process.pid,
+    machine: describeMachine(),
+    plan: {
+      variants: cfg.variants.map((v) => ({
+        name: v.name,
+        env: redactEnv(v.env),
+        ...(v.system ? { system: describeSystem(v.system) } : {}),
+      })),
+      scenarios: cfg.scenarios,
+      reference: cfg.variants[0]!.name,
+      resolution: cap.resolution,
+      budgetS: cap.budgetS,
+      windowS: cap.windowS,
+      warmupS: cap.warmupS,
+      minWindows: STEP_RULE.minWindows,
+      maxWindows: STEP_RULE.maxWindows,
+    },
+    order: [],
+    searches: [],
+    ratios: [],
+    interrupted: false,
+  };
+}
+
+/** Every candidate against the reference, per scenario: the capacity ratio and the range the brackets allow. */
+function ratiosOf(doc: CapacityDocument): CapacityDocument["ratios"] {
+  const out: CapacityDocument["ratios"] = [];
+  for (const scenario of doc.plan.scenarios) {
+    const ref = doc.searches.find((s) => s.scenario === scenario && s.variant === doc.plan.reference);
+    if (!ref) continue;
+    for (const c of doc.searches.filter((s) => s.scenario === scenario && s !== ref))
+      out.push({ scenario, candidate: c.variant, reference: ref.variant, ...capacityRatio(c, ref) });
+  }
+  return out;
+}
+
+/** A t interval (95%) of values across windows, on their logs (latencies are skewed); one value: itself. */
+function across(values: readonly number[]): Interval | undefined {
+  const xs = values.filter((v) => v > 0);
+  if (xs.length === 0) return undefined;
+  const logs = xs.map(Math.log);
+  const m = logs.reduce((a, b) => a + b, 0) / logs.length;
+  if (xs.length < 2) return { estimate: xs[0]!, lo: xs[0]!, hi: xs[0]! };
+  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
+  const t = T95[Math.min(logs.length - 1, T95.length - 1)]!;
+  const h = (t * sd) / Math.sqrt(logs.length);
+  return { estimate: Math.exp(m), lo: Math.exp(m - h), hi: Math.exp(m + h) };
+}
+/** Student's t, two-sided 95%, by degrees of freedom (index; the last for 30 and more). */
+const T95 = [NaN, 12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.2, 2.179, 2.16, 2.145, 2.131];
+
+/** One scenario's searches, a variant each, on their services; steps taken in turn. */
+class ScenarioSearch {
+  private readonly records: CapacitySearchRecord[];
+  private readonly slo: Slo;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly cfg: RunConfig,
+    private readonly cap: CapacityConfig,
+    private readonly ctx: JobContext,
+    private readonly doc: CapacityDocument,
+    private readonly save: () => void,
+  ) {
+    const spec = scenario.capacity!;
+    this.slo = cap.slo ?? parseSlo(spec.defaultSlo);
+    this.records = cfg.variants.map((v) => ({
+      scenario: scenario.name,
+      variant: v.name,
+      level: spec.level,
+      unit: spec.unit,
+      slo: this.slo,
+      steps: [],
+      bracket: [undefined, undefined],
+      lowerBound: false,
+    }));
+    doc.searches.push(...this.records);
+  }
+
+  private note(text: string): void {
+    tell(this.ctx, { type: "note", text });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const t0 = performance.now();
+    this.note(
+      `capacity · ${this.scenario.name}: ${this.records.map((r) => r.variant).join(", ")} under ${sloText(this.slo)}, to ${(this.cap.resolution * 100).toFixed(0)}%, within ${this.cap.budgetS} s`,
+    );
+    let rigs: CapacityRigs | undefined;
+    try {
+      rigs = await CapacityRigs.start(this.rigOptions(), signal);
+      for (const [i, r] of this.records.entries()) await this.probe(rigs, i, r);
+      await this.steps(rigs, t0 + this.cap.budgetS * 1000, signal);
+    } catch (err) {
+      this.failed(err, rigs, signal);
+    } finally {
+      await rigs?.stop(signal.aborted);
+      for (const r of this.records) this.finish(r);
+      this.save();
+    }
+  }
+
+  private rigOptions() {
+    const live = liveRequests(this.cfg.requests, this.ctx.env);
+    return {
+      scenario: this.scenario,
+      variants: this.cfg.variants,
+      requests: live.requests,
+      env: this.ctx.env,
+      readyTimeoutMs: this.cfg.readyTimeoutMs,
+      stopGraceMs: this.cfg.stopGraceMs,
+      connections: this.cfg.connections,
+      wsClients: this.cfg.wsClients,
+      wsRate: this.cfg.wsRate,
+      sloQuantile: this.slo.percentile,
+      sloMs: this.slo.maxMs,
+      log: () => {},
+    };
+  }
+
+  /** The closed-model probe: its throughput seeds the search (half of it; subscribers: the run's --ws-clients). */
+  private async probe(rigs: CapacityRigs, i: number, r: CapacitySearchRecord): Promise<void> {
+    const m = await rigs.probe(i, CAPACITY_DEFAULTS.probeS);
+    const throughput = m[this.scenario.headline[0]!.metric] ?? 0;
+    r.probe = { throughput, p95Ms: m[`${this.scenario.capacity!.latency}_p95_ms`] };
+    r.seed =
+      r.level === "subscribers" ? this.cfg.wsClients : Math.max(1, Number((throughput / 2).toPrecision(3)));
+    this.note(`  ${r.variant}: probe ${throughput.toFixed(0)} ${r.unit} closed-model; search from ${r.seed} ${r.unit}`);
+    this.save();
+  }
+
+  /** Steps in turn (the variant that goes first rotates), until every search has ended or the budget would be overrun. */
+  private async steps(rigs: CapacityRigs, deadline: number, signal: AbortSignal): Promise<void> {
+    const stepS = this.cap.warmupS + STEP_RULE.minWindows * (this.cap.windowS + 0.3);
+    for (let turn = 0; !signal.aborted; turn++) {
+      let stepped = false;
+      for (let k = 0; k < this.records.length; k++) {
+        const i = (turn + k) % this.records.length;
+        const r = this.records[i]!;
+        if (r.ended || signal.aborted) continue;
+        const next = nextRate(
+          r.steps.map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound })),
+          this.searchOptions(r),
+        );
+        if ("done" in next) r.ended = next.done;
+        else if (performance.now() + stepS * 1000 > deadline) r.ended = "budget";
+        else {
+          await this.step(rigs, i, r, r.level === "subscribers" ? Math.round(next.rate) : next.rate);
+          stepped = true;
+        }
+      }
+      if (!stepped) return;
+    }
+  }
+
+  private searchOptions(r: CapacitySearchRecord) {
+    const max = this.cap.maxLevel ?? (r.level === "subscribers" ? CAPACITY_DEFAULTS.maxSubscribers : CAPACITY_DEFAULTS.maxRate);
+    const seed = Math.min(r.seed ?? 1, max);
+    return {
+      seedRate: seed,
+      resolution: this.cap.resolution,
+      factor: CAPACITY_DEFAULTS.factor,
+      minRate: r.level === "subscribers" ? 1 : Math.max(0.5, seed / 16),
+      maxRate: max,
+    };
+  }
+
+  /** One step: a warm-up window (not judged), then windows until the rule decides or its cap ends it. */
+  private async step(rigs: CapacityRigs, i: number, r: CapacitySearchRecord, level: number): Promise<void> {
+    const startedAt = new Date().toISOString();
+    await rigs.window(i, level, this.cap.warmupS);
+    const windows: WindowRecord[] = [];
+    let call: StepCall;
+    for (;;) {
+      windows.push(this.windowOf(await rigs.window(i, level, this.cap.windowS), level));
+      call = callStep(windows, this.slo);
+      if (call.call !== "more") break;
+    }
+    const seq = this.doc.order.push({ scenario: r.scenario, variant: r.variant, level });
+    const step: CapacityStepRecord = { level, seq, startedAt, windows, call, summary: summaryOf(windows) };
+    r.steps.push(step);
+    this.note(
+      `  [${seq}] ${r.variant} · ${r.scenario} · ${fmtLevel(level)} ${r.unit}: ${call.call}${call.generatorBound ? " (generator-bound)" : ""}: ${call.reason}`,
+    );
+    this.save();
+  }
+
+  /** A window's metrics → what the step rule reads, and the figures the reports draw. */
+  private windowOf(m: Record<string, number>, level: number): WindowRecord {
+    const p = this.scenario.capacity!.latency;
+    const spec = this.scenario.capacity!;
+    const offered = spec.offered ? spec.offered(level, { wsRate: this.cfg.wsRate }) : level;
+    const achieved = m[spec.achieved] ?? 0;
+    const cpu = m[`executor_cpu_us_per_${this.scenario.capacity!.work}`];
+    return {
+      offered,
+      achieved,
+      latencyMs: m[`${p}_slo_ms`] ?? Infinity,
+      errorShare: m.failure_share ?? 0,
+      generatorBound: m.generator_bound === 1,
+      lateShare: m.schedule_behind_share ?? 0,
+      p50Ms: m[`${p}_p50_ms`],
+      p95Ms: m[`${p}_p95_ms`],
+      p99Ms: m[`${p}_p99_ms`],
+      meanMs: m[`${p}_mean_ms`],
+      ...(cpu !== undefined ? { cpuPerUnit: cpu } : {}),
+      generatorCores: m.generator_cpu_cores,
+      connections: m.step_connections,
+    };
+  }
+
+  /** A search cut short: by Ctrl-C (interrupted) or by a failure (a service died: its log's tail). */
+  private failed(err: unknown, rigs: CapacityRigs | undefined, signal: AbortSignal): void {
+    for (const [i, r] of this.records.entries()) {
+      if (r.ended) continue;
+      if (signal.aborted) {
+        r.ended = "interrupted";
+        continue;
+      }
+      r.ended = "failed";
+      const death = rigs?.death(i);
+      r.error = death
+        ? `${death.service} exited during the search (code ${death.code}, signal ${death.signal})`
+        : (err as Error).message;
+      r.logTail = rigs?.logTail(i);
+    }
+  }
+
+  /** A search's capacity, bracket and USL fit, from its steps. */
+  private finish(r: CapacitySearchRecord): void {
+    r.ended ??= "interrupted";
+    Object.assign(r, capacityOf(r.steps.map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound }))));
+    // below saturation: the windows of steps that were not saturated (their achieved rate met the offered one)
+    const points = r.steps
+      .filter((s) => s.call.call !== "fail" || s.call.achievedShare >= 1 - STEP_RULE.achievedTolerance)
+      .flatMap((s) => s.windows)
+      .filter((w) => w.meanMs !== undefined && w.achieved > 0)
+      .map((w) => ({ n: (w.achieved * w.meanMs!) / 1000, x: w.achieved }));
+    r.usl = fitUsl(points);
+  }
+}
+
+const fmtLevel = (x: number) => (x >= 100 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
+
+/** Across a step's windows: median achieved, each percentile's interval, median CPU per unit, N = X·R. */
+function summaryOf(windows: readonly WindowRecord[]): CapacityStepRecord["summary"] {
+  const pick = (f: (w: WindowRecord) => number | undefined) =>
+    windows.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const achieved = median(pick((w) => w.achieved));
+  const cpu = pick((w) => w.cpuPerUnit);
+  const mean = pick((w) => w.meanMs);
+  return {
+    achieved,
+    p50: across(pick((w) => w.p50Ms)),
+    p95: across(pick((w) => w.p95Ms)),
+    p99: across(pick((w) => w.p99Ms)),
+    ...(cpu.length ? { cpuPerUnit: median(cpu) } : {}),
+    ...(mean.length ? { concurrency: (achieved * median(mean)) / 1000 } : {}),
+  };
+}
