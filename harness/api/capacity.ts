@@ -15,7 +15,14 @@ import { UsageError } from "../errors.js";
 import { resolveCapacityConfig, type CapacityConfig } from "../plan/capacity-config.js";
 import { CAPACITY_DEFAULTS } from "../plan/defaults.js";
 import { layeredFlags } from "../plan/file.js";
-import type { CapacityFlags, RunFlags } from "../plan/options.js";
+import {
+  CAPACITY_OPTIONS,
+  CAPACITY_RUN_OPTIONS,
+  flagOf,
+  RUN_OPTIONS,
+  type CapacityFlags,
+  type RunFlags,
+} from "../plan/options.js";
 import { parseSlo, sloText, type Slo } from "../plan/slo.js";
 import type { RunConfig } from "../plan/config.js";
 import { liveRequests } from "../load/request.js";
@@ -31,6 +38,7 @@ import type {
 import { callStep, capacityOf, capacityRatio, nextRate, STEP_RULE } from "../verdict/capacity.js";
 import { fitUsl } from "../verdict/usl.js";
 import { median } from "../verdict/stats.js";
+import { capacityHtml, capacityMarkdown } from "../report/capacity.js";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
@@ -43,30 +51,10 @@ export interface CapacityJob {
   doc: CapacityDocument;
   outDir: string;
   file: string;
+  /** The report files written (report.md, report.html). */
+  written: string[];
 }
 
-/** Run options capacity takes; the others (rounds, duration, designs, profiling …) are a run's. */
-const APPLIES: ReadonlyArray<keyof RunFlags> = [
-  "variants",
-  "ablation",
-  "matrix",
-  "env",
-  "scenarios",
-  "connections",
-  "wsRate",
-  "out",
-  "readyTimeout",
-  "stopGrace",
-  "executorCmd",
-  "readyPath",
-  "upstreamRtt",
-  "upstreamBandwidth",
-  "header",
-  "requests",
-  "maxErrors",
-  "json",
-  "config",
-];
 
 /** The capacity job's flags → the run's config (variants, requests, a team's command) and the search's. */
 export function prepareCapacity(
@@ -75,10 +63,11 @@ export function prepareCapacity(
   ctx: Pick<JobContext, "cwd" | "env">,
 ): { cfg: RunConfig; cap: CapacityConfig; json: boolean } {
   const { slo, resolution, budget, window, maxRate, ...run } = flags;
+  // a library caller can pass any run option: the ones that are not capacity's are refused, as the CLI would
   for (const k of Object.keys(run) as Array<keyof RunFlags>)
-    if (!APPLIES.includes(k) && run[k] !== undefined && !(Array.isArray(run[k]) && run[k].length === 0))
+    if (!(k in CAPACITY_RUN_OPTIONS) && run[k] !== undefined && !(Array.isArray(run[k]) && run[k].length === 0))
       throw new UsageError(
-        `--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} is a run option capacity does not take: it takes ${APPLIES.map((a) => "--" + a.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())).join(", ")}`,
+        `${k in RUN_OPTIONS ? flagOf(RUN_OPTIONS[k]) : k} is an option capacity does not take: it takes ${[...Object.values(CAPACITY_RUN_OPTIONS), ...Object.values(CAPACITY_OPTIONS)].map((o) => flagOf(o!)).join(", ")}`,
       );
   const { cfg, json } = prepareRun(run, scenarios, ctx, { scenarios: CAPACITY_DEFAULTS.scenarios });
   const none = cfg.scenarios.filter((s) => !scenarios.get(s)?.capacity);
@@ -118,7 +107,11 @@ export async function capacity(
   doc.ratios = ratiosOf(doc);
   doc.finishedAt = new Date().toISOString();
   save();
-  return { doc, outDir, file };
+  const written = [
+    [join(outDir, "report.md"), capacityMarkdown(doc)],
+    [join(outDir, "report.html"), capacityHtml(doc)],
+  ].map(([path, text]) => (writeFileAtomic(path!, text!), path!));
+  return { doc, outDir, file, written };
 }
 
 function newDocument(cfg: RunConfig, cap: CapacityConfig, version: string): CapacityDocument {
@@ -192,7 +185,9 @@ class ScenarioSearch {
     private readonly save: () => void,
   ) {
     const spec = scenario.capacity!;
-    this.slo = cap.slo ?? parseSlo(spec.defaultSlo);
+    // the error line: --slo's when it names one, else --max-errors (its default is the guide's 1%)
+    const slo = cap.slo ?? parseSlo(spec.defaultSlo);
+    this.slo = cap.sloNamesErrors ? slo : { ...slo, maxErrorShare: cfg.maxErrors };
     this.records = cfg.variants.map((v) => ({
       scenario: scenario.name,
       variant: v.name,

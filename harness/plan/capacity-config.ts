@@ -7,6 +7,8 @@ import { parseSlo, type Slo } from "./slo.js";
 export interface CapacityConfig {
   /** --slo: every scenario's objective; undefined: each scenario's guide target. */
   slo: Slo | undefined;
+  /** --slo names its error line; otherwise the line is --max-errors (default 1%). */
+  sloNamesErrors: boolean;
   resolution: number;
   budgetS: number;
   windowS: number;
@@ -26,6 +28,7 @@ export function resolveCapacityConfig(f: CapacityFlags, from?: Sources): Capacit
   const window = f.window === undefined ? undefined : durationValue(CAPACITY_OPTIONS.window, f.window);
   return {
     slo,
+    sloNamesErrors: /errors/i.test(f.slo ?? ""),
     resolution: g.number("resolution") ?? CAPACITY_DEFAULTS.resolution,
     budgetS: budget ?? CAPACITY_DEFAULTS.budgetS,
     windowS: window ?? CAPACITY_DEFAULTS.windowS,

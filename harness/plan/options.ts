@@ -408,6 +408,33 @@ export interface CapacityFlags {
   maxRate?: string;
 }
 
+/** The run options capacity takes, from the same table; the others (rounds, designs, profiling …) are a run's. */
+export const CAPACITY_RUN_OPTIONS: Readonly<Partial<Record<RunOptionKey, OptionSpec>>> = Object.fromEntries(
+  (
+    [
+      "variants",
+      "ablation",
+      "matrix",
+      "env",
+      "scenarios",
+      "connections",
+      "wsRate",
+      "out",
+      "readyTimeout",
+      "stopGrace",
+      "executorCmd",
+      "readyPath",
+      "upstreamRtt",
+      "upstreamBandwidth",
+      "header",
+      "requests",
+      "maxErrors",
+      "json",
+      "config",
+    ] as const
+  ).map((k) => [k, RUN_OPTIONS[k]]),
+);
+
 /** The capacity options a config file may set (a run and the gate ignore them). */
 export type CapacityFileKey = "slo" | "resolution";
 
