@@ -55,7 +55,6 @@ export interface CapacityJob {
   written: string[];
 }
 
-
 /** The capacity job's flags → the run's config (variants, requests, a team's command) and the search's. */
 export function prepareCapacity(
   flags: RunFlags & CapacityFlags,
@@ -247,8 +246,7 @@ class ScenarioSearch {
     const m = await rigs.probe(i, CAPACITY_DEFAULTS.probeS);
     const throughput = m[this.scenario.headline[0]!.metric] ?? 0;
     r.probe = { throughput, p95Ms: m[`${this.scenario.capacity!.latency}_p95_ms`] };
-    r.seed =
-      r.level === "subscribers" ? this.cfg.wsClients : Math.max(1, Number((throughput / 2).toPrecision(3)));
+    r.seed = r.level === "subscribers" ? this.cfg.wsClients : Math.max(1, Number((throughput / 2).toPrecision(3)));
     this.note(`  ${r.variant}: probe ${throughput.toFixed(0)} ${r.unit} closed-model; search from ${r.seed} ${r.unit}`);
     this.save();
   }
@@ -269,7 +267,7 @@ class ScenarioSearch {
         if ("done" in next) r.ended = next.done;
         else if (performance.now() + stepS * 1000 > deadline) r.ended = "budget";
         else {
-          await this.step(rigs, i, r, r.level === "subscribers" ? Math.round(next.rate) : next.rate);
+          await this.step(rigs, i, r, next.rate);
           stepped = true;
         }
       }
@@ -278,7 +276,8 @@ class ScenarioSearch {
   }
 
   private searchOptions(r: CapacitySearchRecord) {
-    const max = this.cap.maxLevel ?? (r.level === "subscribers" ? CAPACITY_DEFAULTS.maxSubscribers : CAPACITY_DEFAULTS.maxRate);
+    const max =
+      this.cap.maxLevel ?? (r.level === "subscribers" ? CAPACITY_DEFAULTS.maxSubscribers : CAPACITY_DEFAULTS.maxRate);
     const seed = Math.min(r.seed ?? 1, max);
     return {
       seedRate: seed,
@@ -286,13 +285,21 @@ class ScenarioSearch {
       factor: CAPACITY_DEFAULTS.factor,
       minRate: r.level === "subscribers" ? 1 : Math.max(0.5, seed / 16),
       maxRate: max,
+      whole: r.level === "subscribers",
     };
   }
 
-  /** One step: a warm-up window (not judged), then windows until the rule decides or its cap ends it. */
+  /**
+   * One step: a warm-up window (not judged), then windows until the rule decides or its cap ends it.
+   * After the probe's saturating load or a failed step, the service is still digesting it (a
+   * backlog, a major GC): the first window after them ran 5–20× slower than the rest in trials on
+   * the reference machine, so the warm-up is then three times as long.
+   */
   private async step(rigs: CapacityRigs, i: number, r: CapacitySearchRecord, level: number): Promise<void> {
     const startedAt = new Date().toISOString();
-    await rigs.window(i, level, this.cap.warmupS);
+    const last = r.steps.at(-1);
+    const settle = last === undefined || last.call.call === "fail" ? CAPACITY_DEFAULTS.settleFactor : 1;
+    await rigs.window(i, level, this.cap.warmupS * settle);
     const windows: WindowRecord[] = [];
     let call: StepCall;
     for (;;) {
@@ -353,7 +360,10 @@ class ScenarioSearch {
   /** A search's capacity, bracket and USL fit, from its steps. */
   private finish(r: CapacitySearchRecord): void {
     r.ended ??= "interrupted";
-    Object.assign(r, capacityOf(r.steps.map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound }))));
+    Object.assign(
+      r,
+      capacityOf(r.steps.map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound }))),
+    );
     // below saturation: the windows of steps that were not saturated (their achieved rate met the offered one)
     const points = r.steps
       .filter((s) => s.call.call !== "fail" || s.call.achievedShare >= 1 - STEP_RULE.achievedTolerance)

@@ -25,7 +25,10 @@ export async function capacityCommand(
   scenarios: ReadonlyMap<string, Scenario>,
   io: IO,
 ): Promise<number> {
-  const ctx = jobContext(io, "\nperfpack capacity: interrupted; stopping the services and keeping the finished steps\n");
+  const ctx = jobContext(
+    io,
+    "\nperfpack capacity: interrupted; stopping the services and keeping the finished steps\n",
+  );
   const human = flags.json ? io.err : io.out;
   const job = await capacity(flags, scenarios, {
     ...ctx,

@@ -106,38 +106,59 @@ export class CapacityRigs {
     return this.loaded[i]?.rig.arms[0]?.stack?.executor.logTail(lines);
   }
 
+  /**
+   * A signal for one window, aborted with variant i's (a death, Ctrl-C): each window listens to its
+   * own, so that listeners do not pile up on the variant's over hundreds of windows.
+   */
+  private async windowSignal<T>(i: number, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { ac } = this.loaded[i]!;
+    const w = new AbortController();
+    const on = () => w.abort(ac.signal.reason);
+    if (ac.signal.aborted) on();
+    ac.signal.addEventListener("abort", on, { once: true });
+    try {
+      return await f(w.signal);
+    } finally {
+      ac.signal.removeEventListener("abort", on);
+    }
+  }
+
   /** A short closed-model window (the run's own load): its throughput, in the scenario's unit, seeds the search. */
   async probe(i: number, durationS: number): Promise<Record<string, number>> {
-    const { arm, ac } = this.loaded[i]!;
-    const [m] = await measure(this.o.scenario, ac.signal, [arm], {
-      load: { durationS, warmupS: Math.min(1, durationS / 2), rate: undefined, requests: this.o.requests },
-      generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
-      sharedExchange: false,
-      log: this.o.log,
-    });
+    const { arm } = this.loaded[i]!;
+    const [m] = await this.windowSignal(i, (signal) =>
+      measure(this.o.scenario, signal, [arm], {
+        load: { durationS, warmupS: Math.min(1, durationS / 2), rate: undefined, requests: this.o.requests },
+        generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
+        sharedExchange: false,
+        log: this.o.log,
+      }),
+    );
     return m!.metrics;
   }
 
   /** One window of variant i at `level`: the metrics of measure(), with the SLO quantile's latency. */
   async window(i: number, level: number, durationS: number): Promise<Record<string, number>> {
-    const { arm, ac } = this.loaded[i]!;
+    const { arm } = this.loaded[i]!;
     const rate = this.o.scenario.capacity!.level === "rate";
     // Little's law: rate × the SLO's latency requests in flight, with room; a step's connections never cap its rate below the SLO
     const connections = rate
       ? Math.min(MAX_CONNECTIONS, Math.max(this.o.connections, Math.ceil(level * (this.o.sloMs / 1000) * 2)))
       : this.o.connections;
-    const [m] = await measure(this.step, ac.signal, [{ ...arm, connections, wsClients: rate ? 0 : level }], {
-      load: {
-        durationS,
-        warmupS: 0,
-        rate: rate ? level : undefined,
-        requests: this.o.requests,
-        sloQuantile: this.o.sloQuantile,
-      },
-      generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
-      sharedExchange: false,
-      log: this.o.log,
-    });
+    const [m] = await this.windowSignal(i, (signal) =>
+      measure(this.step, signal, [{ ...arm, connections, wsClients: rate ? 0 : level }], {
+        load: {
+          durationS,
+          warmupS: 0,
+          rate: rate ? level : undefined,
+          requests: this.o.requests,
+          sloQuantile: this.o.sloQuantile,
+        },
+        generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
+        sharedExchange: false,
+        log: this.o.log,
+      }),
+    );
     return { ...m!.metrics, step_connections: connections };
   }
 

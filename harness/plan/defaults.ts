@@ -77,6 +77,8 @@ export const CAPACITY_DEFAULTS = {
   resolution: 0.05,
   minWindows: 3,
   maxWindows: 8,
+  /** The warm-up after the probe or a failed step is this many times as long (api/capacity.ts says why). */
+  settleFactor: 3,
   /** The closed-model probe that seeds each variant's search. */
   probeS: 2,
   factor: 2,

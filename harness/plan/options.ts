@@ -453,7 +453,8 @@ export const CAPACITY_OPTIONS: { readonly [K in keyof Required<CapacityFlags>]: 
     max: 1,
     invalid: "expected a share such as 0.05 for 5%",
     default: 0.05,
-    description: "capacity: the bisection stops once the first failing level is within this share of the last passing one",
+    description:
+      "capacity: the bisection stops once the first failing level is within this share of the last passing one",
   },
   budget: {
     flag: "--budget <duration>",
@@ -470,7 +471,8 @@ export const CAPACITY_OPTIONS: { readonly [K in keyof Required<CapacityFlags>]: 
     min: 0.5,
     max: 60,
     inFile: false,
-    description: "capacity: one measured window of a step (default 2s); a step measures 3 to 8 of them after a warm-up of one",
+    description:
+      "capacity: one measured window of a step (default 2s); a step measures 3 to 8 of them after a warm-up of one",
   },
   maxRate: {
     flag: "--max-rate <r>",
@@ -572,7 +574,9 @@ const REQUESTS_SCHEMA = {
  */
 export function configSchema(): object {
   const properties: Record<string, object> = {};
-  for (const [key, o] of Object.entries(FILE_OPTIONS) as Array<[RunOptionKey | GateOptionKey | CapacityFileKey, OptionSpec]>) {
+  for (const [key, o] of Object.entries(FILE_OPTIONS) as Array<
+    [RunOptionKey | GateOptionKey | CapacityFileKey, OptionSpec]
+  >) {
     if (o.inFile === false) continue;
     const description = helpText(o);
     const t =

@@ -11,7 +11,8 @@ const ACCEPTED =
 
 /** `--slo "p95<100ms,errors<1%"` → an Slo; anything else is a usage error naming what is accepted. */
 export function parseSlo(spec: string, flag = "--slo"): Slo {
-  const bad = (what: string) => new UsageError(`${flag} ${JSON.stringify(spec)} is not valid: ${what}; expected ${ACCEPTED}`);
+  const bad = (what: string) =>
+    new UsageError(`${flag} ${JSON.stringify(spec)} is not valid: ${what}; expected ${ACCEPTED}`);
   let latency: Pick<Slo, "percentile" | "label" | "maxMs"> | undefined;
   let errors: number | undefined;
   for (const part of spec.split(",").map((p) => p.trim())) {

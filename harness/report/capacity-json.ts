@@ -19,7 +19,14 @@ export interface CapacitySummary {
     ended: SearchEnd | null;
     steps: number;
   }>;
-  ratios: Array<{ scenario: string; candidate: string; reference: string; ratio: number | null; lo: number | null; hi: number | null }>;
+  ratios: Array<{
+    scenario: string;
+    candidate: string;
+    reference: string;
+    ratio: number | null;
+    lo: number | null;
+    hi: number | null;
+  }>;
 }
 
 export function capacitySummary(doc: CapacityDocument): CapacitySummary {

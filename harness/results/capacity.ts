@@ -2,7 +2,7 @@
  * capacity.json: what `perfpack capacity` measured, rewritten (atomically) after every step, so
  * that an interrupted search keeps every finished step. Its schema is `perfpack/capacity@1`.
  */
-import type { Machine } from "./schema.js";
+import type { Machine, PlanRecord } from "./schema.js";
 
 /** A service-level objective: a latency percentile under a line, and a failure share under another. */
 export interface Slo {
@@ -138,7 +138,7 @@ export interface CapacityDocument {
   pid: number;
   machine: Machine;
   plan: {
-    variants: Array<{ name: string; env: Record<string, string>; system?: string }>;
+    variants: Array<{ name: string; env: Record<string, string>; system?: PlanRecord["variants"][number]["system"] }>;
     scenarios: string[];
     /** The reference of the ratios (the first variant). */
     reference: string;

@@ -35,18 +35,37 @@ describe("perfpack capacity", () => {
     // 10 ms one at a time: at most 100 req/s, whatever the machine
     const { env, args } = ceiling(10);
     const run = perfpack(
-      ["capacity", ...args, "--variants", "baseline,optimized", "--budget", "120", "--window", "1", "--out", out, "--json"],
+      [
+        "capacity",
+        ...args,
+        "--variants",
+        "baseline,optimized",
+        "--budget",
+        "120",
+        "--window",
+        "1",
+        "--out",
+        out,
+        "--json",
+      ],
       env,
     );
     const code = await run.exit;
     assert.equal(code, 0, run.output());
     const doc = read(out);
-    const summary = JSON.parse(run.output().slice(run.output().indexOf('{\n  "schema": "perfpack/capacity-summary@1"'))) as CapacitySummary;
+    const summary = JSON.parse(
+      run.output().slice(run.output().indexOf('{\n  "schema": "perfpack/capacity-summary@1"')),
+    ) as CapacitySummary;
     assert.equal(summary.results.length, 2);
     for (const s of doc.searches) {
-      t_diag(`${s.variant}: capacity ${s.capacity} bracket ${s.bracket.join("–")} ended ${s.ended}, ${s.steps.length} steps`);
+      t_diag(
+        `${s.variant}: capacity ${s.capacity} bracket ${s.bracket.join("–")} ended ${s.ended}, ${s.steps.length} steps`,
+      );
       assert.ok(s.capacity !== undefined && s.capacity > 0, `${s.variant} found a capacity`);
-      assert.ok(s.capacity <= 100 * 1.05, `${s.variant}: ${s.capacity} req/s is not above the service's ceiling of 100`);
+      assert.ok(
+        s.capacity <= 100 * 1.05,
+        `${s.variant}: ${s.capacity} req/s is not above the service's ceiling of 100`,
+      );
       assert.ok(["bracketed", "budget"].includes(s.ended!), s.ended);
       for (const step of s.steps) assert.ok(step.windows.length >= 3 && step.windows.length <= 8);
       const r = summary.results.find((x) => x.variant === s.variant)!;
@@ -64,7 +83,10 @@ describe("perfpack capacity", () => {
   test("a service that misses the SLO even at the lowest rate: exit 1, with the steps it measured", async () => {
     const out = join(tmp, "slow");
     const { env, args } = ceiling(200);
-    const run = perfpack(["capacity", ...args, "--variants", "baseline", "--slo", "p95<50ms", "--window", "1", "--out", out], env);
+    const run = perfpack(
+      ["capacity", ...args, "--variants", "baseline", "--slo", "p95<50ms", "--window", "1", "--out", out],
+      env,
+    );
     assert.equal(await run.exit, 1, run.output());
     const [s] = read(out).searches;
     assert.equal(s!.ended, "below-min");
