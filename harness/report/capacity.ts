@@ -1,5 +1,6 @@
 /**
- * The reports of a capacity job (capacity.json): report.md and the terminal summary. Pure functions from the document to text.
+ * The reports of a capacity job (capacity.json): report.md, report.html (capacity-html.ts) and the
+ * terminal summary. Pure functions from the document to text.
  */
 import type { ChalkInstance } from "chalk";
 import type { CapacityDocument, CapacitySearchRecord } from "../results/capacity.js";
@@ -25,6 +26,8 @@ import {
   type ScenarioView,
 } from "./capacity-format.js";
 import { sloText } from "../plan/slo.js";
+
+export { capacityHtml } from "./capacity-html.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 

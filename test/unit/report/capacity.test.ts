@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Chalk } from "chalk";
-import { capacityMarkdown, capacityTerminal } from "../../../harness/report/capacity.js";
+import { capacityHtml, capacityMarkdown, capacityTerminal } from "../../../harness/report/capacity.js";
 import type { CapacityDocument } from "../../../harness/results/capacity.js";
 import { sampleCapacity } from "../../helpers/capacity.js";
 
@@ -18,6 +18,34 @@ function tableUnder(md: string, heading: string): string[][] {
     else if (rows.length) break;
   }
   return rows.slice(2);
+}
+
+/** What the page's charts draw: its capacity-data block. */
+function chartData(html: string) {
+  const m = /<script type="application\/json" id="capacity-data">(.*?)<\/script>/s.exec(html);
+  assert.ok(m, "no capacity-data block");
+  return JSON.parse(m[1]!) as {
+    scenarios: Array<{
+      scenario: string;
+      unit: string;
+      slo: { label: string; maxMs: number };
+      xMax: number;
+      yMin: number;
+      yMax: number;
+      series: Array<{
+        variant: string;
+        points: Array<{
+          seq: number;
+          level: number;
+          x: number;
+          call: string;
+          p95: { estimate: number; lo: number; hi: number } | null;
+          cpu: number | null;
+        }>;
+      }>;
+      marks: Array<{ variant: string; x: number; lowerBound: boolean; label: string }>;
+    }>;
+  };
 }
 
 test("the capacity table: capacity in the scenario's unit, the bracket, how the search ended, its steps and the USL fit or why there is none", () => {
@@ -160,4 +188,69 @@ test("the terminal summary: capacity per variant with its bracket, the ratio, an
   assert.match(text, /  optimized  ≥ 3,000 req\/s  bracket/);
   assert.match(text, /  note: optimized: a lower bound \(a generator-bound step decided it\)\n/);
   assert.match(text, /interrupted: only finished steps are counted$/);
+});
+
+test("the page's capacity-data holds every step as drawn, the SLO line and each variant's capacity mark", () => {
+  const doc = sampleCapacity();
+  const html = capacityHtml(doc);
+  const d = chartData(html);
+  assert.equal(d.scenarios.length, 1);
+  const c = d.scenarios[0]!;
+  assert.deepEqual(c.slo, { label: "p95", maxMs: 100 });
+  assert.equal(c.unit, "req/s");
+  assert.deepEqual(
+    c.series.map((s) => [s.variant, s.points.map((p) => [p.seq, p.level, p.call])]),
+    [
+      [
+        "baseline",
+        [
+          [1, 500, "pass"],
+          [3, 1000, "pass"],
+          [9, 1250, "pass"],
+          [7, 1500, "at-line"],
+          [5, 2000, "fail"],
+        ],
+      ],
+      [
+        "optimized",
+        [
+          [2, 1000, "pass"],
+          [4, 2000, "pass"],
+          [8, 3000, "pass"],
+          [6, 4000, "fail"],
+        ],
+      ],
+    ],
+  );
+  // x is what the step achieved; each percentile its interval across windows
+  const fail = c.series[0]!.points[4]!;
+  assert.equal(fail.x, 1700);
+  assert.deepEqual(fail.p95, doc.searches[0]!.steps[2]!.summary.p95);
+  assert.equal(fail.p95!.estimate, 900);
+  assert.equal(fail.cpu, 230);
+  assert.deepEqual(
+    c.marks.map((m) => [m.variant, m.x, m.lowerBound, m.label]),
+    [
+      ["baseline", 1250, false, "baseline: 1,250 req/s"],
+      ["optimized", 3000, false, "optimized: 3,000 req/s"],
+    ],
+  );
+  // the axes hold every point, mark and interval
+  assert.equal(c.xMax, 4500);
+  assert.equal(c.yMax, doc.searches[0]!.steps[2]!.summary.p99!.hi);
+  assert.equal(c.yMin, doc.searches[1]!.steps[0]!.summary.p50!.lo);
+  // two canvases per scenario, the tables, and nothing fetched from outside the file
+  assert.equal((html.match(/<canvas id="capacity-chart-\d"/g) ?? []).length, 2);
+  assert.match(html, /<td>baseline<\/td><td>1,250 req\/s<\/td><td>1,250 – 1,500<\/td>/);
+  assert.match(html, /optimized \/ baseline: 2\.40× \(2\.00–3\.20× the brackets allow\)/);
+  assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=/);
+});
+
+test("a search's text cannot close the page's data script", () => {
+  const doc = sampleCapacity();
+  doc.searches[0]!.variant = "</script><b>x";
+  doc.plan.variants[0]!.name = "</script><b>x";
+  const html = capacityHtml(doc);
+  assert.equal(chartData(html).scenarios[0]!.series[0]!.variant, "</script><b>x");
+  assert.doesNotMatch(html, /<b>x/);
 });
