@@ -254,3 +254,58 @@ test("a search's text cannot close the page's data script", () => {
   assert.equal(chartData(html).scenarios[0]!.series[0]!.variant, "</script><b>x");
   assert.doesNotMatch(html, /<b>x/);
 });
+
+test("a subscribers search reads in subscribers: what was delivered over the feed rate, and the USL's peak likewise", () => {
+  const doc = sampleCapacity();
+  const feed = 50;
+  for (const r of doc.searches) {
+    Object.assign(r, { level: "subscribers", unit: "subscribers" });
+    for (const s of r.steps) {
+      for (const w of s.windows) Object.assign(w, { offered: w.offered * feed, achieved: w.achieved * feed });
+      s.summary.achieved *= feed;
+    }
+  }
+  (doc.searches[0]!.usl as { peakX: number }).peakX = 1000 * feed;
+  const md = capacityMarkdown(doc);
+  assert.match(md, /each step sets the number of subscribers \(subscribers\)/);
+  assert.deepEqual(tableUnder(md, "### Steps, in the order measured")[4]!.slice(8, 9), ["1,700 (85.0%)"]);
+  assert.match(md, /X\(N\*\) 1,000 subscribers; R²/);
+  assert.match(md, /X\(N\*\) = 1,000 subscribers is below the measured capacity \(1,238 subscribers achieved at 1,250/);
+  assert.equal(chartData(capacityHtml(doc)).scenarios[0]!.series[0]!.points[4]!.x, 1700);
+});
+
+test("a job interrupted before any step still reads: no capacity, no ratio, empty steps, and the page's data", () => {
+  const doc = sampleCapacity();
+  for (const r of doc.searches)
+    Object.assign(r, {
+      steps: [],
+      ended: "interrupted",
+      capacity: undefined,
+      bracket: [undefined, undefined],
+      usl: undefined,
+    });
+  doc.ratios = [{ scenario: "latency", candidate: "optimized", reference: "baseline" }];
+  doc.plan.scenarios.push("ws");
+  doc.interrupted = true;
+  const md = capacityMarkdown(doc);
+  assert.match(md, /\*\*Interrupted\*\*: only finished steps are counted/);
+  assert.match(md, /- ws: not reached/);
+  assert.deepEqual(
+    tableUnder(md, "### Capacity per variant").map((r) => r.slice(1, 6)),
+    [
+      ["none", "–", "interrupted", "0", "–"],
+      ["none", "–", "interrupted", "0", "–"],
+    ],
+  );
+  assert.match(
+    md,
+    /- optimized \/ baseline: no ratio: optimized has no capacity \(interrupted\), and baseline has no capacity \(interrupted\)/,
+  );
+  assert.deepEqual(tableUnder(md, "### Steps, in the order measured"), []);
+  const c = chartData(capacityHtml(doc)).scenarios[0]!;
+  assert.deepEqual([c.series.map((s) => s.points.length), c.marks], [[0, 0], []]);
+  assert.match(
+    capacityTerminal(doc, plain),
+    /  note: baseline: interrupted; optimized: interrupted\ninterrupted: only finished steps are counted\nnot reached: ws$/,
+  );
+});
