@@ -166,6 +166,16 @@ function twoTimes(q: CapacityRatio, candidateBound: boolean, referenceBound: boo
   return "2× lies within that range: not settled";
 }
 
+/** The range of a ratio the brackets allow; one end when a search found no fail above its pass. */
+const rangeText = (q: CapacityRatio): string =>
+  q.lo !== undefined && q.hi !== undefined
+    ? ` (${q.lo.toFixed(2)}–${q.hi.toFixed(2)}× the brackets allow)`
+    : q.lo !== undefined
+      ? ` (at least ${ratioText(q.lo)} the brackets allow; ${q.candidate} found no fail)`
+      : q.hi !== undefined
+        ? ` (at most ${ratioText(q.hi)} the brackets allow; ${q.reference} found no fail)`
+        : "";
+
 /** A candidate's capacity ratio over the reference with the range the brackets allow, or why there is none. */
 export function ratioSentence(doc: CapacityDocument, q: CapacityRatio): string {
   const cand = searchOf(doc, q.scenario, q.candidate);
@@ -174,13 +184,14 @@ export function ratioSentence(doc: CapacityDocument, q: CapacityRatio): string {
   if (q.ratio === undefined) {
     const missing = [cand, ref].filter((s): s is CapacitySearchRecord => s !== undefined && s.capacity === undefined);
     const why = missing.map((s) => `${s.variant} has no capacity (${endedText(s)})`).join(", and ");
-    return `${name}: no ratio: ${why || "it was not computed"}`;
+    // the candidate's first fail over the reference's last pass still bounds it from above
+    const most = q.hi !== undefined ? `; the brackets allow at most ${ratioText(q.hi)}` : "";
+    return `${name}: no ratio: ${why || "it was not computed"}${most}`;
   }
   const cb = cand !== undefined && isLowerBound(cand);
   const rb = ref !== undefined && isLowerBound(ref);
   const mark = cb && !rb ? "≥ " : rb && !cb ? "≤ " : "";
-  const range =
-    q.lo !== undefined && q.hi !== undefined ? ` (${q.lo.toFixed(2)}–${q.hi.toFixed(2)}× the brackets allow)` : "";
+  const range = rangeText(q);
   const bounds =
     cb && rb
       ? "; both capacities are lower bounds, so the ratio is bounded neither way"
@@ -280,7 +291,7 @@ export const seedText = (v: ScenarioView): string | undefined => {
 /** How to read the report: what capacity is and how it was measured. */
 export const capacityNotes = (): string[] => [
   `Capacity: the highest offered level at which the SLO held, under an open model: requests leave on a schedule whatever the answers, and latency counts from each request's scheduled send time (coordinated-omission corrected), so a queue in the service shows in its percentiles.`,
-  `A step passes when the interval (95%) of its SLO percentile across windows lies below the line and its error share is under its own line; it fails when the interval lies above the line; at-line: the interval still straddles the line after the most windows, which does not pass. The bracket is the last level that passed and the first above it that did not: the capacity lies between.`,
+  `A step passes when the interval (${Number((STEP_RULE.confidence * 100).toPrecision(3))}%) of its SLO percentile across windows lies below the line and its error share is under its own line; it fails when the interval lies above the line; at-line: the interval still straddles the line after the most windows, which does not pass. The bracket is the last level that passed and the first above it that did not: the capacity lies between.`,
   `Saturation: a step whose achieved rate falls short of the offered one by more than ${Number((STEP_RULE.achievedTolerance * 100).toPrecision(3))}% fails, whatever its latency. Generator-bound: the load generator itself could not keep its schedule; a capacity decided by such a step is a lower bound (≥), as is one at the max level.`,
   `The variants' steps were interleaved (one step of each in turn) so that the machine's drift hits each alike; the order is capacity.json's \`order\`, and # in the steps table.`,
   `USL: the Universal Scalability Law X(N) = λN / (1 + σ(N − 1) + κN(N − 1)), fitted to the windows below saturation with N = X·R (Little's law): σ is contention, κ coherence, and N* = √((1 − σ)/κ) the concurrency of its predicted peak X(N*).`,

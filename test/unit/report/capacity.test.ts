@@ -111,8 +111,13 @@ test("a missing ratio says which side has no capacity and why; a lower bound mar
     "none passed – 1,000",
     "below the lowest level",
   ]);
+  doc.ratios[0]!.hi = 1000 / 1250;
+  assert.match(
+    capacityMarkdown(doc),
+    /- optimized \/ baseline: no ratio: optimized has no capacity \(below the lowest level\); the brackets allow at most 0\.80×\n/,
+  );
   Object.assign(opt, { capacity: 3000, bracket: [3000, undefined], ended: "at-max" });
-  doc.ratios = [{ scenario: "latency", candidate: "optimized", reference: "baseline", ratio: 2.4, lo: 2, hi: 2.4 }];
+  doc.ratios = [{ scenario: "latency", candidate: "optimized", reference: "baseline", ratio: 2.4, lo: 2 }];
   const bound = capacityMarkdown(doc);
   assert.deepEqual(tableUnder(bound, "### Capacity per variant")[1]!.slice(1, 4), [
     "≥ 3,000 req/s",
@@ -121,7 +126,7 @@ test("a missing ratio says which side has no capacity and why; a lower bound mar
   ]);
   assert.match(
     bound,
-    /optimized \/ baseline: ≥ 2\.40× \(2\.00–2\.40× the brackets allow\); optimized's capacity is a lower bound; 2× lies within that range/,
+    /optimized \/ baseline: ≥ 2\.40× \(at least 2\.00× the brackets allow; optimized found no fail\); optimized's capacity is a lower bound; 2× lies within that range/,
   );
   Object.assign(opt, {
     ended: "failed",
