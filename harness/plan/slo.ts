@@ -16,7 +16,7 @@ export function parseSlo(spec: string, flag = "--slo"): Slo {
   let latency: Pick<Slo, "percentile" | "label" | "maxMs"> | undefined;
   let errors: number | undefined;
   for (const part of spec.split(",").map((p) => p.trim())) {
-    const p = /^p(\d{2}(?:\.\d+)?)\s*<\s*(\d+(?:\.\d+)?)\s*(ms|s)$/i.exec(part);
+    const p = /^p(\d+(?:\.\d+)?)\s*<\s*(\d+(?:\.\d+)?)\s*(ms|s)$/i.exec(part);
     const e = /^errors\s*<\s*(\d+(?:\.\d+)?)\s*%$/i.exec(part);
     if (p) {
       if (latency) throw bad("it names two latency lines");
@@ -24,7 +24,7 @@ export function parseSlo(spec: string, flag = "--slo"): Slo {
       if (!(pct >= 50 && pct <= 99.9)) throw bad(`p${p[1]} is outside p50 … p99.9`);
       const maxMs = Number(p[2]) * (p[3]!.toLowerCase() === "s" ? 1000 : 1);
       if (!(maxMs > 0 && maxMs <= 600_000)) throw bad(`the line ${p[2]}${p[3]} is not above 0 and at most 600 s`);
-      latency = { percentile: pct / 100, label: `p${p[1]}`, maxMs };
+      latency = { percentile: Math.round(pct * 10) / 1000, label: `p${p[1]}`, maxMs };
     } else if (e) {
       if (errors !== undefined) throw bad("it names two error lines");
       const share = Number(e[1]) / 100;

@@ -51,7 +51,7 @@ test("capacity's config: its defaults; --slo with or without an error line; a ba
   assert.equal(resolveCapacityConfig({ budget: "90s", window: "1" }).budgetS, 90);
   assert.throws(
     () => resolveCapacityConfig({ slo: "p95" }, { slo: "/x/perfpack.config.json" }),
-    /^UsageError: config file \/x\/perfpack\.config\.json: "slo": --slo "p95" is not valid/,
+    /^Error: config file \/x\/perfpack\.config\.json: "slo": --slo "p95" is not valid/,
   );
   assert.throws(() => resolveCapacityConfig({ resolution: "0" }), /--resolution "0" is not valid: expected a share/);
 });
