@@ -13,7 +13,7 @@ import { describeMachine } from "../engine/probes.js";
 import { describeSystem } from "../engine/systems.js";
 import { UsageError } from "../errors.js";
 import { resolveCapacityConfig, type CapacityConfig } from "../plan/capacity-config.js";
-import { CAPACITY_DEFAULTS } from "../plan/defaults.js";
+import { CAPACITY_DEFAULTS, RUN_DEFAULTS } from "../plan/defaults.js";
 import { layeredFlags } from "../plan/file.js";
 import {
   CAPACITY_OPTIONS,
@@ -32,7 +32,6 @@ import type {
   CapacitySearchRecord,
   CapacityStepRecord,
   Interval,
-  StepCall,
   WindowRecord,
 } from "../results/capacity.js";
 import { callStep, capacityOf, capacityRatio, nextRate, STEP_RULE } from "../verdict/capacity.js";
@@ -299,14 +298,10 @@ class ScenarioSearch {
     const startedAt = new Date().toISOString();
     const last = r.steps.at(-1);
     const settle = last === undefined || last.call.call === "fail" ? CAPACITY_DEFAULTS.settleFactor : 1;
-    await rigs.window(i, level, this.cap.warmupS * settle);
-    const windows: WindowRecord[] = [];
-    let call: StepCall;
-    for (;;) {
-      windows.push(this.windowOf(await rigs.window(i, level, this.cap.windowS), level));
-      call = callStep(windows, this.slo);
-      if (call.call !== "more") break;
-    }
+    const warmupS = this.cap.warmupS * settle;
+    const windows =
+      r.level === "rate" ? await this.streamed(rigs, i, level, warmupS) : await this.windowed(rigs, i, level, warmupS);
+    const call = callStep(windows, this.slo);
     const seq = this.doc.order.push({ scenario: r.scenario, variant: r.variant, level });
     const step: CapacityStepRecord = { level, seq, startedAt, windows, call, summary: summaryOf(windows) };
     r.steps.push(step);
@@ -316,8 +311,37 @@ class ScenarioSearch {
     this.save();
   }
 
+  /** A rate step: one stream cut into windows, stopped once the rule decides; CPU per unit is the whole step's. */
+  private async streamed(rigs: CapacityRigs, i: number, level: number, warmupS: number): Promise<WindowRecord[]> {
+    const { metrics, windows } = await rigs.stream(i, level, {
+      warmupS,
+      windowS: this.cap.windowS,
+      maxWindows: STEP_RULE.maxWindows,
+      decided: (ws) =>
+        callStep(
+          ws.map((w) => this.windowOf(w, level)),
+          this.slo,
+        ).call !== "more",
+    });
+    const cpu = metrics[`executor_cpu_us_per_${this.scenario.capacity!.work}`];
+    return windows.map((w) => ({
+      ...this.windowOf(w, level),
+      ...(cpu !== undefined ? { cpuPerUnit: cpu } : {}),
+      connections: metrics.step_connections,
+    }));
+  }
+
+  /** A subscribers step: a warm-up window (not judged), then windows, each its subscribers' own, until the rule decides. */
+  private async windowed(rigs: CapacityRigs, i: number, level: number, warmupS: number): Promise<WindowRecord[]> {
+    await rigs.window(i, level, warmupS);
+    const windows: WindowRecord[] = [];
+    do windows.push(this.windowOf(await rigs.window(i, level, this.cap.windowS), level));
+    while (callStep(windows, this.slo).call === "more");
+    return windows;
+  }
+
   /** A window's metrics → what the step rule reads, and the figures the reports draw. */
-  private windowOf(m: Record<string, number>, level: number): WindowRecord {
+  private windowOf(m: Readonly<Record<string, number>>, level: number): WindowRecord {
     const p = this.scenario.capacity!.latency;
     const spec = this.scenario.capacity!;
     const offered = spec.offered ? spec.offered(level, { wsRate: this.cfg.wsRate }) : level;
@@ -328,7 +352,7 @@ class ScenarioSearch {
       achieved,
       latencyMs: m[`${p}_slo_ms`] ?? Infinity,
       errorShare: m.failure_share ?? 0,
-      generatorBound: m.generator_bound === 1,
+      generatorBound: m.generator_bound === 1 || (m.generator_cpu_cores ?? 0) >= RUN_DEFAULTS.generatorBoundCores,
       lateShare: m.schedule_behind_share ?? 0,
       p50Ms: m[`${p}_p50_ms`],
       p95Ms: m[`${p}_p95_ms`],

@@ -8,11 +8,11 @@ import { checkHealth, checkRoutes } from "./preflight.js";
 import { measure, type MeasureArm } from "./measure.js";
 import { serviceEnv, startRig, type Death, type Rig, type RigArm } from "./rig.js";
 import { serviceCommand } from "./systems.js";
-import { openStepScenario } from "../load/capacity-step.js";
+import { openStepScenario, type StepStream } from "../load/capacity-step.js";
 import { harnessOf, type Variant } from "../plan/variants.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import type { LiveRequest } from "../load/request.js";
-import type { Scenario } from "../../scenarios/contract.js";
+import type { Scenario, SeriesPoint } from "../../scenarios/contract.js";
 
 export interface CapacityRigOptions {
   scenario: Scenario;
@@ -46,12 +46,9 @@ interface Loaded {
 
 export class CapacityRigs {
   private readonly loaded: Loaded[] = [];
-  private readonly step: Scenario;
 
   private constructor(private readonly o: CapacityRigOptions) {
-    const spec = o.scenario.capacity;
-    if (!spec) throw new Error(`the ${o.scenario.name} scenario has no capacity search`);
-    this.step = spec.level === "rate" ? openStepScenario(o.scenario) : o.scenario;
+    if (!o.scenario.capacity) throw new Error(`the ${o.scenario.name} scenario has no capacity search`);
   }
 
   /** Every variant's services, started one after the other (a failure stops those already up). */
@@ -137,29 +134,45 @@ export class CapacityRigs {
     return m!.metrics;
   }
 
-  /** One window of variant i at `level`: the metrics of measure(), with the SLO quantile's latency. */
-  async window(i: number, level: number, durationS: number): Promise<Record<string, number>> {
+  /**
+   * A "rate" step of variant i: one continuous stream at `rate`, cut into windows (load/capacity-step.ts);
+   * the whole step's metrics (its CPU per unit) and each window's figures.
+   */
+  async stream(
+    i: number,
+    rate: number,
+    stream: StepStream,
+  ): Promise<{ metrics: Record<string, number>; windows: SeriesPoint[] }> {
     const { arm } = this.loaded[i]!;
-    const rate = this.o.scenario.capacity!.level === "rate";
     // Little's law: rate × the SLO's latency requests in flight, with room; a step's connections never cap its rate below the SLO
-    const connections = rate
-      ? Math.min(MAX_CONNECTIONS, Math.max(this.o.connections, Math.ceil(level * (this.o.sloMs / 1000) * 2)))
-      : this.o.connections;
+    const connections = Math.min(
+      MAX_CONNECTIONS,
+      Math.max(this.o.connections, Math.ceil(rate * (this.o.sloMs / 1000) * 2)),
+    );
+    const maxS = stream.warmupS + (stream.maxWindows + 1) * stream.windowS;
     const [m] = await this.windowSignal(i, (signal) =>
-      measure(this.step, signal, [{ ...arm, connections, wsClients: rate ? 0 : level }], {
-        load: {
-          durationS,
-          warmupS: 0,
-          rate: rate ? level : undefined,
-          requests: this.o.requests,
-          sloQuantile: this.o.sloQuantile,
-        },
+      measure(openStepScenario(this.o.scenario, stream), signal, [{ ...arm, connections, wsClients: 0 }], {
+        load: { durationS: maxS, warmupS: 0, rate, requests: this.o.requests, sloQuantile: this.o.sloQuantile },
         generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
         sharedExchange: false,
         log: this.o.log,
       }),
     );
-    return { ...m!.metrics, step_connections: connections };
+    return { metrics: { ...m!.metrics, step_connections: connections }, windows: m!.series ?? [] };
+  }
+
+  /** A "subscribers" step's window of variant i: `subscribers` connected, the scenario's own measurement. */
+  async window(i: number, subscribers: number, durationS: number): Promise<Record<string, number>> {
+    const { arm } = this.loaded[i]!;
+    const [m] = await this.windowSignal(i, (signal) =>
+      measure(this.o.scenario, signal, [{ ...arm, wsClients: subscribers }], {
+        load: { durationS, warmupS: 0, rate: undefined, requests: this.o.requests, sloQuantile: this.o.sloQuantile },
+        generatorBoundCores: RUN_DEFAULTS.generatorBoundCores,
+        sharedExchange: false,
+        log: this.o.log,
+      }),
+    );
+    return m!.metrics;
   }
 
   /** Stops every variant's services (after Ctrl-C: at once) and returns their logs by variant. */
