@@ -55,7 +55,7 @@ export interface CapacityJob {
 }
 
 /** The capacity job's flags → the run's config (variants, requests, a team's command) and the search's. */
-export function prepareCapacity(
+function prepareCapacity(
   flags: RunFlags & CapacityFlags,
   scenarios: ReadonlyMap<string, Scenario>,
   ctx: Pick<JobContext, "cwd" | "env">,

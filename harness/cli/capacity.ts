@@ -13,7 +13,7 @@ import { jobContext } from "./run.js";
  * SLO even at the lowest level tried; 3: a service died or could not be loaded; 130: Ctrl-C (the
  * finished steps are kept in capacity.json and the reports).
  */
-export function capacityExit(doc: CapacityDocument): number {
+function capacityExit(doc: CapacityDocument): number {
   if (doc.interrupted) return EXIT.interrupted;
   if (doc.searches.some((s) => s.ended === "failed")) return EXIT.runFailure;
   if (doc.searches.some((s) => s.capacity === undefined)) return EXIT.gateFailed;

@@ -27,8 +27,6 @@ export interface OpenLoadResult {
   non2xx: number;
   targetRate: number;
   achievedRate: number;
-  /** Share of requests sent more than SCHEDULE_SLACK_MS after they were due (the generator behind its clock). */
-  behindShare: number;
   /** From each request's intended send time: corrects coordinated omission, as wrk2 does (successful answers). */
   corrected: LatencySummary | undefined;
   /** From the moment the request was written to a connection: what a closed-loop tool reports (successful answers). */
@@ -56,7 +54,10 @@ export interface Schedule {
   tick?: { everyMs: number; fn(): Promise<void> };
 }
 
-/** How late (ms) a request may leave against its due time before the generator counts as behind its schedule. */
+/**
+ * How late (ms) a request may leave against its due time before the generator counts as behind its
+ * schedule (its event loop was busy), so that the load it offered was not the one asked for.
+ */
 export const SCHEDULE_SLACK_MS = 10;
 
 /**
@@ -64,9 +65,7 @@ export const SCHEDULE_SLACK_MS = 10;
  * times whatever the answers do, then waits for those in flight. Returns when the last request
  * was sent (ms after t0), how many were sent, and how many were late (see maxInFlight).
  */
-export async function runSchedule(
-  o: Schedule,
-): Promise<{ sent: number; late: number; behind: number; sendMs: number }> {
+export async function runSchedule(o: Schedule): Promise<{ sent: number; late: number; sendMs: number }> {
   const t0 = performance.now();
   const interval = 1000 / o.rate;
   let n = 0;
@@ -74,14 +73,10 @@ export async function runSchedule(
   let inFlight = 0;
   let idle: (() => void) | undefined;
   let nextTick = o.tick ? t0 + o.tick.everyMs : Infinity;
-  // requests sent more than SCHEDULE_SLACK_MS after they were due: the generator fell behind
-  // its own clock (its event loop was busy), so the load it offered was not the one asked for
-  let behind = 0;
   while (n < o.total && !o.signal.aborted) {
     const now = performance.now();
     while (n < o.total && t0 + n * interval <= now) {
       const i = n++;
-      if (now - (t0 + i * interval) > SCHEDULE_SLACK_MS) behind++;
       if (inFlight >= o.maxInFlight) {
         late++;
         continue;
@@ -101,7 +96,7 @@ export async function runSchedule(
   }
   const sendMs = performance.now() - t0;
   if (inFlight > 0 && !o.signal.aborted) await new Promise<void>((r) => (idle = r));
-  return { sent: n - late, late, behind, sendMs };
+  return { sent: n - late, late, sendMs };
 }
 
 /**
@@ -116,7 +111,7 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
   const t0 = performance.now();
   const total = Math.max(1, Math.floor(o.rate * o.durationS));
   const pool = openPool(o, answers, uncorrected);
-  const { sent, behind, sendMs } = await runSchedule({
+  const { sent, sendMs } = await runSchedule({
     rate: o.rate,
     total,
     signal: o.signal,
@@ -132,7 +127,6 @@ export async function openLoad(o: OpenLoadOptions): Promise<OpenLoadResult> {
     non2xx: answers.non2xx,
     targetRate: o.rate,
     achievedRate: sent / (sendMs / 1000),
-    behindShare: sent > 0 ? behind / sent : 0,
     corrected: answers.okLatency.summary(),
     uncorrected: uncorrected.summary(),
     elapsedS: (performance.now() - t0) / 1000,
