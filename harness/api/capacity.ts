@@ -34,7 +34,8 @@ import type {
   Interval,
   WindowRecord,
 } from "../results/capacity.js";
-import { callStep, capacityOf, capacityRatio, nextRate, STEP_RULE } from "../verdict/capacity.js";
+import { callStep, capacityOf, capacityRatio, capacityTargets, nextRate, STEP_RULE } from "../verdict/capacity.js";
+import { loadTargets } from "../plan/targets.js";
 import { fitUsl } from "../verdict/usl.js";
 import { median } from "../verdict/stats.js";
 import { capacityHtml, capacityMarkdown } from "../report/capacity.js";
@@ -103,6 +104,11 @@ export async function capacity(
   }
   doc.interrupted = signal.aborted;
   doc.ratios = ratiosOf(doc);
+  doc.targets = capacityTargets(
+    doc.searches,
+    loadTargets().targets,
+    (name) => scenarios.get(name)?.headline[0]?.metric,
+  );
   doc.finishedAt = new Date().toISOString();
   save();
   const written = [
@@ -138,6 +144,7 @@ function newDocument(cfg: RunConfig, cap: CapacityConfig, version: string): Capa
     order: [],
     searches: [],
     ratios: [],
+    targets: [],
     interrupted: false,
   };
 }

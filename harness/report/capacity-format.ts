@@ -3,6 +3,7 @@
  * Dimensions, and the sentences every format shares (Markdown, HTML and the terminal).
  */
 import type {
+  CapacityTargetRow,
   CapacityDocument,
   CapacityRatio,
   CapacitySearchRecord,
@@ -13,7 +14,7 @@ import type {
 } from "../results/capacity.js";
 import { sloText } from "../plan/slo.js";
 import { STEP_RULE } from "../verdict/capacity.js";
-import { fmt, ratioText, shareText, type Dimension } from "./format.js";
+import { fmt, ratioText, shareText, STATUS_TEXT, type Dimension } from "./format.js";
 
 /** One scenario of the job: its searches (a variant each, in the plan's order) and its ratios. */
 export interface ScenarioView {
@@ -296,3 +297,16 @@ export const capacityNotes = (): string[] => [
   `The variants' steps were interleaved (one step of each in turn) so that the machine's drift hits each alike; the order is capacity.json's \`order\`, and # in the steps table.`,
   `USL: the Universal Scalability Law X(N) = λN / (1 + σ(N − 1) + κN(N − 1)), fitted to the windows below saturation with N = X·R (Little's law): σ is contention, κ coherence, and N* = √((1 − σ)/κ) the concurrency of its predicted peak X(N*).`,
 ];
+
+/** The guide's throughput targets judged on the capacities: which definition each row uses. */
+export const capacityTargetDimensions: Dimension<CapacityTargetRow>[] = [
+  { label: "target", format: (t) => t.label },
+  { label: "measured", format: (t) => (t.measured === undefined ? "–" : `${t.atLeast ? "≥ " : ""}${fmt(t.measured)}`) },
+  { label: "needs", format: (t) => t.requirement },
+  { label: "status", format: (t) => STATUS_TEXT[t.status] },
+  { label: "on", format: (t) => t.variant },
+  { label: "definition", format: (t) => t.definition },
+];
+
+export const TARGETS_NOTE =
+  "A run's `http_rps` row is the closed model's throughput at its connection count, where the service is saturated and its p95 is the queue those connections make; here the same target is judged on the capacity, the highest rate served while the SLO held.";

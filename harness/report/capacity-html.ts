@@ -7,6 +7,8 @@
 import type { CapacityDocument, CapacityStepRecord, Interval } from "../results/capacity.js";
 import {
   RATIO_NOTE,
+  TARGETS_NOTE,
+  capacityTargetDimensions,
   achievedLevel,
   capacityDimensions,
   capacityNotes,
@@ -244,6 +246,9 @@ export function capacityHtml(doc: CapacityDocument): string {
     head(doc),
     plan(doc),
     ...scenarioViews(doc).map((v, i) => scenario(doc, v, 2 * i)),
+    doc.targets.length
+      ? `<h2>The guide's throughput targets, on the capacities</h2><div class="targets">${table(doc.targets, capacityTargetDimensions)}</div><p class="muted">${h(TARGETS_NOTE.replace(/`/g, ""))}</p>`
+      : "",
     `<h2>Notes</h2><ul class="muted">${notes}</ul>`,
     // `<` escaped, so the data cannot close its script tag
     `<script type="application/json" id="capacity-data">${JSON.stringify(data).replace(/</g, "\\u003c")}</script>`,

@@ -4,9 +4,11 @@
  */
 import type { ChalkInstance } from "chalk";
 import type { CapacityDocument, CapacitySearchRecord } from "../results/capacity.js";
-import type { Dimension } from "./format.js";
+import { STATUS_TEXT, type Dimension } from "./format.js";
 import {
   RATIO_NOTE,
+  TARGETS_NOTE,
+  capacityTargetDimensions,
   bracketText,
   capacityDimensions,
   capacityNotes,
@@ -104,6 +106,16 @@ export function capacityMarkdown(doc: CapacityDocument): string {
   return [
     ...planLines(doc),
     ...scenarioViews(doc).flatMap((v) => scenarioLines(doc, v)),
+    ...(doc.targets.length
+      ? [
+          "## The guide's throughput targets, on the capacities",
+          "",
+          markdownTable(doc.targets, capacityTargetDimensions),
+          "",
+          TARGETS_NOTE,
+          "",
+        ]
+      : []),
     "## Notes",
     "",
     ...capacityNotes().flatMap((n) => [`- ${n}`]),
@@ -132,6 +144,10 @@ function scenarioTerminal(doc: CapacityDocument, v: ScenarioView, paint: ChalkIn
 /** The terminal summary of a capacity job: per scenario, capacity per variant with its bracket, the ratio, what ended early. */
 export function capacityTerminal(doc: CapacityDocument, paint: ChalkInstance): string {
   const lines = scenarioViews(doc).flatMap((v) => scenarioTerminal(doc, v, paint));
+  for (const t of doc.targets)
+    lines.push(
+      `${STATUS_TEXT[t.status]}  ${t.label}: ${capacityTargetDimensions[1]!.format(t)}, needs ${t.requirement} (${t.variant}; ${t.definition})`,
+    );
   if (doc.interrupted) lines.push(paint.yellow("interrupted: only finished steps are counted"));
   const unreached = unreachedScenarios(doc);
   if (unreached.length) lines.push(paint.yellow(`not reached: ${unreached.join(", ")}`));

@@ -129,6 +129,21 @@ export interface CapacityRatio {
   hi?: number;
 }
 
+/** A throughput target of the guide judged on a capacity: what it was measured as, and how it fared. */
+export interface CapacityTargetRow {
+  id: string;
+  label: string;
+  scenario: string;
+  variant: string;
+  /** Which definition of the figure the row uses (the capacity at the SLO, open model). */
+  definition: string;
+  requirement: string;
+  measured?: number;
+  /** The capacity is a lower bound (generator-bound, or the search reached --max-rate). */
+  atLeast: boolean;
+  status: "stretch-met" | "pass" | "fail" | "not-measured";
+}
+
 export interface CapacityDocument {
   schema: "perfpack/capacity@1";
   runId: string;
@@ -153,5 +168,7 @@ export interface CapacityDocument {
   order: Array<{ scenario: string; variant: string; level: number }>;
   searches: CapacitySearchRecord[];
   ratios: CapacityRatio[];
+  /** The guide's throughput targets (HTTP requests/sec, orders/sec) judged on the capacities. */
+  targets: CapacityTargetRow[];
   interrupted: boolean;
 }

@@ -1,5 +1,13 @@
 import jstat from "jstat";
-import type { Interval, Slo, StepCall, StepWindow } from "../results/capacity.js";
+import type {
+  CapacitySearchRecord,
+  CapacityTargetRow,
+  Interval,
+  Slo,
+  StepCall,
+  StepWindow,
+} from "../results/capacity.js";
+import type { TableTarget } from "./targets.js";
 
 export type { Slo, StepCall, StepWindow };
 
@@ -234,4 +242,47 @@ export function capacityRatio(
     lo: over(candidate.bracket[0], reference.bracket[1]),
     hi: over(candidate.bracket[1], reference.bracket[0]),
   };
+}
+
+/**
+ * The guide's throughput targets judged on a capacity: "HTTP requests/sec > 1000" is the latency
+ * scenario's capacity at its SLO, "Orders/sec > 100" the batch scenario's, each on the claim's
+ * variant (optimized when searched, else the last). A target whose scenario was not searched, or
+ * is not a rate (ws msgs/s is a feed, not a capacity), has no row.
+ */
+export function capacityTargets(
+  searches: readonly CapacitySearchRecord[],
+  targets: readonly TableTarget[],
+  throughputMetric: (scenario: string) => string | undefined,
+): CapacityTargetRow[] {
+  const rows: CapacityTargetRow[] = [];
+  for (const t of targets) {
+    if (t.above === undefined || throughputMetric(t.scenario) !== t.metric) continue;
+    const of = searches.filter((s) => s.scenario === t.scenario && s.level === "rate");
+    const s = of.find((x) => x.variant === "optimized") ?? of.at(-1);
+    if (!s) continue;
+    const atLeast = s.lowerBound || s.ended === "at-max";
+    const measured = s.capacity ?? (s.ended === "below-min" ? 0 : undefined);
+    rows.push({
+      id: t.id,
+      label: t.label,
+      scenario: t.scenario,
+      variant: s.variant,
+      definition: `capacity: the highest offered rate (open model) at which ${s.slo.label} < ${s.slo.maxMs} ms held`,
+      requirement: `> ${t.above} ${t.unit} (stretch > ${t.stretch})`,
+      ...(measured !== undefined ? { measured } : {}),
+      atLeast,
+      status:
+        measured === undefined
+          ? "not-measured"
+          : measured > t.stretch
+            ? "stretch-met"
+            : measured > t.above
+              ? "pass"
+              : atLeast
+                ? "not-measured"
+                : "fail",
+    });
+  }
+  return rows;
 }

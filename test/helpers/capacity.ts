@@ -164,6 +164,7 @@ export function sampleCapacity(): CapacityDocument {
     order,
     searches,
     ratios: [{ scenario: "latency", candidate: "optimized", reference: "baseline", ratio: 2.4, lo: 2, hi: 3.2 }],
+    targets: [],
     interrupted: false,
   };
 }

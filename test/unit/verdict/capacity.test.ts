@@ -4,6 +4,7 @@ import {
   callStep,
   capacityOf,
   capacityRatio,
+  capacityTargets,
   nextRate,
   STEP_RULE,
   type SearchOptions,
@@ -12,6 +13,7 @@ import {
   type StepWindow,
 } from "../../../harness/verdict/capacity.js";
 import { rng } from "../../../harness/verdict/stats.js";
+import type { CapacitySearchRecord } from "../../../harness/results/capacity.js";
 
 const close = (a: number, b: number, tol = 1e-3) => assert.ok(Math.abs(a - b) <= tol, `${a} ≉ ${b}`);
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
@@ -276,4 +278,56 @@ test("capacityRatio: the ratio of capacities and the range the brackets allow", 
   assert.deepEqual(capacityRatio(atMax, reference), { ratio: 5, lo: 5000 / 1050, hi: undefined });
   const none = { capacity: undefined, bracket: [undefined, 100] as [undefined, number] };
   assert.deepEqual(capacityRatio(candidate, none), { ratio: undefined, lo: 20, hi: undefined });
+});
+
+test("the guide's throughput targets judged on the capacities: the claim's variant, which definition, stretch, pass, fail, a lower bound", () => {
+  const search = (variant: string, capacity: number | undefined, o: Partial<CapacitySearchRecord> = {}) =>
+    ({
+      scenario: "latency",
+      variant,
+      level: "rate",
+      unit: "req/s",
+      slo: { percentile: 0.95, label: "p95", maxMs: 100, maxErrorShare: 0.01 },
+      steps: [],
+      bracket: [capacity, undefined],
+      lowerBound: false,
+      ended: "bracketed",
+      ...(capacity !== undefined ? { capacity } : {}),
+      ...o,
+    }) as CapacitySearchRecord;
+  const http = {
+    id: "http_rps",
+    label: "HTTP requests/sec",
+    scenario: "latency",
+    metric: "rps",
+    unit: "req/s",
+    above: 1000,
+    stretch: 2000,
+  };
+  const p95 = {
+    id: "http_p95",
+    label: "HTTP P95",
+    scenario: "latency",
+    metric: "latency_p95_ms",
+    unit: "ms",
+    below: 100,
+    stretch: 50,
+  };
+  const metric = (s: string) => (s === "latency" ? "rps" : undefined);
+  const [row] = capacityTargets([search("baseline", 300), search("optimized", 1500)], [http, p95], metric);
+  assert.equal(row!.variant, "optimized");
+  assert.equal(row!.measured, 1500);
+  assert.equal(row!.status, "pass");
+  assert.match(row!.definition, /highest offered rate \(open model\) at which p95 < 100 ms held/);
+  assert.equal(capacityTargets([search("optimized", 2500)], [http], metric)[0]!.status, "stretch-met");
+  assert.equal(capacityTargets([search("optimized", 900)], [http], metric)[0]!.status, "fail");
+  const none = capacityTargets([search("optimized", undefined, { ended: "below-min" })], [http], metric)[0]!;
+  assert.deepEqual([none.measured, none.status], [0, "fail"]);
+  const bound = capacityTargets([search("optimized", 900, { lowerBound: true })], [http], metric)[0]!;
+  assert.deepEqual([bound.atLeast, bound.status], [true, "not-measured"]);
+  assert.deepEqual(
+    capacityTargets([search("optimized", 900)], [http], () => undefined),
+    [],
+    "a scenario not searched has no row",
+  );
 });
