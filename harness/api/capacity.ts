@@ -218,7 +218,8 @@ class ScenarioSearch {
     let rigs: CapacityRigs | undefined;
     try {
       rigs = await CapacityRigs.start(this.rigOptions(), signal);
-      for (const [i, r] of this.records.entries()) await this.probe(rigs, i, r);
+      for (const [i, r] of this.records.entries())
+        await this.probe(rigs, i, r).catch((err: unknown) => this.variantFailed(rigs!, i, r, err, signal));
       await this.steps(rigs, t0 + this.cap.budgetS * 1000, signal);
     } catch (err) {
       this.failed(err, rigs, signal);
@@ -273,7 +274,9 @@ class ScenarioSearch {
         if ("done" in next) r.ended = next.done;
         else if (performance.now() + stepS * 1000 > deadline) r.ended = "budget";
         else {
-          await this.step(rigs, i, r, next.rate);
+          await this.step(rigs, i, r, next.rate).catch((err: unknown) =>
+            this.stepFailed(rigs, i, r, next.rate, err, signal),
+          );
           stepped = true;
         }
       }
@@ -369,6 +372,52 @@ class ScenarioSearch {
       generatorCores: m.generator_cpu_cores,
       connections: m.step_connections,
     };
+  }
+
+  /**
+   * A step whose load could not be applied (subscribers refused, connections reset) failed at that
+   * level: the service cannot serve it. Ctrl-C, or a service that died, ends the variant's search instead.
+   */
+  private stepFailed(
+    rigs: CapacityRigs,
+    i: number,
+    r: CapacitySearchRecord,
+    level: number,
+    err: unknown,
+    signal: AbortSignal,
+  ): void {
+    if (signal.aborted || rigs.death(i)) return this.variantFailed(rigs, i, r, err, signal);
+    const reason = `the load could not be applied: ${(err as Error).message}`;
+    const seq = this.doc.order.push({ scenario: r.scenario, variant: r.variant, level });
+    const call = {
+      call: "fail" as const,
+      reason,
+      latency: undefined,
+      achievedShare: 0,
+      errorShare: 1,
+      generatorBound: false,
+    };
+    r.steps.push({ level, seq, startedAt: new Date().toISOString(), windows: [], call, summary: { achieved: 0 } });
+    this.note(`  [${seq}] ${r.variant} · ${r.scenario} · ${fmtLevel(level)} ${r.unit}: fail: ${reason}`);
+    this.save();
+  }
+
+  /** One variant's search ends: Ctrl-C (rethrown: every search stops), or its service died (the others go on). */
+  private variantFailed(
+    rigs: CapacityRigs,
+    i: number,
+    r: CapacitySearchRecord,
+    err: unknown,
+    signal: AbortSignal,
+  ): void {
+    if (signal.aborted) throw err;
+    const death = rigs.death(i);
+    r.ended = "failed";
+    r.error = death
+      ? `${death.service} exited during the search (code ${death.code}, signal ${death.signal})`
+      : (err as Error).message;
+    r.logTail = rigs.logTail(i);
+    this.note(`  ${r.variant}: the search failed: ${r.error}`);
   }
 
   /** A search cut short: by Ctrl-C (interrupted) or by a failure (a service died: its log's tail). */
