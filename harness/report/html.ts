@@ -323,7 +323,7 @@ const targets: Section = (r) => {
   const failing = (row: (typeof pivot.rows)[number]) =>
     [...row.byVariant.values()].some((t) => t.status === "fail") ? "st-fail" : "";
   const notes = pivot.rows
-    .filter((row) => row.note && [...row.byVariant.values()].some((t) => t.status === "not-measured"))
+    .filter((row) => row.note)
     .map((row) => `<p class="muted">${h(row.label)}: ${h(row.note!)}</p>`)
     .join("");
   return `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, failing)}${notes}`;
