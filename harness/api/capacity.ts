@@ -27,17 +27,19 @@ import { parseSlo, sloText, type Slo } from "../plan/slo.js";
 import type { RunConfig } from "../plan/config.js";
 import { liveRequests } from "../load/request.js";
 import { redactEnv } from "../results/redact.js";
-import type {
-  CapacityDocument,
-  CapacitySearchRecord,
-  CapacityStepRecord,
-  Interval,
-  WindowRecord,
-} from "../results/capacity.js";
-import { callStep, capacityOf, capacityRatio, capacityTargets, nextRate, STEP_RULE } from "../verdict/capacity.js";
+import type { CapacityDocument, CapacitySearchRecord, CapacityStepRecord, WindowRecord } from "../results/capacity.js";
+import {
+  callStep,
+  capacityOf,
+  capacityRatio,
+  capacityTargets,
+  nextRate,
+  STEP_RULE,
+  stepSummary,
+  uslPoints,
+} from "../verdict/capacity.js";
 import { loadTargets } from "../plan/targets.js";
 import { fitUsl } from "../verdict/usl.js";
-import { median } from "../verdict/stats.js";
 import { capacityHtml, capacityMarkdown } from "../report/capacity.js";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import type { Scenario } from "../../scenarios/contract.js";
@@ -77,7 +79,7 @@ function prepareCapacity(
         .map((s) => s.name)
         .join(", ")}`,
     );
-  const { flags: merged, from } = layeredFlags(ctx.cwd, { slo, resolution });
+  const { flags: merged, from } = layeredFlags(ctx.cwd, { slo, resolution, config: run.config });
   return { cfg, cap: resolveCapacityConfig({ ...merged, budget, window, maxRate }, from), json };
 }
 
@@ -161,25 +163,12 @@ function ratiosOf(doc: CapacityDocument): CapacityDocument["ratios"] {
   return out;
 }
 
-/** A t interval (95%) of values across windows, on their logs (latencies are skewed); one value: itself. */
-function across(values: readonly number[]): Interval | undefined {
-  const xs = values.filter((v) => v > 0);
-  if (xs.length === 0) return undefined;
-  const logs = xs.map(Math.log);
-  const m = logs.reduce((a, b) => a + b, 0) / logs.length;
-  if (xs.length < 2) return { estimate: xs[0]!, lo: xs[0]!, hi: xs[0]! };
-  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
-  const t = T95[Math.min(logs.length - 1, T95.length - 1)]!;
-  const h = (t * sd) / Math.sqrt(logs.length);
-  return { estimate: Math.exp(m), lo: Math.exp(m - h), hi: Math.exp(m + h) };
-}
-/** Student's t, two-sided 95%, by degrees of freedom (index; the last for 30 and more). */
-const T95 = [NaN, 12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.2, 2.179, 2.16, 2.145, 2.131];
-
 /** One scenario's searches, a variant each, on their services; steps taken in turn. */
 class ScenarioSearch {
   private readonly records: CapacitySearchRecord[];
   private readonly slo: Slo;
+  /** The scenario's last step (any variant's) failed: its service may still be digesting an overload. */
+  private lastFailed = false;
 
   constructor(
     private readonly scenario: Scenario,
@@ -254,7 +243,8 @@ class ScenarioSearch {
     const throughput = m[this.scenario.headline[0]!.metric] ?? 0;
     r.probe = { throughput, p95Ms: m[`${this.scenario.capacity!.latency}_p95_ms`] };
     r.seed = r.level === "subscribers" ? this.cfg.wsClients : Math.max(1, Number((throughput / 2).toPrecision(3)));
-    this.note(`  ${r.variant}: probe ${throughput.toFixed(0)} ${r.unit} closed-model; search from ${r.seed} ${r.unit}`);
+    const probed = r.level === "subscribers" ? this.scenario.headline[0]!.label : r.unit;
+    this.note(`  ${r.variant}: probe ${throughput.toFixed(0)} ${probed} closed-model; search from ${r.seed} ${r.unit}`);
     this.save();
   }
 
@@ -300,20 +290,21 @@ class ScenarioSearch {
 
   /**
    * One step: a warm-up window (not judged), then windows until the rule decides or its cap ends it.
-   * After the probe's saturating load or a failed step, the service is still digesting it (a
-   * backlog, a major GC): the first window after them ran 5–20× slower than the rest in trials on
-   * the reference machine, so the warm-up is then three times as long.
+   * After the probes' saturating load or a failed step (of either variant: they share the cores),
+   * a service is still digesting it (a backlog, a major GC): the first window after them ran 5–20×
+   * slower than the rest in trials on the reference machine, so the warm-up is then three times as long.
    */
   private async step(rigs: CapacityRigs, i: number, r: CapacitySearchRecord, level: number): Promise<void> {
     const startedAt = new Date().toISOString();
-    const last = r.steps.at(-1);
-    const settle = last === undefined || last.call.call === "fail" ? CAPACITY_DEFAULTS.settleFactor : 1;
+    // the machine's, not only this variant's: both share its cores
+    const settle = r.steps.length === 0 || this.lastFailed ? CAPACITY_DEFAULTS.settleFactor : 1;
     const warmupS = this.cap.warmupS * settle;
     const windows =
       r.level === "rate" ? await this.streamed(rigs, i, level, warmupS) : await this.windowed(rigs, i, level, warmupS);
     const call = callStep(windows, this.slo);
+    this.lastFailed = call.call === "fail";
     const seq = this.doc.order.push({ scenario: r.scenario, variant: r.variant, level });
-    const step: CapacityStepRecord = { level, seq, startedAt, windows, call, summary: summaryOf(windows) };
+    const step: CapacityStepRecord = { level, seq, startedAt, windows, call, summary: stepSummary(windows) };
     r.steps.push(step);
     this.note(
       `  [${seq}] ${r.variant} · ${r.scenario} · ${fmtLevel(level)} ${r.unit}: ${call.call}${call.generatorBound ? " (generator-bound)" : ""}: ${call.reason}`,
@@ -327,6 +318,7 @@ class ScenarioSearch {
       warmupS,
       windowS: this.cap.windowS,
       maxWindows: STEP_RULE.maxWindows,
+      lineMs: this.slo.maxMs,
       decided: (ws) =>
         callStep(
           ws.map((w) => this.windowOf(w, level)),
@@ -444,31 +436,10 @@ class ScenarioSearch {
       r,
       capacityOf(r.steps.map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound }))),
     );
-    // below saturation: the windows of steps that were not saturated (their achieved rate met the offered one)
-    const points = r.steps
-      .filter((s) => s.call.call !== "fail" || s.call.achievedShare >= 1 - STEP_RULE.achievedTolerance)
-      .flatMap((s) => s.windows)
-      .filter((w) => w.meanMs !== undefined && w.achieved > 0)
-      .map((w) => ({ n: (w.achieved * w.meanMs!) / 1000, x: w.achieved }));
-    r.usl = fitUsl(points);
+    // a search that never failed above its last pass (cut by the budget or Ctrl-C, or at the max): at least that
+    if (r.capacity !== undefined && r.bracket[1] === undefined) r.lowerBound = true;
+    r.usl = fitUsl(uslPoints(r.steps));
   }
 }
 
 const fmtLevel = (x: number) => (x >= 100 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
-
-/** Across a step's windows: median achieved, each percentile's interval, median CPU per unit, N = X·R. */
-function summaryOf(windows: readonly WindowRecord[]): CapacityStepRecord["summary"] {
-  const pick = (f: (w: WindowRecord) => number | undefined) =>
-    windows.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v));
-  const achieved = median(pick((w) => w.achieved));
-  const cpu = pick((w) => w.cpuPerUnit);
-  const mean = pick((w) => w.meanMs);
-  return {
-    achieved,
-    p50: across(pick((w) => w.p50Ms)),
-    p95: across(pick((w) => w.p95Ms)),
-    p99: across(pick((w) => w.p99Ms)),
-    ...(cpu.length ? { cpuPerUnit: median(cpu) } : {}),
-    ...(mean.length ? { concurrency: (achieved * median(mean)) / 1000 } : {}),
-  };
-}

@@ -109,9 +109,10 @@ export class CapacityRigs {
    */
   private async windowSignal<T>(i: number, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const { ac } = this.loaded[i]!;
+    // a variant whose service died (or Ctrl-C) between windows: no window starts
+    ac.signal.throwIfAborted();
     const w = new AbortController();
     const on = () => w.abort(ac.signal.reason);
-    if (ac.signal.aborted) on();
     ac.signal.addEventListener("abort", on, { once: true });
     try {
       return await f(w.signal);

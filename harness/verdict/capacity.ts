@@ -1,6 +1,8 @@
 import jstat from "jstat";
 import type {
   CapacitySearchRecord,
+  CapacityStepRecord,
+  WindowRecord,
   CapacityTargetRow,
   Interval,
   Slo,
@@ -8,6 +10,9 @@ import type {
   StepWindow,
 } from "../results/capacity.js";
 import type { TableTarget } from "./targets.js";
+import { median } from "./stats.js";
+
+type StepSummary = CapacityStepRecord["summary"];
 
 export type { Slo, StepCall, StepWindow };
 
@@ -285,4 +290,35 @@ export function capacityTargets(
     });
   }
   return rows;
+}
+
+/**
+ * Across a step's windows: the median achieved rate, each percentile's interval (as the rule's, on
+ * logs), the median CPU per unit, and N = X·R (Little's law: the concurrency the USL fit reads).
+ */
+export function stepSummary(windows: readonly WindowRecord[], confidence = STEP_RULE.confidence): StepSummary {
+  const pick = (f: (w: WindowRecord) => number | undefined) =>
+    windows.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const interval = (xs: number[]) => (xs.length ? logInterval(xs, confidence) : undefined);
+  const achieved = pick((w) => w.achieved);
+  const cpu = pick((w) => w.cpuPerUnit);
+  const mean = pick((w) => w.meanMs);
+  const x = achieved.length ? median(achieved) : 0;
+  return {
+    achieved: x,
+    p50: interval(pick((w) => w.p50Ms)),
+    p95: interval(pick((w) => w.p95Ms)),
+    p99: interval(pick((w) => w.p99Ms)),
+    ...(cpu.length ? { cpuPerUnit: median(cpu) } : {}),
+    ...(mean.length ? { concurrency: (x * median(mean)) / 1000 } : {}),
+  };
+}
+
+/** The USL's points: every window of the steps below saturation, N = X·R (Little's law) against X. */
+export function uslPoints(steps: readonly CapacityStepRecord[], rule = STEP_RULE): Array<{ n: number; x: number }> {
+  return steps
+    .filter((s) => s.call.call !== "fail" || s.call.achievedShare >= 1 - rule.achievedTolerance)
+    .flatMap((s) => s.windows)
+    .filter((w) => w.meanMs !== undefined && w.achieved > 0)
+    .map((w) => ({ n: (w.achieved * w.meanMs!) / 1000, x: w.achieved }));
 }
