@@ -67,14 +67,25 @@ describe("perfpack capacity", () => {
         `${s.variant}: ${s.capacity} req/s is not above the service's ceiling of 100`,
       );
       assert.ok(["bracketed", "budget"].includes(s.ended!), s.ended);
+      if (s.ended === "bracketed") {
+        assert.equal(s.lowerBound, false, "a bracketed capacity is not a lower bound");
+        assert.ok(s.bracket[1]! > s.capacity, "its first fail lies above it");
+      }
+      // every level above the ceiling that was measured failed: the service cannot serve it
+      for (const step of s.steps.filter((x) => x.level > 105)) assert.notEqual(step.call.call, "pass", `${step.level}`);
       for (const step of s.steps) assert.ok(step.windows.length >= 3 && step.windows.length <= 8);
       const r = summary.results.find((x) => x.variant === s.variant)!;
       assert.equal(r.capacity, s.capacity);
       assert.deepEqual(r.bracket, [s.bracket[0] ?? null, s.bracket[1] ?? null]);
     }
-    // the variants take turns: no variant measures two steps in a row while the other still searches
+    // the variants take turns (the one that goes first rotates): the first two steps are one of each
     const seqs = doc.order.map((o) => o.variant);
     assert.deepEqual([...new Set(seqs.slice(0, 2))].sort(), ["baseline", "optimized"]);
+    assert.equal(
+      doc.order.length,
+      doc.searches.reduce((a, x) => a + x.steps.length, 0),
+      "every step once in the order",
+    );
     assert.equal(doc.ratios.length, 1);
     assert.match(readFileSync(join(out, "report.md"), "utf8"), /capacity/i);
     assert.deepEqual(descendants(run.child.pid!), []);
@@ -97,12 +108,15 @@ describe("perfpack capacity", () => {
 
   test("a service that dies mid-search is exit 3 with its log's tail", async () => {
     const out = join(tmp, "dies");
-    const { env, args } = ceiling(1, { CEILING_DIE_AFTER: "400" });
+    // 1 ms one at a time: its 3 s probe answers at most 3,000 requests, so the 5,000th comes in a step
+    const { env, args } = ceiling(1, { CEILING_DIE_AFTER: "5000" });
     const run = perfpack(["capacity", ...args, "--variants", "baseline", "--window", "1", "--out", out], env);
     assert.equal(await run.exit, 3, run.output());
     const [s] = read(out).searches;
     assert.equal(s!.ended, "failed");
-    assert.match(run.output(), /exiting at request 400 \(CEILING_DIE_AFTER\)/);
+    assert.ok(s!.probe, "it died after the probe, in the search");
+    assert.match(s!.error!, /exited during the search/);
+    assert.match(run.output(), /exiting at request 5000 \(CEILING_DIE_AFTER\)/);
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
