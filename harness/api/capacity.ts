@@ -257,14 +257,12 @@ class ScenarioSearch {
         const i = (turn + k) % this.records.length;
         const r = this.records[i]!;
         if (r.ended || signal.aborted) continue;
-        const next = nextRate(
-          r.steps.map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound })),
-          this.searchOptions(r),
-        );
+        const again = retryOf(r);
+        const next = again ? { rate: again.level } : nextRate(searchSteps(r), this.searchOptions(r));
         if ("done" in next) r.ended = next.done;
         else if (performance.now() + stepS * 1000 > deadline) r.ended = "budget";
         else {
-          await this.step(rigs, i, r, next.rate).catch((err: unknown) =>
+          await this.step(rigs, i, r, next.rate, again).catch((err: unknown) =>
             this.stepFailed(rigs, i, r, next.rate, err, signal),
           );
           stepped = true;
@@ -294,17 +292,37 @@ class ScenarioSearch {
    * a service is still digesting it (a backlog, a major GC): the first window after them ran 5–20×
    * slower than the rest in trials on the reference machine, so the warm-up is then three times as long.
    */
-  private async step(rigs: CapacityRigs, i: number, r: CapacitySearchRecord, level: number): Promise<void> {
+  private async step(
+    rigs: CapacityRigs,
+    i: number,
+    r: CapacitySearchRecord,
+    level: number,
+    again?: CapacityStepRecord,
+  ): Promise<void> {
     const startedAt = new Date().toISOString();
     // the machine's, not only this variant's: both share its cores
     const settle = r.steps.length === 0 || this.lastFailed ? CAPACITY_DEFAULTS.settleFactor : 1;
     const warmupS = this.cap.warmupS * settle;
+    const judge = pooledRule(again);
     const windows =
-      r.level === "rate" ? await this.streamed(rigs, i, level, warmupS) : await this.windowed(rigs, i, level, warmupS);
-    const call = callStep(windows, this.slo);
+      r.level === "rate"
+        ? await this.streamed(rigs, i, level, warmupS, judge)
+        : await this.windowed(rigs, i, level, warmupS, judge);
+    const judged = judge(windows, this.slo);
+    const call = again
+      ? { ...judged, reason: `${judged.reason} (with the windows of its first try, [${again.seq}])` }
+      : judged;
     this.lastFailed = call.call === "fail";
     const seq = this.doc.order.push({ scenario: r.scenario, variant: r.variant, level });
-    const step: CapacityStepRecord = { level, seq, startedAt, windows, call, summary: stepSummary(windows) };
+    const step: CapacityStepRecord = {
+      level,
+      seq,
+      startedAt,
+      windows,
+      call,
+      summary: stepSummary(windows),
+      ...(again ? { pooledWith: again.seq } : {}),
+    };
     r.steps.push(step);
     this.note(
       `  [${seq}] ${r.variant} · ${r.scenario} · ${fmtLevel(level)} ${r.unit}: ${call.call}${call.generatorBound ? " (generator-bound)" : ""}: ${call.reason}`,
@@ -313,14 +331,20 @@ class ScenarioSearch {
   }
 
   /** A rate step: one stream cut into windows, stopped once the rule decides; CPU per unit is the whole step's. */
-  private async streamed(rigs: CapacityRigs, i: number, level: number, warmupS: number): Promise<WindowRecord[]> {
+  private async streamed(
+    rigs: CapacityRigs,
+    i: number,
+    level: number,
+    warmupS: number,
+    judge: Judge,
+  ): Promise<WindowRecord[]> {
     const { metrics, windows } = await rigs.stream(i, level, {
       warmupS,
       windowS: this.cap.windowS,
       maxWindows: STEP_RULE.maxWindows,
       lineMs: this.slo.maxMs,
       decided: (ws) =>
-        callStep(
+        judge(
           ws.map((w) => this.windowOf(w, level)),
           this.slo,
         ).call !== "more",
@@ -334,11 +358,17 @@ class ScenarioSearch {
   }
 
   /** A subscribers step: a warm-up window (not judged), then windows, each its subscribers' own, until the rule decides. */
-  private async windowed(rigs: CapacityRigs, i: number, level: number, warmupS: number): Promise<WindowRecord[]> {
+  private async windowed(
+    rigs: CapacityRigs,
+    i: number,
+    level: number,
+    warmupS: number,
+    judge: Judge,
+  ): Promise<WindowRecord[]> {
     await rigs.window(i, level, warmupS);
     const windows: WindowRecord[] = [];
     do windows.push(this.windowOf(await rigs.window(i, level, this.cap.windowS), level));
-    while (callStep(windows, this.slo).call === "more");
+    while (judge(windows, this.slo).call === "more");
     return windows;
   }
 
@@ -432,10 +462,7 @@ class ScenarioSearch {
   /** A search's capacity, bracket and USL fit, from its steps. */
   private finish(r: CapacitySearchRecord): void {
     r.ended ??= "interrupted";
-    Object.assign(
-      r,
-      capacityOf(r.steps.map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound }))),
-    );
+    Object.assign(r, capacityOf(searchSteps(r)));
     // a search that never failed above its last pass (cut by the budget or Ctrl-C, or at the max): at least that
     if (r.capacity !== undefined && r.bracket[1] === undefined) r.lowerBound = true;
     r.usl = fitUsl(uslPoints(r.steps));
@@ -443,3 +470,36 @@ class ScenarioSearch {
 }
 
 const fmtLevel = (x: number) => (x >= 100 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
+
+/** How a step's windows are called: alone, or (a retried level) with the windows of its first try. */
+type Judge = (windows: readonly WindowRecord[], slo: Slo) => ReturnType<typeof callStep>;
+
+/**
+ * A level whose step ended at the line is tried once more, later (trials are added only near the
+ * edge, as Shivam et al.'s "Cutting Corners"): the second try's windows join the first's, and the
+ * rule decides on all of them, up to twice the windows. On a 2-core machine near saturation a
+ * stall of a second or two in one window leaves a step at the line that more windows decide.
+ */
+function pooledRule(again: CapacityStepRecord | undefined): Judge {
+  if (!again) return (windows, slo) => callStep(windows, slo);
+  const rule = { ...STEP_RULE, maxWindows: again.windows.length + STEP_RULE.maxWindows };
+  return (windows, slo) => callStep([...again.windows, ...windows], slo, rule);
+}
+
+/** The search's last step, when it ended at the line at a level tried only once: try it again. */
+function retryOf(r: CapacitySearchRecord): CapacityStepRecord | undefined {
+  const last = r.steps.at(-1);
+  if (!last || last.call.call !== "at-line" || last.pooledWith !== undefined) return undefined;
+  return r.steps.filter((s) => s.level === last.level).length === 1 ? last : undefined;
+}
+
+/** What the search state machine reads: each level once, with its latest call (a retried level's pooled one). */
+function searchSteps(r: CapacitySearchRecord) {
+  const byLevel = new Map<number, CapacityStepRecord>();
+  for (const s of r.steps) byLevel.set(s.level, s);
+  return [...byLevel.values()].map((s) => ({
+    rate: s.level,
+    call: s.call.call,
+    generatorBound: s.call.generatorBound,
+  }));
+}

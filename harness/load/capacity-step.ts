@@ -85,6 +85,10 @@ export function openStepScenario(base: Scenario, stream: StepStream): Scenario {
         await pool.close();
       }
       ctx.signal.throwIfAborted();
+      if (windows.unopened)
+        throw new Error(
+          `at ${rate}/s the service did not answer its metrics endpoint for the window's start (${windows.unopened.message}): it is saturated`,
+        );
       const all = sink.all;
       return {
         metrics: { offered_rate: rate, windows: windows.done.length, ...all.metrics("latency") },
@@ -110,6 +114,8 @@ class Windows {
   private cpu = process.cpuUsage();
   private phase: "warm-up" | "opening" | "measuring" = "warm-up";
   private okAtOpen = 0;
+  /** Why the measured part never opened: the probes could not read the service under this load. */
+  unopened: Error | undefined;
 
   constructor(
     private readonly stream: StepStream,
@@ -133,7 +139,10 @@ class Windows {
       this.phase = "opening";
       this.measureStart().then(
         () => this.open(performance.now()),
-        () => this.stop(),
+        (err: unknown) => {
+          this.unopened = err as Error;
+          this.stop();
+        },
       );
     }
     if (this.phase !== "measuring" || now < this.start + this.stream.windowS * 1000) return;

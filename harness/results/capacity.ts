@@ -66,6 +66,8 @@ export interface CapacityStepRecord {
   seq: number;
   startedAt: string;
   windows: WindowRecord[];
+  /** A level tried again after it ended at the line: the seq of its first try, whose windows the call also read. */
+  pooledWith?: number;
   call: StepCall;
   /** Across the windows: median achieved, each percentile's interval, CPU per unit, and N = X·R (Little's law). */
   summary: {
