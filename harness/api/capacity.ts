@@ -35,6 +35,9 @@ import {
   capacityTargets,
   nextRate,
   STEP_RULE,
+  confirmOf,
+  retryOf,
+  searchSteps,
   stepSummary,
   uslPoints,
 } from "../verdict/capacity.js";
@@ -257,8 +260,10 @@ class ScenarioSearch {
         const i = (turn + k) % this.records.length;
         const r = this.records[i]!;
         if (r.ended || signal.aborted) continue;
-        const again = retryOf(r);
-        const next = again ? { rate: again.level } : nextRate(searchSteps(r), this.searchOptions(r));
+        let again = retryOf(r);
+        let next = again ? { rate: again.level } : nextRate(searchSteps(r), this.searchOptions(r));
+        const confirm = "done" in next && next.done === "bracketed" ? confirmOf(r) : undefined;
+        if (confirm) [again, next] = [confirm, { rate: confirm.level }];
         if ("done" in next) r.ended = next.done;
         else if (performance.now() + stepS * 1000 > deadline) r.ended = "budget";
         else {
@@ -475,31 +480,14 @@ const fmtLevel = (x: number) => (x >= 100 ? x.toFixed(0) : Number(x.toPrecision(
 type Judge = (windows: readonly WindowRecord[], slo: Slo) => ReturnType<typeof callStep>;
 
 /**
- * A level whose step ended at the line is tried once more, later (trials are added only near the
- * edge, as Shivam et al.'s "Cutting Corners"): the second try's windows join the first's, and the
- * rule decides on all of them, up to twice the windows. On a 2-core machine near saturation a
- * stall of a second or two in one window leaves a step at the line that more windows decide.
+ * A level tried again (at the line, or an end of the bracket being confirmed: trials are added
+ * only near the edge, as in Shivam et al.'s "Cutting Corners"): the second try's windows join the
+ * first's, and the rule decides on all of them, up to twice the windows. On a 2-core machine near
+ * saturation a stall of a second or two in one window leaves a step at the line, or failing, that
+ * more windows decide.
  */
 function pooledRule(again: CapacityStepRecord | undefined): Judge {
   if (!again) return (windows, slo) => callStep(windows, slo);
   const rule = { ...STEP_RULE, maxWindows: again.windows.length + STEP_RULE.maxWindows };
   return (windows, slo) => callStep([...again.windows, ...windows], slo, rule);
-}
-
-/** The search's last step, when it ended at the line at a level tried only once: try it again. */
-function retryOf(r: CapacitySearchRecord): CapacityStepRecord | undefined {
-  const last = r.steps.at(-1);
-  if (!last || last.call.call !== "at-line" || last.pooledWith !== undefined) return undefined;
-  return r.steps.filter((s) => s.level === last.level).length === 1 ? last : undefined;
-}
-
-/** What the search state machine reads: each level once, with its latest call (a retried level's pooled one). */
-function searchSteps(r: CapacitySearchRecord) {
-  const byLevel = new Map<number, CapacityStepRecord>();
-  for (const s of r.steps) byLevel.set(s.level, s);
-  return [...byLevel.values()].map((s) => ({
-    rate: s.level,
-    call: s.call.call,
-    generatorBound: s.call.generatorBound,
-  }));
 }

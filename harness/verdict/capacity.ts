@@ -322,3 +322,40 @@ export function uslPoints(steps: readonly CapacityStepRecord[], rule = STEP_RULE
     .filter((w) => w.meanMs !== undefined && w.achieved > 0)
     .map((w) => ({ n: (w.achieved * w.meanMs!) / 1000, x: w.achieved }));
 }
+
+/** The search's last step, when it ended at the line at a level tried only once: try it again. */
+export function retryOf(r: CapacitySearchRecord): CapacityStepRecord | undefined {
+  const last = r.steps.at(-1);
+  if (!last || last.call.call !== "at-line" || last.pooledWith !== undefined) return undefined;
+  return r.steps.filter((s) => s.level === last.level).length === 1 ? last : undefined;
+}
+
+/** Each level's latest step (a retried level's, whose call read both tries). */
+function latestByLevel(r: CapacitySearchRecord): CapacityStepRecord[] {
+  const byLevel = new Map<number, CapacityStepRecord>();
+  for (const s of r.steps) byLevel.set(s.level, s);
+  return [...byLevel.values()];
+}
+
+/** What the search state machine reads: each level once, with its latest call. */
+export function searchSteps(r: CapacitySearchRecord) {
+  return latestByLevel(r).map((s) => ({ rate: s.level, call: s.call.call, generatorBound: s.call.generatorBound }));
+}
+
+/**
+ * Once bracketed, both ends are confirmed: the highest pass, then the first level above it that
+ * did not pass, are each tried once more (their windows pooled with the first try's), symmetric so
+ * as not to favour a higher or a lower capacity. A flipped end sends the search on. A level whose
+ * load could not be applied at all is not tried again.
+ */
+export function confirmOf(r: CapacitySearchRecord): CapacityStepRecord | undefined {
+  const latest = latestByLevel(r);
+  const top = latest.filter((s) => s.call.call === "pass").sort((a, b) => b.level - a.level)[0];
+  if (!top) return undefined;
+  const first = latest
+    .filter((s) => s.level > top.level && s.call.call !== "pass")
+    .sort((a, b) => a.level - b.level)[0];
+  const triedOnce = (s: CapacityStepRecord | undefined) =>
+    s !== undefined && s.windows.length > 0 && r.steps.filter((x) => x.level === s.level).length === 1;
+  return [top, first].find(triedOnce);
+}

@@ -5,6 +5,9 @@ import {
   capacityOf,
   capacityRatio,
   capacityTargets,
+  confirmOf,
+  retryOf,
+  searchSteps,
   nextRate,
   STEP_RULE,
   type SearchOptions,
@@ -329,5 +332,47 @@ test("the guide's throughput targets judged on the capacities: the claim's varia
     capacityTargets([search("optimized", 900)], [http], () => undefined),
     [],
     "a scenario not searched has no row",
+  );
+});
+
+test("near the edge a level is tried once more: one at the line at once, then both ends of the bracket; never a third time", () => {
+  const w = { offered: 1, achieved: 1, latencyMs: 1, errorShare: 0, generatorBound: false, lateShare: 0 };
+  let seq = 0;
+  const step = (level: number, call: "pass" | "fail" | "at-line", windows = 3) =>
+    ({
+      level,
+      seq: ++seq,
+      startedAt: "",
+      windows: Array.from({ length: windows }, () => w),
+      call: { call, reason: "", latency: undefined, achievedShare: 1, errorShare: 0, generatorBound: false },
+      summary: { achieved: 1 },
+    }) as CapacitySearchRecord["steps"][number];
+  const record = (steps: CapacitySearchRecord["steps"]) => ({ steps }) as CapacitySearchRecord;
+  // at the line: tried again at once; after its second try, not again
+  const atLine = step(200, "at-line", 8);
+  assert.equal(retryOf(record([step(100, "pass"), atLine])), atLine);
+  assert.equal(retryOf(record([step(100, "pass"), atLine, step(200, "pass")])), undefined);
+  // bracketed: the highest pass first, then the first non-pass above it
+  const top = step(190, "pass");
+  const first = step(200, "fail");
+  const r = record([step(100, "pass"), first, top]);
+  assert.equal(confirmOf(r), top);
+  r.steps.push({ ...step(190, "pass"), pooledWith: top.seq });
+  assert.equal(confirmOf(r), first);
+  r.steps.push({ ...step(200, "pass"), pooledWith: first.seq });
+  // the fail flipped: the search reads each level's latest call, and 200 is now its highest pass
+  assert.deepEqual(
+    searchSteps(r).map((s) => [s.rate, s.call]),
+    [
+      [100, "pass"],
+      [200, "pass"],
+      [190, "pass"],
+    ],
+  );
+  assert.equal(confirmOf(r), undefined, "both tried twice: nothing to confirm");
+  // a level whose load could not be applied (no window) is not tried again
+  assert.equal(
+    confirmOf(record([step(100, "pass"), step(120, "fail", 0), { ...step(100, "pass"), pooledWith: 1 }])),
+    undefined,
   );
 });
