@@ -73,7 +73,15 @@ describe("perfpack capacity", () => {
       }
       // every level above the ceiling that was measured failed: the service cannot serve it
       for (const step of s.steps.filter((x) => x.level > 105)) assert.notEqual(step.call.call, "pass", `${step.level}`);
-      for (const step of s.steps) assert.ok(step.windows.length >= 3 && step.windows.length <= 8);
+      // 3 to 8 windows; a level tried again decides on its first try's too, so its own may be fewer
+      // (none: a level whose load could not be applied, which fails)
+      for (const step of s.steps)
+        assert.ok(
+          step.windows.length === 0
+            ? step.call.call === "fail"
+            : step.windows.length >= (step.pooledWith ? 1 : 3) && step.windows.length <= 8,
+          `${step.level}: ${step.windows.length} windows, ${step.call.reason}`,
+        );
       const r = summary.results.find((x) => x.variant === s.variant)!;
       assert.equal(r.capacity, s.capacity);
       assert.deepEqual(r.bracket, [s.bracket[0] ?? null, s.bracket[1] ?? null]);
