@@ -44,6 +44,8 @@ describe("perfpack capacity", () => {
         "120",
         "--window",
         "1",
+        "--resolution",
+        "0.1",
         "--out",
         out,
         "--json",
@@ -103,7 +105,7 @@ describe("perfpack capacity", () => {
     const out = join(tmp, "slow");
     const { env, args } = ceiling(200);
     const run = perfpack(
-      ["capacity", ...args, "--variants", "baseline", "--slo", "p95<50ms", "--window", "1", "--out", out],
+      ["capacity", ...args, "--variants", "baseline", "--slo", "p95<50ms", "--window", "0.5", "--out", out],
       env,
     );
     assert.equal(await run.exit, 1, run.output());
