@@ -4,7 +4,15 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { Chalk } from "chalk";
 import { EXIT, exitCodeOf, PerfpackError, UsageError } from "./errors.js";
 import { colourLevel, type IO } from "./cli/io.js";
-import { GATE_OPTIONS, helpText, RUN_ONLY_OPTIONS, RUN_OPTIONS, type OptionSpec } from "./plan/options.js";
+import {
+  CAPACITY_OPTIONS,
+  CAPACITY_RUN_OPTIONS,
+  GATE_OPTIONS,
+  helpText,
+  RUN_ONLY_OPTIONS,
+  RUN_OPTIONS,
+  type OptionSpec,
+} from "./plan/options.js";
 import { RUN_DEFAULTS } from "./plan/defaults.js";
 import { exchangeDefaults as XD } from "../services/exchange/src/config.js";
 import { packageVersion } from "../services/common/src/project.js";
@@ -69,9 +77,9 @@ const program = new Command("perfpack")
   .exitOverride();
 
 /** Options from a table (plan/options.ts): its flags, help and repeatable ones. */
-function withOptions(cmd: Command, table: Readonly<Record<string, OptionSpec>>): Command {
+function withOptions(cmd: Command, table: Readonly<Partial<Record<string, OptionSpec>>>): Command {
   for (const o of Object.values(table)) {
-    if (o.fileOnly) continue;
+    if (!o || o.fileOnly) continue;
     const opt = new Option(o.flag, helpText(o));
     if (o.kind === "repeatable") opt.argParser(collect);
     cmd.addOption(opt);
@@ -138,6 +146,24 @@ withOptions(
     ]);
     process.exitCode = await gateCommand(flags, SCENARIOS, io);
   });
+
+withOptions(
+  withOptions(
+    program
+      .command("capacity")
+      .description(
+        "per variant and scenario, the highest offered rate (open model; ws: the most subscribers) at which an SLO holds (--slo, default the guide's p95 target): levels double from a closed-model probe until a step fails, then bisect to --resolution; the variants' steps interleave; capacity.json, report.md, report.html with the latency-throughput curve, a USL fit and the capacity ratio",
+      ),
+    CAPACITY_RUN_OPTIONS,
+  ),
+  CAPACITY_OPTIONS,
+).action(async (flags) => {
+  const [{ capacityCommand }, { SCENARIOS }] = await Promise.all([
+    import("./cli/capacity.js"),
+    import("../scenarios/index.js"),
+  ]);
+  process.exitCode = await capacityCommand(flags, SCENARIOS, io);
+});
 
 program
   .command("profile")

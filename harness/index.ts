@@ -1,5 +1,5 @@
 /**
- * perfpack as a library: `import { run, resume, compare, gate, gateRevision, report, profile, init } from "perfpack"`.
+ * perfpack as a library: `import { run, resume, capacity, compare, gate, gateRevision, report, profile, init } from "perfpack"`.
  * Each function is its command's job (harness/api/) without the process: no exit, no signal
  * handlers, no printing. It returns documents; progress comes as events to `onEvent`, and an
  * AbortSignal cancels. Errors are PerfpackError with the command's exit code (UsageError: 2,
@@ -11,6 +11,7 @@ import { profile as profileJob } from "./api/profile.js";
 import { init as initJob, type InitDocument } from "./api/init.js";
 import { compareFiles, renderReports, type CompareDocument } from "./api/report.js";
 import { run as runJob, type RunDocument } from "./api/run.js";
+import { capacity as capacityJob, type CapacityJob } from "./api/capacity.js";
 import { prepareResume, resumeRun } from "./api/resume.js";
 import { flagsFromObject } from "./plan/file.js";
 import type { RunOptionKey } from "./plan/options.js";
@@ -25,6 +26,8 @@ import { packageVersion } from "../services/common/src/project.js";
 export { EXIT, PerfpackError, UsageError } from "./errors.js";
 export type { Comparison, Results, Summary, TargetVerdict, TrialRecord } from "./results/schema.js";
 export type { CompareDocument, GateDocument, InitDocument, JobEvent, ProfileResult, RevisionGateDocument, RunDocument };
+export type { CapacityJob };
+export type { CapacityDocument, CapacitySearchRecord, CapacityStepRecord } from "./results/capacity.js";
 
 /** The run options, as in perfpack.config.json: numbers as numbers, lists as arrays or comma-separated strings. */
 export type RunOptions = Partial<
@@ -63,6 +66,31 @@ export async function run(options: RunOptions = {}, call: CallOptions = {}): Pro
 export async function resume(folder: string, call: CallOptions = {}): Promise<RunDocument> {
   const ctx = contextOf(call);
   return resumeRun(prepareResume(folder, {}, SCENARIOS, ctx), SCENARIOS, ctx);
+}
+
+/** `perfpack capacity`'s options: the run options it takes, the SLO and the search's bounds. */
+export type CapacityOptions = RunOptions & {
+  slo?: string;
+  resolution?: number;
+  /** Seconds (or "5m") each scenario's search may take. */
+  budget?: string | number;
+  /** Seconds (or "2s") of one measured window. */
+  window?: string | number;
+  maxRate?: number;
+};
+
+/**
+ * `perfpack capacity`: per scenario and variant, the highest offered level at which the SLO holds;
+ * capacity.json and the reports in the run folder. A run option capacity does not take is a UsageError.
+ */
+export async function capacity(options: CapacityOptions = {}, call: CallOptions = {}): Promise<CapacityJob> {
+  const { budget, window, maxRate, ...rest } = options;
+  const str = (v: string | number | undefined) => (v === undefined ? undefined : String(v));
+  return capacityJob(
+    { ...flagsFromObject(rest, "capacity options"), budget: str(budget), window: str(window), maxRate: str(maxRate) },
+    SCENARIOS,
+    contextOf(call),
+  );
 }
 
 /** `perfpack compare a.json b.json`: B against A for every variant and scenario in both. */

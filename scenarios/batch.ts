@@ -32,6 +32,14 @@ export const batch = {
     { metric: "upstream_calls_per_order", label: "upstream calls/order", better: "lower" },
     { metric: "executor_cpu_us_per_order", label: "CPU µs/order", better: "lower", gate: true },
   ],
+  capacity: {
+    level: "rate",
+    unit: "orders/s",
+    defaultSlo: "p95<50ms,errors<1%",
+    latency: "latency",
+    work: "order",
+    achieved: "achieved_rate",
+  },
   exchangeArgs: () => [],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS,
   async run(ctx) {

@@ -85,6 +85,8 @@ export interface ScenarioContext {
    * of perfpack's own generators (latency, batch, ws; json and soak always run in process).
    */
   artillery?: { env: Readonly<NodeJS.ProcessEnv>; workDir: string };
+  /** A capacity step's SLO quantile (0.5 … 0.999): the scenario adds `<latency prefix>_slo_ms`, that quantile of its window. */
+  sloQuantile?: number;
   /** Marks the start of the measured window (after warm-up); probes cover exactly that window. */
   measureStart(): Promise<void>;
   /**
@@ -175,6 +177,29 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
   /** Metrics computed from the window's probes (e.g. batch flushes from the executor's counters). */
   derive?(probes: WindowProbes, result: ScenarioResult, toggles: Record<string, unknown>): Record<string, number>;
+  /** How `perfpack capacity` loads it step by step; a scenario without one has no capacity search. */
+  readonly capacity?: CapacitySpec;
+}
+
+/**
+ * A scenario's capacity search: what a step sets, and what its windows are judged on. "rate": its
+ * request at an offered rate (open model, coordinated-omission corrected), judged on the latency
+ * of the answers; "subscribers": that many subscribers, judged on the latency of what they receive.
+ */
+export interface CapacitySpec {
+  level: "rate" | "subscribers";
+  /** The level's unit in reports: "req/s", "orders/s", "subscribers". */
+  unit: string;
+  /** The SLO when --slo is not given (the guide's target for this scenario). */
+  defaultSlo: string;
+  /** The prefix of the latency metrics the SLO reads ("latency": latency_p95_ms …). */
+  latency: string;
+  /** What one unit of the level's work is: CPU is reported per one. */
+  work: ScenarioResult["workUnit"];
+  /** The metric of the work per second a window achieved (answered, or delivered). */
+  achieved: string;
+  /** The work per second a level offers, when it is not the level itself (subscribers × the feed rate). */
+  offered?(level: number, o: { wsRate?: number }): number;
 }
 
 /** The percentile series of a latency chart (the closed and open load generators' metrics). */

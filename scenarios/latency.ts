@@ -28,6 +28,14 @@ export const latency = {
     { metric: "executor_cpu_us_per_request", label: "CPU µs/req", better: "lower", gate: true },
     { metric: "upstream_conns_per_request", label: "upstream conns/req", better: "lower" },
   ],
+  capacity: {
+    level: "rate",
+    unit: "req/s",
+    defaultSlo: "p95<100ms,errors<1%",
+    latency: "latency",
+    work: "request",
+    achieved: "achieved_rate",
+  },
   exchangeArgs: () => [],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
   async run(ctx) {

@@ -50,6 +50,15 @@ export const ws = {
     { metric: "ws_compression_ratio", label: "ratio", better: "higher" },
     { metric: "executor_cpu_us_per_message", label: "CPU µs/msg", better: "lower", gate: true },
   ],
+  capacity: {
+    level: "subscribers",
+    unit: "subscribers",
+    defaultSlo: "p95<10ms,errors<1%",
+    latency: "ws_latency",
+    work: "message",
+    achieved: "ws_msgs_per_s",
+    offered: (n, { wsRate }) => n * (wsRate ?? WS_FEED_RATE),
+  },
   exchangeArgs: ({ wsRate }) => ["--ws-rate", String(wsRate ?? WS_FEED_RATE)],
   estimateS: ({ durationS, warmupS }) => durationS + warmupS + 0.3,
   async run(ctx) {
@@ -88,6 +97,8 @@ export const ws = {
         ws_ping_ok: await pingShare(subs),
         ...latencyMetrics("ws_latency", tally.rec.summary()),
       };
+      const slo = ctx.sloQuantile === undefined ? undefined : tally.rec.at(ctx.sloQuantile);
+      if (slo !== undefined) metrics.ws_latency_slo_ms = slo;
       return { metrics, work: messages, workUnit: "message" };
     } finally {
       for (const s of subs) s.ws.terminate();

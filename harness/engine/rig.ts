@@ -57,7 +57,7 @@ export interface Death {
 /** The load a scenario puts on one arm: the run's settings, with the arm's share of connections and subscribers. */
 export type LoadShape = Pick<
   ScenarioContext,
-  "durationS" | "warmupS" | "connections" | "rate" | "wsClients" | "requests"
+  "durationS" | "warmupS" | "connections" | "rate" | "wsClients" | "requests" | "sloQuantile"
 >;
 
 /** What the caller of a scenario hears from it: the measured window's marks, its log lines, and its abort. */

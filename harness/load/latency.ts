@@ -23,6 +23,11 @@ export class LatencyRecorder {
     return this.h.totalCount;
   }
 
+  /** The value at quantile `q` (0.5 … 0.999) in milliseconds; undefined when nothing was recorded. */
+  at(q: number): number | undefined {
+    return this.h.totalCount === 0 ? undefined : this.h.getValueAtPercentile(q * 100) / 1000;
+  }
+
   /** p50/p95/p99/max/mean in milliseconds; empty when nothing was recorded. */
   summary(): LatencySummary | undefined {
     if (this.h.totalCount === 0) return undefined;

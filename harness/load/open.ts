@@ -55,6 +55,12 @@ export interface Schedule {
 }
 
 /**
+ * How late (ms) a request may leave against its due time before the generator counts as behind its
+ * schedule (its event loop was busy), so that the load it offered was not the one asked for.
+ */
+export const SCHEDULE_SLACK_MS = 10;
+
+/**
  * The open model's clock, shared by `openLoad` and the soak: fires requests at constant arrival
  * times whatever the answers do, then waits for those in flight. Returns when the last request
  * was sent (ms after t0), how many were sent, and how many were late (see maxInFlight).

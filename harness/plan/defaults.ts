@@ -62,3 +62,26 @@ export const QUICK = {
   connections: 32,
   wsClients: 10,
 } as const;
+
+/**
+ * `perfpack capacity`: each scenario's search (api/capacity.ts) in steps of a warm-up window and
+ * then 3 to 8 measured windows; levels double from half the probe's closed-model throughput until
+ * a step fails, then bisect to the resolution. The default budget finds baseline's and
+ * optimized's latency capacity to 5% on the 2-core reference machine.
+ */
+export const CAPACITY_DEFAULTS = {
+  scenarios: "latency",
+  windowS: 2,
+  warmupS: 1,
+  budgetS: 300,
+  resolution: 0.05,
+  minWindows: 3,
+  maxWindows: 8,
+  /** The warm-up after the probe or a failed step is this many times as long (api/capacity.ts says why). */
+  settleFactor: 3,
+  /** The closed-model probe that seeds each variant's search. */
+  probeS: 2,
+  factor: 2,
+  maxRate: 50_000,
+  maxSubscribers: 5_000,
+} as const;

@@ -13,12 +13,14 @@ import {
   type OptionSpec,
   type RunFlags,
   type RunOptionKey,
+  type CapacityFileKey,
+  type CapacityFlags,
 } from "./options.js";
 
 /** What a config file (or the library's options object) holds: run and gate options. */
-export type FileFlags = RunFlags & GateFlags;
+export type FileFlags = RunFlags & GateFlags & Pick<CapacityFlags, CapacityFileKey>;
 
-type FileKey = RunOptionKey | GateOptionKey;
+type FileKey = RunOptionKey | GateOptionKey | CapacityFileKey;
 
 /** Where values came from, by key: the config file a value was read from. A key not here came from a flag (or the library's options, or a client's defaults). */
 export type Sources = { readonly [K in FileKey]?: string };

@@ -399,10 +399,98 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
 
 export type GateOptionKey = keyof typeof GATE_OPTIONS;
 
+/** `perfpack capacity`'s own flags, beside the run options that apply to it. */
+export interface CapacityFlags {
+  slo?: string;
+  resolution?: string;
+  budget?: string;
+  window?: string;
+  maxRate?: string;
+}
+
+/** The run options capacity takes, from the same table; the others (rounds, designs, profiling …) are a run's. */
+export const CAPACITY_RUN_OPTIONS: Readonly<Partial<Record<RunOptionKey, OptionSpec>>> = Object.fromEntries(
+  (
+    [
+      "variants",
+      "ablation",
+      "matrix",
+      "env",
+      "scenarios",
+      "connections",
+      "wsRate",
+      "out",
+      "readyTimeout",
+      "stopGrace",
+      "executorCmd",
+      "readyPath",
+      "upstreamRtt",
+      "upstreamBandwidth",
+      "header",
+      "requests",
+      "maxErrors",
+      "json",
+      "config",
+    ] as const
+  ).map((k) => [k, RUN_OPTIONS[k]]),
+);
+
+/** The capacity options a config file may set (a run and the gate ignore them). */
+export type CapacityFileKey = "slo" | "resolution";
+
+/** The capacity search's options: --slo and --resolution may come from the config file too. */
+export const CAPACITY_OPTIONS: { readonly [K in keyof Required<CapacityFlags>]: OptionSpec } = {
+  slo: {
+    flag: "--slo <spec>",
+    kind: "string",
+    description:
+      'capacity: the objective each step is held to, e.g. "p95<100ms,errors<1%" (any percentile p50 … p99.9, the line in ms or s; errors default 1%) (default: each scenario\'s guide target: latency p95<100ms, batch p95<50ms, ws p95<10ms)',
+  },
+  resolution: {
+    flag: "--resolution <share>",
+    kind: "number",
+    min: 0.01,
+    max: 1,
+    invalid: "expected a share such as 0.05 for 5%",
+    default: 0.05,
+    description:
+      "capacity: the bisection stops once the first failing level is within this share of the last passing one",
+  },
+  budget: {
+    flag: "--budget <duration>",
+    kind: "duration",
+    min: 10,
+    max: 24 * 3600,
+    inFile: false,
+    description:
+      "capacity: the time each scenario's search may take, every variant's steps included (90s, 5m or seconds; default 5m); when it ends, the reports say what was reached",
+  },
+  window: {
+    flag: "--window <duration>",
+    kind: "duration",
+    min: 0.5,
+    max: 60,
+    inFile: false,
+    description:
+      "capacity: one measured window of a step (default 2s); a step measures 3 to 8 of them after a warm-up of one",
+  },
+  maxRate: {
+    flag: "--max-rate <r>",
+    kind: "number",
+    min: 1,
+    max: 200_000,
+    inFile: false,
+    description:
+      "capacity: the highest level a search tries (requests or orders per second, or subscribers); reaching it passing is reported as at least this (default 50000 /s, 5000 subscribers)",
+  },
+};
+
 /** Every option the config file may set: the run's and the gate's (a run ignores the gate's). */
-export const FILE_OPTIONS: Readonly<Record<RunOptionKey | GateOptionKey, OptionSpec>> = {
+export const FILE_OPTIONS: Readonly<Record<RunOptionKey | GateOptionKey | CapacityFileKey, OptionSpec>> = {
   ...RUN_OPTIONS,
   ...GATE_OPTIONS,
+  slo: CAPACITY_OPTIONS.slo,
+  resolution: CAPACITY_OPTIONS.resolution,
 };
 
 /** The help line of an option: its description and default. */
@@ -486,7 +574,9 @@ const REQUESTS_SCHEMA = {
  */
 export function configSchema(): object {
   const properties: Record<string, object> = {};
-  for (const [key, o] of Object.entries(FILE_OPTIONS) as Array<[RunOptionKey | GateOptionKey, OptionSpec]>) {
+  for (const [key, o] of Object.entries(FILE_OPTIONS) as Array<
+    [RunOptionKey | GateOptionKey | CapacityFileKey, OptionSpec]
+  >) {
     if (o.inFile === false) continue;
     const description = helpText(o);
     const t =

@@ -32,7 +32,7 @@ const intervalText = (c: Comparison) =>
   Number.isFinite(c.estimate.hi) ? `${c.estimate.lo.toFixed(2)}–${c.estimate.hi.toFixed(2)}×` : "needs ≥ 2 rounds";
 
 /** A share (0–1) as a percentage: "0%", "0.35%", "12.5%". */
-const shareText = (v: number | undefined): string =>
+export const shareText = (v: number | undefined): string =>
   v === undefined || !Number.isFinite(v) ? "–" : v === 0 ? "0%" : `${(v * 100).toFixed(v < 0.1 ? 2 : 1)}%`;
 
 /** A metric's value in a cell: shares as percentages, other numbers by fmt. */

@@ -31,13 +31,15 @@ const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
 /** Chart.js's UMD build, inlined so the report works offline as one file. */
 // (chart.js's "exports" hide dist/ files, so the UMD build is found beside its main entry, dist/chart.cjs)
-const chartLibrary = () =>
+export const chartLibrary = () =>
   (chartJs ??= readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.min.js"), "utf8"));
 
-const h = (s: string) =>
+/** Escapes text for HTML. */
+export const h = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-function table<T>(rows: readonly T[], dims: readonly Dimension<T>[], cls: (r: T) => string = () => ""): string {
+/** A table of rows by its Dimensions (the Markdown and terminal tables' columns). */
+export function table<T>(rows: readonly T[], dims: readonly Dimension<T>[], cls: (r: T) => string = () => ""): string {
   return `<table><thead><tr>${dims.map((d) => `<th>${h(d.label)}</th>`).join("")}</tr></thead><tbody>${rows
     .map((r) => `<tr class="${cls(r)}">${dims.map((d) => `<td>${h(d.format(r))}</td>`).join("")}</tr>`)
     .join("")}</tbody></table>`;
@@ -321,7 +323,7 @@ const targets: Section = (r) => {
   const failing = (row: (typeof pivot.rows)[number]) =>
     [...row.byVariant.values()].some((t) => t.status === "fail") ? "st-fail" : "";
   const notes = pivot.rows
-    .filter((row) => row.note && [...row.byVariant.values()].some((t) => t.status === "not-measured"))
+    .filter((row) => row.note)
     .map((row) => `<p class="muted">${h(row.label)}: ${h(row.note!)}</p>`)
     .join("");
   return `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, failing)}${notes}`;

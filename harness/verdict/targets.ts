@@ -151,7 +151,10 @@ function tableVerdict(results: Results, t: TableTarget, variant: string): Target
     return {
       ...base,
       status: "not-measured",
-      note: alloc?.note ?? t.definition ?? `${t.scenario} scenario not in this run`,
+      note:
+        alloc?.note ??
+        (results.plan.scenarios.includes(t.scenario) || t.scenario === "*" ? t.definition : undefined) ??
+        `${t.scenario} scenario not in this run`,
     };
   const meets = (x: number) => (t.below !== undefined ? v < x : v > x);
   const status: TargetStatus = meets(t.stretch) ? "stretch-met" : meets(limit) ? "pass" : "fail";

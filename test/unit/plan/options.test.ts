@@ -11,7 +11,7 @@ import {
   mergeFlags,
   readConfigFile,
 } from "../../../harness/plan/file.js";
-import { configSchema, FILE_OPTIONS, RUN_ONLY_OPTIONS } from "../../../harness/plan/options.js";
+import { CAPACITY_OPTIONS, configSchema, FILE_OPTIONS, RUN_ONLY_OPTIONS } from "../../../harness/plan/options.js";
 import { projectRoot } from "../../../services/common/src/project.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-config-"));
@@ -35,14 +35,14 @@ test("the schema carries each option's range and choices from the table", () => 
   assert.deepEqual(p.profile!.enum, ["0x", "clinic-flame", "clinic-doctor", "cpuprof"]);
 });
 
-test("every run and gate option is documented in docs/cli.md with its flag and config key", () => {
+test("every run, gate and capacity option is documented in docs/cli.md with its flag and config key", () => {
   const doc = readFileSync(join(projectRoot(), "docs", "cli.md"), "utf8");
   for (const [key, o] of Object.entries(FILE_OPTIONS)) {
     const flag = o.flag.split(" ")[0]!;
     if (!o.fileOnly) assert.ok(doc.includes(`\`${flag}`), `docs/cli.md does not show ${flag}`);
     if (o.inFile !== false) assert.ok(doc.includes(`\`${key}\``), `docs/cli.md does not show the config key ${key}`);
   }
-  for (const o of Object.values(RUN_ONLY_OPTIONS))
+  for (const o of [...Object.values(RUN_ONLY_OPTIONS), ...Object.values(CAPACITY_OPTIONS)])
     assert.ok(doc.includes(`\`${o.flag.split(" ")[0]}`), `docs/cli.md does not show ${o.flag}`);
 });
 
