@@ -263,7 +263,14 @@ export const variantText = (v: CapacityDocument["plan"]["variants"][number]): st
     Object.entries(v.env)
       .map(([k, val]) => `${k}=${val}`)
       .join(" ") || "(the service's own settings)"
-  }${v.system ? ` (${v.system})` : ""}`;
+  }${systemText(v.system)}`;
+
+/** Which service a variant ran: a team's command, a revision, or (nothing said) the bundled executor. */
+function systemText(system: CapacityDocument["plan"]["variants"][number]["system"]): string {
+  if (system?.kind === "command") return ` (service: \`${system.cmd}\`)`;
+  if (system?.kind === "revision") return ` (revision ${system.ref}, ${system.commit.slice(0, 10)})`;
+  return "";
+}
 
 /** A scenario's line of the plan: its SLO and what a step sets. */
 export const scenarioText = (v: ScenarioView): string =>

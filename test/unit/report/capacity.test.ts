@@ -314,3 +314,14 @@ test("a job interrupted before any step still reads: no capacity, no ratio, empt
     /  note: baseline: interrupted; optimized: interrupted\ninterrupted: only finished steps are counted\nnot reached: ws$/,
   );
 });
+
+test("a team's service is named in the plan by its command, never as an object", () => {
+  const doc = sampleCapacity();
+  doc.plan.variants = doc.plan.variants.map((v) => ({
+    ...v,
+    system: { kind: "command" as const, cmd: "node server.js" },
+  }));
+  const md = capacityMarkdown(doc);
+  assert.match(md, /\(service: `node server\.js`\)/);
+  assert.doesNotMatch(md + capacityHtml(doc), /\[object Object\]/);
+});
