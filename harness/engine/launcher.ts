@@ -1,7 +1,13 @@
 import { EXIT, PerfpackError } from "../errors.js";
 import type { ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { descendantsIn, procEntry, processTable } from "../../services/common/src/proc.js";
+import { readFileSync } from "node:fs";
+import {
+  descendantsIn,
+  listeningSockets,
+  procEntry,
+  processTable,
+  socketInodes,
+} from "../../services/common/src/proc.js";
 import { Agent, request } from "undici";
 import { tlsFixture } from "../../services/common/src/project.js";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -254,29 +260,13 @@ export function isDescendant(pid: number, ancestor: number): boolean {
  * through a shell, npm or a profiler is not the process perfpack started. Per /proc (Linux).
  */
 export function listenerPid(port: number, root: number): number | undefined {
-  const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // local address "IP:PORT" in hex, state 0A is LISTEN, inode in the tenth column
-      if (f.length > 9 && f[3] === "0A" && Number.parseInt(f[1]!.split(":")[1]!, 16) === port) inodes.add(f[9]!);
-    }
-  }
-  for (const pid of [root, ...descendantsIn(processTable(), root)]) {
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) return pid;
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
+  const inodes = new Set(
+    listeningSockets()
+      .filter((s) => s.port === port)
+      .map((s) => s.inode),
+  );
+  if (inodes.size === 0) return undefined;
+  for (const pid of [root, ...descendantsIn(processTable(), root)])
+    for (const inode of socketInodes(pid)) if (inodes.has(inode)) return pid;
   return undefined;
 }

@@ -93,3 +93,15 @@ export async function flameRows(page: Page, atLeast: number, timeoutMs = 60_000)
     return page.evaluate(painted, 0);
   }
 }
+
+/** Coloured pixels per canvas of the page: a drawn chart has many, a blank canvas none (all transparent). */
+export function paintedPixels(page: Page): Promise<number[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("canvas")].map((el) => {
+      const d = el.getContext("2d")!.getImageData(0, 0, el.width, el.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+      return n;
+    }),
+  );
+}

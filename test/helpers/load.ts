@@ -1,36 +1,12 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { listeningSockets, socketInodes } from "../../services/common/src/proc.js";
 import { get } from "node:http";
 
 /** The TCP ports `pid` listens on, per /proc (Linux): its sockets' inodes among the LISTEN rows. */
 function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodes.add(m[1]!);
-      } catch {
-        // closed meanwhile
-      }
-    }
-  } catch {
-    return []; // gone
-  }
-  const ports: number[] = [];
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      // local address "IP:PORT" in hex, state 0A is LISTEN, inode in the tenth column
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[3] === "0A" && inodes.has(f[9]!)) ports.push(Number.parseInt(f[1]!.split(":")[1]!, 16));
-    }
-  }
-  return ports;
+  const inodes = socketInodes(pid);
+  return listeningSockets()
+    .filter((s) => inodes.has(s.inode))
+    .map((s) => s.port);
 }
 
 /** Routes that are not a scenario's load: readiness probes and metrics scrapes (perfpack's and this helper's). */

@@ -1,5 +1,5 @@
 /** The process table as Linux shows it in /proc: the one reader of /proc/<pid>/stat. */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 export interface ProcEntry {
   /** R, S, D, Z (zombie) … */
@@ -63,4 +63,41 @@ export function descendantsIn(table: ReadonlyMap<number, ProcEntry>, root: numbe
     frontier = next;
   }
   return out;
+}
+
+/** Every listening TCP socket (IPv4 and IPv6), per /proc/net: its port and its inode. */
+export function listeningSockets(): Array<{ port: number; inode: string }> {
+  const out: Array<{ port: number; inode: string }> = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local address "IP:PORT" in hex, state 0A is LISTEN, inode in the tenth column
+      if (f.length > 9 && f[3] === "0A") out.push({ port: Number.parseInt(f[1]!.split(":")[1]!, 16), inode: f[9]! });
+    }
+  }
+  return out;
+}
+
+/** The inodes of the sockets `pid` holds open; empty when it is gone or not ours to read. */
+export function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // gone, or not ours to read
+  }
+  return inodes;
 }

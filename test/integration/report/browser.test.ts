@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fixturePath } from "../../../services/common/src/project.js";
-import { screenshotPath, withPage } from "../../helpers/browser.js";
+import { screenshotPath, withPage, paintedPixels } from "../../helpers/browser.js";
 import { perfpack } from "../../helpers/cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "perfpack-html-"));
@@ -38,14 +38,7 @@ for (const c of CASES) {
         "one Chart.js chart per canvas",
       );
       // a drawn canvas has coloured pixels; a blank one is all transparent
-      const painted = await page.evaluate(() =>
-        [...document.querySelectorAll("canvas")].map((el) => {
-          const d = el.getContext("2d")!.getImageData(0, 0, el.width, el.height).data;
-          let n = 0;
-          for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
-          return n;
-        }),
-      );
+      const painted = await paintedPixels(page);
       assert.ok(
         painted.every((n) => n > 1000),
         `painted pixels per chart: ${painted.join(", ")}`,
