@@ -16,6 +16,9 @@ import {
 import { profileArtifacts } from "../profile/artifacts.js";
 import { resolveRunConfig, type RunConfig, type RunFlags } from "../plan/config.js";
 import { Given, layeredFlags } from "../plan/file.js";
+import { resolveCapacityConfig, type CapacityConfig } from "../plan/capacity-config.js";
+import { sloSpec, sloText } from "../plan/slo.js";
+import { UsageError } from "../errors.js";
 import { buildPlan } from "../plan/order.js";
 import { defaultRequests, literalHeaderSecrets, recordedRequests } from "../plan/requests.js";
 import { liveRequests } from "../load/request.js";
@@ -25,7 +28,7 @@ import { LOAD_GENERATORS } from "../load/generators.js";
 import { exportAll } from "../report/exporter.js";
 import { EXPORTERS } from "../report/index.js";
 import { redactEnv } from "../results/redact.js";
-import type { GateReport, PlanRecord, Results } from "../results/schema.js";
+import type { GateReport, PlanRecord, Results, RunCapacityRecord } from "../results/schema.js";
 import { ResultsWriter } from "../results/writer.js";
 import { analyze, headlinesOf } from "../verdict/analysis.js";
 import { targetVariants } from "../verdict/targets.js";
@@ -33,6 +36,7 @@ import { symlinkAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import type { LiveRequest, Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
+import { searchCapacity } from "./capacity-search.js";
 
 /** A run's config, validated, and whether the caller asked for the --json document. */
 export interface PreparedRun {
@@ -130,6 +134,12 @@ const planRecord = (
   wsRate: cfg.wsRate,
   quick: cfg.quick,
   warm: cfg.warm || undefined,
+  capacity: cfg.capacity
+    ? {
+        ...(cfg.capacity.slo ? { slo: sloSpec(cfg.capacity.slo, cfg.capacity.sloNamesErrors) } : {}),
+        resolution: cfg.capacity.resolution,
+      }
+    : undefined,
   target: cfg.target ?? null,
   requests: recordedRequests(
     Object.fromEntries(
@@ -185,7 +195,9 @@ export async function executeRun(
   let ran = await untilAborted(runner, ctx.signal);
   if (cfg.allocation && !runner.wasAborted)
     ran = { ...ran, allocation: await runAllocationPass(cfg, ran, scenarios, live.requests, ctx) };
-  // Ctrl-C during the allocation pass: the trials are whole, the run is not
+  if (cfg.capacity && !ctx.signal?.aborted)
+    ran = { ...ran, capacity: await runCapacitySearch(cfg, cfg.capacity, scenarios, ctx) };
+  // Ctrl-C during the allocation pass or the capacity search: the trials are whole, the run is not
   if (ctx.signal?.aborted) ran = { ...ran, interrupted: true };
   // the analysis, once: from the trials, with the headlines the results file records
   const results: Results = { ...ran, summary: analyze(ran, headlinesOf(ran), loadTargets()) };
@@ -328,6 +340,74 @@ async function runAllocationPass(
   }
 }
 
+/** The run's scenarios that have a search of offered rates (latency, batch): the throughput targets' own. */
+const rateSearches = (cfg: RunConfig, scenarios: ReadonlyMap<string, Scenario>): string[] =>
+  cfg.scenarios.filter((s) => scenarios.get(s)?.capacity?.level === "rate");
+
+/**
+ * --capacity: the capacity search of the run's rate scenarios after its trials, in
+ * <run folder>/capacity/, on the run's variants; what the run keeps of it is each capacity at the
+ * SLO (the targets table judges the throughput targets on it). Ctrl-C keeps its finished steps.
+ */
+async function runCapacitySearch(
+  cfg: RunConfig,
+  cap: CapacityConfig,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+): Promise<RunCapacityRecord> {
+  const folder = "capacity";
+  const searched = rateSearches(cfg, scenarios);
+  if (!searched.length)
+    return {
+      folder,
+      interrupted: false,
+      skipped: `--capacity searches the latency and batch scenarios, and this run has neither (its scenarios: ${cfg.scenarios.join(", ")})`,
+      searches: [],
+    };
+  tell(ctx, { type: "note", text: `capacity search after the trials: ${searched.join(", ")} …` });
+  const { doc } = await searchCapacity(
+    { ...cfg, scenarios: searched, outDir: join(cfg.outDir, folder) },
+    cap,
+    scenarios,
+    ctx,
+  );
+  return {
+    folder,
+    interrupted: doc.interrupted,
+    searches: doc.searches.map((s) => ({
+      scenario: s.scenario,
+      variant: s.variant,
+      metric: scenarios.get(s.scenario)!.headline[0]!.metric,
+      unit: s.unit,
+      slo: sloText(s.slo),
+      ...(s.capacity !== undefined ? { capacity: s.capacity } : {}),
+      bracket: [s.bracket[0] ?? null, s.bracket[1] ?? null],
+      atLeast: s.lowerBound || s.ended === "at-max",
+      ...(s.ended ? { ended: s.ended } : {}),
+    })),
+  };
+}
+
+/**
+ * --capacity on a prepared run: the search's SLO and resolution from the config file (`slo`,
+ * `resolution`), else each scenario's guide target and 5%. A run with neither latency nor batch
+ * is refused: the search would measure nothing.
+ */
+export function withCapacity(
+  p: PreparedRun,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: Pick<JobContext, "cwd">,
+  config?: string,
+): PreparedRun {
+  if (!rateSearches(p.cfg, scenarios).length)
+    throw new UsageError(
+      `--capacity searches the latency and batch scenarios, and this run has neither (--scenarios ${p.cfg.scenarios.join(",")})`,
+    );
+  const { flags, from } = layeredFlags(ctx.cwd, { config });
+  const cap = resolveCapacityConfig({ slo: flags.slo, resolution: flags.resolution }, from);
+  return { ...p, cfg: { ...p.cfg, capacity: cap } };
+}
+
 /** Sequential sampling: the next batch of trials, as the client's count of more rounds asks (0: finish). */
 function moreTrials(cfg: RunConfig, moreRounds: (sofar: Results) => number, seed: number | undefined) {
   return async (sofar: Results) => {
@@ -340,9 +420,11 @@ function moreTrials(cfg: RunConfig, moreRounds: (sofar: Results) => number, seed
 
 /** `perfpack run` as a job. */
 export async function run(
-  flags: RunFlags,
+  { capacity, ...flags }: RunFlags & { capacity?: boolean },
   scenarios: ReadonlyMap<string, Scenario>,
   ctx: JobContext,
 ): Promise<RunDocument> {
-  return executeRun(prepareRun(flags, scenarios, ctx).cfg, scenarios, ctx);
+  const prepared = prepareRun(flags, scenarios, ctx);
+  const p = capacity ? withCapacity(prepared, scenarios, ctx, flags.config) : prepared;
+  return executeRun(p.cfg, scenarios, ctx);
 }

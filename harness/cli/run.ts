@@ -1,15 +1,17 @@
 /** `perfpack run`: the job (api/run.ts), shown as it goes, its summary printed, its exit code picked. */
-import { EXIT } from "../errors.js";
-import { executeRun, prepareRun, type RunDocument } from "../api/run.js";
+import { EXIT, UsageError } from "../errors.js";
+import { executeRun, prepareRun, withCapacity, type RunDocument } from "../api/run.js";
 import { prepareResume, resumeRun } from "../api/resume.js";
 import type { JobContext, JobEvent } from "../api/context.js";
 import { summaryDocument } from "../report/json.js";
 import { mediansTables } from "../report/tables.js";
+import { runCapacityDimensions } from "../report/format.js";
 import { verdictText } from "../report/terminal.js";
 import type { RunFlags } from "../plan/config.js";
 import type { RunOnlyFlags } from "../plan/options.js";
 import type { Results } from "../results/schema.js";
 import type { Scenario } from "../../scenarios/contract.js";
+import { join } from "node:path";
 import type { IO, Output } from "./io.js";
 import { progressListener } from "./progress.js";
 import { isProfileEvent, profileText } from "./profile.js";
@@ -35,8 +37,20 @@ function runSummary(results: Results, io: IO, o: { verdict: boolean }): string {
     text += paint.yellow(
       `⚠ ${bound} trial(s) were generator-bound: the load generator used about a full core, so those figures understate the executor.\n`,
     );
+  text += capacityLines(results);
   if (o.verdict) text += "\n" + verdictText(results, paint) + "\n\n";
   return text;
+}
+
+/** `run --capacity`: each search's capacity at the SLO, in the capacity table's own words. */
+function capacityLines(results: Results): string {
+  const c = results.capacity;
+  if (!c || c.skipped) return "";
+  const [, , cap, bracket, slo] = runCapacityDimensions;
+  const rows = c.searches.map(
+    (s) => `  ${s.scenario} · ${s.variant}: ${cap!.format(s)} (bracket ${bracket!.format(s)}; ${slo!.format(s)})`,
+  );
+  return `\ncapacity at the SLO (open model; ${c.folder}/report.html has the curve):\n${rows.join("\n")}\n`;
 }
 
 /**
@@ -81,6 +95,9 @@ export function runPaths(doc: RunDocument, io: IO, human: Output): void {
   for (const e of doc.exportErrors) io.err.write(io.paint.red(`perfpack run: a report could not be written: ${e}\n`));
   human.write(`results: ${doc.resultsFile}\n`);
   for (const f of doc.written) human.write(`report:  ${f}\n`);
+  const cap = doc.results.capacity;
+  if (cap?.skipped) human.write(`capacity: ${cap.skipped}\n`);
+  else if (cap) human.write(`capacity: ${join(doc.outDir, cap.folder)}/{capacity.json,report.md,report.html}\n`);
   if (doc.latest) human.write(`latest:  ${doc.latest}\n`);
 }
 
@@ -104,15 +121,20 @@ export const interruptedLine = (job: "run" | "gate") =>
 
 /** A run shown as it goes, its summary on `human` (stdout, or stderr when stdout carries a JSON document). */
 export async function shownRun(
-  { resume, ...flags }: RunFlags & RunOnlyFlags,
+  { resume, capacity, ...flags }: RunFlags & RunOnlyFlags,
   scenarios: ReadonlyMap<string, Scenario>,
   io: IO,
   human?: Output,
 ): Promise<{ doc: RunDocument; json: boolean; human: Output }> {
   const ctx = jobContext(io, interruptedLine("run"));
   // --resume: the plan and options are the run folder's, checked before anything runs
+  if (resume !== undefined && capacity)
+    throw new UsageError(
+      "--capacity cannot be given beside --resume: a run made with --capacity searches again when resumed, and one made without it does not",
+    );
   const resumed = resume !== undefined ? prepareResume(resume, flags, scenarios, ctx) : undefined;
-  const prepared = resumed ?? prepareRun(flags, scenarios, ctx);
+  const fresh = () => prepareRun(flags, scenarios, ctx);
+  const prepared = resumed ?? (capacity ? withCapacity(fresh(), scenarios, ctx, flags.config) : fresh());
   const to = human ?? (prepared.json ? io.err : io.out);
   const job = { ...ctx, events: runView(io, to, { verdict: true }) };
   const doc = resumed ? await resumeRun(resumed, scenarios, job) : await executeRun(prepared.cfg, scenarios, job);

@@ -12,6 +12,7 @@ import { openStepScenario, type StepStream } from "../load/capacity-step.js";
 import { harnessOf, type Variant } from "../plan/variants.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import type { LiveRequest } from "../load/request.js";
+import { procEntry } from "../../services/common/src/proc.js";
 import type { Scenario, SeriesPoint } from "../../scenarios/contract.js";
 
 export interface CapacityRigOptions {
@@ -35,6 +36,41 @@ export interface CapacityRigOptions {
 
 /** Most connections a step opens: past this, a rate that needs more is beyond what loopback sockets on this generator can carry honestly. */
 const MAX_CONNECTIONS = 2048;
+
+/** Idle: the services together under a tenth of a core over a quarter second, waited for at most 15 s. */
+const QUIET = { maxCores: 0.1, sampleMs: 250, timeoutMs: 15_000 };
+/** Linux's USER_HZ: /proc's CPU times are in these ticks per second. */
+const CLOCK_TICKS = 100;
+const cpuTicks = (pid: number): number => {
+  const e = procEntry(pid);
+  return e ? e.utime + e.stime : 0;
+};
+
+/** What a wait for idle services found. */
+export interface Idle {
+  waitedS: number;
+  idle: boolean;
+  /** The processes' CPU over the last sample, in cores. */
+  cores: number;
+}
+
+/**
+ * Samples the processes' CPU (from /proc) until together they use under `o.maxCores` over a
+ * sample, or `o.timeoutMs` has passed, or `signal` aborts.
+ */
+export async function waitIdle(pids: readonly number[], signal: AbortSignal, o = QUIET): Promise<Idle> {
+  const t0 = performance.now();
+  const ticks = () => pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+  let cores = Infinity;
+  while (!signal.aborted) {
+    const before = ticks();
+    const at = performance.now();
+    await new Promise((r) => setTimeout(r, o.sampleMs));
+    cores = (ticks() - before) / CLOCK_TICKS / ((performance.now() - at) / 1000);
+    if (cores < o.maxCores || performance.now() - t0 >= o.timeoutMs) break;
+  }
+  return { waitedS: (performance.now() - t0) / 1000, idle: cores < o.maxCores, cores };
+}
 
 /** A variant's stack, checked and ready for load. */
 interface Loaded {
@@ -174,6 +210,22 @@ export class CapacityRigs {
       }),
     );
     return m!.metrics;
+  }
+
+  /**
+   * Waits until the services of every variant are idle: together under `maxCores` of CPU over a
+   * sample, or `timeoutMs` passed. A step's load is abandoned when it ends, but a service goes on
+   * answering the requests it had read (and its upstream the orders it was sent), and that backlog
+   * must not run into the next step, of either variant (they share the cores). On the reference
+   * machine the wait was a quarter to half a second after a failed step: the executor and the mock
+   * digest an overload quickly. Returns how long it waited and whether the services were idle.
+   */
+  async quiet(signal: AbortSignal): Promise<Idle> {
+    const pids = this.loaded.flatMap((l) => l.rig.arms.flatMap((a) => Object.values(a.pids)));
+    return waitIdle(
+      pids.filter((p) => p !== undefined),
+      signal,
+    );
   }
 
   /** Stops every variant's services (after Ctrl-C: at once) and returns their logs by variant. */

@@ -14,9 +14,14 @@ import { openPool, runSchedule, SCHEDULE_SLACK_MS } from "./open.js";
 import { loadTarget } from "./request.js";
 import type { Scenario, SeriesPoint } from "../../scenarios/contract.js";
 
+/** A step's stream starts at this share of its rate, and climbs to the rate over its ramp. */
+const RAMP_FROM = 0.1;
+
 /** How a step cuts its stream: an unjudged warm-up, then windows until `decided` or `maxWindows`. */
 export interface StepStream {
   warmupS: number;
+  /** The rate climbs from a tenth to the full rate over the warm-up's first `rampS` (at most the warm-up): see `dueTimes`. */
+  rampS: number;
   windowS: number;
   maxWindows: number;
   /** The SLO's line (ms): a request still unanswered this long after it was due is over it. */
@@ -79,6 +84,7 @@ export function openStepScenario(base: Scenario, stream: StepStream): Scenario {
             return pool.fire(due).finally(() => sink.inFlight.delete(due));
           },
           tick: { everyMs: 20, fn: async () => windows.tick() },
+          ramp: { ms: Math.min(stream.rampS, stream.warmupS) * 1000, from: RAMP_FROM },
         });
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);

@@ -52,6 +52,29 @@ export interface Schedule {
   fire(i: number, due: number): Promise<void>;
   /** Called (and awaited) every `everyMs` of the schedule, e.g. to sample the executor. */
   tick?: { everyMs: number; fn(): Promise<void> };
+  /**
+   * The arrival rate climbs linearly from `from` × rate to the rate over the first `ms`, then
+   * holds (a capacity step's warm-up). Without it the rate holds from the first request.
+   */
+  ramp?: { ms: number; from: number };
+}
+
+/**
+ * When request n is due (ms after t0): constant arrivals, or along the ramp first. On the ramp the
+ * rate is r(t) = r0 + (R − r0)·t/T, so the count by t is r0·t + (R − r0)·t²/2T; its inverse is the
+ * due time. A ramp lets a step's connections open and its service warm up while it still has
+ * headroom: a stream started cold at a rate near capacity could build, in its first second, a
+ * backlog that a service at 90% load drains only over tens of seconds, so the step's call
+ * depended on that start rather than on the rate.
+ */
+export function dueTimes(rate: number, ramp: Schedule["ramp"]): (n: number) => number {
+  const R = rate / 1000;
+  if (!ramp || ramp.ms <= 0 || ramp.from >= 1) return (n) => n / R;
+  const T = ramp.ms;
+  const a = R * Math.max(ramp.from, 0.01);
+  const b = (R - a) / (2 * T);
+  const atT = a * T + b * T * T;
+  return (n) => (n < atT ? (-a + Math.sqrt(a * a + 4 * b * n)) / (2 * b) : T + (n - atT) / R);
 }
 
 /**
@@ -67,7 +90,7 @@ export const SCHEDULE_SLACK_MS = 10;
  */
 export async function runSchedule(o: Schedule): Promise<{ sent: number; late: number; sendMs: number }> {
   const t0 = performance.now();
-  const interval = 1000 / o.rate;
+  const dueOf = dueTimes(o.rate, o.ramp);
   let n = 0;
   let late = 0;
   let inFlight = 0;
@@ -75,14 +98,14 @@ export async function runSchedule(o: Schedule): Promise<{ sent: number; late: nu
   let nextTick = o.tick ? t0 + o.tick.everyMs : Infinity;
   while (n < o.total && !o.signal.aborted) {
     const now = performance.now();
-    while (n < o.total && t0 + n * interval <= now) {
+    while (n < o.total && t0 + dueOf(n) <= now) {
       const i = n++;
       if (inFlight >= o.maxInFlight) {
         late++;
         continue;
       }
       inFlight++;
-      void o.fire(i, t0 + i * interval).finally(() => {
+      void o.fire(i, t0 + dueOf(i)).finally(() => {
         if (--inFlight === 0) idle?.();
       });
     }
@@ -91,7 +114,7 @@ export async function runSchedule(o: Schedule): Promise<{ sent: number; late: nu
       await o.tick.fn();
     }
     if (n >= o.total) break;
-    const wake = Math.min(t0 + n * interval, nextTick);
+    const wake = Math.min(t0 + dueOf(n), nextTick);
     await sleep(Math.max(0, wake - performance.now()));
   }
   const sendMs = performance.now() - t0;

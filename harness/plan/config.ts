@@ -32,6 +32,7 @@ import {
 import type { Generator } from "../load/generators.js";
 import { UsageError } from "../errors.js";
 import { resolveRequests } from "./requests.js";
+import type { CapacityConfig } from "./capacity-config.js";
 import type { RequestSpec } from "../load/request.js";
 
 /** A validated, fully specified run. */
@@ -61,6 +62,11 @@ export interface RunConfig {
   stopGraceMs: number;
   /** --warm: each variant's services run from its first trial to the end; trials are slices of load on them. */
   warm: boolean;
+  /**
+   * --capacity: after the trials, a capacity search of the run's rate scenarios (latency, batch),
+   * its SLO and resolution from the config file or each scenario's guide target; undefined: none.
+   */
+  capacity?: CapacityConfig;
   /** The allocation pass runs after the trials: the latency scenario is in the run, perfpack launches the services, no --skip-allocation. */
   allocation: boolean;
   /** The request of each scenario that sends one: `requests` over the scenario's default, with --header. */

@@ -72,7 +72,8 @@ export const QUICK = {
 export const CAPACITY_DEFAULTS = {
   scenarios: "latency",
   windowS: 2,
-  warmupS: 1,
+  /** A step's unjudged warm-up: its first half climbs to the rate (load/open.ts `dueTimes` says why), the second holds it. */
+  warmupS: 2,
   budgetS: 300,
   resolution: 0.05,
   minWindows: 3,

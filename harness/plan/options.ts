@@ -306,6 +306,7 @@ export type RunOptionKey = keyof typeof RUN_OPTIONS;
 /** `perfpack run`'s own flag, beside the run options: neither the gate's nor the config file's. */
 export interface RunOnlyFlags {
   resume?: string;
+  capacity?: boolean;
 }
 
 /** The flags of `perfpack run` alone: a flag each, no config key (a file cannot say which run to continue). */
@@ -316,6 +317,13 @@ export const RUN_ONLY_OPTIONS: { readonly [K in keyof Required<RunOnlyFlags>]: O
     inFile: false,
     description:
       "continue an interrupted run in its folder (reports/<run-id>): the same plan, seeds and order; its recorded trials are kept and only the missing ones run. Its options are the folder's: no other run option may be given beside it, but --json",
+  },
+  capacity: {
+    flag: "--capacity",
+    kind: "boolean",
+    inFile: false,
+    description:
+      "after the trials, a capacity search of the run's latency and batch scenarios (as perfpack capacity: each variant's highest offered rate under the SLO, 5 min per scenario; --slo and --resolution from the config file) in <run folder>/capacity/; the targets table then judges HTTP requests/sec and Orders/sec on the capacity at the SLO",
   },
 };
 

@@ -7,6 +7,7 @@ import { UsageError } from "../errors.js";
 import type { Machine, PlanRecord, Results, TrialRecord } from "../results/schema.js";
 import type { RequestSpec } from "../load/request.js";
 import type { RunConfig } from "./config.js";
+import { resolveCapacityConfig } from "./capacity-config.js";
 import { RUN_DEFAULTS } from "./defaults.js";
 import { flagOf, RUN_OPTIONS, type PROFILE_TOOLS, type RunFlags } from "./options.js";
 import type { Plan, TrialSpec } from "./order.js";
@@ -118,6 +119,9 @@ export function recordedConfig(
     readyTimeoutMs: (p.readyTimeoutS ?? RUN_DEFAULTS.readyTimeoutMs / 1000) * 1000,
     stopGraceMs: (p.stopGraceS ?? RUN_DEFAULTS.stopGraceMs / 1000) * 1000,
     warm: p.warm === true,
+    ...(p.capacity
+      ? { capacity: resolveCapacityConfig({ slo: p.capacity.slo, resolution: String(p.capacity.resolution) }) }
+      : {}),
     allocation: p.skipAllocation !== true && p.scenarios.includes("latency") && !p.target && !soak,
     requests: { ...o.requestDefaults, ...(p.requests ?? {}) },
     maxErrors: p.maxErrors ?? RUN_DEFAULTS.maxErrors,

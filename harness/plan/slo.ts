@@ -39,3 +39,7 @@ export function parseSlo(spec: string, flag = "--slo"): Slo {
 /** "p95 < 100 ms, errors < 1%": how reports write an SLO. */
 export const sloText = (s: Slo): string =>
   `${s.label} < ${s.maxMs} ms, errors < ${Number((s.maxErrorShare * 100).toPrecision(3))}%`;
+
+/** The spec `parseSlo` reads back into `s` ("p95<100ms,errors<1%"); without its error line when `errors` is false. */
+export const sloSpec = (s: Slo, errors = true): string =>
+  `${s.label}<${s.maxMs}ms${errors ? `,errors<${Number((s.maxErrorShare * 100).toPrecision(3))}%` : ""}`;

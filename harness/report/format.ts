@@ -5,6 +5,7 @@ import {
   type GateReport,
   type LookRecord,
   type Results,
+  type RunCapacityRecord,
   type TargetStatus,
   type TargetVerdict,
 } from "../results/schema.js";
@@ -376,3 +377,26 @@ export const allocationTopText = (row: AllocationRow): string => {
     )
     .join(", ");
 };
+
+/** One search of `run --capacity` (results.capacity). */
+export type RunCapacityRow = RunCapacityRecord["searches"][number];
+
+/** The capacity table of a run made with --capacity: per scenario and variant, the capacity at the SLO and its bracket. */
+export const runCapacityDimensions: Dimension<RunCapacityRow>[] = [
+  { label: "scenario", format: (s) => s.scenario },
+  { label: "variant", format: (s) => s.variant },
+  {
+    label: "capacity",
+    format: (s) => (s.capacity === undefined ? "none" : `${s.atLeast ? "≥ " : ""}${whole(s.capacity)} ${s.unit}`),
+  },
+  {
+    label: "bracket (last pass – first fail)",
+    format: (s) => s.bracket.map((x) => (x === null ? "–" : whole(x))).join(" – "),
+  },
+  { label: "SLO", format: (s) => s.slo },
+  { label: "search ended", format: (s) => s.ended ?? "–" },
+];
+
+/** Under the run's capacity table: what it is, and where the search's own report is. */
+export const runCapacityNote = (c: RunCapacityRecord): string =>
+  `The highest offered rate (open model, coordinated omission corrected) at which the SLO held, found by ${c.interrupted ? "a search cut short by Ctrl-C, " : ""}bisection to the resolution; the targets table judges the throughput targets on it. The steps, the latency curve, CPU per request and a USL fit are in the search's own report: ${c.folder}/report.html (and report.md, capacity.json).`;

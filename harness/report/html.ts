@@ -6,6 +6,8 @@ import type { ChartSeries } from "../../scenarios/contract.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import {
   allocationDimensions,
+  runCapacityDimensions,
+  runCapacityNote,
   allocationRows,
   allocationTopText,
   failedTrialText,
@@ -326,7 +328,16 @@ const targets: Section = (r) => {
     .filter((row) => row.note)
     .map((row) => `<p class="muted">${h(row.label)}: ${h(row.note!)}</p>`)
     .join("");
-  return `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, failing)}${notes}`;
+  return `<h2>The guide's targets table</h2>${table(pivot.rows, pivot.dims, failing)}${notes}${capacity(r)}`;
+};
+
+/** run --capacity: after the targets table, whose throughput rows it judges. */
+const capacity = (r: Results): string => {
+  const c = r.capacity;
+  if (!c) return "";
+  if (c.skipped) return `<h2>Capacity at the SLO</h2><p>${h(c.skipped)}</p>`;
+  const link = `<a href="${h(c.folder)}/report.html">${h(c.folder)}/report.html</a>`;
+  return `<h2>Capacity at the SLO (run --capacity)</h2>${table(c.searches, runCapacityDimensions, () => "")}<p class="muted">${h(runCapacityNote(c)).replace(h(`${c.folder}/report.html`), link)}</p>`;
 };
 
 const allocation: Section = (r) => {

@@ -2,6 +2,8 @@ import type { Results } from "../results/schema.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import {
   allocationDimensions,
+  runCapacityDimensions,
+  runCapacityNote,
   allocationRows,
   allocationTopText,
   targetTable,
@@ -120,6 +122,20 @@ const allocation: Section = (r) => {
   ];
 };
 
+const capacity: Section = (r) => {
+  const c = r.capacity;
+  if (!c) return [];
+  if (c.skipped) return ["## Capacity at the SLO", "", c.skipped, ""];
+  return [
+    "## Capacity at the SLO (run --capacity)",
+    "",
+    markdownTable(c.searches, runCapacityDimensions),
+    "",
+    runCapacityNote(c).replace(`${c.folder}/report.html`, `[${c.folder}/report.html](${c.folder}/report.html)`),
+    "",
+  ];
+};
+
 const soak: Section = (r) => {
   const text = soakSummary(r);
   if (!text) return [];
@@ -198,6 +214,7 @@ const SECTIONS: readonly Section[] = [
   headline,
   comparisons,
   targets,
+  capacity,
   allocation,
   soak,
   medians,

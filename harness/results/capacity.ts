@@ -68,6 +68,11 @@ export interface CapacityStepRecord {
   windows: WindowRecord[];
   /** A level tried again after it ended at the line: the seq of its first try, whose windows the call also read. */
   pooledWith?: number;
+  /**
+   * Before the step, the services were waited for until idle (the previous step's backlog
+   * digested): how long, and whether they were (false: the wait's cap ended it).
+   */
+  quiet?: { waitedS: number; idle: boolean };
   call: StepCall;
   /** Across the windows: median achieved, each percentile's interval, CPU per unit, and N = X·R (Little's law). */
   summary: {

@@ -60,6 +60,8 @@ export interface PlanRecord {
   checkout?: { commit: string; dirty: boolean };
   /** --warm: each variant's services ran from its first trial to the end of the run; trials were slices of load. */
   warm?: boolean;
+  /** --capacity: a capacity search followed the trials, with this SLO (absent: each scenario's guide target) and resolution; a resumed run runs it too. */
+  capacity?: { slo?: string; resolution: number };
   /** The trials came from reports made elsewhere (`perfpack import artillery`): no machine or load shape of ours. */
   imported?: "artillery";
   /** Seed of the trial order, when it was random (the gate against a revision). */
@@ -123,7 +125,35 @@ export interface Results {
   trials: TrialRecord[];
   /** The allocation pass after the trials (objects allocated per request and per second), when it ran. */
   allocation?: AllocationRecord;
+  /** `run --capacity`: the capacity search after the trials (its own capacity.json in `folder`), when it ran. */
+  capacity?: RunCapacityRecord;
   summary: Summary;
+}
+
+/**
+ * What a run keeps of its capacity search: per scenario and variant the capacity at the SLO, which
+ * the targets table judges the throughput targets on ("HTTP requests/sec" is latency's http_rps).
+ */
+export interface RunCapacityRecord {
+  /** The search's folder, relative to the run folder: capacity.json, report.md, report.html. */
+  folder: string;
+  interrupted: boolean;
+  /** Why no search ran (no scenario of the run has a rate search), when none did. */
+  skipped?: string;
+  searches: Array<{
+    scenario: string;
+    variant: string;
+    /** The run's metric that the capacity answers in the targets table (the scenario's throughput headline). */
+    metric: string;
+    unit: string;
+    /** "p95 < 100 ms, errors < 1%". */
+    slo: string;
+    capacity?: number;
+    bracket: [number | null, number | null];
+    /** Only "at least": the search never failed above its capacity, or a generator-bound step decided it. */
+    atLeast: boolean;
+    ended?: string;
+  }>;
 }
 
 /** One `run --resume` of a run. */

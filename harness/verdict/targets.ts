@@ -137,12 +137,44 @@ function allocationValue(results: Results, variant: string): { value?: number; n
   };
 }
 
-/** One row of the targets table on one variant's medians. */
+/**
+ * A throughput row judged on `run --capacity`'s search: the variant's capacity at the SLO (the
+ * highest offered rate at which it held), not the closed model's rate at saturation. A capacity
+ * that is only "at least" and below the line cannot fail the row. Undefined: no search of this
+ * scenario and variant answers the row's metric.
+ */
+function capacityVerdict(
+  results: Results,
+  t: TableTarget,
+  variant: string,
+  base: Omit<TargetVerdict, "status">,
+): TargetVerdict | undefined {
+  const s = results.capacity?.searches.find(
+    (x) => x.scenario === t.scenario && x.variant === variant && x.metric === t.metric,
+  );
+  if (!s || t.above === undefined) return undefined;
+  const closed = results.summary.medians[variant]?.[t.scenario]?.[t.metric];
+  const closedNote =
+    closed !== undefined
+      ? `; the trials' closed model read ${Math.round(closed).toLocaleString("en-US")} ${t.unit} at saturation`
+      : "";
+  const note = `capacity at the SLO: the highest offered rate (open model) at which ${s.slo} held${s.atLeast ? " (at least: the search never failed above it)" : ""}${closedNote}`;
+  const v = s.capacity ?? (s.ended === "below-min" ? 0 : undefined);
+  if (v === undefined)
+    return { ...base, status: "not-measured", note: `the capacity search found none (${s.ended ?? "not run"})` };
+  const status: TargetStatus =
+    v > t.stretch ? "stretch-met" : v > t.above ? "pass" : s.atLeast ? "not-measured" : "fail";
+  return { ...base, status, measured: v, note };
+}
+
+/** One row of the targets table on one variant's medians (a throughput row: on its capacity, when searched). */
 function tableVerdict(results: Results, t: TableTarget, variant: string): TargetVerdict {
   const limit = t.below ?? t.above!;
   const cmp = t.below !== undefined ? "<" : ">";
   const requirement = `${cmp} ${limit} ${t.unit} (stretch ${cmp} ${t.stretch})`;
   const base = { id: t.id, label: t.label, kind: "table", requirement, variant, gate: t.gate === true } as const;
+  const searched = capacityVerdict(results, t, variant, base);
+  if (searched) return searched;
   const fixed = setByThePlan(results, t);
   if (fixed) return { ...base, status: "not-measured", note: fixed };
   const alloc = t.scenario === "allocation" ? allocationValue(results, variant) : undefined;

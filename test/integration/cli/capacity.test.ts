@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { CapacityDocument } from "../../../harness/results/capacity.js";
+import type { Results } from "../../../harness/results/schema.js";
 import type { CapacitySummary } from "../../../harness/report/capacity-json.js";
 import { fixturePath } from "../../../services/common/src/project.js";
 import { perfpack, waitForOutput } from "../../helpers/cli.js";
@@ -141,6 +142,49 @@ describe("perfpack capacity", () => {
     assert.equal(doc.interrupted, true);
     assert.ok(doc.searches.reduce((a, s) => a + s.steps.length, 0) >= 1, "the finished step is kept");
     assert.ok(doc.searches.every((s) => s.ended));
+    assert.deepEqual(descendants(run.child.pid!), []);
+  });
+});
+
+describe("perfpack run --capacity", () => {
+  test("bad input is exit 2: no rate scenario to search, or beside --resume", async () => {
+    const json = perfpack(["run", "--capacity", "--scenarios", "json"]);
+    assert.equal(await json.exit, 2, json.output());
+    assert.match(json.output(), /--capacity searches the latency and batch scenarios, and this run has neither/);
+    const resume = perfpack(["run", "--capacity", "--resume", tmp]);
+    assert.equal(await resume.exit, 2, resume.output());
+    assert.match(resume.output(), /--capacity cannot be given beside --resume/);
+  });
+
+  test("the search follows the trials, and the targets table judges HTTP requests/sec on the capacity at the SLO", async () => {
+    const dir = mkdtempSync(join(tmp, "run-cap-"));
+    // the config file's resolution: 100% brackets after the first failed doubling, so the search is short
+    writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ resolution: 1, slo: "p95<200ms" }));
+    const { env, args } = ceiling(10);
+    const run = perfpack(
+      ["run", "--quick", "--capacity", ...args, "--variants", "optimized", "--skip-allocation", "--out", "out"],
+      env,
+      dir,
+    );
+    const code = await run.exit;
+    assert.ok(code === 0 || code === 1, run.output());
+    const results = JSON.parse(readFileSync(join(dir, "out", "results.json"), "utf8")) as Results;
+    assert.deepEqual(results.plan.capacity, { slo: "p95<200ms", resolution: 1 });
+    const [s] = results.capacity!.searches;
+    assert.equal(s!.metric, "rps");
+    assert.equal(s!.slo, "p95 < 200 ms, errors < 1%");
+    assert.ok(s!.capacity !== undefined && s!.capacity <= 105, `${s!.capacity}: never above the ceiling of 100`);
+    // 100 req/s at most: under the guide's 1,000, judged on the capacity, not on the closed model
+    const row = results.summary.targets!.find((t) => t.id === "http_rps" && t.variant === "optimized")!;
+    assert.equal(row.measured, s!.capacity);
+    assert.equal(row.status, "fail");
+    assert.match(row.note!, /capacity at the SLO: the highest offered rate \(open model\) at which p95 < 200 ms/);
+    assert.match(row.note!, /the trials' closed model read [\d,]+ req\/s at saturation/);
+    const doc = read(join(dir, "out", "capacity"));
+    assert.equal(doc.searches[0]!.capacity, s!.capacity);
+    assert.match(readFileSync(join(dir, "out", "capacity", "report.md"), "utf8"), /capacity/i);
+    assert.match(run.output(), /capacity: .*out\/capacity\/\{capacity\.json,report\.md,report\.html\}/);
+    assert.match(readFileSync(join(dir, "out", "report.md"), "utf8"), /capacity at the SLO/);
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { prepareResume } from "../../../harness/api/resume.js";
-import { planRecordOf, prepareRun } from "../../../harness/api/run.js";
+import { planRecordOf, prepareRun, withCapacity } from "../../../harness/api/run.js";
 import { describeMachine } from "../../../harness/engine/probes.js";
 import { UsageError } from "../../../harness/errors.js";
 import { resume } from "../../../harness/index.js";
@@ -198,5 +198,34 @@ test("the library's resume(folder) is the same job: a folder it cannot resume re
   await assert.rejects(
     resume(cfg.outDir, { cwd: tmp }),
     (e: unknown) => e instanceof UsageError && /perfpack 0\.0\.0-test, and this is perfpack \d/.test(e.message),
+  );
+});
+
+test("a run made with --capacity searches again when resumed, with its recorded SLO and resolution", () => {
+  const dir = mkdtempSync(join(tmp, "cap-"));
+  writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ slo: "p99<250ms,errors<0.5%", resolution: 0.1 }));
+  const c = { ...ctx, cwd: dir };
+  const { cfg } = withCapacity(prepareRun({ quick: true, scenarios: "latency", out: "c" }, SCENARIOS, c), SCENARIOS, c);
+  assert.deepEqual([cfg.capacity?.slo?.label, cfg.capacity?.slo?.maxMs, cfg.capacity?.resolution], ["p99", 250, 0.1]);
+  const plan = buildPlan(cfg.variants, cfg.scenarios, cfg.rounds);
+  const record = planRecordOf(cfg, plan, SCENARIOS, dir, {});
+  assert.deepEqual(record.capacity, { slo: "p99<250ms,errors<0.5%", resolution: 0.1 });
+  const results = newResults({
+    runId: cfg.runId,
+    startedAt: new Date().toISOString(),
+    version: ctx.version,
+    machine: describeMachine(),
+    plan: record,
+    pid: 1 << 22,
+  });
+  writeResults(join(cfg.outDir, "results.json"), results);
+  // the config file changes after the run: the resumed search is the recorded one's
+  writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ slo: "p50<1ms" }));
+  const p = prepareResume(cfg.outDir, {}, SCENARIOS, c);
+  assert.deepEqual(p.cfg.capacity, cfg.capacity);
+  // a run with neither latency nor batch has nothing to search
+  assert.throws(
+    () => withCapacity(prepareRun({ scenarios: "json" }, SCENARIOS, c), SCENARIOS, c),
+    /--capacity searches the latency and batch scenarios, and this run has neither \(--scenarios json\)/,
   );
 });

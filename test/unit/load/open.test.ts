@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { AnswerTally } from "../../../harness/load/answers.js";
-import { openLoad } from "../../../harness/load/open.js";
+import { dueTimes, openLoad } from "../../../harness/load/open.js";
 import { WireOpenPool } from "../../../harness/load/open-wire.js";
 import { BodyTemplate } from "../../../harness/load/request.js";
 
@@ -160,4 +160,19 @@ test("one wire pool carries a mix of requests (the soak's orders and reads): eac
     pool.close();
     server.close();
   }
+});
+
+test("dueTimes: constant arrivals without a ramp; along a ramp, slower at first, then the rate, continuous", () => {
+  const flat = dueTimes(1000, undefined);
+  assert.equal(flat(0), 0);
+  assert.equal(flat(500), 500);
+  // 1,000/s, from a tenth over 1 s: 100 + 900/2 = 550 requests by the ramp's end
+  const due = dueTimes(1000, { ms: 1000, from: 0.1 });
+  assert.equal(due(0), 0);
+  assert.ok(Math.abs(due(550) - 1000) < 1e-6, `${due(550)}`);
+  // the first interval is about the starting rate's (10 ms, a little less: the rate climbs), the last ones the full rate's (1 ms)
+  assert.ok(due(1) > 9 && due(1) <= 10, `${due(1)}`);
+  assert.ok(Math.abs(due(1550) - due(1549) - 1) < 1e-9);
+  for (let n = 1; n < 2000; n++) assert.ok(due(n) > due(n - 1), `due times rise at ${n}`);
+  assert.ok(Math.abs(due(1550) - 2000) < 1e-6);
 });

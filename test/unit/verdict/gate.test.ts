@@ -279,3 +279,46 @@ test("the allocation row reads the allocation pass: its objects/s with how it wa
   assert.equal(unscaled.status, "not-measured");
   assert.match(unscaled.note!, /no ok latency trial gave a req\/s/);
 });
+
+test("with run --capacity, the throughput rows are judged on the capacity at the SLO, and say so", () => {
+  const r = sample();
+  const search = (capacity: number | undefined, atLeast = false, ended = "bracketed") => ({
+    scenario: "latency",
+    variant: "optimized",
+    metric: "rps",
+    unit: "req/s",
+    slo: "p95 < 100 ms, errors < 1%",
+    ...(capacity !== undefined ? { capacity } : {}),
+    bracket: [capacity ?? null, capacity === undefined ? null : capacity * 1.05] as [number | null, number | null],
+    atLeast,
+    ended,
+  });
+  const row = (s: ReturnType<typeof search>) => {
+    r.capacity = { folder: "capacity", interrupted: false, searches: [s] };
+    return analyze(r, headlinesOf(r), loadTargets()).targets!.find(
+      (t) => t.id === "http_rps" && t.variant === "optimized",
+    )!;
+  };
+  const pass = row(search(1500));
+  assert.equal(pass.status, "pass");
+  assert.equal(pass.measured, 1500);
+  assert.match(
+    pass.note!,
+    /^capacity at the SLO: the highest offered rate \(open model\) at which p95 < 100 ms, errors < 1% held; the trials' closed model read [\d,]+ req\/s at saturation$/,
+  );
+  assert.equal(row(search(2500)).status, "stretch-met");
+  assert.equal(row(search(700)).status, "fail");
+  // only "at least" 700: it cannot fail the row
+  const atLeast = row(search(700, true, "budget"));
+  assert.equal(atLeast.status, "not-measured");
+  assert.match(atLeast.note!, /at least/);
+  // missed the SLO at the lowest level: 0, a fail
+  const none = row(search(undefined, false, "below-min"));
+  assert.equal(none.measured, 0);
+  assert.equal(none.status, "fail");
+  // the baseline's row is its closed-model median, as without a search
+  const base = analyze(r, headlinesOf(r), loadTargets()).targets!.find(
+    (t) => t.id === "http_rps" && t.variant === "baseline",
+  );
+  if (base) assert.doesNotMatch(base.note ?? "", /capacity at the SLO/);
+});
