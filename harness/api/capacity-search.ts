@@ -139,6 +139,8 @@ class ScenarioSearch {
   private readonly slo: Slo;
   /** The scenario's last step (any variant's) failed: its service may still be digesting an overload. */
   private lastFailed = false;
+  /** The variants whose next step runs on services started since their last overload. */
+  private readonly fresh = new Set<number>();
 
   constructor(
     private readonly scenario: Scenario,
@@ -177,8 +179,10 @@ class ScenarioSearch {
     let rigs: CapacityRigs | undefined;
     try {
       rigs = await CapacityRigs.start(this.rigOptions(), signal);
-      for (const [i, r] of this.records.entries())
+      for (const [i, r] of this.records.entries()) {
         await this.probe(rigs, i, r).catch((err: unknown) => this.variantFailed(rigs!, i, r, err, signal));
+        if (!r.ended) await this.freshAfter(rigs, i, r, signal);
+      }
       await this.steps(rigs, t0 + this.cap.budgetS * 1000, signal);
     } catch (err) {
       this.failed(err, rigs, signal);
@@ -237,10 +241,25 @@ class ScenarioSearch {
           await this.step(rigs, i, r, next.rate, again).catch((err: unknown) =>
             this.stepFailed(rigs, i, r, next.rate, err, signal),
           );
+          if (!r.ended && r.steps.at(-1)?.call.call !== "pass") await this.freshAfter(rigs, i, r, signal);
           stepped = true;
         }
       }
       if (!stepped) return;
+    }
+  }
+
+  /**
+   * After the probe's saturating load, and after a step that did not pass, variant i's next step
+   * runs on fresh services (engine/capacity.ts `restart` says why): a level's call then does not
+   * depend on the overloads measured before it. A service that cannot start again ends the search.
+   */
+  private async freshAfter(rigs: CapacityRigs, i: number, r: CapacitySearchRecord, signal: AbortSignal) {
+    try {
+      await rigs.restart(i, signal);
+      this.fresh.add(i);
+    } catch (err) {
+      this.variantFailed(rigs, i, r, err, signal);
     }
   }
 
@@ -296,6 +315,7 @@ class ScenarioSearch {
       summary: stepSummary(windows),
       ...(again ? { pooledWith: again.seq } : {}),
       quiet: { waitedS: Number(quiet.waitedS.toFixed(2)), idle: quiet.idle },
+      ...(this.fresh.delete(i) ? { freshServices: true } : {}),
     };
     r.steps.push(step);
     const waited = !quiet.idle
@@ -400,7 +420,15 @@ class ScenarioSearch {
       errorShare: 1,
       generatorBound: false,
     };
-    r.steps.push({ level, seq, startedAt: new Date().toISOString(), windows: [], call, summary: { achieved: 0 } });
+    r.steps.push({
+      level,
+      seq,
+      startedAt: new Date().toISOString(),
+      windows: [],
+      call,
+      summary: { achieved: 0 },
+      ...(this.fresh.delete(i) ? { freshServices: true } : {}),
+    });
     this.note(`  [${seq}] ${r.variant} · ${r.scenario} · ${fmtLevel(level)} ${r.unit}: fail: ${reason}`);
     this.save();
   }

@@ -73,6 +73,8 @@ export interface CapacityStepRecord {
    * digested): how long, and whether they were (false: the wait's cap ended it).
    */
   quiet?: { waitedS: number; idle: boolean };
+  /** The step ran on services started after the probe or the variant's last step that did not pass. */
+  freshServices?: boolean;
   call: StepCall;
   /** Across the windows: median achieved, each percentile's interval, CPU per unit, and N = X·R (Little's law). */
   summary: {
