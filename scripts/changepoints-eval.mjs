@@ -12,9 +12,9 @@
 //
 //   npm run build && node scripts/changepoints-eval.mjs [--seeds 50] [--otava DIR]
 //
-// To get the reference: git clone https://github.com/apache/otava && use its folder as DIR (this
-// was measured against commit 1ceb153; only otava/analysis.py and otava/change_point_divisive/ are
-// imported, with an empty otava/__init__.py when the package's own pulls in more).
+// The reference: DIR is a clone of https://github.com/apache/otava (measured against its commit
+// 1ceb153). Only otava/analysis.py and otava/change_point_divisive/ are imported (otava/ has no
+// __init__.py there: a namespace package), and they need numpy and scipy, nothing else of Otava's.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

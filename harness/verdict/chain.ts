@@ -44,8 +44,13 @@ const { jStat } = jstat;
 export interface Link {
   commit: string;
   parent: string;
-  /** This commit over its parent: the gate's paired ratio and its interval (`level`, 95% when absent). */
-  estimate: Pick<RatioEstimate, "ratio" | "lo" | "hi"> & Partial<Pick<RatioEstimate, "level" | "n" | "method">>;
+  /**
+   * This commit over its parent: the gate's paired ratio and its interval (at `level`, 95% when
+   * absent), and the rounds behind it (`n`: its standard error is recovered with Student's t at
+   * n − 1, for a bootstrap interval too, whose expanded percentile mimics it; without `n`, with the
+   * normal's quantile, which for a t interval overstates it: a wider chain, never a narrower one).
+   */
+  estimate: Pick<RatioEstimate, "ratio" | "lo" | "hi"> & Partial<Pick<RatioEstimate, "level" | "n">>;
   outcome: GateOutcome;
 }
 
