@@ -1,0 +1,231 @@
+/**
+ * A team's shared history store: a Postgres database named by a `postgres://` URL, through the
+ * `pg` package (pure JavaScript, runs on Node 20). The same tables as the embedded store
+ * (harness/history/sql.ts, prefixed `perfpack_` so they sit beside the team's own), the same
+ * answers on the same records.
+ *
+ * Concurrency: an append is one transaction; a run is inserted with ON CONFLICT DO NOTHING on its
+ * primary key, so two jobs appending the same run at once store it once (the second waits for the
+ * first to commit, then skips it), and different runs never wait on each other but for a new
+ * testbed row. Runs are written in run-id order, so two appends never lock in opposite orders.
+ * Creating the schema takes a transaction-scoped advisory lock, so two first appends create it once.
+ *
+ * A database whose perfpack_meta says a newer schema version is refused, and left as it is.
+ */
+import pg from "pg";
+import { HISTORY_FORMAT, HISTORY_SCHEMA_VERSION, type HistoryRecord, type Testbed } from "./record.js";
+import {
+  META_ROWS,
+  POINT_COLUMNS,
+  RECORD_SELECT,
+  RUN_COLUMNS,
+  RUN_SELECT,
+  SERIES_SELECT,
+  T,
+  TESTBED_COLUMNS,
+  pointRow,
+  runRow,
+  runsOf,
+  schemaStatements,
+  sortedRecords,
+  sortedRuns,
+  sortedSeries,
+  testbedOfRow,
+  testbedRow,
+  whereOf,
+  type RecordFilter,
+  type RunEntry,
+} from "./sql.js";
+import {
+  checkRecords,
+  HistoryStoreError,
+  newerSchemaError,
+  type AppendResult,
+  type HistoryStore,
+  type SeriesKey,
+} from "./store.js";
+
+/** The advisory lock key that serializes schema creation (any fixed 64-bit number; "perfpack" in ASCII). */
+const SCHEMA_LOCK = "8098535004431803243";
+
+/** Points per INSERT statement: 21 columns each, well under Postgres' 65,535 parameters. */
+const POINTS_PER_INSERT = 500;
+
+/** The URL with its password replaced, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ":***@");
+  }
+}
+
+/** Connects to the database `url` names, checks it and creates the tables when missing. */
+export async function openPostgresStore(url: string): Promise<HistoryStore> {
+  const location = redactedUrl(url);
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 15_000 });
+  // an idle connection that the server drops must not crash the process; the next query reports it
+  pool.on("error", () => {});
+  try {
+    await initialize(pool, location);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err instanceof HistoryStoreError ? err : unreachable(location, err);
+  }
+  return new PostgresStore(pool, location);
+}
+
+function unreachable(location: string, err: unknown): HistoryStoreError {
+  const e = err as { code?: string; message?: string };
+  return new HistoryStoreError(
+    "unreachable",
+    `history store ${location} cannot be used: ${e.message ?? String(err)}${e.code ? ` (${e.code})` : ""}`,
+  );
+}
+
+/** The meta table's format and schema version, when it exists: ours, and no newer than this perfpack's. */
+async function checkMeta(c: pg.PoolClient, location: string): Promise<void> {
+  const exists = await c.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [T.meta]);
+  if (!exists.rows[0]?.t) return;
+  const rows = await c.query<{ key: string; value: string }>(`SELECT key, value FROM ${T.meta}`);
+  const meta = new Map(rows.rows.map((r) => [r.key, r.value]));
+  if (meta.get("format") !== HISTORY_FORMAT)
+    throw new HistoryStoreError(
+      "not-a-store",
+      `history store ${location} has a ${T.meta} table of something else (format ${JSON.stringify(meta.get("format"))}, not ${HISTORY_FORMAT}): nothing was written to it`,
+    );
+  const version = Number(meta.get("schema_version"));
+  if (!Number.isInteger(version))
+    throw new HistoryStoreError("corrupt", `history store ${location} has no valid schema_version in ${T.meta}`);
+  if (version > HISTORY_SCHEMA_VERSION) throw newerSchemaError(location, version, HISTORY_SCHEMA_VERSION);
+}
+
+async function initialize(pool: pg.Pool, location: string): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await checkMeta(c, location); // before any write: a newer store is refused untouched
+    await c.query("BEGIN");
+    await c.query("SELECT pg_advisory_xact_lock($1::bigint)", [SCHEMA_LOCK]);
+    await checkMeta(c, location);
+    for (const s of schemaStatements("postgres")) await c.query(s);
+    for (const [k, v] of META_ROWS)
+      await c.query(`INSERT INTO ${T.meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [k, v]);
+    await c.query("COMMIT");
+  } catch (err) {
+    await c.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+/** `INSERT INTO table (columns) VALUES ($1, …), (…)` for `rows` rows. */
+function insertSql(table: string, columns: readonly string[], rows: number, tail = ""): string {
+  const values = Array.from(
+    { length: rows },
+    (_, i) => `(${columns.map((_c, j) => `$${i * columns.length + j + 1}`).join(", ")})`,
+  );
+  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values.join(", ")} ${tail}`;
+}
+
+class PostgresStore implements HistoryStore {
+  readonly engine = "postgres" as const;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly location: string,
+  ) {}
+
+  async append(records: readonly HistoryRecord[]): Promise<AppendResult> {
+    checkRecords(records);
+    const runs = runsOf(records).sort((a, b) => (a.facts.runId < b.facts.runId ? -1 : 1));
+    const addedAt = new Date().toISOString();
+    return this.transaction(async (c) => {
+      const result: AppendResult = { added: [], skipped: [] };
+      const testbeds = new Map(runs.map((r) => [r.facts.testbed.id, r.facts.testbed]));
+      for (const id of [...testbeds.keys()].sort())
+        await c.query(
+          insertSql(T.testbeds, TESTBED_COLUMNS, 1, "ON CONFLICT (id) DO NOTHING"),
+          testbedRow(testbeds.get(id)!),
+        );
+      for (const { facts, points } of runs) {
+        const inserted = await c.query(
+          insertSql(T.runs, RUN_COLUMNS, 1, "ON CONFLICT (run_id) DO NOTHING RETURNING run_id"),
+          runRow(facts, addedAt, "postgres"),
+        );
+        if (inserted.rowCount === 0) {
+          result.skipped.push(facts.runId);
+          continue;
+        }
+        for (let i = 0; i < points.length; i += POINTS_PER_INSERT) {
+          const batch = points.slice(i, i + POINTS_PER_INSERT);
+          await c.query(insertSql(T.points, POINT_COLUMNS, batch.length), batch.flatMap(pointRow));
+        }
+        result.added.push(facts.runId);
+      }
+      return result;
+    });
+  }
+
+  async has(runId: string): Promise<boolean> {
+    const r = await this.query(`SELECT 1 FROM ${T.runs} WHERE run_id = $1`, [runId]);
+    return r.length > 0;
+  }
+
+  async runs(filter: Pick<RecordFilter, "testbed" | "branch" | "commit"> = {}): Promise<RunEntry[]> {
+    const w = whereOf(filter, "postgres");
+    return sortedRuns(await this.query(`${RUN_SELECT} ${w.sql}`, w.params));
+  }
+
+  async records(filter: RecordFilter = {}): Promise<HistoryRecord[]> {
+    const w = whereOf(filter, "postgres");
+    return sortedRecords(await this.query(`${RECORD_SELECT} ${w.sql}`, w.params));
+  }
+
+  async series(key: SeriesKey): Promise<HistoryRecord[]> {
+    return this.records({ ...key, branch: key.branch ?? null });
+  }
+
+  async seriesKeys(filter: Pick<RecordFilter, "testbed" | "branch"> = {}): Promise<SeriesKey[]> {
+    const w = whereOf(filter, "postgres");
+    return sortedSeries(await this.query(`${SERIES_SELECT} ${w.sql}`, w.params));
+  }
+
+  async testbeds(): Promise<Testbed[]> {
+    return (await this.query(`SELECT * FROM ${T.testbeds}`)).map(testbedOfRow).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async query(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+    try {
+      return (await this.pool.query(sql, params)).rows as Array<Record<string, unknown>>;
+    } catch (err) {
+      throw unreachable(this.location, err);
+    }
+  }
+
+  private async transaction<R>(f: (c: pg.PoolClient) => Promise<R>): Promise<R> {
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (err) {
+      throw unreachable(this.location, err);
+    }
+    try {
+      await c.query("BEGIN");
+      const r = await f(c);
+      await c.query("COMMIT");
+      return r;
+    } catch (err) {
+      await c.query("ROLLBACK").catch(() => {});
+      throw err instanceof HistoryStoreError ? err : unreachable(this.location, err);
+    } finally {
+      c.release();
+    }
+  }
+}
