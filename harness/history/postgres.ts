@@ -52,7 +52,7 @@ const SCHEMA_LOCK = "8098535004431803243";
 const POINTS_PER_INSERT = 500;
 
 /** The URL with its password replaced, for messages. */
-export function redactedUrl(url: string): string {
+function redactedUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
@@ -72,9 +72,27 @@ export async function openPostgresStore(url: string): Promise<HistoryStore> {
     await initialize(pool, location);
   } catch (err) {
     await pool.end().catch(() => {});
-    throw err instanceof HistoryStoreError ? err : unreachable(location, err);
+    throw storeError(location, err);
   }
   return new PostgresStore(pool, location);
+}
+
+/**
+ * Whether a pg error means the store could not be reached or logged into (a system error such as
+ * ECONNREFUSED, a connection exception 08…, an authorization failure 28…, a missing database
+ * 3D000, a server shutting down 57P…), rather than a statement that failed.
+ */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") return /^(E[A-Z]+|08|28|3D|57P)/.test(code);
+  return /Connection terminated|timeout|connect/i.test((err as Error).message ?? "");
+}
+
+/** pg's errors as the store's: an unreachable store as a HistoryStoreError, a failed statement with the store named. */
+function storeError(location: string, err: unknown): Error {
+  if (err instanceof HistoryStoreError) return err;
+  if (isConnectionError(err)) return unreachable(location, err);
+  return new Error(`history store ${location}: ${(err as Error).message}`, { cause: err });
 }
 
 function unreachable(location: string, err: unknown): HistoryStoreError {
@@ -205,7 +223,7 @@ class PostgresStore implements HistoryStore {
     try {
       return (await this.pool.query(sql, params)).rows as Array<Record<string, unknown>>;
     } catch (err) {
-      throw unreachable(this.location, err);
+      throw storeError(this.location, err);
     }
   }
 
@@ -223,7 +241,7 @@ class PostgresStore implements HistoryStore {
       return r;
     } catch (err) {
       await c.query("ROLLBACK").catch(() => {});
-      throw err instanceof HistoryStoreError ? err : unreachable(this.location, err);
+      throw storeError(this.location, err);
     } finally {
       c.release();
     }

@@ -213,7 +213,7 @@ type Row = Record<string, unknown>;
 const val = <T>(v: unknown): T | undefined =>
   v === null || v === undefined ? undefined : ((v instanceof Date ? v.toISOString() : v) as T);
 
-export function runFactsOfRow(row: Row): RunFacts {
+function runFactsOfRow(row: Row): RunFacts {
   const baselineCommit = val<string>(row.baseline_commit);
   return omitUndefined({
     runId: row.run_id as string,
@@ -243,7 +243,7 @@ export function runFactsOfRow(row: Row): RunFacts {
   });
 }
 
-export function recordOfRow(row: Row): HistoryRecord {
+function recordOfRow(row: Row): HistoryRecord {
   const link: PairedLink | undefined =
     row.link_ratio === null || row.link_ratio === undefined
       ? undefined

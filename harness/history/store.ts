@@ -2,10 +2,8 @@
  * The run history's store: one interface, two engines. The embedded default is one SQLite file
  * (harness/history/sqlite.ts), which needs no server; a team shares a Postgres database
  * (harness/history/postgres.ts) named by a `postgres://` URL. Both keep the same tables and give
- * the same answers on the same records (harness/history/sql.ts).
+ * the same answers on the same records (harness/history/sql.ts). `openStore` (open.ts) picks one.
  */
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { HistoryRecord, Testbed } from "./record.js";
 import type { RecordFilter, RunEntry } from "./sql.js";
@@ -66,32 +64,6 @@ export class HistoryStoreError extends UsageError {
   ) {
     super(message);
   }
-}
-
-/** Where the history goes when nothing names it: a file under the working directory. */
-export const DEFAULT_HISTORY_FILE = join(".perfpack", "history.db");
-
-export const isPostgresUrl = (spec: string): boolean => /^postgres(ql)?:\/\//i.test(spec);
-
-/** The file a spec names: relative to `cwd`; a folder holds `history.db`; empty is the default. */
-export function historyFile(spec: string, cwd: string): string {
-  const file = resolve(cwd, spec.trim() === "" ? DEFAULT_HISTORY_FILE : spec);
-  return existsSync(file) && statSync(file).isDirectory() ? join(file, "history.db") : file;
-}
-
-/**
- * Opens the store `spec` names: a `postgres://` (or `postgresql://`) URL, or a file path
- * (resolved against `cwd`; a new file and its folder are created). The store is checked before
- * anything is written: a newer schema, a file that is not a perfpack history or a damaged one is a
- * HistoryStoreError that names it, and the store is left untouched.
- */
-export async function openStore(spec: string, cwd: string): Promise<HistoryStore> {
-  if (isPostgresUrl(spec)) {
-    const { openPostgresStore } = await import("./postgres.js");
-    return openPostgresStore(spec);
-  }
-  const { openSqliteStore } = await import("./sqlite.js");
-  return openSqliteStore(historyFile(spec, cwd));
 }
 
 /** The error for a store whose schema version is newer than this perfpack's. */

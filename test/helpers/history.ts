@@ -149,7 +149,7 @@ export function appendInChild(
   own: number,
   shared: number,
 ): Promise<{ added: string[]; skipped: string[] }> {
-  const storeUrl = new URL("../../harness/history/store.js", import.meta.url).href;
+  const storeUrl = new URL("../../harness/history/open.js", import.meta.url).href;
   const helperUrl = new URL("./history.js", import.meta.url).href;
   return new Promise((resolve, reject) => {
     const child = spawn(

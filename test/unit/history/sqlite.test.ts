@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { compareRecords } from "../../../harness/history/record.js";
-import { HistoryStoreError, openStore, type HistoryStore } from "../../../harness/history/store.js";
+import { DEFAULT_HISTORY_FILE, openStore } from "../../../harness/history/open.js";
+import { HistoryStoreError, type HistoryStore } from "../../../harness/history/store.js";
 import {
   answersOf,
   appendInChild,
@@ -117,7 +118,8 @@ test("bad records are refused before anything is written, naming the run", async
 test("the file: created with its folder; a folder names history.db in it; empty is .perfpack/history.db under cwd", async () => {
   const dir = scratch();
   const s1 = await openStore("", dir);
-  assert.equal(s1.location, join(dir, ".perfpack", "history.db"));
+  assert.equal(s1.location, join(dir, DEFAULT_HISTORY_FILE));
+  assert.equal(DEFAULT_HISTORY_FILE, join(".perfpack", "history.db"));
   await s1.close();
   mkdirSync(join(dir, "store"));
   const s2 = await openStore("store", dir);
