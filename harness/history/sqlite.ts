@@ -31,17 +31,19 @@ import { HISTORY_FORMAT, HISTORY_SCHEMA_VERSION, type HistoryRecord, type Testbe
 import {
   META_ROWS,
   POINT_COLUMNS,
-  RECORD_SELECT,
+  POINT_SELECT,
   RUN_COLUMNS,
+  RUN_FACTS_SELECT,
   RUN_SELECT,
   SERIES_SELECT,
   T,
   TESTBED_COLUMNS,
   pointRow,
   runRow,
+  runFilter,
   runsOf,
   schemaStatements,
-  sortedRecords,
+  joinedRecords,
   sortedRuns,
   sortedSeries,
   testbedOfRow,
@@ -248,8 +250,16 @@ class SqliteStore implements HistoryStore {
   }
 
   async records(filter: RecordFilter = {}): Promise<HistoryRecord[]> {
-    const w = whereOf(filter, "sqlite");
-    return this.guard(() => sortedRecords(this.db.prepare(`${RECORD_SELECT} ${w.sql}`).all(...w.params) as Row[]));
+    const wr = whereOf(runFilter(filter), "sqlite");
+    const wp = whereOf(filter, "sqlite");
+    // one read transaction: both statements see the same store
+    const read = this.db.transaction(() =>
+      joinedRecords(
+        this.db.prepare(`${RUN_FACTS_SELECT} ${wr.sql}`).all(...wr.params) as Row[],
+        this.db.prepare(`${POINT_SELECT} ${wp.sql}`).all(...wp.params) as Row[],
+      ),
+    );
+    return this.guard(() => read.deferred());
   }
 
   async series(key: SeriesKey): Promise<HistoryRecord[]> {

@@ -123,6 +123,19 @@ test("the Postgres store, against a real server (Debian's postgresql)", async (t
     assert.deepEqual(before, [{ runs: "7", points: "21", meta: "format=perfpack/history,schema_version=9" }]);
   });
 
+  await t.test("a store filled faster than autovacuum wakes has its planner statistics refreshed", async () => {
+    const url = await server.createDb("analyze");
+    await using(url, (s) => s.append(syntheticHistory(200))); // 403 runs, 1,209 points
+    const rows = await sql<{ relname: string; analyzed: boolean }>(
+      url,
+      "SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname IN ('perfpack_runs', 'perfpack_points') ORDER BY relname",
+    );
+    assert.deepEqual(rows, [
+      { relname: "perfpack_points", analyzed: true },
+      { relname: "perfpack_runs", analyzed: true },
+    ]);
+  });
+
   await t.test("a server that does not answer is a clear error, with the password kept out of it", async () => {
     const url = server.url("nope").replace("perfpack@", "perfpack:sekret@");
     await assert.rejects(
