@@ -41,7 +41,9 @@ import {
 import {
   checkRecords,
   HistoryStoreError,
+  missingStoreError,
   newerSchemaError,
+  type OpenOptions,
   type AppendResult,
   type HistoryStore,
   type SeriesKey,
@@ -73,13 +75,13 @@ function redactedUrl(url: string): string {
 }
 
 /** Connects to the database `url` names, checks it and creates the tables when missing. */
-export async function openPostgresStore(url: string): Promise<HistoryStore> {
+export async function openPostgresStore(url: string, o: OpenOptions = {}): Promise<HistoryStore> {
   const location = redactedUrl(url);
   const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 15_000 });
   // an idle connection that the server drops must not crash the process; the next query reports it
   pool.on("error", () => {});
   try {
-    await initialize(pool, location);
+    await initialize(pool, location, o);
     await analyzeIfStale(pool);
   } catch (err) {
     await pool.end().catch(() => {});
@@ -114,10 +116,13 @@ function unreachable(location: string, err: unknown): HistoryStoreError {
   );
 }
 
-/** The meta table's format and schema version, when it exists: ours, and no newer than this perfpack's. */
-async function checkMeta(c: pg.PoolClient, location: string): Promise<void> {
+/**
+ * The store's schema version, from its meta table: undefined when the database has none (a new
+ * store). Its format must be ours and its version no newer than this perfpack's.
+ */
+async function storedVersion(c: pg.PoolClient, location: string): Promise<number | undefined> {
   const exists = await c.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [T.meta]);
-  if (!exists.rows[0]?.t) return;
+  if (!exists.rows[0]?.t) return undefined;
   const rows = await c.query<{ key: string; value: string }>(`SELECT key, value FROM ${T.meta}`);
   const meta = new Map(rows.rows.map((r) => [r.key, r.value]));
   if (meta.get("format") !== HISTORY_FORMAT)
@@ -129,15 +134,22 @@ async function checkMeta(c: pg.PoolClient, location: string): Promise<void> {
   if (!Number.isInteger(version))
     throw new HistoryStoreError("corrupt", `history store ${location} has no valid schema_version in ${T.meta}`);
   if (version > HISTORY_SCHEMA_VERSION) throw newerSchemaError(location, version, HISTORY_SCHEMA_VERSION);
+  return version;
 }
 
-async function initialize(pool: pg.Pool, location: string): Promise<void> {
+/**
+ * Checks the store, then creates its tables when they are missing (or migrates an older schema)
+ * under an advisory lock. A current store is only read: a read-only role can open it.
+ */
+async function initialize(pool: pg.Pool, location: string, o: OpenOptions): Promise<void> {
   const c = await pool.connect();
   try {
-    await checkMeta(c, location); // before any write: a newer store is refused untouched
+    const version = await storedVersion(c, location); // before any write: a newer store is refused untouched
+    if (version === undefined && o.mustExist) throw missingStoreError(location);
+    if (version === HISTORY_SCHEMA_VERSION) return;
     await c.query("BEGIN");
     await c.query("SELECT pg_advisory_xact_lock($1::bigint)", [SCHEMA_LOCK]);
-    await checkMeta(c, location);
+    await storedVersion(c, location);
     for (const s of schemaStatements("postgres")) await c.query(s);
     for (const [k, v] of META_ROWS)
       await c.query(`INSERT INTO ${T.meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [k, v]);

@@ -55,7 +55,9 @@ import {
 import {
   checkRecords,
   HistoryStoreError,
+  missingStoreError,
   newerSchemaError,
+  type OpenOptions,
   type AppendResult,
   type HistoryStore,
   type SeriesKey,
@@ -70,8 +72,9 @@ type Db = Database.Database;
 type Row = Record<string, unknown>;
 
 /** Opens (or creates) the store in `file`; see the module's comment for the checks. */
-export function openSqliteStore(file: string): HistoryStore {
+export function openSqliteStore(file: string, o: OpenOptions = {}): HistoryStore {
   const existed = checkHeader(file);
+  if (!existed && o.mustExist) throw missingStoreError(file);
   if (!existed) mkdirSync(dirname(file), { recursive: true });
   let db: Db;
   try {
@@ -81,10 +84,14 @@ export function openSqliteStore(file: string): HistoryStore {
   }
   try {
     if (existed) checkIntegrity(db, file);
-    initialize(db, file);
+    const version = storedVersion(db, file);
+    if (version === undefined && o.mustExist) throw missingStoreError(file);
+    db.pragma("foreign_keys = ON");
+    // a current store is only read here: a read-only file or folder is enough to read it
+    if (version !== HISTORY_SCHEMA_VERSION) initialize(db, file);
   } catch (err) {
     db.close();
-    throw err;
+    throw sqliteError(file, err);
   }
   return new SqliteStore(db, file);
 }
@@ -113,7 +120,7 @@ function checkHeader(file: string): boolean {
   return true;
 }
 
-/** An existing file: undamaged (quick_check), a perfpack history, and of a schema this perfpack reads. */
+/** An existing file is undamaged (SQLite's quick_check). */
 function checkIntegrity(db: Db, file: string): void {
   let problems: string[];
   try {
@@ -126,19 +133,19 @@ function checkIntegrity(db: Db, file: string): void {
       "corrupt",
       `history store ${file} is damaged (SQLite's quick_check: ${problems.join("; ")}); nothing was written to it: restore it from a copy, or move it away to start a new one`,
     );
-  checkMeta(db, file);
 }
 
 /**
- * The store's meta table, when it has one: its format must be ours and its schema version no
- * newer than ours. A database with tables but no meta table is something else's.
+ * The store's schema version, from its meta table: undefined for an empty database (a new store).
+ * Its format must be ours and its version no newer than ours; a database with tables but no meta
+ * table is something else's.
  */
-function checkMeta(db: Db, file: string): void {
+function storedVersion(db: Db, file: string): number | undefined {
   const tables = (
     db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>
   ).map((r) => r.name);
   if (!tables.includes(T.meta)) {
-    if (tables.length === 0) return; // an empty database: a new store
+    if (tables.length === 0) return undefined; // an empty database: a new store
     throw new HistoryStoreError(
       "not-a-store",
       `history store ${file} is an SQLite database of something else (tables ${tables.slice(0, 5).join(", ")}; no ${T.meta}): nothing was written to it`,
@@ -159,17 +166,18 @@ function checkMeta(db: Db, file: string): void {
   if (!Number.isInteger(version))
     throw new HistoryStoreError("corrupt", `history store ${file} has no valid schema_version in ${T.meta}`);
   if (version > HISTORY_SCHEMA_VERSION) throw newerSchemaError(file, version, HISTORY_SCHEMA_VERSION);
+  return version;
 }
 
 /**
- * Creates the tables when they are missing, under the write lock, and checks the meta again
- * inside it: two processes creating a new store at once create it once.
+ * Creates the tables when they are missing (and, when the schema grows, migrates an older store),
+ * under the write lock, checking the meta again inside it: two processes creating a new store at
+ * once create it once.
  */
 function initialize(db: Db, file: string): void {
   try {
-    db.pragma("foreign_keys = ON");
     db.transaction(() => {
-      checkMeta(db, file);
+      storedVersion(db, file);
       for (const s of schemaStatements("sqlite")) db.exec(s);
       const put = db.prepare(`INSERT OR IGNORE INTO ${T.meta} (key, value) VALUES (?, ?)`);
       for (const [k, v] of META_ROWS) put.run(k, v);

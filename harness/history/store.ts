@@ -51,7 +51,15 @@ export interface HistoryStore {
 }
 
 /** Why a store cannot be used as it is. */
-export type StoreProblem = "newer-schema" | "not-a-store" | "corrupt" | "unreachable";
+export type StoreProblem = "newer-schema" | "not-a-store" | "corrupt" | "unreachable" | "missing";
+
+export interface OpenOptions {
+  /**
+   * Only an existing store will do (to read a history): a missing one is a HistoryStoreError
+   * ("missing"), not a new empty store, and nothing is created.
+   */
+  mustExist?: boolean;
+}
 
 /**
  * A store that cannot be read or written as it is. Nothing in it was changed: the engines check
@@ -64,6 +72,14 @@ export class HistoryStoreError extends UsageError {
   ) {
     super(message);
   }
+}
+
+/** The error for a store that holds no history yet, when one was expected. */
+export function missingStoreError(location: string): HistoryStoreError {
+  return new HistoryStoreError(
+    "missing",
+    `no history store at ${location}: nothing was recorded there yet (run or gate with --history, or perfpack history add)`,
+  );
 }
 
 /** The error for a store whose schema version is newer than this perfpack's. */

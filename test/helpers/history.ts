@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { testbedOf, type HistoryRecord, type RunFacts } from "../../harness/history/record.js";
 import type { HistoryStore } from "../../harness/history/store.js";
 import { seededRandom } from "../../services/common/src/rng.js";
@@ -148,6 +148,7 @@ export function appendInChild(
   prefix: string,
   own: number,
   shared: number,
+  onStart?: (child: ChildProcess) => void,
 ): Promise<{ added: string[]; skipped: string[] }> {
   const storeUrl = new URL("../../harness/history/open.js", import.meta.url).href;
   const helperUrl = new URL("./history.js", import.meta.url).href;
@@ -157,6 +158,7 @@ export function appendInChild(
       ["--input-type=module", "-e", CHILD, storeUrl, helperUrl, spec, prefix, String(own), String(shared)],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
+    onStart?.(child);
     let out = "";
     let err = "";
     child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

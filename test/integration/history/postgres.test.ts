@@ -136,6 +136,15 @@ test("the Postgres store, against a real server (Debian's postgresql)", async (t
     ]);
   });
 
+  await t.test("a history to read must exist: a database without one is refused, and nothing is created", async () => {
+    const url = await server.createDb("empty");
+    await assert.rejects(
+      openStore(url, "/", { mustExist: true }),
+      (e: unknown) => e instanceof HistoryStoreError && e.problem === "missing" && e.message.includes(url),
+    );
+    assert.deepEqual(await sql(url, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'perfpack_%'"), []);
+  });
+
   await t.test("a server that does not answer is a clear error, with the password kept out of it", async () => {
     const url = server.url("nope").replace("perfpack@", "perfpack:sekret@");
     await assert.rejects(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import Database from "better-sqlite3";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -152,6 +153,61 @@ test("two processes appending at once to a new file lose nothing and store a sha
     assert.ok(runs.every((r) => r.points === 3));
     assert.equal((await s.records()).length, 280 * 3);
   });
+});
+
+test("a writer killed mid-append leaves a store that opens, holds whole runs only, and takes appends", async () => {
+  const dir = scratch();
+  const file = join(dir, "h.db");
+  let child: ChildProcess | undefined;
+  const appending = appendInChild(file, "k", 100_000, 0, (c) => (child = c));
+  // once it has written some runs (read through a second connection while it writes), kill it
+  for (;;) {
+    const n = existsSync(file) ? await withStore(file, async (s) => (await s.runs()).length).catch(() => 0) : 0;
+    if (n >= 50) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child!.kill("SIGKILL");
+  await assert.rejects(appending, /exited null/);
+  await withStore(file, async (s) => {
+    const runs = await s.runs();
+    assert.ok(runs.length >= 50);
+    assert.deepEqual(
+      runs.filter((r) => r.points !== 3),
+      [],
+      "no run is half written",
+    );
+    assert.deepEqual(await s.append(syntheticRun({ runId: "after", commit: "c", time: "2026-11-01T00:00:00.000Z" })), {
+      added: ["after"],
+      skipped: [],
+    });
+  });
+});
+
+test("a history to read must exist: a missing or empty file is refused, and nothing is created", async () => {
+  const dir = scratch();
+  const file = join(dir, "sub", "h.db");
+  await assert.rejects(
+    openStore(file, "/", { mustExist: true }),
+    (e: unknown) =>
+      e instanceof HistoryStoreError &&
+      e.problem === "missing" &&
+      e.message ===
+        `no history store at ${file}: nothing was recorded there yet (run or gate with --history, or perfpack history add)`,
+  );
+  assert.ok(!existsSync(join(dir, "sub")));
+  const empty = join(dir, "empty.db");
+  writeFileSync(empty, "");
+  await assert.rejects(
+    openStore(empty, "/", { mustExist: true }),
+    (e: unknown) => e instanceof HistoryStoreError && e.problem === "missing",
+  );
+  assert.equal(statSync(empty).size, 0);
+  await withStore(join(dir, "h.db"), (s) =>
+    s.append(syntheticRun({ runId: "r", commit: "c", time: "2026-11-01T00:00:00.000Z" })),
+  );
+  const s = await openStore(join(dir, "h.db"), "/", { mustExist: true });
+  assert.equal(await s.has("r"), true);
+  await s.close();
 });
 
 test("a store written by a newer schema is refused with the file named, and left byte for byte as it was", async () => {
