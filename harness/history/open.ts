@@ -1,4 +1,5 @@
 /** Opens the store a spec names: the embedded file, or a team's Postgres. */
+import { HistoryStoreError } from "./store.js";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { HistoryStore, OpenOptions } from "./store.js";
@@ -26,6 +27,22 @@ export async function openStore(spec: string, cwd: string, o: OpenOptions = {}):
     const { openPostgresStore } = await import("./postgres.js");
     return openPostgresStore(spec, o);
   }
-  const { openSqliteStore } = await import("./sqlite.js");
+  const { openSqliteStore } = await import("./sqlite.js").catch((err: unknown) => {
+    throw withoutSqlite(err);
+  });
   return openSqliteStore(historyFile(spec, cwd), o);
+}
+
+/**
+ * better-sqlite3 is an optional dependency: it compiles from source where its prebuilt binary
+ * cannot be downloaded (python3, make and a C++ compiler), and a team's install must not fail
+ * for a store it may never use. Without it, the embedded store says so and what to do.
+ */
+function withoutSqlite(err: unknown): unknown {
+  const e = err as { code?: string; message?: string };
+  if (e.code !== "ERR_MODULE_NOT_FOUND" || !/better-sqlite3/.test(e.message ?? "")) return err;
+  return new HistoryStoreError(
+    "unreachable",
+    "the embedded history store needs the optional dependency better-sqlite3, which is not installed (its build from source needs python3, make and a C++ compiler): install it with `npm install better-sqlite3@12`, or give a Postgres store (--history postgres://…)",
+  );
 }
