@@ -53,9 +53,15 @@ const contextOf = (o: CallOptions): JobContext => ({
   version: packageVersion(),
 });
 
-/** `perfpack run`: the plan's trials, results.json and the reports. */
-export async function run(options: RunOptions = {}, call: CallOptions = {}): Promise<RunDocument> {
-  return runJob(flagsFromObject(options, "run options"), SCENARIOS, contextOf(call));
+/**
+ * `perfpack run`: the plan's trials, results.json and the reports. `capacity: true` is
+ * `run --capacity`: the capacity search of its latency and batch scenarios after the trials.
+ */
+export async function run(
+  { capacity, ...options }: RunOptions & { capacity?: boolean } = {},
+  call: CallOptions = {},
+): Promise<RunDocument> {
+  return runJob({ ...flagsFromObject(options, "run options"), capacity }, SCENARIOS, contextOf(call));
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { UsageError } from "../../../harness/errors.js";
-import { capacity } from "../../../harness/index.js";
+import { capacity, run } from "../../../harness/index.js";
 
 const cwd = mkdtempSync(join(tmpdir(), "perfpack-capacity-api-"));
 
@@ -26,4 +26,20 @@ test("perfpack.config.json gives capacity its slo; a bad one names the file and 
     capacity({}, { cwd: dir }),
     (err: Error) => err instanceof UsageError && err.message.startsWith(`config file ${file}: "slo": --slo "p95<fast"`),
   );
+});
+
+test("the library's run({ capacity: true }) is run --capacity: refused before anything starts where it has nothing to search", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "perfpack-run-capacity-api-"));
+  await assert.rejects(
+    run({ scenarios: "json", capacity: true }, { cwd: dir }),
+    (err: Error) =>
+      err instanceof UsageError && /--capacity searches the latency and batch scenarios/.test(err.message),
+  );
+  // a bad slo in the config file is refused by name, before the trials
+  writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ slo: "p95<fast" }));
+  await assert.rejects(
+    run({ scenarios: "latency", capacity: true }, { cwd: dir }),
+    (err: Error) => err instanceof UsageError && /"slo": --slo "p95<fast"/.test(err.message),
+  );
+  assert.deepEqual(readdirSync(dir), ["perfpack.config.json"], "nothing was written");
 });
