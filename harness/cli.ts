@@ -104,6 +104,38 @@ withOptions(
   process.exitCode = await runCommand(flags, SCENARIOS, io);
 });
 
+const history = program
+  .command("history")
+  .description(
+    "the run history: runs and gates kept in a store (a SQLite file, or postgres://…), one point per commit, variant, scenario and metric; `run --history STORE` and `gate --history STORE` append as they finish",
+  );
+history
+  .command("add")
+  .description(
+    "append a run or gate stored earlier (its results.json, or its report folder; gate.json beside it makes it a gate) to the history, once: a run already stored is left as it is",
+  )
+  .argument("<results.json | folder>", "a results file, or the run's (or gate's) report folder")
+  .option(
+    "--history <store>",
+    "the store: a file or a postgres:// URL (default: the config file's history, else .perfpack/history.db)",
+  )
+  .option("--commit <sha>", "the commit the run measured (default: the one its results.json records)")
+  .option("--branch <name>", "its branch (default: the checkout's, when its HEAD is that commit, or GITHUB_REF_NAME)")
+  .option(
+    RUN_OPTIONS.config.flag,
+    "the config file whose history applies (default: perfpack.config.json in the working directory)",
+  )
+  .option("--json", "print what was appended as one JSON document")
+  .action(
+    async (
+      path: string,
+      o: { history?: string; commit?: string; branch?: string; config?: string; json?: boolean },
+    ) => {
+      const { historyAddCommand } = await import("./cli/history.js");
+      process.exitCode = await historyAddCommand(path, o, io);
+    },
+  );
+
 program
   .command("report")
   .description(

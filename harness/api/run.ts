@@ -37,6 +37,7 @@ import { projectRoot } from "../../services/common/src/project.js";
 import type { LiveRequest, Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
 import { searchCapacity } from "./capacity-search.js";
+import { appendRun, type HistoryAppend } from "./history.js";
 
 /** A run's config, validated, and whether the caller asked for the --json document. */
 export interface PreparedRun {
@@ -59,6 +60,8 @@ export interface RunDocument {
   profileError?: { message: string; output?: string };
   /** Cancelled: the finished trials are kept. */
   interrupted: boolean;
+  /** --history: what the append did, or why it failed (the run's results and reports stand). */
+  history?: HistoryAppend | { error: string };
 }
 
 /**
@@ -211,6 +214,14 @@ export async function executeRun(
   const { written, errors } = exportAll(results, extra, cfg.outDir, EXPORTERS, summaryFile);
   // moved once the folder holds the final results and its reports
   const latest = cfg.updateLatest ? pointLatest(cfg.outDir) : undefined;
+  const interrupted = runner.wasAborted || ctx.signal?.aborted === true;
+  // an interrupted run is not history: its trials are not the plan's
+  const history =
+    cfg.history && !interrupted
+      ? await appendRun(cfg.history, { results, gate, source: writer.file }, {}, ctx).catch((err: unknown) => ({
+          error: (err as Error).message,
+        }))
+      : undefined;
   return {
     results,
     outDir: cfg.outDir,
@@ -219,7 +230,8 @@ export async function executeRun(
     written,
     exportErrors: errors,
     profileError,
-    interrupted: runner.wasAborted || ctx.signal?.aborted === true,
+    interrupted,
+    ...(history ? { history } : {}),
   };
 }
 

@@ -106,7 +106,9 @@ async function revisionGate(
   human.write(callTable(doc, false) + "\n");
   human.write(outcomeText(doc, g.strict, g.maxRegression, io, "the budget ended before every metric was decided"));
   if (json) io.out.write(JSON.stringify(doc, null, 2) + "\n");
-  return gateExit(doc, g.strict);
+  const code = gateExit(doc, g.strict);
+  // asked to record the gate and could not (said in red by runPaths): a history job must not pass silently
+  return code === EXIT.ok && run.history && "error" in run.history ? EXIT.runFailure : code;
 }
 
 /** `perfpack gate`: against a revision, or a stored run. */

@@ -99,6 +99,16 @@ export function runPaths(doc: RunDocument, io: IO, human: Output): void {
   if (cap?.skipped) human.write(`capacity: ${cap.skipped}\n`);
   else if (cap) human.write(`capacity: ${join(doc.outDir, cap.folder)}/{capacity.json,report.md,report.html}\n`);
   if (doc.latest) human.write(`latest:  ${doc.latest}\n`);
+  if (doc.history) historyLine(doc.history, io, human);
+}
+
+/** --history: where the run went, or why it could not (in red, on stderr; the exit is 3). */
+export function historyLine(h: NonNullable<RunDocument["history"]>, io: IO, human: Output): void {
+  if ("error" in h) io.err.write(io.paint.red(`perfpack: the run could not be added to the history: ${h.error}\n`));
+  else
+    human.write(
+      `history: ${h.added ? "added" : "already held"} run ${h.runId} (${h.points} points, commit ${h.commit.slice(0, 12)}${h.branch ? ` on ${h.branch}` : ""}${h.parent ? `, parent ${h.parent.slice(0, 12)}` : ""}) ${h.added ? "to" : "in"} ${h.store}\n`,
+    );
 }
 
 /** 130 interrupted, 3 a failed trial, 1 a failed verdict, else 0. */
@@ -112,7 +122,9 @@ export function runExit(doc: RunDocument, io: IO): number {
     );
     return EXIT.runFailure;
   }
-  return doc.results.summary.verdict?.pass === false ? EXIT.gateFailed : EXIT.ok;
+  if (doc.results.summary.verdict?.pass === false) return EXIT.gateFailed;
+  // asked to record the run and could not: a job that keeps the history must not pass silently
+  return doc.history && "error" in doc.history ? EXIT.runFailure : EXIT.ok;
 }
 
 /** What Ctrl-C prints at once, for the job it stops. */

@@ -67,6 +67,8 @@ export interface RunConfig {
    * its SLO and resolution from the config file or each scenario's guide target; undefined: none.
    */
   capacity?: CapacityConfig;
+  /** --history: the store the finished run (or gate) is appended to. */
+  history?: string;
   /** The allocation pass runs after the trials: the latency scenario is in the run, perfpack launches the services, no --skip-allocation. */
   allocation: boolean;
   /** The request of each scenario that sends one: `requests` over the scenario's default, with --header. */
@@ -411,5 +413,6 @@ export function resolveRunConfig(
     duetExchange: duetExchange(g),
     warnings,
     profile: profileTool(g, target),
+    ...(f.history ? { history: f.history } : {}),
   };
 }

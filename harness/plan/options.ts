@@ -44,6 +44,7 @@ export interface RunFlags {
   requests?: unknown;
   json?: boolean;
   config?: string;
+  history?: string;
 }
 
 /** What a value looks like on the command line and in the config file. */
@@ -197,6 +198,12 @@ export const RUN_OPTIONS: { readonly [K in keyof Required<RunFlags>]: OptionSpec
     kind: "boolean",
     description:
       "keep each variant's services running from its first trial to the end of the run, and alternate load between them in slices (default: a fresh executor and exchange per trial)",
+  },
+  history: {
+    flag: "--history <store>",
+    kind: "string",
+    description:
+      "after the run (or the gate), append it to this history store: a file (SQLite, created if missing; `perfpack history add` defaults to .perfpack/history.db) or a postgres:// URL; the commit, its parent and branch come from git",
   },
   skipAllocation: {
     flag: "--skip-allocation",

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { describe, test } from "node:test";
+import { openStore } from "../../../harness/history/open.js";
 import type { CapacityDocument } from "../../../harness/results/capacity.js";
 import type { Results } from "../../../harness/results/schema.js";
 import type { CapacitySummary } from "../../../harness/report/capacity-json.js";
@@ -160,9 +162,18 @@ describe("perfpack run --capacity", () => {
     const dir = mkdtempSync(join(tmp, "run-cap-"));
     // the config file's resolution: 100% brackets after the first failed doubling, so the search is short
     writeFileSync(join(dir, "perfpack.config.json"), JSON.stringify({ resolution: 1, slo: "p95<200ms" }));
+    // a team's repository: the run is appended to its history at its commit
+    const git = (...a: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir });
+    git("init", "-q", "-b", "main");
+    git("commit", "-q", "--allow-empty", "-m", "one");
+    const head = git("rev-parse", "HEAD").toString().trim();
     const { env, args } = ceiling(10);
     const run = perfpack(
-      ["run", "--quick", "--capacity", ...args, "--variants", "optimized", "--skip-allocation", "--out", "out"],
+      [
+        ...["run", "--quick", "--capacity", ...args, "--variants", "optimized", "--skip-allocation", "--out", "out"],
+        ...["--history", "h.db"],
+      ],
       env,
       dir,
     );
@@ -185,6 +196,22 @@ describe("perfpack run --capacity", () => {
     assert.match(readFileSync(join(dir, "out", "capacity", "report.md"), "utf8"), /capacity/i);
     assert.match(run.output(), /capacity: .*out\/capacity\/\{capacity\.json,report\.md,report\.html\}/);
     assert.match(readFileSync(join(dir, "out", "report.md"), "utf8"), /capacity at the SLO/);
+    // --history: the finished run went to the store, at the checkout's commit and branch
+    assert.match(
+      run.output(),
+      new RegExp(
+        `history: added run ${results.runId} \\(\\d+ points, commit ${head.slice(0, 12)} on main\\) to .*h\\.db`,
+      ),
+    );
+    const store = await openStore(join(dir, "h.db"), dir, { mustExist: true });
+    try {
+      const records = await store.records();
+      assert.ok(
+        records.length > 0 && records.every((r) => r.commit === head && r.branch === "main" && r.kind === "run"),
+      );
+    } finally {
+      await store.close();
+    }
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 });
