@@ -368,14 +368,8 @@ async function runCapacitySearch(
   ctx: JobContext,
 ): Promise<RunCapacityRecord> {
   const folder = "capacity";
+  // withCapacity refused a run without them, and a resumed run has its recorded scenarios
   const searched = rateSearches(cfg, scenarios);
-  if (!searched.length)
-    return {
-      folder,
-      interrupted: false,
-      skipped: `--capacity searches the latency and batch scenarios, and this run has neither (its scenarios: ${cfg.scenarios.join(", ")})`,
-      searches: [],
-    };
   tell(ctx, { type: "note", text: `capacity search after the trials: ${searched.join(", ")} …` });
   const { doc } = await searchCapacity(
     { ...cfg, scenarios: searched, outDir: join(cfg.outDir, folder) },

@@ -45,7 +45,7 @@ function runSummary(results: Results, io: IO, o: { verdict: boolean }): string {
 /** `run --capacity`: each search's capacity at the SLO, in the capacity table's own words. */
 function capacityLines(results: Results): string {
   const c = results.capacity;
-  if (!c || c.skipped) return "";
+  if (!c) return "";
   const [, , cap, bracket, slo] = runCapacityDimensions;
   const rows = c.searches.map(
     (s) => `  ${s.scenario} · ${s.variant}: ${cap!.format(s)} (bracket ${bracket!.format(s)}; ${slo!.format(s)})`,
@@ -96,8 +96,7 @@ export function runPaths(doc: RunDocument, io: IO, human: Output): void {
   human.write(`results: ${doc.resultsFile}\n`);
   for (const f of doc.written) human.write(`report:  ${f}\n`);
   const cap = doc.results.capacity;
-  if (cap?.skipped) human.write(`capacity: ${cap.skipped}\n`);
-  else if (cap) human.write(`capacity: ${join(doc.outDir, cap.folder)}/{capacity.json,report.md,report.html}\n`);
+  if (cap) human.write(`capacity: ${join(doc.outDir, cap.folder)}/{capacity.json,report.md,report.html}\n`);
   if (doc.latest) human.write(`latest:  ${doc.latest}\n`);
   if (doc.history) historyLine(doc.history, io, human);
 }

@@ -335,7 +335,6 @@ const targets: Section = (r) => {
 const capacity = (r: Results): string => {
   const c = r.capacity;
   if (!c) return "";
-  if (c.skipped) return `<h2>Capacity at the SLO</h2><p>${h(c.skipped)}</p>`;
   const link = `<a href="${h(c.folder)}/report.html">${h(c.folder)}/report.html</a>`;
   return `<h2>Capacity at the SLO (run --capacity)</h2>${table(c.searches, runCapacityDimensions, () => "")}<p class="muted">${h(runCapacityNote(c)).replace(h(`${c.folder}/report.html`), link)}</p>`;
 };

@@ -125,7 +125,6 @@ const allocation: Section = (r) => {
 const capacity: Section = (r) => {
   const c = r.capacity;
   if (!c) return [];
-  if (c.skipped) return ["## Capacity at the SLO", "", c.skipped, ""];
   return [
     "## Capacity at the SLO (run --capacity)",
     "",

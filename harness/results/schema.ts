@@ -138,8 +138,6 @@ export interface RunCapacityRecord {
   /** The search's folder, relative to the run folder: capacity.json, report.md, report.html. */
   folder: string;
   interrupted: boolean;
-  /** Why no search ran (no scenario of the run has a rate search), when none did. */
-  skipped?: string;
   searches: Array<{
     scenario: string;
     variant: string;
