@@ -49,6 +49,10 @@ function onSignal(handlers: ReadonlyArray<() => void>): void {
 function processIO(): IO {
   const handlers: Array<() => void> = [];
   const tty = process.stderr.isTTY === true || process.stdout.isTTY === true;
+  // a reader that stops early (`perfpack history list | head`) closes the pipe: the rest is not wanted, and no stack trace is
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
   return {
     env: process.env,
     cwd: process.cwd(),
@@ -73,6 +77,8 @@ const program = new Command("perfpack")
   )
   .version(VERSION)
   .showHelpAfterError("(run with --help for usage)")
+  // a subcommand's own options (history list --history …) are its own, not its parent's
+  .enablePositionalOptions()
   .configureOutput({ writeOut: (t) => io.out.write(t), writeErr: (t) => io.err.write(t) })
   .exitOverride();
 
@@ -104,27 +110,53 @@ withOptions(
   process.exitCode = await runCommand(flags, SCENARIOS, io);
 });
 
-const history = program
-  .command("history")
-  .description(
-    "the run history: runs and gates kept in a store (a SQLite file, or postgres://…), one point per commit, variant, scenario and metric; `run --history STORE` and `gate --history STORE` append as they finish",
-  );
+const STORE_FLAG = "--history <store>";
+const STORE_HELP =
+  "the store: a file or a postgres:// URL (default: the config file's history, else .perfpack/history.db)";
+const CONFIG_HELP = "the config file whose history applies (default: perfpack.config.json in the working directory)";
+
+/** The filters every reading of the history takes. */
+const withSeriesFilters = (cmd: Command): Command =>
+  cmd
+    .option(STORE_FLAG, STORE_HELP)
+    .option(RUN_OPTIONS.config.flag, CONFIG_HELP)
+    .option("--testbed <id>", "only this machine's runs (its id, as `history list` shows)")
+    .option("--branch <name>", "only this branch's runs")
+    .option("--variant <name>", "only this variant")
+    .option("--scenario <name>", "only this scenario")
+    .option("--metric <name>", "only this metric (its results.json name, e.g. rps, latency_p95_ms)")
+    .option("--json", "print one JSON document instead of the text");
+
+const history = withSeriesFilters(
+  program
+    .command("history")
+    .description(
+      "the run history: every series (metric × variant × scenario, per branch and machine) along its commits, its change points (E-divisive means) and, where commits were gated against their parents, the chained trend and its creep; writes history.md and history.html; exit 1 when a regression stands. `run --history STORE` and `gate --history STORE` append as they finish",
+    ),
+)
+  .enablePositionalOptions()
+  .option(
+    "--since <rev>",
+    "the creep's anchor: a tag or commit (default: the newest tag on the stored commits, else --last 50)",
+  )
+  .option("--last <n>", "the creep's anchor: the last N gate links")
+  .option("--max-regression <share>", "the line (default: the config's maxRegression, else the gates' own, else 0.05)")
+  .option("--out <dir>", "where history.md and history.html go (default reports/history)")
+  .option("--no-write", "write no files: the terminal (or --json) only")
+  .action(async (o: Record<string, string | boolean | undefined>) => {
+    const { historyTrendCommand } = await import("./cli/history.js");
+    process.exitCode = await historyTrendCommand(o, io);
+  });
 history
   .command("add")
   .description(
     "append a run or gate stored earlier (its results.json, or its report folder; gate.json beside it makes it a gate) to the history, once: a run already stored is left as it is",
   )
   .argument("<results.json | folder>", "a results file, or the run's (or gate's) report folder")
-  .option(
-    "--history <store>",
-    "the store: a file or a postgres:// URL (default: the config file's history, else .perfpack/history.db)",
-  )
+  .option(STORE_FLAG, STORE_HELP)
   .option("--commit <sha>", "the commit the run measured (default: the one its results.json records)")
   .option("--branch <name>", "its branch (default: the checkout's, when its HEAD is that commit, or GITHUB_REF_NAME)")
-  .option(
-    RUN_OPTIONS.config.flag,
-    "the config file whose history applies (default: perfpack.config.json in the working directory)",
-  )
+  .option(RUN_OPTIONS.config.flag, CONFIG_HELP)
   .option("--json", "print what was appended as one JSON document")
   .action(
     async (
@@ -135,6 +167,41 @@ history
       process.exitCode = await historyAddCommand(path, o, io);
     },
   );
+withSeriesFilters(history.command("list").description("the stored runs, oldest first")).action(
+  async (o: Record<string, string | boolean | undefined>) => {
+    const { historyListCommand } = await import("./cli/history.js");
+    process.exitCode = await historyListCommand(o, io);
+  },
+);
+withSeriesFilters(
+  history
+    .command("show")
+    .description("one stored run's points (by run id), or each run of a commit (4 or more hex digits of it)")
+    .argument("<commit | run id>", "a stored commit or run id"),
+).action(async (which: string, o: Record<string, string | boolean | undefined>) => {
+  const { historyShowCommand } = await import("./cli/history.js");
+  process.exitCode = await historyShowCommand(which, o, io);
+});
+withOptions(
+  withRunOptions(
+    history
+      .command("confirm")
+      .description(
+        "confirm a suspected change: gate <commit> against its first parent (or --against REV), both built from git and run interleaved in one run, as `gate --candidate-ref <commit> --baseline-ref <commit>^`; the gate's exit codes",
+      )
+      .argument("<commit>", "the commit where the new level starts (a change point's commit)")
+      .option("--against <rev>", "the baseline revision (default: the commit's first parent)"),
+  ),
+  Object.fromEntries(
+    Object.entries(GATE_OPTIONS).filter(([k]) => !["baselineRef", "baseline", "current", "candidateRef"].includes(k)),
+  ),
+).action(async (commit: string, flags) => {
+  const [{ historyConfirmCommand }, { SCENARIOS }] = await Promise.all([
+    import("./cli/history.js"),
+    import("../scenarios/index.js"),
+  ]);
+  process.exitCode = await historyConfirmCommand(commit, flags, SCENARIOS, io);
+});
 
 program
   .command("report")

@@ -56,6 +56,8 @@ export interface RevisionGateOptions {
   strict?: boolean;
   /** --build-cmd: how to build the team's repository at the revision (undefined: the default; "": none). */
   buildCmd?: string;
+  /** --candidate-ref: the candidate side is this revision, built like the baseline, not this checkout. */
+  candidateRef?: string;
 }
 
 /**
@@ -115,12 +117,20 @@ export interface RevisionGateDocument extends RevisionGateDecision {
 /** How the baseline arm's variants are named: `optimized@<ref>`. */
 const baselineTag = (s: System): string => (s.kind === "revision" ? s.ref : "reference");
 
-/** Every variant twice: on the baseline system (`name@ref`), and on this checkout with `candidateEnv` added. */
-const withArms = (cfg: RunConfig, baseline: System, candidateEnv: Record<string, string> = {}): RunConfig => ({
+/**
+ * Every variant twice: on the baseline system (`name@ref`), and on this checkout (or the candidate
+ * revision, --candidate-ref) with `candidateEnv` added.
+ */
+const withArms = (
+  cfg: RunConfig,
+  baseline: System,
+  candidateEnv: Record<string, string> = {},
+  candidate?: System,
+): RunConfig => ({
   ...cfg,
   variants: cfg.variants.flatMap((v) => [
     { ...v, name: `${v.name}@${baselineTag(baseline)}`, system: baseline },
-    withHarness({ ...v, env: { ...v.env, ...candidateEnv } }),
+    withHarness({ ...v, env: { ...v.env, ...candidateEnv }, ...(candidate ? { system: candidate } : {}) }),
   ]),
 });
 
@@ -150,14 +160,19 @@ export async function gateRevision(
   const { cfg } = prepareRun({ ...flags, json: false }, scenarios, ctx, GATE_DEFAULTS);
   const source = revisionSource(cfg, ctx.cwd, o.buildCmd);
   const neverAborted = new AbortController().signal;
-  const baseline = await prepareRevision(
-    source.root,
-    o.ref,
-    ctx.env,
-    (l) => tell(ctx, { type: "note", text: l }),
-    ctx.signal ?? neverAborted,
-    source.build,
-  );
+  const build = (ref: string) =>
+    prepareRevision(
+      source.root,
+      ref,
+      ctx.env,
+      (l) => tell(ctx, { type: "note", text: l }),
+      ctx.signal ?? neverAborted,
+      source.build,
+    );
+  const baseline = await build(o.ref);
+  if (ctx.signal?.aborted) return {};
+  const candidate =
+    o.candidateRef === undefined ? undefined : { ...(await build(o.candidateRef)), candidate: true as const };
   if (ctx.signal?.aborted) return {};
   const loop = new SequentialGate({
     maxRegression: o.maxRegression,
@@ -204,7 +219,7 @@ export async function gateRevision(
     return doc;
   };
   const run = await executeRun(
-    withArms(cfg, baseline, o.candidateEnv),
+    withArms(cfg, baseline, o.candidateEnv, candidate),
     scenarios,
     { ...ctx, events },
     { seed: o.seed, moreRounds: loop.moreRounds, gateReport },

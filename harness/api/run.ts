@@ -243,8 +243,13 @@ export function planRecordOf(
   cwd: string,
   seeds: Pick<RunSteering, "seed" | "duetSeed">,
 ): PlanRecord {
-  // the checkout under test: the team's repository when it runs its own service, else perfpack's
-  const checkout = checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? cwd : projectRoot());
+  // the checkout under test: a built revision when it is the candidate side (gate --candidate-ref),
+  // the team's repository when it runs its own service, else perfpack's
+  const candidate = cfg.variants.map((v) => v.system).find((s) => s?.kind === "revision" && s.candidate);
+  const checkout =
+    candidate?.kind === "revision"
+      ? { commit: candidate.commit, dirty: false }
+      : checkoutCommit(cfg.variants.some((v) => v.system?.kind === "command") ? cwd : projectRoot());
   return { ...planRecord(cfg, plan, scenarios, checkout), seed: seeds.seed, duetSeed: seeds.duetSeed };
 }
 

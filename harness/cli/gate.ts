@@ -101,7 +101,7 @@ async function revisionGate(
   if (!doc) return runExit(run, io);
   const rounds = doc.looks.at(-1)?.rounds ?? doc.design.minRounds;
   human.write(
-    `gate: this checkout against ${doc.baseline}, interleaved in one run (seed ${g.seed}), paired by round; ${rounds} rounds in ${doc.looks.length} look(s) of at most ${doc.design.maxLooks}, ${doc.wallS.toFixed(0)} s of a ${doc.budgetS} s budget; line ${(g.maxRegression * 100).toFixed(0)}% worse\n`,
+    `gate: ${g.candidateRef !== undefined ? `${g.candidateRef} (${run.results.plan.checkout?.commit.slice(0, 10) ?? "?"})` : "this checkout"} against ${doc.baseline}, interleaved in one run (seed ${g.seed}), paired by round; ${rounds} rounds in ${doc.looks.length} look(s) of at most ${doc.design.maxLooks}, ${doc.wallS.toFixed(0)} s of a ${doc.budgetS} s budget; line ${(g.maxRegression * 100).toFixed(0)}% worse\n`,
   );
   human.write(callTable(doc, false) + "\n");
   human.write(outcomeText(doc, g.strict, g.maxRegression, io, "the budget ended before every metric was decided"));

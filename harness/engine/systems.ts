@@ -30,7 +30,15 @@ export type System =
    * A git revision built in a tree of its own (`root`): of perfpack, whose bundled executor it
    * starts, or of the team's repository, whose `command` it starts in that tree.
    */
-  | { kind: "revision"; ref: string; commit: string; root: string; command?: ServiceCommand }
+  | {
+      kind: "revision";
+      ref: string;
+      commit: string;
+      root: string;
+      command?: ServiceCommand;
+      /** The candidate side of a gate between two revisions (--candidate-ref), not its baseline. */
+      candidate?: true;
+    }
   | ({ kind: "command" } & ServiceCommand);
 
 /**
@@ -67,7 +75,13 @@ export const executorCli = (s: System | undefined): string =>
 /** How results.json records a system: no local paths (a team's readiness path when it is not the default, for a resume). */
 export const describeSystem = (s: System | undefined) =>
   s?.kind === "revision"
-    ? { kind: s.kind, ref: s.ref, commit: s.commit, cmd: s.command?.cmd }
+    ? {
+        kind: s.kind,
+        ref: s.ref,
+        commit: s.commit,
+        cmd: s.command?.cmd,
+        ...(s.candidate ? { candidate: true as const } : {}),
+      }
     : s?.kind === "command"
       ? { kind: s.kind, cmd: s.cmd, ...(s.readyPath !== "/health" ? { readyPath: s.readyPath } : {}) }
       : { kind: "reference" as const };

@@ -31,7 +31,7 @@ type Variant = PlanRecord["variants"][number];
 
 /** A revision gate's baseline arm: a variant run on the system at another commit (`name@ref`). */
 const baselineArm = (v: Variant): { ref: string; commit: string } | undefined =>
-  v.system?.kind === "revision" ? { ref: v.system.ref, commit: v.system.commit } : undefined;
+  v.system?.kind === "revision" && !v.system.candidate ? { ref: v.system.ref, commit: v.system.commit } : undefined;
 
 /**
  * The history records of a stored run. `gate` is the gate.json of a gate against a revision: the

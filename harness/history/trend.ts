@@ -16,7 +16,7 @@ import { changePoints, isWorse, type ChangePoint, type Segment } from "../verdic
 import type { HistoryRecord, PairedLink, Testbed } from "./record.js";
 import type { SeriesKey } from "./store.js";
 
-export const HISTORY_DOCUMENT_SCHEMA = "perfpack/history@1";
+const HISTORY_DOCUMENT_SCHEMA = "perfpack/history@1";
 
 /** One run's value of a series. */
 export interface TrendPoint {
@@ -51,6 +51,8 @@ export interface TrendChangePoint extends ChangePoint {
    * that brings the level back resolves it.
    */
   standing: boolean;
+  /** Why it stands or not: better; worse but within the line; before the anchor; resolved by a later level; stands. */
+  state: "better" | "within-line" | "before-anchor" | "resolved" | "stands";
 }
 
 export interface TrendSeries {
@@ -77,6 +79,10 @@ export interface StandingRegression {
   /** Where it came in: the change point's commit range, or the chain's anchor and last commit. */
   from: string;
   to: string;
+  /** The metric's new level over its old (a change point's segments, or the chain's product), with its interval. */
+  ratio: number;
+  lo: number;
+  hi: number;
   /** The change in the metric's direction, with its interval. */
   change: number;
   changeLo: number;
@@ -156,7 +162,7 @@ function bySeriesKey(a: TrendSeries, b: TrendSeries): number {
  * A metric without a stated direction: by its name, the way the verdict reads one (a rate is
  * better higher; times, sizes, CPU and error shares are better lower).
  */
-export function betterOf(r: Pick<HistoryRecord, "better" | "metric">): "higher" | "lower" {
+function betterOf(r: Pick<HistoryRecord, "better" | "metric">): "higher" | "lower" {
   if (r.better) return r.better;
   return /rps|per_s|_per_sec|throughput|orders_s|msgs?_s/i.test(r.metric) ? "higher" : "lower";
 }
@@ -173,9 +179,7 @@ function seriesOf(rs: readonly HistoryRecord[], o: TrendOptions): TrendSeries {
   const last = cp.segments.at(-1);
   const judged = cp.changePoints.map((c) => judge(c, better, o.line, since, last, cp.segments));
   const links = linksOf(points);
-  const chained = links.length
-    ? chain(links, { better, line: o.line, ...anchorOf(o.anchor, links) })
-    : undefined;
+  const chained = links.length ? chain(links, { better, line: o.line, ...anchorOf(o.anchor, links) }) : undefined;
   return {
     key: keyOf(first),
     ...(first.label ? { label: first.label } : {}),
@@ -192,9 +196,7 @@ function seriesOf(rs: readonly HistoryRecord[], o: TrendOptions): TrendSeries {
 
 function pointOf(r: HistoryRecord): TrendPoint {
   const link =
-    r.link && r.gate
-      ? { ...r.link, baselineCommit: r.gate.baselineCommit, outcome: r.gate.outcome }
-      : undefined;
+    r.link && r.gate ? { ...r.link, baselineCommit: r.gate.baselineCommit, outcome: r.gate.outcome } : undefined;
   return {
     commit: r.commit,
     ...(r.parent ? { parent: r.parent } : {}),
@@ -233,8 +235,17 @@ function judge(
   const change = changeOf(c.ratio, better);
   const before = segments.find((s) => s.last === c.index - 1 || (s.first <= c.index - 1 && s.last >= c.index - 1));
   const now = last && before ? changeOf(last.level / before.level, better) : change;
-  const standing = worse && change < -line && c.index >= since && now < -line;
-  return { ...c, change, changeLo: Math.min(...ends), changeHi: Math.max(...ends), worse, standing };
+  const state: TrendChangePoint["state"] = !worse
+    ? "better"
+    : change >= -line
+      ? "within-line"
+      : c.index < since
+        ? "before-anchor"
+        : now >= -line
+          ? "resolved"
+          : "stands";
+  const standing = state === "stands";
+  return { ...c, change, changeLo: Math.min(...ends), changeHi: Math.max(...ends), worse, standing, state };
 }
 
 /**
@@ -280,6 +291,9 @@ function standingOf(s: TrendSeries): StandingRegression[] {
       kind: "change-point" as const,
       from: c.previous,
       to: c.commit,
+      ratio: c.ratio,
+      lo: c.lo,
+      hi: c.hi,
       change: c.change,
       changeLo: c.changeLo,
       changeHi: c.changeHi,
@@ -293,6 +307,7 @@ function standingOf(s: TrendSeries): StandingRegression[] {
       kind: v.status,
       from: v.since,
       to: v.through,
+      ...v.cumulative,
       change: v.change,
       changeLo: Math.min(...ends),
       changeHi: Math.max(...ends),

@@ -12,6 +12,8 @@ export type GateConfig =
       maxRegression: number;
       seed: number;
       candidateEnv?: Record<string, string>;
+      /** --candidate-ref: the candidate side is this revision, built, instead of this checkout. */
+      candidateRef?: string;
       budgetS?: number;
       strict: boolean;
       buildCmd?: string;
@@ -47,6 +49,8 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
       throw g.error("seed", "--seed goes with --baseline-ref: it orders the trials of the gate's own run");
     if (f.buildCmd !== undefined)
       throw g.error("buildCmd", "--build-cmd goes with --baseline-ref: it builds your repository at that revision");
+    if (f.candidateRef !== undefined)
+      throw g.error("candidateRef", "--candidate-ref goes with --baseline-ref: it builds the other side of that gate");
     return {
       kind: "stored",
       baseline: f.baseline,
@@ -72,5 +76,6 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
     ...(candidateEnv ? { candidateEnv } : {}),
     ...(budgetS !== undefined ? { budgetS } : {}),
     ...(f.buildCmd !== undefined ? { buildCmd: f.buildCmd } : {}),
+    ...(f.candidateRef !== undefined ? { candidateRef: f.candidateRef } : {}),
   };
 }

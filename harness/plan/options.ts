@@ -341,6 +341,7 @@ export interface GateFlags {
   current?: string;
   seed?: string;
   candidateEnv?: string[];
+  candidateRef?: string;
   maxRegression?: string;
   budget?: string;
   strict?: boolean;
@@ -378,6 +379,12 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
     kind: "repeatable",
     description:
       "gate, with --baseline-ref: added to this checkout's side only, e.g. a calibrated EXECUTOR_CPU_BURN_US to measure the gate (repeatable)",
+  },
+  candidateRef: {
+    flag: "--candidate-ref <rev>",
+    kind: "string",
+    description:
+      "gate, with --baseline-ref: the candidate side is this git revision, built like the baseline, instead of this checkout (two commits against each other in one run; perfpack history confirm uses it)",
   },
   maxRegression: {
     flag: "--max-regression <share>",

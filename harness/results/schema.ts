@@ -52,7 +52,8 @@ export interface PlanRecord {
     env: Record<string, string>;
     system?:
       | { kind: "reference" }
-      | { kind: "revision"; ref: string; commit: string; cmd?: string }
+      /** candidate: the candidate side of a gate between two revisions (--candidate-ref); else a baseline arm. */
+      | { kind: "revision"; ref: string; commit: string; cmd?: string; candidate?: true }
       /** readyPath: --ready-path, when not /health. */
       | { kind: "command"; cmd: string; readyPath?: string };
   }>;

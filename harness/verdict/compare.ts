@@ -147,6 +147,10 @@ function pairedRows(
   return rows;
 }
 
+/** A gate's baseline arm: a variant on a built revision that is not the candidate side (--candidate-ref). */
+const isBaselineArm = (v: Results["plan"]["variants"][number]): boolean =>
+  v.system?.kind === "revision" && v.system.candidate !== true;
+
 /**
  * The gate against a revision, within one run: each variant on this checkout against the same
  * variant on the baseline revision (`name@ref`), paired by round, on the gate's metrics, one-sided
@@ -159,12 +163,10 @@ export function compareRevisions(
   level = 0.95,
 ): Comparison[] {
   const vs = results.plan.variants;
-  const rows = vs
-    .filter((b) => b.system?.kind === "revision")
-    .flatMap((b) => {
-      const c = vs.find((x) => x.system?.kind !== "revision" && b.name.startsWith(`${x.name}@`));
-      return c ? pairedRows(results, headlines, b.name, c.name, "gate", level) : [];
-    });
+  const rows = vs.filter(isBaselineArm).flatMap((b) => {
+    const c = vs.find((x) => !isBaselineArm(x) && b.name.startsWith(`${x.name}@`));
+    return c ? pairedRows(results, headlines, b.name, c.name, "gate", level) : [];
+  });
   return finish(rows, "worse");
 }
 
