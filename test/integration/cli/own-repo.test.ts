@@ -169,6 +169,46 @@ describe("perfpack in a team's own repository", () => {
     assert.equal(r.plan.checkout?.commit, git("rev-parse", "HEAD"));
   });
 
+  test("history confirm COMMIT gates that commit against its parent, both built from git, whatever the checkout is; --history records it", async () => {
+    // the checkout moves on: the slow commit is now HEAD~1, and confirm must not measure the working tree
+    writeFileSync(join(repo, "NOTES.md"), "notes\n");
+    git("add", "NOTES.md");
+    git("commit", "-qm", "notes");
+    const slow = git("rev-parse", "HEAD~1");
+    const out = join(tmp, "confirm");
+    const store = join(tmp, "confirm.db");
+    const run = inRepo([
+      "history",
+      "confirm",
+      slow.slice(0, 12),
+      "--rounds",
+      "3",
+      "--duration",
+      "1",
+      "--warmup",
+      "0.3",
+      "--history",
+      store,
+      "--out",
+      out,
+    ]);
+    assert.equal(await run.exit, 1, run.output());
+    assert.match(
+      run.output(),
+      new RegExp(`gate: ${slow.slice(0, 12)} \\(${slow.slice(0, 10)}\\) against ${slow.slice(0, 12)}\\^`),
+    );
+    assert.match(run.output(), /gate: FAIL \(regression\)/);
+    const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+    assert.equal(r.plan.checkout?.commit, slow);
+    const systems = r.plan.variants.map((v) => v.system);
+    assert.ok(systems.some((s) => s?.kind === "revision" && s.candidate === true && s.commit === slow));
+    assert.ok(systems.some((s) => s?.kind === "revision" && !s.candidate && s.commit === git("rev-parse", "HEAD~2")));
+    const shown = inRepo(["history", "show", slow, "--history", store]);
+    assert.equal(await shown.exit, 0, shown.output());
+    assert.match(shown.output(), new RegExp(`gate of ${slow}`));
+    assert.match(shown.output(), new RegExp(`vs ${git("rev-parse", "HEAD~2").slice(0, 10)}: 0\\.\\d+×`));
+  });
+
   test("bad input: an unknown revision exits 2; a build that fails exits 3 with its log's tail and leaves no tree", async () => {
     const bad = inRepo(["gate", "--baseline-ref", "no-such-rev"]);
     assert.equal(await bad.exit, 2, bad.output());
