@@ -3,11 +3,15 @@
 // does), then read the way `perfpack history` reads: the series keys of the branch, then every
 // series, and all of the branch's records in one query. Needs `npm run build` first.
 //   node scripts/history-store-bench.mjs [--commits 1000] [--metrics 10] [--postgres postgres://…]
-// Without --postgres it measures the embedded SQLite file (in a temporary folder).
+// Without --postgres it measures the embedded SQLite file (in a temporary folder). Then the whole
+// `perfpack history` (a process of its own: open, read, change points and chains of every series,
+// history.md and history.html written) is timed over the same store, three times.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { openStore } from "../dist/harness/history/open.js";
 import { testbedOf } from "../dist/harness/history/record.js";
 
@@ -18,6 +22,7 @@ const { values: o } = parseArgs({
     postgres: { type: "string" },
   },
 });
+const cli = fileURLToPath(new URL("../dist/harness/cli.js", import.meta.url));
 const commits = Number(o.commits);
 const metrics = Number(o.metrics);
 const testbed = testbedOf({ cpuModel: "bench CPU", cores: 2, node: process.version });
@@ -44,7 +49,8 @@ function run(i) {
     scenario: "latency",
     metric: `metric_${m}`,
     better: m % 2 ? "lower" : "higher",
-    median: 100 + m + Math.sin(i),
+    // a step of 8% at commit 600 in every third metric, for the change points to find
+    median: (100 + m + Math.sin(i)) * (m % 3 === 0 && i >= 600 ? 0.92 : 1),
     lo: 99 + m,
     hi: 102 + m,
     level: 0.99,
@@ -69,6 +75,17 @@ t0 = performance.now();
 const all = await store.records({ testbed: testbed.id, branch: "main" });
 const oneQueryMs = ms(t0);
 await store.close();
+// the whole command, as a user runs it
+const renders = [];
+for (let k = 0; k < 3; k++) {
+  t0 = performance.now();
+  const r = spawnSync(process.execPath, [cli, "history", "--history", spec, "--out", join(dir, "out")], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  renders.push(ms(t0));
+  if (r.status !== 0 && r.status !== 1) throw new Error(`perfpack history exited ${r.status}: ${r.stderr}`);
+}
 // a fresh process reads a store it did not write: the open (with its quick_check) counts too
 t0 = performance.now();
 const again = await openStore(spec, dir);
@@ -83,4 +100,7 @@ console.log(`  every series, one query each:    ${seriesMs} ms`);
 console.log(`  the branch's records, one query: ${oneQueryMs} ms (${all.length} records)`);
 console.log(`  open + that query, again:        ${coldMs} ms`);
 if (!o.postgres) console.log(`  file: ${(statSync(spec).size / 1e6).toFixed(1)} MB`);
+console.log(
+  `  perfpack history (a process: read, analyse, write history.md and history.html of ${(statSync(join(dir, "out", "history.html")).size / 1e6).toFixed(1)} MB): ${renders.join(", ")} ms`,
+);
 rmSync(dir, { recursive: true, force: true });
