@@ -1,6 +1,6 @@
 /**
  * `perfpack history` as jobs: the history read back from its store. `historyTrend` gives every
- * series with its change points and chained trend (history/trend.ts decides; this module reads the
+ * series with its change points and chained trend (verdict/trend.ts decides; this module reads the
  * records, finds the anchor in git, and writes history.md and history.html); `historyRuns` lists the
  * runs; `historyShow` gives one run's or commit's points.
  */
@@ -11,7 +11,7 @@ import { UsageError } from "../errors.js";
 import { openStore } from "../history/open.js";
 import type { HistoryRecord } from "../history/record.js";
 import type { HistoryStore, RecordFilter, RunEntry } from "../history/store.js";
-import { historyTrend, type HistoryDocument } from "../history/trend.js";
+import { historyTrend, type HistoryDocument } from "../verdict/trend.js";
 import { layeredFlags } from "../plan/file.js";
 import { historyMarkdown } from "../report/history-text.js";
 import { historyHtml } from "../report/history-html.js";

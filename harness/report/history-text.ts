@@ -1,11 +1,11 @@
 /**
- * The history document (history/trend.ts) as text: history.md, fit for a job summary or an issue,
+ * The history document (verdict/trend.ts) as text: history.md, fit for a job summary or an issue,
  * and the terminal's lines. Both say the same things in the same order: what stands, then one line
  * per series with its change points and its chained trend.
  */
 import type { ChalkInstance } from "chalk";
 import type { CreepVerdict } from "../verdict/chain.js";
-import type { HistoryDocument, StandingRegression, TrendChangePoint, TrendSeries } from "../history/trend.js";
+import type { HistoryDocument, StandingRegression, TrendChangePoint, TrendSeries } from "../verdict/trend.js";
 import { metricText } from "./format.js";
 
 export const shortSha = (c: string): string => (/^[0-9a-f]{12,}$/.test(c) ? c.slice(0, 10) : c);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { cliPath } from "../../../harness/engine/systems.js";
 import { openStore } from "../../../harness/history/open.js";
-import type { HistoryDocument } from "../../../harness/history/trend.js";
+import type { HistoryDocument } from "../../../harness/verdict/trend.js";
 import type { Results } from "../../../harness/results/schema.js";
 import { fixturePath } from "../../../services/common/src/project.js";
 import { perfpack } from "../../helpers/cli.js";

@@ -10,7 +10,7 @@ import { compareRecords, type HistoryRecord } from "../../../harness/history/rec
 import { recordsOf } from "../../../harness/history/records.js";
 import { openStore } from "../../../harness/history/open.js";
 import { HistoryStoreError, type HistoryStore } from "../../../harness/history/store.js";
-import type { HistoryDocument } from "../../../harness/history/trend.js";
+import type { HistoryDocument } from "../../../harness/verdict/trend.js";
 import type { GateReport, Results } from "../../../harness/results/schema.js";
 import { fixturePath } from "../../../services/common/src/project.js";
 import { answersOf, appendInChild, syntheticHistory } from "../../helpers/history.js";

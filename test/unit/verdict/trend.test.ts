@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { historyTrend } from "../../../harness/history/trend.js";
+import { historyTrend } from "../../../harness/verdict/trend.js";
 import { historyMarkdown } from "../../../harness/report/history-text.js";
 import { sha, trendHistory as syntheticHistory, TREND_TESTBED as TESTBED } from "../../helpers/history-trend.js";
 

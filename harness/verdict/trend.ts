@@ -11,10 +11,10 @@
  * once gives a point per run (the change-point method sees them all), and its newest gate is its
  * link in the chain.
  */
-import { chain, changeOf, type Anchor, type ChainAnalysis, type Link } from "../verdict/chain.js";
-import { changePoints, isWorse, type ChangePoint, type Segment } from "../verdict/changepoints.js";
-import type { HistoryRecord, PairedLink, Testbed } from "./record.js";
-import type { SeriesKey } from "./store.js";
+import { chain, changeOf, type Anchor, type ChainAnalysis, type Link } from "./chain.js";
+import { changePoints, isWorse, type ChangePoint, type Segment } from "./changepoints.js";
+import type { HistoryRecord, PairedLink, Testbed } from "../history/record.js";
+import type { SeriesKey } from "../history/store.js";
 
 const HISTORY_DOCUMENT_SCHEMA = "perfpack/history@1";
 
