@@ -52,7 +52,7 @@ const git = (dir: string, args: string[]): string | undefined => {
  * else the branch checked out, else main. A repository created locally and pushed has no
  * origin/HEAD, and init may be run on a feature branch: hence main and master before HEAD.
  */
-export function defaultBranch(top: string): string {
+function defaultBranch(top: string): string {
   const origin = git(top, ["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"]);
   if (origin) return origin.replace(/^origin\//, "");
   const local = ["main", "master"].find((b) => git(top, ["rev-parse", "-q", "--verify", `refs/heads/${b}`]));
