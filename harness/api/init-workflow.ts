@@ -4,7 +4,7 @@
  * first parent and keeps the gate in the run history, so that the default branch's gates form a
  * chain of paired links; `history` reads that history every week (trend, change points, creep)
  * and fails when a regression stands. The history store is one SQLite file kept on a git branch
- * of its own (the reasons are in the workflow's comments and docs/ci.md).
+ * of its own (the reasons are in the workflow's comments and docs/cli.md, "CI").
  */
 
 /** The git branch that holds the history store: one orphan commit with one file, history.db. */
@@ -196,8 +196,8 @@ const HEADER = `# perfpack (written by \`perfpack init\`): three jobs.
 #   regression stands.
 #
 # Where the history lives between jobs: on the ${HISTORY_BRANCH} branch of this repository, as ONE
-# orphan commit holding history.db, replaced on each append (so the repository keeps no old copies
-# of a binary file). It is durable and readable with git fetch, and the push is leased on the
+# orphan commit holding history.db, replaced on each append (so the branch does not pile up old
+# copies of a binary file). It is durable and readable with git fetch, and the push is leased on the
 # commit the store was fetched from: when two jobs append at once, the second push is refused, and
 # that job fetches the new store, adds its gate to it and pushes again, so nothing is lost. The
 # Actions cache was not chosen: it is evicted after 7 days unused and a saved key cannot be
