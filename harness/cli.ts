@@ -324,19 +324,15 @@ program
 program
   .command("init")
   .description(
-    "write perfpack.config.json here and .github/workflows/perfpack.yml (a pull-request gate against the merge base) at the top of the git repository; never overwrites",
+    "write perfpack.config.json here and .github/workflows/perfpack.yml at the top of the git repository (pull requests gated against their merge base; pushes to the default branch gated against their parent and kept in the run history; a weekly history job), and add .perfpack/ to the .gitignore there; never overwrites",
   )
   .option(
     "--executor-cmd <cmd>",
     'the shell command that starts your service, e.g. "node server.js" (written into perfpack.config.json)',
   )
   .action(async (o: { executorCmd?: string }) => {
-    const { init } = await import("./api/init.js");
-    const { written } = init(o, io);
-    for (const f of written) io.out.write(`wrote ${f}\n`);
-    io.out.write(
-      "next: npx perfpack run (your service against itself under each variant), then commit both files; pull requests are gated against their merge base\n",
-    );
+    const { initCommand } = await import("./cli/init.js");
+    initCommand(o, io);
   });
 
 const exportCmd = program
