@@ -1,5 +1,5 @@
 /**
- * perfpack as a library: `import { run, resume, capacity, compare, gate, gateRevision, report, profile, init } from "perfpack"`.
+ * perfpack as a library: `import { run, resume, capacity, compare, gate, gateRevision, report, profile, init, history } from "perfpack"`.
  * Each function is its command's job (harness/api/) without the process: no exit, no signal
  * handlers, no printing. It returns documents; progress comes as events to `onEvent`, and an
  * AbortSignal cancels. Errors are PerfpackError with the command's exit code (UsageError: 2,
@@ -9,6 +9,7 @@ import type { JobContext, JobEvent } from "./api/context.js";
 import { gateRevision as gateRevisionJob, gateRuns, type GateDocument, type RevisionGateDocument } from "./api/gate.js";
 import { profile as profileJob } from "./api/profile.js";
 import { init as initJob, type InitDocument } from "./api/init.js";
+import { historyTrendJob, type HistoryTrendJob, type HistoryTrendOptions } from "./api/history-view.js";
 import { compareFiles, renderReports, type CompareDocument } from "./api/report.js";
 import { run as runJob, type RunDocument } from "./api/run.js";
 import { capacity as capacityJob, type CapacityJob } from "./api/capacity.js";
@@ -27,6 +28,8 @@ export { EXIT, PerfpackError, UsageError } from "./errors.js";
 export type { Comparison, Results, Summary, TargetVerdict, TrialRecord } from "./results/schema.js";
 export type { CompareDocument, GateDocument, InitDocument, JobEvent, ProfileResult, RevisionGateDocument, RunDocument };
 export type { CapacityJob };
+export type { HistoryTrendJob, HistoryTrendOptions };
+export type { HistoryDocument, TrendSeries, TrendChangePoint, StandingRegression } from "./verdict/trend.js";
 export type { CapacityDocument, CapacitySearchRecord, CapacityStepRecord } from "./results/capacity.js";
 
 /** The run options, as in perfpack.config.json: numbers as numbers, lists as arrays or comma-separated strings. */
@@ -165,7 +168,23 @@ export async function profile(options: ProfileFlags = {}, call: CallOptions = {}
   return profileJob(options, SCENARIOS, contextOf(call));
 }
 
-/** `perfpack init`: perfpack.config.json in `cwd` and the pull-request workflow at the top of its repository; never overwrites (UsageError). */
+/**
+ * `perfpack init`: perfpack.config.json in `cwd`, the workflow at the top of its repository (pull
+ * requests gated, the default branch's gates kept in the history, a weekly history job) and
+ * `.perfpack/` in its .gitignore; never overwrites (UsageError).
+ */
 export function init(o: { executorCmd?: string } = {}, call: Pick<CallOptions, "cwd"> = {}): InitDocument {
   return initJob(o, { cwd: call.cwd ?? process.cwd() });
+}
+
+/**
+ * `perfpack history`: the run history's document (each series' points, change points and chained
+ * trend, and the regressions that stand: the command exits 1 when `doc.standing` is not empty);
+ * history.md and history.html are written into `out` (default reports/history; null: none).
+ */
+export async function history(
+  o: HistoryTrendOptions = {},
+  call: Pick<CallOptions, "cwd" | "env"> = {},
+): Promise<HistoryTrendJob> {
+  return historyTrendJob(o, { cwd: call.cwd ?? process.cwd(), env: call.env ?? {} });
 }

@@ -57,7 +57,7 @@ before(() => {
 });
 
 describe("perfpack in a team's own repository", () => {
-  test("init writes perfpack.config.json and the pull-request workflow, and never overwrites them", async () => {
+  test("init writes perfpack.config.json and the workflow, and never overwrites them", async () => {
     const run = inRepo(["init", "--executor-cmd", "node svc.mjs"]);
     assert.equal(await run.exit, 0, run.output());
     const config = JSON.parse(readFileSync(join(repo, "perfpack.config.json"), "utf8")) as Record<string, unknown>;
