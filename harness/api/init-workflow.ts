@@ -92,10 +92,15 @@ function gateJob(wd: string, artifact: string): string {
 `;
 }
 
-/** The default branch's record: each push gated against its first parent, the gate kept in the history. */
+/**
+ * The default branch's record: each push gated against the branch's previous tip (the push's
+ * `before`), so that the links chain without gaps when one push brings several commits; against
+ * the first parent when there is no previous tip (a new branch).
+ */
 function recordJob(wd: string, artifact: string): string {
-  return `  # each push to the default branch against its first parent: one link of the chain the history
-  # follows. A regression is recorded first, then fails the job.
+  return `  # each push to the default branch against the branch's previous tip (one push of several commits
+  # is one link, so the chain the history follows has no gap), else its first parent. A regression
+  # is recorded first, then fails the job.
   record:
     if: github.event_name == 'push'
     runs-on: ubuntu-latest${wd}
@@ -104,7 +109,7 @@ function recordJob(wd: string, artifact: string): string {
     steps:
       - uses: actions/checkout@v4
         with:
-          fetch-depth: 2 # the pushed commit and its first parent
+          fetch-depth: 2 # the pushed commit and its first parent (the previous tip is fetched below)
       - uses: actions/setup-node@v4
         with:
           node-version: 20
@@ -117,15 +122,22 @@ function recordJob(wd: string, artifact: string): string {
       - name: Fetch the history store
         run: |
 ${indent(FETCH_STORE, 10)}
-      - name: Gate against the first parent, recorded in the history
+      - name: Gate against the previous tip, recorded in the history
         id: gate
+        env:
+          BEFORE: \${{ github.event.before }}
         run: |
-          if ! git rev-parse -q --verify HEAD^ > /dev/null; then
+          base=HEAD^
+          if [ -n "$BEFORE" ] && [ "$BEFORE" != 0000000000000000000000000000000000000000 ]; then
+            git cat-file -e "$BEFORE^{commit}" 2> /dev/null || git fetch -q --depth=1 origin "$BEFORE" 2> /dev/null || true
+            if git rev-parse -q --verify "$BEFORE^{commit}" > /dev/null; then base=$BEFORE; fi
+          fi
+          if ! git rev-parse -q --verify "$base^{commit}" > /dev/null; then
             echo "::notice::$GITHUB_SHA has no parent: nothing to gate it against"
             exit 0
           fi
           code=0
-          npx perfpack gate --baseline-ref HEAD^ --history ${STORE} --out perfpack-gate || code=$?
+          npx perfpack gate --baseline-ref "$base" --history ${STORE} --out perfpack-gate || code=$?
           echo "code=$code" >> "$GITHUB_OUTPUT"
       # 0 pass (or inconclusive), 1 regression: both are in the store; 2 and 3 recorded nothing
       - name: Publish the history store

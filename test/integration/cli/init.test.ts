@@ -278,7 +278,7 @@ describe("the workflow's history steps, run with bash against a local origin", {
     const commit = ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "--allow-empty"];
     git(root.dir, "checkout", "-q", "--orphan", "lone");
     git(root.dir, ...commit, "-m", "a first commit");
-    const first = await root.step("record", "Gate against the first parent, recorded in the history");
+    const first = await root.step("record", "Gate against the previous tip, recorded in the history");
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /has no parent: nothing to gate it against/);
     assert.equal(readFileSync(root.files.output, "utf8"), "");
@@ -298,7 +298,7 @@ describe("the workflow's history steps, run with bash against a local origin", {
     );
     for (const code of [1, 3]) {
       writeFileSync(pushed.files.output, "");
-      const s = await runStep(steps.record["Gate against the first parent, recorded in the history"]!, pushed.dir, {
+      const s = await runStep(steps.record["Gate against the previous tip, recorded in the history"]!, pushed.dir, {
         ...pushed.env,
         FAKE_EXIT: String(code),
       });
@@ -309,5 +309,21 @@ describe("the workflow's history steps, run with bash against a local origin", {
       readFileSync(join(pushed.dir, "npx-args"), "utf8").trim(),
       "perfpack gate --baseline-ref HEAD^ --history .perfpack/history.db --out perfpack-gate",
     );
+    // a push of several commits: gated against the branch's previous tip, so the chain has no gap
+    const before = git(pushed.dir, "rev-parse", "HEAD^");
+    git(
+      pushed.dir,
+      ...["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "--allow-empty", "-m", "y"],
+    );
+    const step = steps.record["Gate against the previous tip, recorded in the history"]!;
+    const s = await runStep(step, pushed.dir, { ...pushed.env, FAKE_EXIT: "0", BEFORE: before });
+    assert.equal(s.code, 0, s.out);
+    assert.equal(
+      readFileSync(join(pushed.dir, "npx-args"), "utf8").trim(),
+      `perfpack gate --baseline-ref ${before} --history .perfpack/history.db --out perfpack-gate`,
+    );
+    // a new branch (before is all zeros): its first parent
+    await runStep(step, pushed.dir, { ...pushed.env, FAKE_EXIT: "0", BEFORE: "0".repeat(40) });
+    assert.match(readFileSync(join(pushed.dir, "npx-args"), "utf8"), /--baseline-ref HEAD\^ /);
   });
 });

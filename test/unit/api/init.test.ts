@@ -66,7 +66,7 @@ describe("the workflow init writes", () => {
     );
   });
 
-  test("record: the pushed commit against its first parent, recorded; published on pass or regression only; the outcome fails the job last", async () => {
+  test("record: the pushed commit against the previous tip (its first parent on a new branch), recorded; published on pass or regression only; the outcome fails the job last", async () => {
     const { record } = (await workflow()).jobs;
     const job = record!;
     assert.deepEqual(job.steps[0], { uses: "actions/checkout@v4", with: { "fetch-depth": "2" } });
@@ -76,16 +76,17 @@ describe("the workflow init writes", () => {
     const names = job.steps.map((s) => s.name ?? s.uses);
     assert.deepEqual(names.slice(4), [
       "Fetch the history store",
-      "Gate against the first parent, recorded in the history",
+      "Gate against the previous tip, recorded in the history",
       "Publish the history store",
       "actions/upload-artifact@v4",
       "Fail on the gate's outcome",
     ]);
-    const gate = step(job, "Gate against the first parent, recorded in the history");
+    const gate = step(job, "Gate against the previous tip, recorded in the history");
     assert.equal(gate.id, "gate");
+    assert.deepEqual((gate as { env?: unknown }).env, { BEFORE: "${{ github.event.before }}" });
     assert.match(
       gate.run!,
-      /npx perfpack gate --baseline-ref HEAD\^ --history \.perfpack\/history\.db --out perfpack-gate \|\| code=\$\?/,
+      /npx perfpack gate --baseline-ref "\$base" --history \.perfpack\/history\.db --out perfpack-gate \|\| code=\$\?/,
     );
     assert.equal(
       step(job, "Publish the history store").if,
