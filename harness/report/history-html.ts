@@ -12,7 +12,13 @@
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Testbed } from "../history/record.js";
-import type { HistoryDocument, StandingRegression, TrendChangePoint, TrendSeries } from "../history/trend.js";
+import type {
+  HistoryDocument,
+  StandingRegression,
+  TrendChangePoint,
+  TrendPoint,
+  TrendSeries,
+} from "../history/trend.js";
 import { changeOf } from "../verdict/chain.js";
 import { fmt, shareText } from "./format.js";
 import { chartLibrary, h } from "./html.js";
@@ -27,11 +33,11 @@ export interface HistoryHtmlOptions {
 /** A standing regression, a worse change that does not stand, a better one. */
 export const HISTORY_COLORS = { standing: "#d62728", worse: "#d68a00", better: "#3a8a3a" } as const;
 
-/** A signed percentage of a change (+0.031 → "+3.1%", −0.12 → "−12%"): two significant digits. */
+/** A signed percentage of a change: −0.12 → "−12%", +0.031 → "+3.1%", −0.0034 → "−0.34%". */
 function pct(x: number, unit = "%"): string {
   if (!Number.isFinite(x)) return x > 0 ? "+∞" : "−∞";
   const v = Math.abs(x) * 100;
-  const digits = v >= 100 ? v.toFixed(0) : v >= 1 ? v.toPrecision(2) : v === 0 ? "0" : v.toPrecision(1);
+  const digits = v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v === 0 ? "0" : v.toFixed(2);
   return `${x < 0 ? "−" : x > 0 ? "+" : ""}${digits}${unit}`;
 }
 
@@ -52,46 +58,53 @@ const seriesName = (s: Pick<TrendSeries, "key" | "label">): string =>
 const seriesTitle = (s: TrendSeries): string =>
   `${seriesName(s)}, ${s.key.branch ?? "no branch"}, testbed ${s.key.testbed}`;
 
+/** Six significant digits: more than a chart or a tooltip shows, in half the bytes of a double. */
+const r6 = (x: number): number | null => (Number.isFinite(x) ? Number(x.toPrecision(6)) : null);
+
 /**
- * The run's report.html, relative to the page, when it is on this machine: beside the stored
- * results.json, or in the stored run folder. Null otherwise (a CI artifact from elsewhere).
+ * The runs the points come from, each once (a run gives a point to every metric's series), as
+ * columns; a point names its run by index. Its report.html, relative to the page, when it is on this
+ * machine: beside the stored results.json, or in the stored run folder (null for an artifact from elsewhere).
  */
-function reportHref(
-  source: string | undefined,
-  o: HistoryHtmlOptions,
-  seen: Map<string, string | null>,
-): string | null {
-  if (!source) return null;
-  const known = seen.get(source);
-  if (known !== undefined) return known;
-  const path = resolve(o.cwd ?? ".", source);
-  const file = join(/\.json$/i.test(path) ? dirname(path) : path, "report.html");
-  const href = existsSync(file) ? relative(resolve(o.outDir), file).split(sep).map(encodeURIComponent).join("/") : null;
-  seen.set(source, href);
-  return href;
-}
+class RunTable {
+  readonly commits: string[] = [];
+  readonly times: string[] = [];
+  readonly ids: string[] = [];
+  readonly kinds: string[] = [];
+  readonly dirty: number[] = [];
+  readonly sources: (string | null)[] = [];
+  readonly hrefs: (string | null)[] = [];
+  private readonly index = new Map<string, number>();
 
-/** A point's tooltip, one line each: time, value and interval, rounds, the gate's link. */
-function pointTip(s: TrendSeries, p: TrendSeries["points"][number], href: string | null): string[] {
-  const v = (x: number) => valueText(s, x);
-  const lines = [
-    p.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),
-    `${v(p.value)} (${v(p.lo)}–${v(p.hi)}, ${(p.level * 100).toFixed(1)}%), n = ${p.n}`,
-    `${p.kind} ${p.runId}${p.dirty ? " (uncommitted changes)" : ""}`,
-  ];
-  if (p.link) {
-    const l = p.link;
-    lines.push(`gate over ${short(l.baselineCommit)}: ${ratioRange(l)}, ${l.outcome}`);
+  constructor(private readonly o: HistoryHtmlOptions) {}
+
+  of(p: TrendPoint): number {
+    const known = this.index.get(p.runId);
+    if (known !== undefined) return known;
+    const i = this.commits.push(p.commit) - 1;
+    this.times.push(p.time.replace("T", " ").replace(/\.\d+Z$/, "Z"));
+    this.ids.push(p.runId);
+    this.kinds.push(p.kind);
+    this.dirty.push(p.dirty ? 1 : 0);
+    this.sources.push(p.source ?? null);
+    this.hrefs.push(this.reportHref(p.source));
+    this.index.set(p.runId, i);
+    return i;
   }
-  lines.push(href ? "click: open its report" : p.source ? `report not here: ${p.source}` : "no stored run path");
-  return lines;
-}
 
-/** The segment level at each point: the step line between change points (null where none was fitted). */
-function levelsOf(s: TrendSeries): (number | null)[] {
-  const out: (number | null)[] = s.points.map(() => null);
-  for (const g of s.segments) for (let i = g.first; i <= g.last; i++) out[i] = g.level;
-  return out;
+  private reportHref(source: string | undefined): string | null {
+    if (!source) return null;
+    const path = resolve(this.o.cwd ?? ".", source);
+    const file = join(/\.json$/i.test(path) ? dirname(path) : path, "report.html");
+    return existsSync(file)
+      ? relative(resolve(this.o.outDir), file).split(sep).map(encodeURIComponent).join("/")
+      : null;
+  }
+
+  toJSON() {
+    const { commits, times, ids, kinds, dirty, sources, hrefs } = this;
+    return { commits, times, ids, kinds, dirty, sources, hrefs };
+  }
 }
 
 const colorOf = (c: TrendChangePoint): string =>
@@ -104,46 +117,51 @@ const anchorIndex = (s: TrendSeries, doc: HistoryDocument): number =>
 /** The line as a ratio of the chained trend: worse below it when higher is better, above when lower is. */
 const lineRatio = (s: TrendSeries, line: number): number => (s.better === "higher" ? 1 - line : 1 / (1 - line));
 
+/** Each point's gate against its baseline commit, as columns (null where the point is no gate's). */
+function gateColumns(s: TrendSeries) {
+  if (!s.points.some((p) => p.link)) return null;
+  const col = <T>(f: (l: NonNullable<TrendPoint["link"]>) => T) => s.points.map((p) => (p.link ? f(p.link) : null));
+  return {
+    ratio: col((l) => r6(l.ratio)),
+    lo: col((l) => r6(l.lo)),
+    hi: col((l) => r6(l.hi)),
+    outcome: col((l) => l.outcome),
+    baseline: col((l) => short(l.baselineCommit)),
+  };
+}
+
 /**
  * The chained paired trend as the page draws it: the cumulative ratio and its band, each link's
  * ratio. It starts at the anchor, at 1 (no change since itself), so the chart reads "since here".
  */
-function chainData(s: TrendSeries, doc: HistoryDocument, hrefs: readonly (string | null)[]) {
+function chainData(s: TrendSeries, doc: HistoryDocument, runs: readonly number[]) {
   const c = s.chain;
   if (!c || !c.points.length || c.anchor === undefined) return null;
-  // the newest gate of a commit is its link (trend.ts)
-  const gateOf = new Map<string, string | null>();
-  s.points.forEach((p, i) => p.link && gateOf.set(p.commit, hrefs[i]!));
+  // a link is its commit's newest gate (trend.ts): the run it opens
+  const gateRun = new Map<string, number>();
+  s.points.forEach((p, i) => p.link && gateRun.set(p.commit, runs[i]!));
   const ps = c.points;
-  const hi = (x: number) => (Number.isFinite(x) ? x : null);
   return {
-    labels: [short(c.anchor), ...ps.map((p) => short(p.commit))],
+    anchor: c.anchor,
+    run: [null, ...ps.map((p) => gateRun.get(p.commit) ?? null)],
     commits: [c.anchor, ...ps.map((p) => p.commit)],
-    ratio: [1, ...ps.map((p) => p.cumulative.ratio)],
-    lo: [1, ...ps.map((p) => p.cumulative.lo)],
-    hi: [1, ...ps.map((p) => hi(p.cumulative.hi))],
-    link: [null, ...ps.map((p) => p.link.ratio)],
+    ratio: [1, ...ps.map((p) => r6(p.cumulative.ratio))],
+    lo: [1, ...ps.map((p) => r6(p.cumulative.lo))],
+    hi: [1, ...ps.map((p) => r6(p.cumulative.hi))],
+    change: [0, ...ps.map((p) => r6(p.change))],
+    links: [0, ...ps.map((p) => p.links)],
+    link: [null, ...ps.map((p) => r6(p.link.ratio))],
+    linkLo: [null, ...ps.map((p) => r6(p.link.lo))],
+    linkHi: [null, ...ps.map((p) => r6(p.link.hi))],
+    outcome: [null, ...ps.map((p) => p.link.outcome)],
     calls: [null, ...ps.map((p) => p.call)],
-    tips: [["the anchor: the chain starts here"], ...ps.map((p) => chainTip(p))],
-    hrefs: [null, ...ps.map((p) => gateOf.get(p.commit) ?? null)],
-    // the chain restarts (after a gap) at the point before the gap's commit: +1 for the anchor in front
-    gaps: c.gaps.map((g) => ps.findIndex((p) => p.commit === g.commit) + 1),
+    // where the chain restarts after a gap (+1: the anchor is in front), and the commit it restarts from
+    gaps: c.gaps.map((g) => ({ at: ps.findIndex((p) => p.commit === g.commit) + 1, since: short(g.parent) })),
     line: lineRatio(s, doc.line),
     worse: s.better === "higher" ? "below" : "above",
     call: creepText(s),
     standing: c.creep.status === "creep" || c.creep.status === "suspected",
   };
-}
-
-const ratioRange = (r: { ratio: number; lo: number; hi: number }): string =>
-  `${r.ratio.toFixed(3)}× (${r.lo.toFixed(3)}–${Number.isFinite(r.hi) ? r.hi.toFixed(3) : "∞"}×)`;
-
-function chainTip(p: NonNullable<TrendSeries["chain"]>["points"][number]): string[] {
-  return [
-    `link over ${short(p.parent)}: ${ratioRange(p.link)}, ${p.link.outcome}`,
-    `since ${short(p.since)}, ${p.links} link(s): ${ratioRange(p.cumulative)}, ${pct(p.change)}`,
-    `call: ${p.call}`,
-  ];
 }
 
 /** The creep call of a series' chain: a short title for its chart, and the sentence under it. */
@@ -168,15 +186,9 @@ function creepText(s: TrendSeries): { title: string; text: string } {
   };
 }
 
-/** One series as the page draws it: points in order, levels, change points, the chain. */
-function seriesData(
-  s: TrendSeries,
-  i: number,
-  doc: HistoryDocument,
-  o: HistoryHtmlOptions,
-  seen: Map<string, string | null>,
-) {
-  const hrefs = s.points.map((p) => reportHref(p.source, o, seen));
+/** One series as the page draws it: its points (by run) in order, its levels, change points and chain. */
+function seriesData(s: TrendSeries, i: number, doc: HistoryDocument, runs: RunTable) {
+  const run = s.points.map((p) => runs.of(p));
   const anchor = anchorIndex(s, doc);
   return {
     id: `series-${i}`,
@@ -185,15 +197,15 @@ function seriesData(
     better: s.better,
     share: s.unit === "share",
     status: s.status,
-    labels: s.points.map((p) => short(p.commit)),
-    commits: s.points.map((p) => p.commit),
-    values: s.points.map((p) => p.value),
-    lo: s.points.map((p) => p.lo),
-    hi: s.points.map((p) => (Number.isFinite(p.hi) ? p.hi : null)),
-    levels: levelsOf(s),
-    outcomes: s.points.map((p) => p.link?.outcome ?? null),
-    tips: s.points.map((p, k) => pointTip(s, p, hrefs[k]!)),
-    hrefs,
+    run,
+    values: s.points.map((p) => r6(p.value)),
+    lo: s.points.map((p) => r6(p.lo)),
+    hi: s.points.map((p) => r6(p.hi)),
+    n: s.points.map((p) => p.n),
+    level: s.points.map((p) => r6(p.level)),
+    // the step line between change points: [first point, last point, level]
+    segments: s.segments.map((g) => [g.first, g.last, r6(g.level)]),
+    gate: gateColumns(s),
     changePoints: s.changePoints.map((c) => ({
       index: c.index,
       commit: c.commit,
@@ -203,14 +215,15 @@ function seriesData(
       color: colorOf(c),
     })),
     anchor: anchor > 0 ? { index: anchor, label: `anchor ${doc.anchor.tag ?? short(doc.anchor.commit!)}` } : null,
-    chain: chainData(s, doc, hrefs),
+    chain: chainData(s, doc, run),
   };
 }
 
-/** What the page's script draws: a chart per series, and one per chain. */
+/** What the page's script draws: the runs once, a chart per series, and one per chain. */
 function historyChartData(doc: HistoryDocument, o: HistoryHtmlOptions) {
-  const seen = new Map<string, string | null>();
-  return { line: doc.line, series: doc.series.map((s, i) => seriesData(s, i, doc, o, seen)) };
+  const runs = new RunTable(o);
+  const series = doc.series.map((s, i) => seriesData(s, i, doc, runs));
+  return { line: doc.line, runs: runs.toJSON(), series };
 }
 
 type ChartData = ReturnType<typeof historyChartData>;
@@ -218,9 +231,46 @@ type SeriesData = ChartData["series"][number];
 
 const PAGE_SCRIPT = `
 const D = JSON.parse(document.getElementById("perfpack-data").textContent);
+const R = D.runs;
 Chart.defaults.animation = false;
 Chart.defaults.font.family = "system-ui, sans-serif";
-const VALUE = "#4e79a7", CHAIN = "#7b4ea7";
+const VALUE = "#4e79a7", CHAIN = "#7b4ea7", RED = "${HISTORY_COLORS.standing}";
+// numbers as the report's tables write them (format.ts: fmt, shareText)
+function num(v) {
+  if (v === null || !Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  return a === 0 ? "0" : a >= 1000 ? Math.round(v).toLocaleString("en-US") : a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toPrecision(3);
+}
+const share = (v) => (v === null ? "–" : v === 0 ? "0%" : (v * 100).toFixed(v < 0.1 ? 2 : 1) + "%");
+const ratio = (r, lo, hi) => r.toFixed(3) + "× (" + lo.toFixed(3) + "–" + (hi === null ? "∞" : hi.toFixed(3)) + "×)";
+// as pct() writes a change
+function signed(x) {
+  const v = Math.abs(x) * 100;
+  return (x < 0 ? "−" : x > 0 ? "+" : "") + (v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v === 0 ? "0" : v.toFixed(2)) + "%";
+}
+const shortSha = (c) => c.slice(0, 7);
+function runLines(r) {
+  return [R.kinds[r] + " " + R.ids[r] + (R.dirty[r] ? " (uncommitted changes)" : ""), R.hrefs[r] ? "click: open its report" : R.sources[r] ? "report not here: " + R.sources[r] : "no stored run path"];
+}
+// a point's tooltip: time, value and interval, rounds, the gate's link, its run
+function trendTip(s, i) {
+  const v = s.share ? share : num, r = s.run[i], g = s.gate;
+  const lines = [R.times[r], v(s.values[i]) + " (" + v(s.lo[i]) + "–" + v(s.hi[i]) + ", " + (s.level[i] * 100).toFixed(1) + "%), n = " + s.n[i]];
+  if (g && g.ratio[i] !== null) lines.push("gate over " + g.baseline[i] + ": " + ratio(g.ratio[i], g.lo[i], g.hi[i]) + ", " + g.outcome[i]);
+  return lines.concat(runLines(r));
+}
+function chainTip(c, i) {
+  if (i === 0) return ["the anchor: the chain starts here"];
+  // after a gap the chain restarts from the gap's parent, which is the link's baseline
+  const since = c.gaps.filter((g) => g.at <= i).map((g) => g.since).pop() || shortSha(c.anchor);
+  const gap = c.gaps.find((g) => g.at === i);
+  const lines = [
+    "link over " + (gap ? gap.since : shortSha(c.commits[i - 1])) + ": " + ratio(c.link[i], c.linkLo[i], c.linkHi[i]) + ", " + c.outcome[i],
+    "since " + since + ", " + c.links[i] + " link(s): " + ratio(c.ratio[i], c.lo[i], c.hi[i]) + ", " + signed(c.change[i]),
+    "call: " + c.calls[i],
+  ];
+  return c.run[i] === null ? lines : lines.concat(runLines(c.run[i]));
+}
 // the vertical marks (change points, the anchor, the chain's restarts) and their labels, staggered in rows so none overlaps another
 function markers(list) {
   return {
@@ -254,24 +304,23 @@ function markers(list) {
   };
 }
 const pctTick = (v) => (v * 100).toFixed(Math.abs(v) < 0.01 ? 2 : 1) + "%";
-// the nearest commit along x, as the tooltip picks it
-function open(hrefs) {
-  return (evt, _els, chart) => {
-    const el = chart.getElementsAtEventForMode(evt, "index", { intersect: false }, false)[0];
-    if (el && hrefs[el.index]) window.location.href = hrefs[el.index];
-  };
-}
-const hover = (hrefs) => (evt, _els, chart) => {
+// the run of the nearest commit along x, as the tooltip picks it
+const runAt = (runs, evt, chart) => {
   const el = chart.getElementsAtEventForMode(evt, "index", { intersect: false }, false)[0];
-  evt.native.target.style.cursor = el && hrefs[el.index] ? "pointer" : "default";
+  return el && runs[el.index] !== null ? R.hrefs[runs[el.index]] : null;
 };
-function tooltip(s, shown) {
-  return {
-    filter: (item) => item.datasetIndex === shown,
-    displayColors: false,
-    callbacks: { title: (items) => s.commits[items[0].dataIndex], label: (item) => s.tips[item.dataIndex] },
-  };
-}
+const onClick = (runs) => (evt, _els, chart) => {
+  const href = runAt(runs, evt, chart);
+  if (href) window.location.href = href;
+};
+const onHover = (runs) => (evt, _els, chart) => {
+  evt.native.target.style.cursor = runAt(runs, evt, chart) ? "pointer" : "default";
+};
+const tooltip = (title, tip) => ({
+  filter: (item) => item.datasetIndex === 2,
+  displayColors: false,
+  callbacks: { title: (items) => title(items[0].dataIndex), label: (item) => tip(item.dataIndex) },
+});
 function band(lo, hi, color, label) {
   return [
     { label: "_lo", data: lo, borderWidth: 0, pointRadius: 0, pointHoverRadius: 0, fill: false },
@@ -279,61 +328,92 @@ function band(lo, hi, color, label) {
   ];
 }
 const legend = { labels: { filter: (item) => !item.text.startsWith("_"), boxHeight: 8 } };
-const radius = (n) => (n > 300 ? 1.2 : n > 100 ? 2 : 3);
+// past a few hundred points a dot per run is a dot per pixel: the line alone, a dot on hover
+const radius = (n) => (n > 300 ? 0 : n > 100 ? 2 : 3);
+// every x label is a 7-digit sha, one width: a few measured tell how many fit
+const xAxis = { ticks: { autoSkip: true, sampleSize: 8, maxRotation: 50, font: { family: "ui-monospace, monospace", size: 10 } } };
 function trend(s) {
   const marks = s.changePoints.map((c) => ({ at: c.index - 0.5, text: c.label + (c.standing ? " stands" : ""), color: c.color, strong: c.standing, dash: c.standing ? [] : [5, 3] }));
   if (s.anchor) marks.unshift({ at: s.anchor.index - 0.5, text: s.anchor.label, color: "#777", dash: [2, 3] });
+  const levels = s.values.map(() => null);
+  for (const [first, last, level] of s.segments) for (let i = first; i <= last; i++) levels[i] = level;
+  // a gate that found a regression is a red dot at any size
+  const bad = s.gate ? s.gate.outcome.map((x) => x === "regression") : [];
+  const r = radius(s.values.length);
   new Chart(document.getElementById(s.id + "-trend"), {
     type: "line",
     data: {
-      labels: s.labels,
+      labels: s.run.map((k) => shortSha(R.commits[k])),
       datasets: [
         ...band(s.lo, s.hi, VALUE + "33", "interval of each run's median"),
-        { label: "median per run (red: a gate that found a regression)", data: s.values, borderColor: VALUE, borderWidth: 1, backgroundColor: VALUE, pointRadius: radius(s.values.length), pointBackgroundColor: s.outcomes.map((x) => (x === "regression" ? "${HISTORY_COLORS.standing}" : VALUE)) },
-        { label: "level between change points", data: s.levels, borderColor: "#222", borderWidth: 2, pointRadius: 0, pointHoverRadius: 0, stepped: "middle", spanGaps: false },
+        { label: "median per run (red: a gate that found a regression)", data: s.values, borderColor: VALUE, borderWidth: 1, backgroundColor: VALUE, pointRadius: s.values.map((_, i) => (bad[i] ? 3 : r)), pointBackgroundColor: s.values.map((_, i) => (bad[i] ? RED : VALUE)) },
+        { label: "level between change points", data: levels, borderColor: "#222", borderWidth: 2, pointRadius: 0, pointHoverRadius: 0, stepped: "middle", spanGaps: false },
       ],
     },
     options: {
       maintainAspectRatio: false,
       interaction: { mode: "index", intersect: false },
-      plugins: { legend, tooltip: tooltip(s, 2) },
-      scales: { x: { ticks: { autoSkip: true, maxRotation: 50, font: { family: "ui-monospace, monospace", size: 10 } } }, y: { grace: "12%", title: { display: true, text: s.yTitle }, ticks: s.share ? { callback: pctTick } : {} } },
-      onClick: open(s.hrefs), onHover: hover(s.hrefs),
+      plugins: { legend, tooltip: tooltip((i) => R.commits[s.run[i]], (i) => trendTip(s, i)) },
+      scales: { x: xAxis, y: { grace: "12%", title: { display: true, text: s.yTitle }, ticks: s.share ? { callback: pctTick } : {} } },
+      onClick: onClick(s.run), onHover: onHover(s.run),
     },
     plugins: [markers(marks)],
   });
 }
 function chained(s) {
   const c = s.chain;
-  const marks = c.gaps.filter((i) => i > 0).map((i) => ({ at: i - 0.5, text: "chain restarts", color: "#777", dash: [2, 3] }));
+  const marks = c.gaps.map((g) => ({ at: g.at - 0.5, text: "chain restarts from " + g.since, color: "#777", dash: [2, 3] }));
+  const r = radius(c.ratio.length);
   new Chart(document.getElementById(s.id + "-chain"), {
     type: "line",
     data: {
-      labels: c.labels,
+      labels: c.commits.map(shortSha),
       datasets: [
         ...band(c.lo, c.hi, CHAIN + "2e", "95% interval of the chained ratio"),
-        { label: "chained ratio since the anchor", data: c.ratio, borderColor: CHAIN, backgroundColor: CHAIN, borderWidth: 2, pointRadius: radius(c.ratio.length) },
-        { label: "each link's ratio", data: c.link, borderColor: "#999", backgroundColor: "#999", showLine: false, pointRadius: radius(c.link.length), pointStyle: "crossRot" },
-        { label: "the line (worse " + c.worse + " it)", data: c.labels.map(() => c.line), borderColor: "${HISTORY_COLORS.standing}", borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0 },
-        { label: "_no change", data: c.labels.map(() => 1), borderColor: "#888", borderWidth: 1, pointRadius: 0 },
+        { label: "chained ratio since the anchor", data: c.ratio, borderColor: CHAIN, backgroundColor: CHAIN, borderWidth: 2, pointRadius: r },
+        { label: "each link's ratio", data: c.link, borderColor: "#999", backgroundColor: "#999", showLine: false, pointRadius: Math.max(r, 1.5), pointStyle: "crossRot" },
+        { label: "the line (worse " + c.worse + " it)", data: c.commits.map(() => c.line), borderColor: RED, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, pointHoverRadius: 0 },
+        { label: "_no change", data: c.commits.map(() => 1), borderColor: "#888", borderWidth: 1, pointRadius: 0, pointHoverRadius: 0 },
       ],
     },
     options: {
       maintainAspectRatio: false,
       interaction: { mode: "index", intersect: false },
-      plugins: { legend, tooltip: tooltip(c, 2), title: { display: true, text: c.call.title, color: c.standing ? "${HISTORY_COLORS.standing}" : "#444", font: { size: 12, weight: "600" } } },
-      scales: { x: { ticks: { autoSkip: true, maxRotation: 50, font: { family: "ui-monospace, monospace", size: 10 } } }, y: { grace: "5%", title: { display: true, text: "this commit / the anchor" } } },
-      onClick: open(c.hrefs), onHover: hover(c.hrefs),
+      plugins: { legend, tooltip: tooltip((i) => c.commits[i], (i) => chainTip(c, i)), title: { display: true, text: c.call.title, color: c.standing ? RED : "#444", font: { size: 12, weight: "600" } } },
+      scales: { x: xAxis, y: { grace: "5%", title: { display: true, text: "this commit / the anchor" } } },
+      onClick: onClick(c.run), onHover: onHover(c.run),
     },
     plugins: [markers(marks)],
   });
 }
+// the charts in view first, as they come into view, the rest one per task after them: the page
+// answers at once however many series it holds, and every chart is drawn without scrolling
+const pending = new Map();
 for (const s of D.series) {
-  trend(s);
-  if (s.chain) chained(s);
+  pending.set(s.id + "-trend", () => trend(s));
+  if (s.chain) pending.set(s.id + "-chain", () => chained(s));
 }
-document.body.dataset.charts = String(Object.keys(Chart.instances).length);
-document.body.dataset.drawnMs = String(Math.round(performance.now()));
+const total = pending.size;
+function draw(id) {
+  const f = pending.get(id);
+  if (!f) return;
+  pending.delete(id);
+  f();
+  if (document.body.dataset.firstMs === undefined) document.body.dataset.firstMs = String(Math.round(performance.now()));
+  if (pending.size) return;
+  seen.disconnect();
+  document.body.dataset.charts = String(Object.keys(Chart.instances).length);
+  document.body.dataset.drawnMs = String(Math.round(performance.now()));
+}
+const seen = new IntersectionObserver((es) => es.forEach((e) => e.isIntersecting && draw(e.target.id)), { rootMargin: "300px" });
+for (const id of pending.keys()) seen.observe(document.getElementById(id));
+(function pump() {
+  const id = pending.keys().next().value;
+  if (id === undefined) return;
+  draw(id);
+  setTimeout(pump, 0);
+})();
+if (!total) document.body.dataset.charts = "0";
 `;
 
 const head = (doc: HistoryDocument) => `<!doctype html>
@@ -403,14 +483,14 @@ function standing(doc: HistoryDocument): string {
 function whyNot(c: TrendChangePoint, line: number, anchor: number): string {
   if (c.change >= -line) return "within the line";
   if (anchor > 0 && c.index < anchor) return "before the anchor";
-  return "undone: the level came back";
+  return "the level has since come back within the line";
 }
 
 const commitCell = (commit: string, href: string | null | undefined): string =>
   href ? `<a href="${h(href)}"><code>${h(short(commit))}</code></a>` : `<code>${h(short(commit))}</code>`;
 
 /** The change points of a series as a table, so the page reads without hovering. */
-function changePointTable(s: TrendSeries, d: SeriesData, doc: HistoryDocument): string {
+function changePointTable(s: TrendSeries, hrefOf: (i: number) => string | null, doc: HistoryDocument): string {
   if (s.tooShort) return `<p class="muted">No change points sought: ${h(s.tooShort)}.</p>`;
   if (!s.changePoints.length) return `<p class="muted">No change point (E-divisive means, t-test).</p>`;
   const anchor = anchorIndex(s, doc);
@@ -422,8 +502,11 @@ function changePointTable(s: TrendSeries, d: SeriesData, doc: HistoryDocument): 
         ? `worse, does not stand (${whyNot(c, doc.line, anchor)})`
         : "better";
     const levels = `${valueText(s, c.before.level)} → ${valueText(s, c.after.level)}`;
+    // the last old commit is the point before, past any that were not analysed (a value of 0)
+    let before = c.index - 1;
+    while (before > 0 && s.points[before]!.commit !== c.previous) before--;
     return (
-      `<tr class="${cls}"><td>${commitCell(c.previous, d.hrefs[c.index - 1])}..${commitCell(c.commit, d.hrefs[c.index])}</td>` +
+      `<tr class="${cls}"><td>${commitCell(c.previous, hrefOf(before))}..${commitCell(c.commit, hrefOf(c.index))}</td>` +
       `<td>${h(changeText(c))}</td><td>${h(levels)}</td><td>${c.p < 0.0001 ? "&lt;0.0001" : c.p.toFixed(4)}</td><td>${h(status)}</td></tr>`
     );
   });
@@ -438,7 +521,7 @@ const STATUS_BADGE: Record<TrendSeries["status"], string> = {
 };
 
 /** One series: its trend chart, its chain's chart and call, its change points. */
-function seriesSection(s: TrendSeries, d: SeriesData, doc: HistoryDocument): string {
+function seriesSection(s: TrendSeries, d: SeriesData, doc: HistoryDocument, hrefs: ChartData["runs"]["hrefs"]): string {
   const where = `${s.key.branch ?? "no branch"}, testbed ${s.key.testbed}`;
   const trend = `<figure><figcaption>${h(`${where}: ${s.points.length} runs, each one's median and interval; the level between change points; the change points`)}</figcaption><div class="trend"><canvas id="${d.id}-trend" role="img" aria-label="${h(d.title)}"></canvas></div></figure>`;
   const chain = d.chain
@@ -446,7 +529,7 @@ function seriesSection(s: TrendSeries, d: SeriesData, doc: HistoryDocument): str
     : "";
   return (
     `<section class="series" id="${d.id}" data-status="${s.status}"><h4>${h(seriesName(s))}${STATUS_BADGE[s.status]}</h4>` +
-    `${trend}${chain}${changePointTable(s, d, doc)}</section>`
+    `${trend}${chain}${changePointTable(s, (k) => hrefs[d.run[k]!] ?? null, doc)}</section>`
   );
 }
 
@@ -464,7 +547,7 @@ function seriesSections(doc: HistoryDocument, data: ChartData): string {
     }
     const g = `${s.key.branch ?? "no branch"} · ${s.key.scenario}`;
     if (g !== group) out.push(`<h3>${h((group = g))}</h3>`);
-    out.push(seriesSection(s, data.series[i]!, doc));
+    out.push(seriesSection(s, data.series[i]!, doc, data.runs.hrefs));
   });
   return out.join("\n");
 }

@@ -16,14 +16,13 @@ interface ChartSeries {
   id: string;
   title: string;
   status: string;
-  labels: string[];
-  commits: string[];
+  run: number[];
   values: number[];
   lo: number[];
   hi: (number | null)[];
-  levels: (number | null)[];
-  hrefs: (string | null)[];
-  tips: string[][];
+  n: number[];
+  segments: Array<[number, number, number]>;
+  gate: null | { ratio: (number | null)[]; outcome: (string | null)[]; baseline: (string | null)[] };
   changePoints: Array<{
     index: number;
     commit: string;
@@ -33,21 +32,29 @@ interface ChartSeries {
     color: string;
   }>;
   chain: null | {
-    labels: string[];
+    anchor: string;
+    run: (number | null)[];
     commits: string[];
     ratio: number[];
     lo: number[];
     hi: (number | null)[];
     link: (number | null)[];
-    hrefs: (string | null)[];
+    gaps: Array<{ at: number; since: string }>;
     line: number;
     standing: boolean;
     call: { title: string; text: string };
   };
 }
 
+interface Runs {
+  commits: string[];
+  ids: string[];
+  sources: (string | null)[];
+  hrefs: (string | null)[];
+}
+
 /** What the page's charts draw: its perfpack-data block. */
-function chartData(html: string): { line: number; series: ChartSeries[] } {
+function chartData(html: string): { line: number; runs: Runs; series: ChartSeries[] } {
   const m = /<script id="perfpack-data" type="application\/json">(.*?)<\/script>/s.exec(html);
   assert.ok(m, "no perfpack-data block");
   return JSON.parse(m[1]!);
@@ -67,6 +74,11 @@ const byMetric = (m: string) => {
   const i = doc.series.findIndex((s) => s.key.metric === m);
   return { s: doc.series[i]!, d: data.series[i]! };
 };
+/** A series' points' commits and links, through the page's table of runs. */
+const commitsOf = (d: ChartSeries) => d.run.map((r) => data.runs.commits[r]!);
+const hrefsOf = (runs: readonly (number | null)[]) => runs.map((r) => (r === null ? null : data.runs.hrefs[r]!));
+/** What the page keeps of a number: six significant digits. */
+const r6 = (x: number) => Number(x.toPrecision(6));
 
 test("history.html draws a chart per series, in the document's order, with each run's value and interval in commit order", () => {
   assert.equal(data.series.length, doc.series.length);
@@ -80,26 +92,24 @@ test("history.html draws a chart per series, in the document's order, with each 
   );
   const { s, d } = byMetric("latency_p95_ms");
   const commits = Array.from({ length: 30 }, (_, i) => commitOf(i + 1));
-  assert.deepEqual(d.commits, commits);
-  assert.deepEqual(
-    d.labels,
-    commits.map((c) => c.slice(0, 7)),
-  );
+  assert.deepEqual(commitsOf(d), commits);
   assert.deepEqual(
     d.values,
-    s.points.map((p) => p.value),
+    s.points.map((p) => r6(p.value)),
   );
   assert.ok(
     d.values.slice(0, 19).every((v) => Math.abs(v - 20) < 0.3) &&
       d.values.slice(19).every((v) => Math.abs(v - 23) < 0.3),
   );
-  assert.deepEqual(
-    d.lo,
-    s.points.map((p) => p.lo),
-  );
+  assert.deepEqual([d.lo, d.hi], [s.points.map((p) => r6(p.lo)), s.points.map((p) => r6(p.hi))]);
   // the step line: the old level up to commit 19, the new one from commit 20
-  assert.ok(d.levels.slice(0, 19).every((l) => l === s.segments[0]!.level));
-  assert.ok(d.levels.slice(19).every((l) => l === s.segments[1]!.level));
+  assert.deepEqual(d.segments, [
+    [0, 18, r6(s.segments[0]!.level)],
+    [19, 29, r6(s.segments[1]!.level)],
+  ]);
+  // every metric of a run names the same run, kept once
+  assert.equal(data.runs.ids.length, 40);
+  assert.deepEqual(byMetric("rps").d.run, d.run);
   assert.equal(page.match(/<canvas id="series-\d+-trend"/g)?.length, 3, "a trend canvas per series");
   assert.equal(page.match(/<canvas id="series-\d+-chain"/g)?.length, 1, "a chain canvas for the gated series");
 });
@@ -131,16 +141,14 @@ test("the chained paired trend starts at 1 at the anchor and multiplies the link
   const c = d.chain!;
   assert.ok(c, "a gated series has a chain");
   assert.deepEqual(c.commits, [commitOf(0, "c"), ...Array.from({ length: 10 }, (_, i) => commitOf(i + 1, "c"))]);
+  assert.equal(c.anchor, commitOf(0, "c"));
   assert.deepEqual([c.ratio[0], c.lo[0], c.hi[0], c.link[0]], [1, 1, 1, null]);
-  c.ratio.slice(1).forEach((r, i) => assert.ok(Math.abs(r - 1.015 ** (i + 1)) < 1e-9, `${r} at link ${i + 1}`));
+  c.ratio.slice(1).forEach((r, i) => assert.ok(Math.abs(r - 1.015 ** (i + 1)) < 1e-5, `${r} at link ${i + 1}`));
   assert.deepEqual(
-    c.lo.slice(1),
-    s.chain!.points.map((p) => p.cumulative.lo),
+    [c.lo.slice(1), c.hi.slice(1)],
+    [s.chain!.points.map((p) => r6(p.cumulative.lo)), s.chain!.points.map((p) => r6(p.cumulative.hi))],
   );
-  assert.deepEqual(
-    c.hi.slice(1),
-    s.chain!.points.map((p) => p.cumulative.hi),
-  );
+  assert.deepEqual(c.gaps, []);
   // the interval widens with every link
   const widths = c.ratio.slice(1).map((_, i) => Math.log(c.hi[i + 1]! / c.lo[i + 1]!));
   for (let i = 1; i < widths.length; i++) assert.ok(widths[i]! > widths[i - 1]!);
@@ -154,15 +162,15 @@ test("the chained paired trend starts at 1 at the anchor and multiplies the link
 
 test("each point links to its run's report.html, relative to the page, where one is on this machine", () => {
   const { d } = byMetric("latency_p95_ms");
-  d.hrefs.forEach((href, k) => {
+  hrefsOf(d.run).forEach((href, k) => {
     const i = k + 1;
     assert.equal(href, i % 2 === 1 ? `../runs/r${i}/report.html` : null, `commit ${i}`);
   });
-  assert.match(d.tips[0]!.join("\n"), /click: open its report/);
-  assert.match(d.tips[1]!.join("\n"), /report not here: .*r2\/results\.json/);
+  // without a report, the tooltip names the stored run's path
+  assert.equal(data.runs.sources[d.run[1]!], join(tmp, "runs", "r2", "results.json"));
   // the chain's points open the gate run of their commit (the anchor has none)
   const c = byMetric("cpu_us_per_req").d.chain!;
-  assert.deepEqual(c.hrefs, [
+  assert.deepEqual(hrefsOf(c.run), [
     null,
     ...Array.from({ length: 10 }, (_, k) => (k % 2 === 0 ? `../runs/r${k + 1}/report.html` : null)),
   ]);
