@@ -22,8 +22,8 @@ export interface SeriesSpec {
   value: (i: number) => number;
   /** Relative noise of each run's median (uniform ±noise). */
   noise?: number;
-  /** Each commit gated against its parent: the paired ratio of commit i over i − 1 (its interval ± linkHalf). */
-  link?: (i: number) => number;
+  /** Each commit gated against its parent: the paired ratio of commit i over i − 1 (its interval ± linkHalf); undefined: a plain run. */
+  link?: (i: number) => number | undefined;
   linkHalf?: number;
   /** The stored run of commit i (results.json), when it has one. */
   source?: (i: number) => string | undefined;

@@ -160,6 +160,23 @@ test("the chained paired trend starts at 1 at the anchor and multiplies the link
   assert.match(c.call.text, /10 passed, 0 inconclusive, 0 regression/);
 });
 
+test("a chain with a commit that was not gated restarts after it: the chart marks where, and the product starts again", () => {
+  const records = seriesRecords({
+    commits: 10,
+    metric: "latency_p95_ms",
+    better: "lower",
+    value: (i) => 20 * 1.015 ** i,
+    link: (i) => (i === 5 ? undefined : 1.015),
+  });
+  const d = chartData(
+    historyHtml(historyTrend(records, { store: "s", line: 0.05, anchor: { why: "all" } }), { outDir }),
+  );
+  const c = d.series[0]!.chain!;
+  // the anchor, links 1–4, then 6–10 from commit 5
+  assert.deepEqual(c.gaps, [{ at: 5, since: commitOf(5).slice(0, 7) }]);
+  assert.ok(Math.abs(c.ratio[4]! - 1.015 ** 4) < 1e-5 && Math.abs(c.ratio[5]! - 1.015) < 1e-5, c.ratio.join(" "));
+});
+
 test("each point links to its run's report.html, relative to the page, where one is on this machine", () => {
   const { d } = byMetric("latency_p95_ms");
   hrefsOf(d.run).forEach((href, k) => {
