@@ -217,6 +217,11 @@ test("the top of the page gives the store, the line, the anchor, the testbeds an
   // with nothing standing, it says so
   const calm: HistoryDocument = { ...doc, series: doc.series.filter((s) => s.key.metric === "rps"), standing: [] };
   has(historyHtml(calm, { outDir }), /Nothing stands/);
+  // an empty store: the page says so, and draws nothing
+  const empty = historyHtml(historyTrend([], { store: "empty.db", line: 0.05, anchor: { why: "none" } }), { outDir });
+  has(empty, /0 run\(s\), 0 series/);
+  has(empty, /Nothing stands/);
+  assert.deepEqual(chartData(empty).series, []);
 });
 
 test("every text is escaped, in the page and in its data", () => {
