@@ -93,7 +93,7 @@ export async function historyTrendJob(o: HistoryTrendOptions, ctx: Ctx): Promise
     });
     return {
       doc,
-      written: o.out === null ? [] : writeHistory(doc, resolve(ctx.cwd, o.out ?? join("reports", "history"))),
+      written: o.out === null ? [] : writeHistory(doc, resolve(ctx.cwd, o.out ?? join("reports", "history")), ctx.cwd),
     };
   });
 }
@@ -117,12 +117,12 @@ const noRecords = (store: string, f: RecordFilter): string =>
     : `the history store ${store} holds no runs yet (run or gate with --history, or perfpack history add)`;
 
 /** Writes history.md and history.html into `dir` (atomically: a reader never sees half a page). */
-function writeHistory(doc: HistoryDocument, dir: string): string[] {
+function writeHistory(doc: HistoryDocument, dir: string, cwd: string): string[] {
   mkdirSync(dir, { recursive: true });
   const md = join(dir, "history.md");
   const html = join(dir, "history.html");
   writeFileAtomic(md, historyMarkdown(doc));
-  writeFileAtomic(html, historyHtml(doc, { outDir: dir }));
+  writeFileAtomic(html, historyHtml(doc, { outDir: dir, cwd }));
   return [md, html];
 }
 

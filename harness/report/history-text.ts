@@ -37,7 +37,7 @@ const STANDING_WORDS: Record<StandingRegression["kind"], string> = {
 };
 
 /** One standing regression in a line. */
-export function standingText(r: StandingRegression, doc: HistoryDocument): string {
+function standingText(r: StandingRegression, doc: HistoryDocument): string {
   const better = doc.series.find((s) => sameKey(s.key, r.series))?.better ?? "higher";
   const where =
     r.kind === "change-point"
