@@ -84,7 +84,8 @@ function latestText(s: TrendSeries): string {
 /** The details of a series beyond its first line: change points, the chain, or why none was sought. */
 function seriesDetails(s: TrendSeries): string[] {
   const lines = s.changePoints.map((c) => changePointText(c, s.better));
-  if (s.tooShort) lines.push(`no change points sought: ${s.tooShort}`);
+  if (s.tooShort && s.points.every((p) => p.value === 0)) lines.push("every value is 0: no change to find");
+  else if (s.tooShort) lines.push(`no change points sought: ${s.tooShort}`);
   if (s.chain) lines.push(chainText(s.chain.creep, s.better));
   return lines;
 }
