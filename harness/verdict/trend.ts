@@ -249,22 +249,29 @@ function judge(
 }
 
 /**
- * The gate links of a series, one per commit (its newest gate), in order: this commit over the
- * gate's baseline commit. The chain follows them while each baseline is the previous link's commit.
+ * The gate links of a series, one per commit, in order: this commit over the gate's baseline
+ * commit. A commit gated more than once (a rerun, or a `history confirm` against another commit)
+ * keeps the gate against the previous link's commit when it has one, so the chain does not break,
+ * else its newest. The chain follows the links while each baseline is the previous link's commit.
  */
 function linksOf(points: readonly TrendPoint[]): Link[] {
-  const newest = new Map<string, Link>();
+  const byCommit = new Map<string, Link[]>();
   for (const p of points) {
     if (!p.link) continue;
-    newest.delete(p.commit); // a newer gate of the same commit takes its place, at its own position
-    newest.set(p.commit, {
+    const l: Link = {
       commit: p.commit,
       parent: p.link.baselineCommit,
       estimate: { ratio: p.link.ratio, lo: p.link.lo, hi: p.link.hi, level: p.link.level, n: p.link.n },
       outcome: p.link.outcome,
-    });
+    };
+    byCommit.set(p.commit, [...(byCommit.get(p.commit) ?? []), l]);
   }
-  return [...newest.values()];
+  const out: Link[] = [];
+  for (const ls of byCommit.values()) {
+    const prev = out.at(-1)?.commit;
+    out.push([...ls].reverse().find((l) => l.parent === prev) ?? ls.at(-1)!);
+  }
+  return out;
 }
 
 /** The chain's anchor: the anchor commit when a link starts from it, else the last N links. */

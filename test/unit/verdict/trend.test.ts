@@ -65,6 +65,24 @@ describe("historyTrend", () => {
     assert.equal(p95.chain, undefined, "p95 has no links in this history");
   });
 
+  test("a later gate of a commit against another one (history confirm) does not break the chain", () => {
+    const confirm = h.records
+      .filter((r) => r.commit === sha(15))
+      .map((r) => ({
+        ...r,
+        runId: "confirm",
+        time: new Date(Date.UTC(2026, 11, 1)).toISOString(),
+        gate: { ...r.gate!, baselineCommit: sha(10), baselineRef: sha(10) },
+        ...(r.link ? { link: { ...r.link, ratio: 0.9 } } : {}),
+      }));
+    const again = historyTrend([...h.records, ...confirm], opts).series.find((x) => x.key.metric === "rps")!;
+    assert.deepEqual(again.chain!.gaps, []);
+    assert.deepEqual(
+      again.chain!.points.map((p) => p.link.ratio),
+      rps.chain!.points.map((p) => p.link.ratio),
+    );
+  });
+
   test("an anchor after the step leaves the change point before it, and chains from the anchor", () => {
     const late = historyTrend(h.records, { ...opts, anchor: { commit: sha(16), why: "--since" } });
     const s = late.series.find((x) => x.key.metric === "latency_p95_ms")!;
