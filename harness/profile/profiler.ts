@@ -4,7 +4,8 @@ import { pathToFileURL } from "node:url";
 import { dirname, join, relative } from "node:path";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
-import { EXIT, PerfpackError } from "../errors.js";
+import { EXIT, PerfpackError, UsageError } from "../errors.js";
+import { notNodeMessage, processRuntime } from "../engine/runtime.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
 import type { Scenario } from "../../scenarios/contract.js";
@@ -288,6 +289,9 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
   );
   try {
     const exe = rig.arms[0]!.stack!.executor;
+    // a Node-only tool on another runtime records nothing: said before any load is sent
+    const rt = processRuntime(exe.servicePid);
+    if (rt && rt.kind !== "node") throw new UsageError(notNodeMessage(tool, rt, exe.url));
     const ready = performance.now();
     const load = {
       durationS,
