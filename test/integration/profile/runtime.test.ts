@@ -18,7 +18,7 @@ class H(http.server.BaseHTTPRequestHandler):
         if n: self.rfile.read(n)
         body = b"ok" if self.path == "/health" else b'{"ok":true}'
         if self.path != "/health":
-            with open("requests.log", "a") as f: f.write(self.path + "\n")
+            with open("requests.log", "a") as f: f.write(self.path + "\\n")
         self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
     do_GET = do_POST = do_DELETE = answer
     def log_message(self, *a): pass
