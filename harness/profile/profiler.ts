@@ -14,13 +14,14 @@ import type { ServiceCommand } from "../engine/systems.js";
 import type { Variant } from "../plan/variants.js";
 import type { PROFILE_TOOLS } from "../plan/options.js";
 import { liveRequests, type RequestSpec } from "../load/request.js";
-import { hotPathDiff, hotPathMarkdown } from "./hotpath.js";
+import { writeComparisons, type ComparisonEvent, type DiffRecord } from "./comparisons.js";
+import type { LoadWindow } from "./folded.js";
+import type { WorkUnit } from "../report/flame-diff-html.js";
 import {
   checkSamples,
   countSamples,
   DOCTOR_SAMPLE_MS,
   MIN_COVERAGE,
-  selfTimesOf,
   V8_SAMPLE_MS,
   type SampleCheck,
 } from "./samples.js";
@@ -139,8 +140,8 @@ export type ProfileEvent =
   | { type: "profile-start"; variant: string; tool: ProfileTool; scenario: string; durationS: number }
   /** A variant's artifacts and its sample check (too few samples: the user must not miss it). */
   | { type: "profile-variant"; tool: ProfileTool; profile: VariantProfile }
-  | { type: "profile-hot-path"; file: string }
-  | { type: "profile-no-hot-path"; reason: string }
+  /** the hot-path table and the differential flamegraphs across variants (profile/comparisons.ts) */
+  | ComparisonEvent
   | { type: "profile-done"; dir: string };
 
 export interface ProfileIO {
@@ -157,6 +158,10 @@ export interface VariantProfile {
   /** the tool's own samples behind them */
   samplesFile: string | undefined;
   check: SampleCheck;
+  /** The units of work the load completed while the variant was profiled: what the differential flamegraph divides by. */
+  work?: { units: number; unit: WorkUnit };
+  /** The load's window on the monotonic clock (process.hrtime, µs), which V8 stamps a .cpuprofile's samples with. */
+  window?: LoadWindow;
 }
 
 export interface ProfileResult {
@@ -168,6 +173,8 @@ export interface ProfileResult {
   variants: VariantProfile[];
   /** the hot-path diff (Markdown), when the tool records stacks and there are two variants */
   hotPath: string | undefined;
+  /** each variant's differential flamegraph against the first (flame/diff.html, or diff-<variant>.html for more than two) */
+  diffs: DiffRecord[];
   /** Ctrl-C ended it: `variants` are the finished ones. */
   interrupted?: boolean;
 }
@@ -236,7 +243,15 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
     }
   }
   const interrupted = stopped();
-  const hotPath = writeHotPath(plan.tool, flame, done, io);
+  const t = toolCommand(plan.tool, flame);
+  const { hotPath, diffs } = writeComparisons({
+    tool: plan.tool,
+    stacks: t.stacks,
+    source: SOURCE[plan.tool],
+    flame,
+    arms: done,
+    events: (e) => io.events(e),
+  });
   // the sample checks the reports read back (profile/artifacts.ts): rewritten atomically, as every document
   writeFileAtomic(
     join(flame, "profile.json"),
@@ -247,6 +262,7 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
         durationS: plan.durationS,
         minCoverage: MIN_COVERAGE,
         ...(interrupted ? { interrupted } : {}),
+        diffs,
         variants: done.map((d) => ({
           ...d,
           artifacts: d.artifacts.map((x) => relative(flame, x)),
@@ -258,7 +274,15 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
     ) + "\n",
   );
   io.events({ type: "profile-done", dir: flame });
-  return { ok: done.every((d) => d.check.ok), tool: plan.tool, dir: flame, variants: done, hotPath, interrupted };
+  return {
+    ok: done.every((d) => d.check.ok),
+    tool: plan.tool,
+    dir: flame,
+    variants: done,
+    hotPath,
+    diffs,
+    interrupted,
+  };
 }
 
 /** One variant: its service under the tool on a rig of its own, the scenario's load, then the tool's artifacts and their sample check. */
@@ -297,7 +321,9 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
       wsClients: 10,
       requests: liveRequests(plan.requests, io.env).requests,
     };
-    await scenario.run(
+    // the load's window on the clock V8 stamps samples with, so start-up is not charged to its units of work
+    const startUs = Number(process.hrtime.bigint() / 1000n);
+    const result = await scenario.run(
       scenarioContext(rig.arms[0]!, load, {
         signal: io.signal ?? new AbortController().signal,
         measureStart: async () => {},
@@ -305,6 +331,7 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
       }),
     );
     io.signal?.throwIfAborted();
+    const window = { startUs, endUs: Number(process.hrtime.bigint() / 1000n) };
     // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
     // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
     const end = performance.now();
@@ -327,7 +354,8 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     const samplesFile = findFiles(dir, t.samples)[0];
     const got = samplesFile ? await countSamples(samplesFile) : { count: 0 };
     const check = checkSamples(got.count, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs, got.delayMs);
-    const profile = { variant: v.name, artifacts, samplesFile, check };
+    const work = { units: result.work, unit: result.workUnit };
+    const profile = { variant: v.name, artifacts, samplesFile, check, work, window };
     io.events({ type: "profile-variant", tool, profile });
     return profile;
   } finally {
@@ -351,37 +379,6 @@ async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> 
   if (exit !== "timeout") return exit;
   await exe.stop(2000);
   throw new ToolError(`${tool} did not finish writing its output within 180 s`, exe.logTail(30));
-}
-
-/** The hot-path diff of the first two variants, when the tool records stacks and both have samples. */
-function writeHotPath(
-  tool: ProfileTool,
-  flame: string,
-  done: readonly VariantProfile[],
-  io: ProfileIO,
-): string | undefined {
-  const [a, b] = done;
-  if (!a || !b) return undefined;
-  if (!toolCommand(tool, flame).stacks) {
-    io.events({
-      type: "profile-no-hot-path",
-      reason: `no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)`,
-    });
-    return undefined;
-  }
-  if (!a.samplesFile || !b.samplesFile) {
-    io.events({
-      type: "profile-no-hot-path",
-      reason: `no samples for ${a.samplesFile ? b.variant : a.variant}: no hot-path diff`,
-    });
-    return undefined;
-  }
-  const sa = selfTimesOf(a.samplesFile);
-  const sb = selfTimesOf(b.samplesFile);
-  const hotPath = join(flame, "hot-path-diff.md");
-  writeFileAtomic(hotPath, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, SOURCE[tool]));
-  io.events({ type: "profile-hot-path", file: hotPath });
-  return hotPath;
 }
 
 const SOURCE: Record<ProfileTool, string> = {
