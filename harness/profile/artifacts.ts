@@ -26,13 +26,13 @@ function diffLinks(
   const links = diffs
     .filter((d) => existsSync(join(flame, d.file)))
     .map((d) => ({
-      label: `differential flamegraph: ${d.candidate} against ${d.reference}, per ${d.unit} (red: more time, blue: less; negated view: what ${d.candidate} no longer runs)`,
+      label: `differential flamegraph: ${d.candidate} against ${d.reference}, per ${d.unit} (red: more time, blue: less)`,
       href: relative(runDir, join(flame, d.file)),
     }));
   const folded = readdirSync(flame)
     .filter((f) => f.endsWith(".folded"))
     .map((f) => ({
-      label: `${f.slice(0, -".folded".length)}: ${f} (folded stacks, for speedscope, flamegraph.pl or Pyroscope)`,
+      label: `${f.slice(0, -".folded".length)}: folded stacks, for speedscope, flamegraph.pl or Pyroscope`,
       href: relative(runDir, join(flame, f)),
     }));
   return [...links, ...folded];
