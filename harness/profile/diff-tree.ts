@@ -24,7 +24,7 @@ export interface DiffArm {
 }
 
 /** Frames narrower than this share of their view's root are left out: under a pixel on a wide screen. */
-export const MIN_SHARE = 0.0005;
+const MIN_SHARE = 0.0005;
 /** How many functions the grew and shrank lists name. */
 const TOP = 10;
 

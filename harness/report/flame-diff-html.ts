@@ -103,7 +103,7 @@ const D3_MODULES: ReadonlyArray<[string, string]> = [
 
 let library: string | undefined;
 /** d3-flame-graph's UMD build (its CSS inside) after the d3 modules' UMD builds, resolved where npm put them. */
-export function flameGraphLibrary(): string {
+function flameGraphLibrary(): string {
   if (library) return library;
   const fg = dirname(dirname(require.resolve("d3-flame-graph")));
   const dirs = new Map<string, string>([["d3-flame-graph", fg]]);
