@@ -83,7 +83,9 @@ function writeHotPath(c: ComparisonInput, folded: ReadonlyMap<string, FoldedProf
     return undefined;
   }
   const [sa, sb] = [selfTimesOfFolded(fa.stacks), selfTimesOfFolded(fb.stacks)];
-  const window = fa.windowed && fb.windowed ? ", from the load's window (start-up and shutdown left out)" : "";
+  const window =
+    (fa.windowed && fb.windowed ? ", from the load's window (start-up and shutdown left out)" : "") +
+    (fa.scaled && fb.scaled ? ", scaled to each arm's main-thread CPU time measured over it" : "");
   const file = join(c.flame, "hot-path-diff.md");
   writeFileAtomic(file, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, c.source + window));
   c.events({ type: "profile-hot-path", file });

@@ -21,6 +21,8 @@ export interface DiffArm {
   units: number;
   /** The stacks are the load's window only (false: the whole profile). */
   windowed: boolean;
+  /** Their time was scaled to the thread's CPU time over the window (profile/folded.ts). */
+  scaled?: { sampledMs: number; cpuMs: number };
 }
 
 /** Frames narrower than this share of their view's root are left out: under a pixel on a wide screen. */
@@ -124,6 +126,7 @@ const armOf = (x: DiffArm, root: FrameTime): FlameDiffArm => ({
   samples: [...x.stacks.values()].reduce((s, w) => s + w.samples, 0),
   perUnit: r3(root.total),
   windowed: x.windowed,
+  ...(x.scaled ? { scaled: { sampledMs: Math.round(x.scaled.sampledMs), cpuMs: Math.round(x.scaled.cpuMs) } } : {}),
 });
 
 /**

@@ -65,8 +65,8 @@ export function writeDiffFlamegraph(
 ): DiffWritten {
   const [fa, fb] = [folded(reference), folded(candidate)];
   const data = diffData(
-    { name: reference.name, stacks: fa.stacks, units: reference.units, windowed: fa.windowed },
-    { name: candidate.name, stacks: fb.stacks, units: candidate.units, windowed: fb.windowed },
+    { name: reference.name, units: reference.units, ...fa },
+    { name: candidate.name, units: candidate.units, ...fb },
     reference.unit,
     opts.source,
   );

@@ -21,12 +21,20 @@ export type Folded = Map<string, StackWeight>;
 export interface LoadWindow {
   startUs: number;
   endUs: number;
+  /** The profiled thread's CPU time over the window, ms, when it was measured (Linux: its /proc stat). */
+  cpuMs?: number;
 }
 
 export interface FoldedProfile {
   stacks: Folded;
   /** Only the samples inside the load's window were kept (a .cpuprofile with a window); else the whole profile, start-up included. */
   windowed: boolean;
+  /**
+   * The samples' time was scaled to the thread's CPU time over the window: V8 charges the wall time
+   * between two samples to the second, so a thread that waited for a core (a busy machine) looks
+   * busier than it was. sampledMs: their time before; cpuMs: the CPU time they now add up to.
+   */
+  scaled?: { sampledMs: number; cpuMs: number };
 }
 
 // a ";" inside a name would split the frame in every reader of the format
@@ -79,7 +87,16 @@ export function foldCpuProfile(p: CpuProfile, window?: LoadWindow): FoldedProfil
     const s = names.get(id);
     if (s) add(stacks, s, delta / 1000);
   });
-  return { stacks, windowed };
+  return windowed && window.cpuMs !== undefined ? scaledTo(stacks, window.cpuMs) : { stacks, windowed };
+}
+
+/** A windowed profile's stacks with their time scaled to the CPU time measured over the window (each in proportion). */
+function scaledTo(stacks: Folded, cpuMs: number): FoldedProfile {
+  const sampledMs = [...stacks.values()].reduce((s, w) => s + w.ms, 0);
+  if (!(sampledMs > 0 && cpuMs > 0)) return { stacks, windowed: true };
+  const k = cpuMs / sampledMs;
+  for (const w of stacks.values()) w.ms *= k;
+  return { stacks, windowed: true, scaled: { sampledMs, cpuMs } };
 }
 
 /** Tick stacks (root first) as folded stacks; each tick weighs the sampling interval, as in the hot-path table. */

@@ -185,8 +185,8 @@ export interface ProfileResult {
  * (pidusage), which counts the GC and libuv helper threads too.
  */
 const cpuMs = async (pid: number): Promise<number> => {
-  const main = procStat(pid, pid);
-  if (main) return (main.utime + main.stime) * 10;
+  const main = mainThreadCpuMs(pid);
+  if (main !== undefined) return main;
   try {
     // gone: the missing artifact or the sample check says what happened
     return (await processUsage([pid]))?.get(pid)?.cpuMs ?? 0;
@@ -194,6 +194,12 @@ const cpuMs = async (pid: number): Promise<number> => {
     forgetProcessUsage();
   }
 };
+
+/** A process's main-thread CPU time, ms, from its /proc stat (utime + stime, clock ticks of 10 ms); undefined elsewhere than Linux. */
+function mainThreadCpuMs(pid: number): number | undefined {
+  const main = procStat(pid, pid);
+  return main ? (main.utime + main.stime) * 10 : undefined;
+}
 
 /** The preloaded cpuprof agent (dist/harness/profile/agent.js), for any Node service. */
 const agentUrl = (): string => pathToFileURL(join(projectRoot(), "dist", "harness", "profile", "agent.js")).href;
@@ -323,6 +329,7 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     };
     // the load's window on the clock V8 stamps samples with, so start-up is not charged to its units of work
     const startUs = Number(process.hrtime.bigint() / 1000n);
+    const cpu0 = mainThreadCpuMs(exe.servicePid);
     const result = await scenario.run(
       scenarioContext(rig.arms[0]!, load, {
         signal: io.signal ?? new AbortController().signal,
@@ -331,7 +338,13 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
       }),
     );
     io.signal?.throwIfAborted();
-    const window = { startUs, endUs: Number(process.hrtime.bigint() / 1000n) };
+    const cpu1 = mainThreadCpuMs(exe.servicePid);
+    // the main thread's CPU over the window: what its samples (which stand for wall time) are scaled to
+    const window = {
+      startUs,
+      endUs: Number(process.hrtime.bigint() / 1000n),
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: cpu1 - cpu0 } : {}),
+    };
     // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
     // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
     const end = performance.now();

@@ -55,6 +55,8 @@ export interface FlameDiffArm {
   perUnit: number;
   /** Only the load's window was kept (else the whole profile, start-up included). */
   windowed: boolean;
+  /** The samples' time (sampledMs) was scaled to the main thread's CPU time measured over the window (cpuMs). */
+  scaled?: { sampledMs: number; cpuMs: number };
 }
 
 /** Everything the page draws, as its `flame-diff-data` block holds it. */
@@ -124,8 +126,13 @@ export function perUnitText(us: number): string {
   return a >= 1000 ? `${(us / 1000).toFixed(2)} ms` : a >= 10 ? `${us.toFixed(1)} µs` : `${us.toFixed(2)} µs`;
 }
 
+const scaledText = (s: FlameDiffArm["scaled"]): string =>
+  s
+    ? ` (${s.sampledMs.toLocaleString("en-US")} ms of samples scaled to the ${s.cpuMs.toLocaleString("en-US")} ms of main-thread CPU measured over the load)`
+    : "";
+
 const armText = (x: FlameDiffArm, unit: WorkUnit): string =>
-  `${h(x.name)}: ${x.units.toLocaleString("en-US")} ${unit}s, ${x.samples.toLocaleString("en-US")} samples, ${perUnitText(x.perUnit)} sampled per ${unit}${x.windowed ? "" : " (whole profile, start-up included)"}`;
+  `${h(x.name)}: ${x.units.toLocaleString("en-US")} ${unit}s, ${x.samples.toLocaleString("en-US")} samples, ${perUnitText(x.perUnit)} per ${unit}${scaledText(x.scaled)}${x.windowed ? "" : " (whole profile, start-up included)"}`;
 
 const changeRows = (rows: readonly FrameChange[]): string =>
   rows

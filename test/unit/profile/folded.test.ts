@@ -54,6 +54,15 @@ test("with the load's window, only the samples inside it count (start-up and shu
   assert.equal(foldCpuProfile(P, { startUs: 0, endUs: 500 }).windowed, false);
 });
 
+test("with the thread's CPU time over the window, the samples' time is scaled to it: a starved thread's samples stand for wall time", () => {
+  const f = foldCpuProfile(P, { startUs: 2500, endUs: 6000, cpuMs: 1.5 });
+  assert.deepEqual(f.scaled, { sampledMs: 3, cpuMs: 1.5 });
+  assert.deepEqual(Object.fromEntries(f.stacks), {
+    [`${HANDLE};${SERIALIZE}`]: { samples: 2, ms: 1 },
+    [HANDLE]: { samples: 1, ms: 0.5 },
+  });
+});
+
 test("tick stacks (0x, clinic flame) fold the same way; an idle tick (epoll_wait on top, or empty) is left out", () => {
   const root = { name: "node::Start", type: "CPP" };
   const js = (name: string) => ({ name, type: "JS" });
