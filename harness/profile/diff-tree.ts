@@ -96,11 +96,26 @@ function view(t: Trie, side: "a" | "b", maxDelta: number, minUs: number): FlameD
   };
 }
 
-/** Self time per unit of each function (the top frame of a stack), µs, summed over its stacks. */
+/** A frame of the application or its dependencies (`fn file:line`), as against a builtin, native code or Node's own (`node:…`). */
+const applicationFrame = (frame: string): boolean => /\S:\d+$/.test(frame) && !/ node:\S*:\d+$/.test(frame);
+
+/**
+ * Who a stack's time is charged to in the lists: its top frame when that is the application's
+ * (or a dependency's), else the nearest caller that is, so a loop that spins on performance.now,
+ * or a write that ends in writev, is named by the function that runs it. A stack with no such
+ * frame keeps its top frame.
+ */
+function chargedFrame(stack: string): string {
+  const frames = stack.split(";");
+  for (let i = frames.length - 1; i >= 0; i--) if (applicationFrame(frames[i]!)) return frames[i]!;
+  return frames.at(-1)!;
+}
+
+/** Self time per unit of each function, what it runs of builtins, native code and Node's own counted to it, µs, summed over its stacks. */
 function selfPerUnit(arm: DiffArm): Map<string, number> {
   const m = new Map<string, number>();
   for (const [stack, w] of arm.stacks) {
-    const fn = stack.slice(stack.lastIndexOf(";") + 1);
+    const fn = chargedFrame(stack);
     m.set(fn, (m.get(fn) ?? 0) + (w.ms * 1000) / arm.units);
   }
   return m;

@@ -37,7 +37,10 @@ export interface FlameDiffNode {
   children: FlameDiffNode[];
 }
 
-/** A function's self time per unit of work in both profiles (summed over every stack it is on top of), µs. */
+/**
+ * A function's self time per unit of work in both profiles (summed over every stack it is on top
+ * of, with what it runs of builtins, native code and Node's own: performance.now, writev), µs.
+ */
 export interface FrameChange {
   frame: string;
   aPerUnit: number;
@@ -170,6 +173,7 @@ export function renderFlameDiffHtml(d: FlameDiffData): string {
 <div id="chart"></div>
 ${changeTable(`Grew: self time per ${unit}, ${b.name} against ${a.name}`, d.grew, d)}
 ${changeTable(`Shrank: self time per ${unit}`, d.shrank, d)}
+${d.grew.length || d.shrank.length ? `<p class="muted">Self time of each function over all its stacks, with what it runs of builtins, native code and Node's own (performance.now, writev, TLS …) counted to it, so a loop that spins on a builtin is named by its own function. The graph and hot-path-diff.md keep every frame apart.</p>` : ""}
 <script id="flame-diff-data" type="application/json">${JSON.stringify(d).replace(/</g, "\\u003c")}</script>
 <script>${flameGraphLibrary()}</script>
 <script>${PAGE_SCRIPT}</script>

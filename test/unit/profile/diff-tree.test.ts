@@ -94,6 +94,35 @@ test("grew and shrank: functions by their change of self time per request", () =
   );
 });
 
+test("in the lists, the time of a builtin, native code or Node's own is its application caller's: the function that spins on performance.now is named", () => {
+  const ref: DiffArm = {
+    name: "a",
+    units: 10,
+    windowed: true,
+    stacks: parseFolded("main app.js:1;handle app.js:5 10\n"),
+  };
+  const cand: DiffArm = {
+    name: "b",
+    units: 10,
+    windowed: true,
+    stacks: parseFolded(
+      "main app.js:1;handle app.js:5 10\nmain app.js:1;handle app.js:5;burn app.js:13;now node:internal/perf/performance:137;now 30\nmain app.js:1;handle app.js:5;burn app.js:13 10\n(garbage collector) 5\n",
+    ),
+  };
+  const d = diffData(ref, cand, "request");
+  assert.deepEqual(
+    d.grew.map((c) => [c.frame, c.change]),
+    [
+      ["burn app.js:13", 4000],
+      ["(garbage collector)", 500],
+    ],
+  );
+  // the graph keeps every frame: now is its own (reddest) frame above burn
+  const burn = at(d.views.diff, "main app.js:1", "handle app.js:5", "burn app.js:13")!;
+  assert.equal(burn.value, 4000);
+  assert.equal(at(burn, "now node:internal/perf/performance:137", "now")!.colour, "rgb(255,0,0)");
+});
+
 test("an arm that completed no unit of work has nothing to divide by: refused", () => {
   assert.throws(() => diffData(A, { ...B, units: 0 }, "order"), /candidate: no orders completed/);
 });
