@@ -7,7 +7,7 @@ import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError } from "../errors.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
-import type { Scenario } from "../../scenarios/contract.js";
+import type { Scenario, ScenarioResult } from "../../scenarios/contract.js";
 import { forgetProcessUsage, processUsage } from "../load/process-usage.js";
 import { scenarioContext, startRig, type ExecutorWrap, type StartCommand } from "../engine/rig.js";
 import type { ServiceCommand } from "../engine/systems.js";
@@ -319,32 +319,7 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
   try {
     const exe = rig.arms[0]!.stack!.executor;
     const ready = performance.now();
-    const load = {
-      durationS,
-      warmupS: 0,
-      connections: 32,
-      rate: undefined,
-      wsClients: 10,
-      requests: liveRequests(plan.requests, io.env).requests,
-    };
-    // the load's window on the clock V8 stamps samples with, so start-up is not charged to its units of work
-    const startUs = Number(process.hrtime.bigint() / 1000n);
-    const cpu0 = mainThreadCpuMs(exe.servicePid);
-    const result = await scenario.run(
-      scenarioContext(rig.arms[0]!, load, {
-        signal: io.signal ?? new AbortController().signal,
-        measureStart: async () => {},
-        log: () => {},
-      }),
-    );
-    io.signal?.throwIfAborted();
-    const cpu1 = mainThreadCpuMs(exe.servicePid);
-    // the main thread's CPU over the window: what its samples (which stand for wall time) are scaled to
-    const window = {
-      startUs,
-      endUs: Number(process.hrtime.bigint() / 1000n),
-      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: cpu1 - cpu0 } : {}),
-    };
+    const { result, window } = await loadWindow(plan, rig.arms[0]!, exe.servicePid, io);
     // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
     // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
     const end = performance.now();
@@ -374,6 +349,43 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
   } finally {
     await rig.stop(io.signal?.aborted ? RUN_DEFAULTS.interruptGraceMs : 2000);
   }
+}
+
+/**
+ * The scenario's load on the arm, and its window on the clock V8 stamps samples with (so start-up
+ * is not charged to its units of work), with the main thread's CPU over it: what the samples,
+ * which stand for wall time, are scaled to.
+ */
+async function loadWindow(
+  plan: ProfilePlan,
+  arm: Parameters<typeof scenarioContext>[0],
+  pid: number,
+  io: ProfileIO,
+): Promise<{ result: ScenarioResult; window: LoadWindow }> {
+  const load = {
+    durationS: plan.durationS,
+    warmupS: 0,
+    connections: 32,
+    rate: undefined,
+    wsClients: 10,
+    requests: liveRequests(plan.requests, io.env).requests,
+  };
+  const startUs = Number(process.hrtime.bigint() / 1000n);
+  const cpu0 = mainThreadCpuMs(pid);
+  const result = await plan.scenario.run(
+    scenarioContext(arm, load, {
+      signal: io.signal ?? new AbortController().signal,
+      measureStart: async () => {},
+      log: () => {},
+    }),
+  );
+  io.signal?.throwIfAborted();
+  const cpu1 = mainThreadCpuMs(pid);
+  const endUs = Number(process.hrtime.bigint() / 1000n);
+  return {
+    result,
+    window: { startUs, endUs, ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: cpu1 - cpu0 } : {}) },
+  };
 }
 
 /** SIGINT to the service itself: it drains and exits, and the tool then writes its artifacts (within 180 s). */

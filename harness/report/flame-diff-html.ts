@@ -157,8 +157,8 @@ h2{font-size:16px;margin:20px 0 6px}p{margin:4px 0}.muted{color:#666;font-size:1
 button[aria-pressed=true]{background:#333;color:#fff}#details{min-height:18px;font-size:13px;color:#333}
 .key span{display:inline-block;width:14px;height:12px;vertical-align:middle;margin:0 3px 0 10px}
 table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}.d3-flame-graph-tip{background:#fff;border:1px solid #888;
-padding:6px 8px;font-size:12px;box-shadow:0 2px 6px rgba(0,0,0,.2);z-index:10}.d3-flame-graph-tip td{border:0;padding:1px 6px}`;
+td:first-child,th:first-child{text-align:left}body .d3-flame-graph-tip{font-size:12px;z-index:10;width:max-content;background:#000;color:#fff;padding:5px 10px;border-radius:3px}
+body .d3-flame-graph-tip td{border:0;padding:1px 6px;white-space:nowrap}`;
 
 /** The page: the header says what the widths and colours are, then the two views behind one toggle, then the tables of change. */
 export function renderFlameDiffHtml(d: FlameDiffData): string {
@@ -200,7 +200,23 @@ const PAGE_SCRIPT = String.raw`(function () {
     var n = d.data;
     return n.name + ": self " + t(n.a.self) + " → " + t(n.b.self) + " per " + unit + " (" + signed(n.delta) + "), total " + t(n.a.total) + " → " + t(n.b.total);
   };
-  var tip = flamegraph.tooltip.defaultFlamegraphTooltip().html(tipHtml);
+  // a tooltip of its own: the library's measures itself while hidden (width 0), so it never flips left at the edge
+  var tipEl = document.createElement("div");
+  tipEl.className = "d3-flame-graph-tip";
+  tipEl.style.cssText = "position:absolute;display:none;pointer-events:none";
+  document.body.appendChild(tipEl);
+  var tip = function () {};
+  tip.show = function (event, d) {
+    tipEl.innerHTML = tipHtml(d);
+    tipEl.style.display = "block";
+    var left = event.pageX + 8, top = event.pageY + 8;
+    if (left + tipEl.offsetWidth > window.scrollX + window.innerWidth) left = event.pageX - tipEl.offsetWidth - 8;
+    if (top + tipEl.offsetHeight > window.scrollY + window.innerHeight) top = event.pageY - tipEl.offsetHeight - 8;
+    tipEl.style.left = Math.max(5, left) + "px";
+    tipEl.style.top = Math.max(5, top) + "px";
+    return tip;
+  };
+  tip.hide = function () { tipEl.style.display = "none"; return tip; };
   var chart = (flamegraph.default || flamegraph.flamegraph)()
     .width(Math.max(600, document.getElementById("chart").clientWidth))
     .cellHeight(18)
