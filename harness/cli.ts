@@ -267,10 +267,14 @@ withOptions(
 program
   .command("profile")
   .description(
-    "run each variant's executor under a profiler while a scenario drives it; flamegraphs under <out>/flame/<variant>/ and a hot-path diff of self time",
+    "run each variant's executor under a profiler while a scenario drives it; flamegraphs under <out>/flame/<variant>/, a differential flamegraph per unit of work of each variant against the first (flame/diff.html), folded stacks, and a hot-path diff of self time",
   )
   .option("--tool <tool>", "0x, clinic-flame, clinic-doctor or cpuprof", "cpuprof")
-  .option("--variants <names>", "variants, comma-separated (the first two get the hot-path diff)", "baseline,optimized")
+  .option(
+    "--variants <names>",
+    "variants, comma-separated (the first is the reference of the differential flamegraphs; the first two get the hot-path diff)",
+    "baseline,optimized",
+  )
   .option("--scenario <name>", "the scenario that drives the executor", "latency")
   .option("--duration <s>", "seconds of load", "10")
   .option("--out <dir>", "output folder (default reports/profile-<id>)")

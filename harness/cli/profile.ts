@@ -19,7 +19,10 @@ export function profileText(e: ProfileEvent): { lines: string[]; warning?: strin
     case "profile-hot-path":
       return { lines: [`hot-path diff: ${e.file}`] };
     case "profile-no-hot-path":
+    case "profile-no-diff":
       return { lines: [e.reason] };
+    case "profile-diff":
+      return { lines: [`differential flamegraph, ${e.candidate} against ${e.reference} per ${e.unit}: ${e.file}`] };
     case "profile-done":
       return { lines: [`profiles: ${e.dir}`] };
   }

@@ -1,6 +1,8 @@
 /** Hot-path tables from V8 .cpuprofile files: self time per function, and its change between arms. Pure. */
 
 export interface CpuProfile {
+  /** µs on the monotonic clock (process.hrtime's): where the samples' times start */
+  startTime?: number;
   nodes: Array<{
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
@@ -26,14 +28,16 @@ export const shortUrl = (url: string): string => {
   return parts.slice(-3).join("/");
 };
 
+/** A frame's name in every table and graph: the function and its short file:line (1-based), so equal frames match across profiles. */
+export function frameName(f: CpuProfile["nodes"][number]["callFrame"]): string {
+  const loc = shortUrl(f.url);
+  return `${f.functionName || "(anonymous)"}${loc ? ` ${loc}:${f.lineNumber + 1}` : ""}`;
+}
+
 /** Self time per function: each sample's time goes to the frame on top of the stack. */
 export function selfTimes(p: CpuProfile): SelfTimes {
   const key = new Map<number, string>();
-  for (const n of p.nodes) {
-    const f = n.callFrame;
-    const loc = shortUrl(f.url);
-    key.set(n.id, `${f.functionName || "(anonymous)"}${loc ? ` ${loc}:${f.lineNumber + 1}` : ""}`);
-  }
+  for (const n of p.nodes) key.set(n.id, frameName(n.callFrame));
   const byFunction = new Map<string, number>();
   let busy = 0;
   p.samples.forEach((id, i) => {

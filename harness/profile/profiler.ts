@@ -8,20 +8,21 @@ import { EXIT, PerfpackError, UsageError } from "../errors.js";
 import { notNodeMessage, processRuntime } from "../engine/runtime.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
-import type { Scenario } from "../../scenarios/contract.js";
+import type { Scenario, ScenarioResult } from "../../scenarios/contract.js";
 import { forgetProcessUsage, processUsage } from "../load/process-usage.js";
 import { scenarioContext, startRig, type ExecutorWrap, type StartCommand } from "../engine/rig.js";
 import type { ServiceCommand } from "../engine/systems.js";
 import type { Variant } from "../plan/variants.js";
 import type { PROFILE_TOOLS } from "../plan/options.js";
 import { liveRequests, type RequestSpec } from "../load/request.js";
-import { hotPathDiff, hotPathMarkdown } from "./hotpath.js";
+import { writeComparisons, type ComparisonEvent, type DiffRecord } from "./comparisons.js";
+import type { LoadWindow } from "./folded.js";
+import type { WorkUnit } from "../report/flame-diff-html.js";
 import {
   checkSamples,
   countSamples,
   DOCTOR_SAMPLE_MS,
   MIN_COVERAGE,
-  selfTimesOf,
   V8_SAMPLE_MS,
   type SampleCheck,
 } from "./samples.js";
@@ -140,8 +141,8 @@ export type ProfileEvent =
   | { type: "profile-start"; variant: string; tool: ProfileTool; scenario: string; durationS: number }
   /** A variant's artifacts and its sample check (too few samples: the user must not miss it). */
   | { type: "profile-variant"; tool: ProfileTool; profile: VariantProfile }
-  | { type: "profile-hot-path"; file: string }
-  | { type: "profile-no-hot-path"; reason: string }
+  /** the hot-path table and the differential flamegraphs across variants (profile/comparisons.ts) */
+  | ComparisonEvent
   | { type: "profile-done"; dir: string };
 
 export interface ProfileIO {
@@ -158,6 +159,10 @@ export interface VariantProfile {
   /** the tool's own samples behind them */
   samplesFile: string | undefined;
   check: SampleCheck;
+  /** The units of work the load completed while the variant was profiled: what the differential flamegraph divides by. */
+  work?: { units: number; unit: WorkUnit };
+  /** The load's window on the monotonic clock (process.hrtime, µs), which V8 stamps a .cpuprofile's samples with. */
+  window?: LoadWindow;
 }
 
 export interface ProfileResult {
@@ -169,6 +174,8 @@ export interface ProfileResult {
   variants: VariantProfile[];
   /** the hot-path diff (Markdown), when the tool records stacks and there are two variants */
   hotPath: string | undefined;
+  /** each variant's differential flamegraph against the first (flame/diff.html, or diff-<variant>.html for more than two) */
+  diffs: DiffRecord[];
   /** Ctrl-C ended it: `variants` are the finished ones. */
   interrupted?: boolean;
 }
@@ -179,8 +186,8 @@ export interface ProfileResult {
  * (pidusage), which counts the GC and libuv helper threads too.
  */
 const cpuMs = async (pid: number): Promise<number> => {
-  const main = procStat(pid, pid);
-  if (main) return (main.utime + main.stime) * 10;
+  const main = mainThreadCpuMs(pid);
+  if (main !== undefined) return main;
   try {
     // gone: the missing artifact or the sample check says what happened
     return (await processUsage([pid]))?.get(pid)?.cpuMs ?? 0;
@@ -188,6 +195,12 @@ const cpuMs = async (pid: number): Promise<number> => {
     forgetProcessUsage();
   }
 };
+
+/** A process's main-thread CPU time, ms, from its /proc stat (utime + stime, clock ticks of 10 ms); undefined elsewhere than Linux. */
+function mainThreadCpuMs(pid: number): number | undefined {
+  const main = procStat(pid, pid);
+  return main ? (main.utime + main.stime) * 10 : undefined;
+}
 
 /** The preloaded cpuprof agent (dist/harness/profile/agent.js), for any Node service. */
 const agentUrl = (): string => pathToFileURL(join(projectRoot(), "dist", "harness", "profile", "agent.js")).href;
@@ -237,7 +250,15 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
     }
   }
   const interrupted = stopped();
-  const hotPath = writeHotPath(plan.tool, flame, done, io);
+  const t = toolCommand(plan.tool, flame);
+  const { hotPath, diffs } = writeComparisons({
+    tool: plan.tool,
+    stacks: t.stacks,
+    source: SOURCE[plan.tool],
+    flame,
+    arms: done,
+    events: (e) => io.events(e),
+  });
   // the sample checks the reports read back (profile/artifacts.ts): rewritten atomically, as every document
   writeFileAtomic(
     join(flame, "profile.json"),
@@ -248,6 +269,7 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
         durationS: plan.durationS,
         minCoverage: MIN_COVERAGE,
         ...(interrupted ? { interrupted } : {}),
+        diffs,
         variants: done.map((d) => ({
           ...d,
           artifacts: d.artifacts.map((x) => relative(flame, x)),
@@ -259,7 +281,15 @@ export async function profile(plan: ProfilePlan, io: ProfileIO): Promise<Profile
     ) + "\n",
   );
   io.events({ type: "profile-done", dir: flame });
-  return { ok: done.every((d) => d.check.ok), tool: plan.tool, dir: flame, variants: done, hotPath, interrupted };
+  return {
+    ok: done.every((d) => d.check.ok),
+    tool: plan.tool,
+    dir: flame,
+    variants: done,
+    hotPath,
+    diffs,
+    interrupted,
+  };
 }
 
 /** One variant: its service under the tool on a rig of its own, the scenario's load, then the tool's artifacts and their sample check. */
@@ -293,22 +323,7 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     const rt = processRuntime(exe.servicePid);
     if (rt && rt.kind !== "node") throw new UsageError(notNodeMessage(tool, rt, exe.url));
     const ready = performance.now();
-    const load = {
-      durationS,
-      warmupS: 0,
-      connections: 32,
-      rate: undefined,
-      wsClients: 10,
-      requests: liveRequests(plan.requests, io.env).requests,
-    };
-    await scenario.run(
-      scenarioContext(rig.arms[0]!, load, {
-        signal: io.signal ?? new AbortController().signal,
-        measureStart: async () => {},
-        log: () => {},
-      }),
-    );
-    io.signal?.throwIfAborted();
+    const { result, window } = await loadWindow(plan, rig.arms[0]!, exe.servicePid, io);
     // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
     // threads are not sampled, so they do not count); busy for at most the wall time, which caps it.
     const end = performance.now();
@@ -331,12 +346,50 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
     const samplesFile = findFiles(dir, t.samples)[0];
     const got = samplesFile ? await countSamples(samplesFile) : { count: 0 };
     const check = checkSamples(got.count, t.basis, t.basis === "cpu" ? busyMs : end - ready, t.intervalMs, got.delayMs);
-    const profile = { variant: v.name, artifacts, samplesFile, check };
+    const work = { units: result.work, unit: result.workUnit };
+    const profile = { variant: v.name, artifacts, samplesFile, check, work, window };
     io.events({ type: "profile-variant", tool, profile });
     return profile;
   } finally {
     await rig.stop(io.signal?.aborted ? RUN_DEFAULTS.interruptGraceMs : 2000);
   }
+}
+
+/**
+ * The scenario's load on the arm, and its window on the clock V8 stamps samples with (so start-up
+ * is not charged to its units of work), with the main thread's CPU over it: what the samples,
+ * which stand for wall time, are scaled to.
+ */
+async function loadWindow(
+  plan: ProfilePlan,
+  arm: Parameters<typeof scenarioContext>[0],
+  pid: number,
+  io: ProfileIO,
+): Promise<{ result: ScenarioResult; window: LoadWindow }> {
+  const load = {
+    durationS: plan.durationS,
+    warmupS: 0,
+    connections: 32,
+    rate: undefined,
+    wsClients: 10,
+    requests: liveRequests(plan.requests, io.env).requests,
+  };
+  const startUs = Number(process.hrtime.bigint() / 1000n);
+  const cpu0 = mainThreadCpuMs(pid);
+  const result = await plan.scenario.run(
+    scenarioContext(arm, load, {
+      signal: io.signal ?? new AbortController().signal,
+      measureStart: async () => {},
+      log: () => {},
+    }),
+  );
+  io.signal?.throwIfAborted();
+  const cpu1 = mainThreadCpuMs(pid);
+  const endUs = Number(process.hrtime.bigint() / 1000n);
+  return {
+    result,
+    window: { startUs, endUs, ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: cpu1 - cpu0 } : {}) },
+  };
 }
 
 /** SIGINT to the service itself: it drains and exits, and the tool then writes its artifacts (within 180 s). */
@@ -355,37 +408,6 @@ async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> 
   if (exit !== "timeout") return exit;
   await exe.stop(2000);
   throw new ToolError(`${tool} did not finish writing its output within 180 s`, exe.logTail(30));
-}
-
-/** The hot-path diff of the first two variants, when the tool records stacks and both have samples. */
-function writeHotPath(
-  tool: ProfileTool,
-  flame: string,
-  done: readonly VariantProfile[],
-  io: ProfileIO,
-): string | undefined {
-  const [a, b] = done;
-  if (!a || !b) return undefined;
-  if (!toolCommand(tool, flame).stacks) {
-    io.events({
-      type: "profile-no-hot-path",
-      reason: `no hot-path diff: ${tool} records no stacks (use --tool cpuprof, 0x or clinic-flame)`,
-    });
-    return undefined;
-  }
-  if (!a.samplesFile || !b.samplesFile) {
-    io.events({
-      type: "profile-no-hot-path",
-      reason: `no samples for ${a.samplesFile ? b.variant : a.variant}: no hot-path diff`,
-    });
-    return undefined;
-  }
-  const sa = selfTimesOf(a.samplesFile);
-  const sb = selfTimesOf(b.samplesFile);
-  const hotPath = join(flame, "hot-path-diff.md");
-  writeFileAtomic(hotPath, hotPathMarkdown(hotPathDiff(sa, sb), a.variant, b.variant, sa, sb, SOURCE[tool]));
-  io.events({ type: "profile-hot-path", file: hotPath });
-  return hotPath;
 }
 
 const SOURCE: Record<ProfileTool, string> = {

@@ -6,7 +6,7 @@ import { createReadStream, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { projectRoot } from "../../services/common/src/project.js";
-import { selfTimes, shortUrl, type CpuProfile, type SelfTimes } from "./hotpath.js";
+import { shortUrl, type CpuProfile, type SelfTimes } from "./hotpath.js";
 
 /** A profiler that records fewer than this share of the samples its rate promises is reported (exit 3). */
 export const MIN_COVERAGE = 0.5;
@@ -69,10 +69,10 @@ export function checkSamples(
 }
 
 // A tick with no frame, or one waiting in the event loop's poll, is idle time, as "(idle)" in a .cpuprofile.
-const IDLE_TOP = /^(epoll_p?wait|epoll_wait|__epoll_wait_nocancel)\b/;
+export const IDLE_TOP = /^(epoll_p?wait|epoll_wait|__epoll_wait_nocancel)\b/;
 
 /** 0x names a JS frame "fn url:line:col"; keep the function and a short location, as the .cpuprofile table does. */
-function frameKey(f: { name: string }): string {
+export function frameKey(f: { name: string }): string {
   const name = f.name.trim();
   const sp = name.lastIndexOf(" ");
   const loc = name.slice(sp + 1);
@@ -98,11 +98,6 @@ export function selfTimesFromTicks(ticks: readonly TickStack[], intervalMs = V8_
 
 const readTicks = (file: string): TickStack[] => JSON.parse(readFileSync(file, "utf8")) as TickStack[];
 const readCpuProfile = (file: string): CpuProfile => JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
-
-/** Self time from whichever samples the tool left: a .cpuprofile or tick stacks. */
-export function selfTimesOf(file: string): SelfTimes {
-  return file.endsWith(".cpuprofile") ? selfTimes(readCpuProfile(file)) : selfTimesFromTicks(readTicks(file));
-}
 
 /** The number of samples in a tool's sample file; for clinic doctor's, also their mean measured delay (ms). */
 export async function countSamples(file: string): Promise<{ count: number; delayMs?: number }> {

@@ -158,7 +158,7 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
-  test("run --profile 0x: flamegraphs after the trials, linked from the reports with their sample counts, hot path in the Markdown", async (t) => {
+  test("run --profile 0x: flamegraphs after the trials, linked from the reports with their sample counts, the differential flamegraph, hot path in the Markdown", async (t) => {
     const out = join(tmp, "run-profile");
     const run = perfpack([
       "run",
@@ -184,7 +184,16 @@ describe("perfpack profile (no TTY: stdin closed, output piped)", () => {
       );
       assertSamples(join(out, "flame"), v, await rawSamples("0x", join(out, "flame", v)), t);
     }
+    // the differential flamegraph from 0x's ticks, linked first
+    assert.match(
+      html,
+      /<li><a href="flame\/diff\.html">differential flamegraph: optimized against baseline, per request /,
+    );
     const md = readFileSync(join(out, "report.md"), "utf8");
+    assert.match(
+      md,
+      /- \[differential flamegraph: optimized against baseline, per request [^\]]*\]\(flame\/diff\.html\)/,
+    );
     assert.match(md, /## Hot path: baseline → optimized/);
     assert.match(md, /Samples: 0x's own samples/);
   });

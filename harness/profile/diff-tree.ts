@@ -1,0 +1,187 @@
+/**
+ * The differential flamegraph's data: two profiles' folded stacks merged into one tree of frames,
+ * each with its self and total time per unit of work in both, and the page's two views of it.
+ * Pure. Colours follow Brendan Gregg's flamegraph.pl --diff: a frame's change of self time, red for
+ * more and blue for less, its depth scaled by the largest change of any frame.
+ */
+import type { Folded } from "./folded.js";
+import type {
+  FlameDiffArm,
+  FlameDiffData,
+  FlameDiffNode,
+  FrameChange,
+  FrameTime,
+  WorkUnit,
+} from "../report/flame-diff-html.js";
+
+/** One side of the diff: its folded stacks and the units of work its load completed meanwhile. */
+export interface DiffArm {
+  name: string;
+  stacks: Folded;
+  units: number;
+  /** The stacks are the load's window only (false: the whole profile). */
+  windowed: boolean;
+  /** Their time was scaled to the thread's CPU time over the window (profile/folded.ts). */
+  scaled?: { sampledMs: number; cpuMs: number };
+}
+
+/** Frames narrower than this share of their view's root are left out: under a pixel on a wide screen. */
+const MIN_SHARE = 0.0005;
+/** How many functions the grew and shrank lists name. */
+const TOP = 10;
+
+interface Trie {
+  name: string;
+  a: FrameTime;
+  b: FrameTime;
+  children: Map<string, Trie>;
+}
+
+const trie = (name: string): Trie => ({
+  name,
+  a: { self: 0, total: 0 },
+  b: { self: 0, total: 0 },
+  children: new Map(),
+});
+
+/** Each stack's time per unit (µs) along its frames: total on every frame, self on the top one. */
+function insert(root: Trie, arm: DiffArm, side: "a" | "b"): void {
+  for (const [stack, w] of arm.stacks) {
+    const us = (w.ms * 1000) / arm.units;
+    root[side].total += us;
+    let node = root;
+    for (const name of stack.split(";")) {
+      let next = node.children.get(name);
+      if (!next) node.children.set(name, (next = trie(name)));
+      next[side].total += us;
+      node = next;
+    }
+    node[side].self += us;
+  }
+}
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const rounded = (t: FrameTime): FrameTime => ({ self: r3(t.self), total: r3(t.total) });
+
+/** A frame's colour from its change of self time per unit: red more, blue less, grey none; deeper as |delta| nears maxDelta. */
+export function diffColour(delta: number, maxDelta: number): string {
+  if (!(maxDelta > 0) || delta === 0) return "rgb(220,220,220)";
+  const v = Math.round(220 * (1 - Math.min(1, Math.abs(delta) / maxDelta)));
+  return delta > 0 ? `rgb(255,${v},${v})` : `rgb(${v},${v},255)`;
+}
+
+/** The largest |self change| of any frame. */
+function maxDeltaOf(t: Trie): number {
+  let m = Math.abs(t.b.self - t.a.self);
+  for (const c of t.children.values()) m = Math.max(m, maxDeltaOf(c));
+  return m;
+}
+
+/** A view of the tree: widths from one side's total time, frames under `minUs` left out. */
+function view(t: Trie, side: "a" | "b", maxDelta: number, minUs: number): FlameDiffNode | undefined {
+  const value = t[side].total;
+  if (!(value > 0) || value < minUs) return undefined;
+  const delta = t.b.self - t.a.self;
+  const children = [...t.children.values()]
+    .map((c) => view(c, side, maxDelta, minUs))
+    .filter((c): c is FlameDiffNode => c !== undefined);
+  return {
+    name: t.name,
+    value: r3(value),
+    delta: r3(delta),
+    colour: diffColour(delta, maxDelta),
+    a: rounded(t.a),
+    b: rounded(t.b),
+    children,
+  };
+}
+
+/** A frame of the application or its dependencies (`fn file:line`), as against a builtin, native code or Node's own (`node:…`). */
+const applicationFrame = (frame: string): boolean => /\S:\d+$/.test(frame) && !/ node:\S*:\d+$/.test(frame);
+
+/**
+ * Who a stack's time is charged to in the lists: its top frame when that is the application's
+ * (or a dependency's), else the nearest caller that is, so a loop that spins on performance.now,
+ * or a write that ends in writev, is named by the function that runs it. A stack with no such
+ * frame keeps its top frame.
+ */
+function chargedFrame(stack: string): string {
+  const frames = stack.split(";");
+  for (let i = frames.length - 1; i >= 0; i--) if (applicationFrame(frames[i]!)) return frames[i]!;
+  return frames.at(-1)!;
+}
+
+/** Self time per unit of each function, what it runs of builtins, native code and Node's own counted to it, µs, summed over its stacks. */
+function selfPerUnit(arm: DiffArm): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [stack, w] of arm.stacks) {
+    const fn = chargedFrame(stack);
+    m.set(fn, (m.get(fn) ?? 0) + (w.ms * 1000) / arm.units);
+  }
+  return m;
+}
+
+/** Every function's change of self time per unit, candidate against reference, biggest growth first. */
+export function frameChanges(a: DiffArm, b: DiffArm): FrameChange[] {
+  const sa = selfPerUnit(a);
+  const sb = selfPerUnit(b);
+  const frames = new Set([...sa.keys(), ...sb.keys()]);
+  return [...frames]
+    .map((frame) => {
+      const aPerUnit = sa.get(frame) ?? 0;
+      const bPerUnit = sb.get(frame) ?? 0;
+      return { frame, aPerUnit: r3(aPerUnit), bPerUnit: r3(bPerUnit), change: r3(bPerUnit - aPerUnit) };
+    })
+    .sort((x, y) => y.change - x.change || (x.frame < y.frame ? -1 : 1));
+}
+
+const armOf = (x: DiffArm, root: FrameTime): FlameDiffArm => ({
+  name: x.name,
+  units: x.units,
+  samples: [...x.stacks.values()].reduce((s, w) => s + w.samples, 0),
+  perUnit: r3(root.total),
+  windowed: x.windowed,
+  ...(x.scaled ? { scaled: { sampledMs: Math.round(x.scaled.sampledMs), cpuMs: Math.round(x.scaled.cpuMs) } } : {}),
+});
+
+/**
+ * The page's data: the candidate's stacks at their widths (the diff view) and the reference's (the
+ * negated view), both coloured by the candidate's change, per unit of work; the functions that
+ * grew and shrank the most. Both arms need units > 0.
+ */
+export function diffData(reference: DiffArm, candidate: DiffArm, unit: WorkUnit, source?: string): FlameDiffData {
+  for (const x of [reference, candidate])
+    if (!(x.units > 0)) throw new RangeError(`${x.name}: no ${unit}s completed while it was profiled`);
+  const root = trie("all");
+  insert(root, reference, "a");
+  insert(root, candidate, "b");
+  const maxDelta = maxDeltaOf(root);
+  const empty: FlameDiffNode = {
+    name: "all",
+    value: 0,
+    delta: 0,
+    colour: diffColour(0, 0),
+    a: root.a,
+    b: root.b,
+    children: [],
+  };
+  const changes = frameChanges(reference, candidate);
+  return {
+    schema: "perfpack/flame-diff@1",
+    reference: armOf(reference, root.a),
+    candidate: armOf(candidate, root.b),
+    unit,
+    ...(source ? { source } : {}),
+    maxDelta: r3(maxDelta),
+    minShare: MIN_SHARE,
+    views: {
+      diff: view(root, "b", maxDelta, root.b.total * MIN_SHARE) ?? empty,
+      negated: view(root, "a", maxDelta, root.a.total * MIN_SHARE) ?? empty,
+    },
+    grew: changes.filter((c) => c.change > 0).slice(0, TOP),
+    shrank: changes
+      .filter((c) => c.change < 0)
+      .reverse()
+      .slice(0, TOP),
+  };
+}
