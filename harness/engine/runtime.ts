@@ -35,7 +35,7 @@ export function processRuntime(pid: number): ProcessRuntime | undefined {
 }
 
 /** What would profile a service that is not Node.js: py-spy for Python, Linux perf for anything. */
-export function profilerFor(rt: ProcessRuntime): string {
+function profilerFor(rt: ProcessRuntime): string {
   const perf = `Linux perf (perf record -g -p ${rt.pid})`;
   return rt.kind === "python" ? `py-spy (py-spy record -o flame.svg --pid ${rt.pid}) or ${perf}` : perf;
 }
