@@ -188,7 +188,9 @@ describe("perfpack run --capacity", () => {
     // 100 req/s at most: under the guide's 1,000, judged on the capacity, not on the closed model
     const row = results.summary.targets!.find((t) => t.id === "http_rps" && t.variant === "optimized")!;
     assert.equal(row.measured, s!.capacity);
-    assert.equal(row.status, "fail");
+    // below the line, it fails; unless the search ended (its budget, on a busy machine) before a
+    // level failed above it: a capacity that is only "at least" cannot fail its row
+    assert.equal(row.status, s!.atLeast ? "not-measured" : "fail", `ended ${s!.ended}, atLeast ${s!.atLeast}`);
     assert.match(row.note!, /capacity at the SLO: the highest offered rate \(open model\) at which p95 < 200 ms/);
     assert.match(row.note!, /the trials' closed model read [\d,]+ req\/s at saturation/);
     const doc = read(join(dir, "out", "capacity"));
