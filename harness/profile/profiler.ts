@@ -122,7 +122,7 @@ function toolCommand(tool: ProfileTool, dir: string, node: readonly string[] = [
   }
 }
 
-const findFiles = (dir: string, re: RegExp): string[] => {
+export const findFiles = (dir: string, re: RegExp): string[] => {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -177,7 +177,7 @@ export interface ProfileResult {
  * its /proc stat (utime + stime, in clock ticks of 10 ms); elsewhere the whole process's
  * (pidusage), which counts the GC and libuv helper threads too.
  */
-const cpuMs = async (pid: number): Promise<number> => {
+export const cpuMs = async (pid: number): Promise<number> => {
   const main = procStat(pid, pid);
   if (main) return (main.utime + main.stime) * 10;
   try {
@@ -211,7 +211,7 @@ function userToolCommand(tool: ProfileTool, dir: string, command: ServiceCommand
 }
 
 /** The executor's start under the tool: the bundled executor's node behind it, or a team's service by the tool's own means. */
-function toolWrap(tool: ProfileTool, dir: string): ExecutorWrap {
+export function toolWrap(tool: ProfileTool, dir: string): ExecutorWrap {
   return (start, service) => {
     const t = toolCommand(tool, dir, [start.command, ...start.args]);
     const under = service
@@ -336,7 +336,7 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
 }
 
 /** SIGINT to the service itself: it drains and exits, and the tool then writes its artifacts (within 180 s). */
-async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> {
+export async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> {
   try {
     process.kill(exe.servicePid, "SIGINT");
   } catch {

@@ -1,0 +1,179 @@
+/**
+ * A failed gate shows its cause: once the gate has decided on a regression, and before it exits,
+ * both arms of the regressed scenario run once more under cpuprof, at once (a duet, as the gate
+ * measured them), within a time cap. What grew per unit of work goes into gate.json and the
+ * reports, with the differential flamegraph. Whatever happens here, the gate's decision and exit
+ * code stand: a profile that cannot be taken is said in one line.
+ */
+import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { GATE_CAUSE } from "../plan/defaults.js";
+import type { RunConfig } from "../plan/config.js";
+import { liveRequests } from "../load/request.js";
+import type { CauseArm, Comparison, GateCause } from "../results/schema.js";
+import { improvement } from "../verdict/compare.js";
+import type { RevisionGateDecision } from "../verdict/gate.js";
+import { DuetProfileError, profileDuet, type DuetArmProfile, type DuetProfile } from "../profile/duet.js";
+import { grewPerUnit, ownTimes, usPerUnit } from "../profile/grew.js";
+import type { CpuProfile } from "../profile/hotpath.js";
+import type { Scenario } from "../../scenarios/contract.js";
+import { tell, type JobContext } from "./context.js";
+
+/** What the differential flamegraph is drawn from: both profiles, and the work each arm did. */
+export interface FlameDiffInput {
+  /** The run folder's flame/: the page goes there as diff.html. */
+  dir: string;
+  reference: { variant: string; profile: string; units: number };
+  candidate: { variant: string; profile: string; units: number };
+  unit: "request" | "order" | "message";
+}
+
+/** Writes flame/diff.html from two profiles; returns the file written. */
+export type FlameDiffWriter = (input: FlameDiffInput) => string | Promise<string>;
+
+// TODO(lead): the differential flamegraph's writer (harness/profile/diff*.ts, the other helper's
+// part) goes here once merged: `const writeFlameDiff: FlameDiffWriter | undefined = (i) => …`.
+// Until then the cause says that there is no diff.html, and the reports link the two profiles.
+const writeFlameDiff: FlameDiffWriter | undefined = undefined;
+
+export interface CauseOptions {
+  /** --profile-cap: the profile's whole wall time, seconds. */
+  capS: number;
+  /** The gate's seed: the duet's split of the load. */
+  seed: number;
+  /** The differential flamegraph's writer (a test's stand-in; default: the one perfpack ships). */
+  writeDiff?: FlameDiffWriter;
+}
+
+/**
+ * The regression to explain: the gate metric that got worst, among the scenarios that can load two
+ * services at once (json and soak run alone).
+ */
+export function worstRegression(
+  d: Pick<RevisionGateDecision, "regressions">,
+  scenarios: ReadonlyMap<string, Scenario>,
+): Comparison | undefined {
+  return d.regressions
+    .filter((c) => scenarios.get(c.scenario)?.duet === undefined)
+    .sort((a, b) => improvement(a) - improvement(b))[0];
+}
+
+/** The seconds a cause step may overrun its cap before it is abandoned (a profile being written, a service stopping). */
+const OVERRUN_S = 15;
+
+/** The cause of a gate that ended in a regression: both arms profiled, or why they were not. */
+export async function gateCause(
+  cfg: RunConfig,
+  decision: Pick<RevisionGateDecision, "regressions">,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+  o: CauseOptions,
+): Promise<GateCause> {
+  const t0 = performance.now();
+  const wallS = () => (performance.now() - t0) / 1000;
+  const notProfiled = (reason: string): GateCause => ({ status: "not-profiled", reason, wallS: wallS() });
+  const worst = worstRegression(decision, scenarios);
+  if (!worst) return notProfiled("no regressed scenario can load both arms at once (json and soak run alone)");
+  const variant = (name: string) => cfg.variants.find((v) => v.name === name);
+  const reference = variant(worst.reference);
+  const candidate = variant(worst.candidate);
+  const scenario = scenarios.get(worst.scenario)!;
+  if (!reference || !candidate)
+    return notProfiled(`the arms ${worst.reference} and ${worst.candidate} are not in the run`);
+  tell(ctx, {
+    type: "note",
+    text: `gate: profiling ${worst.candidate} and ${worst.reference} under cpuprof at once (${scenario.name}, at most ${o.capS} s) to show where the time went …`,
+  });
+  // Ctrl-C, or the cap overrun: the services stop at once
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  ctx.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => ac.abort(), (o.capS + OVERRUN_S) * 1000);
+  try {
+    const p = await profileDuet({
+      reference,
+      candidate,
+      scenario,
+      out: cfg.outDir,
+      capS: o.capS,
+      connections: cfg.connections,
+      wsClients: cfg.wsClients,
+      wsRate: cfg.wsRate,
+      rate: cfg.rate,
+      requests: liveRequests(cfg.requests, ctx.env).requests,
+      readyTimeoutMs: cfg.readyTimeoutMs,
+      seed: o.seed,
+      env: ctx.env,
+      signal: ac.signal,
+      log: (text) => tell(ctx, { type: "note", text: `gate: ${text}` }),
+    });
+    return await causeFromProfiles(cfg.outDir, p, scenario.name, wallS, o.writeDiff ?? writeFlameDiff);
+  } catch (err) {
+    if (ctx.signal?.aborted) return notProfiled("interrupted (Ctrl-C)");
+    if (ac.signal.aborted)
+      return notProfiled(`not finished within the ${o.capS} s cap and ${OVERRUN_S} s more (--profile-cap)`);
+    if (err instanceof DuetProfileError) return notProfiled(err.message);
+    return notProfiled(`profiling failed: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    ctx.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** The profiles read: each arm's own time per unit of work, what grew, and the differential flamegraph. */
+export async function causeFromProfiles(
+  outDir: string,
+  p: DuetProfile,
+  scenario: string,
+  wallS: () => number,
+  writeDiff: FlameDiffWriter | undefined,
+): Promise<GateCause> {
+  const times = (a: DuetArmProfile) => ownTimes(JSON.parse(readFileSync(a.file, "utf8")) as CpuProfile);
+  const rt = times(p.reference);
+  const ct = times(p.candidate);
+  const arm = (a: DuetArmProfile, t: ReturnType<typeof ownTimes>): CauseArm => ({
+    variant: a.variant,
+    profile: relative(outDir, a.file),
+    units: a.units,
+    samples: a.check.samples,
+    busyUsPerUnit: usPerUnit(t.busyMs, a.units),
+  });
+  const diff = await drawn(outDir, p, writeDiff);
+  return {
+    status: "profiled",
+    scenario,
+    tool: "cpuprof",
+    unit: p.candidate.unit,
+    loadS: p.loadS,
+    reference: arm(p.reference, rt),
+    candidate: arm(p.candidate, ct),
+    grew: grewPerUnit(
+      { times: rt, units: p.reference.units },
+      { times: ct, units: p.candidate.units },
+      GATE_CAUSE.rows,
+    ),
+    ...diff,
+    wallS: wallS(),
+  };
+}
+
+/** The differential flamegraph, or why there is none (its failure is the page's, not the cause's). */
+async function drawn(
+  outDir: string,
+  p: DuetProfile,
+  writeDiff: FlameDiffWriter | undefined,
+): Promise<{ diff?: string; diffNote?: string }> {
+  if (!writeDiff) return { diffNote: "no differential flamegraph: this perfpack does not draw one yet" };
+  const side = (a: DuetArmProfile) => ({ variant: a.variant, profile: a.file, units: a.units });
+  try {
+    const file = await writeDiff({
+      dir: join(outDir, "flame"),
+      reference: side(p.reference),
+      candidate: side(p.candidate),
+      unit: p.candidate.unit,
+    });
+    return { diff: relative(outDir, file) };
+  } catch (err) {
+    return { diffNote: `the differential flamegraph failed: ${(err as Error).message}` };
+  }
+}
