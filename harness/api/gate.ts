@@ -150,6 +150,24 @@ export function budgetOverrun(rounds: number, minimumS: number, leftS: number): 
   return `the first ${rounds} rounds (the minimum before the first look) take about ${Math.ceil(minimumS)} s, past the ${Math.max(0, Math.floor(leftS))} s left of --budget: the gate will run over it; give fewer --rounds, a shorter --duration or a larger --budget`;
 }
 
+/** Beside results.json: what the gate decided, look by look (atomic: never half a decision). */
+const writeGate = (outDir: string, doc: RevisionGateDocument): void =>
+  writeFileAtomic(join(outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
+
+/** A regression's cause, profiled before the gate returns (api/gate-cause.ts), and gate.json again with it. */
+async function withCause(
+  doc: RevisionGateDocument,
+  armed: RunConfig,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+  o: RevisionGateOptions,
+): Promise<RevisionGateDocument> {
+  const cause = await gateCause(armed, doc, scenarios, ctx, { capS: o.profileCapS ?? GATE_CAUSE.capS, seed: o.seed });
+  const withIt = { ...doc, cause };
+  writeGate(armed.outDir, withIt);
+  return withIt;
+}
+
 /**
  * `perfpack gate --baseline-ref REV` as a job. `doc` is absent when the run has no decision to
  * give: a trial failed, or the gate was cancelled.
@@ -223,17 +241,8 @@ export async function gateRevision(
       wallS: elapsedS(),
       ...decision,
     };
-    // beside results.json: what the gate decided, look by look (atomic: never half a decision)
-    const write = (d: RevisionGateDocument) =>
-      writeFileAtomic(join(cfg.outDir, "gate.json"), JSON.stringify(d, null, 2) + "\n");
-    write(doc);
-    if (doc.outcome !== "regression" || o.noProfile) return doc;
-    const cause = await gateCause(armed, doc, scenarios, ctx, {
-      capS: o.profileCapS ?? GATE_CAUSE.capS,
-      seed: o.seed,
-    });
-    doc = { ...doc, cause };
-    write(doc);
+    writeGate(cfg.outDir, doc);
+    if (doc.outcome === "regression" && !o.noProfile) doc = await withCause(doc, armed, scenarios, ctx, o);
     return doc;
   };
   const run = await executeRun(

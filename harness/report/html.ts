@@ -280,7 +280,7 @@ function cause(c: GateCause | undefined): string {
     .map((l) => `<a href="${h(l.href)}">${h(l.label)}</a>`)
     .join(" · ");
   const rows = c.grew.length
-    ? table(c.grew, grewDimensions(c))
+    ? table(c.grew, grewDimensions(c), () => "worse")
     : `<p>${h(`No function's time per ${c.unit} grew.`)}</p>`;
   const missing = c.diff ? "" : `<p class="muted">${h(diffNoteText(c))}</p>`;
   return `${title}<p>${links}</p>${missing}${rows}<p class="muted">${h(grewNote(c))}</p>`;
