@@ -6,14 +6,15 @@
  * code stand: a profile that cannot be taken is said in one line.
  */
 import { join, relative } from "node:path";
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { GATE_CAUSE } from "../plan/defaults.js";
 import type { RunConfig } from "../plan/config.js";
 import { liveRequests } from "../load/request.js";
 import type { CauseArm, Comparison, GateCause } from "../results/schema.js";
 import { improvement } from "../verdict/compare.js";
 import type { RevisionGateDecision } from "../verdict/gate.js";
-import { DuetProfileError, profileDuet, type DuetArmProfile, type DuetProfile } from "../profile/duet.js";
+import { codeRoot, type System } from "../engine/systems.js";
+import { DuetProfileError, profileDuet, type DuetArmProfile, type DuetProfile, type Role } from "../profile/duet.js";
 import { grewPerUnit, ownTimes, usPerUnit } from "../profile/grew.js";
 import type { CpuProfile } from "../profile/hotpath.js";
 import type { Scenario } from "../../scenarios/contract.js";
@@ -107,7 +108,8 @@ export async function gateCause(
       signal: ac.signal,
       log: (text) => tell(ctx, { type: "note", text: `gate: ${text}` }),
     });
-    return await causeFromProfiles(cfg.outDir, p, scenario.name, wallS, o.writeDiff ?? writeFlameDiff);
+    const roots = { reference: realRoot(reference.system), candidate: realRoot(candidate.system) };
+    return await causeFromProfiles(cfg.outDir, p, scenario.name, wallS, o.writeDiff ?? writeFlameDiff, roots);
   } catch (err) {
     if (ctx.signal?.aborted) return notProfiled("interrupted (Ctrl-C)");
     if (ac.signal.aborted)
@@ -120,15 +122,29 @@ export async function gateCause(
   }
 }
 
-/** The profiles read: each arm's own time per unit of work, what grew, and the differential flamegraph. */
+/** The folder of a system's code as its profile names it (a module's URL is its real path). */
+const realRoot = (s: System | undefined): string | undefined => {
+  try {
+    return realpathSync(codeRoot(s));
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The profiles read: each arm's own time per unit of work, what grew, and the differential
+ * flamegraph. `roots`: the folder of each arm's code, which its files are named from.
+ */
 export async function causeFromProfiles(
   outDir: string,
   p: DuetProfile,
   scenario: string,
   wallS: () => number,
   writeDiff: FlameDiffWriter | undefined,
+  roots: Partial<Record<Role, string>> = {},
 ): Promise<GateCause> {
-  const times = (a: DuetArmProfile) => ownTimes(JSON.parse(readFileSync(a.file, "utf8")) as CpuProfile);
+  const times = (a: DuetArmProfile) =>
+    ownTimes(JSON.parse(readFileSync(a.file, "utf8")) as CpuProfile, { root: roots[a.role] });
   const rt = times(p.reference);
   const ct = times(p.candidate);
   const arm = (a: DuetArmProfile, t: ReturnType<typeof ownTimes>): CauseArm => ({

@@ -37,12 +37,24 @@ export interface OwnTime {
 }
 
 /**
+ * A frame's file as the table names it: a dependency's from its package on, the service's own
+ * relative to `root` (the two arms of a gate run from two trees of one repository, and this names a
+ * file alike in both), anything else by its last parts.
+ */
+export function codePath(url: string, root: string | undefined): string {
+  const path = url.replace(/^file:\/\//, "");
+  const prefix = root && (root.endsWith("/") ? root : `${root}/`);
+  if (!prefix || !path.startsWith(prefix) || path.includes("/node_modules/")) return shortUrl(url);
+  return path.slice(prefix.length);
+}
+
+/**
  * A function's key across two revisions: its name and file, so that one moved to other lines by the
  * change stays one row; an anonymous function also needs its line, or every one in a file would be one.
  */
-function keyOf(f: Frame): { key: string; fn: string; location: string } {
+function keyOf(f: Frame, root: string | undefined): { key: string; fn: string; location: string } {
   const fn = f.functionName || "(anonymous)";
-  const file = shortUrl(f.url);
+  const file = codePath(f.url, root);
   const location = file ? `${file}:${f.lineNumber + 1}` : "";
   return { key: f.functionName ? `${fn} ${file}` : `${fn} ${location}`, fn, location };
 }
@@ -68,18 +80,22 @@ function owners(p: Pick<CpuProfile, "nodes">): Map<number, Frame> {
   return owner;
 }
 
-/** Own time per function (built-ins charged to their callers), and the sampled time that was not idle: `intervalMs` a sample. */
+/**
+ * Own time per function (built-ins charged to their callers), and the sampled time that was not
+ * idle: `intervalMs` a sample. `root`: the folder of the service's code, which its files are named from.
+ */
 export function ownTimes(
   p: Pick<CpuProfile, "nodes" | "samples">,
-  intervalMs = V8_SAMPLE_MS,
+  o: { root?: string; intervalMs?: number } = {},
 ): { byFunction: Map<string, OwnTime>; busyMs: number } {
+  const intervalMs = o.intervalMs ?? V8_SAMPLE_MS;
   const owner = owners(p);
   const byFunction = new Map<string, OwnTime>();
   let busyMs = 0;
   for (const id of p.samples) {
     const ms = intervalMs;
     const f = owner.get(id);
-    const k = f ? keyOf(f) : { key: "(unknown)", fn: "(unknown)", location: "" };
+    const k = f ? keyOf(f, o.root) : { key: "(unknown)", fn: "(unknown)", location: "" };
     const row = byFunction.get(k.key) ?? { fn: k.fn, location: k.location, ms: 0 };
     row.ms += ms;
     byFunction.set(k.key, row);

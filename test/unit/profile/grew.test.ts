@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { grewPerUnit, ownTimes, usPerUnit } from "../../../harness/profile/grew.js";
+import { codePath, grewPerUnit, ownTimes, usPerUnit } from "../../../harness/profile/grew.js";
 import type { CpuProfile } from "../../../harness/profile/hotpath.js";
 
 const node = (id: number, functionName: string, url: string, lineNumber: number, children: number[] = []) => ({
@@ -44,7 +44,7 @@ test("a built-in's samples are its nearest caller's in the service's code; V8's 
 test("each sample counts as one interval, whatever gap the profiler recorded before it", () => {
   const p = { ...profile(2, [3, 3]), timeDeltas: [1000, 9000] };
   assert.equal(ownTimes(p).byFunction.get("slowPath home/team/svc.mjs")!.ms, 2);
-  assert.equal(ownTimes(p, 0.5).busyMs, 1);
+  assert.equal(ownTimes(p, { intervalMs: 0.5 }).busyMs, 1);
 });
 
 test("what grew, per unit of work: the arms' own times over their units, the largest growth first, only what grew", () => {
@@ -57,6 +57,17 @@ test("what grew, per unit of work: the arms' own times over their units, the lar
   assert.deepEqual(grewPerUnit(reference, candidate), [
     { fn: "slowPath", location: "home/team/svc.mjs:8", referenceUs: 2, candidateUs: 40, deltaUs: 38 },
   ]);
+});
+
+test("a file of the service is named from its folder, so that two trees of one repository agree; a dependency from its package", () => {
+  const tree = "/home/ci/.cache/perfpack/trees/3f2a/app";
+  assert.equal(codePath(`file://${tree}/src/handler.js`, tree), "src/handler.js");
+  assert.equal(codePath("file:///work/team/app/src/handler.js", "/work/team/app/"), "src/handler.js");
+  assert.equal(codePath(`file://${tree}/node_modules/undici/lib/core.js`, tree), "undici/lib/core.js");
+  assert.equal(codePath("file:///elsewhere/deep/lib/x.js", tree), "deep/lib/x.js");
+  assert.equal(codePath("node:internal/perf/utils", undefined), "node:internal/perf/utils");
+  const a = ownTimes(profile(2, [3]), { root: "/home" }).byFunction;
+  assert.deepEqual([...a.keys()], ["slowPath team/svc.mjs"]);
 });
 
 test("µs per unit of work; no units, no figure", () => {
