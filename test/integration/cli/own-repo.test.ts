@@ -170,20 +170,20 @@ describe("perfpack in a team's own repository", () => {
       `profiled ${cause.loadS.toFixed(1)} s of load in ${cause.wallS.toFixed(1)} s: ${cause.reference.units} and ${cause.candidate.units} requests; grew ${cause.grew.map((g) => `${g.fn} +${g.deltaUs.toFixed(0)} µs`).join(", ")}`,
     );
     assert.equal(cause.grew[0]?.fn, "slowPath");
-    assert.equal(cause.grew[0]?.location, "svc.mjs:9");
-    // 20 ms of CPU per request: within a wide margin per request (a profiler, two cores shared)
-    assert.ok(cause.grew[0]!.deltaUs > 10_000 && cause.grew[0]!.deltaUs < 30_000, String(cause.grew[0]!.deltaUs));
+    assert.equal(cause.grew[0]?.location, "svc.mjs:8");
+    // 20 ms of wall time per request, fewer of CPU: the other arm, the load and the exchange share two cores
+    assert.ok(cause.grew[0]!.deltaUs > 5_000 && cause.grew[0]!.deltaUs < 30_000, String(cause.grew[0]!.deltaUs));
     const md = readFileSync(join(out, "report.md"), "utf8");
     assert.match(
       md,
-      /### Where the time went \(latency, per request\)\n[^]*?\| function \| where \| optimized@HEAD~1 µs\/req \| optimized µs\/req \| change µs\/req \|\n\|---\|---\|---\|---\|---\|\n\| slowPath \| svc\.mjs:9 \|/,
+      /### Where the time went \(latency, per request\)\n[^]*?\| function \| where \| optimized@HEAD~1 µs\/req \| optimized µs\/req \| change µs\/req \|\n\|---\|---\|---\|---\|---\|\n\| slowPath \| svc\.mjs:8 \|/,
     );
     assert.match(md, /\[optimized: flame\/candidate\.cpuprofile\]\(flame\/candidate\.cpuprofile\)/);
     assert.match(
       readFileSync(join(out, "report.html"), "utf8"),
       /<h3>Where the time went \(latency, per request\)<\/h3>/,
     );
-    assert.match(run.output(), /gate: where the time went \(latency, [^]*\n +\+[\d,]+ µs\/req {2}slowPath svc\.mjs:9/);
+    assert.match(run.output(), /gate: where the time went \(latency, [^]*\n +\+[\d,]+ µs\/req {2}slowPath svc\.mjs:8/);
     assert.match(run.output(), /profiling took [\d.]+ s/);
     assert.match(
       run.output(),
