@@ -423,7 +423,7 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
   profileCap: {
     flag: "--profile-cap <duration>",
     kind: "duration",
-    min: 5,
+    min: 8,
     max: 600,
     default: GATE_CAUSE.capS,
     description:

@@ -61,7 +61,7 @@ test("a gate option that does not fit is a usage error naming it and what is acc
     [{ baselineRef: "HEAD", current: "b.json" }, /--current goes with --baseline/],
     [{ baseline: "a.json", budget: "3m" }, /--budget goes with --baseline-ref/],
     [{ baseline: "a.json", candidateEnv: ["A=1"] }, /--candidate-env goes with --baseline-ref/],
-    [{ baselineRef: "HEAD", profileCap: "1s" }, /--profile-cap "1s" is not valid: expected a duration from 5 s/],
+    [{ baselineRef: "HEAD", profileCap: "1s" }, /--profile-cap "1s" is not valid: expected a duration from 8 s/],
     [{ baseline: "a.json", profileCap: "30s" }, /--profile-cap goes with --baseline-ref/],
   ];
   for (const [f, re] of cases) assert.throws(() => resolveGateConfig(f), re, JSON.stringify(f));
