@@ -10,31 +10,56 @@ import { readFileSync, realpathSync } from "node:fs";
 import { GATE_CAUSE } from "../plan/defaults.js";
 import type { RunConfig } from "../plan/config.js";
 import { liveRequests } from "../load/request.js";
-import type { CauseArm, Comparison, GateCause } from "../results/schema.js";
+import type { CauseArm, Comparison, GateCause, GrewRow } from "../results/schema.js";
 import { improvement } from "../verdict/compare.js";
 import type { RevisionGateDecision } from "../verdict/gate.js";
 import { codeRoot, type System } from "../engine/systems.js";
-import { DuetProfileError, profileDuet, type DuetArmProfile, type DuetProfile, type Role } from "../profile/duet.js";
-import { grewPerUnit, ownTimes, usPerUnit } from "../profile/grew.js";
-import type { CpuProfile } from "../profile/hotpath.js";
+import {
+  DuetProfileError,
+  profileDuet,
+  type DuetArmProfile,
+  type DuetProfile,
+  type LoadWindow,
+  type Role,
+} from "../profile/duet.js";
+import { grewPerUnit, ownTimes, usPerUnit, type TimedProfile } from "../profile/grew.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
 
-/** What the differential flamegraph is drawn from: both profiles, and the work each arm did. */
+/** What the differential flamegraph is drawn from: both profiles, the work each arm did, and its load's window. */
 export interface FlameDiffInput {
   /** The run folder's flame/: the page goes there as diff.html. */
   dir: string;
-  reference: { variant: string; profile: string; units: number };
-  candidate: { variant: string; profile: string; units: number };
+  reference: FlameDiffArm;
+  candidate: FlameDiffArm;
   unit: "request" | "order" | "message";
 }
 
-/** Writes flame/diff.html from two profiles; returns the file written. */
-export type FlameDiffWriter = (input: FlameDiffInput) => string | Promise<string>;
+export interface FlameDiffArm {
+  variant: string;
+  /** Its .cpuprofile. */
+  profile: string;
+  units: number;
+  window: LoadWindow;
+}
 
-// TODO(lead): the differential flamegraph's writer (harness/profile/diff*.ts, the other helper's
-// part) goes here once merged: `const writeFlameDiff: FlameDiffWriter | undefined = (i) => …`.
-// Until then the cause says that there is no diff.html, and the reports link the two profiles.
+/**
+ * Writes flame/diff.html from two profiles: the page, and, when the writer computes them, the
+ * functions that grew per unit, which then are the table's rows (the page and report.md agree).
+ */
+export type FlameDiffWriter = (
+  input: FlameDiffInput,
+) => { file: string; grew?: GrewRow[] } | Promise<{ file: string; grew?: GrewRow[] }>;
+
+// TODO(lead): the differential flamegraph's writer goes here once h-diff is merged, e.g.
+//   const writeFlameDiff: FlameDiffWriter = (i) => {
+//     const arm = (a: FlameDiffArm) => ({ name: a.variant, samples: a.profile, units: a.units, unit: i.unit, window: a.window });
+//     const w = writeDiffFlamegraph(arm(i.reference), arm(i.candidate), i.dir, { source: "V8's CPU profiler, both arms at once" });
+//     return { file: w.html, grew: <w.grew's first GATE_CAUSE.rows with change > 0, as GrewRow: fn and location
+//       split from its frame, referenceUs = aPerUnit, candidateUs = bPerUnit, deltaUs = change> };
+//   };
+// Until then the cause says that there is no diff.html, its table comes from profile/grew.ts, and
+// the reports link the two profiles.
 const writeFlameDiff: FlameDiffWriter | undefined = undefined;
 
 export interface CauseOptions {
@@ -144,7 +169,7 @@ export async function causeFromProfiles(
   roots: Partial<Record<Role, string>> = {},
 ): Promise<GateCause> {
   const times = (a: DuetArmProfile) =>
-    ownTimes(JSON.parse(readFileSync(a.file, "utf8")) as CpuProfile, { root: roots[a.role] });
+    ownTimes(JSON.parse(readFileSync(a.file, "utf8")) as TimedProfile, { root: roots[a.role], window: a.window });
   const rt = times(p.reference);
   const ct = times(p.candidate);
   const arm = (a: DuetArmProfile, t: ReturnType<typeof ownTimes>): CauseArm => ({
@@ -154,7 +179,9 @@ export async function causeFromProfiles(
     samples: a.check.samples,
     busyUsPerUnit: usPerUnit(t.busyMs, a.units),
   });
-  const diff = await drawn(outDir, p, writeDiff);
+  const { grew, ...diff } = await drawn(outDir, p, writeDiff);
+  const own = () =>
+    grewPerUnit({ times: rt, units: p.reference.units }, { times: ct, units: p.candidate.units }, GATE_CAUSE.rows);
   return {
     status: "profiled",
     scenario,
@@ -163,11 +190,7 @@ export async function causeFromProfiles(
     loadS: p.loadS,
     reference: arm(p.reference, rt),
     candidate: arm(p.candidate, ct),
-    grew: grewPerUnit(
-      { times: rt, units: p.reference.units },
-      { times: ct, units: p.candidate.units },
-      GATE_CAUSE.rows,
-    ),
+    grew: grew ?? own(),
     ...diff,
     wallS: wallS(),
   };
@@ -178,17 +201,22 @@ async function drawn(
   outDir: string,
   p: DuetProfile,
   writeDiff: FlameDiffWriter | undefined,
-): Promise<{ diff?: string; diffNote?: string }> {
+): Promise<{ diff?: string; diffNote?: string; grew?: GrewRow[] }> {
   if (!writeDiff) return { diffNote: "no differential flamegraph: this perfpack does not draw one yet" };
-  const side = (a: DuetArmProfile) => ({ variant: a.variant, profile: a.file, units: a.units });
+  const side = (a: DuetArmProfile): FlameDiffArm => ({
+    variant: a.variant,
+    profile: a.file,
+    units: a.units,
+    window: a.window,
+  });
   try {
-    const file = await writeDiff({
+    const { file, grew } = await writeDiff({
       dir: join(outDir, "flame"),
       reference: side(p.reference),
       candidate: side(p.candidate),
       unit: p.candidate.unit,
     });
-    return { diff: relative(outDir, file) };
+    return { diff: relative(outDir, file), ...(grew ? { grew } : {}) };
   } catch (err) {
     return { diffNote: `the differential flamegraph failed: ${(err as Error).message}` };
   }

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { LaunchError, type Service } from "../engine/launcher.js";
+import { LaunchError, procStat, type Service } from "../engine/launcher.js";
 import { scenarioContext, serviceEnv, startRig, type Rig } from "../engine/rig.js";
 import { harnessOf, type Variant } from "../plan/variants.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
@@ -44,6 +44,17 @@ export interface DuetProfilePlan {
 
 export type Role = "reference" | "candidate";
 
+/**
+ * The load's window on the monotonic clock (process.hrtime, µs), which V8 stamps a .cpuprofile's
+ * samples with, so that start-up and shutdown are not charged to the units of work; and the
+ * service's main-thread CPU time over it (Linux /proc), when it was read.
+ */
+export interface LoadWindow {
+  startUs: number;
+  endUs: number;
+  cpuMs?: number;
+}
+
 /** One arm's profile: where it is, what it recorded, and the work it did. */
 export interface DuetArmProfile {
   role: Role;
@@ -52,6 +63,7 @@ export interface DuetArmProfile {
   file: string;
   units: number;
   unit: ScenarioResult["workUnit"];
+  window: LoadWindow;
   check: SampleCheck;
 }
 
@@ -90,9 +102,21 @@ export async function profileDuet(plan: DuetProfilePlan): Promise<DuetProfile> {
           `the services took ${((performance.now() - t0) / 1000).toFixed(1)} s to start under cpuprof, which leaves less than ${MIN_LOAD_S} s of load within the ${plan.capS} s cap (--profile-cap)`,
         );
       plan.log(`both arms under cpuprof, ${loadS.toFixed(1)} s of ${plan.scenario.name} load split between them …`);
+      const opened = exes.map((e) => ({ us: monotonicUs(), cpu: mainThreadCpuMs(e.servicePid) }));
       const results = await loadBoth(plan, rig, loadS);
+      const windows = exes.map((e, i): LoadWindow => {
+        const cpu = mainThreadCpuMs(e.servicePid);
+        const cpu0 = opened[i]!.cpu;
+        return {
+          startUs: opened[i]!.us,
+          endUs: monotonicUs(),
+          ...(cpu !== undefined && cpu0 !== undefined ? { cpuMs: cpu - cpu0 } : {}),
+        };
+      });
       const arms = await Promise.all(
-        ROLES.map((role, i) => collect(plan, role, dirs[i]!, exes[i]!, results[i]!, performance.now() - t0)),
+        ROLES.map((role, i) =>
+          collect(plan, role, dirs[i]!, exes[i]!, { result: results[i]!, window: windows[i]! }, performance.now() - t0),
+        ),
       );
       return { reference: arms[0]!, candidate: arms[1]!, loadS };
     } finally {
@@ -102,6 +126,15 @@ export async function profileDuet(plan: DuetProfilePlan): Promise<DuetProfile> {
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+}
+
+/** The monotonic clock, µs: V8's profiler stamps its samples with the same (CLOCK_MONOTONIC, system-wide). */
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** A process's main-thread CPU time, ms, from its /proc stat (clock ticks of 10 ms); undefined off Linux or when it is gone. */
+function mainThreadCpuMs(pid: number): number | undefined {
+  const s = procStat(pid, pid);
+  return s ? (s.utime + s.stime) * 10 : undefined;
 }
 
 /** Both services under cpuprof on one exchange; a service that did not start says why in one line. */
@@ -186,7 +219,7 @@ async function collect(
   role: Role,
   dir: string,
   exe: Service,
-  result: ScenarioResult,
+  { result, window }: { result: ScenarioResult; window: LoadWindow },
   wallMs: number,
 ): Promise<DuetArmProfile> {
   const busyMs = Math.min(await cpuMs(exe.servicePid), wallMs);
@@ -209,6 +242,7 @@ async function collect(
     file,
     units: result.work,
     unit: result.workUnit,
+    window,
     check: checkSamples(count, "cpu", busyMs, V8_SAMPLE_MS),
   };
 }

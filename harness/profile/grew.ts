@@ -80,19 +80,33 @@ function owners(p: Pick<CpuProfile, "nodes">): Map<number, Frame> {
   return owner;
 }
 
+/** A .cpuprofile's samples, and the clock they were taken on (µs; V8 writes startTime, the Chrome format's). */
+export type TimedProfile = CpuProfile & { startTime?: number };
+
+/** The samples inside the window (the load's, on the profile's clock); all of them without one, or a profile without a clock. */
+export function samplesIn(p: TimedProfile, window: { startUs: number; endUs: number } | undefined): number[] {
+  if (!window || p.startTime === undefined) return p.samples;
+  let t = p.startTime;
+  return p.samples.filter((_, i) => {
+    t += p.timeDeltas[i] ?? 0;
+    return t >= window.startUs && t <= window.endUs;
+  });
+}
+
 /**
  * Own time per function (built-ins charged to their callers), and the sampled time that was not
- * idle: `intervalMs` a sample. `root`: the folder of the service's code, which its files are named from.
+ * idle: `intervalMs` a sample. `root`: the folder of the service's code, which its files are named
+ * from; `window`: the load's, whose samples alone are counted (start-up is no unit's work).
  */
 export function ownTimes(
-  p: Pick<CpuProfile, "nodes" | "samples">,
-  o: { root?: string; intervalMs?: number } = {},
+  p: TimedProfile,
+  o: { root?: string; intervalMs?: number; window?: { startUs: number; endUs: number } } = {},
 ): { byFunction: Map<string, OwnTime>; busyMs: number } {
   const intervalMs = o.intervalMs ?? V8_SAMPLE_MS;
   const owner = owners(p);
   const byFunction = new Map<string, OwnTime>();
   let busyMs = 0;
-  for (const id of p.samples) {
+  for (const id of samplesIn(p, o.window)) {
     const ms = intervalMs;
     const f = owner.get(id);
     const k = f ? keyOf(f, o.root) : { key: "(unknown)", fn: "(unknown)", location: "" };

@@ -54,12 +54,13 @@ test("no regression that can be profiled: one line, and nothing is started", asy
 });
 
 /** root → handler → slowPath; `slow` samples in slowPath, `rest` in handler. */
-const cpuprofile = (slow: number, rest: number): CpuProfile => ({
+const cpuprofile = (slow: number, rest: number): CpuProfile & { startTime: number } => ({
   nodes: [
     { id: 1, callFrame: { functionName: "(root)", url: "", lineNumber: -1 }, children: [2] },
     { id: 2, callFrame: { functionName: "handler", url: "file:///home/team/svc.mjs", lineNumber: 11 }, children: [3] },
     { id: 3, callFrame: { functionName: "slowPath", url: "file:///home/team/svc.mjs", lineNumber: 2 } },
   ],
+  startTime: 0,
   samples: [...Array(slow).fill(3), ...Array(rest).fill(2)],
   timeDeltas: Array(slow + rest).fill(1000),
 });
@@ -79,7 +80,8 @@ function duet(dir: string): DuetProfile {
       coverage: 1,
       ok: true,
     };
-    return { role, variant, file, units, unit: "request" as const, check };
+    // the load's window holds every sample (profile/grew.ts's test shows one that does not)
+    return { role, variant, file, units, unit: "request" as const, window: { startUs: 0, endUs: 1e9 }, check };
   };
   return {
     // 100 requests: slowPath 10 ms (100 µs/req), handler 50 ms (500 µs/req)
@@ -101,14 +103,24 @@ test("the cause from two profiles: each arm per request, what grew, and the diff
     () => 14.2,
     (input) => {
       asked.push(input);
-      return join(input.dir, "diff.html");
+      return { file: join(input.dir, "diff.html") };
     },
   );
   assert.deepEqual(asked, [
     {
       dir: join(dir, "flame"),
-      reference: { variant: "optimized@HEAD~1", profile: join(dir, "flame", "reference.cpuprofile"), units: 100 },
-      candidate: { variant: "optimized", profile: join(dir, "flame", "candidate.cpuprofile"), units: 50 },
+      reference: {
+        variant: "optimized@HEAD~1",
+        profile: join(dir, "flame", "reference.cpuprofile"),
+        units: 100,
+        window: { startUs: 0, endUs: 1e9 },
+      },
+      candidate: {
+        variant: "optimized",
+        profile: join(dir, "flame", "candidate.cpuprofile"),
+        units: 50,
+        window: { startUs: 0, endUs: 1e9 },
+      },
       unit: "request",
     },
   ]);
@@ -152,6 +164,16 @@ test("without a flamegraph writer, or when it fails, the cause stands and says w
   );
   assert.equal(failed.status === "profiled" && failed.diffNote, "the differential flamegraph failed: no d3");
   assert.equal(failed.status === "profiled" && failed.grew[0]!.fn, "slowPath");
+  // a writer that computes what grew: its rows are the table's, so the page and report.md agree
+  const row = { fn: "slowPath", location: "svc.mjs:3", referenceUs: 1, candidateUs: 2, deltaUs: 1 };
+  const theirs = await causeFromProfiles(
+    dir,
+    p,
+    "latency",
+    () => 1,
+    (i) => ({ file: join(i.dir, "d.html"), grew: [row] }),
+  );
+  assert.deepEqual(theirs.status === "profiled" && theirs.grew, [row]);
   const none = await causeFromProfiles(dir, p, "latency", () => 1, undefined);
   assert.equal(none.status === "profiled" && none.diff, undefined);
   assert.match(none.status === "profiled" ? none.diffNote! : "", /^no differential flamegraph/);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { codePath, grewPerUnit, ownTimes, usPerUnit } from "../../../harness/profile/grew.js";
+import { codePath, grewPerUnit, ownTimes, samplesIn, usPerUnit } from "../../../harness/profile/grew.js";
 import type { CpuProfile } from "../../../harness/profile/hotpath.js";
 
 const node = (id: number, functionName: string, url: string, lineNumber: number, children: number[] = []) => ({
@@ -68,6 +68,15 @@ test("a file of the service is named from its folder, so that two trees of one r
   assert.equal(codePath("node:internal/perf/utils", undefined), "node:internal/perf/utils");
   const a = ownTimes(profile(2, [3]), { root: "/home" }).byFunction;
   assert.deepEqual([...a.keys()], ["slowPath team/svc.mjs"]);
+});
+
+test("only the samples inside the load's window count (start-up and shutdown are no unit's work); without a clock, all", () => {
+  // samples at 2, 3, 4, 5 ms on the profile's clock (µs: startTime + the deltas up to each)
+  const p = { ...profile(2, [2, 3, 3, 8]), startTime: 1000 };
+  assert.deepEqual(samplesIn(p, { startUs: 3000, endUs: 4000 }), [3, 3]);
+  assert.deepEqual(samplesIn(p, undefined), [2, 3, 3, 8]);
+  assert.deepEqual(samplesIn({ ...p, startTime: undefined }, { startUs: 3000, endUs: 4000 }), [2, 3, 3, 8]);
+  assert.equal(ownTimes(p, { window: { startUs: 3000, endUs: 4000 } }).busyMs, 2);
 });
 
 test("µs per unit of work; no units, no figure", () => {
