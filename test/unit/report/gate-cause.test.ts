@@ -16,14 +16,14 @@ test("the terminal's lines of a cause: the rows that grew, the flamegraph and th
   assert.deepEqual(
     causeLines(profiled, (rel) => `/run/${rel}`),
     [
-      "gate: where the time went (latency, both arms under cpuprof at once for 15.7 s; own time per request, the most grown first):",
-      "       +260 µs/req  burn executor/src/server.js:13 (0 → 260)",
-      "        +45 µs/req  (anonymous) executor/src/server.js:199 (6.1 → 51)",
-      "        +29 µs/req  sendJsonText common/src/http-util.js:47 (113 → 141)",
-      "        +25 µs/req  consumeEnd undici/lib/api/readable.js:520 (80 → 105)",
-      "       +8.5 µs/req  (garbage collector) (25 → 34)",
+      "gate: where the time went (latency, both arms under cpuprof at once for 16.1 s; own time per request, the most grown first):",
+      "       +125 µs/req  burn dist/services/executor/src/server.js:13 (0 → 125)",
+      "        +23 µs/req  (anonymous) dist/services/executor/src/server.js:199 (3.7 → 26)",
+      "        +20 µs/req  sendJsonText dist/services/common/src/http-util.js:47 (100 → 120)",
+      "        +13 µs/req  consumeEnd undici/lib/api/readable.js:520 (71 → 84)",
+      "        +11 µs/req  writeBuffer undici/lib/dispatcher/client-h1.js:1484 (30 → 41)",
       "gate: differential flamegraph: /run/flame/diff.html",
-      "gate: profiles: /run/flame/reference.cpuprofile, /run/flame/candidate.cpuprofile; profiling took 17.6 s",
+      "gate: profiles: /run/flame/reference.cpuprofile, /run/flame/candidate.cpuprofile; profiling took 17.4 s",
     ],
   );
   assert.deepEqual(
@@ -46,4 +46,9 @@ test("report.md: a cause not profiled is one line under the gate's reasons; a di
   assert.match(undrawn, /\n\nThe differential flamegraph failed: no d3\.\n\n\| function \| where \|/);
   assert.ok(!undrawn.includes("flame/diff.html"));
   assert.ok(!render(undefined).includes("Where the time went"));
+  const gc = { fn: "(garbage collector)", location: "", referenceUs: 25.2, candidateUs: 33.7, deltaUs: 8.5 };
+  assert.match(
+    render({ ...profiled, grew: [gc] }),
+    /\n\| \(garbage collector\) \| \(built-in\) \| 25 \| 34 \| \+8\.5 \|\n/,
+  );
 });
