@@ -126,7 +126,8 @@ export function gate(o: {
 /**
  * `perfpack gate --baseline-ref REV`: REV's executor built in a cached tree and run beside this
  * checkout's, interleaved in one run; `doc` is the decision (absent when a trial failed or the
- * gate was cancelled), `doc.outcome` pass, regression or inconclusive.
+ * gate was cancelled), `doc.outcome` pass, regression or inconclusive; on a regression `doc.cause`
+ * says where the time went (both arms profiled before it returns).
  */
 export async function gateRevision(
   o: {
@@ -137,6 +138,10 @@ export async function gateRevision(
     candidateEnv?: Record<string, string>;
     budgetS?: number;
     strict?: boolean;
+    /** A regression is not profiled (default: both arms under cpuprof at once, `doc.cause`). */
+    noProfile?: boolean;
+    /** The seconds that profile may take (default 20). */
+    profileCapS?: number;
   },
   call: CallOptions = {},
 ): Promise<{ run?: RunDocument; doc?: RevisionGateDocument }> {
@@ -149,6 +154,8 @@ export async function gateRevision(
       strict: o.strict === true,
       budgetS: o.budgetS,
       candidateEnv: o.candidateEnv,
+      noProfile: o.noProfile,
+      profileCapS: o.profileCapS,
     },
     SCENARIOS,
     contextOf(call),

@@ -8,16 +8,17 @@ import { join } from "node:path";
 import { gitTop, prepareRevision, serviceCommand, type RevisionBuild, type System } from "../engine/systems.js";
 import { UsageError } from "../errors.js";
 import { relative } from "node:path";
-import { GATE_DEFAULTS, GATE_SEQUENTIAL } from "../plan/defaults.js";
+import { GATE_CAUSE, GATE_DEFAULTS, GATE_SEQUENTIAL } from "../plan/defaults.js";
 import type { RunConfig, RunFlags } from "../plan/config.js";
 import { withHarness } from "../plan/variants.js";
-import type { Results } from "../results/schema.js";
+import type { GateCause, Results } from "../results/schema.js";
 import { decideGate, type GateDecision, type RevisionGateDecision } from "../verdict/gate.js";
 import type { SequentialDesign } from "../verdict/sequential.js";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
+import { gateCause } from "./gate-cause.js";
 import { SequentialGate, type LookRecord } from "./gate-loop.js";
 import { analyzed } from "./report.js";
 import { executeRun, prepareRun, type RunDocument } from "./run.js";
@@ -58,6 +59,10 @@ export interface RevisionGateOptions {
   buildCmd?: string;
   /** --candidate-ref: the candidate side is this revision, built like the baseline, not this checkout. */
   candidateRef?: string;
+  /** --no-profile: a regression is not profiled before the gate returns. */
+  noProfile?: boolean;
+  /** --profile-cap: the seconds a regression's profile may take (default GATE_CAUSE.capS). */
+  profileCapS?: number;
 }
 
 /**
@@ -112,6 +117,8 @@ export interface RevisionGateDocument extends RevisionGateDecision {
   design: SequentialDesign;
   looks: LookRecord[];
   wallS: number;
+  /** A regression's cause: both arms profiled after the decision, or why not (absent: no regression, or --no-profile). */
+  cause?: GateCause;
 }
 
 /** How the baseline arm's variants are named: `optimized@<ref>`. */
@@ -141,6 +148,24 @@ const withArms = (
 export function budgetOverrun(rounds: number, minimumS: number, leftS: number): string | undefined {
   if (minimumS <= leftS) return undefined;
   return `the first ${rounds} rounds (the minimum before the first look) take about ${Math.ceil(minimumS)} s, past the ${Math.max(0, Math.floor(leftS))} s left of --budget: the gate will run over it; give fewer --rounds, a shorter --duration or a larger --budget`;
+}
+
+/** Beside results.json: what the gate decided, look by look (atomic: never half a decision). */
+const writeGate = (outDir: string, doc: RevisionGateDocument): void =>
+  writeFileAtomic(join(outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
+
+/** A regression's cause, profiled before the gate returns (api/gate-cause.ts), and gate.json again with it. */
+async function withCause(
+  doc: RevisionGateDocument,
+  armed: RunConfig,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+  o: RevisionGateOptions,
+): Promise<RevisionGateDocument> {
+  const cause = await gateCause(armed, doc, scenarios, ctx, { capS: o.profileCapS ?? GATE_CAUSE.capS, seed: o.seed });
+  const withIt = { ...doc, cause };
+  writeGate(armed.outDir, withIt);
+  return withIt;
 }
 
 /**
@@ -197,8 +222,10 @@ export async function gateRevision(
     tell(ctx, e);
   };
   let doc: RevisionGateDocument | undefined;
-  // the decision, once the loop has ended and before the reports are written: they show it, look by look
-  const gateReport = (results: Results): RevisionGateDocument | undefined => {
+  const armed = withArms(cfg, baseline, o.candidateEnv, candidate);
+  // the decision, once the loop has ended and before the reports are written: they show it, look
+  // by look, and a regression's cause, profiled before the gate returns
+  const gateReport = async (results: Results): Promise<RevisionGateDocument | undefined> => {
     if (results.summary.failedTrials > 0 || ctx.signal?.aborted) return undefined;
     const { decision, design } = loop.decision(results);
     doc = {
@@ -214,12 +241,12 @@ export async function gateRevision(
       wallS: elapsedS(),
       ...decision,
     };
-    // beside results.json: what the gate decided, look by look (atomic: never half a decision)
-    writeFileAtomic(join(cfg.outDir, "gate.json"), JSON.stringify(doc, null, 2) + "\n");
+    writeGate(cfg.outDir, doc);
+    if (doc.outcome === "regression" && !o.noProfile) doc = await withCause(doc, armed, scenarios, ctx, o);
     return doc;
   };
   const run = await executeRun(
-    withArms(cfg, baseline, o.candidateEnv, candidate),
+    armed,
     scenarios,
     { ...ctx, events },
     { seed: o.seed, moreRounds: loop.moreRounds, gateReport },

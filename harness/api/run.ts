@@ -177,8 +177,11 @@ export interface RunSteering {
   resumed?: Results;
   /** Asked when the planned rounds are done: how many more rounds to run (0: finish). It sees the trials so far. */
   moreRounds?: (sofar: Results) => number;
-  /** Called with the analysed results before the reports are written: the gate's decision (it writes gate.json), which they show. */
-  gateReport?: (results: Results) => GateReport | undefined;
+  /**
+   * Called with the analysed results before the reports are written: the gate's decision (it writes
+   * gate.json), which they show, and what it did after deciding (a failed gate's profile).
+   */
+  gateReport?: (results: Results) => GateReport | undefined | Promise<GateReport | undefined>;
 }
 
 /** Runs a prepared config: trials, results.json, the analysis, profiles (--profile), the reports. */
@@ -208,7 +211,7 @@ export async function executeRun(
   tell(ctx, { type: "analyzed", results });
   const profileError =
     cfg.profile && !ctx.signal?.aborted ? await runProfile(cfg, cfg.profile, scenarios, ctx) : undefined;
-  const gate = steer.gateReport?.(results);
+  const gate = await steer.gateReport?.(results);
   const extra = { headlines: results.plan.headlines ?? {}, ...profileArtifacts(cfg.outDir), gate };
   const summaryFile = { GITHUB_STEP_SUMMARY: ctx.env.GITHUB_STEP_SUMMARY };
   const { written, errors } = exportAll(results, extra, cfg.outDir, EXPORTERS, summaryFile);

@@ -1,11 +1,12 @@
 /** `perfpack gate`: its flags (over the config file's) → its config → the job (api/gate.ts) → its decision printed and its exit code. */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { EXIT, UsageError } from "../errors.js";
 import { gateRevision, gateRuns } from "../api/gate.js";
 import type { JobEvent } from "../api/context.js";
 import { layeredFlags, splitGateFlags, type FileFlags } from "../plan/file.js";
 import { resolveGateConfig, type GateConfig } from "../plan/gate-config.js";
 import { readResultsFile } from "../results/file.js";
+import { causeLines } from "../report/gate-cause.js";
 import type { Results } from "../results/schema.js";
 import type { GateDecision } from "../verdict/gate.js";
 import type { RunFlags } from "../plan/options.js";
@@ -105,10 +106,22 @@ async function revisionGate(
   );
   human.write(callTable(doc, false) + "\n");
   human.write(outcomeText(doc, g.strict, g.maxRegression, io, "the budget ended before every metric was decided"));
+  // a regression's cause (or why it has none): its lines change nothing of the exit code
+  if (doc.cause) human.write(causeLines(doc.cause, (rel) => join(run.outDir, rel)).join("\n") + "\n");
   if (json) io.out.write(JSON.stringify(doc, null, 2) + "\n");
   const code = gateExit(doc, g.strict);
   // asked to record the gate and could not (said in red by runPaths): a history job must not pass silently
   return code === EXIT.ok && run.history && "error" in run.history ? EXIT.runFailure : code;
+}
+
+/**
+ * --no-profile arrives as `profile: false`: commander names a negated flag after its positive, and
+ * --profile <tool> is a run option. It is the gate's noProfile, and the run's --profile stays unset.
+ */
+function withNoProfile<T extends FileFlags>(f: T): T {
+  if ((f as { profile?: unknown }).profile !== false) return f;
+  const { profile: _, ...rest } = f as T & { profile?: unknown };
+  return { ...rest, noProfile: true } as T;
 }
 
 /** `perfpack gate`: against a revision, or a stored run. */
@@ -122,8 +135,8 @@ export async function gateCommand(
       `gate --resume: a sequential gate's looks cannot be resumed (it spends its error rate look by look within its --budget, and the machine has moved on since): rerun the gate; the finished rounds are in ${resolve(io.cwd, resume, "results.json")}`,
     );
   // the gate's own options may come from the config file too (the run's are read by the run)
-  const { flags: layered, from } = layeredFlags(io.cwd, flags);
-  const { run } = splitGateFlags(flags);
+  const { flags: layered, from } = layeredFlags(io.cwd, withNoProfile(flags));
+  const { run } = splitGateFlags(withNoProfile(flags));
   const g = resolveGateConfig(splitGateFlags(layered).gate, { soak: run.soak, from });
   const json = run.json === true;
   if (g.kind === "revision") return revisionGate(run, g, json, scenarios, io);

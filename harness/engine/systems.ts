@@ -72,6 +72,13 @@ export const serviceCommand = (s: System | undefined): ServiceCommand | undefine
 export const executorCli = (s: System | undefined): string =>
   s?.kind === "revision" ? join(s.root, "dist", "harness", "cli.js") : cliPath();
 
+/**
+ * The folder of the system's own code: a team's service's folder in its tree, or perfpack's root.
+ * Two revisions of one repository run from two trees; a path relative to this names the same file in both.
+ */
+export const codeRoot = (s: System | undefined): string =>
+  serviceCommand(s)?.cwd ?? (s?.kind === "revision" ? s.root : projectRoot());
+
 /** How results.json records a system: no local paths (a team's readiness path when it is not the default, for a resume). */
 export const describeSystem = (s: System | undefined) =>
   s?.kind === "revision"

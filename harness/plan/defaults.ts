@@ -54,6 +54,16 @@ export const GATE_MAX_REGRESSION = { revision: 0.05, stored: 0.1 } as const;
  */
 export const GATE_SEQUENTIAL = { batchRounds: 2, budgetS: 180, alpha: 0.05 } as const;
 
+/**
+ * A gate that ends in a regression profiles both arms before it exits (api/gate-cause.ts):
+ * `capS` (--profile-cap) bounds that step's wall time, start-up and the profiles' writing
+ * included, and the load gets what is left (about 16 s: two services under cpuprof start in about
+ * a second). At V8's 1 ms sampling that is some 5,000 samples or more per arm on two cores, so a
+ * function with 1% of an arm's time has about 50 samples (±14%); a failed CI gate pays 20 s more.
+ * `rows`: the functions that grew most, in report.md.
+ */
+export const GATE_CAUSE = { capS: 20, rows: 5 } as const;
+
 /** `--quick`: the CI smoke preset; finishes within 60 s on the 2-core reference machine. */
 export const QUICK = {
   rounds: 2,

@@ -17,6 +17,10 @@ export type GateConfig =
       budgetS?: number;
       strict: boolean;
       buildCmd?: string;
+      /** --no-profile: a regression is not profiled. */
+      noProfile?: true;
+      /** --profile-cap, seconds. */
+      profileCapS?: number;
     }
   | { kind: "stored"; baseline: string; current?: string; maxRegression: number; strict: boolean };
 
@@ -51,6 +55,11 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
       throw g.error("buildCmd", "--build-cmd goes with --baseline-ref: it builds your repository at that revision");
     if (f.candidateRef !== undefined)
       throw g.error("candidateRef", "--candidate-ref goes with --baseline-ref: it builds the other side of that gate");
+    if (f.profileCap !== undefined)
+      throw g.error(
+        "profileCap",
+        "--profile-cap goes with --baseline-ref: it bounds the profile of both arms that a failed gate takes",
+      );
     return {
       kind: "stored",
       baseline: f.baseline,
@@ -66,6 +75,7 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
     ? Object.fromEntries(g.check("candidateEnv", () => f.candidateEnv!.map(parseEnvArg)))
     : undefined;
   const budgetS = g.duration("budget");
+  const profileCapS = g.duration("profileCap");
   return {
     kind: "revision",
     ref: f.baselineRef!,
@@ -77,5 +87,7 @@ export function resolveGateConfig(f: GateFlags, o: { soak?: string; now?: number
     ...(budgetS !== undefined ? { budgetS } : {}),
     ...(f.buildCmd !== undefined ? { buildCmd: f.buildCmd } : {}),
     ...(f.candidateRef !== undefined ? { candidateRef: f.candidateRef } : {}),
+    ...(f.noProfile === true ? { noProfile: true as const } : {}),
+    ...(profileCapS !== undefined ? { profileCapS } : {}),
   };
 }

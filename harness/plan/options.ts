@@ -4,7 +4,7 @@
  * perfpack.config.json, its JSON Schema (perfpack.schema.json) and the options reference in docs/cli.md.
  */
 import { UsageError } from "../errors.js";
-import { QUICK, RUN_DEFAULTS } from "./defaults.js";
+import { GATE_CAUSE, QUICK, RUN_DEFAULTS } from "./defaults.js";
 import { HTTP_METHODS } from "./requests.js";
 
 /** `perfpack run`'s flags as commander hands them over: strings, unvalidated. */
@@ -346,6 +346,9 @@ export interface GateFlags {
   budget?: string;
   strict?: boolean;
   buildCmd?: string;
+  /** --no-profile (commander hands it over as `profile: false`; cli/gate.ts renames it). */
+  noProfile?: boolean;
+  profileCap?: string;
 }
 
 /** The gate's options: the same table's rules (flags, help, the config file and its schema). */
@@ -410,6 +413,21 @@ export const GATE_OPTIONS: { readonly [K in keyof Required<GateFlags>]: OptionSp
     kind: "string",
     description:
       'gate, with --baseline-ref and --executor-cmd: how to build your repository at the revision, in the working directory\'s folder of its tree (default: npm ci when there is a lockfile, then npm run build when package.json has a build script; "" for none)',
+  },
+  noProfile: {
+    flag: "--no-profile",
+    kind: "boolean",
+    description:
+      "gate, with --baseline-ref: when the gate ends in a regression, exit without profiling both arms (by default they run once more, at once under cpuprof within --profile-cap, and report.md says which functions grew per request, with flame/diff.html)",
+  },
+  profileCap: {
+    flag: "--profile-cap <duration>",
+    kind: "duration",
+    min: 8,
+    max: 600,
+    default: GATE_CAUSE.capS,
+    description:
+      "gate, with --baseline-ref: the wall time a failed gate may spend profiling both arms before it exits, the services' start and the profiles' writing included (seconds, or 30s, 1m); the load gets what is left",
   },
   strict: {
     flag: "--strict",

@@ -5,7 +5,7 @@ import { dirname, join, relative } from "node:path";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 import { projectRoot } from "../../services/common/src/project.js";
 import { EXIT, PerfpackError, UsageError } from "../errors.js";
-import { notNodeMessage, processRuntime } from "../engine/runtime.js";
+import { notNodeReason, processImage } from "./runtime.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { LaunchError, procStat, type ExitInfo, type Service } from "../engine/launcher.js";
 import type { Scenario, ScenarioResult } from "../../scenarios/contract.js";
@@ -124,7 +124,7 @@ function toolCommand(tool: ProfileTool, dir: string, node: readonly string[] = [
   }
 }
 
-const findFiles = (dir: string, re: RegExp): string[] => {
+export const findFiles = (dir: string, re: RegExp): string[] => {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -185,7 +185,7 @@ export interface ProfileResult {
  * its /proc stat (utime + stime, in clock ticks of 10 ms); elsewhere the whole process's
  * (pidusage), which counts the GC and libuv helper threads too.
  */
-const cpuMs = async (pid: number): Promise<number> => {
+export const cpuMs = async (pid: number): Promise<number> => {
   const main = mainThreadCpuMs(pid);
   if (main !== undefined) return main;
   try {
@@ -197,7 +197,7 @@ const cpuMs = async (pid: number): Promise<number> => {
 };
 
 /** A process's main-thread CPU time, ms, from its /proc stat (utime + stime, clock ticks of 10 ms); undefined elsewhere than Linux. */
-function mainThreadCpuMs(pid: number): number | undefined {
+export function mainThreadCpuMs(pid: number): number | undefined {
   const main = procStat(pid, pid);
   return main ? (main.utime + main.stime) * 10 : undefined;
 }
@@ -225,7 +225,7 @@ function userToolCommand(tool: ProfileTool, dir: string, command: ServiceCommand
 }
 
 /** The executor's start under the tool: the bundled executor's node behind it, or a team's service by the tool's own means. */
-function toolWrap(tool: ProfileTool, dir: string): ExecutorWrap {
+export function toolWrap(tool: ProfileTool, dir: string): ExecutorWrap {
   return (start, service) => {
     const t = toolCommand(tool, dir, [start.command, ...start.args]);
     const under = service
@@ -320,8 +320,9 @@ async function profileVariant(plan: ProfilePlan, v: Variant, io: ProfileIO): Pro
   try {
     const exe = rig.arms[0]!.stack!.executor;
     // a Node-only tool on another runtime records nothing: said before any load is sent
-    const rt = processRuntime(exe.servicePid);
-    if (rt && rt.kind !== "node") throw new UsageError(notNodeMessage(tool, rt, exe.url));
+    const image = processImage(exe.servicePid);
+    const notNode = image && notNodeReason(image, `--tool ${tool}`);
+    if (notNode) throw new UsageError(`${notNode}; nothing was loaded`);
     const ready = performance.now();
     const { result, window } = await loadWindow(plan, rig.arms[0]!, exe.servicePid, io);
     // the executor's main-thread CPU from its start to the end of the load (its GC and libuv helper
@@ -393,7 +394,7 @@ async function loadWindow(
 }
 
 /** SIGINT to the service itself: it drains and exits, and the tool then writes its artifacts (within 180 s). */
-async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> {
+export async function toolFinished(exe: Service, tool: ProfileTool): Promise<ExitInfo> {
   try {
     process.kill(exe.servicePid, "SIGINT");
   } catch {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { gateMetricKey, type GateReport, type Results } from "../results/schema.js";
+import { gateMetricKey, type GateCause, type GateReport, type Results } from "../results/schema.js";
 import type { ChartSeries } from "../../scenarios/contract.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import {
@@ -28,6 +28,7 @@ import {
   targetDimensions,
   type Dimension,
 } from "./format.js";
+import { causeLinks, causeTitle, diffNoteText, grewDimensions, grewNote, notProfiledText } from "./gate-cause.js";
 
 const require = createRequire(import.meta.url);
 let chartJs: string | undefined;
@@ -267,8 +268,23 @@ const gate: Section = (_r, { gate: g }, figs) => {
   const cls = g.outcome === "pass" ? "pass" : g.outcome === "regression" || g.strict ? "fail" : "undecided";
   const reasons = g.reasons.length ? `<ul>${g.reasons.map((x) => `<li>${h(x)}</li>`).join("")}</ul>` : "";
   const looks = gateLookTable(g);
-  return `<h2>Gate against ${h(g.baseline)}</h2><p class="verdict ${cls}">Gate: ${h(gateOutcomeText(g))}</p>${reasons}<div class="grid">${figs.gate}</div>${table(looks.rows, looks.dims)}<p class="muted">${h(gateNote(g))}</p>`;
+  return `<h2>Gate against ${h(g.baseline)}</h2><p class="verdict ${cls}">Gate: ${h(gateOutcomeText(g))}</p>${reasons}${cause(g.cause)}<div class="grid">${figs.gate}</div>${table(looks.rows, looks.dims)}<p class="muted">${h(gateNote(g))}</p>`;
 };
+
+/** A regression's cause: what grew per unit of work, linked to the differential flamegraph; or why it was not profiled. */
+function cause(c: GateCause | undefined): string {
+  if (!c) return "";
+  const title = `<h3>${h(causeTitle(c))}</h3>`;
+  if (c.status === "not-profiled") return `${title}<p>${h(notProfiledText(c))}</p>`;
+  const links = causeLinks(c)
+    .map((l) => `<a href="${h(l.href)}">${h(l.label)}</a>`)
+    .join(" · ");
+  const rows = c.grew.length
+    ? table(c.grew, grewDimensions(c), () => "worse")
+    : `<p>${h(`No function's time per ${c.unit} grew.`)}</p>`;
+  const missing = c.diff ? "" : `<p class="muted">${h(diffNoteText(c))}</p>`;
+  return `${title}<p>${links}</p>${missing}${rows}<p class="muted">${h(grewNote(c))}</p>`;
+}
 
 const plan: Section = (r) => `<p class="muted">${h(`${planText(r).replace(/\*\*/g, "")} Started ${r.startedAt}.`)}</p>`;
 

@@ -1,4 +1,4 @@
-import type { Results } from "../results/schema.js";
+import type { GateCause, Results } from "../results/schema.js";
 import type { Exporter, ReportContext } from "./exporter.js";
 import {
   allocationDimensions,
@@ -19,6 +19,7 @@ import {
   type Dimension,
 } from "./format.js";
 import { failedTrialText, gateLookTable, gateNote, gateOutcomeText, linkCell, planText } from "./format.js";
+import { causeLinks, causeTitle, diffNoteText, grewDimensions, grewNote, notProfiledText } from "./gate-cause.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -40,6 +41,26 @@ const verdict: Section = (r, ctx) => {
   return [`**Verdict: ${v.pass ? "PASS" : "FAIL"}**${v.reasons.length ? ` — ${v.reasons.join("; ")}` : ""}`, ""];
 };
 
+/** A regression's cause: what grew per unit of work, linked to the differential flamegraph; or why it was not profiled. */
+function cause(c: GateCause | undefined): string[] {
+  if (!c) return [];
+  if (c.status === "not-profiled") return [`### ${causeTitle(c)}`, "", notProfiledText(c), ""];
+  return [
+    `### ${causeTitle(c)}`,
+    "",
+    causeLinks(c)
+      .map((l) => `[${l.label}](${l.href})`)
+      .join(" · "),
+    "",
+    ...(c.diff ? [] : [diffNoteText(c), ""]),
+    ...(c.grew.length
+      ? [markdownTable(c.grew, grewDimensions(c)), ""]
+      : [`No function's time per ${c.unit} grew.`, ""]),
+    grewNote(c),
+    "",
+  ];
+}
+
 const gate: Section = (_r, { gate: g }) => {
   if (!g) return [];
   const looks = gateLookTable(g);
@@ -48,6 +69,7 @@ const gate: Section = (_r, { gate: g }) => {
     "",
     ...g.reasons.map((reason) => `- ${reason}`),
     ...(g.reasons.length ? [""] : []),
+    ...cause(g.cause),
     "Look by look:",
     "",
     markdownTable(looks.rows, looks.dims),

@@ -277,7 +277,63 @@ export interface GateReport {
   looks: LookRecord[];
   /** The gate metrics at the last look (their keys are the looks' keys). */
   comparisons: Comparison[];
+  /** A regression's cause: both arms profiled at once after the decision (absent: not a regression, or --no-profile). */
+  cause?: GateCause;
 }
+
+/** One function's time per unit of work in each arm of a failed gate's profile, and its change (µs per unit). */
+export interface GrewRow {
+  /** The function's name ("(anonymous)" when it has none). */
+  fn: string;
+  /** Where it is: a short path and line ("svc.mjs:9", "undici/lib/api/readable.js:520"); empty for a built-in. */
+  location: string;
+  referenceUs: number;
+  candidateUs: number;
+  deltaUs: number;
+}
+
+/** One arm of a failed gate's profile: its service under cpuprof, and the work it did meanwhile. */
+export interface CauseArm {
+  variant: string;
+  /** Its .cpuprofile, relative to the run folder (flame/reference.cpuprofile, flame/candidate.cpuprofile). */
+  profile: string;
+  /** Units of work the arm completed while profiled (requests, orders or messages). */
+  units: number;
+  samples: number;
+  /** Sampled busy (non-idle) time per unit of work, µs. */
+  busyUsPerUnit: number;
+}
+
+/**
+ * Where a failed gate's extra time went: the regressed scenario with both arms under cpuprof at once
+ * (a duet), self time per unit of work in each, and what grew most. Or, when that could not be
+ * done, why, in one line (the gate's exit code stands either way).
+ */
+export type GateCause =
+  | {
+      status: "profiled";
+      scenario: string;
+      tool: "cpuprof";
+      unit: "request" | "order" | "message";
+      /** Seconds of load, both arms at once. */
+      loadS: number;
+      /** Wall time from the gate's decision to the profiles written and read, seconds. */
+      wallS: number;
+      reference: CauseArm;
+      candidate: CauseArm;
+      /** The functions whose time per unit grew most, the largest growth first. */
+      grew: GrewRow[];
+      /** The differential flamegraph (flame/diff.html), relative to the run folder, once written. */
+      diff?: string;
+      /** Why there is no differential flamegraph, when there is none. */
+      diffNote?: string;
+    }
+  | {
+      status: "not-profiled";
+      /** One line: why the arms were not profiled (a service that is not Node, a failure, the cap, Ctrl-C). */
+      reason: string;
+      wallS: number;
+    };
 
 /** The key of a gate metric in a look's calls and intervals. */
 export const gateMetricKey = (c: Pick<Comparison, "candidate" | "scenario" | "metric">): string =>

@@ -24,7 +24,7 @@ const git = (...args: string[]) => {
 };
 const inRepo = (args: string[]) => perfpack(args, env, repo);
 
-/** The team's service: open orders through the exchange; SLOW_US burns CPU per request (a committed regression). */
+/** The team's service: open orders through the exchange; slowPath burns SLOW_US of CPU per request (a committed regression). */
 const service = (slowUs: number) => `import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";
@@ -32,12 +32,13 @@ const ex = new URL(process.env.EXCHANGE_URL);
 const ca = readFileSync(process.env.EXCHANGE_CA_FILE);
 const agent = new https.Agent({ keepAlive: process.env.HTTP_KEEPALIVE === "true", ca });
 const slowUs = ${slowUs};
+function slowPath() { const t = process.hrtime.bigint(); while (Number(process.hrtime.bigint() - t) < slowUs * 1000); }
 http.createServer((req, res) => {
   if (req.url === "/health") return res.end("ok");
   if (req.url !== "/api/private/open-orders") { res.writeHead(404); return res.end(); }
   https.get({ host: ex.hostname, port: ex.port, path: "/fapi/v1/openOrders?symbol=BTCUSDT", agent, ca }, (up) => {
     const parts = []; up.on("data", (c) => parts.push(c));
-    up.on("end", () => { const t = process.hrtime.bigint(); while (Number(process.hrtime.bigint() - t) < slowUs * 1000);
+    up.on("end", () => { slowPath();
       res.writeHead(200, { "content-type": "application/json" }); res.end(Buffer.concat(parts)); });
   }).on("error", () => { res.writeHead(502); res.end(); });
 }).listen(Number(process.env.PORT), process.env.HOST, function () { console.log("listening http://" + process.env.HOST + ":" + this.address().port); });
@@ -138,7 +139,7 @@ describe("perfpack in a team's own repository", () => {
     assert.deepEqual(descendants(run.child.pid!), []);
   });
 
-  test("a committed 20 ms-per-request regression in the team's service fails the gate against its parent (exit 1)", async () => {
+  test("a committed 20 ms-per-request regression in the team's service fails the gate against its parent (exit 1), and shows its cause: slowPath grew most per request", async (t) => {
     writeFileSync(join(repo, "svc.mjs"), service(20_000));
     git("commit", "-qam", "slower");
     const out = join(tmp, "slow");
@@ -152,11 +153,38 @@ describe("perfpack in a team's own repository", () => {
       "1",
       "--warmup",
       "0.3",
+      "--profile-cap",
+      "10s",
       "--out",
       out,
     ]);
     assert.equal(await run.exit, 1, run.output());
     assert.match(run.output(), /gate: FAIL \(regression\)/);
+    // before it exits, both arms under cpuprof at once: the profiles, and the function that grew most per request
+    for (const role of ["reference", "candidate"])
+      assert.ok(existsSync(join(out, "flame", `${role}.cpuprofile`)), `${role}'s profile\n${run.output()}`);
+    const cause = (JSON.parse(readFileSync(join(out, "gate.json"), "utf8")) as RevisionGateDocument).cause;
+    assert.equal(cause?.status, "profiled", JSON.stringify(cause));
+    if (cause?.status !== "profiled") return;
+    t.diagnostic(
+      `profiled ${cause.loadS.toFixed(1)} s of load in ${cause.wallS.toFixed(1)} s: ${cause.reference.units} and ${cause.candidate.units} requests; grew ${cause.grew.map((g) => `${g.fn} +${g.deltaUs.toFixed(0)} µs`).join(", ")}`,
+    );
+    assert.equal(cause.grew[0]?.fn, "slowPath");
+    assert.equal(cause.grew[0]?.location, "svc.mjs:8");
+    // 20 ms of wall time per request, fewer of CPU: the other arm, the load and the exchange share two cores
+    assert.ok(cause.grew[0]!.deltaUs > 5_000 && cause.grew[0]!.deltaUs < 30_000, String(cause.grew[0]!.deltaUs));
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    assert.match(
+      md,
+      /### Where the time went \(latency, per request\)\n[^]*?\| function \| where \| optimized@HEAD~1 µs\/req \| optimized µs\/req \| change µs\/req \|\n\|---\|---\|---\|---\|---\|\n\| slowPath \| svc\.mjs:8 \|/,
+    );
+    assert.match(md, /\[optimized: flame\/candidate\.cpuprofile\]\(flame\/candidate\.cpuprofile\)/);
+    assert.match(
+      readFileSync(join(out, "report.html"), "utf8"),
+      /<h3>Where the time went \(latency, per request\)<\/h3>/,
+    );
+    assert.match(run.output(), /gate: where the time went \(latency, [^]*\n +\+[\d,]+ µs\/req {2}slowPath svc\.mjs:8/);
+    assert.match(run.output(), /profiling took [\d.]+ s/);
     assert.match(
       run.output(),
       /optimized · latency · (req\/s|p95 ms|CPU µs\/req): [\d.]+% worse than optimized@HEAD~1/,
@@ -169,7 +197,7 @@ describe("perfpack in a team's own repository", () => {
     assert.equal(r.plan.checkout?.commit, git("rev-parse", "HEAD"));
   });
 
-  test("history confirm COMMIT gates that commit against its parent, both built from git, whatever the checkout is; --history records it", async () => {
+  test("history confirm COMMIT gates that commit against its parent, both built from git, whatever the checkout is; --history records it; --no-profile skips the profile of its regression", async () => {
     // the checkout moves on: the slow commit is now HEAD~1, and confirm must not measure the working tree
     writeFileSync(join(repo, "NOTES.md"), "notes\n");
     git("add", "NOTES.md");
@@ -189,10 +217,15 @@ describe("perfpack in a team's own repository", () => {
       "0.3",
       "--history",
       store,
+      "--no-profile",
       "--out",
       out,
     ]);
     assert.equal(await run.exit, 1, run.output());
+    // --no-profile: the regression is not profiled
+    assert.ok(!existsSync(join(out, "flame")), run.output());
+    assert.ok(!readFileSync(join(out, "report.md"), "utf8").includes("Where the time went"));
+    assert.ok(!run.output().includes("where the time went"));
     assert.match(
       run.output(),
       new RegExp(`gate: ${slow.slice(0, 12)} \\(${slow.slice(0, 10)}\\) against ${slow.slice(0, 12)}\\^`),

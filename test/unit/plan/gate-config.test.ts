@@ -29,6 +29,16 @@ test("the gate's config: against a revision or a stored run, with its defaults",
       candidateEnv: { EXECUTOR_CPU_BURN_US: "70" },
     },
   );
+  // a regression's profile: skipped (--no-profile, or noProfile in the file), or capped
+  assert.deepEqual(resolveGateConfig({ baselineRef: "HEAD", seed: "1", noProfile: true, profileCap: "45s" }), {
+    kind: "revision",
+    ref: "HEAD",
+    maxRegression: 0.05,
+    seed: 1,
+    strict: false,
+    noProfile: true,
+    profileCapS: 45,
+  });
   assert.deepEqual(resolveGateConfig({ baseline: "a.json", current: "b.json", strict: true }), {
     kind: "stored",
     baseline: "a.json",
@@ -51,6 +61,8 @@ test("a gate option that does not fit is a usage error naming it and what is acc
     [{ baselineRef: "HEAD", current: "b.json" }, /--current goes with --baseline/],
     [{ baseline: "a.json", budget: "3m" }, /--budget goes with --baseline-ref/],
     [{ baseline: "a.json", candidateEnv: ["A=1"] }, /--candidate-env goes with --baseline-ref/],
+    [{ baselineRef: "HEAD", profileCap: "1s" }, /--profile-cap "1s" is not valid: expected a duration from 8 s/],
+    [{ baseline: "a.json", profileCap: "30s" }, /--profile-cap goes with --baseline-ref/],
   ];
   for (const [f, re] of cases) assert.throws(() => resolveGateConfig(f), re, JSON.stringify(f));
   assert.throws(() => resolveGateConfig({ baselineRef: "HEAD" }, { soak: "10m" }), /--soak is not for the gate/);

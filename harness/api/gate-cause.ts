@@ -1,0 +1,223 @@
+/**
+ * A failed gate shows its cause: once the gate has decided on a regression, and before it exits,
+ * both arms of the regressed scenario run once more under cpuprof, at once (a duet, as the gate
+ * measured them), within a time cap. What grew per unit of work goes into gate.json and the
+ * reports, with the differential flamegraph. Whatever happens here, the gate's decision and exit
+ * code stand: a profile that cannot be taken is said in one line.
+ */
+import { join, relative } from "node:path";
+import { readFileSync, realpathSync } from "node:fs";
+import { GATE_CAUSE } from "../plan/defaults.js";
+import type { RunConfig } from "../plan/config.js";
+import { liveRequests } from "../load/request.js";
+import type { CauseArm, Comparison, GateCause, GrewRow } from "../results/schema.js";
+import { improvement } from "../verdict/compare.js";
+import type { RevisionGateDecision } from "../verdict/gate.js";
+import { codeRoot, type System } from "../engine/systems.js";
+import {
+  DuetProfileError,
+  profileDuet,
+  type DuetArmProfile,
+  type DuetProfile,
+  type LoadWindow,
+  type Role,
+} from "../profile/duet.js";
+import { grewPerUnit, ownTimes, usPerUnit, type TimedProfile } from "../profile/grew.js";
+import type { Scenario } from "../../scenarios/contract.js";
+import { tell, type JobContext } from "./context.js";
+
+/** What the differential flamegraph is drawn from: both profiles, the work each arm did, and its load's window. */
+export interface FlameDiffInput {
+  /** The run folder's flame/: the page goes there as diff.html. */
+  dir: string;
+  reference: FlameDiffArm;
+  candidate: FlameDiffArm;
+  unit: "request" | "order" | "message";
+}
+
+export interface FlameDiffArm {
+  variant: string;
+  /** Its .cpuprofile. */
+  profile: string;
+  units: number;
+  window: LoadWindow;
+}
+
+/**
+ * Writes flame/diff.html from two profiles: the page, and, when the writer computes them, the
+ * functions that grew per unit, which then are the table's rows (the page and report.md agree).
+ */
+export type FlameDiffWriter = (
+  input: FlameDiffInput,
+) => { file: string; grew?: GrewRow[] } | Promise<{ file: string; grew?: GrewRow[] }>;
+
+// TODO(lead): the differential flamegraph's writer goes here once h-diff is merged, e.g.
+//   const writeFlameDiff: FlameDiffWriter = (i) => {
+//     const arm = (a: FlameDiffArm) => ({ name: a.variant, samples: a.profile, units: a.units, unit: i.unit, window: a.window });
+//     const w = writeDiffFlamegraph(arm(i.reference), arm(i.candidate), i.dir, { source: "V8's CPU profiler, both arms at once" });
+//     return { file: w.html, grew: <w.grew's first GATE_CAUSE.rows with change > 0, as GrewRow: fn and location
+//       split from its frame, referenceUs = aPerUnit, candidateUs = bPerUnit, deltaUs = change> };
+//   };
+// Until then the cause says that there is no diff.html, its table comes from profile/grew.ts, and
+// the reports link the two profiles.
+const writeFlameDiff: FlameDiffWriter | undefined = undefined;
+
+export interface CauseOptions {
+  /** --profile-cap: the profile's whole wall time, seconds. */
+  capS: number;
+  /** The gate's seed: the duet's split of the load. */
+  seed: number;
+  /** The differential flamegraph's writer (a test's stand-in; default: the one perfpack ships). */
+  writeDiff?: FlameDiffWriter;
+}
+
+/**
+ * The regression to explain: the gate metric that got worst, among the scenarios that can load two
+ * services at once (json and soak run alone).
+ */
+export function worstRegression(
+  d: Pick<RevisionGateDecision, "regressions">,
+  scenarios: ReadonlyMap<string, Scenario>,
+): Comparison | undefined {
+  return d.regressions
+    .filter((c) => scenarios.get(c.scenario)?.duet === undefined)
+    .sort((a, b) => improvement(a) - improvement(b))[0];
+}
+
+/** The seconds a cause step may overrun its cap before it is abandoned (a profile being written, a service stopping). */
+const OVERRUN_S = 15;
+
+/** The cause of a gate that ended in a regression: both arms profiled, or why they were not. */
+export async function gateCause(
+  cfg: RunConfig,
+  decision: Pick<RevisionGateDecision, "regressions">,
+  scenarios: ReadonlyMap<string, Scenario>,
+  ctx: JobContext,
+  o: CauseOptions,
+): Promise<GateCause> {
+  const t0 = performance.now();
+  const wallS = () => (performance.now() - t0) / 1000;
+  const notProfiled = (reason: string): GateCause => ({ status: "not-profiled", reason, wallS: wallS() });
+  const worst = worstRegression(decision, scenarios);
+  if (!worst) return notProfiled("no regressed scenario can load both arms at once (json and soak run alone)");
+  const variant = (name: string) => cfg.variants.find((v) => v.name === name);
+  const reference = variant(worst.reference);
+  const candidate = variant(worst.candidate);
+  const scenario = scenarios.get(worst.scenario)!;
+  if (!reference || !candidate)
+    return notProfiled(`the arms ${worst.reference} and ${worst.candidate} are not in the run`);
+  tell(ctx, {
+    type: "note",
+    text: `gate: profiling ${worst.candidate} and ${worst.reference} under cpuprof at once (${scenario.name}, at most ${o.capS} s) to show where the time went …`,
+  });
+  // Ctrl-C, or the cap overrun: the services stop at once
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  ctx.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => ac.abort(), (o.capS + OVERRUN_S) * 1000);
+  try {
+    const p = await profileDuet({
+      reference,
+      candidate,
+      scenario,
+      out: cfg.outDir,
+      capS: o.capS,
+      connections: cfg.connections,
+      wsClients: cfg.wsClients,
+      wsRate: cfg.wsRate,
+      rate: cfg.rate,
+      requests: liveRequests(cfg.requests, ctx.env).requests,
+      readyTimeoutMs: cfg.readyTimeoutMs,
+      seed: o.seed,
+      env: ctx.env,
+      signal: ac.signal,
+      log: (text) => tell(ctx, { type: "note", text: `gate: ${text}` }),
+    });
+    const roots = { reference: realRoot(reference.system), candidate: realRoot(candidate.system) };
+    return await causeFromProfiles(cfg.outDir, p, scenario.name, wallS, o.writeDiff ?? writeFlameDiff, roots);
+  } catch (err) {
+    if (ctx.signal?.aborted) return notProfiled("interrupted (Ctrl-C)");
+    if (ac.signal.aborted)
+      return notProfiled(`not finished within the ${o.capS} s cap and ${OVERRUN_S} s more (--profile-cap)`);
+    if (err instanceof DuetProfileError) return notProfiled(err.message);
+    return notProfiled(`profiling failed: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    ctx.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** The folder of a system's code as its profile names it (a module's URL is its real path). */
+const realRoot = (s: System | undefined): string | undefined => {
+  try {
+    return realpathSync(codeRoot(s));
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The profiles read: each arm's own time per unit of work, what grew, and the differential
+ * flamegraph. `roots`: the folder of each arm's code, which its files are named from.
+ */
+export async function causeFromProfiles(
+  outDir: string,
+  p: DuetProfile,
+  scenario: string,
+  wallS: () => number,
+  writeDiff: FlameDiffWriter | undefined,
+  roots: Partial<Record<Role, string>> = {},
+): Promise<GateCause> {
+  const times = (a: DuetArmProfile) =>
+    ownTimes(JSON.parse(readFileSync(a.file, "utf8")) as TimedProfile, { root: roots[a.role], window: a.window });
+  const rt = times(p.reference);
+  const ct = times(p.candidate);
+  const arm = (a: DuetArmProfile, t: ReturnType<typeof ownTimes>): CauseArm => ({
+    variant: a.variant,
+    profile: relative(outDir, a.file),
+    units: a.units,
+    samples: a.check.samples,
+    busyUsPerUnit: usPerUnit(t.busyMs, a.units),
+  });
+  const { grew, ...diff } = await drawn(outDir, p, writeDiff);
+  const own = () =>
+    grewPerUnit({ times: rt, units: p.reference.units }, { times: ct, units: p.candidate.units }, GATE_CAUSE.rows);
+  return {
+    status: "profiled",
+    scenario,
+    tool: "cpuprof",
+    unit: p.candidate.unit,
+    loadS: p.loadS,
+    reference: arm(p.reference, rt),
+    candidate: arm(p.candidate, ct),
+    grew: grew ?? own(),
+    ...diff,
+    wallS: wallS(),
+  };
+}
+
+/** The differential flamegraph, or why there is none (its failure is the page's, not the cause's). */
+async function drawn(
+  outDir: string,
+  p: DuetProfile,
+  writeDiff: FlameDiffWriter | undefined,
+): Promise<{ diff?: string; diffNote?: string; grew?: GrewRow[] }> {
+  if (!writeDiff) return { diffNote: "no differential flamegraph: this perfpack does not draw one yet" };
+  const side = (a: DuetArmProfile): FlameDiffArm => ({
+    variant: a.variant,
+    profile: a.file,
+    units: a.units,
+    window: a.window,
+  });
+  try {
+    const { file, grew } = await writeDiff({
+      dir: join(outDir, "flame"),
+      reference: side(p.reference),
+      candidate: side(p.candidate),
+      unit: p.candidate.unit,
+    });
+    return { diff: relative(outDir, file), ...(grew ? { grew } : {}) };
+  } catch (err) {
+    return { diffNote: `the differential flamegraph failed: ${(err as Error).message}` };
+  }
+}
