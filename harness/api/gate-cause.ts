@@ -23,6 +23,8 @@ import {
   type Role,
 } from "../profile/duet.js";
 import { grewPerUnit, ownTimes, usPerUnit, type TimedProfile } from "../profile/grew.js";
+import { writeDiffFlamegraph, type DiffInput } from "../profile/diff.js";
+import type { FrameChange } from "../report/flame-diff-html.js";
 import type { Scenario } from "../../scenarios/contract.js";
 import { tell, type JobContext } from "./context.js";
 
@@ -51,16 +53,41 @@ export type FlameDiffWriter = (
   input: FlameDiffInput,
 ) => { file: string; grew?: GrewRow[] } | Promise<{ file: string; grew?: GrewRow[] }>;
 
-// TODO(lead): the differential flamegraph's writer goes here once h-diff is merged, e.g.
-//   const writeFlameDiff: FlameDiffWriter = (i) => {
-//     const arm = (a: FlameDiffArm) => ({ name: a.variant, samples: a.profile, units: a.units, unit: i.unit, window: a.window });
-//     const w = writeDiffFlamegraph(arm(i.reference), arm(i.candidate), i.dir, { source: "V8's CPU profiler, both arms at once" });
-//     return { file: w.html, grew: <w.grew's first GATE_CAUSE.rows with change > 0, as GrewRow: fn and location
-//       split from its frame, referenceUs = aPerUnit, candidateUs = bPerUnit, deltaUs = change> };
-//   };
-// Until then the cause says that there is no diff.html, its table comes from profile/grew.ts, and
-// the reports link the two profiles.
-const writeFlameDiff: FlameDiffWriter | undefined = undefined;
+/** A frame's name ("fn file:line", profile/hotpath.ts) as the table's function and location. */
+function grewRowOf(c: FrameChange): GrewRow {
+  const at = /^(.*) (\S+:\d+)$/.exec(c.frame);
+  return {
+    fn: at ? at[1]! : c.frame,
+    location: at ? at[2]! : "",
+    referenceUs: c.aPerUnit,
+    candidateUs: c.bPerUnit,
+    deltaUs: c.change,
+  };
+}
+
+/**
+ * The differential flamegraph perfpack ships (profile/diff.ts): flame/diff.html and both arms'
+ * folded stacks; the functions that grew per unit are its own, so the page and report.md agree.
+ */
+export const writeFlameDiff: FlameDiffWriter = (i) => {
+  const arm = (a: FlameDiffArm): DiffInput => ({
+    name: a.variant,
+    samples: a.profile,
+    units: a.units,
+    unit: i.unit,
+    window: a.window,
+  });
+  const w = writeDiffFlamegraph(arm(i.reference), arm(i.candidate), i.dir, {
+    source: "V8's CPU profiler (cpuprof), both arms at once in a duet",
+  });
+  return {
+    file: w.html,
+    grew: w.grew
+      .filter((c) => c.change > 0)
+      .slice(0, GATE_CAUSE.rows)
+      .map(grewRowOf),
+  };
+};
 
 export interface CauseOptions {
   /** --profile-cap: the profile's whole wall time, seconds. */
@@ -165,7 +192,7 @@ export async function causeFromProfiles(
   p: DuetProfile,
   scenario: string,
   wallS: () => number,
-  writeDiff: FlameDiffWriter | undefined,
+  writeDiff: FlameDiffWriter,
   roots: Partial<Record<Role, string>> = {},
 ): Promise<GateCause> {
   const times = (a: DuetArmProfile) =>
@@ -200,9 +227,8 @@ export async function causeFromProfiles(
 async function drawn(
   outDir: string,
   p: DuetProfile,
-  writeDiff: FlameDiffWriter | undefined,
+  writeDiff: FlameDiffWriter,
 ): Promise<{ diff?: string; diffNote?: string; grew?: GrewRow[] }> {
-  if (!writeDiff) return { diffNote: "no differential flamegraph: this perfpack does not draw one yet" };
   const side = (a: DuetArmProfile): FlameDiffArm => ({
     variant: a.variant,
     profile: a.file,

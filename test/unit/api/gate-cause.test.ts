@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { causeFromProfiles, gateCause, worstRegression, type FlameDiffInput } from "../../../harness/api/gate-cause.js";
+import {
+  causeFromProfiles,
+  gateCause,
+  worstRegression,
+  writeFlameDiff,
+  type FlameDiffInput,
+} from "../../../harness/api/gate-cause.js";
 import type { DuetProfile } from "../../../harness/profile/duet.js";
 import type { CpuProfile } from "../../../harness/profile/hotpath.js";
 import type { Comparison } from "../../../harness/results/schema.js";
@@ -150,7 +156,7 @@ test("the cause from two profiles: each arm per request, what grew, and the diff
   });
 });
 
-test("without a flamegraph writer, or when it fails, the cause stands and says why there is no diff.html", async () => {
+test("when the flamegraph writer fails, the cause stands and says why there is no diff.html; perfpack's own writer draws it", async () => {
   const dir = join(tmp, "undrawn");
   const p = duet(dir);
   const failed = await causeFromProfiles(
@@ -174,7 +180,10 @@ test("without a flamegraph writer, or when it fails, the cause stands and says w
     (i) => ({ file: join(i.dir, "d.html"), grew: [row] }),
   );
   assert.deepEqual(theirs.status === "profiled" && theirs.grew, [row]);
-  const none = await causeFromProfiles(dir, p, "latency", () => 1, undefined);
-  assert.equal(none.status === "profiled" && none.diff, undefined);
-  assert.match(none.status === "profiled" ? none.diffNote! : "", /^no differential flamegraph/);
+  // perfpack's own writer: flame/diff.html, and the table is its rows
+  const drawn = await causeFromProfiles(dir, p, "latency", () => 1, writeFlameDiff);
+  assert.equal(drawn.status === "profiled" && drawn.diff, join("flame", "diff.html"));
+  assert.ok(existsSync(join(dir, "flame", "diff.html")));
+  assert.equal(drawn.status === "profiled" && drawn.grew[0]!.fn, "slowPath");
+  assert.match(drawn.status === "profiled" ? drawn.grew[0]!.location : "", /svc\.mjs:3$/);
 });
