@@ -43,6 +43,8 @@ export interface FlameDiffArm {
   profile: string;
   units: number;
   window: LoadWindow;
+  /** The folder its code runs from (its scripts are named from it). */
+  root?: string;
 }
 
 /**
@@ -76,6 +78,7 @@ export const writeFlameDiff: FlameDiffWriter = (i) => {
     units: a.units,
     unit: i.unit,
     window: a.window,
+    ...(a.root ? { root: a.root } : {}),
   });
   const w = writeDiffFlamegraph(arm(i.reference), arm(i.candidate), i.dir, {
     source: "V8's CPU profiler (cpuprof), both arms at once in a duet",
@@ -206,7 +209,7 @@ export async function causeFromProfiles(
     samples: a.check.samples,
     busyUsPerUnit: usPerUnit(t.busyMs, a.units),
   });
-  const { grew, ...diff } = await drawn(outDir, p, writeDiff);
+  const { grew, ...diff } = await drawn(outDir, p, writeDiff, roots);
   const own = () =>
     grewPerUnit({ times: rt, units: p.reference.units }, { times: ct, units: p.candidate.units }, GATE_CAUSE.rows);
   return {
@@ -228,12 +231,14 @@ async function drawn(
   outDir: string,
   p: DuetProfile,
   writeDiff: FlameDiffWriter,
+  roots: Partial<Record<Role, string>>,
 ): Promise<{ diff?: string; diffNote?: string; grew?: GrewRow[] }> {
   const side = (a: DuetArmProfile): FlameDiffArm => ({
     variant: a.variant,
     profile: a.file,
     units: a.units,
     window: a.window,
+    ...(roots[a.role] ? { root: roots[a.role] } : {}),
   });
   try {
     const { file, grew } = await writeDiff({

@@ -33,6 +33,8 @@ export interface DiffInput {
   unit: WorkUnit;
   /** The load's window (monotonic µs): a .cpuprofile keeps only the samples inside it. */
   window?: LoadWindow;
+  /** The folder the arm's code runs from: its scripts are named from it, so both arms' files match. */
+  root?: string;
 }
 
 export interface DiffOptions {
@@ -54,7 +56,7 @@ export interface DiffWritten {
 export const fileSafe = (name: string): string => name.replace(/[^\w.+=,-]/g, "_");
 
 const folded = (x: DiffInput): FoldedProfile =>
-  typeof x.samples === "string" ? foldedOf(x.samples, x.window) : x.samples;
+  typeof x.samples === "string" ? foldedOf(x.samples, x.window, x.root) : x.samples;
 
 /** Both arms' folded stacks and their differential flamegraph, in outDir. */
 export function writeDiffFlamegraph(

@@ -48,8 +48,19 @@ const add = (f: Folded, stack: string, ms: number): void => {
   } else f.set(stack, { samples: 1, ms });
 };
 
-/** Each node's stack, root first, without V8's "(root)". */
-function stackNames(p: CpuProfile): Map<number, string> {
+/**
+ * A frame's script named from the code's own folder: the same file of two arms that run from
+ * different folders (a revision built in a cached tree, this checkout) is then one frame.
+ */
+function fromRoot(url: string, root: string | undefined): string {
+  if (!root) return url;
+  const path = url.replace(/^file:\/\//, "");
+  const prefix = root.endsWith("/") ? root : `${root}/`;
+  return path.startsWith(prefix) ? path.slice(prefix.length) : url;
+}
+
+/** Each node's stack, root first, without V8's "(root)"; scripts under `root` named from it. */
+function stackNames(p: CpuProfile, root?: string): Map<number, string> {
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -59,7 +70,10 @@ function stackNames(p: CpuProfile): Map<number, string> {
     if (known !== undefined) return known;
     const node = byId.get(id);
     const up = parent.get(id);
-    const own = node && node.callFrame.functionName !== "(root)" ? clean(frameName(node.callFrame)) : "";
+    const own =
+      node && node.callFrame.functionName !== "(root)"
+        ? clean(frameName({ ...node.callFrame, url: fromRoot(node.callFrame.url, root) }))
+        : "";
     const above = up !== undefined ? nameOf(up) : "";
     const s = above && own ? `${above};${own}` : above || own;
     names.set(id, s);
@@ -74,8 +88,8 @@ function stackNames(p: CpuProfile): Map<number, string> {
  * table. With a window that the profile's clock overlaps, only the samples inside it are kept,
  * so the process's start-up and shutdown are not charged to the load's units of work.
  */
-export function foldCpuProfile(p: CpuProfile, window?: LoadWindow): FoldedProfile {
-  const names = stackNames(p);
+export function foldCpuProfile(p: CpuProfile, window?: LoadWindow, root?: string): FoldedProfile {
+  const names = stackNames(p, root);
   const idle = new Set(p.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
   const windowed = window !== undefined && p.startTime !== undefined && p.startTime <= window.endUs;
   const stacks: Folded = new Map();
@@ -131,10 +145,10 @@ export function parseFolded(text: string, intervalMs = V8_SAMPLE_MS): Folded {
 }
 
 /** The folded stacks of whichever samples a tool left: a .cpuprofile (windowed when a window is given) or tick stacks. */
-export function foldedOf(file: string, window?: LoadWindow): FoldedProfile {
+export function foldedOf(file: string, window?: LoadWindow, root?: string): FoldedProfile {
   const json: unknown = JSON.parse(readFileSync(file, "utf8"));
   return file.endsWith(".cpuprofile")
-    ? foldCpuProfile(json as CpuProfile, window)
+    ? foldCpuProfile(json as CpuProfile, window, root)
     : { stacks: foldTicks(json as TickStack[]), windowed: false };
 }
 
