@@ -6,7 +6,7 @@
  * code stand: a profile that cannot be taken is said in one line.
  */
 import { join, relative } from "node:path";
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { GATE_CAUSE } from "../plan/defaults.js";
 import type { RunConfig } from "../plan/config.js";
 import { liveRequests } from "../load/request.js";
@@ -22,7 +22,6 @@ import {
   type LoadWindow,
   type Role,
 } from "../profile/duet.js";
-import { grewPerUnit, ownTimes, usPerUnit, type TimedProfile } from "../profile/grew.js";
 import { writeDiffFlamegraph, type DiffInput } from "../profile/diff.js";
 import type { FrameChange } from "../report/flame-diff-html.js";
 import type { Scenario } from "../../scenarios/contract.js";
@@ -47,13 +46,15 @@ export interface FlameDiffArm {
   root?: string;
 }
 
-/**
- * Writes flame/diff.html from two profiles: the page, and, when the writer computes them, the
- * functions that grew per unit, which then are the table's rows (the page and report.md agree).
- */
-export type FlameDiffWriter = (
-  input: FlameDiffInput,
-) => { file: string; grew?: GrewRow[] } | Promise<{ file: string; grew?: GrewRow[] }>;
+/** What the differential flamegraph gives the cause: its file, its rows of what grew, each arm's busy time per unit (µs). */
+export interface FlameDiffDrawn {
+  file: string;
+  grew: GrewRow[];
+  busyUsPerUnit: { reference: number; candidate: number };
+}
+
+/** Writes flame/diff.html from two profiles; its rows are the table's, so the page and report.md agree. */
+export type FlameDiffWriter = (input: FlameDiffInput) => FlameDiffDrawn;
 
 /** A frame's name ("fn file:line", profile/hotpath.ts) as the table's function and location. */
 function grewRowOf(c: FrameChange): GrewRow {
@@ -85,10 +86,8 @@ export const writeFlameDiff: FlameDiffWriter = (i) => {
   });
   return {
     file: w.html,
-    grew: w.grew
-      .filter((c) => c.change > 0)
-      .slice(0, GATE_CAUSE.rows)
-      .map(grewRowOf),
+    grew: w.grew.slice(0, GATE_CAUSE.rows).map(grewRowOf),
+    busyUsPerUnit: { reference: w.data.reference.perUnit, candidate: w.data.candidate.perUnit },
   };
 };
 
@@ -198,41 +197,34 @@ export async function causeFromProfiles(
   writeDiff: FlameDiffWriter,
   roots: Partial<Record<Role, string>> = {},
 ): Promise<GateCause> {
-  const times = (a: DuetArmProfile) =>
-    ownTimes(JSON.parse(readFileSync(a.file, "utf8")) as TimedProfile, { root: roots[a.role], window: a.window });
-  const rt = times(p.reference);
-  const ct = times(p.candidate);
-  const arm = (a: DuetArmProfile, t: ReturnType<typeof ownTimes>): CauseArm => ({
+  const { busyUsPerUnit, ...drawnDiff } = drawn(outDir, p, writeDiff, roots);
+  const arm = (a: DuetArmProfile): CauseArm => ({
     variant: a.variant,
     profile: relative(outDir, a.file),
     units: a.units,
     samples: a.check.samples,
-    busyUsPerUnit: usPerUnit(t.busyMs, a.units),
+    ...(busyUsPerUnit ? { busyUsPerUnit: busyUsPerUnit[a.role] } : {}),
   });
-  const { grew, ...diff } = await drawn(outDir, p, writeDiff, roots);
-  const own = () =>
-    grewPerUnit({ times: rt, units: p.reference.units }, { times: ct, units: p.candidate.units }, GATE_CAUSE.rows);
   return {
     status: "profiled",
     scenario,
     tool: "cpuprof",
     unit: p.candidate.unit,
     loadS: p.loadS,
-    reference: arm(p.reference, rt),
-    candidate: arm(p.candidate, ct),
-    grew: grew ?? own(),
-    ...diff,
+    reference: arm(p.reference),
+    candidate: arm(p.candidate),
+    ...drawnDiff,
     wallS: wallS(),
   };
 }
 
 /** The differential flamegraph, or why there is none (its failure is the page's, not the cause's). */
-async function drawn(
+function drawn(
   outDir: string,
   p: DuetProfile,
   writeDiff: FlameDiffWriter,
   roots: Partial<Record<Role, string>>,
-): Promise<{ diff?: string; diffNote?: string; grew?: GrewRow[] }> {
+): { diff?: string; diffNote?: string; grew: GrewRow[]; busyUsPerUnit?: FlameDiffDrawn["busyUsPerUnit"] } {
   const side = (a: DuetArmProfile): FlameDiffArm => ({
     variant: a.variant,
     profile: a.file,
@@ -241,14 +233,14 @@ async function drawn(
     ...(roots[a.role] ? { root: roots[a.role] } : {}),
   });
   try {
-    const { file, grew } = await writeDiff({
+    const { file, grew, busyUsPerUnit } = writeDiff({
       dir: join(outDir, "flame"),
       reference: side(p.reference),
       candidate: side(p.candidate),
       unit: p.candidate.unit,
     });
-    return { diff: relative(outDir, file), ...(grew ? { grew } : {}) };
+    return { diff: relative(outDir, file), grew, busyUsPerUnit };
   } catch (err) {
-    return { diffNote: `the differential flamegraph failed: ${(err as Error).message}` };
+    return { diffNote: `the differential flamegraph failed: ${(err as Error).message}`, grew: [] };
   }
 }

@@ -111,25 +111,41 @@ function chargedFrame(stack: string): string {
   return frames.at(-1)!;
 }
 
-/** Self time per unit of each function, what it runs of builtins, native code and Node's own counted to it, µs, summed over its stacks. */
-function selfPerUnit(arm: DiffArm): Map<string, number> {
-  const m = new Map<string, number>();
+/**
+ * A function across the two arms: its name and file without the line, so that one the change
+ * moved to other lines (code added above it) is one row of the lists, not a shrunk and a grown one.
+ */
+const functionKey = (frame: string): string => (applicationFrame(frame) ? frame.replace(/:\d+$/, "") : frame);
+
+/** Per function (functionKey): self time per unit, what it runs of builtins, native code and Node's own counted to it, µs; and its frame names by weight. */
+function selfPerUnit(arm: DiffArm): Map<string, { us: number; frames: Map<string, number> }> {
+  const m = new Map<string, { us: number; frames: Map<string, number> }>();
   for (const [stack, w] of arm.stacks) {
-    const fn = chargedFrame(stack);
-    m.set(fn, (m.get(fn) ?? 0) + (w.ms * 1000) / arm.units);
+    const frame = chargedFrame(stack);
+    const us = (w.ms * 1000) / arm.units;
+    const key = functionKey(frame);
+    const f = m.get(key) ?? { us: 0, frames: new Map<string, number>() };
+    f.us += us;
+    f.frames.set(frame, (f.frames.get(frame) ?? 0) + us);
+    m.set(key, f);
   }
   return m;
 }
+
+/** The frame name a function's row shows: where it spends most in the candidate (else the reference). */
+const heaviest = (frames: Map<string, number> | undefined): string | undefined =>
+  frames && [...frames].sort((x, y) => y[1] - x[1])[0]?.[0];
 
 /** Every function's change of self time per unit, candidate against reference, biggest growth first. */
 export function frameChanges(a: DiffArm, b: DiffArm): FrameChange[] {
   const sa = selfPerUnit(a);
   const sb = selfPerUnit(b);
-  const frames = new Set([...sa.keys(), ...sb.keys()]);
-  return [...frames]
-    .map((frame) => {
-      const aPerUnit = sa.get(frame) ?? 0;
-      const bPerUnit = sb.get(frame) ?? 0;
+  const keys = new Set([...sa.keys(), ...sb.keys()]);
+  return [...keys]
+    .map((key) => {
+      const aPerUnit = sa.get(key)?.us ?? 0;
+      const bPerUnit = sb.get(key)?.us ?? 0;
+      const frame = heaviest(sb.get(key)?.frames) ?? heaviest(sa.get(key)?.frames) ?? key;
       return { frame, aPerUnit: r3(aPerUnit), bPerUnit: r3(bPerUnit), change: r3(bPerUnit - aPerUnit) };
     })
     .sort((x, y) => y.change - x.change || (x.frame < y.frame ? -1 : 1));

@@ -30,7 +30,7 @@ export function grewDimensions(c: Profiled): Dimension<GrewRow>[] {
 /** How the table was measured, under it. */
 export const grewNote = (c: Profiled): string =>
   `Both arms ran ${c.scenario} at once (a duet) under cpuprof for ${c.loadS.toFixed(1)} s: ${c.reference.units.toLocaleString("en-US")} ${c.unit}s for ${c.reference.variant} (${c.reference.samples.toLocaleString("en-US")} samples), ${c.candidate.units.toLocaleString("en-US")} for ${c.candidate.variant} (${c.candidate.samples.toLocaleString("en-US")}). ` +
-  `Each function's own time per ${c.unit}, with that of the Node and V8 built-ins it called (${c.diff ? "the differential flamegraph's samples, each arm's sampled time scaled to its main thread's CPU over the load" : "its samples at 1 ms each"}), per ${c.unit} so that arms serving different rates compare; all busy time per ${c.unit}: ${us(c.reference.busyUsPerUnit)} µs → ${us(c.candidate.busyUsPerUnit)} µs (samples at 1 ms each). ` +
+  `Each function's own time per ${c.unit}, with that of the Node and V8 built-ins it called (the differential flamegraph's samples, each arm's sampled time scaled to its main thread's CPU over the load), per ${c.unit} so that arms serving different rates compare${c.reference.busyUsPerUnit !== undefined && c.candidate.busyUsPerUnit !== undefined ? `; all busy time per ${c.unit}: ${us(c.reference.busyUsPerUnit)} µs → ${us(c.candidate.busyUsPerUnit)} µs` : ""}. ` +
   `Profiling took ${c.wallS.toFixed(1)} s after the decision (--no-profile skips it).`;
 
 /** What the cause links, relative to the run folder: the differential flamegraph first, then both profiles. */

@@ -300,8 +300,8 @@ export interface CauseArm {
   /** Units of work the arm completed while profiled (requests, orders or messages). */
   units: number;
   samples: number;
-  /** Sampled busy (non-idle) time per unit of work, µs. */
-  busyUsPerUnit: number;
+  /** Busy (non-idle) time per unit of work, µs, as the differential flamegraph counts it (absent when it could not be drawn). */
+  busyUsPerUnit?: number;
 }
 
 /**

@@ -86,7 +86,7 @@ function duet(dir: string): DuetProfile {
       coverage: 1,
       ok: true,
     };
-    // the load's window holds every sample (profile/grew.ts's test shows one that does not)
+    // the load's window holds every sample
     return { role, variant, file, units, unit: "request" as const, window: { startUs: 0, endUs: 1e9 }, check };
   };
   return {
@@ -109,7 +109,11 @@ test("the cause from two profiles: each arm per request, what grew, and the diff
     () => 14.2,
     (input) => {
       asked.push(input);
-      return { file: join(input.dir, "diff.html") };
+      return {
+        file: join(input.dir, "diff.html"),
+        grew: [{ fn: "slowPath", location: "svc.mjs:3", referenceUs: 100, candidateUs: 20_100, deltaUs: 20_000 }],
+        busyUsPerUnit: { reference: 600, candidate: 20_600 },
+      };
     },
   );
   assert.deepEqual(asked, [
@@ -150,7 +154,8 @@ test("the cause from two profiles: each arm per request, what grew, and the diff
       samples: 1030,
       busyUsPerUnit: 20_600,
     },
-    grew: [{ fn: "slowPath", location: "home/team/svc.mjs:3", referenceUs: 100, candidateUs: 20_100, deltaUs: 20_000 }],
+    // the writer's rows and busy times are the cause's: the page and report.md agree
+    grew: [{ fn: "slowPath", location: "svc.mjs:3", referenceUs: 100, candidateUs: 20_100, deltaUs: 20_000 }],
     diff: join("flame", "diff.html"),
     wallS: 14.2,
   });
@@ -169,21 +174,18 @@ test("when the flamegraph writer fails, the cause stands and says why there is n
     },
   );
   assert.equal(failed.status === "profiled" && failed.diffNote, "the differential flamegraph failed: no d3");
-  assert.equal(failed.status === "profiled" && failed.grew[0]!.fn, "slowPath");
-  // a writer that computes what grew: its rows are the table's, so the page and report.md agree
-  const row = { fn: "slowPath", location: "svc.mjs:3", referenceUs: 1, candidateUs: 2, deltaUs: 1 };
-  const theirs = await causeFromProfiles(
-    dir,
-    p,
-    "latency",
-    () => 1,
-    (i) => ({ file: join(i.dir, "d.html"), grew: [row] }),
-  );
-  assert.deepEqual(theirs.status === "profiled" && theirs.grew, [row]);
+  // no page, no rows: the table comes from the page's own samples only
+  assert.deepEqual(failed.status === "profiled" && failed.grew, []);
+  assert.equal(failed.status === "profiled" && failed.reference.busyUsPerUnit, undefined);
   // perfpack's own writer: flame/diff.html, and the table is its rows
   const drawn = await causeFromProfiles(dir, p, "latency", () => 1, writeFlameDiff);
   assert.equal(drawn.status === "profiled" && drawn.diff, join("flame", "diff.html"));
   assert.ok(existsSync(join(dir, "flame", "diff.html")));
   assert.equal(drawn.status === "profiled" && drawn.grew[0]!.fn, "slowPath");
   assert.match(drawn.status === "profiled" ? drawn.grew[0]!.location : "", /svc\.mjs:3$/);
+  // 100 requests with 60 ms busy against 50 with 1,030 ms: 600 and 20,600 µs per request
+  assert.deepEqual(
+    drawn.status === "profiled" && [drawn.reference.busyUsPerUnit, drawn.candidate.busyUsPerUnit],
+    [600, 20_600],
+  );
 });

@@ -133,3 +133,16 @@ test("colour depth follows the size of the change against the largest", () => {
   assert.equal(diffColour(-10, 10), "rgb(0,0,255)");
   assert.equal(diffColour(3, 0), "rgb(220,220,220)");
 });
+
+test("a function the change moved to other lines is one row of the lists, named where the candidate runs it", () => {
+  const a: DiffArm = { ...A, stacks: parseFolded("main app.js:1;slowPath app.js:8 40\nmain app.js:1 60\n") };
+  const b: DiffArm = {
+    ...B,
+    units: 100,
+    stacks: parseFolded("main app.js:1;slowPath app.js:11 90\nmain app.js:1 60\n"),
+  };
+  const rows = frameChanges(a, b).filter((c) => c.frame.startsWith("slowPath"));
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.frame, "slowPath app.js:11");
+  assert.ok(rows[0]!.change > 0 && rows[0]!.aPerUnit > 0);
+});
