@@ -328,7 +328,7 @@ program
 program
   .command("init")
   .description(
-    "write perfpack.config.json here and .github/workflows/perfpack.yml at the top of the git repository (pull requests gated against their merge base; pushes to the default branch gated against their parent and kept in the run history; a weekly history job), and add .perfpack/ to the .gitignore there; never overwrites",
+    "write perfpack.config.json here and .github/workflows/perfpack.yml at the top of the git repository (pull requests gated against their merge base; pushes to the default branch gated against the branch's previous tip and kept in the run history; a weekly history job), and add .perfpack/ to the .gitignore there; never overwrites",
   )
   .option(
     "--executor-cmd <cmd>",

@@ -35,7 +35,7 @@ export interface HistoryReadOptions {
 export interface HistoryTrendOptions extends HistoryReadOptions {
   /** The creep's anchor: a revision (a tag, a commit) … */
   since?: string;
-  /** … or the last N links. Default: the newest tag on the series' commits, else the last 50 links. */
+  /** … or the last N links. Default: the newest tag reachable from the newest stored commit, when its commit is stored, else the last 50 links. */
   last?: number;
   /** The line (default: the config's maxRegression, else 0.05). */
   maxRegression?: number;

@@ -1,7 +1,7 @@
 /**
  * The GitHub Actions workflow `perfpack init` writes: three jobs in one file. `gate` gates each
- * pull request against its merge base; `record` gates each push to the default branch against its
- * first parent and keeps the gate in the run history, so that the default branch's gates form a
+ * pull request against its merge base; `record` gates each push to the default branch against the
+ * branch's previous tip (its first parent on a new branch) and keeps the gate in the run history, so that the default branch's gates form a
  * chain of paired links; `history` reads that history every week (trend, change points, creep)
  * and fails when a regression stands. The history store is one SQLite file kept on a git branch
  * of its own (the reasons are in the workflow's comments and docs/cli.md, "CI").
@@ -201,8 +201,8 @@ const HEADER = `# perfpack (written by \`perfpack init\`): three jobs.
 #   job summary. Exit codes: 0 pass (or inconclusive: a warning; --strict makes it 1),
 #   1 regression, 2 bad revision or options, 3 a service crashed, never became ready, or the
 #   baseline did not build.
-# - record (pushes to the default branch): the same gate against the commit's first parent, kept in
-#   the run history (.perfpack/history.db, SQLite). The product of these paired links is a trend
+# - record (pushes to the default branch): the same gate against the branch's previous tip (the
+#   push's before; its first parent on a new branch), kept in the run history (.perfpack/history.db, SQLite). The product of these paired links is a trend
 #   free of the drift between CI machines, and shows a slow creep that passes every single gate.
 # - history (weekly, and on demand): trends, change points and creep from the history; fails when a
 #   regression stands.

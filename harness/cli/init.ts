@@ -13,7 +13,7 @@ export function initLines(d: InitDocument): string[] {
         ? `added .perfpack/ to ${g.path} (the history store's folder)`
         : `${g.path} ignores .perfpack/ already`,
     "next: npx perfpack run (your service against itself under each variant), then commit these files.",
-    `CI: pull requests are gated against their merge base; each push to ${d.branch} is gated against its parent and kept in the history (the ${HISTORY_BRANCH} branch); every Monday the history job fails when a change point or a creep stands (docs/cli.md, "CI")`,
+    `CI: pull requests are gated against their merge base; each push to ${d.branch} is gated against the branch's previous tip and kept in the history (the ${HISTORY_BRANCH} branch); every Monday the history job fails when a change point or a creep stands (docs/cli.md, "CI")`,
   ];
 }
 

@@ -1,5 +1,5 @@
 /**
- * history.html: the run history (a HistoryDocument, history/trend.ts) drawn for a browser. One
+ * history.html: the run history (a HistoryDocument, verdict/trend.ts) drawn for a browser. One
  * self-contained page, offline, like report.html: Chart.js inlined, and what the charts draw in a
  * `perfpack-data` JSON block computed here, so the page's script holds no statistics.
  *
@@ -133,13 +133,13 @@ function gateColumns(s: TrendSeries) {
 function chainData(s: TrendSeries, doc: HistoryDocument, runs: readonly number[]) {
   const c = s.chain;
   if (!c || !c.points.length || c.anchor === undefined) return null;
-  // a link is its commit's newest gate (trend.ts): the run it opens
+  // a link opens the gate run it came from (trend.ts picks which of a commit's gates)
   const gateRun = new Map<string, number>();
-  s.points.forEach((p, i) => p.link && gateRun.set(p.commit, runs[i]!));
+  s.points.forEach((p, i) => gateRun.set(p.runId, runs[i]!));
   const ps = c.points;
   return {
     anchor: c.anchor,
-    run: [null, ...ps.map((p) => gateRun.get(p.commit) ?? null)],
+    run: [null, ...ps.map((p) => (p.runId !== undefined ? (gateRun.get(p.runId) ?? null) : null))],
     commits: [c.anchor, ...ps.map((p) => p.commit)],
     ratio: [1, ...ps.map((p) => r6(p.cumulative.ratio))],
     lo: [1, ...ps.map((p) => r6(p.cumulative.lo))],

@@ -1,7 +1,8 @@
 /**
  * The history document (verdict/trend.ts) as text: history.md, fit for a job summary or an issue,
- * and the terminal's lines. Both say the same things in the same order: what stands, then one line
- * per series with its change points and its chained trend.
+ * and the terminal's lines. Both say the same things: what stands, and one line per series with
+ * its change points and its chained trend (history.md puts what stands first, the terminal last,
+ * where it is read).
  */
 import type { ChalkInstance } from "chalk";
 import type { CreepVerdict } from "../verdict/chain.js";

@@ -52,6 +52,8 @@ export interface Link {
    */
   estimate: Pick<RatioEstimate, "ratio" | "lo" | "hi"> & Partial<Pick<RatioEstimate, "level" | "n">>;
   outcome: GateOutcome;
+  /** The gate's run, when the caller knows it (carried to its point, so a chart links the right run). */
+  runId?: string;
 }
 
 export type Anchor = { links: number } | { commit: string };
@@ -71,6 +73,8 @@ export type CreepCall = "creep" | "suspected" | "none";
 export interface ChainPoint {
   commit: string;
   parent: string;
+  /** The link's gate run, when it was given. */
+  runId?: string;
   /** The link's own ratio, its interval as given, and its outcome. */
   link: { ratio: number; lo: number; hi: number; outcome: GateOutcome };
   /** The product of the link ratios since `since`, with its interval at the chain's level. */
@@ -214,6 +218,7 @@ function pointOf(l: Link, acc: Acc, o: ChainOptions, level: number): ChainPoint 
   return {
     commit: l.commit,
     parent: l.parent,
+    ...(l.runId !== undefined ? { runId: l.runId } : {}),
     link: { ratio: l.estimate.ratio, lo: l.estimate.lo, hi: l.estimate.hi, outcome: l.outcome },
     cumulative,
     change: changeOf(cumulative.ratio, o.better),

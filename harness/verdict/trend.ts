@@ -1,15 +1,15 @@
 /**
  * The history read back: records (from a store) → one document of series, each with its points,
  * its change points and, where its commits were gated against their parents, the chained paired
- * trend and its creep verdict. Pure, no I/O: `perfpack history` (api/history-read.ts) reads the
+ * trend and its creep verdict. Pure, no I/O: `perfpack history` (api/history-view.ts) reads the
  * records and git's tags, this module decides, and the report writers (terminal, history.md,
  * history.html, --json) only draw the document.
  *
  * A series is one metric of one variant and scenario, along one branch, on one testbed (machine):
  * runs from different machines are never mixed. Its points are in the order the runs were made,
  * which on a branch that records each push is its first-parent order; a commit measured more than
- * once gives a point per run (the change-point method sees them all), and its newest gate is its
- * link in the chain.
+ * once gives a point per run (the change-point method sees them all), and one of its gates is its
+ * link in the chain (linksOf says which).
  */
 import { chain, changeOf, type Anchor, type ChainAnalysis, type Link } from "./chain.js";
 import { changePoints, isWorse, type ChangePoint, type Segment } from "./changepoints.js";
@@ -263,6 +263,7 @@ function linksOf(points: readonly TrendPoint[]): Link[] {
       parent: p.link.baselineCommit,
       estimate: { ratio: p.link.ratio, lo: p.link.lo, hi: p.link.hi, level: p.link.level, n: p.link.n },
       outcome: p.link.outcome,
+      runId: p.runId,
     };
     byCommit.set(p.commit, [...(byCommit.get(p.commit) ?? []), l]);
   }

@@ -77,6 +77,8 @@ describe("historyTrend", () => {
       }));
     const again = historyTrend([...h.records, ...confirm], opts).series.find((x) => x.key.metric === "rps")!;
     assert.deepEqual(again.chain!.gaps, []);
+    // and the link is the gate against its parent: the chart opens that run, not the confirm
+    assert.equal(again.chain!.points.find((p) => p.commit === sha(15))!.runId, "run-015");
     assert.deepEqual(
       again.chain!.points.map((p) => p.link.ratio),
       rps.chain!.points.map((p) => p.link.ratio),
