@@ -181,6 +181,9 @@ describe("the .gitignore edit", () => {
       lines({ path: "/r/.gitignore", added: false, error: "EACCES" }),
       /^could not add \.perfpack\/ to \/r\/\.gitignore \(EACCES\)/m,
     );
-    assert.match(lines({ path: "/r/.gitignore", added: true }), /each push to trunk is gated against the branch's previous tip/);
+    assert.match(
+      lines({ path: "/r/.gitignore", added: true }),
+      /each push to trunk is gated against the branch's previous tip/,
+    );
   });
 });
