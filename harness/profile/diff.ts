@@ -4,15 +4,16 @@
  * Entry point (used by `profile`, `run --profile`, and the gate's profile of a regression):
  *
  *   writeDiffFlamegraph(reference: DiffInput, candidate: DiffInput, outDir: string, opts?: DiffOptions)
- *     → { html, foldedA, foldedB, grew, data }
+ *     → { html, grew, data }
  *
  * - `DiffInput`: the arm's name, its samples (a .cpuprofile, 0x's ticks.json, clinic flame's
  *   *.clinic-flame-samples; or a FoldedProfile already read), the units of work its load completed
  *   while it was profiled and their unit (request, order, message), and, for a .cpuprofile, the
  *   load's window on the monotonic clock (process.hrtime, µs), so start-up is not charged to the
  *   units.
- * - Writes `<outDir>/<name>.folded` for each arm (`frame;frame;frame count`, root first; speedscope,
- *   flamegraph.pl and Pyroscope read it) and `<outDir>/<opts.file ?? "diff.html">`.
+ * - Writes `<outDir>/<name>.folded` for each arm it read from a samples file (`frame;frame;frame
+ *   count`, root first; speedscope, flamegraph.pl and Pyroscope read it; an arm given folded was
+ *   written by its caller) and `<outDir>/<opts.file ?? "diff.html">`.
  * - `grew`: the functions whose self time per unit grew the most, biggest first (µs per unit:
  *   aPerUnit, bPerUnit, change); `data`: everything the page draws (report/flame-diff-html.ts).
  * - Throws a RangeError when an arm completed no unit of work (nothing to divide by).
@@ -46,8 +47,6 @@ export interface DiffOptions {
 
 export interface DiffWritten {
   html: string;
-  foldedA: string;
-  foldedB: string;
   grew: FrameChange[];
   data: FlameDiffData;
 }
@@ -73,11 +72,14 @@ export function writeDiffFlamegraph(
     opts.source,
   );
   mkdirSync(outDir, { recursive: true });
-  const foldedA = join(outDir, `${fileSafe(reference.name)}.folded`);
-  const foldedB = join(outDir, `${fileSafe(candidate.name)}.folded`);
-  writeFileAtomic(foldedA, foldedText(fa.stacks));
-  writeFileAtomic(foldedB, foldedText(fb.stacks));
+  // the stacks read here from a samples file are written beside the page (given folded, the caller wrote them)
+  for (const [x, f] of [
+    [reference, fa],
+    [candidate, fb],
+  ] as const)
+    if (typeof x.samples === "string")
+      writeFileAtomic(join(outDir, `${fileSafe(x.name)}.folded`), foldedText(f.stacks));
   const html = join(outDir, opts.file ?? "diff.html");
   writeFileAtomic(html, renderFlameDiffHtml(data));
-  return { html, foldedA, foldedB, grew: data.grew, data };
+  return { html, grew: data.grew, data };
 }
