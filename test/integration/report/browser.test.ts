@@ -112,10 +112,16 @@ test("a gate run's HTML report shows the decision look by look: a chart per gate
     // the CPU chart's second look lies wholly above its line: the call the gate made
     const cpu = charts[2]!.sets[0]!.data as number[][];
     assert.ok(cpu[1]![0]! > 1 / 0.95, JSON.stringify(cpu));
-    // the look table: a row per look, the CPU column's last call a regression
-    const rows = await page.locator("table").first().locator("tbody tr").allInnerTexts();
+    // the look table (after the charts; the cause's table of what grew comes before them): a row
+    // per look, the CPU column's last call a regression
+    const rows = await page.locator("div.grid + table").first().locator("tbody tr").allInnerTexts();
     assert.equal(rows.length, 2);
     assert.match(rows[1]!, /2\/21\s+8\s+\d+\s+99\.\d\d%.*✗ regression/s);
+    // the regression's cause, under the reasons: what grew per request, the burn on top, linked to the flamegraph
+    assert.match(await page.locator("h3", { hasText: "Where the time went" }).innerText(), /latency, per request/);
+    const grew = await page.locator("h3 ~ table").first().locator("tbody tr").first().innerText();
+    assert.match(grew, /^burn\s/);
+    assert.equal((await page.locator('a[href="flame/diff.html"]').count()) > 0, true);
     assert.deepEqual(errors, []);
     const shot = screenshotPath("report-gate-html.png");
     await page.screenshot({ path: shot, fullPage: true });
