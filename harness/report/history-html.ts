@@ -19,6 +19,7 @@ import type {
   TrendPoint,
   TrendSeries,
 } from "../verdict/trend.js";
+import { sameSeries } from "../verdict/trend.js";
 import { fmt, shareText } from "./format.js";
 import { ratioChangeText } from "./history-text.js";
 import { chartLibrary, h } from "./html.js";
@@ -449,13 +450,6 @@ function overview(doc: HistoryDocument): string {
   );
 }
 
-const sameKey = (a: StandingRegression["series"], b: StandingRegression["series"]): boolean =>
-  a.testbed === b.testbed &&
-  a.branch === b.branch &&
-  a.variant === b.variant &&
-  a.scenario === b.scenario &&
-  a.metric === b.metric;
-
 const KIND_TEXT: Record<StandingRegression["kind"], string> = {
   "change-point": "change point",
   creep: "creep",
@@ -467,7 +461,7 @@ function standing(doc: HistoryDocument): string {
   if (!doc.standing.length)
     return `<h2>What stands</h2><p class="ok">Nothing stands: no regression beyond the line, no creep.</p>`;
   const items = doc.standing.map((r) => {
-    const i = doc.series.findIndex((s) => sameKey(s.key, r.series));
+    const i = doc.series.findIndex((s) => sameSeries(s.key, r.series));
     const name = `${seriesName({ key: r.series, ...(r.label ? { label: r.label } : {}) })}, ${r.series.branch ?? "no branch"}, testbed ${r.series.testbed}`;
     return `<li><a class="standing" href="#series-${i}">${h(name)}</a>: ${KIND_TEXT[r.kind]} <code>${h(short(r.from))}..${h(short(r.to))}</code>, ${h(ratioChangeText(r, doc.series[i]?.better ?? "higher"))}</li>`;
   });

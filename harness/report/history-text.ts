@@ -6,7 +6,13 @@
  */
 import type { ChalkInstance } from "chalk";
 import type { CreepVerdict } from "../verdict/chain.js";
-import type { HistoryDocument, StandingRegression, TrendChangePoint, TrendSeries } from "../verdict/trend.js";
+import {
+  sameSeries,
+  type HistoryDocument,
+  type StandingRegression,
+  type TrendChangePoint,
+  type TrendSeries,
+} from "../verdict/trend.js";
 import { metricText } from "./format.js";
 
 export const shortSha = (c: string): string => (/^[0-9a-f]{12,}$/.test(c) ? c.slice(0, 10) : c);
@@ -39,20 +45,13 @@ const STANDING_WORDS: Record<StandingRegression["kind"], string> = {
 
 /** One standing regression in a line. */
 function standingText(r: StandingRegression, doc: HistoryDocument): string {
-  const better = doc.series.find((s) => sameKey(s.key, r.series))?.better ?? "higher";
+  const better = doc.series.find((s) => sameSeries(s.key, r.series))?.better ?? "higher";
   const where =
     r.kind === "change-point"
       ? `came in ${shortSha(r.from)}..${shortSha(r.to)}`
       : `since ${shortSha(r.from)} through ${shortSha(r.to)}`;
   return `${seriesName({ key: r.series, label: r.label }, doc)}: ${STANDING_WORDS[r.kind]}, ${ratioChangeText(r, better)}, ${where}`;
 }
-
-const sameKey = (a: TrendSeries["key"], b: TrendSeries["key"]): boolean =>
-  a.testbed === b.testbed &&
-  a.branch === b.branch &&
-  a.variant === b.variant &&
-  a.scenario === b.scenario &&
-  a.metric === b.metric;
 
 const STATE_WORDS: Record<TrendChangePoint["state"], string> = {
   better: "better",

@@ -140,6 +140,14 @@ export function historyTrend(records: readonly HistoryRecord[], o: TrendOptions)
   };
 }
 
+/** Two series keys name the same series. */
+export const sameSeries = (a: SeriesKey, b: SeriesKey): boolean =>
+  a.testbed === b.testbed &&
+  a.branch === b.branch &&
+  a.variant === b.variant &&
+  a.scenario === b.scenario &&
+  a.metric === b.metric;
+
 const seriesId = (r: HistoryRecord): string =>
   JSON.stringify([r.testbed.id, r.branch ?? null, r.variant, r.scenario, r.metric]);
 
