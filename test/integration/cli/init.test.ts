@@ -93,7 +93,7 @@ describe("perfpack init", { skip: noGit }, () => {
     assert.match(first.output(), /^wrote .*perfpack\.config\.json$/m);
     assert.match(first.output(), /^wrote .*\.github\/workflows\/perfpack\.yml$/m);
     assert.match(first.output(), /^added \.perfpack\/ to .*\.gitignore/m);
-    assert.match(first.output(), /each push to trunk is gated against its parent/);
+    assert.match(first.output(), /each push to trunk is gated against the branch's previous tip/);
     assert.equal(readFileSync(join(dir, ".gitignore"), "utf8"), "node_modules/\n.perfpack/\n");
     const w = (await parseYaml(readFileSync(join(dir, ".github", "workflows", "perfpack.yml"), "utf8"))) as {
       on: { push: { branches: string[] } };
