@@ -8,9 +8,13 @@
  */
 import { Session } from "node:inspector";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import { writeFileAtomic } from "../../services/common/src/atomic-file.js";
 
 const dir = process.env.PERFPACK_CPUPROF_DIR;
+// a failed gate's profile (profile/duet.ts): V8's inlining off before the service's code compiles,
+// so a small function keeps its own frame
+if (dir && process.env.PERFPACK_CPUPROF_NO_INLINE === "1") setFlagsFromString("--no-turbo-inlining");
 if (dir) {
   const session = new Session();
   session.connect();

@@ -8,7 +8,7 @@
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LaunchError, type Service } from "../engine/launcher.js";
-import { scenarioContext, serviceEnv, startRig, type Rig } from "../engine/rig.js";
+import { scenarioContext, serviceEnv, startRig, type ExecutorWrap, type Rig } from "../engine/rig.js";
 import { harnessOf, type Variant } from "../plan/variants.js";
 import { RUN_DEFAULTS } from "../plan/defaults.js";
 import { duetSplit } from "../plan/order.js";
@@ -131,11 +131,29 @@ export async function profileDuet(plan: DuetProfilePlan): Promise<DuetProfile> {
 /** The monotonic clock, µs: V8's profiler stamps its samples with the same (CLOCK_MONOTONIC, system-wide). */
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
+/**
+ * A service under cpuprof with V8's inlining off: a small function keeps its own frame rather than
+ * being charged to the caller it was inlined into, which is what "where the time went" asks
+ * (measured on a team's service: a 2.7 s hash loop was all in its request handler's frame with
+ * inlining, all in its own without, at about the same request rate). Both arms alike; the gate's
+ * own figures were measured with inlining on. The bundled executor's node gets the V8 flag; a
+ * team's service gets it from the preloaded agent (PERFPACK_CPUPROF_NO_INLINE).
+ */
+export function withoutInlining(wrap: ExecutorWrap): ExecutorWrap {
+  return (start, service) => {
+    const s = wrap(start, service);
+    return service
+      ? { ...s, env: { ...s.env, PERFPACK_CPUPROF_NO_INLINE: "1" } }
+      : { ...s, args: ["--no-turbo-inlining", ...s.args] };
+  };
+}
+
 /** Both services under cpuprof on one exchange; a service that did not start says why in one line. */
 async function startArms(plan: DuetProfilePlan, dirs: readonly string[]): Promise<Rig> {
   const arms = [plan.reference, plan.candidate].map((v, i) => {
     const { executorEnv, link } = harnessOf(v);
-    return { name: v.name, toggles: v.env, executorEnv, link, system: v.system, wrap: toolWrap("cpuprof", dirs[i]!) };
+    const wrap = withoutInlining(toolWrap("cpuprof", dirs[i]!));
+    return { name: v.name, toggles: v.env, executorEnv, link, system: v.system, wrap };
   });
   try {
     return await startRig({
