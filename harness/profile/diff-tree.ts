@@ -70,9 +70,29 @@ export function diffColour(delta: number, maxDelta: number): string {
   return delta > 0 ? `rgb(255,${v},${v})` : `rgb(${v},${v},255)`;
 }
 
-/** The largest |self change| of any frame. */
+/**
+ * The change a frame is coloured by. An application (or dependency) frame: its own time's change
+ * with that of the built-ins, native code and Node internals it calls (down to the next
+ * application frame), the rule the lists use, so that a function that spins on performance.now is
+ * itself red, not only the `now` on top of it. A built-in frame: its own time's change.
+ */
+function colourDelta(t: Trie): number {
+  const own = t.b.self - t.a.self;
+  if (!applicationFrame(t.name)) return own;
+  let charged = own;
+  const down = [...t.children.values()];
+  while (down.length) {
+    const c = down.pop()!;
+    if (applicationFrame(c.name)) continue;
+    charged += c.b.self - c.a.self;
+    down.push(...c.children.values());
+  }
+  return charged;
+}
+
+/** The largest |colour change| of any frame. */
 function maxDeltaOf(t: Trie): number {
-  let m = Math.abs(t.b.self - t.a.self);
+  let m = Math.abs(colourDelta(t));
   for (const c of t.children.values()) m = Math.max(m, maxDeltaOf(c));
   return m;
 }
@@ -81,7 +101,7 @@ function maxDeltaOf(t: Trie): number {
 function view(t: Trie, side: "a" | "b", maxDelta: number, minUs: number): FlameDiffNode | undefined {
   const value = t[side].total;
   if (!(value > 0) || value < minUs) return undefined;
-  const delta = t.b.self - t.a.self;
+  const delta = colourDelta(t);
   const children = [...t.children.values()]
     .map((c) => view(c, side, maxDelta, minUs))
     .filter((c): c is FlameDiffNode => c !== undefined);

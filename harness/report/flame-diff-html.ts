@@ -28,7 +28,10 @@ export interface FlameDiffNode {
   name: string;
   /** The width: the drawn profile's total time per unit, µs (the candidate's, or the reference's in the negated view). */
   value: number;
-  /** The colour's source: the candidate's self time per unit minus the reference's, µs. */
+  /**
+   * The colour's source, µs per unit: the candidate's self time minus the reference's, with (for a
+   * frame of the application or its dependencies) that of the built-ins it calls (profile/diff-tree.ts).
+   */
   delta: number;
   /** Red (more), blue (less) or grey (no change), deeper for a bigger change. */
   colour: string;
@@ -166,7 +169,7 @@ export function renderFlameDiffHtml(d: FlameDiffData): string {
   const title = `Differential flamegraph: ${a.name} → ${b.name}`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${h(title)}</title><style>${STYLE}</style></head><body>
 <h1>${h(title)}</h1>
-<p>Per ${unit} of work, not per second: each profile's time is divided by the ${unit}s its load completed, so arms that served different rates compare. Widths: <b id="width-of">${h(b.name)}</b>'s CPU time per ${unit}. Colour: the change of each frame's self time per ${unit}, ${h(b.name)} against ${h(a.name)}<span class="key"><span style="background:rgb(255,60,60)"></span>more<span style="background:rgb(60,60,255)"></span>less<span style="background:rgb(220,220,220)"></span>no change</span>; the deepest colour is ±${perUnitText(d.maxDelta)} per ${unit}.</p>
+<p>Per ${unit} of work, not per second: each profile's time is divided by the ${unit}s its load completed, so arms that served different rates compare. Widths: <b id="width-of">${h(b.name)}</b>'s CPU time per ${unit}. Colour: the change of each function's own time per ${unit}, with the Node and V8 built-ins it calls counted to it (a built-in frame: its own), ${h(b.name)} against ${h(a.name)}<span class="key"><span style="background:rgb(255,60,60)"></span>more<span style="background:rgb(60,60,255)"></span>less<span style="background:rgb(220,220,220)"></span>no change</span>; the deepest colour is ±${perUnitText(d.maxDelta)} per ${unit}.</p>
 <p class="muted">${armText(a, unit)}. ${armText(b, unit)}.${d.source ? ` Samples: ${h(d.source)}.` : ""} Frames under ${(d.minShare * 100).toFixed(2)}% of a view are left out. Click a frame to zoom, hover for its times.</p>
 <div class="bar"><button id="view-diff" aria-pressed="true">${h(b.name)}, coloured by its change</button><button id="negate" aria-pressed="false">negated: ${h(a.name)}, coloured by ${h(b.name)}'s change</button><input id="search" placeholder="search functions" size="28"><button id="reset">reset zoom</button></div>
 <div id="details"></div>
@@ -194,11 +197,12 @@ const PAGE_SCRIPT = String.raw`(function () {
   var tipHtml = function (d) {
     var n = d.data;
     return "<b>" + esc(n.name) + "</b><table><tr><td>per " + unit + "</td><td>" + esc(data.reference.name) + "</td><td>" + esc(data.candidate.name) + "</td><td>change</td></tr>" +
-      row("self", n.a.self, n.b.self) + row("total", n.a.total, n.b.total) + "</table>";
+      row("self", n.a.self, n.b.self) + row("total", n.a.total, n.b.total) + "</table>" +
+      (Math.abs(n.delta - (n.b.self - n.a.self)) > 0.005 ? "<div>coloured by " + signed(n.delta) + ": its own change with the built-ins it calls</div>" : "");
   };
   var label = function (d) {
     var n = d.data;
-    return n.name + ": self " + t(n.a.self) + " → " + t(n.b.self) + " per " + unit + " (" + signed(n.delta) + "), total " + t(n.a.total) + " → " + t(n.b.total);
+    return n.name + ": self " + t(n.a.self) + " → " + t(n.b.self) + " per " + unit + " (" + signed(n.b.self - n.a.self) + "), total " + t(n.a.total) + " → " + t(n.b.total);
   };
   // a tooltip of its own: the library's measures itself while hidden (width 0), so it never flips left at the edge
   var tipEl = document.createElement("div");

@@ -117,10 +117,17 @@ test("in the lists, the time of a builtin, native code or Node's own is its appl
       ["(garbage collector)", 500],
     ],
   );
-  // the graph keeps every frame: now is its own (reddest) frame above burn
+  // the graph keeps every frame, and colours as the lists count: burn (its own time with the
+  // now it calls) is the reddest frame; now, a built-in, is red by its own time, above it
   const burn = at(d.views.diff, "main app.js:1", "handle app.js:5", "burn app.js:13")!;
   assert.equal(burn.value, 4000);
-  assert.equal(at(burn, "now node:internal/perf/performance:137", "now")!.colour, "rgb(255,0,0)");
+  assert.equal(burn.delta, 4000);
+  assert.equal(burn.colour, "rgb(255,0,0)");
+  const now = at(burn, "now node:internal/perf/performance:137", "now")!;
+  assert.equal(now.delta, 3000);
+  assert.ok(isRed(now.colour) && now.colour !== burn.colour, now.colour);
+  // handle, an application frame that calls an application frame, is not charged burn's time
+  assert.equal(at(d.views.diff, "main app.js:1", "handle app.js:5")!.delta, 0);
 });
 
 test("an arm that completed no unit of work has nothing to divide by: refused", () => {
