@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { spawnSync } from "node:child_process";
+import { gitOut } from "../history/git.js";
 import { UsageError } from "../errors.js";
 import { openStore } from "../history/open.js";
 import type { HistoryRecord } from "../history/record.js";
@@ -147,7 +147,7 @@ export function anchorOf(
     return { commit, why: `--since ${o.since}` };
   }
   const newest = records.at(-1)?.commit;
-  const tag = newest ? gitText(cwd, ["describe", "--tags", "--abbrev=0", newest]) : undefined;
+  const tag = newest ? gitOut(cwd, ["describe", "--tags", "--abbrev=0", newest]) : undefined;
   const tagCommit = tag ? gitCommit(cwd, tag) : undefined;
   if (tag && tagCommit && commits.has(tagCommit)) return { commit: tagCommit, tag, why: `the newest tag, ${tag}` };
   return {
@@ -157,12 +157,7 @@ export function anchorOf(
 }
 
 const gitCommit = (cwd: string, rev: string): string | undefined =>
-  gitText(cwd, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
-
-function gitText(cwd: string, args: string[]): string | undefined {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
-}
+  gitOut(cwd, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
 
 /** `perfpack history list`: the runs, oldest first. */
 export async function historyRuns(o: HistoryReadOptions, ctx: Ctx): Promise<{ store: string; runs: RunEntry[] }> {

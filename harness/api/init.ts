@@ -5,7 +5,7 @@
  * overwrites either file. It also makes git ignore .perfpack/, where the history store is kept:
  * an edit of the team's .gitignore, not a file of init's own.
  */
-import { spawnSync } from "node:child_process";
+import { gitOut } from "../history/git.js";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { UsageError } from "../errors.js";
@@ -42,21 +42,16 @@ function configText(executorCmd: string | undefined): string {
   return JSON.stringify(config, null, 2) + "\n";
 }
 
-const git = (dir: string, args: string[]): string | undefined => {
-  const r = spawnSync("git", ["-C", dir, ...args], { encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
-};
-
 /**
  * The repository's default branch: origin's HEAD (set by a clone), else a local main or master,
  * else the branch checked out, else main. A repository created locally and pushed has no
  * origin/HEAD, and init may be run on a feature branch: hence main and master before HEAD.
  */
 function defaultBranch(top: string): string {
-  const origin = git(top, ["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"]);
+  const origin = gitOut(top, ["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"]);
   if (origin) return origin.replace(/^origin\//, "");
-  const local = ["main", "master"].find((b) => git(top, ["rev-parse", "-q", "--verify", `refs/heads/${b}`]));
-  return local ?? git(top, ["symbolic-ref", "-q", "--short", "HEAD"]) ?? "main";
+  const local = ["main", "master"].find((b) => gitOut(top, ["rev-parse", "-q", "--verify", `refs/heads/${b}`]));
+  return local ?? gitOut(top, ["symbolic-ref", "-q", "--short", "HEAD"]) ?? "main";
 }
 
 /**

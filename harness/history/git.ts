@@ -1,8 +1,9 @@
 /** Where a commit sits in git, for a history record: its first parent, and its branch when the checkout or CI says. */
 import { spawnSync } from "node:child_process";
 
-const git = (dir: string, args: string[]): string | undefined => {
-  const r = spawnSync("git", ["-C", dir, ...args], { encoding: "utf8" });
+/** What a git command prints in `dir`, trimmed; undefined when it fails or prints nothing. */
+export const gitOut = (dir: string, args: string[]): string | undefined => {
+  const r = spawnSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 };
 
@@ -19,10 +20,10 @@ export function commitPlace(
 ): { parent?: string; branch?: string } {
   const dir = dirs.find((d) => hasCommit(d, commit));
   if (!dir) return {};
-  const parent = git(dir, ["rev-parse", "--verify", "-q", `${commit}^1`]);
-  const head = git(dir, ["rev-parse", "HEAD"]);
+  const parent = gitOut(dir, ["rev-parse", "--verify", "-q", `${commit}^1`]);
+  const head = gitOut(dir, ["rev-parse", "HEAD"]);
   const ci = env.GITHUB_SHA === commit ? env.GITHUB_REF_NAME || undefined : undefined;
-  const branch = head === commit ? (git(dir, ["symbolic-ref", "--short", "-q", "HEAD"]) ?? ci) : ci;
+  const branch = head === commit ? (gitOut(dir, ["symbolic-ref", "--short", "-q", "HEAD"]) ?? ci) : ci;
   return { ...(parent ? { parent } : {}), ...(branch ? { branch } : {}) };
 }
 
